@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host to run Paas: packages, dockerd, redis and the
+# paas/stack image. Safe to run on every boot or deploy: each part is skipped
+# when already in place, so a set-up host is through in about a second.
+#
+# Runs as root. No systemd is assumed, so daemons are started directly.
+# env: PAAS_DATA_DIR (default /var/lib/paas), PAAS_REDIS_PORT (default 6379).
+set -euo pipefail
+
+PAAS_DATA_DIR=${PAAS_DATA_DIR:-/var/lib/paas}
+PAAS_REDIS_PORT=${PAAS_REDIS_PORT:-6379}
+export PAAS_DATA_DIR PAAS_REDIS_PORT
+DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly DEPLOY_DIR
+readonly LOG_DIR=$PAAS_DATA_DIR/logs
+readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps)
+readonly DOCKER_WAIT_S=60
+readonly REDIS_WAIT_S=20
+
+now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "$t"; }
+elapsed() {
+  local us=$(($(now_us) - $1))
+  printf '%d.%d' $((us / 1000000)) $((us / 100000 % 10))
+}
+STEP_T0=0
+step() {
+  printf '==> %s\n' "$*"
+  STEP_T0=$(now_us)
+}
+step_done() { printf '    done (%ss)\n' "$(elapsed "$STEP_T0")"; }
+# $1: what failed; $2: a log worth showing the end of.
+fail() {
+  printf '    FAILED (%ss): %s\n' "$(elapsed "$STEP_T0")" "$1" >&2
+  if [[ -n ${2:-} && -s $2 ]]; then
+    printf '    last lines of %s:\n' "$2" >&2
+    tail -n 30 "$2" | sed 's/^/    | /' >&2
+  fi
+  exit 1
+}
+
+if [[ $EUID -ne 0 ]]; then
+  echo "setup.sh must run as root" >&2
+  exit 1
+fi
+
+T0=$(now_us)
+mkdir -p "$LOG_DIR"
+
+step "checking Debian packages"
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) != ii* ]]; then
+    missing+=("$pkg")
+  fi
+done
+step_done
+
+if ((${#missing[@]})); then
+  apt_log=$LOG_DIR/apt.log
+  step "installing ${missing[*]} (log: $apt_log)"
+  : >"$apt_log"
+  # The package lists of a fresh host are empty or stale; refreshing them
+  # costs seconds, so only when there is something to install.
+  apt-get update -q >>"$apt_log" 2>&1 || fail "apt-get update" "$apt_log"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >>"$apt_log" 2>&1 ||
+    fail "apt-get install" "$apt_log"
+  step_done
+fi
+
+docker_up() { docker info >/dev/null 2>&1; }
+
+step "checking dockerd"
+if docker_up; then
+  step_done
+else
+  dockerd_log=$LOG_DIR/dockerd.log
+  # A dockerd that is still starting (for example one that the package's
+  # init script just launched) holds the pid file; a second one would fail.
+  if pgrep -x dockerd >/dev/null; then
+    echo "    dockerd is running but not answering yet; waiting for it"
+    dockerd_pid=""
+  else
+    echo "    starting dockerd (log: $dockerd_log)"
+    # Its own session, so it outlives this script and the terminal.
+    setsid nohup dockerd >>"$dockerd_log" 2>&1 </dev/null &
+    dockerd_pid=$!
+  fi
+  for ((i = 0; i < DOCKER_WAIT_S * 4; i++)); do
+    docker_up && break
+    if [[ -n $dockerd_pid ]] && ! kill -0 "$dockerd_pid" 2>/dev/null; then
+      fail "dockerd exited" "$dockerd_log"
+    fi
+    sleep 0.25
+  done
+  docker_up || fail "docker info still fails after ${DOCKER_WAIT_S}s" "$dockerd_log"
+  step_done
+fi
+
+redis_up() {
+  [[ $(redis-cli -h 127.0.0.1 -p "$PAAS_REDIS_PORT" ping 2>/dev/null) == PONG ]]
+}
+
+step "checking redis on 127.0.0.1:$PAAS_REDIS_PORT"
+if redis_up; then
+  step_done
+else
+  redis_log=$LOG_DIR/redis.log
+  echo "    starting redis-server (log: $redis_log)"
+  mkdir -p "$PAAS_DATA_DIR/redis"
+  # Redis only holds state that Paas can rebuild, so it is never written to
+  # disk: no snapshot stalls and no stale dump reloaded after a restart.
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$PAAS_REDIS_PORT" \
+    --logfile "$redis_log" --dir "$PAAS_DATA_DIR/redis" \
+    --save '' --appendonly no ||
+    fail "redis-server did not start" "$redis_log"
+  for ((i = 0; i < REDIS_WAIT_S * 10; i++)); do
+    redis_up && break
+    sleep 0.1
+  done
+  redis_up || fail "redis does not answer PING after ${REDIS_WAIT_S}s" "$redis_log"
+  step_done
+fi
+
+"$DEPLOY_DIR/stack/build.sh"
+
+printf '==> host ready (%ss)\n' "$(elapsed "$T0")"

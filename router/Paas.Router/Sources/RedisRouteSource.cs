@@ -1,0 +1,272 @@
+using System.Threading.Channels;
+using Paas.Router.Table;
+using StackExchange.Redis;
+
+namespace Paas.Router.Sources;
+
+/// <summary>
+/// Keeps the route table in step with Redis: subscribe first, then load everything, then apply change
+/// messages one by one, with a periodic full reload to heal anything the pub/sub stream lost.
+/// Redis being down never empties the table; the last good snapshot keeps serving.
+/// </summary>
+public sealed class RedisRouteSource : BackgroundService
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
+    private readonly RouterSettings _settings;
+    private readonly RouteTableStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RedisRouteSource> _logger;
+    private readonly RedisKeys _keys;
+
+    // Messages and resync requests share one queue with one reader, so a full reload and an incremental
+    // change can never interleave: a reload cannot overwrite a change applied while it was in flight.
+    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+
+    private int _resyncFailures;
+    private bool _retryScheduled;
+    private bool _loadedOnce;
+    private int _connectionDown;
+
+    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, ILogger<RedisRouteSource> logger)
+    {
+        _settings = settings;
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _keys = new RedisKeys(settings.RedisPrefix);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            // Without this the host would stop; a router with a frozen table is more useful than no router.
+            _logger.LogCritical(ex, "Route source stopped unexpectedly; serving the last route table without updates");
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        var options = ConfigurationOptions.Parse(_settings.Redis);
+        // The router must come up, and keep serving, while Redis is away; the multiplexer reconnects by itself.
+        options.AbortOnConnectFail = false;
+        options.ClientName ??= "paas-router";
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+        redis.ConnectionFailed += OnConnectionFailed;
+        redis.ConnectionRestored += OnConnectionRestored;
+
+        var queue = await SubscribeAsync(redis, stop);
+        _work.Writer.TryWrite(Work.Resync("startup"));
+
+        var timer = ResyncPeriodicallyAsync(stop);
+        try
+        {
+            await ProcessAsync(redis.GetDatabase(), stop);
+        }
+        finally
+        {
+            redis.ConnectionFailed -= OnConnectionFailed;
+            redis.ConnectionRestored -= OnConnectionRestored;
+            await IgnoreFailure(queue.UnsubscribeAsync(CommandFlags.FireAndForget));
+            await IgnoreFailure(timer);
+        }
+    }
+
+    private async Task<ChannelMessageQueue> SubscribeAsync(ConnectionMultiplexer redis, CancellationToken stop)
+    {
+        var subscriber = redis.GetSubscriber();
+        var failures = 0;
+        while (true)
+        {
+            stop.ThrowIfCancellationRequested();
+            try
+            {
+                var queue = await subscriber.SubscribeAsync(_keys.Changes);
+                // The queue's handler runs messages strictly in arrival order, which the incremental
+                // apply relies on (a set followed by a del must not be applied the other way round).
+                queue.OnMessage(message => _work.Writer.TryWrite(Work.Message(message.Message.ToString())));
+                _logger.LogInformation("Subscribed to {Channel}", _keys.Changes.ToString());
+                return queue;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                failures++;
+                LogRedisTrouble(failures, ex, "Subscribing to route changes failed; retrying");
+                // A half-registered subscription would later deliver every message twice, possibly out of order.
+                await IgnoreFailure(subscriber.UnsubscribeAsync(_keys.Changes));
+                await Task.Delay(Backoff(failures), _time, stop);
+            }
+        }
+    }
+
+    private async Task ResyncPeriodicallyAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(_settings.ResyncInterval, _time);
+        while (await timer.WaitForNextTickAsync(stop))
+        {
+            _work.Writer.TryWrite(Work.Resync("periodic"));
+        }
+    }
+
+    private async Task ProcessAsync(IDatabase db, CancellationToken stop)
+    {
+        await foreach (var work in _work.Reader.ReadAllAsync(stop))
+        {
+            if (work.ResyncReason is { } reason)
+            {
+                if (reason == Work.RetryReason)
+                {
+                    _retryScheduled = false;
+                }
+
+                await ResyncAsync(db, reason);
+            }
+            else
+            {
+                Apply(work.Payload!);
+            }
+        }
+    }
+
+    private void Apply(string payload)
+    {
+        if (!RouteChange.TryParse(payload, out var change))
+        {
+            _logger.LogWarning("Ignoring unreadable route change message ({Length} bytes); resyncing", payload.Length);
+            _work.Writer.TryWrite(Work.Resync("unreadable message"));
+            return;
+        }
+
+        var current = _store.Current;
+        if (!current.TryApply(change, out var next))
+        {
+            _logger.LogWarning("Ignoring invalid {Kind} for {Key}; resyncing", change.Kind, change.Key);
+            _work.Writer.TryWrite(Work.Resync("invalid message"));
+            return;
+        }
+
+        if (!ReferenceEquals(next, current))
+        {
+            _store.Publish(next);
+            _logger.LogDebug("Applied {Kind} {Key}; table version {Version}", change.Kind, change.Key, next.Version);
+        }
+    }
+
+    private async Task ResyncAsync(IDatabase db, string reason)
+    {
+        HashEntry[] hosts, routes;
+        try
+        {
+            // One MULTI so hosts and routes describe the same moment.
+            var transaction = db.CreateTransaction();
+            var hostsTask = transaction.HashGetAllAsync(_keys.Hosts);
+            var routesTask = transaction.HashGetAllAsync(_keys.Routes);
+            await transaction.ExecuteAsync();
+            hosts = await hostsTask;
+            routes = await routesTask;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or TaskCanceledException)
+        {
+            _resyncFailures++;
+            LogRedisTrouble(_resyncFailures, ex, $"Loading routes from Redis failed ({reason}); keeping the current table");
+            ScheduleRetry();
+            return;
+        }
+
+        var endpoints = new List<InstanceEndpoint>(routes.Length);
+        foreach (var entry in routes)
+        {
+            if (InstanceEndpoint.TryParse(entry.Name.ToString(), entry.Value.ToString(), out var endpoint))
+            {
+                endpoints.Add(endpoint);
+            }
+            else
+            {
+                _logger.LogWarning("Skipping unreadable route entry {Instance}", entry.Name.ToString());
+            }
+        }
+
+        var hostPairs = hosts.Select(h => KeyValuePair.Create(h.Name.ToString(), h.Value.ToString()));
+        var table = RouteTable.Build(_store.Current.Version + 1, hostPairs, endpoints);
+        _store.Publish(table);
+
+        var level = _loadedOnce && _resyncFailures == 0 ? LogLevel.Debug : LogLevel.Information;
+        _logger.Log(level, "Loaded {Hosts} hosts and {Routes} routes from Redis ({Reason}); table version {Version}",
+            table.Hosts.Count, table.Instances.Count, reason, table.Version);
+        _loadedOnce = true;
+        _resyncFailures = 0;
+    }
+
+    private void ScheduleRetry()
+    {
+        if (_retryScheduled)
+        {
+            return;
+        }
+
+        _retryScheduled = true;
+        var delay = Backoff(_resyncFailures);
+        _ = Task.Delay(delay, _time).ContinueWith(
+            _ => _work.Writer.TryWrite(Work.Resync(Work.RetryReason)), TaskScheduler.Default);
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        // The multiplexer reports every failed reconnect attempt; only the first of an outage is worth a warning.
+        if (Interlocked.Exchange(ref _connectionDown, 1) == 0)
+        {
+            _logger.LogWarning("Lost connection to Redis ({FailureType}); serving the last route table", e.FailureType);
+        }
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (Interlocked.Exchange(ref _connectionDown, 0) == 1)
+        {
+            _logger.LogInformation("Reconnected to Redis");
+        }
+
+        // Messages published while we were away are gone for good; a reload is the only way to catch up.
+        _work.Writer.TryWrite(Work.Resync("reconnected"));
+    }
+
+    private void LogRedisTrouble(int failures, Exception ex, string what)
+    {
+        // First failure of a streak is a warning with the cause; the rest would only repeat it every few seconds.
+        var level = failures == 1 ? LogLevel.Warning : LogLevel.Debug;
+        _logger.Log(level, "{What} (attempt {Attempt}): {Error}", what, failures, ex.Message);
+    }
+
+    private static TimeSpan Backoff(int failures) =>
+        TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(failures, 10))));
+
+    private static async Task IgnoreFailure(Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            // Shutdown and cleanup paths: there is nobody left to report to.
+        }
+    }
+
+    private sealed record Work(string? Payload, string? ResyncReason)
+    {
+        public const string RetryReason = "retry";
+
+        public static Work Message(string payload) => new(payload, null);
+
+        public static Work Resync(string reason) => new(null, reason);
+    }
+}

@@ -1,0 +1,61 @@
+using System.Text.Json;
+
+namespace Paas.Router.Table;
+
+/// <summary>
+/// One routable web instance, as the controller writes it into the routes hash.
+/// </summary>
+public sealed record InstanceEndpoint(string Instance, string App, string Process, long Release, string Address)
+{
+    /// <summary>
+    /// Parses a routes-hash value. The hash field is the identity: it is what a later route-del names,
+    /// so it wins over an "instance" property inside the JSON that might disagree.
+    /// </summary>
+    public static bool TryParse(string instance, string? json, out InstanceEndpoint endpoint)
+    {
+        endpoint = null!;
+        if (string.IsNullOrWhiteSpace(instance) || string.IsNullOrWhiteSpace(json))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return false;
+            }
+
+            var app = String(root, "app");
+            var address = String(root, "address");
+            if (string.IsNullOrWhiteSpace(app) || !IsPlausibleAddress(address))
+            {
+                return false;
+            }
+
+            var release = root.TryGetProperty("release", out var r) && r.ValueKind == JsonValueKind.Number && r.TryGetInt64(out var n)
+                ? n
+                : 0;
+
+            endpoint = new InstanceEndpoint(instance, app, String(root, "process") ?? "web", release, address!);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static string? String(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    // The forwarder builds "http://" + address, so anything that would change the URL's meaning
+    // (a scheme, a path, userinfo) must be refused rather than silently sending traffic elsewhere.
+    private static bool IsPlausibleAddress(string? address) =>
+        !string.IsNullOrWhiteSpace(address)
+        && address.IndexOfAny(['/', '@', '?', '#', ' ']) < 0
+        && Uri.TryCreate("http://" + address, UriKind.Absolute, out var uri)
+        && uri.Port > 0;
+}

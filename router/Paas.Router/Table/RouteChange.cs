@@ -1,0 +1,64 @@
+using System.Text.Json;
+
+namespace Paas.Router.Table;
+
+/// <summary>
+/// One message from the changes channel: <c>{"kind":"route-set","key":"...","value":"..."}</c>.
+/// </summary>
+public sealed record RouteChange(RouteChangeKind Kind, string Key, string? Value)
+{
+    public static bool TryParse(string? json, out RouteChange change)
+    {
+        change = null!;
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("kind", out var kindElement) || kindElement.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("key", out var keyElement) || keyElement.ValueKind != JsonValueKind.String)
+            {
+                return false;
+            }
+
+            RouteChangeKind? kind = kindElement.GetString() switch
+            {
+                "host-set" => RouteChangeKind.HostSet,
+                "host-del" => RouteChangeKind.HostDel,
+                "route-set" => RouteChangeKind.RouteSet,
+                "route-del" => RouteChangeKind.RouteDel,
+                _ => null,
+            };
+            var key = keyElement.GetString();
+            if (kind is null || string.IsNullOrWhiteSpace(key))
+            {
+                return false;
+            }
+
+            string? value = null;
+            if (root.TryGetProperty("value", out var valueElement))
+            {
+                value = valueElement.ValueKind switch
+                {
+                    JsonValueKind.String => valueElement.GetString(),
+                    JsonValueKind.Null or JsonValueKind.Undefined => null,
+                    // The contract says the hash value travels as a string; accepting an inline object too
+                    // costs nothing and keeps a slightly different publisher from silently breaking routing.
+                    _ => valueElement.GetRawText(),
+                };
+            }
+
+            change = new RouteChange(kind.Value, key, value);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

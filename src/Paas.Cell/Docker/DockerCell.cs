@@ -1,0 +1,208 @@
+using System.Globalization;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Paas.Core.Cells;
+using Paas.Core.Instances;
+
+namespace Paas.Cell.Docker;
+
+/// <summary>A cell backed by one Docker engine. Everything it knows it reads back from container labels.</summary>
+public sealed class DockerCell : ICell
+{
+    /// <summary>Every app listens on this port inside its container; the engine publishes it on loopback.</summary>
+    public const int ContainerPort = 5000;
+    private const string PortKey = "5000/tcp";
+    private const string AppUser = "1000:1000";
+
+    private readonly IDockerClient _docker;
+    private readonly string _platformId;
+    private readonly TimeProvider _time;
+
+    public DockerCell(string name, IDockerClient docker, string platformId, TimeProvider time)
+    {
+        Name = name;
+        _docker = docker;
+        _platformId = platformId;
+        _time = time;
+    }
+
+    public string Name { get; }
+
+    public async Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
+    {
+        var env = new List<string>(spec.Environment.Select(kv => $"{kv.Key}={kv.Value}"))
+        {
+            $"PORT={ContainerPort}",
+            "HOME=/app",
+            $"PS={spec.Process}.{spec.Index}",
+            $"DYNO={spec.Process}.{spec.Index}",
+        };
+        var parameters = new CreateContainerParameters
+        {
+            Name = ContainerName(spec.InstanceId),
+            Image = spec.Image,
+            User = AppUser,
+            WorkingDir = "/app",
+            Env = env,
+            // Heroku runs each process through a shell after sourcing .profile.d, which buildpacks use to set PATH and friends.
+            Cmd = ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; exec " + spec.Command],
+            ExposedPorts = new Dictionary<string, EmptyStruct> { [PortKey] = default },
+            Labels = new Dictionary<string, string>
+            {
+                [ContainerLabels.Platform] = _platformId,
+                [ContainerLabels.Role] = "instance",
+                [ContainerLabels.App] = spec.App,
+                [ContainerLabels.Release] = spec.Release.ToString(CultureInfo.InvariantCulture),
+                [ContainerLabels.Process] = spec.Process,
+                [ContainerLabels.Index] = spec.Index.ToString(CultureInfo.InvariantCulture),
+                [ContainerLabels.Instance] = spec.InstanceId,
+            },
+            HostConfig = new HostConfig
+            {
+                PortBindings = new Dictionary<string, IList<PortBinding>>
+                {
+                    [PortKey] = [new PortBinding { HostIP = "127.0.0.1", HostPort = "" }],
+                },
+                Memory = spec.MemoryBytes,
+                MemorySwap = spec.MemoryBytes,
+                PidsLimit = 256,
+                Privileged = false,
+                CapDrop = ["ALL"],
+                SecurityOpt = ["no-new-privileges"],
+                // tini as PID 1 forwards SIGTERM to the app and reaps zombies, so stops are quick and clean.
+                Init = true,
+            },
+        };
+        var created = await _docker.Containers.CreateContainerAsync(parameters, cancellationToken);
+        try
+        {
+            await _docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
+            var inspected = await _docker.Containers.InspectContainerAsync(created.ID, cancellationToken);
+            return ToState(inspected.ID, inspected.Config.Labels, inspected.State.Running, AddressOf(inspected.NetworkSettings?.Ports), ParseTime(inspected.State.StartedAt));
+        }
+        catch
+        {
+            await RemoveQuietlyAsync(created.ID);
+            throw;
+        }
+    }
+
+    public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetUtcNow() + timeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var inspected = await _docker.Containers.InspectContainerAsync(instance.ContainerId, cancellationToken);
+            if (!inspected.State.Running)
+            {
+                var oom = inspected.State.OOMKilled ? " after running out of memory" : "";
+                return HealthResult.Failed($"the process exited with code {inspected.State.ExitCode}{oom} before listening on $PORT");
+            }
+            if (await PortAcceptsAsync(instance.ContainerId, cancellationToken))
+                return HealthResult.Ok;
+            if (_time.GetUtcNow() >= deadline)
+                return HealthResult.Failed($"the process did not listen on $PORT ({ContainerPort}) within {timeout.TotalSeconds:0} s");
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Checks from inside the container's network namespace, because the engine's port proxy on the host
+    /// accepts connections even when nothing listens in the container.
+    /// </summary>
+    private async Task<bool> PortAcceptsAsync(string containerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var exec = await _docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
+            {
+                Cmd = ["/bin/bash", "-c", $"exec 3<>/dev/tcp/127.0.0.1/{ContainerPort}"],
+                User = AppUser,
+                AttachStdout = true,
+                AttachStderr = true,
+            }, cancellationToken);
+            using (var stream = await _docker.Exec.StartAndAttachContainerExecAsync(exec.ID, false, cancellationToken))
+                await stream.ReadOutputToEndAsync(cancellationToken);
+            var result = await _docker.Exec.InspectContainerExecAsync(exec.ID, cancellationToken);
+            return result.ExitCode == 0;
+        }
+        catch (DockerApiException)
+        {
+            // The container stopped between inspect and exec; the caller's next inspect reports why.
+            return false;
+        }
+    }
+
+    public async Task StopAsync(string instanceId, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var name = ContainerName(instanceId);
+        try
+        {
+            await _docker.Containers.StopContainerAsync(name, new ContainerStopParameters { WaitBeforeKillSeconds = (uint)Math.Max(1, grace.TotalSeconds) }, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return;
+        }
+        await RemoveQuietlyAsync(name);
+    }
+
+    public async Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
+    {
+        var containers = await _docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool>
+                {
+                    [$"{ContainerLabels.Platform}={_platformId}"] = true,
+                    [$"{ContainerLabels.Role}=instance"] = true,
+                },
+            },
+        }, cancellationToken);
+        return containers
+            .Select(c => ToState(c.ID, c.Labels, c.State == "running", AddressOf(c.Ports), new DateTimeOffset(c.Created, TimeSpan.Zero)))
+            .ToList();
+    }
+
+    private InstanceState ToState(string containerId, IDictionary<string, string> labels, bool running, string? address, DateTimeOffset since) =>
+        new(
+            InstanceId: labels.TryGetValue(ContainerLabels.Instance, out var id) ? id : containerId,
+            ContainerId: containerId,
+            App: labels.TryGetValue(ContainerLabels.App, out var app) ? app : "",
+            Release: labels.TryGetValue(ContainerLabels.Release, out var r) && int.TryParse(r, out var release) ? release : 0,
+            Process: labels.TryGetValue(ContainerLabels.Process, out var p) ? p : "",
+            Index: labels.TryGetValue(ContainerLabels.Index, out var i) && int.TryParse(i, out var index) ? index : 0,
+            Cell: Name,
+            Running: running,
+            Address: address,
+            Since: since);
+
+    private static string? AddressOf(IDictionary<string, IList<PortBinding>>? ports) =>
+        ports is not null && ports.TryGetValue(PortKey, out var bindings) && bindings?.FirstOrDefault() is { } b
+            ? $"127.0.0.1:{b.HostPort}"
+            : null;
+
+    private static string? AddressOf(IList<Port>? ports) =>
+        ports?.FirstOrDefault(p => p.PrivatePort == ContainerPort && p.PublicPort != 0) is { } p
+            ? $"127.0.0.1:{p.PublicPort}"
+            : null;
+
+    private static DateTimeOffset ParseTime(string? value) =>
+        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : DateTimeOffset.UnixEpoch;
+
+    public static string ContainerName(string instanceId) => "paas-" + instanceId;
+
+    private async Task RemoveQuietlyAsync(string idOrName)
+    {
+        try
+        {
+            await _docker.Containers.RemoveContainerAsync(idOrName, new ContainerRemoveParameters { Force = true }, CancellationToken.None);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+        }
+    }
+}

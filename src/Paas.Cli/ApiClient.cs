@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Paas.Cli;
+
+/// <summary>The CLI's only way to the platform: JSON over HTTP to the controller's API.</summary>
+public sealed class ApiClient(CliConfig config)
+{
+    private readonly HttpClient _http = new() { BaseAddress = new Uri(config.ApiUrl + "/"), Timeout = TimeSpan.FromMinutes(5) };
+
+    public string ApiUrl => config.ApiUrl;
+
+    public Task<JsonElement> GetAsync(string path) => SendAsync(HttpMethod.Get, path, null);
+
+    public Task<JsonElement> PostAsync(string path, object body) => SendAsync(HttpMethod.Post, path, body);
+
+    public Task<JsonElement> DeleteAsync(string path) => SendAsync(HttpMethod.Delete, path, null);
+
+    private async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body)
+    {
+        if (config.Token is null)
+            throw new CliException($"No API token found: set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
+        using var request = new HttpRequestMessage(method, path.TrimStart('/'));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        if (body is not null)
+            request.Content = JsonContent.Create(body);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"Cannot reach the Paas API at {config.ApiUrl}: {e.Message}");
+        }
+        using (response)
+        {
+            var text = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+                throw new CliException(ErrorMessage(response.StatusCode, text));
+            return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+        }
+    }
+
+    private static string ErrorMessage(HttpStatusCode status, string text)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            if (doc.RootElement.TryGetProperty("message", out var message))
+                return message.GetString() ?? status.ToString();
+        }
+        catch (JsonException)
+        {
+        }
+        return $"The API answered {(int)status} {status}.";
+    }
+}

@@ -1,0 +1,4 @@
+namespace Paas.Cli.Commands;
+
+/// <summary>One `paas` command: its name, a one-line summary, its usage and what it does.</summary>
+public sealed record CliCommand(string Name, string Summary, string Usage, Func<ParsedArgs, CliContext, Task<int>> Run);

@@ -1,0 +1,92 @@
+using Paas.Controller.Git;
+using Paas.Controller.Instances;
+using Paas.Controller.Routing;
+using Paas.Controller.State;
+using Paas.Core.Apps;
+using Paas.Core.Configuration;
+
+namespace Paas.Controller.Api;
+
+public static class AppsEndpoints
+{
+    public sealed record CreateAppRequest(string? Name);
+
+    public static void MapAppsApi(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/apps", (CreateAppRequest? body, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings) =>
+            CreateAsync(body?.Name, db, repos, routes, settings));
+        api.MapGet("/apps", (PlatformDatabase db, PaasSettings settings) =>
+            Results.Json(db.ListApps().Select(a => Describe(a, db, settings))));
+        api.MapGet("/apps/{name}", (string name, PlatformDatabase db, PaasSettings settings) =>
+            db.FindApp(name) is { } app ? Results.Json(Describe(app, db, settings)) : NotFound(name));
+        api.MapDelete("/apps/{name}", DestroyAsync);
+        api.MapGet("/apps/{name}/releases", (string name, PlatformDatabase db) =>
+            db.FindApp(name) is null
+                ? NotFound(name)
+                : Results.Json(db.ListReleases(name).Select(r => new
+                {
+                    version = r.Version,
+                    image = r.Image,
+                    commit = r.Commit,
+                    buildpack = r.Buildpack,
+                    process_types = r.ProcessTypes,
+                    created_at = r.CreatedAt,
+                })));
+        api.MapGet("/apps/{name}/ps", async (string name, PlatformDatabase db, InstanceManager instances, CancellationToken ct) =>
+            db.FindApp(name) is null
+                ? NotFound(name)
+                : Results.Json((await instances.ListAsync(name, ct))
+                    .OrderBy(i => i.Process).ThenBy(i => i.Index)
+                    .Select(i => new
+                    {
+                        id = $"{i.Process}.{i.Index}",
+                        instance = i.InstanceId,
+                        process = i.Process,
+                        release = i.Release,
+                        cell = i.Cell,
+                        state = i.Running ? "running" : "crashed",
+                        since = i.Since,
+                    })));
+    }
+
+    private static async Task<IResult> CreateAsync(string? name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
+    {
+        if (AppName.Validate(name) is { } problem)
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_name", problem);
+        if (!db.TryCreateApp(name!, out var app))
+            return ApiError.Result(StatusCodes.Status409Conflict, "name_taken", $"An app named '{name}' already exists.");
+        repos.Create(app.Name);
+        await routes.SetHostAsync(settings.AppHost(app.Name), app.Name);
+        return Results.Json(Describe(app, db, settings), statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> DestroyAsync(string name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
+        InstanceManager instances, AppLocks locks, PaasSettings settings, CancellationToken ct)
+    {
+        if (db.FindApp(name) is null)
+            return NotFound(name);
+        using var _ = await locks.AcquireAsync(name, ct);
+        foreach (var instance in await instances.ListAsync(name, ct))
+            await instances.RetireAsync(instance, ct);
+        await routes.RemoveHostAsync(settings.AppHost(name));
+        db.DeleteApp(name);
+        repos.Delete(name);
+        return Results.NoContent();
+    }
+
+    private static object Describe(AppRecord app, PlatformDatabase db, PaasSettings settings)
+    {
+        var release = db.CurrentRelease(app.Name);
+        return new
+        {
+            name = app.Name,
+            git_url = settings.GitUrl(app.Name),
+            web_url = settings.AppUrl(app.Name),
+            created_at = app.CreatedAt,
+            release = release?.Version,
+        };
+    }
+
+    private static IResult NotFound(string name) =>
+        ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"No app named '{name}' exists.");
+}

@@ -1,0 +1,38 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Paas.Controller.Deploys;
+
+/// <summary>
+/// Called by the pre-receive hook (over loopback, with a per-process secret) to run the deploy; the
+/// response is the deploy's output, streamed, ending with one status line for the hook.
+/// </summary>
+public sealed class HookEndpoint(Deployer deployer, HookSecret secret)
+{
+    public const string Path = "/internal/hooks/pre-receive";
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote)
+            || !secret.Matches(request.Headers["X-Paas-Hook-Secret"].ToString()))
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+        var app = request.Headers["X-Paas-App"].ToString();
+        var revision = request.Headers["X-Paas-Revision"].ToString();
+        var quarantine = request.Headers["X-Paas-Quarantine"].ToString();
+
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        var body = context.Response.Body;
+        async Task Write(string line)
+        {
+            await body.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), context.RequestAborted);
+            await body.FlushAsync(context.RequestAborted);
+        }
+        var ok = await deployer.DeployAsync(app, revision, quarantine.Length == 0 ? null : quarantine, Write, context.RequestAborted);
+        await Write("@@paas-status " + (ok ? "ok" : "failed"));
+    }
+}

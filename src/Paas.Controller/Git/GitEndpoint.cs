@@ -1,0 +1,48 @@
+using Paas.Controller.Auth;
+using Paas.Controller.Deploys;
+using Paas.Controller.State;
+using Paas.Core.Apps;
+using Paas.Core.Configuration;
+
+namespace Paas.Controller.Git;
+
+/// <summary>Authenticates git smart-HTTP requests for /APP.git/... and hands them to git http-backend.</summary>
+public sealed class GitEndpoint(RequestAuthenticator authenticator, PlatformDatabase database, GitHttpBackend backend, HookSecret hookSecret, PaasSettings settings)
+{
+    private static readonly HashSet<string> ServedPaths = ["info/refs", "git-receive-pack", "git-upload-pack"];
+
+    public async Task HandleAsync(HttpContext context, string app, string rest)
+    {
+        if (authenticator.Authenticate(context.Request) is not { } token)
+        {
+            // git asks its credential helpers, then shows "Authentication failed" to the pusher.
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Paas\", charset=\"UTF-8\"";
+            await PlainAsync(context, StatusCodes.Status401Unauthorized, "Authentication required: run `paas git:remote APP` to set up credentials.");
+            return;
+        }
+        if (!AppName.IsValid(app) || database.FindApp(app) is null)
+        {
+            await PlainAsync(context, StatusCodes.Status404NotFound, $"No app named '{app}' exists.");
+            return;
+        }
+        if (!ServedPaths.Contains(rest))
+        {
+            await PlainAsync(context, StatusCodes.Status404NotFound, "Not a git smart-HTTP path.");
+            return;
+        }
+        var hookEnvironment = new Dictionary<string, string>
+        {
+            ["PAAS_HOOK_URL"] = $"http://127.0.0.1:{settings.ApiPort}{HookEndpoint.Path}",
+            ["PAAS_HOOK_SECRET"] = hookSecret.Value,
+            ["PAAS_APP"] = app,
+        };
+        await backend.ServeAsync(context, app, rest, token.User, hookEnvironment);
+    }
+
+    private static async Task PlainAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(message + "\n");
+    }
+}

@@ -1,0 +1,45 @@
+using LibGit2Sharp;
+
+namespace Paas.Controller.Git;
+
+/// <summary>The apps' bare git repositories under the data directory, all sharing one pre-receive hook.</summary>
+public sealed class GitRepositories
+{
+    public GitRepositories(string root, string hooksDirectory)
+    {
+        Root = root;
+        HooksDirectory = hooksDirectory;
+        Directory.CreateDirectory(root);
+        Directory.CreateDirectory(hooksDirectory);
+        // Rewritten at every start so an upgraded platform brings its hook to every existing repository.
+        var hook = Path.Combine(hooksDirectory, "pre-receive");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Git", "pre-receive"), hook, overwrite: true);
+        File.SetUnixFileMode(hook, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+    }
+
+    public string Root { get; }
+    public string HooksDirectory { get; }
+
+    public string PathOf(string app) => Path.Combine(Root, app + ".git");
+
+    public bool Exists(string app) => Directory.Exists(PathOf(app));
+
+    public void Create(string app)
+    {
+        var path = PathOf(app);
+        if (!Directory.Exists(path))
+            Repository.Init(path, isBare: true);
+        using var repository = new Repository(path);
+        repository.Config.Set("core.hooksPath", HooksDirectory);
+        repository.Config.Set("http.receivepack", true);
+        // Pushing a new history to an app is normal on Heroku; history is not the record of deploys, releases are.
+        repository.Config.Set("receive.denyNonFastForwards", false);
+    }
+
+    public void Delete(string app)
+    {
+        var path = PathOf(app);
+        if (Directory.Exists(path))
+            Directory.Delete(path, recursive: true);
+    }
+}

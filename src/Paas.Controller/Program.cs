@@ -1,0 +1,121 @@
+using System.Net;
+using Paas.Cell.Docker;
+using Paas.Controller.Api;
+using Paas.Controller.Auth;
+using Paas.Controller.Deploys;
+using Paas.Controller.Git;
+using Paas.Controller.Instances;
+using Paas.Controller.Routing;
+using Paas.Controller.State;
+using Paas.Core.Cells;
+using Paas.Core.Configuration;
+using Paas.Core.Routing;
+using Paas.Placement;
+using Paas.Staging;
+using Paas.Staging.Buildpacks;
+using StackExchange.Redis;
+
+PaasSettings settings;
+try
+{
+    settings = PaasSettings.FromEnvironment();
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"paas controller: {e.Message}");
+    return 2;
+}
+
+var dataDir = Path.GetFullPath(settings.DataDirectory);
+Directory.CreateDirectory(dataDir);
+var time = TimeProvider.System;
+var database = new PlatformDatabase(Path.Combine(dataDir, "paas.db"), time);
+var tokens = new TokenService(database);
+var adminTokenPath = Path.Combine(dataDir, "admin-token");
+tokens.EnsureAdminToken(adminTokenPath);
+var platformId = database.GetOrCreateSetting("platform_id", () => Guid.NewGuid().ToString("N")[..12]);
+var buildpacksDir = settings.BuildpacksDirectory ?? FindBuildpacks()
+    ?? throw new InvalidOperationException("Could not find the buildpacks directory; set PAAS_BUILDPACKS_DIR.");
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.Listen(IPAddress.Parse(settings.ApiBind), settings.ApiPort);
+    k.Limits.MaxRequestBodySize = null; // git pushes stream through; http-backend enforces its own limits
+});
+
+var redisOptions = ConfigurationOptions.Parse(settings.Redis);
+redisOptions.AbortOnConnectFail = false;
+var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
+var docker = DockerClientFactory.Create(settings.DockerEndpoint);
+
+var services = builder.Services;
+services.AddSingleton(settings);
+services.AddSingleton(time);
+services.AddSingleton(database);
+services.AddSingleton(tokens);
+services.AddSingleton<RequestAuthenticator>();
+services.AddSingleton<IConnectionMultiplexer>(redis);
+services.AddSingleton(new RouteKeys(settings.RedisPrefix));
+services.AddSingleton(sp => new RoutePublisher(
+    redis, sp.GetRequiredService<RouteKeys>(),
+    new HttpClient { BaseAddress = new Uri(settings.RouterAdminUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(2) }));
+services.AddSingleton(new GitRepositories(Path.Combine(dataDir, "repos"), Path.Combine(dataDir, "hooks")));
+services.AddSingleton<GitHttpBackend>();
+services.AddSingleton<GitEndpoint>();
+services.AddSingleton<HookSecret>();
+services.AddSingleton<HookEndpoint>();
+services.AddSingleton<IStager>(new BuildpackStager(docker, new StagingOptions(
+    settings.StackImage, buildpacksDir, Path.Combine(dataDir, "cache"), Path.Combine(dataDir, "tmp"), platformId)));
+services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
+// One cell on the local engine for now; the cell seam lets more (remote) cells join later.
+services.AddSingleton(sp => new CellPool(
+    [new DockerCell("local", docker, platformId, time)],
+    sp.GetRequiredService<IPlacementPolicy>(),
+    GC.GetGCMemoryInfo().TotalAvailableMemoryBytes));
+services.AddSingleton<AppLocks>();
+services.AddSingleton<InstanceManager>();
+services.AddSingleton<Deployer>();
+services.AddSingleton<Converger>();
+services.AddHostedService(sp => sp.GetRequiredService<Converger>());
+
+var app = builder.Build();
+
+app.MapGet("/healthz", () => Results.Text("ok\n"));
+app.MapGet("/v1/info", () => Results.Json(new
+{
+    api_url = settings.PublicApiUrl,
+    git_url_pattern = settings.GitUrl("APP"),
+    app_url_pattern = settings.AppUrl("APP"),
+}));
+var api = app.MapGroup("/v1");
+api.AddEndpointFilter(async (context, next) =>
+{
+    var authenticator = context.HttpContext.RequestServices.GetRequiredService<RequestAuthenticator>();
+    if (authenticator.Authenticate(context.HttpContext.Request) is null)
+        return ApiError.Result(StatusCodes.Status401Unauthorized, "unauthorized", "A valid API token is required: run `paas login` or set PAAS_TOKEN.");
+    return await next(context);
+});
+api.MapAppsApi();
+app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
+app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));
+
+await app.StartAsync();
+Console.WriteLine($"Paas controller {platformId} is serving");
+Console.WriteLine($"  API:  {settings.PublicApiUrl}   (admin token in {adminTokenPath})");
+Console.WriteLine($"  git:  {settings.GitUrl("APP")}");
+Console.WriteLine($"  apps: {settings.AppUrl("APP")}");
+await app.WaitForShutdownAsync();
+return 0;
+
+static string? FindBuildpacks()
+{
+    for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+    {
+        var candidate = Path.Combine(dir.FullName, "buildpacks");
+        if (File.Exists(Path.Combine(candidate, "order")))
+            return candidate;
+    }
+    return null;
+}

@@ -1,0 +1,90 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Paas.Core.Routing;
+using StackExchange.Redis;
+
+namespace Paas.Controller.Routing;
+
+/// <summary>
+/// Writes the routing table to Redis and announces each write on the change channel, which routers
+/// apply to their in-memory tables.
+/// </summary>
+public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys, HttpClient routerAdmin)
+{
+    private IDatabase Db => redis.GetDatabase();
+
+    public async Task SetHostAsync(string host, string app)
+    {
+        await Db.HashSetAsync(keys.Hosts, host, app);
+        await PublishAsync(new RouteChange(RouteChange.HostSet, host, app));
+    }
+
+    public async Task RemoveHostAsync(string host)
+    {
+        await Db.HashDeleteAsync(keys.Hosts, host);
+        await PublishAsync(new RouteChange(RouteChange.HostDel, host, null));
+    }
+
+    public async Task AddRouteAsync(RouteEntry entry)
+    {
+        var json = JsonSerializer.Serialize(entry);
+        await Db.HashSetAsync(keys.Routes, entry.Instance, json);
+        await PublishAsync(new RouteChange(RouteChange.RouteSet, entry.Instance, json));
+    }
+
+    public async Task RemoveRouteAsync(string instanceId)
+    {
+        await Db.HashDeleteAsync(keys.Routes, instanceId);
+        await PublishAsync(new RouteChange(RouteChange.RouteDel, instanceId, null));
+    }
+
+    public async Task<IReadOnlyList<RouteEntry>> RoutesOfAppAsync(string app)
+    {
+        var all = await Db.HashGetAllAsync(keys.Routes);
+        return all
+            .Select(e => TryParse(e.Value))
+            .Where(r => r is not null && r.App == app)
+            .Select(r => r!)
+            .ToList();
+    }
+
+    private static RouteEntry? TryParse(RedisValue value)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RouteEntry>(value.ToString());
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private Task PublishAsync(RouteChange change) =>
+        redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Changes), JsonSerializer.Serialize(change));
+
+    /// <summary>
+    /// Waits until the local router's in-memory table lists the instance under the host, so a deploy
+    /// reports success only once traffic can reach the new instance.
+    /// </summary>
+    public async Task<bool> WaitRoutedAsync(string host, string instanceId, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var deadline = time.GetUtcNow() + timeout;
+        while (time.GetUtcNow() < deadline)
+        {
+            try
+            {
+                var table = await routerAdmin.GetFromJsonAsync<JsonElement>("routes", cancellationToken);
+                if (table.TryGetProperty("hosts", out var hosts) && hosts.TryGetProperty(host, out var entry)
+                    && entry.TryGetProperty("endpoints", out var endpoints)
+                    && endpoints.EnumerateArray().Any(e => e.TryGetProperty("instance", out var i) && i.GetString() == instanceId))
+                    return true;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+        }
+        return false;
+    }
+}

@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Paas.Controller.State;
+
+/// <summary>
+/// Durable desired state (apps, releases, tokens) in an embedded SQLite file in the data directory.
+/// Actual state (what runs where) is never stored here: it is read back from cells.
+/// </summary>
+public sealed class PlatformDatabase
+{
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    public PlatformDatabase(string path, TimeProvider time)
+    {
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        _time = time;
+        using var connection = Open();
+        Execute(connection, """
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS apps (
+                name TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS releases (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                image TEXT NOT NULL,
+                git_commit TEXT NOT NULL,
+                buildpack TEXT NOT NULL,
+                process_types TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (app, version)
+            );
+            CREATE TABLE IF NOT EXISTS tokens (
+                id TEXT PRIMARY KEY,
+                hash TEXT NOT NULL UNIQUE,
+                user_name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                created_at TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS settings (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            );
+            """);
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    private string Now() => _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset ParseTime(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture);
+
+    /// <summary>Creates the app; false when an app of that name exists.</summary>
+    public bool TryCreateApp(string name, out AppRecord app)
+    {
+        using var connection = Open();
+        var now = Now();
+        using var command = Command(connection, "INSERT OR IGNORE INTO apps (name, created_at) VALUES ($name, $now)", ("$name", name), ("$now", now));
+        var created = command.ExecuteNonQuery() == 1;
+        app = created ? new AppRecord(name, ParseTime(now)) : FindApp(name)!;
+        return created;
+    }
+
+    public AppRecord? FindApp(string name)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT name, created_at FROM apps WHERE name = $name", ("$name", name));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? new AppRecord(reader.GetString(0), ParseTime(reader.GetString(1))) : null;
+    }
+
+    public IReadOnlyList<AppRecord> ListApps()
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT name, created_at FROM apps ORDER BY name");
+        using var reader = command.ExecuteReader();
+        var apps = new List<AppRecord>();
+        while (reader.Read())
+            apps.Add(new AppRecord(reader.GetString(0), ParseTime(reader.GetString(1))));
+        return apps;
+    }
+
+    public bool DeleteApp(string name)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "DELETE FROM apps WHERE name = $name", ("$name", name));
+        return command.ExecuteNonQuery() == 1;
+    }
+
+    public int NextReleaseVersion(string app)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app = $app", ("$app", app));
+        return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    public ReleaseRecord AddRelease(string app, int version, string image, string commit, string buildpack, IReadOnlyDictionary<string, string> processTypes)
+    {
+        using var connection = Open();
+        var now = Now();
+        using var command = Command(connection,
+            "INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at) VALUES ($app, $version, $image, $commit, $buildpack, $types, $now)",
+            ("$app", app), ("$version", version), ("$image", image), ("$commit", commit), ("$buildpack", buildpack),
+            ("$types", JsonSerializer.Serialize(processTypes)), ("$now", now));
+        command.ExecuteNonQuery();
+        return new ReleaseRecord(app, version, image, commit, buildpack, processTypes, ParseTime(now));
+    }
+
+    public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault();
+
+    public IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100)
+    {
+        using var connection = Open();
+        using var command = Command(connection,
+            "SELECT app, version, image, git_commit, buildpack, process_types, created_at FROM releases WHERE app = $app ORDER BY version DESC LIMIT $limit",
+            ("$app", app), ("$limit", limit));
+        using var reader = command.ExecuteReader();
+        var releases = new List<ReleaseRecord>();
+        while (reader.Read())
+        {
+            releases.Add(new ReleaseRecord(
+                reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(5)) ?? [],
+                ParseTime(reader.GetString(6))));
+        }
+        return releases;
+    }
+
+    public void AddToken(string id, string hash, string user, string role)
+    {
+        using var connection = Open();
+        using var command = Command(connection,
+            "INSERT INTO tokens (id, hash, user_name, role, created_at) VALUES ($id, $hash, $user, $role, $now)",
+            ("$id", id), ("$hash", hash), ("$user", user), ("$role", role), ("$now", Now()));
+        command.ExecuteNonQuery();
+    }
+
+    public TokenRecord? FindTokenByHash(string hash)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT id, user_name, role, created_at FROM tokens WHERE hash = $hash", ("$hash", hash));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? new TokenRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), ParseTime(reader.GetString(3))) : null;
+    }
+
+    public bool AnyTokens()
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT EXISTS (SELECT 1 FROM tokens)");
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 1;
+    }
+
+    public string GetOrCreateSetting(string key, Func<string> create)
+    {
+        using var connection = Open();
+        using (var insert = Command(connection, "INSERT OR IGNORE INTO settings (key, value) VALUES ($key, $value)", ("$key", key), ("$value", create())))
+            insert.ExecuteNonQuery();
+        using var select = Command(connection, "SELECT value FROM settings WHERE key = $key", ("$key", key));
+        return (string)select.ExecuteScalar()!;
+    }
+}

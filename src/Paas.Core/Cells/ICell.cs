@@ -1,0 +1,24 @@
+using Paas.Core.Instances;
+
+namespace Paas.Core.Cells;
+
+/// <summary>
+/// A host that runs instances. The placement service and reconciler talk to cells only through this,
+/// so a fake cell can stand in for a Docker-backed one in simulations.
+/// </summary>
+public interface ICell
+{
+    string Name { get; }
+
+    /// <summary>Creates and starts the instance's container; returns once it is running (not yet healthy).</summary>
+    Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>Waits until the instance accepts connections on its port, or the timeout passes.</summary>
+    Task<HealthResult> WaitHealthyAsync(InstanceState instance, TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Stops (SIGTERM, then SIGKILL after the grace period) and removes the instance's container.</summary>
+    Task StopAsync(string instanceId, TimeSpan grace, CancellationToken cancellationToken);
+
+    /// <summary>Every instance of this platform the cell runs or has stopped, read back from the engine.</summary>
+    Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken);
+}

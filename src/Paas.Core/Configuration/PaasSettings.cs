@@ -1,0 +1,69 @@
+namespace Paas.Core.Configuration;
+
+/// <summary>
+/// Platform settings, each read from an environment variable (documented in README) with a default
+/// that suits one machine.
+/// </summary>
+public sealed record PaasSettings
+{
+    public string DataDirectory { get; init; } = "/var/lib/paas";
+    public string ApiBind { get; init; } = "0.0.0.0";
+    public int ApiPort { get; init; } = 8090;
+    /// <summary>The URL users reach the API and git on; it appears in git remotes.</summary>
+    public string PublicApiUrl { get; init; } = "http://localhost:8090";
+    public string AppDomain { get; init; } = "localhost";
+    public int RouterPort { get; init; } = 8080;
+    public string RouterAdminUrl { get; init; } = "http://127.0.0.1:8081";
+    public string Redis { get; init; } = "127.0.0.1:6379";
+    public string RedisPrefix { get; init; } = "paas:";
+    public string DockerEndpoint { get; init; } = "unix:///var/run/docker.sock";
+    public string StackImage { get; init; } = "paas/stack:latest";
+    public string? BuildpacksDirectory { get; init; }
+    public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public long AppMemoryBytes { get; init; } = 512L * 1024 * 1024;
+
+    public string AppUrl(string app) =>
+        RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
+
+    public string GitUrl(string app) => $"{PublicApiUrl.TrimEnd('/')}/{app}.git";
+
+    public string AppHost(string app) => $"{app}.{AppDomain}".ToLowerInvariant();
+
+    public static PaasSettings FromEnvironment(Func<string, string?>? read = null)
+    {
+        read ??= Environment.GetEnvironmentVariable;
+        var d = new PaasSettings();
+        var apiPort = Int(read, "PAAS_API_PORT", d.ApiPort);
+        var routerPort = Int(read, "PAAS_ROUTER_PORT", d.RouterPort);
+        var adminPort = Int(read, "PAAS_ROUTER_ADMIN_PORT", 8081);
+        return d with
+        {
+            DataDirectory = Str(read, "PAAS_DATA_DIR", d.DataDirectory),
+            ApiBind = Str(read, "PAAS_API_BIND", d.ApiBind),
+            ApiPort = apiPort,
+            PublicApiUrl = Str(read, "PAAS_API_URL", $"http://localhost:{apiPort}"),
+            AppDomain = Str(read, "PAAS_DOMAIN", d.AppDomain).ToLowerInvariant(),
+            RouterPort = routerPort,
+            RouterAdminUrl = Str(read, "PAAS_ROUTER_ADMIN_URL", $"http://127.0.0.1:{adminPort}"),
+            Redis = Str(read, "PAAS_REDIS", d.Redis),
+            RedisPrefix = Str(read, "PAAS_REDIS_PREFIX", d.RedisPrefix),
+            DockerEndpoint = Str(read, "DOCKER_HOST", d.DockerEndpoint),
+            StackImage = Str(read, "PAAS_STACK_IMAGE", d.StackImage),
+            BuildpacksDirectory = read("PAAS_BUILDPACKS_DIR") is { Length: > 0 } b ? b : null,
+            HealthTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_HEALTH_TIMEOUT_SECONDS", 60)),
+            AppMemoryBytes = Int(read, "PAAS_APP_MEMORY_MB", 512) * 1024L * 1024,
+        };
+    }
+
+    private static string Str(Func<string, string?> read, string name, string fallback) =>
+        read(name) is { Length: > 0 } v ? v : fallback;
+
+    private static int Int(Func<string, string?> read, string name, int fallback)
+    {
+        if (read(name) is not { Length: > 0 } v)
+            return fallback;
+        return int.TryParse(v, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.");
+    }
+}

@@ -1,0 +1,42 @@
+namespace Paas.Placement;
+
+/// <summary>
+/// Diego-style: filter out cells that cannot hold the instance's memory, then prefer the cell with the
+/// fewest instances of this app (spread), then the least reserved memory; ties broken by name so the
+/// choice is deterministic.
+/// </summary>
+public sealed class SpreadPlacementPolicy : IPlacementPolicy
+{
+    public string? Choose(IReadOnlyList<CellCandidate> cells, long memoryBytes, out string? reason)
+    {
+        CellCandidate? best = null;
+        long mostFree = 0;
+        foreach (var cell in cells)
+        {
+            var free = cell.MemoryCapacityBytes - cell.MemoryReservedBytes;
+            mostFree = Math.Max(mostFree, free);
+            if (free < memoryBytes)
+                continue;
+            if (best is null || Better(cell, best))
+                best = cell;
+        }
+        if (best is null)
+        {
+            reason = cells.Count == 0
+                ? "no cell is available"
+                : $"insufficient memory: {(memoryBytes - mostFree) / (1024 * 1024)} MB short on the emptiest cell";
+            return null;
+        }
+        reason = null;
+        return best.Name;
+    }
+
+    private static bool Better(CellCandidate a, CellCandidate b)
+    {
+        if (a.InstancesOfApp != b.InstancesOfApp)
+            return a.InstancesOfApp < b.InstancesOfApp;
+        if (a.MemoryReservedBytes != b.MemoryReservedBytes)
+            return a.MemoryReservedBytes < b.MemoryReservedBytes;
+        return string.CompareOrdinal(a.Name, b.Name) < 0;
+    }
+}
