@@ -33,9 +33,10 @@
 #   12  a buildpack's release failed, or printed nothing
 #
 # For tests outside a container every path can be moved: PAAS_STAGE_ROOT
-# prefixes all of them (e.g. $root/app, $root/tmp/out), and PAAS_BUILD_DIR,
-# PAAS_BUILDPACKS_DIR, PAAS_CACHE_DIR, PAAS_ENV_DIR, PAAS_OUT_DIR override
-# them one by one. The defaults are the container paths above.
+# prefixes all of them (e.g. $root/app, $root/tmp/out), and
+# PAAS_STAGE_{BUILD,BUILDPACKS,CACHE,ENV,OUT}_DIR override them one by one.
+# The defaults are the container paths above. (PAAS_STAGE_*, not the
+# platform's own PAAS_BUILDPACKS_DIR, which names the host directory.)
 set -euo pipefail
 
 # One ordered log: the staging service streams our stdout to the user, and
@@ -43,11 +44,11 @@ set -euo pipefail
 exec 2>&1
 
 root=${PAAS_STAGE_ROOT:-}
-BUILD_DIR=${PAAS_BUILD_DIR:-$root/app}
-BUILDPACKS_DIR=${PAAS_BUILDPACKS_DIR:-$root/buildpacks}
-CACHE_DIR=${PAAS_CACHE_DIR:-$root/tmp/cache}
-ENV_DIR=${PAAS_ENV_DIR:-$root/tmp/env}
-OUT_DIR=${PAAS_OUT_DIR:-$root/tmp/out}
+BUILD_DIR=${PAAS_STAGE_BUILD_DIR:-$root/app}
+BUILDPACKS_DIR=${PAAS_STAGE_BUILDPACKS_DIR:-$root/buildpacks}
+CACHE_DIR=${PAAS_STAGE_CACHE_DIR:-$root/tmp/cache}
+ENV_DIR=${PAAS_STAGE_ENV_DIR:-$root/tmp/env}
+OUT_DIR=${PAAS_STAGE_OUT_DIR:-$root/tmp/out}
 
 # Heroku's log conventions: "-----> " for steps, " !     " for errors.
 step()  { echo "-----> $*"; }

@@ -1,0 +1,43 @@
+# The two front-door commands: `make run` sets up this machine and starts the platform;
+# `make test` sets up what the tests need and runs every test, end-to-end ones included.
+SHELL := /bin/bash
+CONFIGURATION ?= Release
+export PAAS_DATA_DIR ?= /var/lib/paas
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
+
+SOURCES := $(shell find src router tests -name '*.cs' -o -name '*.csproj' -o -name 'pre-receive' -o -name 'stage.sh' -o -name '*.props' | grep -v '/obj/' | grep -v '/bin/') Paas.sln
+BUILD_STAMP := .build/$(CONFIGURATION).stamp
+
+.PHONY: run test setup build install-cli bench clean
+
+run: setup $(BUILD_STAMP) install-cli
+	@CONFIGURATION=$(CONFIGURATION) deploy/run.sh
+
+test: setup
+	dotnet build Paas.sln -c $(CONFIGURATION) -nologo -clp:ErrorsOnly
+	dotnet test Paas.sln -c $(CONFIGURATION) --no-build --logger "console;verbosity=normal"
+
+setup:
+	@deploy/setup.sh
+
+build: $(BUILD_STAMP)
+
+# Rebuild only when a source changed, so a second `make run` starts within seconds.
+$(BUILD_STAMP): $(SOURCES)
+	@echo "==> building the solution ($(CONFIGURATION))"
+	@dotnet build Paas.sln -c $(CONFIGURATION) -nologo -clp:ErrorsOnly
+	@mkdir -p .build && touch $@
+
+install-cli: $(BUILD_STAMP)
+	@printf '#!/bin/sh\nexec dotnet "%s" "$$@"\n' "$(CURDIR)/src/Paas.Cli/bin/$(CONFIGURATION)/net10.0/paas.dll" > /usr/local/bin/paas.tmp
+	@chmod 755 /usr/local/bin/paas.tmp && mv /usr/local/bin/paas.tmp /usr/local/bin/paas
+	@echo "==> installed paas CLI at /usr/local/bin/paas"
+
+bench: setup $(BUILD_STAMP)
+	tests/benchmarks/push-to-serving.sh
+
+clean:
+	rm -rf .build
+	dotnet clean Paas.sln -nologo -v q

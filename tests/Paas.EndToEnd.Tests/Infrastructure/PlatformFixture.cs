@@ -1,0 +1,213 @@
+using System.Text.RegularExpressions;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using StackExchange.Redis;
+
+namespace Paas.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// A whole platform for the tests: the real router and controller processes on free loopback ports, with
+/// their own data directory and Redis key prefix, so they never collide with `make run` or each other.
+/// Everything they create (containers, images, keys, files) is removed at the end.
+/// </summary>
+public sealed partial class PlatformFixture : IAsyncLifetime
+{
+    public const string StackImage = "paas/stack:latest";
+    public const string Redis = "127.0.0.1:6379";
+
+    private PlatformProcess? _router;
+    private PlatformProcess? _controller;
+    private Dictionary<string, string> _controllerEnvironment = new();
+
+    public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "paas-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+    public string RedisPrefix { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8] + ":";
+    public int ApiPort { get; } = FreePort.Next();
+    public int RouterPort { get; } = FreePort.Next();
+    public int RouterAdminPort { get; } = FreePort.Next();
+    public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
+    public string PlatformId { get; private set; } = "";
+    /// <summary>HOME for git and the CLI: an empty one, so the machine's global git config cannot interfere.</summary>
+    public string Home => Path.Combine(DataDirectory, "home");
+    public HttpClient Http { get; } = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromSeconds(1) }) { Timeout = TimeSpan.FromSeconds(10) };
+
+    public async Task InitializeAsync()
+    {
+        await Requirements.EnsureAsync(Redis, StackImage);
+        Directory.CreateDirectory(Home);
+        _router = new PlatformProcess(RepoPaths.Dll("router/Paas.Router", "Paas.Router"), new Dictionary<string, string>
+        {
+            ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
+            ["PAAS_ROUTER_BIND"] = "127.0.0.1",
+            ["PAAS_ROUTER_ADMIN_PORT"] = RouterAdminPort.ToString(),
+            ["PAAS_REDIS"] = Redis,
+            ["PAAS_REDIS_PREFIX"] = RedisPrefix,
+        });
+        await _router.WaitReadyAsync($"http://127.0.0.1:{RouterAdminPort}/healthz", TimeSpan.FromSeconds(30));
+        _controllerEnvironment = new Dictionary<string, string>
+        {
+            ["PAAS_DATA_DIR"] = DataDirectory,
+            ["PAAS_API_PORT"] = ApiPort.ToString(),
+            ["PAAS_API_BIND"] = "127.0.0.1",
+            ["PAAS_API_URL"] = ApiUrl,
+            ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
+            ["PAAS_ROUTER_ADMIN_URL"] = $"http://127.0.0.1:{RouterAdminPort}",
+            ["PAAS_REDIS"] = Redis,
+            ["PAAS_REDIS_PREFIX"] = RedisPrefix,
+            ["PAAS_BUILDPACKS_DIR"] = Path.Combine(RepoPaths.Root, "buildpacks"),
+            ["PAAS_HEALTH_TIMEOUT_SECONDS"] = "15",
+        };
+        await StartControllerAsync();
+    }
+
+    public async Task StartControllerAsync()
+    {
+        _controller = new PlatformProcess(RepoPaths.Dll("src/Paas.Controller", "Paas.Controller"), _controllerEnvironment);
+        await _controller.WaitReadyAsync($"{ApiUrl}/healthz", TimeSpan.FromSeconds(30));
+        PlatformId = PlatformIdPattern().Match(_controller.Output) is { Success: true } m ? m.Groups[1].Value : PlatformId;
+    }
+
+    /// <summary>Stops the controller as Ctrl-C would; app containers must keep running.</summary>
+    public void StopController()
+    {
+        _controller?.Dispose();
+        _controller = null;
+    }
+
+    public string ControllerOutput => _controller?.Output ?? "";
+
+    [GeneratedRegex(@"Paas controller (\w+) is serving")]
+    private static partial Regex PlatformIdPattern();
+
+    /// <summary>Environment for the CLI and git: the platform's URL, its data directory (where the admin token is), a clean HOME.</summary>
+    public Dictionary<string, string> ClientEnvironment() => new()
+    {
+        ["PAAS_API_URL"] = ApiUrl,
+        ["PAAS_DATA_DIR"] = DataDirectory,
+        ["HOME"] = Home,
+        ["XDG_CONFIG_HOME"] = Path.Combine(Home, ".config"),
+        ["GIT_TERMINAL_PROMPT"] = "0",
+        ["GIT_CONFIG_NOSYSTEM"] = "1",
+        ["PAAS_TOKEN"] = "",
+    };
+
+    public Task<ProcessResult> PaasAsync(string? workingDirectory, params string[] args) =>
+        ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), .. args], workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(2));
+
+    public Task<ProcessResult> GitAsync(string workingDirectory, params string[] args) =>
+        ProcessRunner.RunAsync("git", args, workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(10));
+
+    /// <summary>A fresh git work tree holding a copy of a fixture app, committed on main.</summary>
+    public async Task<string> NewWorkTreeAsync(string fixture)
+    {
+        var dir = Path.Combine(DataDirectory, "work", fixture + "-" + Guid.NewGuid().ToString("N")[..6]);
+        CopyDirectory(RepoPaths.Fixture(fixture), dir);
+        await MustAsync(GitAsync(dir, "init", "-q", "-b", "main"));
+        await MustAsync(GitAsync(dir, "-c", "user.name=Test", "-c", "user.email=test@example.com", "add", "-A"));
+        await MustAsync(GitAsync(dir, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", "initial"));
+        return dir;
+    }
+
+    public async Task CommitAllAsync(string workTree, string message)
+    {
+        await MustAsync(GitAsync(workTree, "add", "-A"));
+        await MustAsync(GitAsync(workTree, "-c", "user.name=Test", "-c", "user.email=test@example.com", "commit", "-q", "-m", message));
+    }
+
+    /// <summary>A GET through the router, to 127.0.0.1 with the app's Host header (glibc here does not resolve *.localhost).</summary>
+    public async Task<HttpResponseMessage> GetThroughRouterAsync(string host, string path = "/")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{RouterPort}{path}");
+        request.Headers.Host = host;
+        return await Http.SendAsync(request);
+    }
+
+    public static string AppHost(string app) => $"{app}.localhost";
+
+    public static string UniqueAppName(string stem) => $"{stem}-{Guid.NewGuid().ToString("N")[..6]}";
+
+    private static async Task MustAsync(Task<ProcessResult> run)
+    {
+        var result = await run;
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"Command failed: {result}");
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        StopController();
+        _router?.Dispose();
+        await RemoveDockerLeftoversAsync();
+        await RemoveRedisKeysAsync();
+        Http.Dispose();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    public async Task<IList<ContainerListResponse>> ContainersAsync(string app)
+    {
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        return await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true, [$"paas.app={app}"] = true },
+            },
+        });
+    }
+
+    private async Task RemoveDockerLeftoversAsync()
+    {
+        if (PlatformId.Length == 0)
+            return;
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },
+        });
+        foreach (var c in containers)
+            await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+        var images = await docker.Images.ListImagesAsync(new ImagesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },
+        });
+        foreach (var image in images)
+        {
+            try
+            {
+                await docker.Images.DeleteImageAsync(image.ID, new ImageDeleteParameters { Force = true });
+            }
+            catch (DockerApiException)
+            {
+            }
+        }
+    }
+
+    private async Task RemoveRedisKeysAsync()
+    {
+        using var redis = await ConnectionMultiplexer.ConnectAsync(Redis);
+        var server = redis.GetServers()[0];
+        await foreach (var key in server.KeysAsync(pattern: RedisPrefix + "*"))
+            await redis.GetDatabase().KeyDeleteAsync(key);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Paas.EndToEnd.Tests.Infrastructure;
+
+/// <summary>A long-running platform process (router or controller) started from its built dll, its output kept for diagnosis.</summary>
+public sealed class PlatformProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    public PlatformProcess(string dll, IReadOnlyDictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (var (k, v) in environment)
+            start.Environment[k] = v;
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get { lock (_output) return _output.ToString(); }
+    }
+
+    /// <summary>Polls a URL until it answers 200, failing early (with the process's output) if the process dies.</summary>
+    public async Task WaitReadyAsync(string url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+                throw new InvalidOperationException($"Process exited with {_process.ExitCode} before it was ready:\n{Output}");
+            try
+            {
+                if ((await http.GetAsync(url)).IsSuccessStatusCode)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{url} was not ready within {timeout.TotalSeconds} s:\n{Output}");
+    }
+
+    /// <summary>Stops the process the way Ctrl-C would (SIGTERM), then kills it if it lingers.</summary>
+    public void Stop()
+    {
+        if (_process.HasExited)
+            return;
+        Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+        if (!_process.WaitForExit(10_000))
+            _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _process.Dispose();
+    }
+}

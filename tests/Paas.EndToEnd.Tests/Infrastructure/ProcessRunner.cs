@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Paas.EndToEnd.Tests.Infrastructure;
+
+public static class ProcessRunner
+{
+    /// <summary>Runs a program to completion (bounded by <paramref name="timeout"/>) and captures its output.</summary>
+    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, string? workingDirectory, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string? stdin = null)
+    {
+        var start = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        foreach (var (k, v) in environment)
+            start.Environment[k] = v;
+        using var process = Process.Start(start)!;
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (stdin is not null)
+            await process.StandardInput.WriteAsync(stdin);
+        process.StandardInput.Close();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish within {timeout.TotalSeconds} s.\n{stdout}\n{stderr}");
+        }
+        process.WaitForExit();
+        return new ProcessResult(process.ExitCode, stdout.ToString(), stderr.ToString());
+    }
+}

@@ -1,0 +1,31 @@
+using System.Text;
+using System.Text.Json;
+using Paas.Router.Admin;
+using Paas.Router.Table;
+
+namespace Paas.Router.Tests.Admin;
+
+public class RoutesJsonTests
+{
+    [Fact]
+    public void Renders_the_documented_shape()
+    {
+        var table = RouteTable.Build(
+            12,
+            [new("hello.localhost", "hello"), new("idle.localhost", "idle")],
+            [new InstanceEndpoint("hello-web-1", "hello", "web", 2, "127.0.0.1:32768")]);
+
+        var json = Encoding.UTF8.GetString(RoutesJson.Render(table));
+
+        Assert.Equal(
+            """{"version":12,"hosts":{"hello.localhost":{"app":"hello","endpoints":[{"instance":"hello-web-1","address":"127.0.0.1:32768"}]},"idle.localhost":{"app":"idle","endpoints":[]}}}""",
+            json);
+        using var _ = JsonDocument.Parse(json);
+    }
+
+    [Fact]
+    public void Empty_table_renders_version_zero()
+    {
+        Assert.Equal("""{"version":0,"hosts":{}}""", Encoding.UTF8.GetString(RoutesJson.Render(RouteTable.Empty)));
+    }
+}

@@ -1,0 +1,305 @@
+using System.Net;
+using System.Text.Json;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace Paas.Router.Tests.Integration;
+
+/// <summary>
+/// Drives the real router process through real Redis, the way the controller does: write the hash
+/// entry, publish the change, and watch HTTP traffic follow.
+/// </summary>
+public sealed class RouterIntegrationTests : IAsyncLifetime
+{
+    private static readonly TimeSpan RouteDeadline = TimeSpan.FromSeconds(2);
+
+    private readonly ITestOutputHelper _log;
+    private readonly string _prefix = $"test-{Guid.NewGuid():N}:";
+    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false })
+    {
+        Timeout = TimeSpan.FromSeconds(15),
+    };
+
+    private ConnectionMultiplexer? _redis;
+    private RouterProcess? _router;
+    private TestBackend? _backend;
+
+    public RouterIntegrationTests(ITestOutputHelper log) => _log = log;
+
+    private IDatabase Db => _redis!.GetDatabase();
+
+    private RouterProcess Router => _router!;
+
+    public async Task InitializeAsync()
+    {
+        // Deliberately not AbortOnConnectFail=false: with no Redis this must throw, which is what
+        // makes the test fail under CI=true instead of quietly passing.
+        _redis = await ConnectionMultiplexer.ConnectAsync(RedisTestEnvironment.Configuration + ",connectTimeout=3000");
+        _backend = await TestBackend.StartAsync("hello from backend");
+        _router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix);
+        await WaitForInitialLoadAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_router is not null)
+        {
+            _log.WriteLine(_router.Output);
+            await _router.DisposeAsync();
+        }
+
+        if (_redis is not null)
+        {
+            await Db.KeyDeleteAsync([_prefix + "hosts", _prefix + "routes"]);
+            await _redis.DisposeAsync();
+        }
+
+        if (_backend is not null)
+        {
+            await _backend.DisposeAsync();
+        }
+
+        _http.Dispose();
+    }
+
+    [RedisFact]
+    public async Task Routes_follow_redis_changes()
+    {
+        // Unknown host: the router's own 404.
+        using (var response = await GetAsync("nobody.localhost"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("unknown_route", Header(response, "X-Paas-Router-Error"));
+            Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+            Assert.Equal("No app is served at nobody.localhost.", (await response.Content.ReadAsStringAsync()).Trim());
+        }
+
+        // Host known, no instance yet: 503. Mixed case and a port must still match the lowercase key.
+        await SetHostAsync("hello.localhost", "hello");
+        using (var response = await EventuallyAsync($"Hello.LocalHost:{Router.PublicPort}", r => r.StatusCode == HttpStatusCode.ServiceUnavailable))
+        {
+            Assert.Equal("no_endpoints", Header(response, "X-Paas-Router-Error"));
+            Assert.Equal("hello has no running instance right now.", (await response.Content.ReadAsStringAsync()).Trim());
+        }
+
+        // An instance becomes healthy: traffic reaches it.
+        await SetRouteAsync("hello-web-1-v2-ab12cd", "hello", _backend!.Address);
+        using (var response = await EventuallyAsync("hello.localhost", r => r.StatusCode == HttpStatusCode.OK))
+        {
+            Assert.Equal("hello from backend", await response.Content.ReadAsStringAsync());
+            Assert.Null(Header(response, "X-Paas-Router-Error"));
+            Assert.Equal("hello.localhost", Header(response, "X-Seen-Host"));
+        }
+
+        // The admin view is the table requests are served from.
+        using (var routes = JsonDocument.Parse(await _http.GetStringAsync(new Uri(Router.AdminUrl, "routes"))))
+        {
+            var host = routes.RootElement.GetProperty("hosts").GetProperty("hello.localhost");
+            Assert.Equal("hello", host.GetProperty("app").GetString());
+            var endpoint = Assert.Single(host.GetProperty("endpoints").EnumerateArray());
+            Assert.Equal("hello-web-1-v2-ab12cd", endpoint.GetProperty("instance").GetString());
+            Assert.Equal(_backend.Address, endpoint.GetProperty("address").GetString());
+            Assert.True(routes.RootElement.GetProperty("version").GetInt64() >= 3);
+        }
+
+        // Client-supplied forwarding headers are overwritten, not trusted.
+        using (var response = await GetAsync("hello.localhost", request =>
+        {
+            request.Headers.Add("X-Forwarded-Proto", "https");
+            request.Headers.Add("X-Forwarded-Host", "evil.example");
+            request.Headers.Add("X-Forwarded-Port", "443");
+            request.Headers.Add("X-Forwarded-For", "203.0.113.9");
+            request.Headers.Add("X-Request-Id", "abc-123");
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("http", Header(response, "X-Seen-X-Forwarded-Proto"));
+            Assert.Equal("hello.localhost", Header(response, "X-Seen-X-Forwarded-Host"));
+            Assert.Equal("80", Header(response, "X-Seen-X-Forwarded-Port"));
+            Assert.Equal("203.0.113.9, 127.0.0.1", Header(response, "X-Seen-X-Forwarded-For"));
+            Assert.Equal("abc-123", Header(response, "X-Seen-X-Request-Id"));
+        }
+
+        // A malformed request id is replaced by one the app can safely log.
+        using (var response = await GetAsync("hello.localhost", r => r.Headers.TryAddWithoutValidation("X-Request-Id", "no spaces allowed")))
+        {
+            var seen = Header(response, "X-Seen-X-Request-Id");
+            Assert.NotEqual("no spaces allowed", seen);
+            Assert.True(Paas.Router.Forwarding.RequestId.IsValid(seen));
+        }
+
+        // The instance goes away: back to 503.
+        await DeleteRouteAsync("hello-web-1-v2-ab12cd");
+        using (var response = await EventuallyAsync("hello.localhost", r => r.StatusCode == HttpStatusCode.ServiceUnavailable))
+        {
+            Assert.Equal("no_endpoints", Header(response, "X-Paas-Router-Error"));
+        }
+
+        // The host goes away: back to 404.
+        await DeleteHostAsync("hello.localhost");
+        using (var response = await EventuallyAsync("hello.localhost", r => r.StatusCode == HttpStatusCode.NotFound))
+        {
+            Assert.Equal("unknown_route", Header(response, "X-Paas-Router-Error"));
+        }
+    }
+
+    [RedisFact]
+    public async Task Refused_connection_is_retried_on_another_instance()
+    {
+        await SetHostAsync("retry.localhost", "retry");
+        // Sorted first, so round-robin starts on the dead one.
+        await SetRouteAsync("retry-web-a-dead", "retry", $"127.0.0.1:{RouterProcess.FreePort()}");
+        await SetRouteAsync("retry-web-b-live", "retry", _backend!.Address);
+        await EventuallyAsync("retry.localhost", r => r.StatusCode == HttpStatusCode.OK, _ => Router_HasEndpoints("retry.localhost", 2));
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await PostAsync("retry.localhost", "payload");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("hello from backend", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [RedisFact]
+    public async Task Only_instance_refusing_gives_502()
+    {
+        await SetHostAsync("down.localhost", "down");
+        await SetRouteAsync("down-web-1", "down", $"127.0.0.1:{RouterProcess.FreePort()}");
+
+        using var response = await EventuallyAsync("down.localhost", r => r.StatusCode == HttpStatusCode.BadGateway);
+        Assert.Equal("endpoint_failure", Header(response, "X-Paas-Router-Error"));
+        Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+    }
+
+    [RedisFact]
+    public async Task Periodic_resync_heals_a_missed_message()
+    {
+        // Written without a publish, as if the message had been lost: only the full reload can find it.
+        await Db.HashSetAsync(_prefix + "hosts", "quiet.localhost", "quiet");
+        await using var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
+            new Dictionary<string, string> { ["PAAS_ROUTER_RESYNC_SECONDS"] = "0.5" });
+        await Db.HashSetAsync(_prefix + "routes", "quiet-web-1", RouteJson("quiet-web-1", "quiet", _backend!.Address));
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        HttpStatusCode status;
+        do
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, router.PublicUrl);
+            request.Headers.Host = "quiet.localhost";
+            using var response = await _http.SendAsync(request);
+            status = response.StatusCode;
+            if (status == HttpStatusCode.OK)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+    }
+
+    private async Task WaitForInitialLoadAsync()
+    {
+        // /healthz answers before Redis has been read; version 1 is the first completed load.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var routes = JsonDocument.Parse(await _http.GetStringAsync(new Uri(Router.AdminUrl, "routes")));
+            if (routes.RootElement.GetProperty("version").GetInt64() >= 1)
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("Router never loaded its table from Redis:\n" + Router.Output);
+    }
+
+    private bool Router_HasEndpoints(string host, int count)
+    {
+        using var routes = JsonDocument.Parse(_http.GetStringAsync(new Uri(Router.AdminUrl, "routes")).GetAwaiter().GetResult());
+        return routes.RootElement.GetProperty("hosts").TryGetProperty(host, out var entry)
+            && entry.GetProperty("endpoints").GetArrayLength() == count;
+    }
+
+    private async Task SetHostAsync(string host, string app)
+    {
+        await Db.HashSetAsync(_prefix + "hosts", host, app);
+        await PublishAsync("host-set", host, app);
+    }
+
+    private async Task DeleteHostAsync(string host)
+    {
+        await Db.HashDeleteAsync(_prefix + "hosts", host);
+        await PublishAsync("host-del", host, null);
+    }
+
+    private async Task SetRouteAsync(string instance, string app, string address)
+    {
+        var json = RouteJson(instance, app, address);
+        await Db.HashSetAsync(_prefix + "routes", instance, json);
+        await PublishAsync("route-set", instance, json);
+    }
+
+    private async Task DeleteRouteAsync(string instance)
+    {
+        await Db.HashDeleteAsync(_prefix + "routes", instance);
+        await PublishAsync("route-del", instance, null);
+    }
+
+    private static string RouteJson(string instance, string app, string address) =>
+        JsonSerializer.Serialize(new { instance, app, process = "web", release = 2, address });
+
+    private Task PublishAsync(string kind, string key, string? value) =>
+        _redis!.GetSubscriber().PublishAsync(
+            RedisChannel.Literal(_prefix + "routes:changes"),
+            JsonSerializer.Serialize(new { kind, key, value }));
+
+    private Task<HttpResponseMessage> GetAsync(string host, Action<HttpRequestMessage>? configure = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, Router.PublicUrl);
+        request.Headers.Host = host;
+        configure?.Invoke(request);
+        return _http.SendAsync(request);
+    }
+
+    private Task<HttpResponseMessage> PostAsync(string host, string body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, Router.PublicUrl) { Content = new StringContent(body) };
+        request.Headers.Host = host;
+        return _http.SendAsync(request);
+    }
+
+    /// <summary>Polls until the router's answer satisfies the condition; change propagation is asynchronous.</summary>
+    private async Task<HttpResponseMessage> EventuallyAsync(
+        string host, Func<HttpResponseMessage, bool> condition, Func<HttpResponseMessage, bool>? alsoRequire = null)
+    {
+        var deadline = DateTime.UtcNow + RouteDeadline;
+        HttpResponseMessage? last = null;
+        while (true)
+        {
+            last?.Dispose();
+            last = await GetAsync(host);
+            if (condition(last) && (alsoRequire is null || alsoRequire(last)))
+            {
+                return last;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                var status = last.StatusCode;
+                var error = Header(last, "X-Paas-Router-Error");
+                last.Dispose();
+                throw new Xunit.Sdk.XunitException($"Router still answers {(int)status} ({error}) for {host} after {RouteDeadline}.");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    private static string? Header(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : null;
+}
