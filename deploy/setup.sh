@@ -47,11 +47,14 @@ T0=$(now_us)
 mkdir -p "$LOG_DIR"
 
 step "checking Debian packages"
+# One dpkg-query for all: a call per package costs a tenth of a second.
+declare -A installed=()
+while read -r status pkg; do
+  if [[ $status == ii ]]; then installed[$pkg]=1; fi
+done < <(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "${PACKAGES[@]}" 2>/dev/null || true)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
-  if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null) != ii* ]]; then
-    missing+=("$pkg")
-  fi
+  if [[ -z ${installed[$pkg]:-} ]]; then missing+=("$pkg"); fi
 done
 step_done
 
