@@ -293,7 +293,7 @@ docker run --rm --pull=never --network=none --user 1000 "$IMAGE_ID" \
 sed 's/^/    /' "$BUILD_DIR/smoke"
 step_done
 
-step "tagging $IMAGE"
+step "tagging $IMAGE, removing the previous build"
 OLD_ID=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 docker tag "$IMAGE_ID" "$IMAGE"
 # The previous build is dead weight once untagged; it stays if a container

@@ -57,5 +57,6 @@ public sealed record InstanceEndpoint(string Instance, string App, string Proces
         !string.IsNullOrWhiteSpace(address)
         && address.IndexOfAny(['/', '@', '?', '#', ' ']) < 0
         && Uri.TryCreate("http://" + address, UriKind.Absolute, out var uri)
-        && uri.Port > 0;
+        // Uri fills in 80 for a missing port; an instance address without an explicit port is a controller bug.
+        && address.EndsWith(":" + uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
 }

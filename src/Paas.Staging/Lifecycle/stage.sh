@@ -13,7 +13,9 @@
 #   /tmp/out     read-write, results:
 #                  buildpack    chosen buildpack name(s), comma-separated
 #                  detected     display name(s) from detect, ", "-separated
-#                  release.yml  release YAML (default_process_types)
+#                  release.yml  release YAML (default_process_types); with
+#                               several buildpacks their process types merged,
+#                               a later buildpack winning for the same type
 #                buildpack/detected are written as soon as the choice is made,
 #                so they also name the buildpack when compile/release fail.
 #

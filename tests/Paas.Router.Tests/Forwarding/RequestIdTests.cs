@@ -10,6 +10,7 @@ public class RequestIdTests
     [InlineData("abc-DEF.no")]
     [InlineData("3f2c1e9a-7b7e-4c55-9a55-1234567890ab")]
     [InlineData("trace.span:01-ok")]
+    [InlineData("under_score")]
     public void Accepts_plain_ids(string id)
     {
         Assert.True(RequestId.IsValid(id));
@@ -19,7 +20,6 @@ public class RequestIdTests
     [InlineData("")]
     [InlineData(null)]
     [InlineData("has space")]
-    [InlineData("under_score")]
     [InlineData("new\nline")]
     [InlineData("semi;colon")]
     [InlineData("ünicode")]
