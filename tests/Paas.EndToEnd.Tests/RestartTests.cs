@@ -1,0 +1,52 @@
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>The platform can stop and start without touching what runs.</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class RestartTests(PlatformFixture platform)
+{
+    [Fact]
+    public async Task ControllerRestart_AdoptsRunningInstances_WithoutRestartingThem()
+    {
+        var app = PlatformFixture.UniqueAppName("adopt");
+        var workTree = await platform.NewWorkTreeAsync("static");
+        Assert.Equal(0, (await platform.PaasAsync(workTree, "apps:create", app)).ExitCode);
+        Assert.Equal(0, (await platform.PaasAsync(workTree, "git:remote", app)).ExitCode);
+        var push = await platform.GitAsync(workTree, "push", "paas", "main");
+        Assert.True(push.ExitCode == 0, push.ToString());
+        var before = Assert.Single(await platform.ContainersAsync(app));
+
+        platform.StopController();
+        using (var whileStopped = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app)))
+            Assert.Contains("Hello from static v1", await whileStopped.Content.ReadAsStringAsync());
+        await platform.StartControllerAsync();
+        // Give the start-up convergence pass time to finish before looking.
+        var ps = await platform.PaasAsync(null, "ps", "-a", app, "--json");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var after = Assert.Single(await platform.ContainersAsync(app));
+        using var response = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app));
+
+        Assert.Equal(before.ID, after.ID);
+        Assert.Equal("running", after.State);
+        Assert.Contains("\"state\": \"running\"", ps.Stdout);
+        Assert.Contains("Hello from static v1", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Push_WithASymlinkOutOfTheApp_IsRejected()
+    {
+        var app = PlatformFixture.UniqueAppName("symlink");
+        var workTree = await platform.NewWorkTreeAsync("static");
+        File.CreateSymbolicLink(Path.Combine(workTree, "leak"), "/etc/passwd");
+        await platform.CommitAllAsync(workTree, "a hostile link");
+        Assert.Equal(0, (await platform.PaasAsync(workTree, "apps:create", app)).ExitCode);
+        Assert.Equal(0, (await platform.PaasAsync(workTree, "git:remote", app)).ExitCode);
+
+        var push = await platform.GitAsync(workTree, "push", "paas", "main");
+
+        Assert.NotEqual(0, push.ExitCode);
+        Assert.Contains("The symlink 'leak' points outside the app", push.Stderr);
+        Assert.Empty(await platform.ContainersAsync(app));
+    }
+}
