@@ -20,8 +20,8 @@ readonly RECIPE_FILES=(build.sh packages.txt)
 PAAS_DATA_DIR=${PAAS_DATA_DIR:-/var/lib/paas}
 readonly LOG_DIR=$PAAS_DATA_DIR/logs
 readonly LOG=$LOG_DIR/stack-build.log
-# Scratch lives under the data dir, not /tmp: the rootfs needs a disk-backed
-# file system that allows device nodes and exec, which /tmp may not be.
+# Scratch lives under the data dir, not /tmp: the chroot needs device nodes
+# and exec, which a nodev/noexec /tmp would refuse.
 readonly SCRATCH=$PAAS_DATA_DIR/tmp
 
 now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "$t"; }
@@ -264,7 +264,7 @@ find "$ROOTFS/usr/share/locale" -name '*.mo' -delete
 # debootstrap copied these from the host; docker supplies its own at run time.
 : >"$ROOTFS/etc/resolv.conf"
 : >"$ROOTFS/etc/hostname"
-echo "    $(du -sh --one-file-system "$ROOTFS" | cut -f1) on disk"
+echo "    root file system: $(du -sh --one-file-system "$ROOTFS" | cut -f1)"
 step_done
 
 step "docker import"
@@ -288,6 +288,7 @@ docker run --rm --pull=never --network=none --user 1000 "$IMAGE_ID" \
   sh -c 'node --version && npm --version && python3 --version && id' >"$BUILD_DIR/smoke" 2>&1 ||
   {
     cat "$BUILD_DIR/smoke" >>"$LOG"
+    docker image rm "$IMAGE_ID" >/dev/null 2>&1 || true
     fail "smoke test"
   }
 sed 's/^/    /' "$BUILD_DIR/smoke"

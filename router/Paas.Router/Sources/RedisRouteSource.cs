@@ -60,7 +60,8 @@ public sealed class RedisRouteSource : BackgroundService
         options.AbortOnConnectFail = false;
         options.ClientName ??= "paas-router";
 
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+        // With Redis down this takes the whole connect timeout; shutdown should not wait for it.
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(stop);
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
 
@@ -88,16 +89,26 @@ public sealed class RedisRouteSource : BackgroundService
         while (true)
         {
             stop.ThrowIfCancellationRequested();
+            if (!redis.IsConnected)
+            {
+                // A subscribe issued now would only wait out the backlog timeout; polling the connection
+                // state lets us subscribe within a moment of Redis coming back.
+                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, stop);
+                continue;
+            }
+
             try
             {
-                var queue = await subscriber.SubscribeAsync(_keys.Changes);
+                // WaitAsync: while Redis is away the call sits in the multiplexer's backlog for seconds,
+                // and shutdown should not have to sit there with it.
+                var queue = await subscriber.SubscribeAsync(_keys.Changes).WaitAsync(stop);
                 // The queue's handler runs messages strictly in arrival order, which the incremental
                 // apply relies on (a set followed by a del must not be applied the other way round).
                 queue.OnMessage(message => _work.Writer.TryWrite(Work.Message(message.Message.ToString())));
                 _logger.LogInformation("Subscribed to {Channel}", _keys.Changes.ToString());
                 return queue;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
             {
                 failures++;
                 LogRedisTrouble(failures, ex, "Subscribing to route changes failed; retrying");
@@ -128,7 +139,7 @@ public sealed class RedisRouteSource : BackgroundService
                     _retryScheduled = false;
                 }
 
-                await ResyncAsync(db, reason);
+                await ResyncAsync(db, reason, stop);
             }
             else
             {
@@ -161,7 +172,7 @@ public sealed class RedisRouteSource : BackgroundService
         }
     }
 
-    private async Task ResyncAsync(IDatabase db, string reason)
+    private async Task ResyncAsync(IDatabase db, string reason, CancellationToken stop)
     {
         HashEntry[] hosts, routes;
         try
@@ -170,11 +181,11 @@ public sealed class RedisRouteSource : BackgroundService
             var transaction = db.CreateTransaction();
             var hostsTask = transaction.HashGetAllAsync(_keys.Hosts);
             var routesTask = transaction.HashGetAllAsync(_keys.Routes);
-            await transaction.ExecuteAsync();
+            await transaction.ExecuteAsync().WaitAsync(stop);
             hosts = await hostsTask;
             routes = await routesTask;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or TaskCanceledException)
+        catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
         {
             _resyncFailures++;
             LogRedisTrouble(_resyncFailures, ex, $"Loading routes from Redis failed ({reason}); keeping the current table");

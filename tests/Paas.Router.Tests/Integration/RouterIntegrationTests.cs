@@ -62,7 +62,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         _http.Dispose();
     }
 
-    [RedisFact]
+    [Fact]
     public async Task Routes_follow_redis_changes()
     {
         // Unknown host: the router's own 404.
@@ -143,7 +143,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         }
     }
 
-    [RedisFact]
+    [Fact]
     public async Task Refused_connection_is_retried_on_another_instance()
     {
         await SetHostAsync("retry.localhost", "retry");
@@ -160,7 +160,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         }
     }
 
-    [RedisFact]
+    [Fact]
     public async Task Only_instance_refusing_gives_502()
     {
         await SetHostAsync("down.localhost", "down");
@@ -171,7 +171,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         Assert.Equal("text/plain; charset=utf-8", response.Content.Headers.ContentType?.ToString());
     }
 
-    [RedisFact]
+    [Fact]
     public async Task Periodic_resync_heals_a_missed_message()
     {
         // Written without a publish, as if the message had been lost: only the full reload can find it.
