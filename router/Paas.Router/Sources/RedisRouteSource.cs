@@ -1,3 +1,4 @@
+using RouteKeys = Paas.Core.Routing.RouteKeys;
 using System.Threading.Channels;
 using Paas.Router.Table;
 using StackExchange.Redis;
@@ -17,7 +18,7 @@ public sealed class RedisRouteSource : BackgroundService
     private readonly RouteTableStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisRouteSource> _logger;
-    private readonly RedisKeys _keys;
+    private readonly RouteKeys _keys;
 
     // Messages and resync requests share one queue with one reader, so a full reload and an incremental
     // change can never interleave: a reload cannot overwrite a change applied while it was in flight.
@@ -34,7 +35,7 @@ public sealed class RedisRouteSource : BackgroundService
         _store = store;
         _time = time;
         _logger = logger;
-        _keys = new RedisKeys(settings.RedisPrefix);
+        _keys = new RouteKeys(settings.RedisPrefix);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -101,11 +102,11 @@ public sealed class RedisRouteSource : BackgroundService
             {
                 // WaitAsync: while Redis is away the call sits in the multiplexer's backlog for seconds,
                 // and shutdown should not have to sit there with it.
-                var queue = await subscriber.SubscribeAsync(_keys.Changes).WaitAsync(stop);
+                var queue = await subscriber.SubscribeAsync(RedisChannel.Literal(_keys.Changes)).WaitAsync(stop);
                 // The queue's handler runs messages strictly in arrival order, which the incremental
                 // apply relies on (a set followed by a del must not be applied the other way round).
                 queue.OnMessage(message => _work.Writer.TryWrite(Work.Message(message.Message.ToString())));
-                _logger.LogInformation("Subscribed to {Channel}", _keys.Changes.ToString());
+                _logger.LogInformation("Subscribed to {Channel}", _keys.Changes);
                 return queue;
             }
             catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
@@ -113,7 +114,7 @@ public sealed class RedisRouteSource : BackgroundService
                 failures++;
                 LogRedisTrouble(failures, ex, "Subscribing to route changes failed; retrying");
                 // A half-registered subscription would later deliver every message twice, possibly out of order.
-                await IgnoreFailure(subscriber.UnsubscribeAsync(_keys.Changes));
+                await IgnoreFailure(subscriber.UnsubscribeAsync(RedisChannel.Literal(_keys.Changes)));
                 await Task.Delay(Backoff(failures), _time, stop);
             }
         }

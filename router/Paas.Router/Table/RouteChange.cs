@@ -28,10 +28,10 @@ public sealed record RouteChange(RouteChangeKind Kind, string Key, string? Value
 
             RouteChangeKind? kind = kindElement.GetString() switch
             {
-                "host-set" => RouteChangeKind.HostSet,
-                "host-del" => RouteChangeKind.HostDel,
-                "route-set" => RouteChangeKind.RouteSet,
-                "route-del" => RouteChangeKind.RouteDel,
+                Paas.Core.Routing.RouteChange.HostSet => RouteChangeKind.HostSet,
+                Paas.Core.Routing.RouteChange.HostDel => RouteChangeKind.HostDel,
+                Paas.Core.Routing.RouteChange.RouteSet => RouteChangeKind.RouteSet,
+                Paas.Core.Routing.RouteChange.RouteDel => RouteChangeKind.RouteDel,
                 _ => null,
             };
             var key = keyElement.GetString();
