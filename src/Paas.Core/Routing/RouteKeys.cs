@@ -7,12 +7,23 @@ namespace Paas.Core.Routing;
 /// </summary>
 public sealed record RouteKeys(string Prefix)
 {
-    /// <summary>Hash: hostname → app name.</summary>
+    /// <summary>Hash: hostname → app name. A field may be a wildcard, <c>*.example.com</c>, matching one or more leading labels.</summary>
     public string Hosts => Prefix + "hosts";
 
     /// <summary>Hash: instance id → <see cref="RouteEntry"/> JSON; only healthy web instances.</summary>
     public string Routes => Prefix + "routes";
 
-    /// <summary>Channel: a <see cref="RouteChange"/> JSON after every write to the two hashes.</summary>
+    /// <summary>Hash: app name → <see cref="AppRouteOptions"/> JSON (balancing, sticky cookie, timeout, body limit).</summary>
+    public string AppOptions => Prefix + "app-options";
+
+    /// <summary>Channel: a <see cref="RouteChange"/> JSON after every write to the hashes above.</summary>
     public string Changes => Prefix + "routes:changes";
+
+    /// <summary>
+    /// String key with a TTL: present while <paramref name="cell"/> is alive. See <see cref="CellHeartbeat"/>.
+    /// </summary>
+    public string CellAlive(string cell) => Prefix + "cells:" + cell + ":alive";
+
+    /// <summary>Stream an app's log lines go to (the router's access-log lines included, when enabled).</summary>
+    public string AppLogs(string app) => Prefix + "logs:" + app;
 }
