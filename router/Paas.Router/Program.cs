@@ -1,10 +1,14 @@
 using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration.Memory;
 using Paas.Router;
 using Paas.Router.Admin;
 using Paas.Router.Forwarding;
+using Paas.Router.Health;
+using Paas.Router.Observability;
 using Paas.Router.Sources;
 using Paas.Router.Table;
+using Paas.Router.Tls;
 
 RouterSettings settings;
 try
@@ -19,8 +23,8 @@ catch (FormatException ex)
 
 var builder = WebApplication.CreateSlimBuilder(args);
 
-// Defaults go in first so Logging__LogLevel__* variables can still override them: a router logs per
-// request at Information, which is noise at the traffic a routing tier sees.
+// Defaults go in first so Logging__LogLevel__* variables can still override them. Nothing logs per
+// request: the access log is its own, allocation-free path (Observability/AccessLog).
 builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
 {
     InitialData = new Dictionary<string, string?>
@@ -33,7 +37,7 @@ builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
     },
 });
 
-// Structured lines on stderr, leaving stdout for the one start-up line that scripts may read.
+// Structured lines on stderr, leaving stdout for the start-up line and the access log.
 // Request headers are never logged anywhere (no HTTP logging middleware), so Authorization cannot leak.
 builder.Logging.ClearProviders();
 builder.Logging.AddJsonConsole(options =>
@@ -45,33 +49,93 @@ builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityT
 builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(options =>
     options.LogToStandardErrorThreshold = LogLevel.Trace);
 
+var metrics = new RouterMetrics();
+using var loggerFactory = LoggerFactory.Create(logging => logging.AddJsonConsole().AddFilter(level => level >= LogLevel.Information));
+CertificateStore? certificates = null;
+if (settings.TlsPort != 0)
+{
+    certificates = new CertificateStore(settings.CertsDir, loggerFactory.CreateLogger<CertificateStore>());
+    if (certificates.IsEmpty)
+    {
+        Console.Error.WriteLine($"paas-router: no certificates in {settings.CertsDir}; TLS port {settings.TlsPort} not opened (deploy/tls/make-cert.sh makes one)");
+        certificates = null;
+    }
+}
+
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.AddServerHeader = false;
-    // Upload limits are the app's business; the router would otherwise cut off large bodies at 30 MB.
+    // Body limits are per app and enforced per request (ProxyHandler); none at the server level.
     kestrel.Limits.MaxRequestBodySize = null;
+    // Headers: the router answers 431 with its reason header up to its own limit; Kestrel's bare 431
+    // only for requests far beyond it.
+    kestrel.Limits.MaxRequestHeadersTotalSize = settings.MaxHeaderBytes * 2;
+    kestrel.Limits.MaxRequestHeaderCount = 200;
+    kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, settings.MaxHeaderBytes * 2);
+
+    void Public(ListenOptions listen)
+    {
+        // HTTP/1.1 and, with prior knowledge, cleartext HTTP/2 (h2c) on one port.
+        listen.Protocols = HttpProtocols.Http1AndHttp2;
+        listen.Use(next => async connection =>
+        {
+            metrics.ConnectionOpened();
+            try
+            {
+                await next(connection);
+            }
+            finally
+            {
+                metrics.ConnectionClosed();
+            }
+        });
+    }
 
     if (settings.BindsAnyAddress)
     {
-        kestrel.ListenAnyIP(settings.PublicPort);
+        kestrel.ListenAnyIP(settings.PublicPort, Public);
     }
     else
     {
-        kestrel.Listen(settings.Bind, settings.PublicPort);
+        kestrel.Listen(settings.Bind, settings.PublicPort, Public);
+    }
+
+    if (certificates is not null)
+    {
+        void Tls(ListenOptions listen)
+        {
+            Public(listen);
+            // HTTP/2 or HTTP/1.1 by ALPN; the certificate by SNI.
+            listen.UseHttps(https => https.ServerCertificateSelector = (_, name) => certificates.Select(name));
+        }
+
+        if (settings.BindsAnyAddress)
+        {
+            kestrel.ListenAnyIP(settings.TlsPort, Tls);
+        }
+        else
+        {
+            kestrel.Listen(settings.Bind, settings.TlsPort, Tls);
+        }
     }
 
     kestrel.Listen(IPAddress.Loopback, settings.AdminPort);
 });
 
 builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(metrics);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<RouteTableStore>();
-builder.Services.AddSingleton<RoundRobinBalancer>();
 builder.Services.AddSingleton<BackendInvoker>();
+builder.Services.AddSingleton<AccessLog>();
+builder.Services.AddHostedService(services => services.GetRequiredService<AccessLog>());
+builder.Services.AddSingleton<RedisRouteSource>();
+builder.Services.AddSingleton<IEndpointDownPublisher>(services => services.GetRequiredService<RedisRouteSource>());
+builder.Services.AddHostedService(services => services.GetRequiredService<RedisRouteSource>());
+builder.Services.AddSingleton<PassiveHealth>();
 builder.Services.AddSingleton<ProxyHandler>();
 builder.Services.AddSingleton<AdminHandler>();
 builder.Services.AddHttpForwarder();
-builder.Services.AddHostedService<RedisRouteSource>();
 
 var app = builder.Build();
 
@@ -94,7 +158,8 @@ catch (IOException ex)
 
 var publicAddress = new IPEndPoint(settings.Bind, settings.PublicPort);
 var adminAddress = new IPEndPoint(IPAddress.Loopback, settings.AdminPort);
-Console.Out.WriteLine($"paas-router listening on http://{publicAddress} (admin http://{adminAddress}, redis prefix '{settings.RedisPrefix}')");
+var tls = certificates is null ? "" : $", https://{new IPEndPoint(settings.Bind, settings.TlsPort)}";
+Console.Out.WriteLine($"paas-router listening on http://{publicAddress}{tls} (admin http://{adminAddress}, redis prefix '{settings.RedisPrefix}')");
 Console.Out.Flush();
 
 await app.WaitForShutdownAsync();

@@ -16,6 +16,11 @@ public sealed record RouterSettings
     public const string DefaultRedis = "127.0.0.1:6379";
     public const string DefaultPrefix = "paas:";
     public static readonly TimeSpan DefaultResyncInterval = TimeSpan.FromSeconds(30);
+    public const int DefaultTlsPort = 8443;
+    public const int DefaultMaxHeaderBytes = 32 * 1024;
+    public static readonly TimeSpan DefaultBackendTimeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan DefaultCooldown = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan DefaultHeartbeatCheck = TimeSpan.FromSeconds(2);
 
     public int PublicPort { get; init; } = DefaultPublicPort;
     public IPAddress Bind { get; init; } = IPAddress.Any;
@@ -23,6 +28,36 @@ public sealed record RouterSettings
     public string Redis { get; init; } = DefaultRedis;
     public string RedisPrefix { get; init; } = DefaultPrefix;
     public TimeSpan ResyncInterval { get; init; } = DefaultResyncInterval;
+
+    /// <summary>HTTPS port (SNI certificates from <see cref="CertsDir"/>); 0 turns TLS off.</summary>
+    public int TlsPort { get; init; } = DefaultTlsPort;
+
+    /// <summary>Directory of NAME.crt + NAME.key PEM pairs, matched to hostnames by their DNS names.</summary>
+    public string CertsDir { get; init; } = "/var/lib/paas/certs";
+
+    /// <summary>Request headers larger than this in total get 431.</summary>
+    public int MaxHeaderBytes { get; init; } = DefaultMaxHeaderBytes;
+
+    /// <summary>Default request-body limit (413); null: unlimited. Apps may set their own.</summary>
+    public long? MaxBodyBytes { get; init; }
+
+    /// <summary>Default backend idle timeout (504); apps may set their own.</summary>
+    public TimeSpan BackendTimeout { get; init; } = DefaultBackendTimeout;
+
+    /// <summary>How long an instance that refused a connection is skipped.</summary>
+    public TimeSpan Cooldown { get; init; } = DefaultCooldown;
+
+    /// <summary>How often cell heartbeat keys are checked.</summary>
+    public TimeSpan HeartbeatCheckInterval { get; init; } = DefaultHeartbeatCheck;
+
+    /// <summary>After (re)connecting to Redis, how long missing heartbeat keys are forgiven (a restarted Redis may have lost them).</summary>
+    public TimeSpan HeartbeatGrace { get; init; } = Paas.Core.Routing.CellHeartbeat.Ttl;
+
+    /// <summary>"stdout" (default), "off", or a file path to append access-log lines to.</summary>
+    public string AccessLog { get; init; } = "stdout";
+
+    /// <summary>Also XADD each access-log line to the app's log stream in Redis.</summary>
+    public bool AccessLogToRedis { get; init; }
 
     /// <summary>True when the public listener should take every interface (IPv6 too, where present).</summary>
     public bool BindsAnyAddress => Bind.Equals(IPAddress.Any) || Bind.Equals(IPAddress.IPv6Any);
@@ -39,7 +74,23 @@ public sealed record RouterSettings
             // An empty prefix is legitimate (keys at the top level), so only an unset variable falls back.
             RedisPrefix = read("PAAS_REDIS_PREFIX") ?? DefaultPrefix,
             ResyncInterval = Seconds(read, "PAAS_ROUTER_RESYNC_SECONDS", DefaultResyncInterval),
+            TlsPort = NonEmpty(read("PAAS_ROUTER_TLS_PORT")) == "0" ? 0 : Port(read, "PAAS_ROUTER_TLS_PORT", DefaultTlsPort),
+            CertsDir = NonEmpty(read("PAAS_ROUTER_CERTS_DIR"))
+                ?? Path.Combine(NonEmpty(read("PAAS_DATA_DIR")) ?? "/var/lib/paas", "certs"),
+            MaxHeaderBytes = (int)Bytes(read, "PAAS_ROUTER_MAX_HEADER_BYTES", DefaultMaxHeaderBytes, 1024, 1024 * 1024)!.Value,
+            MaxBodyBytes = Bytes(read, "PAAS_ROUTER_MAX_BODY_BYTES", null, 0, long.MaxValue),
+            BackendTimeout = Seconds(read, "PAAS_ROUTER_BACKEND_TIMEOUT_SECONDS", DefaultBackendTimeout),
+            Cooldown = Seconds(read, "PAAS_ROUTER_COOLDOWN_SECONDS", DefaultCooldown),
+            HeartbeatCheckInterval = Seconds(read, "PAAS_ROUTER_HEARTBEAT_CHECK_SECONDS", DefaultHeartbeatCheck),
+            HeartbeatGrace = Seconds(read, "PAAS_ROUTER_HEARTBEAT_GRACE_SECONDS", Paas.Core.Routing.CellHeartbeat.Ttl),
+            AccessLog = NonEmpty(read("PAAS_ROUTER_ACCESS_LOG")) ?? "stdout",
+            AccessLogToRedis = NonEmpty(read("PAAS_ROUTER_ACCESS_LOG_REDIS")) is "1" or "true" or "yes",
         };
+
+        if (settings.TlsPort != 0 && (settings.TlsPort == settings.PublicPort || settings.TlsPort == settings.AdminPort))
+        {
+            throw new FormatException($"PAAS_ROUTER_TLS_PORT must differ from the public and admin ports (got {settings.TlsPort}).");
+        }
 
         if (settings.PublicPort == settings.AdminPort)
         {
@@ -88,6 +139,22 @@ public sealed record RouterSettings
         {
             throw new FormatException($"{name} must be an IP address such as 0.0.0.0 or 127.0.0.1, got '{raw}'.");
         }
+    }
+
+    private static long? Bytes(Func<string, string?> read, string name, long? fallback, long min, long max)
+    {
+        var raw = NonEmpty(read(name));
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        if (!long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) || bytes < min || bytes > max)
+        {
+            throw new FormatException($"{name} must be a number of bytes between {min} and {max}, got '{raw}'.");
+        }
+
+        return bytes;
     }
 
     private static TimeSpan Seconds(Func<string, string?> read, string name, TimeSpan fallback)

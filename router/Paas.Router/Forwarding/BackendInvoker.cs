@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using Yarp.ReverseProxy.Forwarder;
 
 namespace Paas.Router.Forwarding;
 
@@ -26,8 +24,17 @@ public sealed class BackendInvoker : IDisposable
             // Instances come and go and ports get reused; recycling pooled connections bounds how long
             // one can stay pinned to a socket whose peer has changed.
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+            // Shorter than the idle timeouts of common app servers (Node's 5 s keep-alive is the notable
+            // exception, which SocketsHttpHandler's retry-on-stale-connection covers), so the router
+            // rarely picks a connection the app is closing at that very moment.
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            // Unlimited connections per instance: under load each concurrent request gets its own keep-alive
+            // connection, as with nginx's upstream keepalive; a cap would queue requests inside the router.
+            MaxConnectionsPerServer = int.MaxValue,
+            // Tracing headers are passed through as the client sent them; generating our own trace context
+            // per request costs time on the hot path for nobody (no tracer is attached).
+            ActivityHeadersPropagator = null,
+            EnableMultipleHttp2Connections = true,
         }, disposeHandler: true);
     }
 

@@ -1,117 +1,278 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.Http.Features;
+using Paas.Router.Balancing;
+using Paas.Router.Health;
+using Paas.Router.Observability;
 using Paas.Router.Table;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Paas.Router.Forwarding;
 
 /// <summary>
-/// Handles every request on the public port: host to app to endpoint, then hands the exchange to
-/// YARP's forwarder. Reads only the in-memory snapshot, never Redis, so routing keeps working
-/// (on the last known table) whatever state the registry is in.
+/// Handles every request on the public and TLS ports: host to app to endpoint, then hands the exchange
+/// to YARP's forwarder, retrying on another instance when that is provably safe. Reads only the in-memory
+/// snapshot, never Redis, so routing keeps working (on the last known table) whatever state Redis is in.
 /// </summary>
 public sealed class ProxyHandler
 {
-    // Apps are plain HTTP/1.1 servers; pinning the version avoids a pointless HTTP/2 attempt per connection.
-    private static readonly ForwarderRequestConfig RequestConfig = new()
-    {
-        Version = HttpVersion.Version11,
-        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-    };
-
     private readonly RouteTableStore _store;
-    private readonly RoundRobinBalancer _balancer;
     private readonly IHttpForwarder _forwarder;
     private readonly BackendInvoker _backend;
+    private readonly PassiveHealth _health;
+    private readonly RouterMetrics _metrics;
+    private readonly AccessLog _accessLog;
+    private readonly RouterSettings _settings;
     private readonly ILogger<ProxyHandler> _logger;
+    private readonly ForwarderRequestConfig _defaultConfig;
+    private readonly ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> _configs = new();
 
-    public ProxyHandler(RouteTableStore store, RoundRobinBalancer balancer, IHttpForwarder forwarder, BackendInvoker backend, ILogger<ProxyHandler> logger)
+    public ProxyHandler(RouteTableStore store, IHttpForwarder forwarder, BackendInvoker backend, PassiveHealth health,
+        RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger)
     {
         _store = store;
-        _balancer = balancer;
         _forwarder = forwarder;
         _backend = backend;
+        _health = health;
+        _metrics = metrics;
+        _accessLog = accessLog;
+        _settings = settings;
         _logger = logger;
+        _defaultConfig = MakeConfig(settings.BackendTimeout);
     }
 
     public async Task InvokeAsync(HttpContext context)
     {
+        var started = Stopwatch.GetTimestamp();
         // Rewritten in place so the value the app receives and the one on our error pages are the same.
         var requestId = RequestId.Resolve(context.Request.Headers[RequestId.HeaderName]);
         context.Request.Headers[RequestId.HeaderName] = requestId;
 
-        var host = HostName.Normalize(context.Request.Host.Value);
-        var lookup = _store.Current.Lookup(host);
+        var proxy = new ProxyRequest(requestId, started);
+        try
+        {
+            await HandleAsync(context, proxy);
+        }
+        finally
+        {
+            Complete(context, proxy);
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context, ProxyRequest proxy)
+    {
+        var request = context.Request;
+        if (HeaderBytes(request) > _settings.MaxHeaderBytes)
+        {
+            await FailAsync(context, proxy, StatusCodes.Status431RequestHeaderFieldsTooLarge, RouterErrorPage.HeadersTooLarge,
+                $"Request headers are larger than {_settings.MaxHeaderBytes} bytes.");
+            return;
+        }
+
+        var lookup = _store.Current.Lookup(request.Host.Value.AsSpan());
+        proxy.App = lookup.App;
         switch (lookup.Status)
         {
             case RouteLookupStatus.UnknownHost:
-                await RouterErrorPage.WriteAsync(context, StatusCodes.Status404NotFound, RouterErrorPage.UnknownRoute,
-                    $"No app is served at {(host.Length == 0 ? "(no host)" : host)}.", requestId);
+                var host = HostName.Normalize(request.Host.Value);
+                await FailAsync(context, proxy, StatusCodes.Status404NotFound, RouterErrorPage.UnknownRoute,
+                    $"No app is served at {(host.Length == 0 ? "(no host)" : host)}.");
                 return;
 
             case RouteLookupStatus.NoEndpoints:
-                await RouterErrorPage.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, RouterErrorPage.NoEndpoints,
-                    $"{lookup.App} has no running instance right now.", requestId);
+                await FailAsync(context, proxy, StatusCodes.Status503ServiceUnavailable, RouterErrorPage.NoEndpoints,
+                    $"{lookup.App} has no running instance right now.");
                 return;
         }
 
-        var app = lookup.App!;
-        var endpoints = lookup.Endpoints;
-        var index = _balancer.NextIndex(app, endpoints.Length);
-        var endpoint = endpoints[index];
-        var error = await ForwardAsync(context, endpoint);
+        var pool = lookup.Pool!;
+        proxy.Pool = pool;
+        var options = pool.Options;
 
-        if (error != ForwarderError.None && endpoints.Length > 1 && CanRetry(context, error))
+        if ((options.MaxBodyBytes ?? _settings.MaxBodyBytes) is { } maxBody)
         {
-            // Safe to retry: the failure was in opening the TCP connection, so nothing of this request
-            // (not even the headers, let alone a body) reached any app, and the request body is still
-            // unread. Whatever the method, the app cannot have acted on it. We move to a different
-            // endpoint because the chosen one is most likely gone (the table lags instance death by a
-            // health-check interval), and we try only once so a dead app cannot multiply load.
-            _logger.LogInformation("Could not connect to {Instance} at {Address} for {App}; retrying on another instance",
-                endpoint.Instance, endpoint.Address, app);
+            if (request.ContentLength > maxBody)
+            {
+                await FailAsync(context, proxy, StatusCodes.Status413PayloadTooLarge, RouterErrorPage.BodyTooLarge,
+                    $"{pool.App} accepts request bodies up to {maxBody} bytes.");
+                return;
+            }
+
+            // A chunked body has no length up front; Kestrel stops reading it at the limit.
+            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                limit.MaxRequestBodySize = maxBody;
+            }
+        }
+
+        var policy = IBalancingPolicy.For(options.Balancing);
+        var config = options.Timeout is { } timeout ? _configs.GetOrAdd(timeout, MakeConfig) : _defaultConfig;
+        var now = PassiveHealth.Now;
+
+        Destination? endpoint = null;
+        if (options.StickyCookie is { } cookie)
+        {
+            endpoint = StickySession.Find(pool, request.Cookies[cookie], now);
+        }
+
+        Destination? tried1 = null, tried2 = null;
+        var error = ForwarderError.None;
+        while (true)
+        {
+            endpoint ??= policy.Pick(pool, tried1, tried2, now);
+            if (endpoint is null)
+            {
+                break;
+            }
+
+            proxy.Destination = endpoint;
+            proxy.Attempts++;
+            proxy.StickyCookie = options.StickyCookie is { } name && request.Cookies[name] != endpoint.Instance
+                ? StickySession.SetCookieValue(name, endpoint.Instance, request.IsHttps)
+                : null;
+            proxy.AttemptStarted = Stopwatch.GetTimestamp();
+
+            endpoint.State.Begin();
+            try
+            {
+                error = await _forwarder.SendAsync(context, endpoint.DestinationPrefix, _backend.Invoker, config, proxy);
+            }
+            finally
+            {
+                endpoint.State.End();
+            }
+
+            if (error == ForwarderError.None)
+            {
+                PassiveHealth.ReportSuccess(endpoint, now);
+                return;
+            }
+
+            var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            if (ConnectFailure.IsBeforeRequestSent(error, exception))
+            {
+                _health.ReportConnectFailure(endpoint);
+            }
+
+            if (proxy.Attempts >= RetryRule.MaxAttempts || !RetryRule.IsSafe(context, error, exception))
+            {
+                break;
+            }
+
+            // See RetryRule.IsSafe for why this attempt may be repeated; it always goes to a different instance.
+            _metrics.Retries.Increment();
             ResetAfterFailedAttempt(context);
-            endpoint = endpoints[(index + 1) % endpoints.Length];
-            error = await ForwardAsync(context, endpoint);
+            if (proxy.Attempts == 1)
+            {
+                tried1 = endpoint;
+            }
+            else
+            {
+                tried2 = endpoint;
+            }
+
+            endpoint = null;
+            now = PassiveHealth.Now;
         }
 
-        if (error == ForwarderError.None)
-        {
-            return;
-        }
-
-        var failure = context.Features.Get<IForwarderErrorFeature>();
         if (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; there is nobody to show an error page to, and it is not the app's fault.
-            _logger.LogDebug("Client aborted request for {App} ({Error})", app, error);
+            proxy.Error = RouterErrorPage.ClientClosed;
             return;
         }
 
-        _logger.LogWarning("Forwarding to {Instance} at {Address} for {App} failed: {Error} {Reason}",
-            endpoint.Instance, endpoint.Address, app, error, failure?.Exception?.Message);
-
-        await RouterErrorPage.WriteAsync(context, StatusCodes.Status502BadGateway, RouterErrorPage.EndpointFailure,
-            $"{app} failed to answer this request.", requestId);
-    }
-
-    private ValueTask<ForwarderError> ForwardAsync(HttpContext context, InstanceEndpoint endpoint) =>
-        _forwarder.SendAsync(context, "http://" + endpoint.Address, _backend.Invoker, RequestConfig, ForwardedHeadersTransformer.Instance);
-
-    private static bool CanRetry(HttpContext context, ForwarderError error)
-    {
-        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        var failure = context.Features.Get<IForwarderErrorFeature>();
+        if (error == ForwarderError.RequestTimedOut && !ConnectFailure.IsBeforeRequestSent(error, failure?.Exception))
         {
-            return false;
+            await FailAsync(context, proxy, StatusCodes.Status504GatewayTimeout, RouterErrorPage.Timeout,
+                $"{pool.App} did not answer in time.");
+            return;
         }
 
-        var failure = context.Features.Get<IForwarderErrorFeature>();
-        return ConnectFailure.IsBeforeRequestSent(error, failure?.Exception);
+        if (IsBodyTooLarge(failure?.Exception))
+        {
+            await FailAsync(context, proxy, StatusCodes.Status413PayloadTooLarge, RouterErrorPage.BodyTooLarge,
+                $"{pool.App} accepts request bodies up to {options.MaxBodyBytes ?? _settings.MaxBodyBytes} bytes.");
+            return;
+        }
+
+        if (error is ForwarderError.RequestBodyClient or ForwarderError.ResponseBodyClient or ForwarderError.UpgradeResponseClient or ForwarderError.UpgradeRequestClient)
+        {
+            proxy.Error = RouterErrorPage.ClientClosed;
+            return;
+        }
+
+        _logger.LogWarning("Forwarding to {Instance} at {Address} for {App} failed after {Attempts} attempt(s): {Error} {Reason}",
+            proxy.Destination?.Instance, proxy.Destination?.Address, pool.App, proxy.Attempts, error, failure?.Exception?.Message);
+        await FailAsync(context, proxy, StatusCodes.Status502BadGateway, RouterErrorPage.EndpointFailure,
+            $"{pool.App} failed to answer this request.");
+    }
+
+    private static Task FailAsync(HttpContext context, ProxyRequest proxy, int status, string code, string message)
+    {
+        proxy.Error = code;
+        return RouterErrorPage.WriteAsync(context, status, code, message, proxy.RequestId);
+    }
+
+    private void Complete(HttpContext context, ProxyRequest proxy)
+    {
+        var end = Stopwatch.GetTimestamp();
+        var duration = Stopwatch.GetElapsedTime(proxy.Started, end);
+        var response = context.Response;
+        var status = proxy.Error == RouterErrorPage.ClientClosed && !response.HasStarted ? 499 : response.StatusCode;
+        var bytes = proxy.Counter?.Written ?? response.ContentLength ?? 0;
+        var upstream = proxy.UpstreamHeaders != 0 ? Stopwatch.GetElapsedTime(proxy.AttemptStarted, proxy.UpstreamHeaders).TotalMilliseconds : -1;
+
+        _metrics.Record(proxy.App, status, duration);
+        var request = context.Request;
+        _accessLog.Write(new AccessLogEntry(
+            DateTime.UtcNow, request.Host.Value, request.Method, request.Path.Value, status, bytes, duration.TotalMilliseconds,
+            upstream, proxy.App, proxy.Destination?.Instance, proxy.Attempts, proxy.RequestId, proxy.Error));
+    }
+
+    private static ForwarderRequestConfig MakeConfig(TimeSpan timeout) => new()
+    {
+        // Apps are plain HTTP/1.1 servers; pinning the version avoids a pointless HTTP/2 attempt per connection.
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        // Idle time: reset whenever bytes move, so a long download or a chatty event stream is never cut off.
+        ActivityTimeout = timeout,
+    };
+
+    private static long HeaderBytes(HttpRequest request)
+    {
+        long total = 0;
+        foreach (var header in request.Headers)
+        {
+            total += header.Key.Length + 4;
+            foreach (var value in header.Value)
+            {
+                total += value?.Length ?? 0;
+            }
+        }
+
+        return total;
+    }
+
+    private static bool IsBodyTooLarge(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void ResetAfterFailedAttempt(HttpContext context)
     {
         // YARP marks a failed attempt by setting 502/504 and an error feature, and refuses to forward a
-        // request whose response status is no longer 200; clear both so the second attempt starts clean.
+        // request whose response status is no longer 200; clear both so the next attempt starts clean.
         context.Response.Clear();
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Features.Set<IForwarderErrorFeature>(null);

@@ -12,6 +12,12 @@ public static class RouterErrorPage
     public const string UnknownRoute = "unknown_route";
     public const string NoEndpoints = "no_endpoints";
     public const string EndpointFailure = "endpoint_failure";
+    public const string Timeout = "timeout";
+    public const string HeadersTooLarge = "headers_too_large";
+    public const string BodyTooLarge = "body_too_large";
+
+    /// <summary>Not a page (nobody is left to read it) but a reason for the access log.</summary>
+    public const string ClientClosed = "client_closed";
 
     public static async Task WriteAsync(HttpContext context, int statusCode, string code, string message, string? requestId)
     {
@@ -36,7 +42,14 @@ public static class RouterErrorPage
         response.ContentLength = body.Length;
         if (!HttpMethods.IsHead(context.Request.Method))
         {
-            await response.Body.WriteAsync(body);
+            try
+            {
+                await response.Body.WriteAsync(body);
+            }
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // The client is gone; the status is already what the access log records.
+            }
         }
     }
 }

@@ -1,5 +1,10 @@
 using RouteKeys = Paas.Core.Routing.RouteKeys;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
 using System.Threading.Channels;
+using Paas.Router.Health;
+using Paas.Router.Observability;
 using Paas.Router.Table;
 using StackExchange.Redis;
 
@@ -9,8 +14,16 @@ namespace Paas.Router.Sources;
 /// Keeps the route table in step with Redis: subscribe first, then load everything, then apply change
 /// messages one by one, with a periodic full reload to heal anything the pub/sub stream lost.
 /// Redis being down never empties the table; the last good snapshot keeps serving.
+///
+/// Liveness (TTL'd registrations): a route naming a cell is served only while that cell's heartbeat key
+/// (<see cref="RouteKeys.CellAlive"/>, SET with a TTL by the cell's owner) exists. Every
+/// <see cref="RouterSettings.HeartbeatCheckInterval"/> one MGET checks the keys of all cells the table
+/// names; a cell whose key is gone is marked dead and its endpoints leave the pools (they stay in the
+/// table, and come back if the key reappears). While Redis is unreachable nothing is checked, so nothing
+/// is pruned; after a reconnect missing keys are forgiven for <see cref="RouterSettings.HeartbeatGrace"/>,
+/// because a restarted Redis may have lost them and the owners re-set them within a refresh interval.
 /// </summary>
-public sealed class RedisRouteSource : BackgroundService
+public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
@@ -28,14 +41,35 @@ public sealed class RedisRouteSource : BackgroundService
     private bool _retryScheduled;
     private bool _loadedOnce;
     private int _connectionDown;
+    private ConnectionMultiplexer? _redis;
+    private long _lastSync;
+    private long _graceUntil;
 
-    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, ILogger<RedisRouteSource> logger)
+    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, AccessLog accessLog, ILogger<RedisRouteSource> logger)
     {
         _settings = settings;
         _store = store;
         _time = time;
+        _accessLog = accessLog;
         _logger = logger;
         _keys = new RouteKeys(settings.RedisPrefix);
+    }
+
+    private readonly AccessLog _accessLog;
+
+    /// <summary>Time since the table or the heartbeats were last read from Redis; null before the first read.</summary>
+    public TimeSpan? SinceLastSync => Interlocked.Read(ref _lastSync) is var last && last != 0 ? Stopwatch.GetElapsedTime(last) : null;
+
+    public void PublishDown(string instance, TimeSpan cooldown)
+    {
+        if (_redis is not { IsConnected: true } redis)
+        {
+            return;
+        }
+
+        var message = JsonSerializer.Serialize(new Paas.Core.Routing.RouteChange(
+            Paas.Core.Routing.RouteChange.EndpointDown, instance, ((long)cooldown.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
+        _ = redis.GetSubscriber().PublishAsync(RedisChannel.Literal(_keys.Changes), message, CommandFlags.FireAndForget);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -65,21 +99,26 @@ public sealed class RedisRouteSource : BackgroundService
         await using var redis = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(stop);
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
+        _redis = redis;
+        _accessLog.Redis = () => redis.IsConnected ? redis.GetDatabase() : null;
 
         var queue = await SubscribeAsync(redis, stop);
         _work.Writer.TryWrite(Work.Resync("startup"));
 
         var timer = ResyncPeriodicallyAsync(stop);
+        var heartbeats = CheckHeartbeatsPeriodicallyAsync(redis, stop);
         try
         {
             await ProcessAsync(redis.GetDatabase(), stop);
         }
         finally
         {
+            _redis = null;
             redis.ConnectionFailed -= OnConnectionFailed;
             redis.ConnectionRestored -= OnConnectionRestored;
             await IgnoreFailure(queue.UnsubscribeAsync(CommandFlags.FireAndForget));
             await IgnoreFailure(timer);
+            await IgnoreFailure(heartbeats);
         }
     }
 
@@ -129,27 +168,96 @@ public sealed class RedisRouteSource : BackgroundService
         }
     }
 
-    private async Task ProcessAsync(IDatabase db, CancellationToken stop)
+    private async Task CheckHeartbeatsPeriodicallyAsync(ConnectionMultiplexer redis, CancellationToken stop)
     {
-        await foreach (var work in _work.Reader.ReadAllAsync(stop))
+        using var timer = new PeriodicTimer(_settings.HeartbeatCheckInterval, _time);
+        while (await timer.WaitForNextTickAsync(stop))
         {
-            if (work.ResyncReason is { } reason)
+            var cells = _store.Current.Cells.ToArray();
+            if (cells.Length == 0 || !redis.IsConnected)
             {
-                if (reason == Work.RetryReason)
-                {
-                    _retryScheduled = false;
-                }
+                continue;
+            }
 
-                await ResyncAsync(db, reason, stop);
-            }
-            else
+            RedisValue[] values;
+            try
             {
-                Apply(work.Payload!);
+                values = await redis.GetDatabase().StringGetAsync(cells.Select(c => (RedisKey)_keys.CellAlive(c)).ToArray()).WaitAsync(stop);
             }
+            catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
+            {
+                // Unreachable Redis proves nothing about the cells: prune nothing.
+                _logger.LogDebug("Heartbeat check failed: {Error}", ex.Message);
+                continue;
+            }
+
+            Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
+            var forgiving = Stopwatch.GetTimestamp() < Interlocked.Read(ref _graceUntil);
+            var dead = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < cells.Length; i++)
+            {
+                // During the grace after a reconnect only revivals count; a cell already dead stays dead.
+                if (values[i].IsNull && (!forgiving || _store.Current.DeadCells.Contains(cells[i])))
+                {
+                    dead.Add(cells[i]);
+                }
+            }
+
+            _work.Writer.TryWrite(Work.Cells(dead));
         }
     }
 
-    private void Apply(string payload)
+    private async Task ProcessAsync(IDatabase db, CancellationToken stop)
+    {
+        while (await _work.Reader.WaitToReadAsync(stop))
+        {
+            // Everything already queued is applied to one builder and published as one snapshot, so a burst
+            // of changes costs one table copy rather than one per message.
+            var builder = new RouteTableBuilder(_store.Current);
+            while (_work.Reader.TryPeek(out var work))
+            {
+                if (work.ResyncReason is { } reason)
+                {
+                    PublishBuilt(builder);
+                    _work.Reader.TryRead(out _);
+                    if (reason == Work.RetryReason)
+                    {
+                        _retryScheduled = false;
+                    }
+
+                    await ResyncAsync(db, reason, stop);
+                    builder = new RouteTableBuilder(_store.Current);
+                    continue;
+                }
+
+                _work.Reader.TryRead(out _);
+                if (work.DeadCells is { } dead)
+                {
+                    builder.SetDeadCells(dead);
+                }
+                else
+                {
+                    Apply(builder, work.Payload!);
+                }
+            }
+
+            PublishBuilt(builder);
+        }
+    }
+
+    private void PublishBuilt(RouteTableBuilder builder)
+    {
+        if (!builder.HasChanges)
+        {
+            return;
+        }
+
+        var next = builder.Build(_store.Current.Version + 1);
+        _store.Publish(next);
+        _logger.LogDebug("Applied route changes; table version {Version}", next.Version);
+    }
+
+    private void Apply(RouteTableBuilder builder, string payload)
     {
         if (!RouteChange.TryParse(payload, out var change))
         {
@@ -158,33 +266,39 @@ public sealed class RedisRouteSource : BackgroundService
             return;
         }
 
-        var current = _store.Current;
-        if (!current.TryApply(change, out var next))
+        if (change.Kind == RouteChangeKind.EndpointDown)
         {
-            _logger.LogWarning("Ignoring invalid {Kind} for {Key}; resyncing", change.Kind, change.Key);
-            _work.Writer.TryWrite(Work.Resync("invalid message"));
+            // Another router (or this one) saw the instance refuse a connection: skip it here too.
+            if (_store.Current.Instances.TryGetValue(change.Key, out var endpoint)
+                && long.TryParse(change.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms is > 0 and <= 600_000)
+            {
+                endpoint.State.CoolDown(PassiveHealth.Now + ms);
+            }
+
             return;
         }
 
-        if (!ReferenceEquals(next, current))
+        if (!builder.TryApply(change))
         {
-            _store.Publish(next);
-            _logger.LogDebug("Applied {Kind} {Key}; table version {Version}", change.Kind, change.Key, next.Version);
+            _logger.LogWarning("Ignoring invalid {Kind} for {Key}; resyncing", change.Kind, change.Key);
+            _work.Writer.TryWrite(Work.Resync("invalid message"));
         }
     }
 
     private async Task ResyncAsync(IDatabase db, string reason, CancellationToken stop)
     {
-        HashEntry[] hosts, routes;
+        HashEntry[] hosts, routes, appOptions;
         try
         {
-            // One MULTI so hosts and routes describe the same moment.
+            // One MULTI so hosts, routes and options describe the same moment.
             var transaction = db.CreateTransaction();
             var hostsTask = transaction.HashGetAllAsync(_keys.Hosts);
             var routesTask = transaction.HashGetAllAsync(_keys.Routes);
+            var optionsTask = transaction.HashGetAllAsync(_keys.AppOptions);
             await transaction.ExecuteAsync().WaitAsync(stop);
             hosts = await hostsTask;
             routes = await routesTask;
+            appOptions = await optionsTask;
         }
         catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
         {
@@ -207,9 +321,24 @@ public sealed class RedisRouteSource : BackgroundService
             }
         }
 
+        var options = new List<KeyValuePair<string, AppRouteConfig>>(appOptions.Length);
+        foreach (var entry in appOptions)
+        {
+            if (AppRouteConfig.TryParse(entry.Value.ToString(), out var config))
+            {
+                options.Add(KeyValuePair.Create(entry.Name.ToString(), config));
+            }
+            else
+            {
+                _logger.LogWarning("Skipping unreadable app options for {App}", entry.Name.ToString());
+            }
+        }
+
         var hostPairs = hosts.Select(h => KeyValuePair.Create(h.Name.ToString(), h.Value.ToString()));
-        var table = RouteTable.Build(_store.Current.Version + 1, hostPairs, endpoints);
+        var current = _store.Current;
+        var table = RouteTable.Build(current.Version + 1, hostPairs, endpoints, options, previous: current);
         _store.Publish(table);
+        Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
 
         var level = _loadedOnce && _resyncFailures == 0 ? LogLevel.Debug : LogLevel.Information;
         _logger.Log(level, "Loaded {Hosts} hosts and {Routes} routes from Redis ({Reason}); table version {Version}",
@@ -247,6 +376,8 @@ public sealed class RedisRouteSource : BackgroundService
             _logger.LogInformation("Reconnected to Redis");
         }
 
+        Interlocked.Exchange(ref _graceUntil, Stopwatch.GetTimestamp() + (long)(_settings.HeartbeatGrace.TotalSeconds * Stopwatch.Frequency));
+
         // Messages published while we were away are gone for good; a reload is the only way to catch up.
         _work.Writer.TryWrite(Work.Resync("reconnected"));
     }
@@ -273,12 +404,14 @@ public sealed class RedisRouteSource : BackgroundService
         }
     }
 
-    private sealed record Work(string? Payload, string? ResyncReason)
+    private sealed record Work(string? Payload, string? ResyncReason, HashSet<string>? DeadCells = null)
     {
         public const string RetryReason = "retry";
 
         public static Work Message(string payload) => new(payload, null);
 
         public static Work Resync(string reason) => new(null, reason);
+
+        public static Work Cells(HashSet<string> dead) => new(null, null, dead);
     }
 }

@@ -8,14 +8,20 @@ public static class HostName
 {
     public static string Normalize(string? hostHeader)
     {
-        if (string.IsNullOrWhiteSpace(hostHeader))
+        var host = Strip(hostHeader.AsSpan());
+        return host.IsEmpty ? string.Empty : host.ToString().ToLowerInvariant();
+    }
+
+    /// <summary>The host part of a Host header, without port or trailing dot; case is left as is.</summary>
+    public static ReadOnlySpan<char> Strip(ReadOnlySpan<char> host)
+    {
+        host = host.Trim();
+        if (host.IsEmpty)
         {
-            return string.Empty;
+            return host;
         }
 
-        var host = hostHeader.AsSpan().Trim();
-
-        if (host.StartsWith("["))
+        if (host[0] == '[')
         {
             // IPv6 literal: the colons inside the brackets are not a port separator.
             var close = host.IndexOf(']');
@@ -36,6 +42,6 @@ public static class HostName
             host = host[..^1];
         }
 
-        return host.ToString().ToLowerInvariant();
+        return host;
     }
 }

@@ -5,7 +5,7 @@ namespace Paas.Router.Table;
 /// <summary>
 /// One routable web instance, as the controller writes it into the routes hash.
 /// </summary>
-public sealed record InstanceEndpoint(string Instance, string App, string Process, long Release, string Address)
+public sealed record InstanceEndpoint(string Instance, string App, string Process, long Release, string Address, string? Cell = null)
 {
     /// <summary>
     /// Parses a routes-hash value. The hash field is the identity: it is what a later route-del names,
@@ -39,7 +39,9 @@ public sealed record InstanceEndpoint(string Instance, string App, string Proces
                 ? n
                 : 0;
 
-            endpoint = new InstanceEndpoint(instance, app, String(root, "process") ?? "web", release, address!);
+            var cell = String(root, "cell");
+            endpoint = new InstanceEndpoint(instance, app, String(root, "process") ?? "web", release, address!,
+                string.IsNullOrWhiteSpace(cell) ? null : cell);
             return true;
         }
         catch (JsonException)

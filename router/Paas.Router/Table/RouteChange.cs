@@ -32,6 +32,9 @@ public sealed record RouteChange(RouteChangeKind Kind, string Key, string? Value
                 Paas.Core.Routing.RouteChange.HostDel => RouteChangeKind.HostDel,
                 Paas.Core.Routing.RouteChange.RouteSet => RouteChangeKind.RouteSet,
                 Paas.Core.Routing.RouteChange.RouteDel => RouteChangeKind.RouteDel,
+                Paas.Core.Routing.RouteChange.AppOptionsSet => RouteChangeKind.AppOptionsSet,
+                Paas.Core.Routing.RouteChange.AppOptionsDel => RouteChangeKind.AppOptionsDel,
+                Paas.Core.Routing.RouteChange.EndpointDown => RouteChangeKind.EndpointDown,
                 _ => null,
             };
             var key = keyElement.GetString();

@@ -1,88 +1,164 @@
-using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 
 namespace Paas.Router.Table;
 
 /// <summary>
 /// An immutable snapshot of the routing registry. Request threads read whichever snapshot is current
-/// without locking; a change produces a new snapshot that shares most structure with the old one.
+/// without locking and without allocating: hosts are matched as spans against case-insensitive
+/// dictionaries. A change produces a new snapshot (<see cref="RouteTableBuilder"/>) that copies only the
+/// dictionaries the change touches and carries every endpoint's runtime state over.
 /// </summary>
 public sealed class RouteTable
 {
-    private static readonly ImmutableDictionary<string, string> NoHosts =
-        ImmutableDictionary.Create<string, string>(StringComparer.Ordinal);
+    internal static readonly StringComparer HostComparer = StringComparer.OrdinalIgnoreCase;
 
-    private static readonly ImmutableDictionary<string, InstanceEndpoint> NoInstances =
-        ImmutableDictionary.Create<string, InstanceEndpoint>(StringComparer.Ordinal);
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _exact;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _wildcard;
+    private HashSet<string>? _cells;
 
-    private static readonly ImmutableDictionary<string, ImmutableArray<InstanceEndpoint>> NoApps =
-        ImmutableDictionary.Create<string, ImmutableArray<InstanceEndpoint>>(StringComparer.Ordinal);
-
-    private readonly ImmutableDictionary<string, ImmutableArray<InstanceEndpoint>> _endpointsByApp;
-
-    private RouteTable(
+    internal RouteTable(
         long version,
-        ImmutableDictionary<string, string> hosts,
-        ImmutableDictionary<string, InstanceEndpoint> instances,
-        ImmutableDictionary<string, ImmutableArray<InstanceEndpoint>> endpointsByApp)
+        Dictionary<string, string> hosts,
+        Dictionary<string, string> wildcards,
+        Dictionary<string, Destination> instances,
+        Dictionary<string, AppRouteConfig> options,
+        HashSet<string> deadCells,
+        Dictionary<string, AppPool> pools)
     {
         Version = version;
-        Hosts = hosts;
-        Instances = instances;
-        _endpointsByApp = endpointsByApp;
+        HostMap = hosts;
+        WildcardMap = wildcards;
+        InstanceMap = instances;
+        OptionMap = options;
+        DeadCellSet = deadCells;
+        PoolMap = pools;
+        _exact = hosts.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wildcard = wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public static RouteTable Empty { get; } = new(0, NoHosts, NoInstances, NoApps);
+    public static RouteTable Empty { get; } = new(0,
+        new(HostComparer), new(HostComparer), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal));
 
     /// <summary>Grows by one with every snapshot this process publishes; local to this router.</summary>
     public long Version { get; }
 
-    /// <summary>Normalised hostname to app name.</summary>
-    public ImmutableDictionary<string, string> Hosts { get; }
+    /// <summary>Normalised hostname (or <c>*.domain</c>) to app name.</summary>
+    public IReadOnlyDictionary<string, string> Hosts => HostMap;
 
-    /// <summary>Instance id to endpoint.</summary>
-    public ImmutableDictionary<string, InstanceEndpoint> Instances { get; }
+    /// <summary>Instance id to endpoint, including endpoints on cells whose heartbeat lapsed.</summary>
+    public IReadOnlyDictionary<string, Destination> Instances => InstanceMap;
 
-    public static RouteTable Build(long version, IEnumerable<KeyValuePair<string, string>> hosts, IEnumerable<InstanceEndpoint> endpoints)
+    /// <summary>Apps with options set; others use <see cref="AppRouteConfig.Default"/>.</summary>
+    public IReadOnlyDictionary<string, AppRouteConfig> Options => OptionMap;
+
+    /// <summary>Cells whose heartbeat key has expired: their endpoints get no traffic.</summary>
+    public IReadOnlySet<string> DeadCells => DeadCellSet;
+
+    /// <summary>Every cell named by a route, for the heartbeat check. Computed once per snapshot, off the request path.</summary>
+    public IReadOnlySet<string> Cells => LazyInitializer.EnsureInitialized(ref _cells, () =>
+        InstanceMap.Values.Select(e => e.Config.Cell).OfType<string>().ToHashSet(StringComparer.Ordinal));
+
+    internal Dictionary<string, string> HostMap { get; }
+
+    /// <summary>Wildcard suffix ("example.com" for "*.example.com") to app.</summary>
+    internal Dictionary<string, string> WildcardMap { get; }
+
+    internal Dictionary<string, Destination> InstanceMap { get; }
+
+    internal Dictionary<string, AppRouteConfig> OptionMap { get; }
+
+    internal HashSet<string> DeadCellSet { get; }
+
+    internal Dictionary<string, AppPool> PoolMap { get; }
+
+    public static RouteTable Build(
+        long version,
+        IEnumerable<KeyValuePair<string, string>> hosts,
+        IEnumerable<InstanceEndpoint> endpoints,
+        IEnumerable<KeyValuePair<string, AppRouteConfig>>? options = null,
+        IEnumerable<string>? deadCells = null,
+        RouteTable? previous = null)
     {
-        var hostBuilder = NoHosts.ToBuilder();
+        var builder = new RouteTableBuilder(previous ?? Empty, fresh: true);
         foreach (var (host, app) in hosts)
         {
-            var key = HostName.Normalize(host);
-            if (key.Length > 0 && !string.IsNullOrWhiteSpace(app))
-            {
-                hostBuilder[key] = app.Trim();
-            }
+            builder.SetHost(host, app);
         }
 
-        var instanceBuilder = NoInstances.ToBuilder();
         foreach (var endpoint in endpoints)
         {
-            instanceBuilder[endpoint.Instance] = endpoint;
+            builder.SetEndpoint(endpoint);
         }
 
-        var byApp = NoApps.ToBuilder();
-        foreach (var group in instanceBuilder.Values.GroupBy(e => e.App, StringComparer.Ordinal))
+        foreach (var (app, config) in options ?? [])
         {
-            byApp[group.Key] = [.. group.OrderBy(e => e.Instance, StringComparer.Ordinal)];
+            builder.SetOptions(app, config);
         }
 
-        return new RouteTable(version, hostBuilder.ToImmutable(), instanceBuilder.ToImmutable(), byApp.ToImmutable());
+        builder.SetDeadCells(deadCells ?? previous?.DeadCellSet ?? []);
+        return builder.Build(version, force: true);
     }
 
-    /// <summary>Endpoints of an app, ordered by instance id so round-robin order is stable across snapshots.</summary>
-    public ImmutableArray<InstanceEndpoint> EndpointsFor(string app) =>
-        _endpointsByApp.TryGetValue(app, out var endpoints) ? endpoints : [];
+    /// <summary>Endpoints of an app that may take traffic, ordered by instance id.</summary>
+    public IReadOnlyList<Destination> EndpointsFor(string app) =>
+        PoolMap.TryGetValue(app, out var pool) ? pool.Routable : [];
 
-    /// <param name="host">Already normalised with <see cref="HostName.Normalize"/>.</param>
-    public RouteLookup Lookup(string host)
+    public AppPool? PoolFor(string app) => PoolMap.GetValueOrDefault(app);
+
+    public RouteLookup Lookup(string? hostHeader) => Lookup(hostHeader.AsSpan());
+
+    /// <summary>
+    /// Exact host first, then the most specific wildcard (<c>*.example.com</c> matches
+    /// <c>a.example.com</c> and <c>a.b.example.com</c>, not <c>example.com</c>). Case-insensitive; a port
+    /// and a trailing dot are ignored. Allocates nothing.
+    /// </summary>
+    public RouteLookup Lookup(ReadOnlySpan<char> hostHeader)
     {
-        if (!Hosts.TryGetValue(host, out var app))
+        var host = HostName.Strip(hostHeader);
+        if (host.IsEmpty)
         {
             return RouteLookup.UnknownHost;
         }
 
-        var endpoints = EndpointsFor(app);
-        return endpoints.IsEmpty ? RouteLookup.NoEndpoints(app) : RouteLookup.Found(app, endpoints);
+        if (!_exact.TryGetValue(host, out var app) && !TryWildcard(host, out app))
+        {
+            return RouteLookup.UnknownHost;
+        }
+
+        return PoolMap.TryGetValue(app, out var pool) && pool.Routable.Length > 0
+            ? RouteLookup.Found(pool)
+            : RouteLookup.NoEndpoints(app);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool TryWildcard(ReadOnlySpan<char> host, out string app)
+    {
+        app = null!;
+        if (WildcardMap.Count == 0)
+        {
+            return false;
+        }
+
+        var rest = host;
+        while (true)
+        {
+            var dot = rest.IndexOf('.');
+            if (dot < 0)
+            {
+                return false;
+            }
+
+            rest = rest[(dot + 1)..];
+            if (rest.IsEmpty)
+            {
+                return false;
+            }
+
+            if (_wildcard.TryGetValue(rest, out app!))
+            {
+                return true;
+            }
+        }
     }
 
     /// <summary>
@@ -91,120 +167,9 @@ public sealed class RouteTable
     /// </summary>
     public bool TryApply(RouteChange change, out RouteTable next)
     {
-        next = this;
-        switch (change.Kind)
-        {
-            case RouteChangeKind.HostSet:
-            {
-                var host = HostName.Normalize(change.Key);
-                var app = change.Value?.Trim();
-                if (host.Length == 0 || string.IsNullOrEmpty(app))
-                {
-                    return false;
-                }
-
-                if (!Hosts.TryGetValue(host, out var existing) || existing != app)
-                {
-                    next = new RouteTable(Version + 1, Hosts.SetItem(host, app), Instances, _endpointsByApp);
-                }
-
-                return true;
-            }
-
-            case RouteChangeKind.HostDel:
-            {
-                var host = HostName.Normalize(change.Key);
-                if (Hosts.ContainsKey(host))
-                {
-                    next = new RouteTable(Version + 1, Hosts.Remove(host), Instances, _endpointsByApp);
-                }
-
-                return true;
-            }
-
-            case RouteChangeKind.RouteSet:
-            {
-                if (!InstanceEndpoint.TryParse(change.Key, change.Value, out var endpoint))
-                {
-                    return false;
-                }
-
-                if (Instances.TryGetValue(endpoint.Instance, out var existing) && existing == endpoint)
-                {
-                    return true;
-                }
-
-                var byApp = existing is null ? _endpointsByApp : Without(_endpointsByApp, existing);
-                byApp = With(byApp, endpoint);
-                next = new RouteTable(Version + 1, Hosts, Instances.SetItem(endpoint.Instance, endpoint), byApp);
-                return true;
-            }
-
-            case RouteChangeKind.RouteDel:
-            {
-                if (Instances.TryGetValue(change.Key, out var existing))
-                {
-                    next = new RouteTable(Version + 1, Hosts, Instances.Remove(change.Key), Without(_endpointsByApp, existing));
-                }
-
-                return true;
-            }
-
-            default:
-                return false;
-        }
-    }
-
-    private static ImmutableDictionary<string, ImmutableArray<InstanceEndpoint>> With(
-        ImmutableDictionary<string, ImmutableArray<InstanceEndpoint>> byApp, InstanceEndpoint endpoint)
-    {
-        var list = byApp.TryGetValue(endpoint.App, out var current) ? current : [];
-        var index = IndexOf(list, endpoint.Instance);
-        list = index >= 0 ? list.SetItem(index, endpoint) : list.Insert(~index, endpoint);
-        return byApp.SetItem(endpoint.App, list);
-    }
-
-    private static ImmutableDictionary<string, ImmutableArray<InstanceEndpoint>> Without(
-        ImmutableDictionary<string, ImmutableArray<InstanceEndpoint>> byApp, InstanceEndpoint endpoint)
-    {
-        if (!byApp.TryGetValue(endpoint.App, out var list))
-        {
-            return byApp;
-        }
-
-        var index = IndexOf(list, endpoint.Instance);
-        if (index < 0)
-        {
-            return byApp;
-        }
-
-        list = list.RemoveAt(index);
-        return list.IsEmpty ? byApp.Remove(endpoint.App) : byApp.SetItem(endpoint.App, list);
-    }
-
-    // Binary search by instance id; a negative result is the complement of the insertion point.
-    private static int IndexOf(ImmutableArray<InstanceEndpoint> list, string instance)
-    {
-        int lo = 0, hi = list.Length - 1;
-        while (lo <= hi)
-        {
-            var mid = lo + ((hi - lo) >> 1);
-            var cmp = string.CompareOrdinal(list[mid].Instance, instance);
-            if (cmp == 0)
-            {
-                return mid;
-            }
-
-            if (cmp < 0)
-            {
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-
-        return ~lo;
+        var builder = new RouteTableBuilder(this);
+        var ok = builder.TryApply(change);
+        next = ok ? builder.Build(Version + 1) : this;
+        return ok;
     }
 }

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Paas.Router.Table;
+
+namespace Paas.Router.Observability;
+
+/// <summary>
+/// The router's Prometheus metrics, kept as plain interlocked counters (no metrics library on the request
+/// path) and rendered in the text exposition format on the admin port's /metrics.
+/// </summary>
+public sealed class RouterMetrics
+{
+    // Seconds. Spans a loopback hit (well under a millisecond) to a slow app.
+    private static readonly double[] Bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+    private readonly ConcurrentDictionary<(string App, int Status), Counter> _requests = new();
+    private readonly long[] _buckets = new long[Bounds.Length + 1];
+    private long _durationMicros;
+    private long _durationCount;
+    private long _openConnections;
+
+    public Counter Retries { get; } = new();
+
+    public Counter CoolDowns { get; } = new();
+
+    public Counter AccessLogDropped { get; } = new();
+
+    public long OpenConnections => Volatile.Read(ref _openConnections);
+
+    public void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
+
+    public void ConnectionClosed() => Interlocked.Decrement(ref _openConnections);
+
+    /// <param name="app">Null for requests no app claimed (404s); they are counted under app="".</param>
+    public void Record(string? app, int status, TimeSpan duration)
+    {
+        _requests.GetOrAdd((app ?? string.Empty, status), static _ => new Counter()).Increment();
+
+        var seconds = duration.TotalSeconds;
+        var bucket = 0;
+        while (bucket < Bounds.Length && seconds > Bounds[bucket])
+        {
+            bucket++;
+        }
+
+        Interlocked.Increment(ref _buckets[bucket]);
+        Interlocked.Add(ref _durationMicros, (long)(duration.Ticks / 10));
+        Interlocked.Increment(ref _durationCount);
+    }
+
+    public string Render(RouteTable table, TimeSpan? sinceLastSync)
+    {
+        var text = new StringBuilder(4096);
+        Header(text, "paas_router_requests_total", "counter", "Requests answered, by app and status code.");
+        foreach (var ((app, status), counter) in _requests.OrderBy(r => r.Key.App, StringComparer.Ordinal).ThenBy(r => r.Key.Status))
+        {
+            text.Append("paas_router_requests_total{app=\"").Append(Escape(app)).Append("\",code=\"")
+                .Append(status.ToString(CultureInfo.InvariantCulture)).Append("\"} ").Append(counter.Value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        Header(text, "paas_router_request_duration_seconds", "histogram", "Time from request received to response complete.");
+        long cumulative = 0;
+        for (var i = 0; i < _buckets.Length; i++)
+        {
+            cumulative += Volatile.Read(ref _buckets[i]);
+            var le = i < Bounds.Length ? Bounds[i].ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+            text.Append("paas_router_request_duration_seconds_bucket{le=\"").Append(le).Append("\"} ")
+                .Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        Line(text, "paas_router_request_duration_seconds_sum", (Volatile.Read(ref _durationMicros) / 1e6).ToString("R", CultureInfo.InvariantCulture));
+        Line(text, "paas_router_request_duration_seconds_count", Volatile.Read(ref _durationCount).ToString(CultureInfo.InvariantCulture));
+
+        Gauge(text, "paas_router_open_connections", "Client connections open on the public and TLS ports.", OpenConnections);
+        Gauge(text, "paas_router_table_hosts", "Hostnames in the route table.", table.Hosts.Count);
+        Gauge(text, "paas_router_table_routes", "Instances in the route table.", table.Instances.Count);
+        Gauge(text, "paas_router_table_dead_cells", "Cells whose heartbeat lapsed.", table.DeadCells.Count);
+        Gauge(text, "paas_router_table_version", "Local version of the route table snapshot.", table.Version);
+        Header(text, "paas_router_redis_last_sync_seconds", "gauge", "Seconds since the router last read the table or heartbeats from Redis (-1: never).");
+        Line(text, "paas_router_redis_last_sync_seconds", (sinceLastSync?.TotalSeconds ?? -1).ToString("0.###", CultureInfo.InvariantCulture));
+        CounterLine(text, "paas_router_retries_total", "Requests retried on another instance.", Retries.Value);
+        CounterLine(text, "paas_router_endpoint_cooldowns_total", "Instances put in cool-down after refusing a connection.", CoolDowns.Value);
+        CounterLine(text, "paas_router_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", AccessLogDropped.Value);
+        return text.ToString();
+    }
+
+    private static void Header(StringBuilder text, string name, string type, string help) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append("\n# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+
+    private static void Line(StringBuilder text, string name, string value) => text.Append(name).Append(' ').Append(value).Append('\n');
+
+    private static void Gauge(StringBuilder text, string name, string help, long value)
+    {
+        Header(text, name, "gauge", help);
+        Line(text, name, value.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static void CounterLine(StringBuilder text, string name, string help, long value)
+    {
+        Header(text, name, "counter", help);
+        Line(text, name, value.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static string Escape(string value) => value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
+}

@@ -1,0 +1,37 @@
+using System.Runtime.CompilerServices;
+
+namespace Paas.Router.Table;
+
+/// <summary>
+/// Everything a request for one app needs, found with one lookup: the routable endpoints (sorted by
+/// instance id so round-robin order is stable across snapshots), the app's options and its
+/// round-robin counter, which is carried over when the pool is rebuilt.
+/// </summary>
+public sealed class AppPool
+{
+    private readonly StrongBox<int> _counter;
+
+    public AppPool(string app, Destination[] all, Destination[] routable, AppRouteConfig options, StrongBox<int>? counter)
+    {
+        App = app;
+        All = all;
+        Routable = routable;
+        Options = options;
+        _counter = counter ?? new StrongBox<int>(-1);
+    }
+
+    public string App { get; }
+
+    /// <summary>Every endpoint registered for the app, including those on cells whose heartbeat lapsed.</summary>
+    public Destination[] All { get; }
+
+    /// <summary>The endpoints requests may go to.</summary>
+    public Destination[] Routable { get; }
+
+    public AppRouteConfig Options { get; }
+
+    internal StrongBox<int> Counter => _counter;
+
+    /// <summary>The next round-robin ticket; unsigned so wrap-around after 2^32 requests stays valid.</summary>
+    public uint NextTicket() => (uint)Interlocked.Increment(ref _counter.Value);
+}

@@ -1,0 +1,328 @@
+namespace Paas.Router.Table;
+
+/// <summary>
+/// Turns a snapshot plus a batch of changes into the next snapshot. Dictionaries are copied on first
+/// write only, and only the pools of apps a change touched are rebuilt, so a burst of changes costs one
+/// copy of the table rather than one per message.
+/// </summary>
+public sealed class RouteTableBuilder
+{
+    private readonly RouteTable _base;
+    private Dictionary<string, string> _hosts;
+    private Dictionary<string, string> _wildcards;
+    private Dictionary<string, Destination> _instances;
+    private Dictionary<string, AppRouteConfig> _options;
+    private HashSet<string> _deadCells;
+    private bool _hostsCopied, _instancesCopied, _optionsCopied;
+    private bool _changed;
+    private readonly HashSet<string> _dirtyApps = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _touchedInstances = new(StringComparer.Ordinal);
+    private readonly bool _fresh;
+
+    /// <param name="fresh">Start from empty contents but carry runtime state (counters, cool-downs) over from <paramref name="table"/>.</param>
+    public RouteTableBuilder(RouteTable table, bool fresh = false)
+    {
+        _base = table;
+        _fresh = fresh;
+        if (fresh)
+        {
+            _hosts = new(RouteTable.HostComparer);
+            _wildcards = new(RouteTable.HostComparer);
+            _instances = new(StringComparer.Ordinal);
+            _options = new(StringComparer.Ordinal);
+            _hostsCopied = _instancesCopied = _optionsCopied = true;
+        }
+        else
+        {
+            _hosts = table.HostMap;
+            _wildcards = table.WildcardMap;
+            _instances = table.InstanceMap;
+            _options = table.OptionMap;
+        }
+
+        _deadCells = table.DeadCellSet;
+    }
+
+    public bool HasChanges => _changed;
+
+    public bool TryApply(RouteChange change)
+    {
+        switch (change.Kind)
+        {
+            case RouteChangeKind.HostSet:
+                return SetHost(change.Key, change.Value);
+            case RouteChangeKind.HostDel:
+                return RemoveHost(change.Key);
+            case RouteChangeKind.RouteSet:
+                if (!InstanceEndpoint.TryParse(change.Key, change.Value, out var endpoint))
+                {
+                    return false;
+                }
+
+                SetEndpoint(endpoint);
+                return true;
+            case RouteChangeKind.RouteDel:
+                RemoveEndpoint(change.Key);
+                return true;
+            case RouteChangeKind.AppOptionsSet:
+                if (string.IsNullOrWhiteSpace(change.Key) || !AppRouteConfig.TryParse(change.Value, out var config))
+                {
+                    return false;
+                }
+
+                SetOptions(change.Key, config);
+                return true;
+            case RouteChangeKind.AppOptionsDel:
+                RemoveOptions(change.Key);
+                return true;
+            case RouteChangeKind.EndpointDown:
+                // A health hint, handled by the route source; the table itself does not change.
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    public bool SetHost(string host, string? app)
+    {
+        var key = HostName.Normalize(host);
+        app = app?.Trim();
+        if (key.Length == 0 || string.IsNullOrEmpty(app))
+        {
+            return false;
+        }
+
+        var wildcard = WildcardSuffix(key);
+        if (wildcard is { Length: 0 })
+        {
+            return false;
+        }
+
+        if (_hosts.TryGetValue(key, out var existing) && existing == app)
+        {
+            return true;
+        }
+
+        CopyHosts();
+        _hosts[key] = app;
+        if (wildcard is not null)
+        {
+            _wildcards[wildcard] = app;
+        }
+
+        _changed = true;
+        return true;
+    }
+
+    public bool RemoveHost(string host)
+    {
+        var key = HostName.Normalize(host);
+        if (!_hosts.ContainsKey(key))
+        {
+            return true;
+        }
+
+        CopyHosts();
+        _hosts.Remove(key);
+        if (WildcardSuffix(key) is { Length: > 0 } wildcard)
+        {
+            _wildcards.Remove(wildcard);
+        }
+
+        _changed = true;
+        return true;
+    }
+
+    public void SetEndpoint(InstanceEndpoint config)
+    {
+        if (_instances.TryGetValue(config.Instance, out var existing) && existing.Config == config)
+        {
+            return;
+        }
+
+        CopyInstances();
+        // The state lives as long as the instance id: a re-registration keeps its in-flight count and cool-down.
+        var state = existing?.State ?? _base.InstanceMap.GetValueOrDefault(config.Instance)?.State ?? new EndpointState();
+        _instances[config.Instance] = new Destination(config, state);
+        _touchedInstances.Add(config.Instance);
+        if (existing is not null)
+        {
+            _dirtyApps.Add(existing.App);
+        }
+
+        _dirtyApps.Add(config.App);
+        _changed = true;
+    }
+
+    public void RemoveEndpoint(string instance)
+    {
+        if (!_instances.TryGetValue(instance, out var existing))
+        {
+            return;
+        }
+
+        CopyInstances();
+        _instances.Remove(instance);
+        _dirtyApps.Add(existing.App);
+        _changed = true;
+    }
+
+    public void SetOptions(string app, AppRouteConfig config)
+    {
+        app = app.Trim();
+        if (_options.TryGetValue(app, out var existing) && existing == config)
+        {
+            return;
+        }
+
+        CopyOptions();
+        _options[app] = config;
+        _dirtyApps.Add(app);
+        _changed = true;
+    }
+
+    public void RemoveOptions(string app)
+    {
+        app = app.Trim();
+        if (!_options.ContainsKey(app))
+        {
+            return;
+        }
+
+        CopyOptions();
+        _options.Remove(app);
+        _dirtyApps.Add(app);
+        _changed = true;
+    }
+
+    /// <summary>Replaces the set of cells whose heartbeat lapsed; their endpoints leave (or rejoin) the pools.</summary>
+    public void SetDeadCells(IEnumerable<string> cells)
+    {
+        var next = new HashSet<string>(cells, StringComparer.Ordinal);
+        if (next.SetEquals(_deadCells))
+        {
+            return;
+        }
+
+        var flipped = new HashSet<string>(next, StringComparer.Ordinal);
+        flipped.SymmetricExceptWith(_deadCells);
+        foreach (var endpoint in _instances.Values)
+        {
+            if (endpoint.Config.Cell is { } cell && flipped.Contains(cell))
+            {
+                _dirtyApps.Add(endpoint.App);
+            }
+        }
+
+        _deadCells = next;
+        _changed = true;
+    }
+
+    /// <summary>The next snapshot, or the base snapshot itself when nothing changed (and not <paramref name="force"/>).</summary>
+    public RouteTable Build(long version, bool force = false)
+    {
+        if (!_changed && !force)
+        {
+            return _base;
+        }
+
+        Dictionary<string, AppPool> pools;
+        if (_fresh)
+        {
+            pools = new(StringComparer.Ordinal);
+            foreach (var group in _instances.Values.GroupBy(e => e.App, StringComparer.Ordinal))
+            {
+                pools[group.Key] = MakePool(group.Key, [.. group]);
+            }
+        }
+        else if (_dirtyApps.Count == 0)
+        {
+            pools = _base.PoolMap;
+        }
+        else
+        {
+            pools = new(_base.PoolMap, StringComparer.Ordinal);
+            foreach (var app in _dirtyApps)
+            {
+                var members = new List<Destination>();
+                if (_base.PoolMap.TryGetValue(app, out var old))
+                {
+                    foreach (var endpoint in old.All)
+                    {
+                        if (!_touchedInstances.Contains(endpoint.Instance) && _instances.TryGetValue(endpoint.Instance, out var current) && current.App == app)
+                        {
+                            members.Add(current);
+                        }
+                    }
+                }
+
+                foreach (var instance in _touchedInstances)
+                {
+                    if (_instances.TryGetValue(instance, out var current) && current.App == app)
+                    {
+                        members.Add(current);
+                    }
+                }
+
+                if (members.Count == 0)
+                {
+                    pools.Remove(app);
+                }
+                else
+                {
+                    pools[app] = MakePool(app, members);
+                }
+            }
+        }
+
+        return new RouteTable(version, _hosts, _wildcards, _instances, _options, _deadCells, pools);
+    }
+
+    private AppPool MakePool(string app, List<Destination> members)
+    {
+        members.Sort(static (a, b) => string.CompareOrdinal(a.Instance, b.Instance));
+        var all = members.ToArray();
+        var routable = _deadCells.Count == 0 ? all : all.Where(e => e.Config.Cell is null || !_deadCells.Contains(e.Config.Cell)).ToArray();
+        var options = _options.GetValueOrDefault(app) ?? AppRouteConfig.Default;
+        return new AppPool(app, all, routable, options, _base.PoolMap.GetValueOrDefault(app)?.Counter);
+    }
+
+    // "*.example.com" → "example.com"; null for an exact host; empty for a malformed wildcard ("*", "*.", "a*.b").
+    private static string? WildcardSuffix(string key)
+    {
+        if (!key.Contains('*'))
+        {
+            return null;
+        }
+
+        return key.StartsWith("*.", StringComparison.Ordinal) && key.Length > 2 && key.IndexOf('*', 1) < 0 ? key[2..] : string.Empty;
+    }
+
+    private void CopyHosts()
+    {
+        if (!_hostsCopied)
+        {
+            _hosts = new(_hosts, RouteTable.HostComparer);
+            _wildcards = new(_wildcards, RouteTable.HostComparer);
+            _hostsCopied = true;
+        }
+    }
+
+    private void CopyInstances()
+    {
+        if (!_instancesCopied)
+        {
+            _instances = new(_instances, StringComparer.Ordinal);
+            _instancesCopied = true;
+        }
+    }
+
+    private void CopyOptions()
+    {
+        if (!_optionsCopied)
+        {
+            _options = new(_options, StringComparer.Ordinal);
+            _optionsCopied = true;
+        }
+    }
+}
