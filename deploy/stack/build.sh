@@ -50,8 +50,16 @@ run_logged() {
   "$@" >>"$LOG" 2>&1 || fail "exit $?: $*"
 }
 
+# CAs the host's administrator added (a TLS-inspecting egress proxy, a private registry) must be
+# trusted inside builds and apps too, or npm and curl fail there while working on the host.
+readonly HOST_CA_DIR=/usr/local/share/ca-certificates
+host_cas() { find "$HOST_CA_DIR" -name '*.crt' -type f 2>/dev/null | sort; }
+
 recipe_hash() {
-  (cd "$STACK_DIR" && sha256sum -- "${RECIPE_FILES[@]}") | sha256sum | cut -c1-64
+  {
+    (cd "$STACK_DIR" && sha256sum -- "${RECIPE_FILES[@]}")
+    host_cas | while read -r ca; do sha256sum < "$ca"; done
+  } | sha256sum | cut -c1-64
 }
 
 current_label() {
@@ -246,6 +254,16 @@ step "creating user paas (1000:1000, home /app)"
 in_chroot groupadd --gid 1000 paas
 in_chroot useradd --uid 1000 --gid 1000 --home-dir /app --no-create-home --shell /bin/bash paas
 install -d -o 1000 -g 1000 -m 0755 "$ROOTFS/app"
+step_done
+
+step "trusting the host's extra CA certificates"
+mapfile -t CAS < <(host_cas)
+if ((${#CAS[@]} > 0)); then
+  install -d "$ROOTFS/usr/local/share/ca-certificates/host"
+  cp -- "${CAS[@]}" "$ROOTFS/usr/local/share/ca-certificates/host/"
+  in_chroot update-ca-certificates
+fi
+echo "    ${#CAS[@]} added"
 step_done
 
 step "trimming the root file system"

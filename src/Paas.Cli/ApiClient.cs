@@ -18,6 +18,10 @@ public sealed class ApiClient(CliConfig config)
 
     public Task<JsonElement> DeleteAsync(string path) => SendAsync(HttpMethod.Delete, path, null);
 
+    public Task<JsonElement> PatchAsync(string path, object body) => SendAsync(HttpMethod.Patch, path, body);
+
+    public Task<JsonElement> PutAsync(string path, object body) => SendAsync(HttpMethod.Put, path, body);
+
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body)
     {
         if (config.Token is null)

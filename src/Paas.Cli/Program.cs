@@ -4,6 +4,7 @@ using Paas.Cli.Commands;
 var commands = AppsCommands.All()
     .Concat(GitCommands.All())
     .Concat(ReleaseCommands.All())
+    .Concat(ProcessCommands.All())
     .ToDictionary(c => c.Name);
 
 try

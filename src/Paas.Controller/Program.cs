@@ -1,5 +1,6 @@
 using System.Net;
-using Paas.Cell.Docker;
+using Docker.DotNet;
+using Paas.Controller.Cells;
 using Paas.Controller.Api;
 using Paas.Controller.Auth;
 using Paas.Controller.Deploys;
@@ -48,7 +49,11 @@ builder.WebHost.ConfigureKestrel(k =>
 var redisOptions = ConfigurationOptions.Parse(settings.Redis);
 redisOptions.AbortOnConnectFail = false;
 var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
-var docker = DockerClientFactory.Create(settings.DockerEndpoint);
+// Staging runs on the controller's own engine; no API version is pinned, so the engine answers in its own.
+var docker = new DockerClientConfiguration(new Uri(settings.DockerEndpoint), defaultTimeout: TimeSpan.FromMinutes(5)).CreateClient();
+// Cells learn the platform id from Redis; the database is its durable source.
+await redis.GetDatabase().StringSetAsync(PlatformIdentity.Key(settings.RedisPrefix), platformId);
+var cellSecret = CellSecret.Load(dataDir);
 
 var services = builder.Services;
 services.AddSingleton(settings);
@@ -69,12 +74,12 @@ services.AddSingleton<HookEndpoint>();
 services.AddSingleton<IStager>(new BuildpackStager(docker, new StagingOptions(
     settings.StackImage, buildpacksDir, Path.Combine(dataDir, "cache"), Path.Combine(dataDir, "tmp"), platformId)));
 services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
-// One cell on the local engine for now; the cell seam lets more (remote) cells join later.
-services.AddSingleton(sp => new CellPool(
-    [new DockerCell("local", docker, platformId, time)],
-    sp.GetRequiredService<IPlacementPolicy>(),
-    GC.GetGCMemoryInfo().TotalAvailableMemoryBytes));
+services.AddSingleton(new CellKeys(settings.RedisPrefix));
+services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellKeys>(), cellSecret,
+    sp.GetRequiredService<IPlacementPolicy>(), settings.CellLostAfter, time, sp.GetRequiredService<ILogger<CellDirectory>>()));
+services.AddSingleton(new CrashTracker(RestartBackoff.Default, time));
 services.AddSingleton<AppLocks>();
+services.AddSingleton<CellsView>();
 services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<Converger>();
@@ -93,11 +98,14 @@ var api = app.MapGroup("/v1");
 api.AddEndpointFilter(async (context, next) =>
 {
     var authenticator = context.HttpContext.RequestServices.GetRequiredService<RequestAuthenticator>();
-    if (authenticator.Authenticate(context.HttpContext.Request) is null)
+    if (authenticator.Authenticate(context.HttpContext.Request) is not { } token)
         return ApiError.Result(StatusCodes.Status401Unauthorized, "unauthorized", "A valid API token is required: run `paas login` or set PAAS_TOKEN.");
+    context.HttpContext.Items["paas.user"] = token.User;
     return await next(context);
 });
 api.MapAppsApi();
+api.MapProcessApi();
+api.MapGet("/cells", (CellsView cells) => cells.ListAsync());
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
 app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));
 

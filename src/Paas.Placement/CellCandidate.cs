@@ -1,4 +1,5 @@
 namespace Paas.Placement;
 
 /// <summary>A cell as placement sees it: what it can hold and what it already holds.</summary>
-public sealed record CellCandidate(string Name, string Zone, long MemoryCapacityBytes, long MemoryReservedBytes, int InstancesOfApp);
+/// <param name="InstancesOfAppInZone">Instances of the app on all cells of this cell's zone.</param>
+public sealed record CellCandidate(string Name, string Zone, long MemoryCapacityBytes, long MemoryReservedBytes, int InstancesOfApp, int InstancesOfAppInZone = 0);

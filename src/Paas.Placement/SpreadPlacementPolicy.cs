@@ -1,9 +1,9 @@
 namespace Paas.Placement;
 
 /// <summary>
-/// Diego-style: filter out cells that cannot hold the instance's memory, then prefer the cell with the
-/// fewest instances of this app (spread), then the least reserved memory; ties broken by name so the
-/// choice is deterministic.
+/// Diego-style: filter out cells that cannot hold the instance's memory, then prefer the zone with the
+/// fewest instances of this app, then the cell with the fewest (spread), then the least reserved memory;
+/// ties broken by name so the choice is deterministic.
 /// </summary>
 public sealed class SpreadPlacementPolicy : IPlacementPolicy
 {
@@ -33,6 +33,8 @@ public sealed class SpreadPlacementPolicy : IPlacementPolicy
 
     private static bool Better(CellCandidate a, CellCandidate b)
     {
+        if (a.InstancesOfAppInZone != b.InstancesOfAppInZone)
+            return a.InstancesOfAppInZone < b.InstancesOfAppInZone;
         if (a.InstancesOfApp != b.InstancesOfApp)
             return a.InstancesOfApp < b.InstancesOfApp;
         if (a.MemoryReservedBytes != b.MemoryReservedBytes)

@@ -118,6 +118,7 @@ public sealed class PushToServeTests(PlatformFixture platform)
         var noPort = await platform.GitAsync(workTree, "push", "paas", "main");
         Assert.NotEqual(0, noPort.ExitCode);
         Assert.Contains("did not listen on $PORT", noPort.Stderr);
+        Assert.Contains("never became healthy", noPort.Stderr);
         Assert.Contains("Hello from static v1", await BodyAsync(app));
 
         // A compile step that fails: Python requirements with no way to install them here.

@@ -13,6 +13,7 @@ public sealed class DockerCell : ICell
     public const int ContainerPort = 5000;
     private const string PortKey = "5000/tcp";
     private const string AppUser = "1000:1000";
+    private const string MemoryLabel = "paas.memory";
 
     private readonly IDockerClient _docker;
     private readonly string _platformId;
@@ -51,11 +52,13 @@ public sealed class DockerCell : ICell
             {
                 [ContainerLabels.Platform] = _platformId,
                 [ContainerLabels.Role] = "instance",
+                [ContainerLabels.Cell] = Name,
                 [ContainerLabels.App] = spec.App,
                 [ContainerLabels.Release] = spec.Release.ToString(CultureInfo.InvariantCulture),
                 [ContainerLabels.Process] = spec.Process,
                 [ContainerLabels.Index] = spec.Index.ToString(CultureInfo.InvariantCulture),
                 [ContainerLabels.Instance] = spec.InstanceId,
+                [MemoryLabel] = spec.MemoryBytes.ToString(CultureInfo.InvariantCulture),
             },
             HostConfig = new HostConfig
             {
@@ -78,7 +81,10 @@ public sealed class DockerCell : ICell
         {
             await _docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
             var inspected = await _docker.Containers.InspectContainerAsync(created.ID, cancellationToken);
-            return ToState(inspected.ID, inspected.Config.Labels, inspected.State.Running, AddressOf(inspected.NetworkSettings?.Ports), ParseTime(inspected.State.StartedAt));
+            return ToState(inspected.ID, inspected.Config.Labels, inspected.State.Running, AddressOf(inspected.NetworkSettings?.Ports), ParseTime(inspected.State.StartedAt)) with
+            {
+                MemoryLimitBytes = spec.MemoryBytes,
+            };
         }
         catch
         {
@@ -87,7 +93,7 @@ public sealed class DockerCell : ICell
         }
     }
 
-    public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = _time.GetUtcNow() + timeout;
         while (true)
@@ -97,27 +103,32 @@ public sealed class DockerCell : ICell
             if (!inspected.State.Running)
             {
                 var oom = inspected.State.OOMKilled ? " after running out of memory" : "";
-                return HealthResult.Failed($"the process exited with code {inspected.State.ExitCode}{oom} before listening on $PORT");
+                return HealthResult.Failed($"the process exited with code {inspected.State.ExitCode}{oom} before it became healthy");
             }
-            if (await PortAcceptsAsync(instance.ContainerId, cancellationToken))
+            if (await CheckOnceAsync(instance.ContainerId, check, cancellationToken))
                 return HealthResult.Ok;
             if (_time.GetUtcNow() >= deadline)
-                return HealthResult.Failed($"the process did not listen on $PORT ({ContainerPort}) within {timeout.TotalSeconds:0} s");
+                return HealthResult.Failed(check.Type == HealthCheckSpec.Http
+                    ? $"GET {check.Path} on $PORT did not answer 2xx or 3xx within {timeout.TotalSeconds:0} s"
+                    : $"the process did not listen on $PORT ({ContainerPort}) within {timeout.TotalSeconds:0} s");
             await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken);
         }
     }
 
     /// <summary>
-    /// Checks from inside the container's network namespace, because the engine's port proxy on the host
-    /// accepts connections even when nothing listens in the container.
+    /// One check, run inside the container's network namespace: the engine's port proxy on the host
+    /// accepts connections even when nothing listens in the container, so checking from outside would lie.
     /// </summary>
-    private async Task<bool> PortAcceptsAsync(string containerId, CancellationToken cancellationToken)
+    public async Task<bool> CheckOnceAsync(string containerId, HealthCheckSpec check, CancellationToken cancellationToken)
     {
+        var script = check.Type == HealthCheckSpec.Http
+            ? $"exec curl -fsS -o /dev/null --max-time {Math.Max(1, check.TimeoutSeconds)} \"http://127.0.0.1:{ContainerPort}$1\""
+            : $"exec 3<>/dev/tcp/127.0.0.1/{ContainerPort}";
         try
         {
             var exec = await _docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
             {
-                Cmd = ["/bin/bash", "-c", $"exec 3<>/dev/tcp/127.0.0.1/{ContainerPort}"],
+                Cmd = ["/bin/bash", "-c", script, "health", check.Path ?? "/"],
                 User = AppUser,
                 AttachStdout = true,
                 AttachStderr = true,
@@ -159,11 +170,17 @@ public sealed class DockerCell : ICell
                 {
                     [$"{ContainerLabels.Platform}={_platformId}"] = true,
                     [$"{ContainerLabels.Role}=instance"] = true,
+                    [$"{ContainerLabels.Cell}={Name}"] = true,
                 },
             },
         }, cancellationToken);
         return containers
-            .Select(c => ToState(c.ID, c.Labels, c.State == "running", AddressOf(c.Ports), new DateTimeOffset(c.Created, TimeSpan.Zero)))
+            .Select(c => ToState(c.ID, c.Labels, c.State == "running", AddressOf(c.Ports), new DateTimeOffset(c.Created, TimeSpan.Zero)) with
+            {
+                MemoryLimitBytes = c.Labels.TryGetValue(MemoryLabel, out var memory) && long.TryParse(memory, out var limit) ? limit : 0,
+                MemoryUsedBytes = c.State == "running" ? MemoryUsed(c.ID) : 0,
+                ExitCode = ExitCodeOf(c.Status),
+            })
             .ToList();
     }
 
@@ -192,6 +209,32 @@ public sealed class DockerCell : ICell
 
     private static DateTimeOffset ParseTime(string? value) =>
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : DateTimeOffset.UnixEpoch;
+
+    /// <summary>The engine's list only says "Exited (137) 3 seconds ago"; the code is in the brackets.</summary>
+    private static long? ExitCodeOf(string? status)
+    {
+        if (status is null || !status.StartsWith("Exited (", StringComparison.Ordinal))
+            return null;
+        var close = status.IndexOf(')');
+        return close > 8 && long.TryParse(status[8..close], CultureInfo.InvariantCulture, out var code) ? code : null;
+    }
+
+    /// <summary>Read from the cgroup (v1 or v2) rather than `docker stats`, which takes a second per container.</summary>
+    private static long MemoryUsed(string containerId)
+    {
+        foreach (var path in new[] { $"/sys/fs/cgroup/memory/docker/{containerId}/memory.usage_in_bytes", $"/sys/fs/cgroup/system.slice/docker-{containerId}.scope/memory.current" })
+        {
+            try
+            {
+                if (File.Exists(path) && long.TryParse(File.ReadAllText(path).Trim(), out var used))
+                    return used;
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return 0;
+    }
 
     public static string ContainerName(string instanceId) => "paas-" + instanceId;
 

@@ -32,21 +32,6 @@ public static class AppsEndpoints
                     process_types = r.ProcessTypes,
                     created_at = r.CreatedAt,
                 })));
-        api.MapGet("/apps/{name}/ps", async (string name, PlatformDatabase db, InstanceManager instances, CancellationToken ct) =>
-            db.FindApp(name) is null
-                ? NotFound(name)
-                : Results.Json((await instances.ListAsync(name, ct))
-                    .OrderBy(i => i.Process).ThenBy(i => i.Index)
-                    .Select(i => new
-                    {
-                        id = $"{i.Process}.{i.Index}",
-                        instance = i.InstanceId,
-                        process = i.Process,
-                        release = i.Release,
-                        cell = i.Cell,
-                        state = i.Running ? "running" : "crashed",
-                        since = i.Since,
-                    })));
     }
 
     private static async Task<IResult> CreateAsync(string? name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
@@ -61,13 +46,14 @@ public static class AppsEndpoints
     }
 
     private static async Task<IResult> DestroyAsync(string name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
-        InstanceManager instances, AppLocks locks, PaasSettings settings, CancellationToken ct)
+        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return NotFound(name);
         using var _ = await locks.AcquireAsync(name, ct);
         foreach (var instance in await instances.ListAsync(name, ct))
-            await instances.RetireAsync(instance, ct);
+            await instances.RetireAsync(instance, drain: false, ct);
+        crashes.Forget(name);
         await routes.RemoveHostAsync(settings.AppHost(name));
         db.DeleteApp(name);
         repos.Delete(name);
@@ -87,6 +73,6 @@ public static class AppsEndpoints
         };
     }
 
-    private static IResult NotFound(string name) =>
+    public static IResult NotFound(string name) =>
         ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"No app named '{name}' exists.");
 }

@@ -21,6 +21,7 @@ public sealed class Deployer(
     IStager stager,
     InstanceManager instances,
     AppLocks locks,
+    Converger converger,
     PaasSettings settings,
     ILogger<Deployer> logger)
 {
@@ -85,24 +86,61 @@ public sealed class Deployer(
     }
 
     /// <summary>
-    /// Starts the new web instance before touching the old ones, and records the release only once it
-    /// serves; if the new instance fails, it is removed and nothing else changes.
+    /// A rolling deploy: for each slot of the formation, start the new instance, wait until it is healthy
+    /// and routed, then drain the old one of that slot, a few slots at a time. The release is recorded only
+    /// when every slot runs it; if a new instance fails, the new ones are removed and the previous release
+    /// is restored to full scale (automatic rollback).
     /// </summary>
     private async Task RollOutAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
     {
-        var old = await instances.ListAsync(release.App, cancellationToken);
-        await output($"-----> Launching v{release.Version}");
-        var started = new List<InstanceState>();
-        if (release.ProcessTypes.ContainsKey(ProcessType.Web))
-            started.Add(await instances.StartAsync(release, ProcessType.Web, 1, output, cancellationToken));
-        else
+        var formation = database.Formation(release.App);
+        if (release.ProcessTypes.ContainsKey(ProcessType.Web) && !formation.ContainsKey(ProcessType.Web))
+        {
+            // Heroku's default: the first release with a web process runs one of it.
+            database.SetFormation(release.App, [new FormationEntry(ProcessType.Web, 1, null)]);
+            formation = database.Formation(release.App);
+        }
+        var slots = release.ProcessTypes.Keys
+            .OrderBy(p => p == ProcessType.Web ? 0 : 1).ThenBy(p => p, StringComparer.Ordinal)
+            .SelectMany(p => Enumerable.Range(1, formation.TryGetValue(p, out var f) ? f.Quantity : 0).Select(i => (Process: p, Index: i)))
+            .ToList();
+        if (!release.ProcessTypes.ContainsKey(ProcessType.Web))
             await output(" !     No web process type: the app will get no HTTP traffic.");
+        await output($"-----> Launching v{release.Version} ({slots.Count} instance{(slots.Count == 1 ? "" : "s")})");
+
+        var old = (await instances.ListAsync(release.App, cancellationToken)).Where(i => i.Running).ToList();
+        var started = new List<InstanceState>();
+        var pending = new List<InstanceState>();
+        try
+        {
+            foreach (var batch in slots.Chunk(settings.RolloutMaxInFlight))
+            {
+                var fresh = await Task.WhenAll(batch.Select(slot => instances.StartAsync(release, slot.Process, slot.Index, old, pending, output, cancellationToken)));
+                lock (started) started.AddRange(fresh);
+                foreach (var slot in batch)
+                {
+                    foreach (var replaced in old.Where(i => i.Process == slot.Process && i.Index == slot.Index))
+                    {
+                        await instances.RetireAsync(replaced, drain: true, cancellationToken);
+                        await output($"       Stopped {replaced.Process}.{replaced.Index} of v{replaced.Release}");
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is DeployException or Cells.CellUnavailableException)
+        {
+            await output($" !     {e.Message}; rolling back to the previous release");
+            foreach (var instance in started)
+                await instances.RetireAsync(instance, drain: true, CancellationToken.None);
+            var restored = await converger.ConvergeAppAsync(release.App, output, CancellationToken.None);
+            if (restored.Problems.Count > 0)
+                await output($" !     Restoring the previous release: {string.Join("; ", restored.Problems)}");
+            throw new DeployException(e.Message);
+        }
 
         database.AddRelease(release.App, release.Version, release.Image, release.Commit, release.Buildpack, release.ProcessTypes);
-        foreach (var instance in old)
-        {
-            await instances.RetireAsync(instance, cancellationToken);
-            await output($"       Stopped {instance.Process}.{instance.Index} of v{instance.Release}");
-        }
+        database.AddEvent(release.App, "platform", "deploy", $"Deployed v{release.Version} ({release.Commit[..Math.Min(7, release.Commit.Length)]})");
+        // Whatever the new release no longer runs (other process types, extra instances) leaves now.
+        await converger.ConvergeAppAsync(release.App, output, cancellationToken);
     }
 }

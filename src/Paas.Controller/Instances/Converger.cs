@@ -1,43 +1,86 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Paas.Controller.Cells;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
+using Paas.Core.Cells;
 using Paas.Core.Configuration;
 using Paas.Core.Instances;
 using Paas.Core.Releases;
 using Paas.Core.Routing;
+using StackExchange.Redis;
 
 namespace Paas.Controller.Instances;
 
 /// <summary>
-/// Makes what runs equal what is desired, from state read back from the cells: adopts running
-/// instances after a restart (without restarting them), replaces dead ones, removes orphans, and
-/// rebuilds the routing table in Redis. Runs at start and then periodically.
+/// Makes what runs equal what is desired (the current release at the app's formation), from state read
+/// back from the cells. Two inputs, one queue (as Diego's rep does): cell events (an instance died) wake it
+/// for that app at once, and a periodic full pass heals anything an event missed. It adopts running
+/// instances after a restart without restarting them, replaces crashed ones with backoff, re-places the
+/// instances of lost cells, stops duplicates and orphans, and rebuilds the routing table.
 /// </summary>
 public sealed class Converger(
     PlatformDatabase database,
-    CellPool cells,
+    CellDirectory cells,
     InstanceManager instances,
     RoutePublisher routes,
+    CrashTracker crashes,
     AppLocks locks,
+    IConnectionMultiplexer redis,
+    CellKeys cellKeys,
     PaasSettings settings,
     TimeProvider time,
     ILogger<Converger> logger) : BackgroundService
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
+    private const int ParallelStarts = 4;
+    private readonly Channel<string?> _wake = Channel.CreateUnbounded<string?>();
+
+    /// <summary>Asks for a pass over one app (or all, with null) as soon as possible.</summary>
+    public void Wake(string? app) => _wake.Writer.TryWrite(app);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(cellKeys.Events), (_, message) => OnCellEvent(message));
+        using var timer = new PeriodicTimer(settings.ConvergeInterval, time);
+        _ = Task.Run(async () =>
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+                Wake(null);
+        }, stoppingToken);
+        Wake(null);
+        await foreach (var app in _wake.Reader.ReadAllAsync(stoppingToken))
         {
             try
             {
-                await ConvergeAllAsync(stoppingToken);
+                if (app is null)
+                    await ConvergeAllAsync(stoppingToken);
+                else if (database.FindApp(app) is not null)
+                {
+                    using var _ = await locks.AcquireAsync(app, stoppingToken);
+                    await ConvergeAppAsync(app, _ => Task.CompletedTask, stoppingToken);
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // The next pass heals whatever this one could not; a Redis or engine hiccup must not stop the loop.
                 logger.LogWarning(e, "Convergence pass failed");
             }
-            await Task.Delay(Interval, time, stoppingToken);
+        }
+    }
+
+    private void OnCellEvent(RedisValue message)
+    {
+        try
+        {
+            if (JsonSerializer.Deserialize<CellEvent>(message.ToString()) is not { } died)
+                return;
+            // Take it out of the routing table right away: the router must not send traffic to a dead process.
+            _ = routes.RemoveRouteAsync(died.Instance);
+            Wake(died.App);
+        }
+        catch (JsonException)
+        {
+            logger.LogWarning("Ignoring an unreadable cell event");
         }
     }
 
@@ -46,55 +89,129 @@ public sealed class Converger(
         var apps = database.ListApps();
         var known = apps.Select(a => a.Name).ToHashSet();
         foreach (var orphan in (await cells.ListAsync(cancellationToken)).Where(i => !known.Contains(i.App)))
-            await instances.RetireAsync(orphan, cancellationToken);
+        {
+            logger.LogInformation("Removing orphan {Instance}: its app {App} no longer exists", orphan.InstanceId, orphan.App);
+            await instances.RetireAsync(orphan, drain: false, cancellationToken);
+        }
         foreach (var app in apps)
         {
             await routes.SetHostAsync(settings.AppHost(app.Name), app.Name);
             using var _ = await locks.AcquireAsync(app.Name, cancellationToken);
-            await ConvergeAppAsync(app.Name, cancellationToken);
+            await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken);
         }
     }
 
-    private async Task ConvergeAppAsync(string app, CancellationToken cancellationToken)
+    /// <summary>One pass over one app; the caller holds the app's lock.</summary>
+    public async Task<ConvergeResult> ConvergeAppAsync(string app, Func<string, Task> output, CancellationToken cancellationToken)
     {
         var current = database.CurrentRelease(app);
-        var running = await instances.ListAsync(app, cancellationToken);
-        var keep = new List<InstanceState>();
-        foreach (var instance in running)
+        var formation = database.Formation(app);
+        var all = await instances.ListAsync(app, cancellationToken);
+        var started = 0;
+        var stopped = 0;
+        var problems = new List<string>();
+
+        // Crashed instances: record (once) and remove; their slots are refilled below, after backoff.
+        foreach (var dead in all.Where(i => !i.Running))
         {
-            if (current is null || instance.Release != current.Version || !instance.Running || !current.ProcessTypes.ContainsKey(instance.Process))
+            var uptime = time.GetUtcNow() - dead.Since;
+            if (crashes.Record(dead.ContainerId, app, dead.Process, dead.Index, dead.ExitCode ?? -1, dead.OomKilled, uptime))
             {
-                logger.LogInformation("Removing {Instance} of {App}: {Why}", instance.InstanceId, app, instance.Running ? "not desired" : "not running");
-                await instances.RetireAsync(instance, cancellationToken);
+                var why = dead.OomKilled ? "killed for exceeding its memory limit" : $"exited with code {dead.ExitCode?.ToString() ?? "unknown"}";
+                database.AddEvent(app, "platform", "crash", $"{dead.Process}.{dead.Index} of v{dead.Release} crashed: {why}");
+                logger.LogInformation("{App} {Process}.{Index} crashed: {Why}", app, dead.Process, dead.Index, why);
             }
-            else
+            await instances.RetireAsync(dead, drain: false, cancellationToken);
+        }
+        var running = all.Where(i => i.Running).ToList();
+        var routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
+
+        var desired = current is null
+            ? new Dictionary<string, int>()
+            : current.ProcessTypes.Keys.ToDictionary(p => p, p => formation.TryGetValue(p, out var f) ? f.Quantity : 0);
+        var keep = new List<InstanceState>();
+        foreach (var slot in running.Where(i => current is not null && i.Release == current.Version).GroupBy(i => (i.Process, i.Index)))
+        {
+            // A returning cell can bring back a slot that was re-placed meanwhile: keep the routed one, else the newest.
+            var ordered = slot.OrderByDescending(i => routed.Contains(i.InstanceId)).ThenByDescending(i => i.Since).ToList();
+            var wanted = desired.TryGetValue(slot.Key.Process, out var quantity) && slot.Key.Index <= quantity;
+            foreach (var extra in wanted ? ordered.Skip(1) : ordered)
             {
-                keep.Add(instance);
+                logger.LogInformation("Stopping {Instance} of {App}: {Why}", extra.InstanceId, app, wanted ? "duplicate" : "scaled down");
+                await instances.RetireAsync(extra, drain: true, cancellationToken);
+                stopped++;
             }
+            if (wanted)
+                keep.Add(ordered[0]);
         }
 
-        var routed = await routes.RoutesOfAppAsync(app);
-        foreach (var stale in routed.Where(r => keep.All(i => i.InstanceId != r.Instance)))
-            await routes.RemoveRouteAsync(stale.Instance);
-        foreach (var instance in keep.Where(i => i.Process == ProcessType.Web && i.Address is not null && routed.All(r => r.Instance != i.InstanceId)))
+        // Missing slots of the current release: start them, several at a time.
+        var missing = desired.SelectMany(d => Enumerable.Range(1, d.Value).Select(index => (Process: d.Key, Index: index)))
+            .Where(s => !keep.Any(i => i.Process == s.Process && i.Index == s.Index))
+            .ToList();
+        var pending = new List<InstanceState>();
+        using var gate = new SemaphoreSlim(ParallelStarts);
+        var starts = missing.Select(async slot =>
+        {
+            if (!crashes.MayStart(app, slot.Process, slot.Index))
+            {
+                var notBefore = crashes.Get(app, slot.Process, slot.Index)!.NotBefore;
+                _ = WakeLaterAsync(app, notBefore - time.GetUtcNow());
+                return;
+            }
+            await gate.WaitAsync(cancellationToken);
+            try
+            {
+                var instance = await instances.StartAsync(current!, slot.Process, slot.Index, running, pending, output, cancellationToken);
+                lock (keep) keep.Add(instance);
+                Interlocked.Increment(ref started);
+            }
+            catch (Exception e) when (e is DeployException or CellUnavailableException)
+            {
+                lock (problems) problems.Add(e.Message);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        });
+        await Task.WhenAll(starts);
+
+        // Other releases' instances leave only once the current release runs at full strength, so a
+        // half-finished rollout or a failed start never leaves the app with fewer instances than before.
+        var complete = desired.All(d => Enumerable.Range(1, d.Value).All(index => keep.Any(i => i.Process == d.Key && i.Index == index)));
+        foreach (var old in running.Where(i => current is null || i.Release != current.Version))
+        {
+            if (!complete && current is not null && old.Process == ProcessType.Web && desired.GetValueOrDefault(ProcessType.Web) > 0)
+                continue;
+            await instances.RetireAsync(old, drain: true, cancellationToken);
+            stopped++;
+        }
+
+        // The routing table: exactly the healthy web instances kept.
+        routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
+        var runningIds = running.Concat(keep).Select(i => i.InstanceId).ToHashSet();
+        foreach (var stale in routed.Where(id => !runningIds.Contains(id)))
+            await routes.RemoveRouteAsync(stale);
+        foreach (var instance in keep.Where(i => i.Process == ProcessType.Web && i.Address is not null && !routed.Contains(i.InstanceId)))
         {
             // Adopted after a restart (or Redis lost its data): route it again only if it still answers.
-            var health = await cells.Get(instance.Cell).WaitHealthyAsync(instance, TimeSpan.FromSeconds(2), cancellationToken);
+            var cell = await cells.FindAsync(instance.Cell);
+            if (cell is null)
+                continue;
+            var health = await cell.WaitHealthyAsync(instance, instances.HealthCheckFor(app, instance.Process), TimeSpan.FromSeconds(2), cancellationToken);
             if (health.Healthy)
                 await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, app, instance.Process, instance.Release, instance.Address!));
         }
+        foreach (var problem in problems)
+            logger.LogWarning("{App}: {Problem}", app, problem);
+        return new ConvergeResult(started, stopped, problems);
+    }
 
-        if (current is not null && current.ProcessTypes.ContainsKey(ProcessType.Web) && !keep.Any(i => i.Process == ProcessType.Web))
-        {
-            logger.LogInformation("Starting web.1 of {App} v{Version}: none is running", app, current.Version);
-            try
-            {
-                await instances.StartAsync(current, ProcessType.Web, 1, _ => Task.CompletedTask, cancellationToken);
-            }
-            catch (DeployException e)
-            {
-                logger.LogWarning("Could not start web.1 of {App}: {Reason}", app, e.Message);
-            }
-        }
+    private async Task WakeLaterAsync(string app, TimeSpan delay)
+    {
+        if (delay > TimeSpan.Zero)
+            await Task.Delay(delay, time);
+        Wake(app);
     }
 }

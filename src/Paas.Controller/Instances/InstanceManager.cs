@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Paas.Controller.Cells;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
@@ -9,18 +10,36 @@ using Paas.Core.Routing;
 namespace Paas.Controller.Instances;
 
 /// <summary>Starts instances of a release and retires old ones, keeping routes in step with health.</summary>
-public sealed class InstanceManager(CellPool cells, RoutePublisher routes, PaasSettings settings, TimeProvider time, ILogger<InstanceManager> logger)
+public sealed class InstanceManager(
+    CellDirectory cells,
+    RoutePublisher routes,
+    PlatformDatabase database,
+    PaasSettings settings,
+    TimeProvider time,
+    ILogger<InstanceManager> logger)
 {
+    /// <summary>One placement decision at a time, so concurrent starts see each other's reservations.</summary>
+    private readonly SemaphoreSlim _placement = new(1, 1);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RouteConfirmation = TimeSpan.FromSeconds(5);
+    /// <summary>A process without a port to check counts as healthy once it has stayed up this long.</summary>
+    private static readonly TimeSpan NonWebSettle = TimeSpan.FromSeconds(1);
+
+    public long MemoryBytesFor(string app, string process) =>
+        database.Formation(app).TryGetValue(process, out var entry) && entry.MemoryMb is { } mb ? mb * 1024L * 1024 : settings.AppMemoryBytes;
+
+    public HealthCheckSpec HealthCheckFor(string app, string process) =>
+        database.HealthCheck(app, process) ?? HealthCheckSpec.Default with { GraceSeconds = (int)settings.HealthTimeout.TotalSeconds };
 
     /// <summary>
     /// Starts one instance and returns it only once it is healthy and, for web, routed. On failure the
     /// instance is removed and a <see cref="DeployException"/> says why.
     /// </summary>
-    public async Task<InstanceState> StartAsync(ReleaseRecord release, string process, int index, Func<string, Task> output, CancellationToken cancellationToken)
+    /// <param name="known">Instances already running, for placement; <paramref name="pending"/> those being placed in the same pass.</param>
+    public async Task<InstanceState> StartAsync(ReleaseRecord release, string process, int index, IReadOnlyList<InstanceState> known,
+        List<InstanceState> pending, Func<string, Task> output, CancellationToken cancellationToken)
     {
-        var cell = await cells.PlaceAsync(release.App, settings.AppMemoryBytes, cancellationToken);
+        var memory = MemoryBytesFor(release.App, process);
         var spec = new InstanceSpec(
             InstanceId: $"{release.App}-{process}-{index}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}",
             App: release.App,
@@ -30,20 +49,36 @@ public sealed class InstanceManager(CellPool cells, RoutePublisher routes, PaasS
             Image: release.Image,
             Command: release.ProcessTypes[process],
             Environment: new Dictionary<string, string>(),
-            MemoryBytes: settings.AppMemoryBytes);
+            MemoryBytes: memory);
+        Paas.Core.Cells.ICell cell;
+        await _placement.WaitAsync(cancellationToken);
+        try
+        {
+            var (chosen, reason) = await cells.PlaceAsync(release.App, memory, known, pending);
+            cell = chosen ?? throw new DeployException($"{process}.{index} could not be placed: {reason}");
+            // Reserve the slot before the slow start, so parallel starts in this pass spread out.
+            pending.Add(new InstanceState(spec.InstanceId, "", release.App, release.Version, process, index, cell.Name, true, null, time.GetUtcNow()) { MemoryLimitBytes = memory });
+        }
+        finally
+        {
+            _placement.Release();
+        }
         var instance = await cell.StartAsync(spec, cancellationToken);
-        await output($"       {process}.{index} started on cell {cell.Name}, waiting for it to listen on $PORT");
-        var health = await cell.WaitHealthyAsync(instance, settings.HealthTimeout, cancellationToken);
+        await output($"       {process}.{index} started on cell {cell.Name}");
+        var check = HealthCheckFor(release.App, process);
+        var health = process == ProcessType.Web || database.HealthCheck(release.App, process) is not null
+            ? await cell.WaitHealthyAsync(instance, check, TimeSpan.FromSeconds(check.GraceSeconds), cancellationToken)
+            : await SettleAsync(cell, instance, cancellationToken);
         if (!health.Healthy)
         {
             await cell.StopAsync(instance.InstanceId, TimeSpan.FromSeconds(1), CancellationToken.None);
-            throw new DeployException($"{process}.{index} of v{release.Version} never became healthy: {health.Reason}.");
+            throw new DeployException($"{process}.{index} of v{release.Version} never became healthy: {health.Reason}");
         }
         await output($"       {process}.{index} is healthy");
         if (process == ProcessType.Web && instance.Address is not null)
         {
             await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address));
-            if (await routes.WaitRoutedAsync(settings.AppHost(release.App), instance.InstanceId, RouteConfirmation, time, cancellationToken))
+            if (await routes.WaitRoutedAsync(settings.AppHost(release.App), instance.InstanceId, true, RouteConfirmation, time, cancellationToken))
                 await output($"       {process}.{index} is routed");
             else
                 await output($" !     The router did not confirm the route for {process}.{index} within {RouteConfirmation.TotalSeconds:0} s; it may be down.");
@@ -51,17 +86,36 @@ public sealed class InstanceManager(CellPool cells, RoutePublisher routes, PaasS
         return instance;
     }
 
-    /// <summary>Takes the instance out of the routing table first, then stops it, so no request is sent to a stopping process.</summary>
-    public async Task RetireAsync(InstanceState instance, CancellationToken cancellationToken)
+    private async Task<Paas.Core.Cells.HealthResult> SettleAsync(Paas.Core.Cells.ICell cell, InstanceState instance, CancellationToken cancellationToken)
+    {
+        await Task.Delay(NonWebSettle, time, cancellationToken);
+        var now = (await cell.ListAsync(cancellationToken)).FirstOrDefault(i => i.InstanceId == instance.InstanceId);
+        return now is { Running: true }
+            ? Paas.Core.Cells.HealthResult.Ok
+            : Paas.Core.Cells.HealthResult.Failed($"the process exited with code {now?.ExitCode?.ToString() ?? "unknown"} right after starting");
+    }
+
+    /// <summary>
+    /// Takes the instance out of the routing table first and waits for the router to drop it, then lets
+    /// in-flight requests finish for the drain period before stopping it (SIGTERM, SIGKILL after the grace).
+    /// </summary>
+    public async Task RetireAsync(InstanceState instance, bool drain, CancellationToken cancellationToken)
     {
         await routes.RemoveRouteAsync(instance.InstanceId);
+        if (drain && instance.Running && instance.Process == ProcessType.Web)
+        {
+            await routes.WaitRoutedAsync(settings.AppHost(instance.App), instance.InstanceId, false, RouteConfirmation, time, cancellationToken);
+            await Task.Delay(settings.DrainTime, time, cancellationToken);
+        }
         try
         {
-            await cells.Get(instance.Cell).StopAsync(instance.InstanceId, StopGrace, cancellationToken);
+            var cell = await cells.FindAsync(instance.Cell);
+            if (cell is not null)
+                await cell.StopAsync(instance.InstanceId, StopGrace, cancellationToken);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is CellUnavailableException or DeployException or HttpRequestException)
         {
-            logger.LogWarning(e, "Could not stop instance {Instance}", instance.InstanceId);
+            logger.LogWarning("Could not stop instance {Instance}: {Reason}", instance.InstanceId, e.Message);
         }
     }
 

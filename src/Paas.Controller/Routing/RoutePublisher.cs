@@ -64,10 +64,11 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys,
         redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Changes), JsonSerializer.Serialize(change));
 
     /// <summary>
-    /// Waits until the local router's in-memory table lists the instance under the host, so a deploy
-    /// reports success only once traffic can reach the new instance.
+    /// Waits until the local router's in-memory table lists the instance under the host (or, with
+    /// <paramref name="present"/> false, no longer lists it), so a deploy reports success only once
+    /// traffic reaches the new instance, and an old one stops only once traffic has left it.
     /// </summary>
-    public async Task<bool> WaitRoutedAsync(string host, string instanceId, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    public async Task<bool> WaitRoutedAsync(string host, string instanceId, bool present, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + timeout;
         while (time.GetUtcNow() < deadline)
@@ -75,9 +76,10 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys,
             try
             {
                 var table = await routerAdmin.GetFromJsonAsync<JsonElement>("routes", cancellationToken);
-                if (table.TryGetProperty("hosts", out var hosts) && hosts.TryGetProperty(host, out var entry)
+                var listed = table.TryGetProperty("hosts", out var hosts) && hosts.TryGetProperty(host, out var entry)
                     && entry.TryGetProperty("endpoints", out var endpoints)
-                    && endpoints.EnumerateArray().Any(e => e.TryGetProperty("instance", out var i) && i.GetString() == instanceId))
+                    && endpoints.EnumerateArray().Any(e => e.TryGetProperty("instance", out var i) && i.GetString() == instanceId);
+                if (listed == present)
                     return true;
             }
             catch (HttpRequestException)

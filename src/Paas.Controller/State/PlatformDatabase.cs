@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Paas.Core.Instances;
 
 namespace Paas.Controller.State;
 
@@ -41,6 +42,28 @@ public sealed class PlatformDatabase
                 role TEXT NOT NULL,
                 created_at TEXT NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS formation (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                process TEXT NOT NULL,
+                quantity INTEGER NOT NULL,
+                memory_mb INTEGER,
+                PRIMARY KEY (app, process)
+            );
+            CREATE TABLE IF NOT EXISTS healthchecks (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                process TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                PRIMARY KEY (app, process)
+            );
+            CREATE TABLE IF NOT EXISTS events (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                app TEXT NOT NULL,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                message TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS events_by_app ON events (app, id);
             CREATE TABLE IF NOT EXISTS settings (
                 key TEXT PRIMARY KEY,
                 value TEXT NOT NULL
@@ -109,6 +132,8 @@ public sealed class PlatformDatabase
     public bool DeleteApp(string name)
     {
         using var connection = Open();
+        using (var events = Command(connection, "DELETE FROM events WHERE app = $name", ("$name", name)))
+            events.ExecuteNonQuery();
         using var command = Command(connection, "DELETE FROM apps WHERE name = $name", ("$name", name));
         return command.ExecuteNonQuery() == 1;
     }
@@ -183,5 +208,68 @@ public sealed class PlatformDatabase
             insert.ExecuteNonQuery();
         using var select = Command(connection, "SELECT value FROM settings WHERE key = $key", ("$key", key));
         return (string)select.ExecuteScalar()!;
+    }
+
+    /// <summary>The app's formation: process type → (quantity, memory per instance in MB or null for the default).</summary>
+    public IReadOnlyDictionary<string, FormationEntry> Formation(string app)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT process, quantity, memory_mb FROM formation WHERE app = $app", ("$app", app));
+        using var reader = command.ExecuteReader();
+        var result = new Dictionary<string, FormationEntry>(StringComparer.Ordinal);
+        while (reader.Read())
+            result[reader.GetString(0)] = new FormationEntry(reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : reader.GetInt32(2));
+        return result;
+    }
+
+    public void SetFormation(string app, IEnumerable<FormationEntry> entries)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        foreach (var entry in entries)
+        {
+            using var command = Command(connection,
+                "INSERT INTO formation (app, process, quantity, memory_mb) VALUES ($app, $process, $quantity, $memory) ON CONFLICT (app, process) DO UPDATE SET quantity = excluded.quantity, memory_mb = COALESCE(excluded.memory_mb, formation.memory_mb)",
+                ("$app", app), ("$process", entry.Process), ("$quantity", entry.Quantity), ("$memory", entry.MemoryMb));
+            command.Transaction = transaction;
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
+    public HealthCheckSpec? HealthCheck(string app, string process)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT spec FROM healthchecks WHERE app = $app AND process = $process", ("$app", app), ("$process", process));
+        return command.ExecuteScalar() is string json ? JsonSerializer.Deserialize<HealthCheckSpec>(json) : null;
+    }
+
+    public void SetHealthCheck(string app, string process, HealthCheckSpec spec)
+    {
+        using var connection = Open();
+        using var command = Command(connection,
+            "INSERT INTO healthchecks (app, process, spec) VALUES ($app, $process, $spec) ON CONFLICT (app, process) DO UPDATE SET spec = excluded.spec",
+            ("$app", app), ("$process", process), ("$spec", JsonSerializer.Serialize(spec)));
+        command.ExecuteNonQuery();
+    }
+
+    public void AddEvent(string app, string actor, string kind, string message)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "INSERT INTO events (app, at, actor, kind, message) VALUES ($app, $at, $actor, $kind, $message)",
+            ("$app", app), ("$at", Now()), ("$actor", actor), ("$kind", kind), ("$message", message));
+        command.ExecuteNonQuery();
+    }
+
+    public IReadOnlyList<EventRecord> Events(string app, int limit)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT at, actor, kind, message FROM events WHERE app = $app ORDER BY id DESC LIMIT $limit", ("$app", app), ("$limit", limit));
+        using var reader = command.ExecuteReader();
+        var events = new List<EventRecord>();
+        while (reader.Read())
+            events.Add(new EventRecord(app, ParseTime(reader.GetString(0)), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+        events.Reverse();
+        return events;
     }
 }

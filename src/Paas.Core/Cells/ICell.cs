@@ -13,8 +13,8 @@ public interface ICell
     /// <summary>Creates and starts the instance's container; returns once it is running (not yet healthy).</summary>
     Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken);
 
-    /// <summary>Waits until the instance accepts connections on its port, or the timeout passes.</summary>
-    Task<HealthResult> WaitHealthyAsync(InstanceState instance, TimeSpan timeout, CancellationToken cancellationToken);
+    /// <summary>Waits until the instance passes its health check, or the timeout passes.</summary>
+    Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken);
 
     /// <summary>Stops (SIGTERM, then SIGKILL after the grace period) and removes the instance's container.</summary>
     Task StopAsync(string instanceId, TimeSpan grace, CancellationToken cancellationToken);

@@ -21,6 +21,13 @@ public sealed record PaasSettings
     public string? BuildpacksDirectory { get; init; }
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public long AppMemoryBytes { get; init; } = 512L * 1024 * 1024;
+    /// <summary>How long a cell may miss heartbeats before its instances are placed elsewhere.</summary>
+    public TimeSpan CellLostAfter { get; init; } = TimeSpan.FromSeconds(6);
+    /// <summary>After an instance leaves the routing table, how long in-flight requests get before it is stopped.</summary>
+    public TimeSpan DrainTime { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How many new instances a rolling deploy starts at once.</summary>
+    public int RolloutMaxInFlight { get; init; } = 1;
+    public TimeSpan ConvergeInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public string AppUrl(string app) =>
         RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
@@ -52,6 +59,10 @@ public sealed record PaasSettings
             BuildpacksDirectory = read("PAAS_BUILDPACKS_DIR") is { Length: > 0 } b ? b : null,
             HealthTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_HEALTH_TIMEOUT_SECONDS", 60)),
             AppMemoryBytes = Int(read, "PAAS_APP_MEMORY_MB", 512) * 1024L * 1024,
+            CellLostAfter = TimeSpan.FromSeconds(Int(read, "PAAS_CELL_LOST_SECONDS", 6)),
+            DrainTime = TimeSpan.FromMilliseconds(Int(read, "PAAS_DRAIN_MS", 1000)),
+            RolloutMaxInFlight = Int(read, "PAAS_ROLLOUT_MAX_IN_FLIGHT", 1),
+            ConvergeInterval = TimeSpan.FromSeconds(Int(read, "PAAS_CONVERGE_SECONDS", 5)),
         };
     }
 

@@ -13,6 +13,8 @@ public static class ContainerLabels
     public const string Process = "paas.process";
     public const string Instance = "paas.instance";
     public const string Index = "paas.index";
+    /// <summary>The cell agent that owns the container; several agents may share one engine.</summary>
+    public const string Cell = "paas.cell";
     /// <summary>"instance" for app instances, "staging" for throwaway build containers.</summary>
     public const string Role = "paas.role";
 }

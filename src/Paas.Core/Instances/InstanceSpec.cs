@@ -1,13 +1,15 @@
+using System.Text.Json.Serialization;
+
 namespace Paas.Core.Instances;
 
 /// <summary>What a cell needs to start one instance of an app's process.</summary>
 public sealed record InstanceSpec(
-    string InstanceId,
-    string App,
-    int Release,
-    string Process,
-    int Index,
-    string Image,
-    string Command,
-    IReadOnlyDictionary<string, string> Environment,
-    long MemoryBytes);
+    [property: JsonPropertyName("instance")] string InstanceId,
+    [property: JsonPropertyName("app")] string App,
+    [property: JsonPropertyName("release")] int Release,
+    [property: JsonPropertyName("process")] string Process,
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("image")] string Image,
+    [property: JsonPropertyName("command")] string Command,
+    [property: JsonPropertyName("environment")] IReadOnlyDictionary<string, string> Environment,
+    [property: JsonPropertyName("memory_bytes")] long MemoryBytes);

@@ -1,14 +1,29 @@
+using System.Text.Json.Serialization;
+
 namespace Paas.Core.Instances;
 
 /// <summary>An instance as a cell reports it: read back from the container engine.</summary>
 public sealed record InstanceState(
-    string InstanceId,
-    string ContainerId,
-    string App,
-    int Release,
-    string Process,
-    int Index,
-    string Cell,
-    bool Running,
-    string? Address,
-    DateTimeOffset Since);
+    [property: JsonPropertyName("instance")] string InstanceId,
+    [property: JsonPropertyName("container")] string ContainerId,
+    [property: JsonPropertyName("app")] string App,
+    [property: JsonPropertyName("release")] int Release,
+    [property: JsonPropertyName("process")] string Process,
+    [property: JsonPropertyName("index")] int Index,
+    [property: JsonPropertyName("cell")] string Cell,
+    [property: JsonPropertyName("running")] bool Running,
+    [property: JsonPropertyName("address")] string? Address,
+    [property: JsonPropertyName("since")] DateTimeOffset Since)
+{
+    [JsonPropertyName("memory_limit_bytes")]
+    public long MemoryLimitBytes { get; init; }
+
+    [JsonPropertyName("memory_used_bytes")]
+    public long MemoryUsedBytes { get; init; }
+
+    [JsonPropertyName("exit_code")]
+    public long? ExitCode { get; init; }
+
+    [JsonPropertyName("oom_killed")]
+    public bool OomKilled { get; init; }
+}

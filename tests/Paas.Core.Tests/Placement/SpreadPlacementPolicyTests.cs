@@ -42,4 +42,18 @@ public sealed class SpreadPlacementPolicyTests
         Assert.Null(chosen);
         Assert.Equal("insufficient memory: 288 MB short on the emptiest cell", reason);
     }
+
+    [Fact]
+    public void Choose_SpreadsAcrossZonesBeforeCells()
+    {
+        // Zone z1 already holds one instance (on cell a); b is in z1 too, c is alone in z2.
+        var cells = new[]
+        {
+            new CellCandidate("a", "z1", 4096 * Mb, 512 * Mb, 1, InstancesOfAppInZone: 1),
+            new CellCandidate("b", "z1", 4096 * Mb, 0, 0, InstancesOfAppInZone: 1),
+            new CellCandidate("c", "z2", 4096 * Mb, 2048 * Mb, 0, InstancesOfAppInZone: 0),
+        };
+
+        Assert.Equal("c", _policy.Choose(cells, 512 * Mb, out _));
+    }
 }

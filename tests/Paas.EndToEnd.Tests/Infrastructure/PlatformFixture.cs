@@ -17,6 +17,15 @@ public sealed partial class PlatformFixture : IAsyncLifetime
 
     private PlatformProcess? _router;
     private PlatformProcess? _controller;
+    private readonly Dictionary<string, PlatformProcess> _cells = new();
+
+    /// <summary>Three cell agents on the local engine, in different zones, with different capacities.</summary>
+    public static readonly IReadOnlyList<(string Name, string Zone, int MemoryMb)> CellLayout =
+    [
+        ("cell-a", "zone-1", 6144),
+        ("cell-b", "zone-2", 6144),
+        ("cell-c", "zone-3", 4096),
+    ];
     private Dictionary<string, string> _controllerEnvironment = new();
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "paas-e2e-" + Guid.NewGuid().ToString("N")[..8]);
@@ -55,8 +64,53 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
             ["PAAS_BUILDPACKS_DIR"] = Path.Combine(RepoPaths.Root, "buildpacks"),
             ["PAAS_HEALTH_TIMEOUT_SECONDS"] = "15",
+            ["PAAS_CELL_LOST_SECONDS"] = "3",
+            ["PAAS_CONVERGE_SECONDS"] = "2",
+            ["PAAS_DRAIN_MS"] = "300",
         };
         await StartControllerAsync();
+        foreach (var cell in CellLayout)
+            await StartCellAsync(cell.Name);
+        await WaitForCellsAsync(CellLayout.Count);
+    }
+
+    public async Task StartCellAsync(string name)
+    {
+        var layout = CellLayout.Single(c => c.Name == name);
+        var port = FreePort.Next();
+        var cell = new PlatformProcess(RepoPaths.Dll("src/Paas.Cell", "Paas.Cell"), new Dictionary<string, string>
+        {
+            ["PAAS_CELL_NAME"] = name,
+            ["PAAS_CELL_ZONE"] = layout.Zone,
+            ["PAAS_CELL_MEMORY_MB"] = layout.MemoryMb.ToString(),
+            ["PAAS_CELL_PORT"] = port.ToString(),
+            ["PAAS_CELL_HEARTBEAT_MS"] = "500",
+            ["PAAS_DATA_DIR"] = DataDirectory,
+            ["PAAS_REDIS"] = Redis,
+            ["PAAS_REDIS_PREFIX"] = RedisPrefix,
+        });
+        _cells[name] = cell;
+        await cell.WaitReadyAsync($"http://127.0.0.1:{port}/healthz", TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Kills a cell agent as a lost host would vanish (its containers are the caller's business).</summary>
+    public void KillCell(string name)
+    {
+        if (_cells.Remove(name, out var cell))
+            cell.Kill();
+    }
+
+    /// <summary>Waits until the controller sees this many live cells.</summary>
+    public async Task WaitForCellsAsync(int count)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            var cells = await PaasAsync(null, "cells", "--json");
+            if (cells.ExitCode == 0 && System.Text.RegularExpressions.Regex.Matches(cells.Stdout, "\"state\": \"live\"").Count >= count)
+                return;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{count} cells did not register.");
     }
 
     public async Task StartControllerAsync()
@@ -145,6 +199,8 @@ public sealed partial class PlatformFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        foreach (var cell in _cells.Values)
+            cell.Dispose();
         StopController();
         _router?.Dispose();
         await RemoveDockerLeftoversAsync();

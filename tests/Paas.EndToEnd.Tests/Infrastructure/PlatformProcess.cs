@@ -70,6 +70,13 @@ public sealed class PlatformProcess : IDisposable
         _process.WaitForExit();
     }
 
+    public void Kill()
+    {
+        if (!_process.HasExited)
+            _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
     public void Dispose()
     {
         Stop();

@@ -1,0 +1,56 @@
+using Paas.Core.Configuration;
+
+namespace Paas.Cell.Agent;
+
+/// <summary>A cell agent's settings, each from an environment variable (see README).</summary>
+public sealed record CellAgentSettings(
+    string Name,
+    string Zone,
+    long MemoryBytes,
+    int MaxInstances,
+    string Bind,
+    int Port,
+    string AdvertisedUrl,
+    string DockerEndpoint,
+    string Redis,
+    string RedisPrefix,
+    string DataDirectory,
+    TimeSpan HeartbeatInterval)
+{
+    public static CellAgentSettings FromEnvironment(Func<string, string?>? read = null)
+    {
+        read ??= Environment.GetEnvironmentVariable;
+        var platform = PaasSettings.FromEnvironment(read);
+        var port = Int(read, "PAAS_CELL_PORT", 8091);
+        var bind = Str(read, "PAAS_CELL_BIND", "127.0.0.1");
+        var name = Str(read, "PAAS_CELL_NAME", "local");
+        if (!Paas.Core.Apps.AppName.IsValid(name))
+            throw new ArgumentException($"PAAS_CELL_NAME '{name}' must be a DNS label (lowercase letters, digits, hyphens).");
+        var hostMemory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return new CellAgentSettings(
+            Name: name,
+            Zone: Str(read, "PAAS_CELL_ZONE", "zone-1"),
+            MemoryBytes: read("PAAS_CELL_MEMORY_MB") is { Length: > 0 } ? Int(read, "PAAS_CELL_MEMORY_MB", 0) * 1024L * 1024 : hostMemory,
+            MaxInstances: Int(read, "PAAS_CELL_MAX_INSTANCES", 100),
+            Bind: bind,
+            Port: port,
+            AdvertisedUrl: Str(read, "PAAS_CELL_URL", $"http://{(bind == "0.0.0.0" ? "127.0.0.1" : bind)}:{port}"),
+            DockerEndpoint: platform.DockerEndpoint,
+            Redis: platform.Redis,
+            RedisPrefix: platform.RedisPrefix,
+            DataDirectory: platform.DataDirectory,
+            HeartbeatInterval: TimeSpan.FromMilliseconds(Int(read, "PAAS_CELL_HEARTBEAT_MS", 1000)));
+    }
+
+    private static string Str(Func<string, string?> read, string name, string fallback) =>
+        read(name) is { Length: > 0 } v ? v : fallback;
+
+    private static int Int(Func<string, string?> read, string name, int fallback)
+    {
+        if (read(name) is not { Length: > 0 } v)
+            return fallback;
+        return int.TryParse(v, out var n) && n > 0
+            ? n
+            : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.");
+    }
+}

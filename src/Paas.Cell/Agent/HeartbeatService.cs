@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Paas.Cell.Docker;
+using Paas.Core.Cells;
+using StackExchange.Redis;
+
+namespace Paas.Cell.Agent;
+
+/// <summary>
+/// Registers the cell in Redis and re-publishes its registration, with every instance it runs, at each
+/// heartbeat (and at once after a change), so the controller's view of actual state is at most one
+/// interval old and can always be rebuilt from the cells.
+/// </summary>
+public sealed class HeartbeatService(
+    DockerCell cell,
+    CellAgentSettings settings,
+    IConnectionMultiplexer redis,
+    CellKeys keys,
+    TimeProvider time,
+    ILogger<HeartbeatService> logger) : BackgroundService
+{
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>Publishes a fresh registration now rather than at the next tick.</summary>
+    public void BeatNow()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var instances = await cell.ListAsync(stoppingToken);
+                var registration = new CellRegistration(settings.Name, settings.Zone, settings.AdvertisedUrl, settings.MemoryBytes,
+                    settings.MaxInstances, time.GetUtcNow(), instances);
+                await redis.GetDatabase().HashSetAsync(keys.Cells, settings.Name, JsonSerializer.Serialize(registration));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Redis or the engine is briefly away; the next beat tries again, and the controller
+                // only declares the cell lost after several missed beats.
+                logger.LogWarning("Heartbeat failed: {Reason}", e.Message);
+            }
+            await _wake.WaitAsync(settings.HeartbeatInterval, stoppingToken);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using Paas.Cell.Agent;
+using Paas.Cell.Docker;
+using Paas.Core.Cells;
+using Paas.Core.Instances;
+
+namespace Paas.Cell.Api;
+
+/// <summary>The agent's HTTP API, through which the controller starts, checks and stops instances on this cell.</summary>
+public static class CellApi
+{
+    public sealed record WaitHealthyRequest(InstanceState Instance, HealthCheckSpec Check, double TimeoutSeconds);
+
+    public static void MapCellApi(this IEndpointRouteBuilder app, string secret)
+    {
+        var api = app.MapGroup("/v1");
+        api.AddEndpointFilter(async (context, next) =>
+        {
+            var header = context.HttpContext.Request.Headers.Authorization.ToString();
+            var presented = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..] : null;
+            return CellSecret.Matches(secret, presented)
+                ? await next(context)
+                : Results.Json(new { id = "unauthorized", message = "A valid cell secret is required." }, statusCode: StatusCodes.Status401Unauthorized);
+        });
+
+        api.MapGet("/instances", async (DockerCell cell, CancellationToken ct) => Results.Json(await cell.ListAsync(ct)));
+
+        api.MapPost("/instances", async (InstanceSpec spec, DockerCell cell, CellAgentSettings settings, HeartbeatService heartbeat, CancellationToken ct) =>
+        {
+            var running = (await cell.ListAsync(ct)).Count(i => i.Running);
+            if (running >= settings.MaxInstances)
+                return Results.Json(new { id = "cell_full", message = $"Cell {settings.Name} already runs its maximum of {settings.MaxInstances} instances." }, statusCode: StatusCodes.Status409Conflict);
+            var instance = await cell.StartAsync(spec, ct);
+            heartbeat.BeatNow();
+            return Results.Json(instance, statusCode: StatusCodes.Status201Created);
+        });
+
+        api.MapPost("/instances/wait-healthy", async (WaitHealthyRequest request, DockerCell cell, CancellationToken ct) =>
+            Results.Json(await cell.WaitHealthyAsync(request.Instance, request.Check, TimeSpan.FromSeconds(request.TimeoutSeconds), ct)));
+
+        api.MapDelete("/instances/{id}", async (string id, double? graceSeconds, DockerCell cell, StoppingInstances stopping, HeartbeatService heartbeat, CancellationToken ct) =>
+        {
+            stopping.Add(id);
+            try
+            {
+                await cell.StopAsync(id, TimeSpan.FromSeconds(graceSeconds ?? 10), ct);
+            }
+            finally
+            {
+                stopping.Remove(id);
+            }
+            heartbeat.BeatNow();
+            return Results.NoContent();
+        });
+    }
+}

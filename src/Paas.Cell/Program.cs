@@ -1,0 +1,62 @@
+using System.Net;
+using Paas.Cell.Agent;
+using Paas.Cell.Api;
+using Paas.Cell.Docker;
+using Paas.Core.Cells;
+using StackExchange.Redis;
+
+// The cell agent: runs instances on one Docker engine for the controller, health-checks them, and
+// reports what runs through Redis.
+CellAgentSettings settings;
+try
+{
+    settings = CellAgentSettings.FromEnvironment();
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"paas cell: {e.Message}");
+    return 2;
+}
+
+var redisOptions = ConfigurationOptions.Parse(settings.Redis);
+redisOptions.AbortOnConnectFail = false;
+var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
+var time = TimeProvider.System;
+
+// Containers are labelled with the platform id the controller publishes, so cells of different
+// installations sharing one engine never adopt each other's containers.
+string? platformId = null;
+for (var attempt = 0; platformId is null; attempt++)
+{
+    platformId = await redis.GetDatabase().StringGetAsync(PlatformIdentity.Key(settings.RedisPrefix));
+    if (platformId is null)
+    {
+        if (attempt % 50 == 0)
+            Console.WriteLine("paas cell: waiting for the controller to publish the platform id in Redis");
+        await Task.Delay(100);
+    }
+}
+
+var docker = DockerClientFactory.Create(settings.DockerEndpoint);
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
+builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Parse(settings.Bind), settings.Port));
+var services = builder.Services;
+services.AddSingleton(settings);
+services.AddSingleton<TimeProvider>(time);
+services.AddSingleton<IConnectionMultiplexer>(redis);
+services.AddSingleton<Docker.DotNet.IDockerClient>(docker);
+services.AddSingleton(new CellKeys(settings.RedisPrefix));
+services.AddSingleton(new DockerCell(settings.Name, docker, platformId, time));
+services.AddSingleton<StoppingInstances>();
+services.AddSingleton<HeartbeatService>();
+services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+services.AddHostedService<ContainerEventWatcher>();
+
+var app = builder.Build();
+app.MapGet("/healthz", () => Results.Text("ok\n"));
+app.MapCellApi(CellSecret.Load(settings.DataDirectory));
+await app.StartAsync();
+Console.WriteLine($"Paas cell {settings.Name} (zone {settings.Zone}, {settings.MemoryBytes / (1024 * 1024)} MB, max {settings.MaxInstances} instances) at {settings.AdvertisedUrl}");
+await app.WaitForShutdownAsync();
+return 0;

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Paas.Cli.Commands;
+
+public static partial class ProcessCommands
+{
+    public static IEnumerable<CliCommand> All() =>
+    [
+        new("ps", "list an app's instances", "paas ps [-a APP] [--json]", PsAsync),
+        new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", ScaleAsync),
+        new("ps:restart", "restart instances one at a time (all, or one process type)", "paas ps:restart [TYPE] [-a APP]", RestartAsync),
+        new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP]", StopAsync),
+        new("healthcheck:set", "set how a process type is health-checked: --http PATH, or --port", "paas healthcheck:set TYPE (--http PATH | --port) [--timeout S] [--interval S] [--grace S] [-a APP]", HealthCheckAsync),
+        new("events", "list an app's events: deploys, scaling, crashes", "paas events [-a APP] [-n NUM] [--json]", EventsAsync),
+        new("cells", "list cells (operators)", "paas cells [--json]", CellsAsync),
+    ];
+
+    [GeneratedRegex("^([a-zA-Z0-9_-]+)=([0-9]+)?(?::([0-9]+[MGmg]B?))?$")]
+    private static partial Regex ScaleArgument();
+
+    private static string AppPath(CliContext cli, ParsedArgs args) => $"v1/apps/{Uri.EscapeDataString(cli.ResolveApp(args))}";
+
+    private static async Task<int> PsAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        var instances = await cli.Api.GetAsync($"v1/apps/{Uri.EscapeDataString(app)}/ps");
+        if (args.Json)
+        {
+            cli.WriteJson(instances);
+            return 0;
+        }
+        if (instances.GetArrayLength() == 0)
+        {
+            cli.Out.WriteLine($"{app} has no instances. Deploy with `git push paas main`, or scale with `paas ps:scale web=1`.");
+            return 0;
+        }
+        cli.Out.WriteLine($"=== {app} instances");
+        cli.Out.WriteLine($"{"ID",-10} {"RELEASE",-8} {"STATE",-9} {"CELL",-10} {"SINCE",-20} {"RESTARTS",-9} MEMORY");
+        foreach (var i in instances.EnumerateArray())
+        {
+            var memory = $"{Mb(i.GetProperty("memory_used_bytes").GetInt64())}/{Mb(i.GetProperty("memory_limit_bytes").GetInt64())} MB";
+            var crash = i.GetProperty("last_crash");
+            var crashNote = crash.ValueKind == JsonValueKind.Object
+                ? $"  last crash: exit {crash.GetProperty("exit_code").GetInt64()}{(crash.GetProperty("oom_killed").GetBoolean() ? " (out of memory)" : "")}"
+                : "";
+            cli.Out.WriteLine($"{i.GetProperty("id").GetString(),-10} v{i.GetProperty("release").GetInt32(),-7} {i.GetProperty("state").GetString(),-9} {i.GetProperty("cell").GetString(),-10} {i.GetProperty("since").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}  {i.GetProperty("restarts").GetInt32(),-9} {memory}{crashNote}");
+        }
+        return 0;
+    }
+
+    private static long Mb(long bytes) => bytes / (1024 * 1024);
+
+    private static async Task<int> ScaleAsync(ParsedArgs args, CliContext cli)
+    {
+        if (args.Positionals.Count == 0)
+            throw new CliException("Say what to scale, e.g. `paas ps:scale web=3`.", 2);
+        var updates = args.Positionals.Select(p =>
+        {
+            var m = ScaleArgument().Match(p);
+            if (!m.Success || (!m.Groups[2].Success && !m.Groups[3].Success))
+                throw new CliException($"'{p}' is not of the form TYPE=QUANTITY[:SIZE], e.g. web=3 or web=2:256M.", 2);
+            return new
+            {
+                process = m.Groups[1].Value,
+                quantity = m.Groups[2].Success ? int.Parse(m.Groups[2].Value) : (int?)null,
+                size = m.Groups[3].Success ? m.Groups[3].Value : null,
+            };
+        }).ToList();
+        cli.Out.WriteLine($"Scaling {string.Join(", ", args.Positionals)}...");
+        return await ReportScaleAsync(cli, args, await cli.Api.PatchAsync($"{AppPath(cli, args)}/formation", new { updates }));
+    }
+
+    private static async Task<int> StopAsync(ParsedArgs args, CliContext cli)
+    {
+        var process = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which process type to stop, e.g. `paas ps:stop worker`.", 2);
+        cli.Out.WriteLine($"Stopping {process}...");
+        return await ReportScaleAsync(cli, args, await cli.Api.PatchAsync($"{AppPath(cli, args)}/formation", new { updates = new[] { new { process, quantity = 0 } } }));
+    }
+
+    private static Task<int> ReportScaleAsync(CliContext cli, ParsedArgs args, JsonElement result)
+    {
+        if (args.Json)
+        {
+            cli.WriteJson(result);
+            return Task.FromResult(result.GetProperty("problems").GetArrayLength() == 0 ? 0 : 1);
+        }
+        foreach (var f in result.GetProperty("formation").EnumerateArray())
+            cli.Out.WriteLine($"       {f.GetProperty("process").GetString()}: {f.GetProperty("quantity").GetInt32()} x {f.GetProperty("memory_mb").GetInt64()}M");
+        cli.Out.WriteLine($"       started {result.GetProperty("started").GetInt32()}, stopped {result.GetProperty("stopped").GetInt32()}");
+        var problems = result.GetProperty("problems").EnumerateArray().Select(p => p.GetString()).ToList();
+        if (problems.Count == 0)
+        {
+            cli.Out.WriteLine("done");
+            return Task.FromResult(0);
+        }
+        Console.Error.WriteLine($" !    {problems.Count} instance{(problems.Count == 1 ? "" : "s")} not started: {string.Join("; ", problems)}.");
+        return Task.FromResult(1);
+    }
+
+    private static async Task<int> RestartAsync(ParsedArgs args, CliContext cli)
+    {
+        var process = args.Positionals.FirstOrDefault();
+        var query = process is null ? "" : $"?process={Uri.EscapeDataString(process)}";
+        cli.Out.WriteLine($"Restarting {process ?? "all processes"} one at a time...");
+        var result = await cli.Api.PostAsync($"{AppPath(cli, args)}/ps/restart{query}", new { });
+        cli.Out.WriteLine($"done, {result.GetProperty("restarted").GetInt32()} restarted");
+        return 0;
+    }
+
+    private static async Task<int> HealthCheckAsync(ParsedArgs args, CliContext cli)
+    {
+        var process = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which process type, e.g. `paas healthcheck:set web --http /healthz`.", 2);
+        var path = args.Get("http");
+        if (path is null && !args.Has("port"))
+            throw new CliException("Choose a check: --http PATH or --port.", 2);
+        int? Seconds(string name) => args.Get(name) is { } v ? (int.TryParse(v, out var n) && n > 0 ? n : throw new CliException($"--{name} must be a positive number of seconds.", 2)) : null;
+        var spec = await cli.Api.PutAsync($"{AppPath(cli, args)}/healthchecks/{Uri.EscapeDataString(process)}", new
+        {
+            type = path is null ? "port" : "http",
+            path,
+            timeoutSeconds = Seconds("timeout"),
+            intervalSeconds = Seconds("interval"),
+            graceSeconds = Seconds("grace"),
+        });
+        if (args.Json)
+            cli.WriteJson(spec);
+        else
+            cli.Out.WriteLine($"Health check for {process}: {(path is null ? "TCP connect to $PORT" : "GET " + path)}, timeout {spec.GetProperty("timeout_seconds").GetInt32()} s, grace {spec.GetProperty("grace_seconds").GetInt32()} s");
+        return 0;
+    }
+
+    private static async Task<int> EventsAsync(ParsedArgs args, CliContext cli)
+    {
+        var limit = args.Get("num") ?? "100";
+        var events = await cli.Api.GetAsync($"{AppPath(cli, args)}/events?limit={Uri.EscapeDataString(limit)}");
+        if (args.Json)
+        {
+            cli.WriteJson(events);
+            return 0;
+        }
+        foreach (var e in events.EnumerateArray())
+            cli.Out.WriteLine($"{e.GetProperty("at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss} {e.GetProperty("actor").GetString(),-10} {e.GetProperty("kind").GetString(),-12} {e.GetProperty("message").GetString()}");
+        return 0;
+    }
+
+    private static async Task<int> CellsAsync(ParsedArgs args, CliContext cli)
+    {
+        var cells = await cli.Api.GetAsync("v1/cells");
+        if (args.Json)
+        {
+            cli.WriteJson(cells);
+            return 0;
+        }
+        cli.Out.WriteLine($"{"NAME",-12} {"ZONE",-10} {"STATE",-6} {"MEMORY",-10} {"RESERVED",-10} {"INSTANCES",-10} LAST HEARTBEAT");
+        foreach (var c in cells.EnumerateArray())
+            cli.Out.WriteLine($"{c.GetProperty("name").GetString(),-12} {c.GetProperty("zone").GetString(),-10} {c.GetProperty("state").GetString(),-6} {Mb(c.GetProperty("memory_bytes").GetInt64()) + "M",-10} {Mb(c.GetProperty("reserved_bytes").GetInt64()) + "M",-10} {c.GetProperty("instances").GetInt32() + "/" + c.GetProperty("max_instances").GetInt32(),-10} {c.GetProperty("last_heartbeat").GetDateTimeOffset():HH:mm:ss}");
+        return 0;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Paas.Controller.Instances;
+using Paas.Core.Cells;
+using Paas.Core.Instances;
+using Paas.Placement;
+using StackExchange.Redis;
+
+namespace Paas.Controller.Cells;
+
+/// <summary>
+/// The cells that registered through Redis. A cell whose last heartbeat is older than the lost-cell
+/// timeout is lost: its instances count as gone and are placed elsewhere.
+/// </summary>
+public sealed class CellDirectory(
+    IConnectionMultiplexer redis,
+    CellKeys keys,
+    string cellSecret,
+    IPlacementPolicy policy,
+    TimeSpan lostAfter,
+    TimeProvider time,
+    ILogger<CellDirectory> logger)
+{
+    private readonly ConcurrentDictionary<string, RemoteCell> _clients = new();
+    private readonly HttpMessageHandler _handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
+
+    public TimeSpan LostAfter => lostAfter;
+
+    public async Task<IReadOnlyList<CellRegistration>> RegistrationsAsync()
+    {
+        var entries = await redis.GetDatabase().HashGetAllAsync(keys.Cells);
+        var registrations = new List<CellRegistration>();
+        foreach (var entry in entries)
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize<CellRegistration>(entry.Value.ToString()) is { } registration)
+                    registrations.Add(registration);
+            }
+            catch (JsonException)
+            {
+                logger.LogWarning("Ignoring an unreadable registration for cell {Cell}", entry.Name.ToString());
+            }
+        }
+        return registrations.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
+    }
+
+    public bool IsLive(CellRegistration registration) => time.GetUtcNow() - registration.HeartbeatAt <= lostAfter;
+
+    public async Task<IReadOnlyList<CellRegistration>> LiveAsync() =>
+        (await RegistrationsAsync()).Where(IsLive).ToList();
+
+    public ICell Get(string name, string url) =>
+        _clients.AddOrUpdate(name, _ => new RemoteCell(name, url, cellSecret, _handler),
+            (_, existing) => existing.Url == url ? existing : new RemoteCell(name, url, cellSecret, _handler));
+
+    public async Task<ICell?> FindAsync(string name) =>
+        (await LiveAsync()).FirstOrDefault(r => r.Name == name) is { } r ? Get(r.Name, r.Url) : null;
+
+    /// <summary>
+    /// Every instance on every live cell, asked of the agents directly (fresher than their heartbeats).
+    /// A live cell that does not answer contributes its last heartbeat's report.
+    /// </summary>
+    public async Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
+    {
+        var live = await LiveAsync();
+        var lists = await Task.WhenAll(live.Select(async r =>
+        {
+            try
+            {
+                return await Get(r.Name, r.Url).ListAsync(cancellationToken);
+            }
+            catch (CellUnavailableException)
+            {
+                return r.Instances;
+            }
+        }));
+        return lists.SelectMany(l => l).ToList();
+    }
+
+    /// <summary>
+    /// Picks a cell for a new instance. <paramref name="pending"/> counts placements made in this pass that
+    /// the cells have not reported yet, so a burst of starts does not pile onto one cell.
+    /// </summary>
+    public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending)
+    {
+        var live = await LiveAsync();
+        var all = instances.Concat(pending).Where(i => i.Running).ToList();
+        var candidates = live
+            .Where(r => all.Count(i => i.Cell == r.Name) < r.MaxInstances)
+            .Select(r =>
+            {
+                var onCell = all.Where(i => i.Cell == r.Name).ToList();
+                return new CellCandidate(r.Name, r.Zone, r.MemoryBytes, onCell.Sum(i => i.MemoryLimitBytes),
+                    onCell.Count(i => i.App == app), all.Count(i => i.App == app && live.Any(c => c.Name == i.Cell && c.Zone == r.Zone)));
+            })
+            .ToList();
+        if (live.Count == 0)
+            return (null, "no cell is registered and alive");
+        if (candidates.Count == 0)
+            return (null, "every cell runs its maximum number of instances");
+        var chosen = policy.Choose(candidates, memoryBytes, out var reason);
+        return chosen is null ? (null, reason) : (Get(chosen, live.First(r => r.Name == chosen).Url), null);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Paas.Controller.Instances;
+using Paas.Core.Cells;
+using Paas.Core.Instances;
+
+namespace Paas.Controller.Cells;
+
+/// <summary>A cell reached through its agent's HTTP API.</summary>
+public sealed class RemoteCell : ICell
+{
+    private readonly HttpClient _http;
+
+    public RemoteCell(string name, string url, string secret, HttpMessageHandler handler)
+    {
+        Name = name;
+        Url = url;
+        _http = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(3) };
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+    }
+
+    public string Name { get; }
+    public string Url { get; }
+
+    public async Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances", spec, cancellationToken));
+        return await ReadAsync<InstanceState>(response, cancellationToken);
+    }
+
+    public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances/wait-healthy", new { instance, check, timeoutSeconds = timeout.TotalSeconds }, cancellationToken));
+        return await ReadAsync<HealthResult>(response, cancellationToken);
+    }
+
+    public async Task StopAsync(string instanceId, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.DeleteAsync($"v1/instances/{Uri.EscapeDataString(instanceId)}?graceSeconds={grace.TotalSeconds}", cancellationToken));
+        await ReadAsync<JsonElement?>(response, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.GetAsync("v1/instances", cancellationToken));
+        return await ReadAsync<List<InstanceState>>(response, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        try
+        {
+            return await send();
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CellUnavailableException($"Cell {Name} at {Url} is unreachable: {e.Message}");
+        }
+    }
+
+    private async Task<T> ReadAsync<T>(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode == HttpStatusCode.NoContent)
+            return default!;
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(cancellationToken);
+            string message;
+            try
+            {
+                message = JsonDocument.Parse(text).RootElement.GetProperty("message").GetString() ?? text;
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                message = $"cell {Name} answered {(int)response.StatusCode}";
+            }
+            throw new DeployException(message.TrimEnd('.'));
+        }
+        return (await response.Content.ReadFromJsonAsync<T>(cancellationToken))!;
+    }
+}

@@ -1,0 +1,11 @@
+namespace Paas.Core.Cells;
+
+/// <summary>Redis names for cell registrations and cell events, under the platform's prefix.</summary>
+public sealed record CellKeys(string Prefix)
+{
+    /// <summary>Hash: cell name → <see cref="CellRegistration"/> JSON, rewritten at every heartbeat.</summary>
+    public string Cells => Prefix + "cells";
+
+    /// <summary>Channel: a <see cref="CellEvent"/> JSON whenever an instance exits without being asked to.</summary>
+    public string Events => Prefix + "cells:events";
+}

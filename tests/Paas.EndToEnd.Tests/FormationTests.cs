@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>Scaling, crashes, lost cells and rolling deploys, with three real cell agents on the local engine.</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class FormationTests(PlatformFixture platform)
+{
+    private static bool Running(JsonElement i) => i.GetProperty("state").GetString() == "running";
+
+    [Fact]
+    public async Task ScaleWeb3_SpreadsOverCells_AllServe_ThenACrashIsReplacedAndShown()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "scale", "python");
+
+        var scaled = await app.PaasAsync("ps:scale", "web=3");
+
+        Assert.True(scaled.ExitCode == 0, scaled.ToString());
+        var instances = await app.InstancesAsync();
+        Assert.Equal(3, instances.Count(Running));
+        Assert.Equal(3, instances.Select(i => i.GetProperty("cell").GetString()).Distinct().Count());
+        var answeredBy = new HashSet<string>();
+        for (var i = 0; i < 30; i++)
+        {
+            var body = await app.GetAsync();
+            Assert.StartsWith("200 Hello from python", body);
+            answeredBy.Add(body[(body.IndexOf('(') + 1)..body.IndexOf(')')]);
+        }
+        Assert.Equal(["web.1", "web.2", "web.3"], answeredBy.Order());
+
+        // docker kill one instance: the platform notices at once and starts a replacement.
+        var victim = instances.Single(i => i.GetProperty("id").GetString() == "web.2");
+        using (var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient())
+            await docker.Containers.KillContainerAsync("paas-" + victim.GetProperty("instance").GetString(), new ContainerKillParameters());
+        var after = await app.WaitForInstancesAsync(
+            l => l.Count(Running) == 3 && l.All(i => i.GetProperty("instance").GetString() != victim.GetProperty("instance").GetString()),
+            TimeSpan.FromSeconds(20));
+
+        var replacement = Assert.Single(after, i => i.GetProperty("id").GetString() == "web.2");
+        Assert.Equal("running", replacement.GetProperty("state").GetString());
+        Assert.Equal(1, replacement.GetProperty("restarts").GetInt32());
+        Assert.Equal(137, replacement.GetProperty("last_crash").GetProperty("exit_code").GetInt64());
+        var events = await app.PaasAsync("events");
+        Assert.Contains("web.2 of v1 crashed: exited with code 137", events.Stdout);
+        Assert.StartsWith("200", await app.GetAsync());
+
+        var down = await app.PaasAsync("ps:scale", "web=1");
+        Assert.Equal(0, down.ExitCode);
+        Assert.Single(await app.InstancesAsync());
+    }
+
+    [Fact]
+    public async Task RollingDeploy_UnderLoad_FailsNoRequest_AndABrokenReleaseLeavesTheOldOneAtFullScale()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "roll", "python");
+        AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=3"));
+
+        // A bounded load loop through the router on loopback while v2 rolls out.
+        File.AppendAllText(Path.Combine(app.WorkTree, "app.py"), "\n# v2\n");
+        await platform.CommitAllAsync(app.WorkTree, "v2");
+        using var stop = new CancellationTokenSource();
+        var failures = new List<string>();
+        var requests = 0;
+        var load = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested && requests < 20_000)
+            {
+                requests++;
+                var body = await app.GetAsync();
+                if (!body.StartsWith("200", StringComparison.Ordinal))
+                    failures.Add(body);
+            }
+        });
+        var push = await platform.GitAsync(app.WorkTree, "push", "paas", "main");
+        stop.Cancel();
+        await load;
+
+        Assert.True(push.ExitCode == 0, push.ToString());
+        Assert.True(requests > 50, $"only {requests} requests were made");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {requests} requests failed: {string.Join(" | ", failures.Take(3))}");
+        var rolled = await app.InstancesAsync();
+        Assert.Equal(3, rolled.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 2));
+
+        // v3 never listens on $PORT: the rollout stops and v2 keeps serving with all three instances.
+        File.WriteAllText(Path.Combine(app.WorkTree, "Procfile"), "web: sleep 1000\n");
+        await platform.CommitAllAsync(app.WorkTree, "v3 broken");
+        var broken = await platform.GitAsync(app.WorkTree, "push", "paas", "main");
+
+        Assert.NotEqual(0, broken.ExitCode);
+        Assert.Contains("never became healthy", broken.Stderr);
+        var kept = await app.WaitForInstancesAsync(l => l.Count == 3, TimeSpan.FromSeconds(10));
+        Assert.Equal(3, kept.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 2));
+        Assert.StartsWith("200 Hello from python", await app.GetAsync());
+    }
+
+    [Fact]
+    public async Task LostCell_ItsInstancesArePlacedOnTheOtherCells()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "lost", "python");
+        AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=3"));
+        var before = await app.InstancesAsync();
+        var lostCell = before.First().GetProperty("cell").GetString()!;
+
+        // The host vanishes: its agent and its containers.
+        platform.KillCell(lostCell);
+        using (var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient())
+        {
+            var theirs = await docker.Containers.ListContainersAsync(new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.cell={lostCell}"] = true, [$"paas.platform={platform.PlatformId}"] = true } },
+            });
+            foreach (var c in theirs)
+                await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+        }
+        try
+        {
+            var after = await app.WaitForInstancesAsync(
+                l => l.Count(Running) == 3 && l.All(i => i.GetProperty("cell").GetString() != lostCell), TimeSpan.FromSeconds(30));
+
+            Assert.Equal(3, after.Count(Running));
+            Assert.DoesNotContain(after, i => i.GetProperty("cell").GetString() == lostCell);
+            Assert.StartsWith("200 Hello from python", await app.GetAsync());
+            var cells = await platform.PaasAsync(null, "cells", "--json");
+            Assert.Contains("\"state\": \"lost\"", cells.Stdout);
+        }
+        finally
+        {
+            await platform.StartCellAsync(lostCell);
+            await platform.WaitForCellsAsync(PlatformFixture.CellLayout.Count);
+        }
+    }
+
+    [Fact]
+    public async Task Scale_BadInput_IsRefusedWithOneSentence_AndChangesNothing()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "badscale", "python");
+        var unpushed = PlatformFixture.UniqueAppName("empty");
+        AppUnderTest.Must(await platform.PaasAsync(null, "apps:create", unpushed));
+
+        var unknownType = await app.PaasAsync("ps:scale", "worker=2");
+        var negative = await app.PaasAsync("ps:scale", "web=-1");
+        var absurd = await app.PaasAsync("ps:scale", "web=5000");
+        var tooBig = await app.PaasAsync("ps:scale", "web=1:900G");
+        var noRelease = await platform.PaasAsync(null, "ps:scale", "web=2", "-a", unpushed);
+
+        Assert.Contains("has no process type 'worker'", unknownType.Stderr);
+        Assert.Contains("is not of the form TYPE=QUANTITY", negative.Stderr);
+        Assert.Contains("must be between 0 and 100", absurd.Stderr);
+        Assert.Contains("fits no cell", tooBig.Stderr);
+        Assert.Contains("has no release yet", noRelease.Stderr);
+        Assert.All(new[] { unknownType, negative, absurd, tooBig, noRelease }, r => Assert.NotEqual(0, r.ExitCode));
+        var instances = await app.InstancesAsync();
+        Assert.Single(instances);
+        Assert.Equal(512L * 1024 * 1024, instances[0].GetProperty("memory_limit_bytes").GetInt64());
+    }
+}
