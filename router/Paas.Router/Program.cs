@@ -73,10 +73,11 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     kestrel.Limits.MaxRequestHeaderCount = 200;
     kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, settings.MaxHeaderBytes * 2);
 
-    void Public(ListenOptions listen)
+    void Public(ListenOptions listen) => Counted(listen, HttpProtocols.Http1);
+
+    void Counted(ListenOptions listen, HttpProtocols protocols)
     {
-        // HTTP/1.1 and, with prior knowledge, cleartext HTTP/2 (h2c) on one port.
-        listen.Protocols = HttpProtocols.Http1AndHttp2;
+        listen.Protocols = protocols;
         listen.Use(next => async connection =>
         {
             metrics.ConnectionOpened();
@@ -104,7 +105,7 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     {
         void Tls(ListenOptions listen)
         {
-            Public(listen);
+            Counted(listen, HttpProtocols.Http1AndHttp2);
             // HTTP/2 or HTTP/1.1 by ALPN; the certificate by SNI.
             listen.UseHttps(https => https.ServerCertificateSelector = (_, name) => certificates.Select(name));
         }
@@ -116,6 +117,19 @@ builder.WebHost.ConfigureKestrel(kestrel =>
         else
         {
             kestrel.Listen(settings.Bind, settings.TlsPort, Tls);
+        }
+    }
+
+    if (settings.H2cPort != 0)
+    {
+        void H2c(ListenOptions listen) => Counted(listen, HttpProtocols.Http2);
+        if (settings.BindsAnyAddress)
+        {
+            kestrel.ListenAnyIP(settings.H2cPort, H2c);
+        }
+        else
+        {
+            kestrel.Listen(settings.Bind, settings.H2cPort, H2c);
         }
     }
 

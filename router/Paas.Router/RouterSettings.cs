@@ -32,6 +32,12 @@ public sealed record RouterSettings
     /// <summary>HTTPS port (SNI certificates from <see cref="CertsDir"/>); 0 turns TLS off.</summary>
     public int TlsPort { get; init; } = DefaultTlsPort;
 
+    /// <summary>
+    /// Cleartext HTTP/2 (h2c, prior knowledge) port; 0 (default) turns it off. Kestrel cannot tell h2c from
+    /// HTTP/1.1 on one cleartext port (there is no ALPN without TLS), so h2c clients get their own port.
+    /// </summary>
+    public int H2cPort { get; init; }
+
     /// <summary>Directory of NAME.crt + NAME.key PEM pairs, matched to hostnames by their DNS names.</summary>
     public string CertsDir { get; init; } = "/var/lib/paas/certs";
 
@@ -75,6 +81,7 @@ public sealed record RouterSettings
             RedisPrefix = read("PAAS_REDIS_PREFIX") ?? DefaultPrefix,
             ResyncInterval = Seconds(read, "PAAS_ROUTER_RESYNC_SECONDS", DefaultResyncInterval),
             TlsPort = NonEmpty(read("PAAS_ROUTER_TLS_PORT")) == "0" ? 0 : Port(read, "PAAS_ROUTER_TLS_PORT", DefaultTlsPort),
+            H2cPort = NonEmpty(read("PAAS_ROUTER_H2C_PORT")) is null or "0" ? 0 : Port(read, "PAAS_ROUTER_H2C_PORT", 0),
             CertsDir = NonEmpty(read("PAAS_ROUTER_CERTS_DIR"))
                 ?? Path.Combine(NonEmpty(read("PAAS_DATA_DIR")) ?? "/var/lib/paas", "certs"),
             MaxHeaderBytes = (int)Bytes(read, "PAAS_ROUTER_MAX_HEADER_BYTES", DefaultMaxHeaderBytes, 1024, 1024 * 1024)!.Value,
@@ -90,6 +97,11 @@ public sealed record RouterSettings
         if (settings.TlsPort != 0 && (settings.TlsPort == settings.PublicPort || settings.TlsPort == settings.AdminPort))
         {
             throw new FormatException($"PAAS_ROUTER_TLS_PORT must differ from the public and admin ports (got {settings.TlsPort}).");
+        }
+
+        if (settings.H2cPort != 0 && (settings.H2cPort == settings.PublicPort || settings.H2cPort == settings.AdminPort || settings.H2cPort == settings.TlsPort))
+        {
+            throw new FormatException($"PAAS_ROUTER_H2C_PORT must differ from the other router ports (got {settings.H2cPort}).");
         }
 
         if (settings.PublicPort == settings.AdminPort)

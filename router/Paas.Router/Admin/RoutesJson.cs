@@ -29,6 +29,8 @@ public static class RoutesJson
                     json.WriteStartObject();
                     json.WriteString("instance", endpoint.Instance);
                     json.WriteString("address", endpoint.Address);
+                    // Additive: true while passive health (here or on another router) is skipping the instance.
+                    json.WriteBoolean("cooling", endpoint.State.IsCooling(Health.PassiveHealth.Now));
                     json.WriteEndObject();
                 }
 

@@ -14,8 +14,6 @@ namespace Paas.Router.Forwarding;
 /// </summary>
 public sealed class ProxyRequest : HttpTransformer
 {
-    private static readonly StringComparison Ignore = StringComparison.OrdinalIgnoreCase;
-
     public ProxyRequest(string requestId, long started)
     {
         RequestId = requestId;
@@ -50,14 +48,14 @@ public sealed class ProxyRequest : HttpTransformer
     public override async ValueTask TransformRequestAsync(
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
-        // Copies the client's headers minus hop-by-hop ones and keeps the original Host, so apps see the
-        // name they were called by.
+        // Copies the client's headers minus the hop-by-hop ones (Connection, Keep-Alive, Proxy-Connection,
+        // Transfer-Encoding, Upgrade outside an upgrade, ...) and keeps the original Host, so apps see the
+        // name they were called by. Headers a client lists in Connection as its own hop-by-hop ones cannot be
+        // honoured: Kestrel reduces the Connection header to its standard tokens before the router sees it.
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
 
         var request = httpContext.Request;
         var headers = proxyRequest.Headers;
-
-        RemoveConnectionListed(request, proxyRequest);
 
         // Stamped over whatever the client sent: apps trust these, so a client must not choose them.
         Set(headers, "X-Forwarded-For", ForwardedHeaderValues.AppendFor(request.Headers["X-Forwarded-For"], httpContext.Connection.RemoteIpAddress));
@@ -97,33 +95,6 @@ public sealed class ProxyRequest : HttpTransformer
     {
         var elapsed = Stopwatch.GetElapsedTime(started);
         return (DateTimeOffset.UtcNow - elapsed).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-    }
-
-    // RFC 9110 7.6.1: headers named in Connection apply to this hop only. YARP drops the standard hop-by-hop
-    // headers; the ones a client lists itself are removed here.
-    private static void RemoveConnectionListed(HttpRequest request, HttpRequestMessage proxyRequest)
-    {
-        var connection = request.Headers.Connection;
-        if (connection.Count == 0)
-        {
-            return;
-        }
-
-        foreach (var value in connection)
-        {
-            foreach (var range in value.AsSpan().Split(','))
-            {
-                var token = value.AsSpan()[range].Trim();
-                if (token.IsEmpty || token.Equals("keep-alive", Ignore) || token.Equals("close", Ignore) || token.Equals("upgrade", Ignore))
-                {
-                    continue;
-                }
-
-                var name = token.ToString();
-                proxyRequest.Headers.Remove(name);
-                proxyRequest.Content?.Headers.Remove(name);
-            }
-        }
     }
 
     private static void Set(HttpRequestHeaders headers, string name, string? value)

@@ -9,7 +9,7 @@ namespace Paas.Router.Tests.Integration;
 /// The real router, run as its own process exactly as it would be deployed (dotnet Paas.Router.dll),
 /// on free loopback ports.
 /// </summary>
-internal sealed class RouterProcess : IAsyncDisposable
+public sealed class RouterProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();

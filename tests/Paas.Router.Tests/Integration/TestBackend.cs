@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -7,11 +8,16 @@ namespace Paas.Router.Tests.Integration;
 
 /// <summary>
 /// A tiny app instance on a loopback port chosen by the OS. It answers with its name and echoes the
-/// headers the router is responsible for, so tests can see what an app really receives.
+/// headers the router is responsible for, so tests can see what an app really receives. A few paths
+/// behave like awkward apps: /slow?ms=N waits, /ws echoes WebSocket messages, /body echoes the body length.
 /// </summary>
 internal sealed class TestBackend : IAsyncDisposable
 {
+    private static readonly string[] Echoed =
+        ["Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Id", "X-Request-Start", "Keep-Alive", "Proxy-Connection", "Connection"];
+
     private readonly WebApplication _app;
+    private int _hits;
 
     private TestBackend(WebApplication app, string address)
     {
@@ -20,19 +26,66 @@ internal sealed class TestBackend : IAsyncDisposable
     }
 
     /// <summary>host:port, as the controller would write it into the routes hash.</summary>
-    public string Address { get; }
+    public string Address { get; private set; } = "";
+
+    /// <summary>Requests that reached this instance.</summary>
+    public int Hits => Volatile.Read(ref _hits);
 
     public static async Task<TestBackend> StartAsync(string body)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = null);
         var app = builder.Build();
+        TestBackend? self = null;
+        app.UseWebSockets();
         app.Run(async context =>
         {
-            foreach (var name in new[] { "Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Id" })
+            Interlocked.Increment(ref self!._hits);
+            foreach (var name in Echoed)
             {
                 context.Response.Headers["X-Seen-" + name] = context.Request.Headers[name].ToString();
+            }
+
+            context.Response.Headers["X-Backend"] = body;
+            var path = context.Request.Path.Value;
+            if (path == "/ws" && context.WebSockets.IsWebSocketRequest)
+            {
+                using var socket = await context.WebSockets.AcceptWebSocketAsync();
+                var buffer = new byte[4096];
+                while (true)
+                {
+                    var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                    if (received.MessageType == WebSocketMessageType.Close)
+                    {
+                        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                        return;
+                    }
+
+                    await socket.SendAsync(buffer.AsMemory(0, received.Count), received.MessageType, received.EndOfMessage, CancellationToken.None);
+                }
+            }
+
+            if (path == "/slow")
+            {
+                var ms = int.Parse(context.Request.Query["ms"].ToString() is { Length: > 0 } v ? v : "1000");
+                await Task.Delay(ms, context.RequestAborted);
+            }
+
+            if (path == "/body")
+            {
+                long length = 0;
+                var buffer = new byte[16384];
+                int read;
+                while ((read = await context.Request.Body.ReadAsync(buffer)) > 0)
+                {
+                    length += read;
+                }
+
+                context.Response.ContentType = "text/plain";
+                await context.Response.WriteAsync($"{body}:{length}");
+                return;
             }
 
             context.Response.ContentType = "text/plain";
@@ -41,7 +94,9 @@ internal sealed class TestBackend : IAsyncDisposable
         await app.StartAsync();
 
         var url = new Uri(app.Urls.Single());
-        return new TestBackend(app, $"127.0.0.1:{url.Port}");
+        self = new TestBackend(app, $"127.0.0.1:{url.Port}");
+        self.Address = $"127.0.0.1:{url.Port}";
+        return self;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,461 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using static Paas.Router.Tests.Integration.RouterFixture;
+
+namespace Paas.Router.Tests.Integration;
+
+/// <summary>
+/// The routing tier's promises, each checked end to end against the real router process, real Redis and
+/// real backends: lookup, errors with reasons, retries, protocols, headers, options, liveness, logs, metrics.
+/// </summary>
+public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLifetime
+{
+    private readonly RouterFixture _f;
+    private readonly string _id = Guid.NewGuid().ToString("N")[..8];
+    private TestBackend _a = null!;
+    private TestBackend _b = null!;
+
+    public RouterFeatureTests(RouterFixture fixture) => _f = fixture;
+
+    public async Task InitializeAsync()
+    {
+        _a = await TestBackend.StartAsync("a");
+        _b = await TestBackend.StartAsync("b");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _a.DisposeAsync();
+        await _b.DisposeAsync();
+    }
+
+    private string App(string name) => $"{name}-{_id}";
+
+    private string Host(string name) => $"{name}-{_id}.localhost";
+
+    private async Task<string> RouteAsync(string name, params string[] addresses)
+    {
+        await _f.SetHostAsync(Host(name), App(name));
+        for (var i = 0; i < addresses.Length; i++)
+        {
+            await _f.SetRouteAsync($"{App(name)}-web-{i}", App(name), addresses[i]);
+        }
+
+        await _f.WaitForEndpointsAsync(Host(name), addresses.Length);
+        return Host(name);
+    }
+
+    [Fact]
+    public async Task Wildcard_host_routes_when_no_exact_host_matches()
+    {
+        var domain = $"wild-{_id}.test";
+        await _f.SetHostAsync($"*.{domain}", App("wild"));
+        await _f.SetHostAsync($"www.{domain}", App("exact"));
+        await _f.SetRouteAsync(App("wild") + "-web-0", App("wild"), _a.Address);
+        await _f.SetRouteAsync(App("exact") + "-web-0", App("exact"), _b.Address);
+        await _f.WaitForEndpointsAsync($"www.{domain}", 1);
+        await _f.WaitForEndpointsAsync($"*.{domain}", 1);
+
+        using (var response = await _f.GetAsync($"Shop.{domain.ToUpperInvariant()}:8080"))
+        {
+            Assert.Equal("a", await response.Content.ReadAsStringAsync());
+        }
+
+        using (var response = await _f.GetAsync($"deep.shop.{domain}"))
+        {
+            Assert.Equal("a", await response.Content.ReadAsStringAsync());
+        }
+
+        using (var response = await _f.GetAsync($"www.{domain}"))
+        {
+            Assert.Equal("b", await response.Content.ReadAsStringAsync());
+        }
+
+        using (var response = await _f.GetAsync(domain))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("unknown_route", Header(response, "X-Paas-Router-Error"));
+        }
+    }
+
+    [Fact]
+    public async Task Slow_app_gets_504_with_timeout_reason_after_its_own_timeout()
+    {
+        var host = await RouteAsync("slow", _a.Address);
+        await _f.SetOptionsAsync(App("slow"), new { timeout_seconds = 0.5 });
+
+        var clock = Stopwatch.StartNew();
+        HttpResponseMessage? response = null;
+        await _f.EventuallyAsync(async () =>
+        {
+            response?.Dispose();
+            response = await _f.GetAsync(host, "/slow?ms=3000");
+            return response.StatusCode == HttpStatusCode.GatewayTimeout;
+        }, "504 from a slow app");
+
+        Assert.Equal("timeout", Header(response!, "X-Paas-Router-Error"));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4 * 3 + 5));
+        response!.Dispose();
+
+        // The same app's quick answers are unaffected.
+        using var quick = await _f.GetAsync(host, "/slow?ms=10");
+        Assert.Equal(HttpStatusCode.OK, quick.StatusCode);
+    }
+
+    [Fact]
+    public async Task Dead_instances_are_retried_up_to_three_attempts_and_no_request_fails()
+    {
+        var host = await RouteAsync("dead", $"127.0.0.1:{RouterProcess.FreePort()}", $"127.0.0.1:{RouterProcess.FreePort()}", _a.Address);
+
+        for (var i = 0; i < 9; i++)
+        {
+            using var request = _f.Request(HttpMethod.Post, host, "/body");
+            request.Content = new StringContent("payload-" + i);
+            using var response = await _f.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal($"a:{("payload-" + i).Length}", await response.Content.ReadAsStringAsync());
+        }
+
+        // The refusing instances were put in cool-down, visible to the controller and shared with other routers.
+        var entry = await _f.WaitForEndpointsAsync(host, 3);
+        var cooling = entry.GetProperty("endpoints").EnumerateArray().Count(e => e.GetProperty("cooling").GetBoolean());
+        Assert.Equal(2, cooling);
+    }
+
+    [Fact]
+    public async Task Get_is_retried_when_the_backend_closes_without_answering_but_a_post_with_a_body_is_not()
+    {
+        await using var closing = new ClosingBackend();
+        var host = await RouteAsync("closing", closing.Address, _a.Address);
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await _f.GetAsync(host);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("a", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.True(closing.Requests >= 1, "round-robin should have sent some GETs to the closing instance first");
+
+        var aBefore = _a.Hits;
+        var failures = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            using var request = _f.Request(HttpMethod.Post, host, "/body");
+            request.Content = new StringContent("charge-the-card");
+            using var response = await _f.Http.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.BadGateway)
+            {
+                failures++;
+                Assert.Equal("endpoint_failure", Header(response, "X-Paas-Router-Error"));
+            }
+        }
+
+        // Round-robin alternates: the POSTs that went to the closing instance failed and were not sent again.
+        Assert.InRange(failures, 1, 3);
+        Assert.Equal(4 - failures, _a.Hits - aBefore);
+    }
+
+    [Fact]
+    public async Task Websocket_echoes_through_the_router()
+    {
+        var host = await RouteAsync("ws", _a.Address);
+
+        using var socket = new ClientWebSocket();
+        using var invoker = new HttpMessageInvoker(LoopbackHandler());
+        await socket.ConnectAsync(new Uri($"ws://{host}:{_f.Router.PublicPort}/ws"), invoker, CancellationToken.None);
+        var buffer = new byte[1024];
+        foreach (var message in new[] { "hello", "again" })
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes(message), WebSocketMessageType.Text, true, CancellationToken.None);
+            var received = await socket.ReceiveAsync(buffer, new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+            Assert.Equal(message, Encoding.UTF8.GetString(buffer, 0, received.Count));
+        }
+
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Http2_over_tls_by_sni_and_over_h2c()
+    {
+        var host = await RouteAsync("h2", _a.Address);
+
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"https://{host}:{_f.TlsPort}/")
+               { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
+        using (var response = await _f.Http.SendAsync(request))
+        {
+            Assert.Equal(HttpVersion.Version20, response.Version);
+            Assert.Equal("a", await response.Content.ReadAsStringAsync());
+            Assert.Equal("https", Header(response, "X-Seen-X-Forwarded-Proto"));
+            Assert.Equal(_f.TlsPort.ToString(), Header(response, "X-Seen-X-Forwarded-Port"));
+        }
+
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"http://{host}:{_f.H2cPort}/")
+               { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
+        using (var response = await _f.Http.SendAsync(request))
+        {
+            Assert.Equal(HttpVersion.Version20, response.Version);
+            Assert.Equal("a", await response.Content.ReadAsStringAsync());
+            Assert.Equal("http", Header(response, "X-Seen-X-Forwarded-Proto"));
+        }
+    }
+
+    [Fact]
+    public async Task Forwarding_headers_are_the_routers_and_hop_by_hop_headers_are_stripped()
+    {
+        var host = await RouteAsync("headers", _a.Address);
+
+        // Raw HTTP/1.1 so the client controls every header exactly as a hostile one could.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, _f.Router.PublicPort);
+        var stream = tcp.GetStream();
+        var before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var raw = $"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nKeep-Alive: timeout=600\r\nProxy-Connection: keep-alive\r\n" +
+                  "X-Forwarded-Proto: https\r\nX-Forwarded-Port: 443\r\nX-Forwarded-Host: evil.example\r\nX-Request-Start: 1\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(raw));
+        var text = await new StreamReader(stream).ReadToEndAsync();
+        var headers = text.Split("\r\n").TakeWhile(l => l.Length > 0).Skip(1)
+            .Select(l => l.Split(':', 2)).ToDictionary(p => p[0], p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
+
+        Assert.StartsWith("HTTP/1.1 200", text);
+        Assert.Equal("", headers["X-Seen-Keep-Alive"]);
+        Assert.Equal("", headers["X-Seen-Proxy-Connection"]);
+        Assert.Equal("", headers["X-Seen-Connection"]);
+        Assert.Equal("http", headers["X-Seen-X-Forwarded-Proto"]);
+        Assert.Equal("80", headers["X-Seen-X-Forwarded-Port"]);
+        Assert.Equal(host, headers["X-Seen-X-Forwarded-Host"]);
+        Assert.Equal("127.0.0.1", headers["X-Seen-X-Forwarded-For"]);
+        var start = long.Parse(headers["X-Seen-X-Request-Start"]);
+        Assert.InRange(start, before - 1000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        Assert.True(Paas.Router.Forwarding.RequestId.IsValid(headers["X-Seen-X-Request-Id"]));
+    }
+
+    [Fact]
+    public async Task Oversized_headers_get_431_and_oversized_bodies_413_with_reasons()
+    {
+        var host = await RouteAsync("limits", _a.Address);
+        await _f.SetOptionsAsync(App("limits"), new { max_body_bytes = 100 });
+
+        using (var request = _f.Request(HttpMethod.Get, host))
+        {
+            request.Headers.Add("X-Big", new string('x', 40 * 1024));
+            using var response = await _f.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+            Assert.Equal("headers_too_large", Header(response, "X-Paas-Router-Error"));
+        }
+
+        HttpResponseMessage? last = null;
+        await _f.EventuallyAsync(async () =>
+        {
+            last?.Dispose();
+            using var request = _f.Request(HttpMethod.Post, host, "/body");
+            request.Content = new ByteArrayContent(new byte[1000]);
+            last = await _f.Http.SendAsync(request);
+            return last.StatusCode == HttpStatusCode.RequestEntityTooLarge;
+        }, "413 for a 1000-byte body over a 100-byte limit");
+        Assert.Equal("body_too_large", Header(last!, "X-Paas-Router-Error"));
+        last!.Dispose();
+
+        // Chunked (no Content-Length): cut off at the limit, same answer.
+        using (var request = _f.Request(HttpMethod.Post, host, "/body"))
+        {
+            request.Content = new StreamContent(new MemoryStream(new byte[5000]));
+            request.Headers.TransferEncodingChunked = true;
+            using var response = await _f.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+
+        using (var request = _f.Request(HttpMethod.Post, host, "/body"))
+        {
+            request.Content = new ByteArrayContent(new byte[50]);
+            using var response = await _f.Http.SendAsync(request);
+            Assert.Equal("a:50", await response.Content.ReadAsStringAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Least_requests_avoids_the_busy_instance()
+    {
+        var host = await RouteAsync("least", _a.Address, _b.Address);
+        await _f.SetOptionsAsync(App("least"), new { balancing = "least-requests" });
+        await Task.Delay(300);
+
+        // Occupy one instance with a long request, then every quick one must go to the other.
+        var slow = _f.GetAsync(host, "/slow?ms=2500");
+        await Task.Delay(300);
+        var seen = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await _f.GetAsync(host);
+            seen.Add(Header(response, "X-Backend")!);
+        }
+
+        using var slowResponse = await slow;
+        var busy = Header(slowResponse, "X-Backend");
+        Assert.DoesNotContain(busy, seen);
+    }
+
+    [Fact]
+    public async Task Sticky_cookie_keeps_a_client_on_its_instance()
+    {
+        var host = await RouteAsync("sticky", _a.Address, _b.Address);
+        await _f.SetOptionsAsync(App("sticky"), new { sticky_cookie = "PAAS_INSTANCE" });
+
+        string? cookie = null;
+        await _f.EventuallyAsync(async () =>
+        {
+            using var response = await _f.GetAsync(host);
+            cookie = response.Headers.TryGetValues("Set-Cookie", out var values) ? values.First() : null;
+            return cookie is not null;
+        }, "a sticky cookie");
+
+        Assert.StartsWith($"PAAS_INSTANCE={App("sticky")}-web-", cookie);
+        var pair = cookie!.Split(';')[0];
+        var backends = new HashSet<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var request = _f.Request(HttpMethod.Get, host);
+            request.Headers.Add("Cookie", pair);
+            using var response = await _f.Http.SendAsync(request);
+            backends.Add(Header(response, "X-Backend")!);
+            Assert.False(response.Headers.Contains("Set-Cookie"));
+        }
+
+        Assert.Single(backends);
+    }
+
+    [Fact]
+    public async Task Removed_endpoint_gets_no_more_traffic_within_the_bound()
+    {
+        var host = await RouteAsync("removed", _a.Address, _b.Address);
+
+        await _f.DeleteRouteAsync(App("removed") + "-web-0");
+        var clock = Stopwatch.StartNew();
+        await _f.WaitForEndpointsAsync(host, 1);
+        var propagation = clock.Elapsed;
+
+        var hitsOnRemoved = _a.Hits;
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await _f.GetAsync(host);
+            Assert.Equal("b", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(hitsOnRemoved, _a.Hits);
+        // The goal is 100 ms; the bound asserted leaves room for a machine busy with parallel test runs.
+        Assert.True(propagation < TimeSpan.FromSeconds(1), $"took {propagation.TotalMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Endpoint_on_a_cell_whose_heartbeat_lapses_stops_getting_traffic()
+    {
+        var cell = "cell-" + _id;
+        await _f.Db.StringSetAsync(_f.Prefix + $"cells:{cell}:alive", "1", TimeSpan.FromSeconds(60));
+        await _f.SetHostAsync(Host("beat"), App("beat"));
+        await _f.SetRouteAsync(App("beat") + "-web-0", App("beat"), _a.Address, cell);
+        await _f.SetRouteAsync(App("beat") + "-web-1", App("beat"), _b.Address);
+        await _f.WaitForEndpointsAsync(Host("beat"), 2);
+
+        // Nobody unregisters anything: the cell just stops refreshing its key.
+        await _f.Db.KeyExpireAsync(_f.Prefix + $"cells:{cell}:alive", TimeSpan.FromMilliseconds(500));
+        await _f.WaitForEndpointsAsync(Host("beat"), 1);
+
+        var hits = _a.Hits;
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await _f.GetAsync(Host("beat"));
+            Assert.Equal("b", await response.Content.ReadAsStringAsync());
+        }
+
+        Assert.Equal(hits, _a.Hits);
+
+        // The cell comes back: so does its endpoint.
+        await _f.Db.StringSetAsync(_f.Prefix + $"cells:{cell}:alive", "1", TimeSpan.FromSeconds(60));
+        await _f.WaitForEndpointsAsync(Host("beat"), 2);
+    }
+
+    [Fact]
+    public async Task Access_log_has_one_line_per_request_with_its_details()
+    {
+        var host = await RouteAsync("logged", _a.Address);
+        var id = "req-" + _id;
+        using (var request = _f.Request(HttpMethod.Get, host, "/some/path?token=secret"))
+        {
+            request.Headers.Add("X-Request-Id", id);
+            using var response = await _f.Http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        JsonElement? line = null;
+        await _f.EventuallyAsync(async () =>
+        {
+            await using var file = new FileStream(_f.AccessLogPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
+            var text = await new StreamReader(file).ReadToEndAsync();
+            var match = text.Split('\n').Where(l => l.Contains(id)).ToList();
+            if (match.Count == 1)
+            {
+                line = JsonDocument.Parse(match[0]).RootElement.Clone();
+            }
+
+            return match.Count == 1;
+        }, "the access-log line");
+
+        var entry = line!.Value;
+        Assert.Equal(host, entry.GetProperty("host").GetString());
+        Assert.Equal("GET", entry.GetProperty("method").GetString());
+        Assert.Equal("/some/path", entry.GetProperty("path").GetString());
+        Assert.Equal(200, entry.GetProperty("status").GetInt32());
+        Assert.Equal(1, entry.GetProperty("bytes").GetInt64());
+        Assert.Equal(App("logged"), entry.GetProperty("app").GetString());
+        Assert.Equal(App("logged") + "-web-0", entry.GetProperty("instance").GetString());
+        Assert.Equal(1, entry.GetProperty("attempts").GetInt32());
+        Assert.True(entry.GetProperty("duration_ms").GetDouble() >= entry.GetProperty("upstream_ms").GetDouble());
+        Assert.Equal(JsonValueKind.Null, entry.GetProperty("error").ValueKind);
+        Assert.True(DateTime.UtcNow - entry.GetProperty("time").GetDateTime().ToUniversalTime() < TimeSpan.FromMinutes(1));
+        Assert.DoesNotContain("secret", line.ToString());
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_by_app_and_status()
+    {
+        var host = await RouteAsync("metrics", _a.Address);
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await _f.GetAsync(host);
+        }
+
+        var text = await _f.Http.GetStringAsync(new Uri(_f.Router.AdminUrl, "metrics"));
+        Assert.Contains($"paas_router_requests_total{{app=\"{App("metrics")}\",code=\"200\"}} 3\n", text);
+        Assert.Contains("paas_router_request_duration_seconds_bucket{le=\"+Inf\"}", text);
+        Assert.Matches(@"paas_router_open_connections \d+", text);
+        Assert.Matches(@"paas_router_table_hosts [1-9]\d*", text);
+        Assert.Matches(@"paas_router_redis_last_sync_seconds \d", text);
+    }
+
+    [Fact]
+    public async Task A_refused_connection_is_shared_with_every_router_through_redis()
+    {
+        await using var other = await _f.StartRouterAsync(new Dictionary<string, string>());
+        var dead = $"127.0.0.1:{RouterProcess.FreePort()}";
+        var host = await RouteAsync("shared", dead, _a.Address);
+        await _f.WaitForEndpointsAsync(host, 2, other);
+
+        using (var response = await _f.GetAsync(host))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Round-robin may have started on the live one; keep asking the first router until it has met the dead one.
+        await _f.EventuallyAsync(async () =>
+        {
+            using var response = await _f.GetAsync(host);
+            using var routes = JsonDocument.Parse(await _f.Http.GetStringAsync(new Uri(other.AdminUrl, "routes")));
+            return routes.RootElement.GetProperty("hosts").GetProperty(host).GetProperty("endpoints").EnumerateArray()
+                .Any(e => e.GetProperty("address").GetString() == dead && e.GetProperty("cooling").GetBoolean());
+        }, "the other router learning the dead instance is cooling down");
+    }
+}
