@@ -47,6 +47,7 @@ services.AddSingleton<TimeProvider>(time);
 services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton<Docker.DotNet.IDockerClient>(docker);
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
+services.AddSingleton(new Paas.Core.Routing.RouteKeys(settings.RedisPrefix));
 services.AddSingleton(new DockerCell(settings.Name, docker, platformId, time));
 services.AddSingleton<StoppingInstances>();
 services.AddSingleton<HeartbeatService>();

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Paas.Cell.Docker;
 using Paas.Core.Cells;
+using Paas.Core.Routing;
 using StackExchange.Redis;
 
 namespace Paas.Cell.Agent;
@@ -15,6 +16,7 @@ public sealed class HeartbeatService(
     CellAgentSettings settings,
     IConnectionMultiplexer redis,
     CellKeys keys,
+    RouteKeys routeKeys,
     TimeProvider time,
     ILogger<HeartbeatService> logger) : BackgroundService
 {
@@ -44,7 +46,10 @@ public sealed class HeartbeatService(
                 var instances = await cell.ListAsync(stoppingToken);
                 var registration = new CellRegistration(settings.Name, settings.Zone, settings.AdvertisedUrl, settings.MemoryBytes,
                     settings.MaxInstances, time.GetUtcNow(), instances);
-                await redis.GetDatabase().HashSetAsync(keys.Cells, settings.Name, JsonSerializer.Serialize(registration));
+                var db = redis.GetDatabase();
+                await db.HashSetAsync(keys.Cells, settings.Name, JsonSerializer.Serialize(registration));
+                // Routers stop sending traffic to this cell's routes if this key expires (see CellHeartbeat).
+                await db.StringSetAsync(routeKeys.CellAlive(settings.Name), "1", CellHeartbeat.Ttl);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

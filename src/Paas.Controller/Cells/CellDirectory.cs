@@ -85,21 +85,15 @@ public sealed class CellDirectory(
     public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending)
     {
         var live = await LiveAsync();
-        var all = instances.Concat(pending).Where(i => i.Running).ToList();
-        var candidates = live
-            .Where(r => all.Count(i => i.Cell == r.Name) < r.MaxInstances)
-            .Select(r =>
-            {
-                var onCell = all.Where(i => i.Cell == r.Name).ToList();
-                return new CellCandidate(r.Name, r.Zone, r.MemoryBytes, onCell.Sum(i => i.MemoryLimitBytes),
-                    onCell.Count(i => i.App == app), all.Count(i => i.App == app && live.Any(c => c.Name == i.Cell && c.Zone == r.Zone)));
-            })
-            .ToList();
-        if (live.Count == 0)
-            return (null, "no cell is registered and alive");
-        if (candidates.Count == 0)
-            return (null, "every cell runs its maximum number of instances");
-        var chosen = policy.Choose(candidates, memoryBytes, out var reason);
+        var scheduler = new Scheduler(policy, live.Select(r => new CellCapacity(r.Name, r.Zone, r.MemoryBytes, r.MaxInstances)));
+        // Every running instance on the live cells counts, this app's and others' (from the heartbeats),
+        // plus this pass's placements the cells have not reported yet.
+        var counted = live.SelectMany(r => r.Instances).Concat(instances).Concat(pending)
+            .Where(i => i.Running)
+            .DistinctBy(i => i.InstanceId);
+        foreach (var instance in counted)
+            scheduler.Reserve(instance.Cell, instance.App, instance.MemoryLimitBytes);
+        var chosen = scheduler.Place(app, memoryBytes, out var reason);
         return chosen is null ? (null, reason) : (Get(chosen, live.First(r => r.Name == chosen).Url), null);
     }
 }

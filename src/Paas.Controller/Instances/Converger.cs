@@ -201,7 +201,7 @@ public sealed class Converger(
                 continue;
             var health = await cell.WaitHealthyAsync(instance, instances.HealthCheckFor(app, instance.Process), TimeSpan.FromSeconds(2), cancellationToken);
             if (health.Healthy)
-                await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, app, instance.Process, instance.Release, instance.Address!));
+                await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, app, instance.Process, instance.Release, instance.Address!, instance.Cell));
         }
         foreach (var problem in problems)
             logger.LogWarning("{App}: {Problem}", app, problem);

@@ -77,7 +77,7 @@ public sealed class InstanceManager(
         await output($"       {process}.{index} is healthy");
         if (process == ProcessType.Web && instance.Address is not null)
         {
-            await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address));
+            await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address, instance.Cell));
             if (await routes.WaitRoutedAsync(settings.AppHost(release.App), instance.InstanceId, true, RouteConfirmation, time, cancellationToken))
                 await output($"       {process}.{index} is routed");
             else
