@@ -16,21 +16,35 @@
 #                  release.yml  release YAML (default_process_types); with
 #                               several buildpacks their process types merged,
 #                               a later buildpack winning for the same type
+#                  release.N.yml  what buildpack N (0-based) printed, as is
+#                  current      index of the buildpack being run (detect or
+#                               compile or release), so a failure, a timeout
+#                               or an out-of-memory kill can name it
+#                  failed       index of the buildpack that failed, if any
 #                buildpack/detected are written as soon as the choice is made,
 #                so they also name the buildpack when compile/release fail.
+#   /buildpacks-custom/N  read-only, fetched (custom) buildpacks, named in
+#                PAAS_BUILDPACKS by absolute path
 #
 # Output: everything (the buildpacks' output included) goes to stdout, in
 # order, line by line as it is produced; stderr is merged into it.
 #
 # Environment: STACK, SOURCE_VERSION (passed through to the buildpacks),
-# PAAS_BUILDPACKS (optional, comma-separated built-in names: all of them
-# compile in that order, no detection needed; unset or empty means detect via
-# /buildpacks/order and use the first buildpack that matches).
+# PAAS_BUILDPACKS (optional, comma-separated built-in names or absolute
+# directories of fetched buildpacks: all of them compile in that order, and
+# each one's bin/detect must match, as on Heroku; unset or empty means detect
+# via /buildpacks/order and use the first buildpack that matches).
+#
+# Multi-buildpack: each buildpack runs from a writable copy of itself; when a
+# compile leaves an `export` file at the root of that copy, it is sourced
+# before the next buildpack runs (the Heroku `export` convention), so later
+# buildpacks see the PATH and variables an earlier one set up.
 #
 # Exit codes (Paas.Staging maps them to user-facing messages):
 #   0   success
 #   1   the staging environment itself is broken (missing mount, ...)
-#   10  no buildpack detected, or PAAS_BUILDPACKS names an unknown buildpack
+#   10  no buildpack detected, PAAS_BUILDPACKS names an unknown buildpack, or
+#       a chosen buildpack's detect did not match (out/failed names it)
 #   11  a buildpack's compile failed
 #   12  a buildpack's release failed, or printed nothing
 #
@@ -83,7 +97,8 @@ cleanup() {
 trap cleanup EXIT
 
 # Stale results from a reused out dir must never be mistaken for this build's.
-rm -f "$OUT_DIR/buildpack" "$OUT_DIR/detected" "$OUT_DIR/release.yml"
+rm -f "$OUT_DIR/buildpack" "$OUT_DIR/detected" "$OUT_DIR/release.yml" "$OUT_DIR"/release.*.yml \
+  "$OUT_DIR/current" "$OUT_DIR/failed"
 
 # Runs a buildpack script. Built-ins are executable, but a copy that lost its
 # mode bits (e.g. extracted from an archive) still works through bash.
@@ -95,6 +110,15 @@ run_bin() {
 is_buildpack() {
   [[ $1 =~ ^[a-z0-9][a-z0-9._-]*$ ]] && [ -f "$BUILDPACKS_DIR/$1/bin/compile" ] \
     && [ -f "$BUILDPACKS_DIR/$1/bin/detect" ] && [ -f "$BUILDPACKS_DIR/$1/bin/release" ]
+}
+
+# Where a chosen buildpack lives: a built-in name, or the absolute directory
+# of a fetched one (which needs only bin/compile, as on Heroku).
+buildpack_dir() {
+  case $1 in
+    /*) echo "$1" ;;
+    *)  echo "$BUILDPACKS_DIR/$1" ;;
+  esac
 }
 
 # Buildpack names from the order file: one per line, '#' comments allowed.
@@ -117,43 +141,55 @@ detect_hint() {
 # Runs detect; prints the display name (first line of its output, or the
 # buildpack name if it printed nothing) and succeeds when it matches.
 detect() {
-  local out
-  out=$(run_bin "$BUILDPACKS_DIR/$1/bin/detect" "$BUILD_DIR" 2>/dev/null < /dev/null) || return 1
+  local out dir
+  dir=$(buildpack_dir "$1")
+  # A fetched buildpack without bin/detect applies to every app.
+  if [ ! -f "$dir/bin/detect" ]; then echo "${1##*/}"; return 0; fi
+  out=$(run_bin "$dir/bin/detect" "$BUILD_DIR" 2>/dev/null < /dev/null) || return 1
   out=$(printf '%s\n' "$out" | head -n1)
-  echo "${out:-$1}"
+  echo "${out:-${1##*/}}"
 }
 
 names=()     # chosen buildpacks, in compile order
 displays=()  # their display names
-matched=()   # whether each one's detect matched (only false when explicit)
 requested_list=${PAAS_BUILDPACKS:-}
 
 if [ -n "${requested_list//[[:space:],]/}" ]; then
   IFS=',' read -r -a requested <<< "$requested_list"
   for name in "${requested[@]}"; do
     name=${name//[[:space:]]/}
-    name=${name,,}
+    [[ $name == /* ]] || name=${name,,}
     [ -n "$name" ] || continue
     [[ " ${names[*]} " == *" $name "* ]] && continue   # listed twice: once is enough
-    if ! is_buildpack "$name"; then
+    index=${#names[@]}
+    if [[ $name == /* ]]; then
+      if [ ! -f "$name/bin/compile" ]; then
+        echo "$index" > "$OUT_DIR/failed"
+        error "The buildpack in $name has no bin/compile"
+        exit 10
+      fi
+    elif ! is_buildpack "$name"; then
+      echo "$index" > "$OUT_DIR/failed"
       available=$(order_names | paste -sd',' - | sed 's/,/, /g')
       error "Unknown buildpack \"$name\" in PAAS_BUILDPACKS (built-in buildpacks: ${available:-none})"
       exit 10
     fi
     names+=("$name")
-    # Detection is not required when the buildpacks are chosen explicitly;
-    # detect only provides the display name when it matches.
+    # As on Heroku, a buildpack chosen explicitly must still recognise the app.
+    echo "$index" > "$OUT_DIR/current"
     if display=$(detect "$name"); then
-      displays+=("$display"); matched+=(true)
+      displays+=("$display")
     else
-      displays+=("$name"); matched+=(false)
+      echo "$index" > "$OUT_DIR/failed"
+      error "The ${name##*/} buildpack's bin/detect did not recognise this app"
+      exit 10
     fi
   done
 else
   while read -r name; do
     is_buildpack "$name" || continue
     if display=$(detect "$name"); then
-      names=("$name"); displays=("$display"); matched=(true)
+      names=("$name"); displays=("$display")
       break
     fi
   done < <(order_names)
@@ -183,36 +219,53 @@ echo "$joined_names" > "$OUT_DIR/buildpack"
 echo "$joined_displays" > "$OUT_DIR/detected"
 
 # Compile then release each buildpack in order. release runs right after its
-# own compile, so it sees the build dir as that buildpack left it.
+# own compile, so it sees the build dir as that buildpack left it. Each one
+# runs from a writable copy, where it may leave an `export` file for the next.
+mkdir -p "$scratch/buildpacks"
 for i in "${!names[@]}"; do
   name=${names[$i]} display=${displays[$i]}
-  bp="$BUILDPACKS_DIR/$name"
-  if [ "${matched[$i]}" = false ]; then
-    step "Using the $name buildpack (set in PAAS_BUILDPACKS; its detect did not match)"
-  else
-    step "$display app detected"
-  fi
+  bp="$scratch/buildpacks/$i"
+  cp -a "$(buildpack_dir "$name")" "$bp"
+  echo "$i" > "$OUT_DIR/current"
+  step "$display app detected"
 
   # The compile output goes straight to our stdout (no pipe, no capture), so
   # the user sees each line as soon as the buildpack prints it.
   rc=0
   run_bin "$bp/bin/compile" "$BUILD_DIR" "$CACHE_DIR" "$ENV_DIR" < /dev/null 2>&1 || rc=$?
   if [ "$rc" -ne 0 ]; then
+    echo "$i" > "$OUT_DIR/failed"
     error "$display buildpack compile failed (exit $rc)"
     exit 11
   fi
 
-  rc=0
-  run_bin "$bp/bin/release" "$BUILD_DIR" < /dev/null > "$scratch/release.$i.yml" || rc=$?
-  if [ "$rc" -ne 0 ]; then
-    error "$display buildpack release failed (exit $rc)"
-    exit 12
+  if [ -f "$bp/bin/release" ]; then
+    rc=0
+    run_bin "$bp/bin/release" "$BUILD_DIR" < /dev/null > "$scratch/release.$i.yml" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+      echo "$i" > "$OUT_DIR/failed"
+      error "$display buildpack release failed (exit $rc)"
+      exit 12
+    fi
+    if [ ! -s "$scratch/release.$i.yml" ]; then
+      echo "$i" > "$OUT_DIR/failed"
+      error "$display buildpack release failed (it printed nothing)"
+      exit 12
+    fi
+  else
+    printf -- '---\ndefault_process_types: {}\n' > "$scratch/release.$i.yml"
   fi
-  if [ ! -s "$scratch/release.$i.yml" ]; then
-    error "$display buildpack release failed (it printed nothing)"
-    exit 12
+  cp "$scratch/release.$i.yml" "$OUT_DIR/release.$i.yml"
+
+  # The export convention (heroku-buildpack-multi, Heroku's own buildpacks):
+  # what this buildpack exported is in effect for the ones after it.
+  if [ -f "$bp/export" ]; then
+    info "Using the environment exported by the $display buildpack"
+    # shellcheck disable=SC1091
+    set +u; . "$bp/export"; set -u
   fi
 done
+rm -f "$OUT_DIR/current"
 
 # One buildpack: its release YAML as is. Several: merge their
 # default_process_types, a later buildpack overriding an earlier one for the
