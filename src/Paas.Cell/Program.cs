@@ -53,6 +53,7 @@ services.AddSingleton<StoppingInstances>();
 services.AddSingleton<HeartbeatService>();
 services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
 services.AddHostedService<ContainerEventWatcher>();
+services.AddHostedService<LivenessMonitor>();
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok\n"));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Paas.Core.Cells;
@@ -14,6 +15,7 @@ public sealed class DockerCell : ICell
     private const string PortKey = "5000/tcp";
     private const string AppUser = "1000:1000";
     private const string MemoryLabel = "paas.memory";
+    private const string HealthCheckLabel = "paas.healthcheck";
 
     private readonly IDockerClient _docker;
     private readonly string _platformId;
@@ -59,6 +61,7 @@ public sealed class DockerCell : ICell
                 [ContainerLabels.Index] = spec.Index.ToString(CultureInfo.InvariantCulture),
                 [ContainerLabels.Instance] = spec.InstanceId,
                 [MemoryLabel] = spec.MemoryBytes.ToString(CultureInfo.InvariantCulture),
+                [HealthCheckLabel] = spec.HealthCheck is null ? "" : JsonSerializer.Serialize(spec.HealthCheck),
             },
             HostConfig = new HostConfig
             {
@@ -174,14 +177,31 @@ public sealed class DockerCell : ICell
                 },
             },
         }, cancellationToken);
-        return containers
-            .Select(c => ToState(c.ID, c.Labels, c.State == "running", AddressOf(c.Ports), new DateTimeOffset(c.Created, TimeSpan.Zero)) with
+        var states = new List<InstanceState>(containers.Count);
+        foreach (var c in containers)
+        {
+            var state = ToState(c.ID, c.Labels, c.State == "running", AddressOf(c.Ports), new DateTimeOffset(c.Created, TimeSpan.Zero)) with
             {
                 MemoryLimitBytes = c.Labels.TryGetValue(MemoryLabel, out var memory) && long.TryParse(memory, out var limit) ? limit : 0,
                 MemoryUsedBytes = c.State == "running" ? MemoryUsed(c.ID) : 0,
-                ExitCode = ExitCodeOf(c.Status),
-            })
-            .ToList();
+                HealthCheck = c.Labels.TryGetValue(HealthCheckLabel, out var check) && check.Length > 0 ? JsonSerializer.Deserialize<HealthCheckSpec>(check) : null,
+            };
+            if (!state.Running)
+            {
+                // Only an exited container needs the detail (exit code, killed for memory?); the list lacks it.
+                try
+                {
+                    var inspected = await _docker.Containers.InspectContainerAsync(c.ID, cancellationToken);
+                    state = state with { ExitCode = inspected.State.ExitCode, OomKilled = inspected.State.OOMKilled };
+                }
+                catch (DockerContainerNotFoundException)
+                {
+                    continue;
+                }
+            }
+            states.Add(state);
+        }
+        return states;
     }
 
     private InstanceState ToState(string containerId, IDictionary<string, string> labels, bool running, string? address, DateTimeOffset since) =>
@@ -209,15 +229,6 @@ public sealed class DockerCell : ICell
 
     private static DateTimeOffset ParseTime(string? value) =>
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : DateTimeOffset.UnixEpoch;
-
-    /// <summary>The engine's list only says "Exited (137) 3 seconds ago"; the code is in the brackets.</summary>
-    private static long? ExitCodeOf(string? status)
-    {
-        if (status is null || !status.StartsWith("Exited (", StringComparison.Ordinal))
-            return null;
-        var close = status.IndexOf(')');
-        return close > 8 && long.TryParse(status[8..close], CultureInfo.InvariantCulture, out var code) ? code : null;
-    }
 
     /// <summary>Read from the cgroup (v1 or v2) rather than `docker stats`, which takes a second per container.</summary>
     private static long MemoryUsed(string containerId)

@@ -48,7 +48,7 @@ public static partial class ProcessEndpoints
         }).ToList();
     }
 
-    private static async Task<IResult> ScaleAsync(string name, ScaleRequest? body, PlatformDatabase db, Converger converger, AppLocks locks,
+    private static async Task<IResult> ScaleAsync(string name, ScaleRequest? body, PlatformDatabase db, Converger converger, InstanceManager instances, AppLocks locks,
         PaasSettings settings, CellsView cells, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
@@ -82,6 +82,21 @@ public static partial class ProcessEndpoints
         db.SetFormation(name, entries);
         db.AddEvent(name, Actor(context), "scale", "Scaled to " + string.Join(", ", entries.Select(e => $"{e.Process}={e.Quantity}{(e.MemoryMb is { } mb ? $":{mb}M" : "")}")));
         var result = await converger.ConvergeAppAsync(name, _ => Task.CompletedTask, ct);
+        // A new size takes effect by replacing the running instances of that type, one at a time.
+        var resized = entries.Where(e => e.MemoryMb is not null).Select(e => e.Process).ToHashSet();
+        var stale = (await instances.ListAsync(name, ct))
+            .Where(i => i.Running && i.Release == release.Version && resized.Contains(i.Process) && i.MemoryLimitBytes != instances.MemoryBytesFor(name, i.Process))
+            .ToList();
+        var problems = result.Problems.ToList();
+        try
+        {
+            await instances.RollingRestartAsync(release, stale, ct);
+        }
+        catch (DeployException e)
+        {
+            problems.Add(e.Message);
+        }
+        result = result with { Started = result.Started + stale.Count, Stopped = result.Stopped + stale.Count, Problems = problems };
         return Results.Json(new { formation = DescribeFormation(name, db, settings), started = result.Started, stopped = result.Stopped, problems = result.Problems });
     }
 
@@ -123,12 +138,15 @@ public static partial class ProcessEndpoints
         if (process is not null && !release.ProcessTypes.ContainsKey(process))
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "unknown_process", $"{name} has no process type '{process}'.");
         using var _ = await locks.AcquireAsync(name, ct);
-        var restarted = 0;
-        foreach (var instance in (await instances.ListAsync(name, ct)).Where(i => i.Running && (process is null || i.Process == process)).OrderBy(i => i.Process).ThenBy(i => i.Index).ToList())
+        var targets = (await instances.ListAsync(name, ct)).Where(i => i.Running && (process is null || i.Process == process)).ToList();
+        int restarted;
+        try
         {
-            await instances.StartAsync(release, instance.Process, instance.Index, [instance], [], _ => Task.CompletedTask, ct);
-            await instances.RetireAsync(instance, drain: true, ct);
-            restarted++;
+            restarted = await instances.RollingRestartAsync(release, targets, ct);
+        }
+        catch (DeployException e)
+        {
+            return ApiError.Result(StatusCodes.Status409Conflict, "restart_failed", $"{e.Message}; the instances not yet restarted keep running.");
         }
         db.AddEvent(name, Actor(context), "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
         return Results.Json(new { restarted });

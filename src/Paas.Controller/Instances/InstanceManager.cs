@@ -49,7 +49,10 @@ public sealed class InstanceManager(
             Image: release.Image,
             Command: release.ProcessTypes[process],
             Environment: new Dictionary<string, string>(),
-            MemoryBytes: memory);
+            MemoryBytes: memory)
+        {
+            HealthCheck = process == ProcessType.Web || database.HealthCheck(release.App, process) is not null ? HealthCheckFor(release.App, process) : null,
+        };
         Paas.Core.Cells.ICell cell;
         await _placement.WaitAsync(cancellationToken);
         try
@@ -117,6 +120,19 @@ public sealed class InstanceManager(
         {
             logger.LogWarning("Could not stop instance {Instance}: {Reason}", instance.InstanceId, e.Message);
         }
+    }
+
+    /// <summary>Replaces instances one at a time: the new one healthy and routed before the old one drains.</summary>
+    public async Task<int> RollingRestartAsync(ReleaseRecord release, IReadOnlyList<InstanceState> targets, CancellationToken cancellationToken)
+    {
+        var restarted = 0;
+        foreach (var instance in targets.OrderBy(i => i.Process).ThenBy(i => i.Index))
+        {
+            await StartAsync(release, instance.Process, instance.Index, [instance], [], _ => Task.CompletedTask, cancellationToken);
+            await RetireAsync(instance, drain: true, cancellationToken);
+            restarted++;
+        }
+        return restarted;
     }
 
     public async Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken) =>

@@ -12,4 +12,9 @@ public sealed record InstanceSpec(
     [property: JsonPropertyName("image")] string Image,
     [property: JsonPropertyName("command")] string Command,
     [property: JsonPropertyName("environment")] IReadOnlyDictionary<string, string> Environment,
-    [property: JsonPropertyName("memory_bytes")] long MemoryBytes);
+    [property: JsonPropertyName("memory_bytes")] long MemoryBytes)
+{
+    /// <summary>Checked by the cell while the instance runs; null: only that the process runs.</summary>
+    [JsonPropertyName("health_check")]
+    public HealthCheckSpec? HealthCheck { get; init; }
+}

@@ -26,4 +26,7 @@ public sealed record InstanceState(
 
     [JsonPropertyName("oom_killed")]
     public bool OomKilled { get; init; }
+
+    [JsonPropertyName("health_check")]
+    public HealthCheckSpec? HealthCheck { get; init; }
 }

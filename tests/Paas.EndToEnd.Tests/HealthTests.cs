@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>Instances that go bad after starting: out of memory, or failing their health check.</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class HealthTests(PlatformFixture platform)
+{
+    private static bool Running(JsonElement i) => i.GetProperty("state").GetString() == "running";
+
+    [Fact]
+    public async Task AnInstanceThatExhaustsItsMemory_IsKilledByItsLimit_ReportedAsSuch_AndRestarted()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "oom", "python");
+        AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=1:64M"));
+        var before = Assert.Single(await app.InstancesAsync());
+        Assert.Equal(64L * 1024 * 1024, before.GetProperty("memory_limit_bytes").GetInt64());
+
+        try
+        {
+            await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app.Name), "/hog");
+        }
+        catch (HttpRequestException)
+        {
+            // The process died mid-request; that is the point.
+        }
+        var after = await app.WaitForInstancesAsync(
+            l => l.Count(Running) == 1 && l[0].GetProperty("restarts").GetInt32() == 1 && Running(l[0]), TimeSpan.FromSeconds(30));
+
+        var replacement = Assert.Single(after);
+        Assert.NotEqual(before.GetProperty("instance").GetString(), replacement.GetProperty("instance").GetString());
+        Assert.True(replacement.GetProperty("last_crash").GetProperty("oom_killed").GetBoolean());
+        Assert.Contains("killed for exceeding its memory limit", (await app.PaasAsync("events")).Stdout);
+        Assert.StartsWith("200 Hello from python", await app.GetAsync());
+    }
+
+    [Fact]
+    public async Task AnInstanceFailingItsHttpHealthCheck_IsReplaced()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "sick", "python");
+        var set = AppUnderTest.Must(await app.PaasAsync("healthcheck:set", "web", "--http", "/healthz", "--interval", "1"));
+        Assert.Contains("GET /healthz", set.Stdout);
+        // New instances carry the new check: restart to pick it up.
+        AppUnderTest.Must(await app.PaasAsync("ps:restart"));
+        var before = Assert.Single(await app.InstancesAsync());
+
+        await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app.Name), "/sick");
+        var after = await app.WaitForInstancesAsync(
+            l => l.Count == 1 && Running(l[0]) && l[0].GetProperty("instance").GetString() != before.GetProperty("instance").GetString(), TimeSpan.FromSeconds(30));
+
+        var replacement = Assert.Single(after);
+        Assert.NotEqual(before.GetProperty("instance").GetString(), replacement.GetProperty("instance").GetString());
+        Assert.Equal(1, replacement.GetProperty("restarts").GetInt32());
+        using var health = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app.Name), "/healthz");
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+    }
+}
