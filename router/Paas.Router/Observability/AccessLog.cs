@@ -16,6 +16,7 @@ public sealed class AccessLog : BackgroundService
 {
     private const int Capacity = 65536;
     private const int StreamMaxLength = 10000;
+    private static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(20);
 
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
@@ -81,7 +82,14 @@ public sealed class AccessLog : BackgroundService
 
                 await output.WriteAsync(buffer.WrittenMemory, stoppingToken);
                 await output.FlushAsync(stoppingToken);
+                var full = buffer.WrittenCount >= 60 * 1024;
                 buffer.ResetWrittenCount();
+                if (!full)
+                {
+                    // Let lines gather: waking the writer for every request costs a thread-pool hop per
+                    // request, which at proxy rates halved throughput. Lines reach the log within 20 ms.
+                    await Task.Delay(BatchDelay, stoppingToken);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

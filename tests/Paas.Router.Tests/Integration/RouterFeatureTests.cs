@@ -362,7 +362,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
 
         // Nobody unregisters anything: the cell just stops refreshing its key.
         await _f.Db.KeyExpireAsync(_f.Prefix + $"cells:{cell}:alive", TimeSpan.FromMilliseconds(500));
-        await _f.WaitForEndpointsAsync(Host("beat"), 1);
+        await _f.WaitForEndpointsAsync(Host("beat"), 1, seconds: 10);
 
         var hits = _a.Hits;
         for (var i = 0; i < 6; i++)

@@ -71,6 +71,8 @@ public sealed class RouterFixture : IAsyncLifetime
             ["PAAS_ROUTER_CERTS_DIR"] = Path.Combine(Dir, "certs"),
             ["PAAS_ROUTER_ACCESS_LOG"] = extra is null ? AccessLogPath : "off",
             ["PAAS_ROUTER_HEARTBEAT_CHECK_SECONDS"] = "0.2",
+            // A reconnect (a busy machine can make the multiplexer reconnect) forgives missing keys this long.
+            ["PAAS_ROUTER_HEARTBEAT_GRACE_SECONDS"] = "1",
             ["PAAS_ROUTER_COOLDOWN_SECONDS"] = "30",
         };
         foreach (var (name, value) in extra ?? new Dictionary<string, string>())
@@ -122,10 +124,10 @@ public sealed class RouterFixture : IAsyncLifetime
         Redis.GetSubscriber().PublishAsync(RedisChannel.Literal(Prefix + "routes:changes"), JsonSerializer.Serialize(new { kind, key, value }));
 
     /// <summary>Waits until the router's /routes lists <paramref name="count"/> endpoints under the host.</summary>
-    public async Task<JsonElement> WaitForEndpointsAsync(string host, int count, RouterProcess? router = null)
+    public async Task<JsonElement> WaitForEndpointsAsync(string host, int count, RouterProcess? router = null, double seconds = 5)
     {
         router ??= Router;
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(seconds);
         while (true)
         {
             using var routes = JsonDocument.Parse(await Http.GetStringAsync(new Uri(router.AdminUrl, "routes")));

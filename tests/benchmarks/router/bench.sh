@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# Router performance benchmark (not a timed test). In one run on this machine:
+#   1. the same keep-alive backend (an nginx instance returning a small body) is driven directly, through
+#      our router, through nginx and through HAProxy (Debian packages, configured for the same host
+#      route, upstream keep-alive on, access logs off everywhere), with wrk, ROUNDS rounds, order rotated;
+#      prints requests/s, p50 and p99 per target and the ratios router/nginx and router/HAProxy;
+#   2. router throughput with 100,000 hostnames in the table against 10 (random Host headers);
+#   3. route-change propagation time (write to Redis + publish -> first request routed), with the large table.
+# Uses its own Redis on a free loopback port; never touches the platform's. Installs wrk, nginx, haproxy
+# and redis-server with apt-get if missing.
+#   ROUNDS=3 DURATION=10 CONNECTIONS=64 tests/benchmarks/router/bench.sh
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+HOSTS_LARGE=${HOSTS_LARGE:-100000}
+CONFIGURATION=${CONFIGURATION:-Release}
+WORK=$(mktemp -d /tmp/paas-router-bench.XXXXXX)
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || need+=(haproxy)
+command -v redis-server >/dev/null || need+=(redis-server)
+if ((${#need[@]})); then
+  echo "==> installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+
+BACKEND_PORT=$(free_port); NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port)
+ROUTER_PORT=$(free_port); ROUTER_ADMIN=$(free_port); REDIS_PORT=$(free_port)
+HOST=app.bench.test
+PREFIX="bench:"
+
+echo "==> building the router ($CONFIGURATION)"
+dotnet build "$ROOT/router/Paas.Router" -c "$CONFIGURATION" -nologo -clp:ErrorsOnly >/dev/null
+ROUTER_DLL=$ROOT/router/Paas.Router/bin/$CONFIGURATION/net10.0/Paas.Router.dll
+
+# The backend: one nginx worker answering every request with a 13-byte body, keep-alive on.
+mkdir -p "$WORK/backend" "$WORK/nginx"
+cat >"$WORK/backend/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/backend/nginx.pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
+  server { listen 127.0.0.1:$BACKEND_PORT; location / { default_type text/plain; return 200 "hello, bench\n"; } } }
+CONF
+"$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
+
+# nginx as the proxy: same host route, upstream keep-alive, one worker per core (auto), no access log.
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes auto; daemon off; pid $WORK/nginx/nginx.pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000;
+  upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
+  server { listen 127.0.0.1:$NGINX_PORT default_server; server_name _; return 404; }
+  server { listen 127.0.0.1:$NGINX_PORT; server_name $HOST;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme; } } }
+CONF
+"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null & PIDS+=($!)
+
+# HAProxy: same host route, connection reuse, one thread per core, no log.
+cat >"$WORK/haproxy.cfg" <<CONF
+global
+  nbthread $(nproc)
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  use_backend app if { hdr(host) -i $HOST }
+  default_backend none
+backend app
+  server s1 127.0.0.1:$BACKEND_PORT
+backend none
+  http-request return status 404
+CONF
+"$HAPROXY" -f "$WORK/haproxy.cfg" -db & PIDS+=($!)
+
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" --daemonize no >/dev/null & PIDS+=($!)
+wait_port "$REDIS_PORT"
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+rcli hset "${PREFIX}hosts" "$HOST" app >/dev/null
+rcli hset "${PREFIX}routes" app-web-1 "{\"instance\":\"app-web-1\",\"app\":\"app\",\"process\":\"web\",\"release\":1,\"address\":\"127.0.0.1:$BACKEND_PORT\"}" >/dev/null
+
+start_router() {
+  PAAS_ROUTER_PORT=$ROUTER_PORT PAAS_ROUTER_ADMIN_PORT=$ROUTER_ADMIN PAAS_ROUTER_BIND=127.0.0.1 PAAS_ROUTER_TLS_PORT=0 \
+  PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=${1:-off} \
+    dotnet "$ROUTER_DLL" >"$WORK/router.out" 2>"$WORK/router.err" & ROUTER_PID=$!
+  PIDS+=($ROUTER_PID)
+  wait_port "$ROUTER_ADMIN"
+  for _ in $(seq 1 100); do
+    curl -sf -o /dev/null -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" && return 0; sleep 0.1
+  done
+  echo "router never routed $HOST" >&2; cat "$WORK/router.err" >&2; return 1
+}
+stop_router() { kill "$ROUTER_PID"; wait "$ROUTER_PID" 2>/dev/null || true; }
+
+wait_port "$BACKEND_PORT"; wait_port "$NGINX_PORT"; wait_port "$HAPROXY_PORT"
+start_router off
+
+# wrk prints latency with units; normalise to milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
+run_wrk() { # name port [script]
+  local out
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST" ${3:+-s "$3"} "http://127.0.0.1:$2/")
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
+  p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
+  echo "$1 $rps $p50 $p99" >>"$WORK/results"
+  printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
+}
+
+echo "==> warm-up"
+for port in $BACKEND_PORT $ROUTER_PORT $NGINX_PORT $HAPROXY_PORT; do
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "Host: $HOST" "http://127.0.0.1:$port/" >/dev/null
+done
+
+targets=("backend $BACKEND_PORT" "router $ROUTER_PORT" "nginx $NGINX_PORT" "haproxy $HAPROXY_PORT")
+: >"$WORK/results"
+for round in $(seq 1 "$ROUNDS"); do
+  echo "==> round $round/$ROUNDS (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
+  n=${#targets[@]}
+  for i in $(seq 0 $((n - 1))); do
+    read -r name port <<<"${targets[$(((i + round - 1) % n))]}"
+    run_wrk "$name" "$port"
+  done
+done
+
+echo "==> medians over $ROUNDS rounds"
+median() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$WORK/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+for name in backend router nginx haproxy; do
+  printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" "$(median "$name" 4)"
+done
+r=$(median router 2); n=$(median nginx 2); h=$(median haproxy 2)
+awk -v r="$r" -v n="$n" -v h="$h" -v rp="$(median router 4)" -v np="$(median nginx 4)" 'BEGIN {
+  printf "   router/nginx   %.2fx req/s (goal >= 1.0)   p99 router %.3f ms vs nginx %.3f ms\n", r/n, rp, np
+  printf "   router/haproxy %.2fx req/s (goal >= 1.1)\n", r/h }'
+
+echo "==> router with the access log on (to a file)"
+stop_router
+start_router "$WORK/access.log"
+run_wrk router+log "$ROUTER_PORT"
+stop_router
+
+echo "==> $HOSTS_LARGE hostnames vs 10 (random Host per request)"
+python3 - "$HOSTS_LARGE" "$BACKEND_PORT" "$PREFIX" >"$WORK/hosts.resp" <<'PY'
+import sys
+n, port, prefix = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def cmd(*args):
+    out = [f"*{len(args)}\r\n"]
+    for a in args:
+        b = a.encode()
+        out.append(f"${len(b)}\r\n{a}\r\n")
+    sys.stdout.write("".join(out))
+for i in range(n):
+    app = f"app{i}"
+    cmd("HSET", prefix + "hosts", f"{app}.bench.test", app)
+    cmd("HSET", prefix + "routes", f"{app}-web-1", '{"instance":"%s-web-1","app":"%s","process":"web","release":1,"address":"127.0.0.1:%s"}' % (app, app, port))
+PY
+rcli --pipe <"$WORK/hosts.resp" >/dev/null
+for n in 10 "$HOSTS_LARGE"; do
+  cat >"$WORK/random-$n.lua" <<LUA
+math.randomseed(os.time())
+request = function() return wrk.format(nil, nil, { Host = "app" .. math.random(0, $n - 1) .. ".bench.test" }) end
+LUA
+done
+start_router off
+wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/random-$HOSTS_LARGE.lua" "http://127.0.0.1:$ROUTER_PORT/" >/dev/null
+: >"$WORK/results"
+for round in $(seq 1 "$ROUNDS"); do
+  if ((round % 2)); then order=(10 "$HOSTS_LARGE"); else order=("$HOSTS_LARGE" 10); fi
+  for n in "${order[@]}"; do run_wrk "hosts-$n" "$ROUTER_PORT" "$WORK/random-$n.lua"; done
+done
+small=$(median hosts-10 2); large=$(median "hosts-$HOSTS_LARGE" 2)
+awk -v s="$small" -v l="$large" -v n="$HOSTS_LARGE" 'BEGIN { printf "   %d hosts: %.0f req/s, 10 hosts: %.0f req/s -> %.1f%% difference (goal within 5%%)\n", n, l, s, (s-l)/s*100 }'
+
+echo "==> route-change propagation (table of $HOSTS_LARGE hosts; HSET + PUBLISH -> first routed request)"
+python3 - "$REDIS_PORT" "$ROUTER_PORT" "$BACKEND_PORT" "$PREFIX" <<'PY'
+import socket, sys, time, http.client, json, statistics
+rport, hport, bport, prefix = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+r = socket.create_connection(("127.0.0.1", rport))
+def redis(*args):
+    msg = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+    r.sendall(msg.encode()); r.recv(65536)
+c = http.client.HTTPConnection("127.0.0.1", hport)
+samples = []
+for i in range(20):
+    host, app, inst = f"new{i}-{time.time_ns()}.bench.test", f"new{i}", f"new{i}-web-1"
+    route = json.dumps({"instance": inst, "app": app, "process": "web", "release": 1, "address": f"127.0.0.1:{bport}"})
+    redis("HSET", prefix + "routes", inst, route); redis("PUBLISH", prefix + "routes:changes", json.dumps({"kind": "route-set", "key": inst, "value": route}))
+    time.sleep(0.05)
+    t0 = time.perf_counter()
+    redis("HSET", prefix + "hosts", host, app); redis("PUBLISH", prefix + "routes:changes", json.dumps({"kind": "host-set", "key": host, "value": app}))
+    deadline = t0 + 2
+    while time.perf_counter() < deadline:
+        c.request("GET", "/", headers={"Host": host}); resp = c.getresponse(); resp.read()
+        if resp.status == 200: break
+    samples.append((time.perf_counter() - t0) * 1000)
+samples.sort()
+print(f"   median {statistics.median(samples):.1f} ms, max {samples[-1]:.1f} ms over {len(samples)} changes (goal <= 100 ms)")
+PY
+stop_router
+echo "==> done"
