@@ -5,6 +5,7 @@ var commands = AppsCommands.All()
     .Concat(GitCommands.All())
     .Concat(ReleaseCommands.All())
     .Concat(ProcessCommands.All())
+    .Concat(BuildpackCommands.All())
     .ToDictionary(c => c.Name);
 
 try

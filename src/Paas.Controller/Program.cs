@@ -14,6 +14,8 @@ using Paas.Core.Routing;
 using Paas.Placement;
 using Paas.Staging;
 using Paas.Staging.Buildpacks;
+using Paas.Staging.Hygiene;
+using Paas.Staging.OneOff;
 using StackExchange.Redis;
 
 PaasSettings settings;
@@ -71,8 +73,12 @@ services.AddSingleton<GitHttpBackend>();
 services.AddSingleton<GitEndpoint>();
 services.AddSingleton<HookSecret>();
 services.AddSingleton<HookEndpoint>();
-services.AddSingleton<IStager>(new BuildpackStager(docker, new StagingOptions(
-    settings.StackImage, buildpacksDir, Path.Combine(dataDir, "cache"), Path.Combine(dataDir, "tmp"), platformId)));
+services.AddSingleton(new BuildpackFetcher(Path.Combine(dataDir, "buildpacks-cache"), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }));
+services.AddSingleton(new StagingOptions(settings.StackImage, buildpacksDir, Path.Combine(dataDir, "cache"), Path.Combine(dataDir, "tmp"), platformId)
+    { TimeLimit = settings.StagingTimeout, MemoryBytes = settings.StagingMemoryBytes, OutputLimitBytes = settings.StagingOutputLimitBytes });
+services.AddSingleton<IStager>(sp => new BuildpackStager(docker, sp.GetRequiredService<StagingOptions>(), sp.GetRequiredService<BuildpackFetcher>()));
+services.AddSingleton(new OneOffRunner(docker, platformId));
+services.AddSingleton(new ImageJanitor(docker, platformId, Path.Combine(dataDir, "tmp")));
 services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellKeys>(), cellSecret,
@@ -105,6 +111,7 @@ api.AddEndpointFilter(async (context, next) =>
 });
 api.MapAppsApi();
 api.MapProcessApi();
+api.MapBuildpacksApi();
 api.MapGet("/cells", (CellsView cells) => cells.ListAsync());
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
 app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));

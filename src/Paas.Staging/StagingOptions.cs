@@ -9,4 +9,10 @@ public sealed record StagingOptions(
 {
     public long MemoryBytes { get; init; } = 1024L * 1024 * 1024;
     public TimeSpan TimeLimit { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>Build output past this many bytes is dropped (with a note) instead of streamed to the pusher.</summary>
+    public long OutputLimitBytes { get; init; } = 8L * 1024 * 1024;
+
+    /// <summary>"90 seconds" or "15 minutes": how limits read in messages.</summary>
+    public static string Describe(TimeSpan limit) =>
+        limit.TotalSeconds < 120 ? $"{limit.TotalSeconds:0} seconds" : $"{limit.TotalMinutes:0.#} minutes";
 }

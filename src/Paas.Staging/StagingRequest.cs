@@ -1,10 +1,15 @@
+using Paas.Staging.Buildpacks;
+
 namespace Paas.Staging;
 
-/// <summary>What to stage: one app's source (a tar owned by the app user) at one commit.</summary>
+/// <summary>
+/// What to stage: one app's source (a tar owned by the app user) at one commit, the config vars the
+/// buildpacks see in ENV_DIR, and the buildpacks to run (null or empty: detect among the built-ins).
+/// </summary>
 public sealed record StagingRequest(
     string App,
     int Release,
     string SourceVersion,
     Func<Stream, CancellationToken, Task> WriteSourceTar,
     IReadOnlyDictionary<string, string> ConfigVars,
-    IReadOnlyList<string>? Buildpacks = null);
+    IReadOnlyList<BuildpackReference>? Buildpacks = null);

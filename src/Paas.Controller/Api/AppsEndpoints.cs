@@ -4,6 +4,8 @@ using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Apps;
 using Paas.Core.Configuration;
+using Paas.Staging;
+using Paas.Staging.Hygiene;
 
 namespace Paas.Controller.Api;
 
@@ -46,7 +48,7 @@ public static class AppsEndpoints
     }
 
     private static async Task<IResult> DestroyAsync(string name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
-        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, CancellationToken ct)
+        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return NotFound(name);
@@ -57,6 +59,11 @@ public static class AppsEndpoints
         await routes.RemoveHostAsync(settings.AppHost(name));
         db.DeleteApp(name);
         repos.Delete(name);
+        // Everything the app left on disk: its release images, staging leftovers and build cache.
+        await janitor.RemoveAppAsync(name, ct);
+        var cache = Path.Combine(staging.CacheRoot, name);
+        if (Directory.Exists(cache))
+            Directory.Delete(cache, recursive: true);
         return Results.NoContent();
     }
 

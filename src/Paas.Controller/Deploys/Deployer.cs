@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using Paas.Controller.Git;
 using Paas.Controller.Instances;
 using Paas.Controller.State;
@@ -6,6 +7,9 @@ using Paas.Core.Configuration;
 using Paas.Core.Instances;
 using Paas.Core.Releases;
 using Paas.Staging;
+using Paas.Staging.Buildpacks;
+using Paas.Staging.Hygiene;
+using Paas.Staging.OneOff;
 using Paas.Staging.Source;
 
 namespace Paas.Controller.Deploys;
@@ -23,6 +27,8 @@ public sealed class Deployer(
     AppLocks locks,
     Converger converger,
     PaasSettings settings,
+    OneOffRunner oneOff,
+    ImageJanitor janitor,
     ILogger<Deployer> logger)
 {
     public async Task<bool> DeployAsync(string app, string revision, string? quarantine, Func<string, Task> output, CancellationToken cancellationToken)
@@ -31,11 +37,17 @@ public sealed class Deployer(
         using var _ = await locks.AcquireAsync(app, cancellationToken);
         try
         {
-            var release = await BuildReleaseAsync(app, revision, quarantine, output, cancellationToken);
+            var firstDeploy = database.CurrentRelease(app) is null;
+            var (release, manifest) = await BuildReleaseAsync(app, revision, quarantine, output, cancellationToken);
+            await RunReleasePhaseAsync(release, output, cancellationToken);
+            ApplyManifest(release, manifest, firstDeploy);
+            database.SetPendingReleaseConfig(app, release.Version, release.Config);
             await RollOutAsync(release, output, cancellationToken);
             await output($"-----> Released v{release.Version} in {clock.Elapsed.TotalSeconds:0.0} s");
             await output($"       {settings.AppUrl(app)} deployed to Paas");
             logger.LogInformation("Deployed {App} v{Version} ({Commit}) in {Seconds:0.0} s", app, release.Version, revision, clock.Elapsed.TotalSeconds);
+            if (firstDeploy && manifest.Postdeploy is { Length: > 0 } postdeploy)
+                await RunPostdeployAsync(release, postdeploy, output, cancellationToken);
             return true;
         }
         catch (Exception e) when (e is StagingException or DeployException)
@@ -45,14 +57,88 @@ public sealed class Deployer(
             logger.LogInformation("Deploy of {App} failed: {Reason}", app, e.Message);
             return false;
         }
+        finally
+        {
+            await PruneAsync(app, output);
+        }
     }
 
-    private async Task<ReleaseRecord> BuildReleaseAsync(string app, string revision, string? quarantine, Func<string, Task> output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Heroku's release phase: the Procfile's `release:` command runs once, in a one-off container of the new
+    /// image with the new config, before any instance of the release starts. If it fails, nothing is rolled out.
+    /// </summary>
+    private async Task RunReleasePhaseAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        if (!release.ProcessTypes.TryGetValue(ReleaseProcess, out var command))
+            return;
+        await output($"-----> Running release command: {command}");
+        var result = await oneOff.RunAsync(release.App, release.Image, ReleaseProcess, command, release.Config,
+            settings.AppMemoryBytes, settings.StagingTimeout, output, cancellationToken);
+        if (result.TimedOut)
+            throw new DeployException($"The release command was still running after {StagingOptions.Describe(settings.StagingTimeout)}, so it was stopped and v{release.Version} was not deployed.");
+        if (result.OutOfMemory)
+            throw new DeployException($"The release command ran out of memory ({settings.AppMemoryBytes / (1024 * 1024)} MB), so v{release.Version} was not deployed.");
+        if (result.ExitCode != 0)
+            throw new DeployException($"The release command failed with exit code {result.ExitCode}, so v{release.Version} was not deployed.");
+        await output("       Release command succeeded");
+    }
+
+    /// <summary>app.json's `scripts.postdeploy` runs once, after the app's first release is live; a failure is reported, not undone.</summary>
+    private async Task RunPostdeployAsync(ReleaseRecord release, string command, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        await output($"-----> Running postdeploy script: {command}");
+        var result = await oneOff.RunAsync(release.App, release.Image, "postdeploy", command, release.Config,
+            settings.AppMemoryBytes, settings.StagingTimeout, output, cancellationToken);
+        await output(result.Succeeded
+            ? "       Postdeploy script succeeded"
+            : $" !     The postdeploy script failed ({(result.TimedOut ? "time limit reached" : $"exit code {result.ExitCode}")}); v{release.Version} stays deployed.");
+    }
+
+    /// <summary>app.json's formation applies on the first deploy only (later, `paas ps:scale` owns it); its health checks on every deploy.</summary>
+    private void ApplyManifest(ReleaseRecord release, AppManifest manifest, bool firstDeploy)
+    {
+        if (firstDeploy)
+        {
+            var entries = manifest.Formation
+                .Where(f => f.Key != ReleaseProcess && release.ProcessTypes.ContainsKey(f.Key))
+                .Select(f => new FormationEntry(f.Key, f.Value.Quantity, f.Value.MemoryMb))
+                .ToList();
+            if (entries.Count > 0)
+                database.SetFormation(release.App, entries);
+        }
+        foreach (var (process, check) in manifest.HealthChecks)
+            database.SetHealthCheck(release.App, process, check);
+    }
+
+    /// <summary>Keeps the images of the last N releases (and of anything still running); removes older ones and staging leftovers.</summary>
+    private async Task PruneAsync(string app, Func<string, Task> output)
+    {
+        try
+        {
+            var keep = database.ListReleases(app, settings.KeepReleases).Select(r => r.Version).ToHashSet();
+            foreach (var instance in await instances.ListAsync(app, CancellationToken.None))
+                keep.Add(instance.Release);
+            var removed = await janitor.PruneReleasesAsync(app, keep, CancellationToken.None);
+            if (removed.Count > 0)
+                logger.LogInformation("Pruned {Count} old image(s) of {App}: {Images}", removed.Count, app, string.Join(", ", removed));
+        }
+        catch (Exception e) when (e is Docker.DotNet.DockerApiException or HttpRequestException or IOException or Cells.CellUnavailableException)
+        {
+            logger.LogWarning("Pruning images of {App} failed: {Reason}", app, e.Message);
+        }
+    }
+
+    private const string ReleaseProcess = "release";
+
+    private async Task<(ReleaseRecord Release, AppManifest Manifest)> BuildReleaseAsync(string app, string revision, string? quarantine, Func<string, Task> output, CancellationToken cancellationToken)
     {
         await output($"-----> Building {app} from {revision[..Math.Min(7, revision.Length)]}");
         var scratch = Path.Combine(settings.DataDirectory, "tmp");
         Directory.CreateDirectory(scratch);
         using var source = PushedSource.Open(repositories.PathOf(app), revision, quarantine, scratch);
+        var size = source.TotalBytes();
+        if (size > settings.MaxPushBytes)
+            throw new DeployException($"The pushed source is {size / (1024.0 * 1024):0.#} MB, over the limit of {settings.MaxPushBytes / (1024 * 1024)} MB (PAAS_MAX_PUSH_MB); remove large files from the repository.");
 
         IReadOnlyDictionary<string, string>? procfile = null;
         if (source.ReadRootFile("Procfile") is { } procfileText)
@@ -66,23 +152,82 @@ public sealed class Deployer(
                 throw new DeployException(e.Message);
             }
         }
+        var manifest = source.ReadRootFile("app.json") is { } manifestText
+            ? AppManifest.Parse(manifestText, (int)settings.HealthTimeout.TotalSeconds)
+            : AppManifest.Empty;
+        var buildpacks = ChooseBuildpacks(app, source.ReadRootFile(".buildpacks"), manifest, out var chosenBy);
+        if (buildpacks.Count > 0)
+            await output($"-----> Buildpacks from {chosenBy}: {string.Join(", ", buildpacks)}");
 
         var version = database.NextReleaseVersion(app);
+        var config = await ConfigFromManifestAsync(app, manifest, output);
         var staged = await stager.StageAsync(
-            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, new Dictionary<string, string>()),
+            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks),
             output,
             cancellationToken);
+        // A buildpack's config_vars are defaults: app.json wins.
+        foreach (var (name, value) in staged.Release.ConfigVars)
+            config.TryAdd(name, value);
 
         // A Procfile wins over the buildpack's defaults, as on Heroku.
         var processTypes = new Dictionary<string, string>(staged.Release.DefaultProcessTypes);
         foreach (var (type, command) in procfile ?? new Dictionary<string, string>())
             processTypes[type] = command;
-        if (processTypes.Count == 0)
+        if (processTypes.Keys.All(t => t == ReleaseProcess))
             throw new DeployException("The app defines no process to run: add a Procfile with a 'web:' line.");
         await output($"-----> Discovering process types");
         await output($"       Procfile declares types -> {(procfile is null ? "(none)" : string.Join(", ", procfile.Keys))}");
         await output($"       Default types for {staged.DetectedAs} -> {string.Join(", ", staged.Release.DefaultProcessTypes.Keys)}");
-        return new ReleaseRecord(app, version, staged.Image, revision, staged.Buildpack, processTypes, DateTimeOffset.UtcNow);
+        return (new ReleaseRecord(app, version, staged.Image, revision, staged.Buildpack, processTypes, DateTimeOffset.UtcNow) { Config = config }, manifest);
+    }
+
+    /// <summary>
+    /// The buildpacks for this build, first found wins: the app's list (`paas buildpacks:set`), the pushed
+    /// `.buildpacks` file (one per line, # comments), app.json's `buildpacks`; none means detection.
+    /// </summary>
+    private List<BuildpackReference> ChooseBuildpacks(string app, string? dotBuildpacks, AppManifest manifest, out string chosenBy)
+    {
+        (IEnumerable<string> Items, string Source) choice = database.Buildpacks(app) is { Count: > 0 } stored
+            ? (stored, "the app's settings")
+            : dotBuildpacks is not null && Lines(dotBuildpacks).Any()
+                ? (Lines(dotBuildpacks), ".buildpacks")
+                : (manifest.Buildpacks, "app.json");
+        chosenBy = choice.Source;
+        var result = new List<BuildpackReference>();
+        foreach (var item in choice.Items)
+        {
+            var buildpack = BuildpackReference.Parse(item, out var problem)
+                ?? throw new DeployException($"{(chosenBy == "the app's settings" ? "The app's buildpacks" : chosenBy)}: {problem}");
+            if (!result.Any(b => b.Text == buildpack.Text))
+                result.Add(buildpack);
+        }
+        return result;
+
+        static IEnumerable<string> Lines(string text) =>
+            // Whole-line comments only: a #ref is part of a URL.
+            text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'));
+    }
+
+    /// <summary>
+    /// The release's config from app.json's env: a value as given; a `generator: secret` keeps the value the
+    /// previous release had (so secrets survive deploys) or gets 32 random bytes as hex.
+    /// </summary>
+    private async Task<Dictionary<string, string>> ConfigFromManifestAsync(string app, AppManifest manifest, Func<string, Task> output)
+    {
+        var previous = database.CurrentRelease(app)?.Config ?? new Dictionary<string, string>();
+        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var variable in manifest.Env)
+        {
+            if (variable.GenerateSecret)
+                config[variable.Name] = previous.TryGetValue(variable.Name, out var kept) ? kept : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            else if (variable.Value is not null)
+                config[variable.Name] = variable.Value;
+            else if (previous.TryGetValue(variable.Name, out var old))
+                config[variable.Name] = old;
+            else if (variable.Required)
+                await output($" !     app.json asks for {variable.Name}, which has no value; the app runs without it.");
+        }
+        return config;
     }
 
     /// <summary>

@@ -68,7 +68,23 @@ public sealed class PlatformDatabase
                 key TEXT PRIMARY KEY,
                 value TEXT NOT NULL
             );
+            CREATE TABLE IF NOT EXISTS app_buildpacks (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                position INTEGER NOT NULL,
+                buildpack TEXT NOT NULL,
+                PRIMARY KEY (app, position)
+            );
+            CREATE TABLE IF NOT EXISTS pending_release_config (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                config TEXT NOT NULL,
+                PRIMARY KEY (app, version)
+            );
             """);
+        // Added after the first schema: a release's config (JSON object), for databases created before it.
+        using var columns = Command(connection, "SELECT COUNT(*) FROM pragma_table_info('releases') WHERE name = 'config'");
+        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            Execute(connection, "ALTER TABLE releases ADD COLUMN config TEXT NOT NULL DEFAULT '{}'");
     }
 
     private SqliteConnection Open()
@@ -150,11 +166,61 @@ public sealed class PlatformDatabase
         using var connection = Open();
         var now = Now();
         using var command = Command(connection,
-            "INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at) VALUES ($app, $version, $image, $commit, $buildpack, $types, $now)",
+            """
+            INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at, config)
+            VALUES ($app, $version, $image, $commit, $buildpack, $types, $now,
+                    COALESCE((SELECT config FROM pending_release_config WHERE app = $app AND version = $version), '{}'));
+            DELETE FROM pending_release_config WHERE app = $app AND version = $version;
+            """,
             ("$app", app), ("$version", version), ("$image", image), ("$commit", commit), ("$buildpack", buildpack),
             ("$types", JsonSerializer.Serialize(processTypes)), ("$now", now));
         command.ExecuteNonQuery();
-        return new ReleaseRecord(app, version, image, commit, buildpack, processTypes, ParseTime(now));
+        return ListReleases(app, 1).FirstOrDefault(r => r.Version == version)
+            ?? new ReleaseRecord(app, version, image, commit, buildpack, processTypes, ParseTime(now));
+    }
+
+    /// <summary>
+    /// Records the config a release about to be rolled out will carry; <see cref="AddRelease"/> stores it
+    /// with the release in the same statement, so no reader ever sees the release without its config.
+    /// </summary>
+    public void SetPendingReleaseConfig(string app, int version, IReadOnlyDictionary<string, string> config)
+    {
+        using var connection = Open();
+        using var command = Command(connection,
+            "INSERT INTO pending_release_config (app, version, config) VALUES ($app, $version, $config) ON CONFLICT (app, version) DO UPDATE SET config = excluded.config",
+            ("$app", app), ("$version", version), ("$config", JsonSerializer.Serialize(config)));
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The buildpacks chosen for the app (`paas buildpacks:set`), in order; empty means detect.</summary>
+    public IReadOnlyList<string> Buildpacks(string app)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT buildpack FROM app_buildpacks WHERE app = $app ORDER BY position", ("$app", app));
+        using var reader = command.ExecuteReader();
+        var result = new List<string>();
+        while (reader.Read())
+            result.Add(reader.GetString(0));
+        return result;
+    }
+
+    public void SetBuildpacks(string app, IReadOnlyList<string> buildpacks)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction();
+        using (var clear = Command(connection, "DELETE FROM app_buildpacks WHERE app = $app", ("$app", app)))
+        {
+            clear.Transaction = transaction;
+            clear.ExecuteNonQuery();
+        }
+        for (var i = 0; i < buildpacks.Count; i++)
+        {
+            using var insert = Command(connection, "INSERT INTO app_buildpacks (app, position, buildpack) VALUES ($app, $position, $buildpack)",
+                ("$app", app), ("$position", i), ("$buildpack", buildpacks[i]));
+            insert.Transaction = transaction;
+            insert.ExecuteNonQuery();
+        }
+        transaction.Commit();
     }
 
     public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault();
@@ -163,7 +229,7 @@ public sealed class PlatformDatabase
     {
         using var connection = Open();
         using var command = Command(connection,
-            "SELECT app, version, image, git_commit, buildpack, process_types, created_at FROM releases WHERE app = $app ORDER BY version DESC LIMIT $limit",
+            "SELECT app, version, image, git_commit, buildpack, process_types, created_at, config FROM releases WHERE app = $app ORDER BY version DESC LIMIT $limit",
             ("$app", app), ("$limit", limit));
         using var reader = command.ExecuteReader();
         var releases = new List<ReleaseRecord>();
@@ -172,7 +238,10 @@ public sealed class PlatformDatabase
             releases.Add(new ReleaseRecord(
                 reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
                 JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(5)) ?? [],
-                ParseTime(reader.GetString(6))));
+                ParseTime(reader.GetString(6)))
+            {
+                Config = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(7)) ?? [],
+            });
         }
         return releases;
     }

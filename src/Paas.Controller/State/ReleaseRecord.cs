@@ -8,4 +8,8 @@ public sealed record ReleaseRecord(
     string Commit,
     string Buildpack,
     IReadOnlyDictionary<string, string> ProcessTypes,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>Environment every process of this release gets (app.json env, buildpack config_vars).</summary>
+    public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
+}

@@ -28,6 +28,15 @@ public sealed record PaasSettings
     /// <summary>How many new instances a rolling deploy starts at once.</summary>
     public int RolloutMaxInFlight { get; init; } = 1;
     public TimeSpan ConvergeInterval { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long staging (all buildpacks together) and a release command may run before they are stopped.</summary>
+    public TimeSpan StagingTimeout { get; init; } = TimeSpan.FromMinutes(15);
+    public long StagingMemoryBytes { get; init; } = 1024L * 1024 * 1024;
+    /// <summary>Build output past this many bytes is not forwarded to the pusher (the build goes on).</summary>
+    public long StagingOutputLimitBytes { get; init; } = 8L * 1024 * 1024;
+    /// <summary>The largest pushed tree (sum of its files) that is staged.</summary>
+    public long MaxPushBytes { get; init; } = 512L * 1024 * 1024;
+    /// <summary>How many recent releases per app keep their images (for rollback); older images are pruned.</summary>
+    public int KeepReleases { get; init; } = 5;
 
     public string AppUrl(string app) =>
         RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
@@ -63,6 +72,11 @@ public sealed record PaasSettings
             DrainTime = TimeSpan.FromMilliseconds(Int(read, "PAAS_DRAIN_MS", 1000)),
             RolloutMaxInFlight = Int(read, "PAAS_ROLLOUT_MAX_IN_FLIGHT", 1),
             ConvergeInterval = TimeSpan.FromSeconds(Int(read, "PAAS_CONVERGE_SECONDS", 5)),
+            StagingTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_STAGING_TIMEOUT_SECONDS", 900)),
+            StagingMemoryBytes = Int(read, "PAAS_STAGING_MEMORY_MB", 1024) * 1024L * 1024,
+            StagingOutputLimitBytes = Int(read, "PAAS_STAGING_OUTPUT_LIMIT_MB", 8) * 1024L * 1024,
+            MaxPushBytes = Int(read, "PAAS_MAX_PUSH_MB", 512) * 1024L * 1024,
+            KeepReleases = Int(read, "PAAS_KEEP_RELEASES", 5),
         };
     }
 

@@ -13,13 +13,32 @@ namespace Paas.Staging.Buildpacks;
 /// then commits that container's /app as the release image: the stack plus one app layer. Buildpacks,
 /// cache and results are bind mounts, so they never end up in the image.
 /// </summary>
-public sealed class BuildpackStager(IDockerClient docker, StagingOptions options) : IStager
+public sealed class BuildpackStager(IDockerClient docker, StagingOptions options, BuildpackFetcher fetcher) : IStager
 {
     private const string AppUser = "1000:1000";
     private const int AppUid = 1000;
 
     public async Task<StagingResult> StageAsync(StagingRequest request, Func<string, Task> output, CancellationToken cancellationToken)
     {
+        // Fetched before the container exists: a buildpack that cannot be fetched fails fast, naming itself.
+        var chosen = request.Buildpacks ?? [];
+        var entries = new List<string>();
+        var customBinds = new List<string>();
+        for (var i = 0; i < chosen.Count; i++)
+        {
+            var buildpack = chosen[i];
+            if (buildpack.Kind == BuildpackKind.BuiltIn)
+            {
+                if (!File.Exists(Path.Combine(options.BuildpacksDirectory, buildpack.Location, "bin", "compile")))
+                    throw new StagingException($"Unknown buildpack '{buildpack}': use a built-in one ({string.Join(", ", BuiltInNames())}), a git URL or a .tgz URL.");
+                entries.Add(buildpack.Location);
+                continue;
+            }
+            var directory = await fetcher.FetchAsync(buildpack, output, cancellationToken);
+            customBinds.Add($"{directory}:/buildpacks-custom/{i}:ro");
+            entries.Add($"/buildpacks-custom/{i}");
+        }
+
         var scratch = Path.Combine(options.ScratchRoot, $"stage-{request.App}-{Guid.NewGuid():N}");
         var outDir = Path.Combine(scratch, "out");
         var envDir = Path.Combine(scratch, "env");
@@ -40,8 +59,8 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
             $"SOURCE_VERSION={request.SourceVersion}",
             $"APP_NAME={request.App}",
         };
-        if (request.Buildpacks is { Count: > 0 } chosen)
-            env.Add("PAAS_BUILDPACKS=" + string.Join(',', chosen));
+        if (entries.Count > 0)
+            env.Add("PAAS_BUILDPACKS=" + string.Join(',', entries));
 
         var created = await docker.Containers.CreateContainerAsync(new CreateContainerParameters
         {
@@ -65,6 +84,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
                     $"{cacheDir}:/tmp/cache",
                     $"{envDir}:/tmp/env:ro",
                     $"{outDir}:/tmp/out",
+                    .. customBinds,
                 ],
                 Memory = options.MemoryBytes,
                 MemorySwap = options.MemoryBytes,
@@ -87,43 +107,44 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
                 await docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), timeLimit.Token);
                 try
                 {
-                    await PumpLinesAsync(stream, output, timeLimit.Token);
+                    await PumpLinesAsync(stream, output, options.OutputLimitBytes, timeLimit.Token);
                     exitCode = (await docker.Containers.WaitContainerAsync(created.ID, timeLimit.Token)).StatusCode;
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    throw new StagingException($"Staging took longer than its limit of {options.TimeLimit.TotalMinutes:0} minutes and was stopped.");
+                    // Kill now rather than in the finally below, so the message is true when the pusher reads it.
+                    await KillAsync(created.ID);
+                    var running = Label(chosen, outDir, ReadResult(outDir, "current"));
+                    throw new StagingException(running is null
+                        ? $"Staging took longer than its limit of {StagingOptions.Describe(options.TimeLimit)} and was stopped."
+                        : $"The {running} buildpack was still running when staging reached its limit of {StagingOptions.Describe(options.TimeLimit)}, so it was stopped.");
                 }
             }
 
             var buildpack = ReadResult(outDir, "buildpack");
             var detected = ReadResult(outDir, "detected");
             var state = (await docker.Containers.InspectContainerAsync(created.ID, cancellationToken)).State;
+            var failed = Label(chosen, outDir, ReadResult(outDir, "failed") ?? ReadResult(outDir, "current")) ?? detected ?? buildpack ?? "chosen";
             if (state.OOMKilled)
-                throw new StagingException($"Staging ran out of memory (limit {options.MemoryBytes / (1024 * 1024)} MB) and was stopped.");
+                throw new StagingException($"The {failed} buildpack ran out of memory (staging limit {options.MemoryBytes / (1024 * 1024)} MB) and was stopped.");
             switch (exitCode)
             {
                 case 0:
                     break;
+                case 10 when chosen.Count > 0:
+                    throw new StagingException($"The {failed} buildpack does not apply to this app: its bin/detect did not recognise it.");
                 case 10:
-                    throw new StagingException("No buildpack detected this app: add a package.json, requirements.txt, app.py, index.html or Procfile.");
+                    throw new StagingException("No buildpack detected this app: add a package.json, requirements.txt, app.py, index.html or Procfile, or choose a buildpack with `paas buildpacks:set`.");
                 case 11:
-                    throw new StagingException($"The {detected ?? buildpack ?? "chosen"} buildpack's compile step failed (see its output above).");
+                    throw new StagingException($"The {failed} buildpack's compile step failed (see its output above).");
                 case 12:
-                    throw new StagingException($"The {detected ?? buildpack ?? "chosen"} buildpack's release step failed (see its output above).");
+                    throw new StagingException($"The {failed} buildpack's release step failed (see its output above).");
                 default:
                     throw new StagingException($"Staging failed with exit code {exitCode}.");
             }
 
-            BuildpackRelease release;
-            try
-            {
-                release = BuildpackRelease.Parse(ReadResult(outDir, "release.yml") ?? "");
-            }
-            catch (FormatException e)
-            {
-                throw new StagingException($"The {detected ?? buildpack} buildpack's {e.Message}");
-            }
+            var release = await ReadReleasesAsync(chosen, outDir, detected, output);
+            var names = chosen.Count > 0 ? string.Join(",", chosen) : buildpack ?? "";
 
             await output("-----> Building image");
             var image = ImageName(request.App);
@@ -147,7 +168,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
                     },
                 },
             }, cancellationToken);
-            return new StagingResult($"{image}:{tag}", buildpack ?? "", detected ?? buildpack ?? "", release);
+            return new StagingResult($"{image}:{tag}", names, detected ?? names, release);
         }
         finally
         {
@@ -171,6 +192,64 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
 
     public static string ImageName(string app) => "paas/app-" + app;
 
+    private IEnumerable<string> BuiltInNames() =>
+        File.Exists(Path.Combine(options.BuildpacksDirectory, "order"))
+            ? File.ReadAllLines(Path.Combine(options.BuildpacksDirectory, "order")).Select(l => l.Split('#')[0].Trim()).Where(l => l.Length > 0)
+            : [];
+
+    /// <summary>How a buildpack is named to the pusher: as they chose it (a name or URL), or as its detect named itself.</summary>
+    private static string? Label(IReadOnlyList<BuildpackReference> chosen, string outDir, string? index)
+    {
+        if (!int.TryParse(index, out var i))
+            return null;
+        if (i >= 0 && i < chosen.Count)
+            return chosen[i].Text;
+        var detected = ReadResult(outDir, "detected")?.Split(", ");
+        return detected is not null && i >= 0 && i < detected.Length ? detected[i] : null;
+    }
+
+    /// <summary>
+    /// Parses each buildpack's bin/release output, naming the buildpack whose YAML is bad, and merges them:
+    /// process types and config vars of a later buildpack win over an earlier one's (the last buildpack is the app's primary).
+    /// </summary>
+    private static async Task<BuildpackRelease> ReadReleasesAsync(IReadOnlyList<BuildpackReference> chosen, string outDir, string? detected, Func<string, Task> output)
+    {
+        var types = new Dictionary<string, string>(StringComparer.Ordinal);
+        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; ReadResult(outDir, $"release.{i}.yml") is { } yaml; i++)
+        {
+            var label = Label(chosen, outDir, i.ToString(CultureInfo.InvariantCulture)) ?? detected ?? "chosen";
+            BuildpackRelease release;
+            try
+            {
+                release = BuildpackRelease.Parse(yaml);
+            }
+            catch (FormatException e)
+            {
+                throw new StagingException($"The {label} buildpack's {e.Message.TrimEnd('.')}.");
+            }
+            if (yaml.Split('\n').Any(l => l.StartsWith("addons:", StringComparison.Ordinal) && l.Trim() is not ("addons:" or "addons: []")))
+                await output($"       Note: the {label} buildpack asks for addons; Paas has no addons, so they are ignored.");
+            foreach (var (k, v) in release.DefaultProcessTypes)
+                types[k] = v;
+            foreach (var (k, v) in release.ConfigVars)
+                config[k] = v;
+        }
+        return new BuildpackRelease(types, config);
+    }
+
+    private async Task KillAsync(string containerId)
+    {
+        try
+        {
+            await docker.Containers.KillContainerAsync(containerId, new ContainerKillParameters { Signal = "SIGKILL" }, CancellationToken.None);
+        }
+        catch (DockerApiException)
+        {
+            // Already gone or stopped: the finally removes it either way.
+        }
+    }
+
     private async Task CopySourceAsync(string containerId, string scratch, StagingRequest request, CancellationToken cancellationToken)
     {
         // Spooled to disk rather than memory: a push may be large, and the engine wants a plain stream.
@@ -182,8 +261,23 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
     }
 
     /// <summary>Forwards output a line at a time as it arrives, so the pusher sees the build live.</summary>
-    private static async Task PumpLinesAsync(MultiplexedStream stream, Func<string, Task> output, CancellationToken cancellationToken)
+    private static async Task PumpLinesAsync(MultiplexedStream stream, Func<string, Task> output, long limit, CancellationToken cancellationToken)
     {
+        long forwarded = 0;
+        var capped = false;
+        async Task Emit(string text)
+        {
+            if (capped)
+                return;
+            forwarded += text.Length + 1;
+            if (forwarded > limit)
+            {
+                capped = true;
+                await output($" !     The build printed more than {limit / (1024 * 1024)} MB of output; the rest is not shown.");
+                return;
+            }
+            await output(text);
+        }
         var buffer = new byte[8192];
         var decoder = Encoding.UTF8.GetDecoder();
         var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
@@ -199,17 +293,23 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
                 var c = chars[i];
                 if (c == '\n')
                 {
-                    await output(line.ToString().TrimEnd('\r'));
+                    await Emit(line.ToString().TrimEnd('\r'));
                     line.Clear();
                 }
                 else
                 {
                     line.Append(c);
+                    // A buildpack that never prints a newline must not grow this without bound.
+                    if (line.Length >= 16 * 1024)
+                    {
+                        await Emit(line.ToString());
+                        line.Clear();
+                    }
                 }
             }
         }
         if (line.Length > 0)
-            await output(line.ToString());
+            await Emit(line.ToString());
     }
 
     private static string? ReadResult(string outDir, string name)

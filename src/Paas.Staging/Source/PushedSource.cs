@@ -65,6 +65,24 @@ public sealed class PushedSource : IDisposable
         return ((Blob)entry.Target).GetContentText();
     }
 
+    /// <summary>The total size of the tree's files, to refuse oversized pushes before anything is staged.</summary>
+    public long TotalBytes()
+    {
+        long total = 0;
+        var pending = new Stack<Tree>([Commit.Tree]);
+        while (pending.TryPop(out var tree))
+        {
+            foreach (var entry in tree)
+            {
+                if (entry.TargetType == TreeEntryTargetType.Tree)
+                    pending.Push((Tree)entry.Target);
+                else if (entry.TargetType == TreeEntryTargetType.Blob)
+                    total += _repository.ObjectDatabase.RetrieveObjectMetadata(entry.Target.Id).Size;
+            }
+        }
+        return total;
+    }
+
     /// <summary>
     /// Writes the tree as a tar owned by the app user. Symlinks are kept as links but must point inside
     /// the tree; one that escapes it fails the push, since a build step could otherwise be fooled into

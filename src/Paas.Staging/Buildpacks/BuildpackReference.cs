@@ -1,0 +1,74 @@
+using System.Text.RegularExpressions;
+
+namespace Paas.Staging.Buildpacks;
+
+/// <summary>
+/// One buildpack as a user names it: a built-in name (`nodejs`), a git URL (https, http or file) with an
+/// optional `#ref` (branch, tag or commit), or a tarball URL ending in .tgz or .tar.gz.
+/// </summary>
+public sealed partial record BuildpackReference(string Text, BuildpackKind Kind, string Location, string? Ref)
+{
+    public override string ToString() => Text;
+
+    /// <summary>Parses a reference; null and a one-sentence reason when it is not one.</summary>
+    public static BuildpackReference? Parse(string? text, out string? problem)
+    {
+        problem = null;
+        var value = text?.Trim() ?? "";
+        if (value.Length == 0)
+        {
+            problem = "A buildpack must be a built-in name, a git URL or a .tgz URL, not an empty string.";
+            return null;
+        }
+        if (value.Length > 2000 || value.Any(char.IsControl) || value.Contains(' ') || value.Contains(','))
+        {
+            problem = $"'{Shorten(value)}' is not a buildpack: names and URLs have no spaces, commas or control characters.";
+            return null;
+        }
+        if (BuiltInName().IsMatch(value))
+            return new BuildpackReference(value, BuildpackKind.BuiltIn, value.ToLowerInvariant(), null);
+        var hash = value.IndexOf('#');
+        var location = hash < 0 ? value : value[..hash];
+        var reference = hash < 0 ? null : value[(hash + 1)..];
+        if (reference is not null && !GitRef().IsMatch(reference))
+        {
+            problem = $"'{Shorten(value)}' has a #ref that is not a valid git branch, tag or commit.";
+            return null;
+        }
+        if (!Uri.TryCreate(location, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http" or "file"))
+        {
+            problem = $"'{Shorten(value)}' is not a buildpack: use a built-in name or an https, http or file URL.";
+            return null;
+        }
+        if (uri.Scheme != "file" && uri.Host.Length == 0)
+        {
+            problem = $"'{Shorten(value)}' has no host.";
+            return null;
+        }
+        if (uri.AbsolutePath.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase) || uri.AbsolutePath.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase))
+        {
+            if (reference is not null)
+            {
+                problem = $"'{Shorten(value)}' is a tarball URL, which cannot take a #ref.";
+                return null;
+            }
+            return new BuildpackReference(value, BuildpackKind.Tarball, location, null);
+        }
+        return new BuildpackReference(value, BuildpackKind.Git, location, reference);
+    }
+
+    private static string Shorten(string value) => value.Length <= 80 ? value : value[..77] + "...";
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    private static partial Regex BuiltInName();
+
+    [GeneratedRegex(@"^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]{1,200}$")]
+    private static partial Regex GitRef();
+}
+
+public enum BuildpackKind
+{
+    BuiltIn,
+    Git,
+    Tarball,
+}

@@ -1,0 +1,105 @@
+using System.Text;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Paas.Core.Instances;
+
+namespace Paas.Staging.OneOff;
+
+/// <summary>
+/// Runs one command to completion in a throwaway container of a release image, as Heroku runs the release
+/// phase and `scripts.postdeploy`: the app user, the release's config, `.profile.d` sourced first, output
+/// streamed line by line, a time limit, and the container always removed.
+/// </summary>
+public sealed class OneOffRunner(IDockerClient docker, string platformId)
+{
+    public async Task<OneOffResult> RunAsync(string app, string image, string kind, string command, IReadOnlyDictionary<string, string> environment,
+        long memoryBytes, TimeSpan timeLimit, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        var env = environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
+        env.Add($"DYNO={kind}.1");
+        var created = await docker.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = image,
+            User = "1000:1000",
+            WorkingDir = "/app",
+            Env = env,
+            Cmd = ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; exec " + command],
+            Labels = new Dictionary<string, string>
+            {
+                [ContainerLabels.Platform] = platformId,
+                [ContainerLabels.Role] = kind,
+                [ContainerLabels.App] = app,
+            },
+            HostConfig = new HostConfig
+            {
+                Memory = memoryBytes,
+                MemorySwap = memoryBytes,
+                PidsLimit = 512,
+                CapDrop = ["ALL"],
+                SecurityOpt = ["no-new-privileges"],
+                Init = true,
+            },
+        }, cancellationToken);
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            limit.CancelAfter(timeLimit);
+            try
+            {
+                using var stream = await docker.Containers.AttachContainerAsync(created.ID, false, new ContainerAttachParameters { Stream = true, Stdout = true, Stderr = true }, limit.Token);
+                await docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), limit.Token);
+                await PumpAsync(stream, output, limit.Token);
+                var exit = (await docker.Containers.WaitContainerAsync(created.ID, limit.Token)).StatusCode;
+                var state = (await docker.Containers.InspectContainerAsync(created.ID, cancellationToken)).State;
+                return new OneOffResult(exit, TimedOut: false, state.OOMKilled);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return new OneOffResult(-1, TimedOut: true, OutOfMemory: false);
+            }
+        }
+        finally
+        {
+            try
+            {
+                await docker.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true }, CancellationToken.None);
+            }
+            catch (DockerContainerNotFoundException)
+            {
+            }
+        }
+    }
+
+    private static async Task PumpAsync(MultiplexedStream stream, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[8192];
+        var decoder = Encoding.UTF8.GetDecoder();
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
+        var line = new StringBuilder();
+        while (true)
+        {
+            var read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
+            if (read.EOF)
+                break;
+            var count = decoder.GetChars(buffer, 0, read.Count, chars, 0);
+            for (var i = 0; i < count; i++)
+            {
+                if (chars[i] == '\n' || line.Length >= 16 * 1024)
+                {
+                    await output("       " + line.ToString().TrimEnd('\r'));
+                    line.Clear();
+                    if (chars[i] == '\n')
+                        continue;
+                }
+                line.Append(chars[i]);
+            }
+        }
+        if (line.Length > 0)
+            await output("       " + line);
+    }
+}
+
+public sealed record OneOffResult(long ExitCode, bool TimedOut, bool OutOfMemory)
+{
+    public bool Succeeded => !TimedOut && !OutOfMemory && ExitCode == 0;
+}
