@@ -1,0 +1,101 @@
+# Sourced by the benchmark scripts: starts a throwaway platform (router, controller, cell agents) on
+# spare loopback ports with its own data directory and Redis prefix, so it never touches a running
+# `make run`, and removes everything it made on exit. Needs the solution built (make build) and the
+# host set up (deploy/setup.sh).
+#   start_platform NAME:ZONE:MEMORY_MB ...   one cell agent per argument (default: one cell)
+#   paas ARGS...                             the CLI against this platform
+#   kill_cell NAME                           kill a cell agent (its containers stay)
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+CONFIGURATION=${CONFIGURATION:-Release}
+WORK=$(mktemp -d /tmp/paas-bench.XXXXXX)
+API_PORT=${BENCH_API_PORT:-18090}
+ROUTER_PORT=${BENCH_ROUTER_PORT:-18080}
+ADMIN_PORT=${BENCH_ADMIN_PORT:-18081}
+PREFIX="bench-$$:"
+
+export PAAS_DATA_DIR=$WORK/data PAAS_API_PORT=$API_PORT PAAS_API_BIND=127.0.0.1 PAAS_API_URL=http://127.0.0.1:$API_PORT
+export PAAS_ROUTER_PORT=$ROUTER_PORT PAAS_ROUTER_BIND=127.0.0.1 PAAS_ROUTER_ADMIN_PORT=$ADMIN_PORT PAAS_ROUTER_TLS_PORT=0
+export PAAS_ROUTER_ACCESS_LOG=off
+export PAAS_ROUTER_ADMIN_URL=http://127.0.0.1:$ADMIN_PORT PAAS_REDIS_PREFIX=$PREFIX PAAS_BUILDPACKS_DIR=$ROOT/buildpacks
+export HOME=$WORK/home GIT_TERMINAL_PROMPT=0
+mkdir -p "$HOME" "$PAAS_DATA_DIR"
+
+declare -A CELL_PIDS=()
+PIDS=()
+
+bin() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0/$2.dll"; }
+paas() { dotnet "$(bin src/Paas.Cli paas)" "$@"; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
+
+wait_url() {
+  for _ in $(seq 1 300); do
+    curl -fsS "$1" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "$1 did not come up" >&2
+  return 1
+}
+
+start_cell() {
+  local name=${1%%:*} rest=${1#*:}
+  local zone=${rest%%:*} memory=${rest#*:} port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  PAAS_CELL_NAME=$name PAAS_CELL_ZONE=$zone PAAS_CELL_MEMORY_MB=$memory PAAS_CELL_PORT=$port PAAS_CELL_HEARTBEAT_MS=500 \
+    dotnet "$(bin src/Paas.Cell Paas.Cell)" >"$WORK/cell-$name.log" 2>&1 &
+  CELL_PIDS[$name]=$!
+  wait_url "http://127.0.0.1:$port/healthz"
+}
+
+kill_cell() {
+  kill -9 "${CELL_PIDS[$1]}" 2>/dev/null || true
+  unset "CELL_PIDS[$1]"
+}
+
+start_platform() {
+  dotnet "$(bin router/Paas.Router Paas.Router)" >"$WORK/router.log" 2>&1 &
+  PIDS+=($!)
+  dotnet "$(bin src/Paas.Controller Paas.Controller)" >"$WORK/controller.log" 2>&1 &
+  PIDS+=($!)
+  wait_url "http://127.0.0.1:$ADMIN_PORT/healthz"
+  wait_url "http://127.0.0.1:$API_PORT/healthz"
+  local cells=("$@")
+  ((${#cells[@]})) || cells=(bench-cell:zone-1:16384)
+  for cell in "${cells[@]}"; do start_cell "$cell"; done
+  for _ in $(seq 1 100); do
+    [ "$(paas cells --json | grep -c '"state": "live"')" -ge "${#cells[@]}" ] && return 0
+    sleep 0.1
+  done
+  echo "cells did not register" >&2
+  return 1
+}
+
+stop_platform() {
+  kill "${PIDS[@]}" "${CELL_PIDS[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  local platform
+  platform=$(sed -n 's/^Paas controller \([a-z0-9]*\) is serving.*/\1/p' "$WORK/controller.log" 2>/dev/null | head -n 1)
+  if [ -n "$platform" ]; then
+    docker ps -aq --filter "label=paas.platform=$platform" | xargs -r docker rm -f >/dev/null
+    docker images -q --filter "label=paas.platform=$platform" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  fi
+  redis-cli --scan --pattern "$PREFIX*" | xargs -r redis-cli del >/dev/null
+  rm -rf "$WORK"
+}
+trap stop_platform EXIT
+
+# new_app NAME FIXTURE: creates the app, a work tree with the fixture, the remote; pushes it.
+new_app() {
+  local app=$1 fixture=$2
+  cp -r "$ROOT/tests/fixtures/apps/$fixture" "$WORK/$app"
+  (
+    cd "$WORK/$app"
+    git init -q -b main && git add -A && git -c user.name=b -c user.email=b@b commit -qm v0
+    paas apps:create "$app" >/dev/null
+    paas git:remote "$app" >/dev/null
+    git push -q paas main >"$WORK/push-$app.log" 2>&1 || { cat "$WORK/push-$app.log"; exit 1; }
+  )
+}
+
+get() { curl -s -o /dev/null -w '%{http_code}' -H "Host: $1.localhost" "http://127.0.0.1:$ROUTER_PORT${2:-/}"; }
