@@ -9,9 +9,11 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 CONFIGURATION=${CONFIGURATION:-Release}
 WORK=$(mktemp -d /tmp/paas-bench.XXXXXX)
-API_PORT=${BENCH_API_PORT:-18090}
-ROUTER_PORT=${BENCH_ROUTER_PORT:-18080}
-ADMIN_PORT=${BENCH_ADMIN_PORT:-18081}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Spare ports, so several benchmark runs (or a test run) can share the machine.
+API_PORT=${BENCH_API_PORT:-$(free_port)}
+ROUTER_PORT=${BENCH_ROUTER_PORT:-$(free_port)}
+ADMIN_PORT=${BENCH_ADMIN_PORT:-$(free_port)}
 PREFIX="bench-$$:"
 
 export PAAS_DATA_DIR=$WORK/data PAAS_API_PORT=$API_PORT PAAS_API_BIND=127.0.0.1 PAAS_API_URL=http://127.0.0.1:$API_PORT
@@ -41,7 +43,7 @@ wait_url() {
 start_cell() {
   local name=${1%%:*} rest=${1#*:}
   local zone=${rest%%:*} memory=${rest#*:} port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(free_port)
   PAAS_CELL_NAME=$name PAAS_CELL_ZONE=$zone PAAS_CELL_MEMORY_MB=$memory PAAS_CELL_PORT=$port PAAS_CELL_HEARTBEAT_MS=500 \
     dotnet "$(bin src/Paas.Cell Paas.Cell)" >"$WORK/cell-$name.log" 2>&1 &
   CELL_PIDS[$name]=$!
