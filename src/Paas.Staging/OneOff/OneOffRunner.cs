@@ -23,7 +23,8 @@ public sealed class OneOffRunner(IDockerClient docker, string platformId)
             User = "1000:1000",
             WorkingDir = "/app",
             Env = env,
-            Cmd = ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; exec " + command],
+            // No `exec`: a command list (`migrate; check`) must end with its own last exit code.
+            Cmd = ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done\n" + command],
             Labels = new Dictionary<string, string>
             {
                 [ContainerLabels.Platform] = platformId,

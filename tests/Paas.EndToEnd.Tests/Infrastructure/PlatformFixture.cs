@@ -113,9 +113,13 @@ public sealed partial class PlatformFixture : IAsyncLifetime
         throw new TimeoutException($"{count} cells did not register.");
     }
 
-    public async Task StartControllerAsync()
+    /// <summary>Starts the controller; <paramref name="overrides"/> replace settings for this run only (e.g. a short staging limit).</summary>
+    public async Task StartControllerAsync(IReadOnlyDictionary<string, string>? overrides = null)
     {
-        _controller = new PlatformProcess(RepoPaths.Dll("src/Paas.Controller", "Paas.Controller"), _controllerEnvironment);
+        var environment = new Dictionary<string, string>(_controllerEnvironment);
+        foreach (var (name, value) in overrides ?? new Dictionary<string, string>())
+            environment[name] = value;
+        _controller = new PlatformProcess(RepoPaths.Dll("src/Paas.Controller", "Paas.Controller"), environment);
         await _controller.WaitReadyAsync($"{ApiUrl}/healthz", TimeSpan.FromSeconds(30));
         PlatformId = PlatformIdPattern().Match(_controller.Output) is { Success: true } m ? m.Groups[1].Value : PlatformId;
     }
