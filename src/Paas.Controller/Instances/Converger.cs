@@ -32,39 +32,49 @@ public sealed class Converger(
     TimeProvider time,
     ILogger<Converger> logger) : BackgroundService
 {
-    private const int ParallelStarts = 4;
-    private readonly Channel<string?> _wake = Channel.CreateUnbounded<string?>();
+    private const int ParallelStarts = 8;
+    private readonly Channel<string> _wake = Channel.CreateUnbounded<string>();
 
-    /// <summary>Asks for a pass over one app (or all, with null) as soon as possible.</summary>
-    public void Wake(string? app) => _wake.Writer.TryWrite(app);
+    /// <summary>Asks for a pass over one app as soon as possible.</summary>
+    public void Wake(string app) => _wake.Writer.TryWrite(app);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(cellKeys.Events), (_, message) => OnCellEvent(message));
-        using var timer = new PeriodicTimer(settings.ConvergeInterval, time);
-        _ = Task.Run(async () =>
+        // The full pass and the event-driven passes run side by side: a crash must not wait behind a
+        // slow full pass. The per-app lock keeps two passes off the same app.
+        var periodic = Task.Run(async () =>
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-                Wake(null);
+            using var timer = new PeriodicTimer(settings.ConvergeInterval, time);
+            do
+            {
+                await GuardedAsync(() => ConvergeAllAsync(stoppingToken));
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }, stoppingToken);
-        Wake(null);
         await foreach (var app in _wake.Reader.ReadAllAsync(stoppingToken))
         {
-            try
+            if (database.FindApp(app) is null)
+                continue;
+            _ = GuardedAsync(async () =>
             {
-                if (app is null)
-                    await ConvergeAllAsync(stoppingToken);
-                else if (database.FindApp(app) is not null)
-                {
-                    using var _ = await locks.AcquireAsync(app, stoppingToken);
-                    await ConvergeAppAsync(app, _ => Task.CompletedTask, stoppingToken);
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // The next pass heals whatever this one could not; a Redis or engine hiccup must not stop the loop.
-                logger.LogWarning(e, "Convergence pass failed");
-            }
+                using var _ = await locks.AcquireAsync(app, stoppingToken);
+                await ConvergeAppAsync(app, _ => Task.CompletedTask, stoppingToken);
+            });
+        }
+        await periodic;
+    }
+
+    private async Task GuardedAsync(Func<Task> pass)
+    {
+        try
+        {
+            await pass();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The next pass heals whatever this one could not; a Redis or engine hiccup must not stop the loop.
+            logger.LogWarning(e, "Convergence pass failed");
         }
     }
 
@@ -95,7 +105,7 @@ public sealed class Converger(
         }
         foreach (var app in apps)
         {
-            await routes.SetHostAsync(settings.AppHost(app.Name), app.Name);
+            await routes.EnsureHostAsync(settings.AppHost(app.Name), app.Name);
             using var _ = await locks.AcquireAsync(app.Name, cancellationToken);
             await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken);
         }

@@ -19,6 +19,13 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys,
         await PublishAsync(new RouteChange(RouteChange.HostSet, host, app));
     }
 
+    /// <summary>Sets the host only if Redis lacks it (it was flushed), so periodic passes do not churn every router's table.</summary>
+    public async Task EnsureHostAsync(string host, string app)
+    {
+        if (await Db.HashGetAsync(keys.Hosts, host) != app)
+            await SetHostAsync(host, app);
+    }
+
     public async Task RemoveHostAsync(string host)
     {
         await Db.HashDeleteAsync(keys.Hosts, host);
