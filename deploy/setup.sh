@@ -13,7 +13,7 @@ export PAAS_DATA_DIR PAAS_REDIS_PORT
 DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly DEPLOY_DIR
 readonly LOG_DIR=$PAAS_DATA_DIR/logs
-readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps)
+readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl)
 readonly DOCKER_WAIT_S=60
 readonly REDIS_WAIT_S=20
 
@@ -125,5 +125,8 @@ else
 fi
 
 "$DEPLOY_DIR/stack/build.sh"
+
+# The router's TLS port serves apps with this self-signed wildcard certificate until an operator adds real ones.
+"$DEPLOY_DIR/tls/make-cert.sh" "$PAAS_DATA_DIR/certs" "${PAAS_DOMAIN:-localhost}"
 
 printf '==> host ready (%ss)\n' "$(elapsed "$T0")"

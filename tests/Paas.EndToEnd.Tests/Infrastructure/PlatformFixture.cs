@@ -50,6 +50,9 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_ROUTER_ADMIN_PORT"] = RouterAdminPort.ToString(),
             ["PAAS_REDIS"] = Redis,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
+            // No TLS port (it would collide with `make run`'s), and no per-request log lines kept in memory.
+            ["PAAS_ROUTER_TLS_PORT"] = "0",
+            ["PAAS_ROUTER_ACCESS_LOG"] = "off",
         });
         await _router.WaitReadyAsync($"http://127.0.0.1:{RouterAdminPort}/healthz", TimeSpan.FromSeconds(30));
         _controllerEnvironment = new Dictionary<string, string>
