@@ -94,7 +94,8 @@ public static partial class ProcessCommands
             cli.Out.WriteLine("done");
             return Task.FromResult(0);
         }
-        Console.Error.WriteLine($" !    {problems.Count} instance{(problems.Count == 1 ? "" : "s")} not started: {string.Join("; ", problems)}.");
+        foreach (var problem in problems)
+            Console.Error.WriteLine($" !    {problem}.");
         return Task.FromResult(1);
     }
 

@@ -81,13 +81,14 @@ public static partial class ProcessEndpoints
         using var _ = await locks.AcquireAsync(name, ct);
         db.SetFormation(name, entries);
         db.AddEvent(name, Actor(context), "scale", "Scaled to " + string.Join(", ", entries.Select(e => $"{e.Process}={e.Quantity}{(e.MemoryMb is { } mb ? $":{mb}M" : "")}")));
-        var result = await converger.ConvergeAppAsync(name, _ => Task.CompletedTask, ct);
-        // A new size takes effect by replacing the running instances of that type, one at a time.
+        // A new size takes effect by replacing the running instances of that type one at a time, before
+        // any new ones are added, so the instances already serving get their place first.
         var resized = entries.Where(e => e.MemoryMb is not null).Select(e => e.Process).ToHashSet();
         var stale = (await instances.ListAsync(name, ct))
-            .Where(i => i.Running && i.Release == release.Version && resized.Contains(i.Process) && i.MemoryLimitBytes != instances.MemoryBytesFor(name, i.Process))
+            .Where(i => i.Running && i.Release == release.Version && resized.Contains(i.Process)
+                && i.Index <= db.Formation(name)[i.Process].Quantity && i.MemoryLimitBytes != instances.MemoryBytesFor(name, i.Process))
             .ToList();
-        var problems = result.Problems.ToList();
+        var problems = new List<string>();
         try
         {
             await instances.RollingRestartAsync(release, stale, ct);
@@ -96,7 +97,9 @@ public static partial class ProcessEndpoints
         {
             problems.Add(e.Message);
         }
-        result = result with { Started = result.Started + stale.Count, Stopped = result.Stopped + stale.Count, Problems = problems };
+        var result = await converger.ConvergeAppAsync(name, _ => Task.CompletedTask, ct);
+        problems.AddRange(result.Problems);
+        result = result with { Started = result.Started + stale.Count, Stopped = result.Stopped + stale.Count, Problems = Summarize(problems, db.Formation(name)) };
         return Results.Json(new { formation = DescribeFormation(name, db, settings), started = result.Started, stopped = result.Stopped, problems = result.Problems });
     }
 
@@ -168,6 +171,20 @@ public static partial class ProcessEndpoints
         db.SetHealthCheck(name, process, spec);
         db.AddEvent(name, Actor(context), "healthcheck", $"Health check for {process}: {(spec.Type == HealthCheckSpec.Http ? "GET " + spec.Path : "port")}");
         return Results.Json(spec);
+    }
+
+    /// <summary>"web.4 could not be placed: X" for each instance becomes "2 of 5 web instances unplaced: X".</summary>
+    private static List<string> Summarize(List<string> problems, IReadOnlyDictionary<string, FormationEntry> formation)
+    {
+        const string marker = " could not be placed: ";
+        var summary = problems.Where(p => !p.Contains(marker, StringComparison.Ordinal)).ToList();
+        foreach (var group in problems.Where(p => p.Contains(marker, StringComparison.Ordinal)).GroupBy(p => p[..p.IndexOf('.')]))
+        {
+            var reason = group.First()[(group.First().IndexOf(marker, StringComparison.Ordinal) + marker.Length)..];
+            var wanted = formation.TryGetValue(group.Key, out var f) ? f.Quantity : group.Count();
+            summary.Add($"{group.Count()} of {wanted} {group.Key} instances unplaced: {reason}");
+        }
+        return summary;
     }
 
     public static string Actor(HttpContext context) => context.Items["paas.user"] as string ?? "unknown";
