@@ -68,6 +68,10 @@ public sealed class RouterProcess : IAsyncDisposable
         start.Environment["PAAS_ROUTER_BIND"] = "127.0.0.1";
         start.Environment["PAAS_REDIS"] = redis;
         start.Environment["PAAS_REDIS_PREFIX"] = prefix;
+        // No TLS unless a test asks for it: the default port (8443) and certificate directory
+        // (/var/lib/paas/certs) belong to the machine, and routers of tests running in parallel would
+        // race each other (and a platform router) for that port once set-up has put certificates there.
+        start.Environment["PAAS_ROUTER_TLS_PORT"] = "0";
         start.Environment.Remove("ASPNETCORE_URLS");
         start.Environment.Remove("ASPNETCORE_HTTP_PORTS");
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
