@@ -6,6 +6,14 @@
 #      prints requests/s, p50 and p99 per target and the ratios router/nginx and router/HAProxy;
 #   2. router throughput with 100,000 hostnames in the table against 10 (random Host headers);
 #   3. route-change propagation time (write to Redis + publish -> first request routed), with the large table.
+# Besides req/s and latency it prints CPU time per request of the process(es) under test (from
+# /proc/<pid>/stat): throughput on a shared 2-core box swings with whatever else runs, CPU per request
+# much less so, and it shows what a target costs rather than how much CPU it managed to grab. The load
+# average at each run is printed so contention from other processes is visible.
+# Every target gets the same WARMUP seconds first; .NET needs ~15 s under load before tiered JIT and
+# dynamic PGO settle (with 3 s the router measured ~1.5x its steady-state CPU per request).
+# PIN=1: proxy under test on CPU 0, wrk and the backend on CPU 1 (nginx 1 worker, HAProxy 1 thread);
+# default: nothing pinned, everything shares both cores (nginx and HAProxy one worker/thread per core).
 # Uses its own Redis on a free loopback port; never touches the platform's. Installs wrk, nginx, haproxy
 # and redis-server with apt-get if missing.
 #   ROUNDS=3 DURATION=10 CONNECTIONS=64 tests/benchmarks/router/bench.sh
@@ -16,6 +24,8 @@ ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
+WARMUP=${WARMUP:-15}
+PIN=${PIN:-0}
 HOSTS_LARGE=${HOSTS_LARGE:-100000}
 CONFIGURATION=${CONFIGURATION:-Release}
 WORK=$(mktemp -d /tmp/paas-router-bench.XXXXXX)
@@ -45,6 +55,13 @@ wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 
 BACKEND_PORT=$(free_port); NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port)
 ROUTER_PORT=$(free_port); ROUTER_ADMIN=$(free_port); REDIS_PORT=$(free_port)
+if [[ $PIN == 1 ]]; then
+  ON_PROXY=(taskset -c 0); ON_LOAD=(taskset -c 1); PROXY_WORKERS=1
+  echo "==> layout: proxy under test on CPU 0; wrk and backend on CPU 1"
+else
+  ON_PROXY=(); ON_LOAD=(); PROXY_WORKERS=$(nproc)
+  echo "==> layout: nothing pinned; wrk, backend and proxy share $(nproc) CPUs"
+fi
 HOST=app.bench.test
 PREFIX="bench:"
 
@@ -60,11 +77,11 @@ events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s;
   server { listen 127.0.0.1:$BACKEND_PORT; location / { default_type text/plain; return 200 "hello, bench\n"; } } }
 CONF
-"$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
+"${ON_LOAD[@]}" "$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
 
-# nginx as the proxy: same host route, upstream keep-alive, one worker per core (auto), no access log.
+# nginx as the proxy: same host route, upstream keep-alive, one worker per core it may use, no access log.
 cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes auto; daemon off; pid $WORK/nginx/nginx.pid; error_log stderr error;
+worker_processes $PROXY_WORKERS; daemon off; pid $WORK/nginx/nginx.pid; error_log stderr error;
 events { worker_connections 4096; }
 http { access_log off; keepalive_requests 1000000;
   upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
@@ -74,12 +91,12 @@ http { access_log off; keepalive_requests 1000000;
       proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto \$scheme; } } }
 CONF
-"$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null & PIDS+=($!)
+"${ON_PROXY[@]}" "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null & PIDS+=($!)
 
 # HAProxy: same host route, connection reuse, one thread per core, no log.
 cat >"$WORK/haproxy.cfg" <<CONF
 global
-  nbthread $(nproc)
+  nbthread $PROXY_WORKERS
   maxconn 4000
 defaults
   mode http
@@ -98,7 +115,8 @@ backend app
 backend none
   http-request return status 404
 CONF
-"$HAPROXY" -f "$WORK/haproxy.cfg" -db & PIDS+=($!)
+"${ON_PROXY[@]}" "$HAPROXY" -f "$WORK/haproxy.cfg" -db & PIDS+=($!)
+HAPROXY_PID=$!
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" --daemonize no >/dev/null & PIDS+=($!)
 wait_port "$REDIS_PORT"
@@ -109,7 +127,7 @@ rcli hset "${PREFIX}routes" app-web-1 "{\"instance\":\"app-web-1\",\"app\":\"app
 start_router() {
   PAAS_ROUTER_PORT=$ROUTER_PORT PAAS_ROUTER_ADMIN_PORT=$ROUTER_ADMIN PAAS_ROUTER_BIND=127.0.0.1 PAAS_ROUTER_TLS_PORT=0 \
   PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=${1:-off} \
-    dotnet "$ROUTER_DLL" >"$WORK/router.out" 2>"$WORK/router.err" & ROUTER_PID=$!
+    "${ON_PROXY[@]}" dotnet "$ROUTER_DLL" >"$WORK/router.out" 2>"$WORK/router.err" & ROUTER_PID=$!
   PIDS+=($ROUTER_PID)
   wait_port "$ROUTER_ADMIN"
   for _ in $(seq 1 100); do
@@ -124,21 +142,37 @@ start_router off
 
 # wrk prints latency with units; normalise to milliseconds.
 to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
+# CPU ticks (user + system) used so far by the given processes, all threads included.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# The processes doing a target's work: its workers (nginx's master only forks them).
+pids_of() {
+  case $1 in
+    backend) pgrep -P "$(cat "$WORK/backend/nginx.pid")" ;;
+    nginx) pgrep -P "$(cat "$WORK/nginx/nginx.pid")" ;;
+    haproxy) echo "$HAPROXY_PID" ;;
+    *) echo "$ROUTER_PID" ;;
+  esac
+}
 run_wrk() { # name port [script]
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST" ${3:+-s "$3"} "http://127.0.0.1:$2/")
-  local rps p50 p99 errors
+  local out pids c0 c1
+  pids=$(pids_of "$1"); c0=$(cpu_ticks $pids)
+  out=$("${ON_LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST" ${3:+-s "$3"} "http://127.0.0.1:$2/")
+  c1=$(cpu_ticks $pids)
+  local rps p50 p99 errors requests us load
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
   p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  us=$(awk -v c=$((c1 - c0)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", r > 0 ? c / hz * 1e6 / r : 0 }')
+  load=$(cut -d' ' -f1 /proc/loadavg)
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
-  echo "$1 $rps $p50 $p99" >>"$WORK/results"
-  printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
+  echo "$1 $rps $p50 $p99 $us" >>"$WORK/results"
+  printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.1f us/req   load %5s %s\n' "$1" "$rps" "$p50" "$p99" "$us" "$load" "$errors"
 }
 
-echo "==> warm-up"
+echo "==> warm-up (${WARMUP}s each)"
 for port in $BACKEND_PORT $ROUTER_PORT $NGINX_PORT $HAPROXY_PORT; do
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -H "Host: $HOST" "http://127.0.0.1:$port/" >/dev/null
+  "${ON_LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST" "http://127.0.0.1:$port/" >/dev/null
 done
 
 targets=("backend $BACKEND_PORT" "router $ROUTER_PORT" "nginx $NGINX_PORT" "haproxy $HAPROXY_PORT")
@@ -155,16 +189,18 @@ done
 echo "==> medians over $ROUNDS rounds"
 median() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$WORK/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for name in backend router nginx haproxy; do
-  printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" "$(median "$name" 4)"
+  printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.1f us/req\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" "$(median "$name" 4)" "$(median "$name" 5)"
 done
 r=$(median router 2); n=$(median nginx 2); h=$(median haproxy 2)
-awk -v r="$r" -v n="$n" -v h="$h" -v rp="$(median router 4)" -v np="$(median nginx 4)" 'BEGIN {
-  printf "   router/nginx   %.2fx req/s (goal >= 1.0)   p99 router %.3f ms vs nginx %.3f ms\n", r/n, rp, np
-  printf "   router/haproxy %.2fx req/s (goal >= 1.1)\n", r/h }'
+awk -v r="$r" -v n="$n" -v h="$h" -v rp="$(median router 4)" -v np="$(median nginx 4)" \
+  -v rc="$(median router 5)" -v nc="$(median nginx 5)" -v hc="$(median haproxy 5)" 'BEGIN {
+  printf "   router/nginx   %.2fx req/s (goal >= 1.0)   p99 router %.3f ms vs nginx %.3f ms   cpu/req %.2fx nginx'"'"'s\n", r/n, rp, np, rc/nc
+  printf "   router/haproxy %.2fx req/s (goal >= 1.1)   cpu/req %.2fx haproxy'"'"'s\n", r/h, rc/hc }'
 
 echo "==> router with the access log on (to a file)"
 stop_router
 start_router "$WORK/access.log"
+"${ON_LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" >/dev/null
 run_wrk router+log "$ROUTER_PORT"
 stop_router
 
@@ -191,7 +227,7 @@ request = function() return wrk.format(nil, nil, { Host = "app" .. math.random(0
 LUA
 done
 start_router off
-wrk -t"$THREADS" -c"$CONNECTIONS" -d3s -s "$WORK/random-$HOSTS_LARGE.lua" "http://127.0.0.1:$ROUTER_PORT/" >/dev/null
+"${ON_LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$WORK/random-$HOSTS_LARGE.lua" "http://127.0.0.1:$ROUTER_PORT/" >/dev/null
 : >"$WORK/results"
 for round in $(seq 1 "$ROUNDS"); do
   if ((round % 2)); then order=(10 "$HOSTS_LARGE"); else order=("$HOSTS_LARGE" 10); fi
