@@ -52,6 +52,7 @@ public sealed class Converger(
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }, stoppingToken);
+        var lostCells = Task.Run(() => WatchForLostCellsAsync(stoppingToken), stoppingToken);
         await foreach (var app in _wake.Reader.ReadAllAsync(stoppingToken))
         {
             if (database.FindApp(app) is null)
@@ -62,7 +63,31 @@ public sealed class Converger(
                 await ConvergeAppAsync(app, _ => Task.CompletedTask, stoppingToken);
             });
         }
-        await periodic;
+        await Task.WhenAll(periodic, lostCells);
+    }
+
+    /// <summary>
+    /// Checks heartbeats every second, so a lost cell's instances are re-placed as soon as it is declared
+    /// lost rather than at the next full pass.
+    /// </summary>
+    private async Task WatchForLostCellsAsync(CancellationToken stoppingToken)
+    {
+        var live = new HashSet<string>();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await GuardedAsync(async () =>
+            {
+                var registrations = await cells.RegistrationsAsync();
+                foreach (var lost in registrations.Where(r => live.Contains(r.Name) && !cells.IsLive(r)))
+                {
+                    logger.LogWarning("Cell {Cell} missed its heartbeats for {Seconds} s: placing its instances elsewhere", lost.Name, cells.LostAfter.TotalSeconds);
+                    foreach (var app in lost.Instances.Select(i => i.App).Distinct())
+                        Wake(app);
+                }
+                live = registrations.Where(cells.IsLive).Select(r => r.Name).ToHashSet();
+            });
+        }
     }
 
     private async Task GuardedAsync(Func<Task> pass)
@@ -121,8 +146,10 @@ public sealed class Converger(
         var stopped = 0;
         var problems = new List<string>();
 
-        // Crashed instances: record (once) and remove; their slots are refilled below, after backoff.
-        foreach (var dead in all.Where(i => !i.Running))
+        // Crashed instances: record (once) and unroute now; their slots are refilled below (after backoff),
+        // and the dead containers removed only after that, so a replacement does not wait on the cleanup.
+        var deadInstances = all.Where(i => !i.Running).ToList();
+        foreach (var dead in deadInstances)
         {
             var uptime = time.GetUtcNow() - dead.Since;
             if (crashes.Record(dead.ContainerId, app, dead.Process, dead.Index, dead.ExitCode ?? -1, dead.OomKilled, uptime))
@@ -131,7 +158,7 @@ public sealed class Converger(
                 database.AddEvent(app, "platform", "crash", $"{dead.Process}.{dead.Index} of v{dead.Release} crashed: {why}");
                 logger.LogInformation("{App} {Process}.{Index} crashed: {Why}", app, dead.Process, dead.Index, why);
             }
-            await instances.RetireAsync(dead, drain: false, cancellationToken);
+            await routes.RemoveRouteAsync(dead.InstanceId);
         }
         var running = all.Where(i => i.Running).ToList();
         var routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
@@ -186,6 +213,8 @@ public sealed class Converger(
             }
         });
         await Task.WhenAll(starts);
+        foreach (var dead in deadInstances)
+            await instances.RetireAsync(dead, drain: false, cancellationToken);
 
         // Other releases' instances leave only once the current release runs at full strength, so a
         // half-finished rollout or a failed start never leaves the app with fewer instances than before.
