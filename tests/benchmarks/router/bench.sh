@@ -163,7 +163,7 @@ run_wrk() { # name port [script]
   p50=$(to_ms "$(awk '$1=="50%" {print $2}' <<<"$out")")
   p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
-  us=$(awk -v c=$((c1 - c0)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", r > 0 ? c / hz * 1e6 / r : 0 }')
+  us=$(awk -v c=$((c1 - c0)) -v r="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (r > 0 ? c / hz * 1e6 / r : 0) }')
   load=$(cut -d' ' -f1 /proc/loadavg)
   errors=$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out" | tr '\n' ' ')
   echo "$1 $rps $p50 $p99 $us" >>"$WORK/results"
