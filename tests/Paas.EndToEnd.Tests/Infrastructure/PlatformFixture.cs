@@ -67,7 +67,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
             ["PAAS_BUILDPACKS_DIR"] = Path.Combine(RepoPaths.Root, "buildpacks"),
             ["PAAS_HEALTH_TIMEOUT_SECONDS"] = "15",
-            ["PAAS_CELL_LOST_SECONDS"] = "3",
+            ["PAAS_CELL_LOST_SECONDS"] = "5",
             ["PAAS_CONVERGE_SECONDS"] = "2",
             ["PAAS_DRAIN_MS"] = "300",
         };
