@@ -48,7 +48,9 @@ public sealed class DockerCell : ICell
             WorkingDir = "/app",
             Env = env,
             // Heroku runs each process through a shell after sourcing .profile.d, which buildpacks use to set PATH and friends.
-            Cmd = ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; exec " + spec.Command],
+            // The command runs in its own `bash -c`, as on Heroku, so "a && b" works, while a single command is
+            // exec'd by bash and receives SIGTERM itself.
+            Cmd = ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; exec /bin/bash -c \"$1\"", "paas-launch", spec.Command],
             ExposedPorts = new Dictionary<string, EmptyStruct> { [PortKey] = default },
             Labels = new Dictionary<string, string>
             {

@@ -64,6 +64,8 @@ public static partial class ProcessEndpoints
             if (update.Process is null || !release.ProcessTypes.ContainsKey(update.Process))
                 return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "unknown_process",
                     $"{name} has no process type '{update.Process}'; it has {string.Join(", ", release.ProcessTypes.Keys)}.");
+            if (update.Process == "release")
+                return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "unknown_process", "The release process runs once per deploy and cannot be scaled.");
             if (update.Quantity is < 0 or > MaxQuantity)
                 return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_quantity", $"The quantity for {update.Process} must be between 0 and {MaxQuantity}.");
             int? memoryMb = null;
