@@ -41,7 +41,6 @@ public sealed class Deployer(
             var (release, manifest) = await BuildReleaseAsync(app, revision, quarantine, output, cancellationToken);
             await RunReleasePhaseAsync(release, output, cancellationToken);
             ApplyManifest(release, manifest, firstDeploy);
-            database.SetPendingReleaseConfig(app, release.Version, release.Config);
             await RollOutAsync(release, output, cancellationToken);
             await output($"-----> Released v{release.Version} in {clock.Elapsed.TotalSeconds:0.0} s");
             await output($"       {settings.AppUrl(app)} deployed to Paas");
@@ -283,7 +282,7 @@ public sealed class Deployer(
             throw new DeployException(e.Message);
         }
 
-        database.AddRelease(release.App, release.Version, release.Image, release.Commit, release.Buildpack, release.ProcessTypes);
+        database.AddRelease(release.App, release.Version, release.Image, release.Commit, release.Buildpack, release.ProcessTypes, release.Config);
         database.AddEvent(release.App, "platform", "deploy", $"Deployed v{release.Version} ({release.Commit[..Math.Min(7, release.Commit.Length)]})");
         // Whatever the new release no longer runs (other process types, extra instances) leaves now.
         await converger.ConvergeAppAsync(release.App, output, cancellationToken);

@@ -74,12 +74,6 @@ public sealed class PlatformDatabase
                 buildpack TEXT NOT NULL,
                 PRIMARY KEY (app, position)
             );
-            CREATE TABLE IF NOT EXISTS pending_release_config (
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                version INTEGER NOT NULL,
-                config TEXT NOT NULL,
-                PRIMARY KEY (app, version)
-            );
             """);
         // Added after the first schema: a release's config (JSON object), for databases created before it.
         using var columns = Command(connection, "SELECT COUNT(*) FROM pragma_table_info('releases') WHERE name = 'config'");
@@ -161,35 +155,20 @@ public sealed class PlatformDatabase
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public ReleaseRecord AddRelease(string app, int version, string image, string commit, string buildpack, IReadOnlyDictionary<string, string> processTypes)
+    public ReleaseRecord AddRelease(string app, int version, string image, string commit, string buildpack, IReadOnlyDictionary<string, string> processTypes, IReadOnlyDictionary<string, string> config)
     {
         using var connection = Open();
         var now = Now();
         using var command = Command(connection,
             """
             INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at, config)
-            VALUES ($app, $version, $image, $commit, $buildpack, $types, $now,
-                    COALESCE((SELECT config FROM pending_release_config WHERE app = $app AND version = $version), '{}'));
-            DELETE FROM pending_release_config WHERE app = $app AND version = $version;
+            VALUES ($app, $version, $image, $commit, $buildpack, $types, $now, $config);
             """,
             ("$app", app), ("$version", version), ("$image", image), ("$commit", commit), ("$buildpack", buildpack),
-            ("$types", JsonSerializer.Serialize(processTypes)), ("$now", now));
+            ("$types", JsonSerializer.Serialize(processTypes)), ("$now", now), ("$config", JsonSerializer.Serialize(config)));
         command.ExecuteNonQuery();
         return ListReleases(app, 1).FirstOrDefault(r => r.Version == version)
             ?? new ReleaseRecord(app, version, image, commit, buildpack, processTypes, ParseTime(now));
-    }
-
-    /// <summary>
-    /// Records the config a release about to be rolled out will carry; <see cref="AddRelease"/> stores it
-    /// with the release in the same statement, so no reader ever sees the release without its config.
-    /// </summary>
-    public void SetPendingReleaseConfig(string app, int version, IReadOnlyDictionary<string, string> config)
-    {
-        using var connection = Open();
-        using var command = Command(connection,
-            "INSERT INTO pending_release_config (app, version, config) VALUES ($app, $version, $config) ON CONFLICT (app, version) DO UPDATE SET config = excluded.config",
-            ("$app", app), ("$version", version), ("$config", JsonSerializer.Serialize(config)));
-        command.ExecuteNonQuery();
     }
 
     /// <summary>The buildpacks chosen for the app (`paas buildpacks:set`), in order; empty means detect.</summary>
