@@ -6,49 +6,11 @@
 # Needs the solution built (make build), set-up done (deploy/setup.sh) and the npm registry reachable.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-CONFIGURATION=${CONFIGURATION:-Release}
 ROUNDS=${ROUNDS:-3}
-WORK=$(mktemp -d /tmp/paas-bench-node.XXXXXX)
-API_PORT=${BENCH_API_PORT:-18190}
-ROUTER_PORT=${BENCH_ROUTER_PORT:-18180}
-ADMIN_PORT=${BENCH_ADMIN_PORT:-18181}
-CELL_PORT=${BENCH_CELL_PORT:-18182}
-PREFIX="bench-node-$$:"
+# shellcheck source=lib/platform.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/platform.sh"
+start_platform
 
-export PAAS_DATA_DIR=$WORK/data PAAS_API_PORT=$API_PORT PAAS_API_BIND=127.0.0.1 PAAS_API_URL=http://127.0.0.1:$API_PORT
-export PAAS_ROUTER_PORT=$ROUTER_PORT PAAS_ROUTER_BIND=127.0.0.1 PAAS_ROUTER_ADMIN_PORT=$ADMIN_PORT
-export PAAS_ROUTER_ADMIN_URL=http://127.0.0.1:$ADMIN_PORT PAAS_REDIS_PREFIX=$PREFIX PAAS_BUILDPACKS_DIR=$ROOT/buildpacks
-export HOME=$WORK/home GIT_TERMINAL_PROMPT=0
-mkdir -p "$HOME" "$PAAS_DATA_DIR"
-
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  platform=$(sed -n 's/^Paas controller \([a-z0-9]*\) is serving.*/\1/p' "$WORK/controller.log" 2>/dev/null | head -n 1)
-  if [ -n "$platform" ]; then
-    docker ps -aq --filter "label=paas.platform=$platform" | xargs -r docker rm -f >/dev/null
-    docker images -q --filter "label=paas.platform=$platform" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
-  fi
-  redis-cli --scan --pattern "$PREFIX*" | xargs -r redis-cli del >/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-bin() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0/$2.dll"; }
-dotnet "$(bin router/Paas.Router Paas.Router)" >"$WORK/router.log" 2>&1 & pids+=($!)
-dotnet "$(bin src/Paas.Controller Paas.Controller)" >"$WORK/controller.log" 2>&1 & pids+=($!)
-PAAS_CELL_NAME=bench-cell PAAS_CELL_PORT=$CELL_PORT dotnet "$(bin src/Paas.Cell Paas.Cell)" >"$WORK/cell.log" 2>&1 & pids+=($!)
-for _ in $(seq 1 300); do
-  curl -fsS "http://127.0.0.1:$API_PORT/healthz" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$ADMIN_PORT/healthz" >/dev/null 2>&1 \
-    && curl -fsS "http://127.0.0.1:$CELL_PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-paas() { dotnet "$(bin src/Paas.Cli paas)" "$@"; }
-for _ in $(seq 1 100); do paas cells --json 2>/dev/null | grep -q '"state": "live"' && break; sleep 0.1; done
-
-now() { date +%s.%N; }
 # push_and_time LABEL MARKER: pushes, waits (bounded) for MARKER in the response, prints seconds.
 push_and_time() {
   local start pushed served body
