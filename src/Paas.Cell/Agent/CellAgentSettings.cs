@@ -42,15 +42,7 @@ public sealed record CellAgentSettings(
             HeartbeatInterval: TimeSpan.FromMilliseconds(Int(read, "PAAS_CELL_HEARTBEAT_MS", 1000)));
     }
 
-    private static string Str(Func<string, string?> read, string name, string fallback) =>
-        read(name) is { Length: > 0 } v ? v : fallback;
+    private static string Str(Func<string, string?> read, string name, string fallback) => PaasSettings.Str(read, name, fallback);
 
-    private static int Int(Func<string, string?> read, string name, int fallback)
-    {
-        if (read(name) is not { Length: > 0 } v)
-            return fallback;
-        return int.TryParse(v, out var n) && n > 0
-            ? n
-            : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.");
-    }
+    private static int Int(Func<string, string?> read, string name, int fallback) => PaasSettings.Int(read, name, fallback);
 }

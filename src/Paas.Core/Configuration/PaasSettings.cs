@@ -80,10 +80,12 @@ public sealed record PaasSettings
         };
     }
 
-    private static string Str(Func<string, string?> read, string name, string fallback) =>
+    /// <summary>The variable's value, or the fallback when it is unset or empty.</summary>
+    public static string Str(Func<string, string?> read, string name, string fallback) =>
         read(name) is { Length: > 0 } v ? v : fallback;
 
-    private static int Int(Func<string, string?> read, string name, int fallback)
+    /// <summary>The variable as a positive whole number, or the fallback when unset; a one-sentence error otherwise.</summary>
+    public static int Int(Func<string, string?> read, string name, int fallback)
     {
         if (read(name) is not { Length: > 0 } v)
             return fallback;

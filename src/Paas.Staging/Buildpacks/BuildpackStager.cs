@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Paas.Core.Instances;
@@ -260,7 +259,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
         await docker.Containers.ExtractArchiveToContainerAsync(containerId, new ContainerPathStatParameters { Path = "/app" }, tar, cancellationToken);
     }
 
-    /// <summary>Forwards output a line at a time as it arrives, so the pusher sees the build live.</summary>
+    /// <summary>Forwards the build's output line by line, up to the output cap.</summary>
     private static async Task PumpLinesAsync(MultiplexedStream stream, Func<string, Task> output, long limit, CancellationToken cancellationToken)
     {
         long forwarded = 0;
@@ -278,38 +277,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
             }
             await output(text);
         }
-        var buffer = new byte[8192];
-        var decoder = Encoding.UTF8.GetDecoder();
-        var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
-        var line = new StringBuilder();
-        while (true)
-        {
-            var read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
-            if (read.EOF)
-                break;
-            var count = decoder.GetChars(buffer, 0, read.Count, chars, 0);
-            for (var i = 0; i < count; i++)
-            {
-                var c = chars[i];
-                if (c == '\n')
-                {
-                    await Emit(line.ToString().TrimEnd('\r'));
-                    line.Clear();
-                }
-                else
-                {
-                    line.Append(c);
-                    // A buildpack that never prints a newline must not grow this without bound.
-                    if (line.Length >= 16 * 1024)
-                    {
-                        await Emit(line.ToString());
-                        line.Clear();
-                    }
-                }
-            }
-        }
-        if (line.Length > 0)
-            await Emit(line.ToString());
+        await ContainerOutput.ReadLinesAsync(stream, Emit, cancellationToken);
     }
 
     private static string? ReadResult(string outDir, string name)

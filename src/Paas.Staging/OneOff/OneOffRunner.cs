@@ -1,4 +1,3 @@
-using System.Text;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using Paas.Core.Instances;
@@ -71,33 +70,8 @@ public sealed class OneOffRunner(IDockerClient docker, string platformId)
         }
     }
 
-    private static async Task PumpAsync(MultiplexedStream stream, Func<string, Task> output, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[8192];
-        var decoder = Encoding.UTF8.GetDecoder();
-        var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
-        var line = new StringBuilder();
-        while (true)
-        {
-            var read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
-            if (read.EOF)
-                break;
-            var count = decoder.GetChars(buffer, 0, read.Count, chars, 0);
-            for (var i = 0; i < count; i++)
-            {
-                if (chars[i] == '\n' || line.Length >= 16 * 1024)
-                {
-                    await output("       " + line.ToString().TrimEnd('\r'));
-                    line.Clear();
-                    if (chars[i] == '\n')
-                        continue;
-                }
-                line.Append(chars[i]);
-            }
-        }
-        if (line.Length > 0)
-            await output("       " + line);
-    }
+    private static Task PumpAsync(MultiplexedStream stream, Func<string, Task> output, CancellationToken cancellationToken) =>
+        ContainerOutput.ReadLinesAsync(stream, line => output("       " + line), cancellationToken);
 }
 
 public sealed record OneOffResult(long ExitCode, bool TimedOut, bool OutOfMemory)
