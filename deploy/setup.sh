@@ -14,6 +14,10 @@ DEPLOY_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly DEPLOY_DIR
 readonly LOG_DIR=$PAAS_DATA_DIR/logs
 readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl)
+# The real Heroku CLI, for the tests that drive Paas through its Heroku Platform API. Pinned: its
+# requests and output are what those tests were written against.
+readonly HEROKU_CLI_VERSION=10.17.0
+readonly HEROKU_CLI_DIR=${PAAS_HEROKU_CLI_DIR:-/opt/paas/heroku-cli}
 readonly DOCKER_WAIT_S=60
 readonly REDIS_WAIT_S=20
 
@@ -128,5 +132,24 @@ fi
 
 # The router's TLS port serves apps with this self-signed wildcard certificate until an operator adds real ones.
 "$DEPLOY_DIR/tls/make-cert.sh" "$PAAS_DATA_DIR/certs" "${PAAS_DOMAIN:-localhost}"
+
+step "checking the Heroku CLI $HEROKU_CLI_VERSION in $HEROKU_CLI_DIR"
+installed_cli=$(node -p "require('$HEROKU_CLI_DIR/node_modules/heroku/package.json').version" 2>/dev/null || true)
+if [[ $installed_cli == "$HEROKU_CLI_VERSION" ]]; then
+  step_done
+else
+  if ! command -v npm >/dev/null; then
+    # Debian's nodejs has no npm in it; a NodeSource nodejs brings its own (and conflicts with Debian's npm).
+    apt_log=$LOG_DIR/apt.log
+    apt-get update -q >>"$apt_log" 2>&1 || fail "apt-get update" "$apt_log"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >>"$apt_log" 2>&1 || fail "apt-get install nodejs npm" "$apt_log"
+  fi
+  npm_log=$LOG_DIR/npm-heroku-cli.log
+  mkdir -p "$HEROKU_CLI_DIR"
+  # No audit, funding or update notices: only the registry download itself.
+  npm install --prefix "$HEROKU_CLI_DIR" --no-audit --no-fund --no-update-notifier --loglevel=error \
+    "heroku@$HEROKU_CLI_VERSION" >"$npm_log" 2>&1 || fail "npm install heroku@$HEROKU_CLI_VERSION" "$npm_log"
+  step_done
+fi
 
 printf '==> host ready (%ss)\n' "$(elapsed "$T0")"

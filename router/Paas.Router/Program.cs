@@ -8,7 +8,7 @@ using Paas.Router.Health;
 using Paas.Router.Observability;
 using Paas.Router.Sources;
 using Paas.Router.Table;
-using Paas.Router.Tls;
+using Paas.Core.Tls;
 
 // Socket completions run their continuations on the epoll thread instead of hopping to the thread
 // pool: a proxy request is four socket operations (read client, write app, read app, write client)

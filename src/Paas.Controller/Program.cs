@@ -4,6 +4,7 @@ using Paas.Controller.Cells;
 using Paas.Controller.Api;
 using Paas.Controller.Auth;
 using Paas.Controller.Deploys;
+using Paas.Controller.Formation;
 using Paas.Controller.Git;
 using Paas.Controller.Instances;
 using Paas.Controller.Routing;
@@ -11,6 +12,7 @@ using Paas.Controller.State;
 using Paas.Core.Cells;
 using Paas.Core.Configuration;
 using Paas.Core.Routing;
+using Paas.Core.Tls;
 using Paas.Placement;
 using Paas.Staging;
 using Paas.Staging.Buildpacks;
@@ -40,11 +42,27 @@ var platformId = database.GetOrCreateSetting("platform_id", () => Guid.NewGuid()
 var buildpacksDir = settings.BuildpacksDirectory ?? FindBuildpacks()
     ?? throw new InvalidOperationException("Could not find the buildpacks directory; set PAAS_BUILDPACKS_DIR.");
 
+// The Heroku CLI writes https:// git remotes, so API and git are served over TLS too, with the platform certificate.
+CertificateStore? certificates = null;
+var certsDir = settings.CertsDirectory ?? Path.Combine(dataDir, "certs");
+if (settings.ApiTlsPort != 0)
+{
+    using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole().AddFilter(level => level >= LogLevel.Warning));
+    certificates = new CertificateStore(certsDir, loggers.CreateLogger<CertificateStore>());
+    if (certificates.IsEmpty)
+    {
+        Console.Error.WriteLine($"paas controller: no certificates in {certsDir}; HTTPS port {settings.ApiTlsPort} not opened (deploy/tls/make-cert.sh makes one)");
+        certificates = null;
+    }
+}
+
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System.Net.Http", LogLevel.Warning);
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.Listen(IPAddress.Parse(settings.ApiBind), settings.ApiPort);
+    if (certificates is not null)
+        k.Listen(IPAddress.Parse(settings.ApiBind), settings.ApiTlsPort, listen => listen.UseHttps(https => https.ServerCertificateSelector = (_, name) => certificates.Select(name)));
     k.Limits.MaxRequestBodySize = null; // git pushes stream through; http-backend enforces its own limits
 });
 
@@ -89,6 +107,7 @@ services.AddSingleton<CellsView>();
 services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<Converger>();
+services.AddSingleton<FormationService>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
 
 var app = builder.Build();
@@ -119,7 +138,7 @@ app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, G
 await app.StartAsync();
 Console.WriteLine($"Paas controller {platformId} is serving");
 Console.WriteLine($"  API:  {settings.PublicApiUrl}   (admin token in {adminTokenPath})");
-Console.WriteLine($"  git:  {settings.GitUrl("APP")}");
+Console.WriteLine($"  git:  {settings.GitUrl("APP")}{(certificates is null ? "" : $"   (and https on port {settings.ApiTlsPort})")}");
 Console.WriteLine($"  apps: {settings.AppUrl("APP")}");
 await app.WaitForShutdownAsync();
 return 0;

@@ -9,6 +9,10 @@ public sealed record PaasSettings
     public string DataDirectory { get; init; } = "/var/lib/paas";
     public string ApiBind { get; init; } = "0.0.0.0";
     public int ApiPort { get; init; } = 8090;
+    /// <summary>HTTPS port for the API and git (the Heroku CLI's git remotes are https://); 0 turns it off.</summary>
+    public int ApiTlsPort { get; init; } = 8490;
+    /// <summary>PEM pairs NAME.crt/NAME.key served on <see cref="ApiTlsPort"/>, chosen by SNI (the router's directory by default).</summary>
+    public string? CertsDirectory { get; init; }
     /// <summary>The URL users reach the API and git on; it appears in git remotes.</summary>
     public string PublicApiUrl { get; init; } = "http://localhost:8090";
     public string AppDomain { get; init; } = "localhost";
@@ -57,6 +61,8 @@ public sealed record PaasSettings
             DataDirectory = Str(read, "PAAS_DATA_DIR", d.DataDirectory),
             ApiBind = Str(read, "PAAS_API_BIND", d.ApiBind),
             ApiPort = apiPort,
+            ApiTlsPort = read("PAAS_API_TLS_PORT") == "0" ? 0 : Int(read, "PAAS_API_TLS_PORT", d.ApiTlsPort),
+            CertsDirectory = read("PAAS_CERTS_DIR") is { Length: > 0 } certs ? certs : null,
             PublicApiUrl = Str(read, "PAAS_API_URL", $"http://localhost:{apiPort}"),
             AppDomain = Str(read, "PAAS_DOMAIN", d.AppDomain).ToLowerInvariant(),
             RouterPort = routerPort,

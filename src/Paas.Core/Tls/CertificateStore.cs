@@ -1,9 +1,10 @@
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 
-namespace Paas.Router.Tls;
+namespace Paas.Core.Tls;
 
 /// <summary>
-/// Server certificates for the TLS port, chosen per connection by SNI. Loaded from a directory of PEM
+/// Server certificates for a TLS port (the router's, the controller's API and git), chosen per connection by SNI. Loaded from a directory of PEM
 /// pairs (NAME.crt with NAME.key), matched by the DNS names inside each certificate, exact name first,
 /// then wildcard (*.example.com covers one label). The directory is re-read when its contents change,
 /// so a renewed or added certificate is served without a restart.
