@@ -6,6 +6,7 @@ using Paas.Controller.Auth;
 using Paas.Controller.Deploys;
 using Paas.Controller.Formation;
 using Paas.Controller.Git;
+using Paas.Controller.Heroku;
 using Paas.Controller.Instances;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
@@ -108,6 +109,8 @@ services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
+services.AddSingleton<HerokuLogSessions>();
+services.AddSingleton<IHerokuLogSource, PlatformEventLogSource>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
 
 var app = builder.Build();
@@ -132,6 +135,7 @@ api.MapAppsApi();
 api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapGet("/cells", (CellsView cells) => cells.ListAsync());
+app.MapHerokuApi();
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
 app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));
 

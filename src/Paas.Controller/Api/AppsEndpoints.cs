@@ -36,7 +36,7 @@ public static class AppsEndpoints
                 })));
     }
 
-    private static async Task<IResult> CreateAsync(string? name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
+    public static async Task<IResult> CreateAsync(string? name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
     {
         if (AppName.Validate(name) is { } problem)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_name", problem);
@@ -47,7 +47,7 @@ public static class AppsEndpoints
         return Results.Json(Describe(app, db, settings), statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> DestroyAsync(string name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
+    public static async Task<IResult> DestroyAsync(string name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
         InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
