@@ -25,7 +25,7 @@ public sealed class ApiClient(CliConfig config)
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body)
     {
         if (config.Token is null)
-            throw new CliException($"No API token found: set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
+            throw new CliException($"No API token found: run `paas login`, set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
         if (body is not null)

@@ -1,7 +1,10 @@
 using Paas.Cli;
 using Paas.Cli.Commands;
 
-var commands = AppsCommands.All()
+var commands = AuthCommands.All()
+    .Concat(AppsCommands.All())
+    .Concat(CollaboratorCommands.All())
+    .Concat(ConfigCommands.All())
     .Concat(GitCommands.All())
     .Concat(ReleaseCommands.All())
     .Concat(ProcessCommands.All())

@@ -7,6 +7,7 @@ using Paas.Controller.Deploys;
 using Paas.Controller.Formation;
 using Paas.Controller.Git;
 using Paas.Controller.Heroku;
+using Paas.Controller.Releases;
 using Paas.Controller.Instances;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
@@ -82,6 +83,7 @@ services.AddSingleton(time);
 services.AddSingleton(database);
 services.AddSingleton(tokens);
 services.AddSingleton<RequestAuthenticator>();
+services.AddSingleton<AppAccess>();
 services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton(new RouteKeys(settings.RedisPrefix));
 services.AddSingleton(sp => new RoutePublisher(
@@ -107,6 +109,7 @@ services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();
 services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
+services.AddSingleton<ReleaseService>();
 services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
@@ -123,18 +126,17 @@ app.MapGet("/v1/info", () => Results.Json(new
     app_url_pattern = settings.AppUrl("APP"),
 }));
 var api = app.MapGroup("/v1");
-api.AddEndpointFilter(async (context, next) =>
-{
-    var authenticator = context.HttpContext.RequestServices.GetRequiredService<RequestAuthenticator>();
-    if (authenticator.Authenticate(context.HttpContext.Request) is not { } token)
-        return ApiError.Result(StatusCodes.Status401Unauthorized, "unauthorized", "A valid API token is required: run `paas login` or set PAAS_TOKEN.");
-    context.HttpContext.Items["paas.user"] = token.User;
-    return await next(context);
-});
+api.AddEndpointFilter(ApiAuthorization.FilterAsync);
+api.MapAccountApi();
+api.MapUsersApi();
 api.MapAppsApi();
+api.MapCollaboratorsApi();
+api.MapConfigApi();
+api.MapReleasesApi();
 api.MapProcessApi();
 api.MapBuildpacksApi();
-api.MapGet("/cells", (CellsView cells) => cells.ListAsync());
+api.MapGet("/cells", (HttpContext context, CellsView cells) =>
+    Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
 app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));

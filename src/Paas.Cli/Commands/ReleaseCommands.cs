@@ -1,27 +1,108 @@
+using System.Text.Json;
+
 namespace Paas.Cli.Commands;
 
 public static class ReleaseCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [--json]", ListAsync),
+        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [-n NUM] [--json]", ListAsync),
+        new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync),
+        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync),
+        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync),
     ];
+
+    private static string ReleasesPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/releases";
 
     private static async Task<int> ListAsync(ParsedArgs args, CliContext cli)
     {
         var app = cli.ResolveApp(args);
-        var releases = await cli.Api.GetAsync($"v1/apps/{Uri.EscapeDataString(app)}/releases");
+        var limit = args.Get("num") is { } n ? n : "20";
+        if (!int.TryParse(limit, out var count) || count < 1 || count > 1000)
+            throw new CliException($"-n must be a number from 1 to 1000, not '{limit}'.", 2);
+        var releases = await cli.Api.GetAsync($"{ReleasesPath(app)}?limit={count}");
         if (args.Json)
         {
             cli.WriteJson(releases);
             return 0;
         }
+        if (releases.GetArrayLength() == 0)
+        {
+            cli.Out.WriteLine($"{app} has no releases yet. Deploy with `git push paas main`.");
+            return 0;
+        }
         cli.Out.WriteLine($"=== {app} Releases");
         foreach (var r in releases.EnumerateArray())
         {
-            var commit = r.GetProperty("commit").GetString() ?? "";
-            cli.Out.WriteLine($"v{r.GetProperty("version").GetInt32(),-4} Deploy {commit[..Math.Min(7, commit.Length)]}  {r.GetProperty("buildpack").GetString(),-10} {r.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}");
+            var current = r.GetProperty("current").GetBoolean() ? "  (current)" : "";
+            cli.Out.WriteLine($"v{r.GetProperty("version").GetInt32(),-4} {r.GetProperty("description").GetString(),-36} {r.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}{current}");
         }
+        return 0;
+    }
+
+    private static async Task<int> InfoAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        var version = args.Positionals.FirstOrDefault();
+        if (version is null)
+        {
+            var latest = await cli.Api.GetAsync($"{ReleasesPath(app)}?limit=1");
+            if (latest.GetArrayLength() == 0)
+                throw new CliException($"{app} has no releases yet.");
+            version = latest[0].GetProperty("version").GetInt32().ToString();
+        }
+        var release = await cli.Api.GetAsync($"{ReleasesPath(app)}/{Uri.EscapeDataString(version)}");
+        if (args.Json)
+        {
+            cli.WriteJson(release);
+            return 0;
+        }
+        cli.Out.WriteLine($"=== Release v{release.GetProperty("version").GetInt32()} of {app}");
+        cli.Out.WriteLine($"Description: {release.GetProperty("description").GetString()}");
+        cli.Out.WriteLine($"Created:     {release.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}");
+        cli.Out.WriteLine($"Commit:      {release.GetProperty("commit").GetString()}");
+        cli.Out.WriteLine($"Buildpack:   {release.GetProperty("buildpack").GetString()}");
+        cli.Out.WriteLine($"Image:       {release.GetProperty("image").GetString()}");
+        cli.Out.WriteLine($"Current:     {(release.GetProperty("current").GetBoolean() ? "yes" : "no")}");
+        cli.Out.WriteLine("Process types:");
+        foreach (var p in release.GetProperty("process_types").EnumerateObject())
+            cli.Out.WriteLine($"  {p.Name}: {p.Value.GetString()}");
+        if (release.GetProperty("config") is { ValueKind: JsonValueKind.Object } config)
+        {
+            cli.Out.WriteLine("Config vars:");
+            foreach (var v in config.EnumerateObject())
+                cli.Out.WriteLine($"  {v.Name}: {v.Value.GetString()}");
+        }
+        return 0;
+    }
+
+    private static async Task<int> RollbackAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        var text = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which release to roll back to: paas releases:rollback vN", 2);
+        var digits = text.TrimStart('v', 'V');
+        if (!int.TryParse(digits, out var version) || version < 1)
+            throw new CliException($"'{text}' is not a release version; use e.g. v3 (see `paas releases`).", 2);
+        if (!args.Json)
+            cli.Out.Write($"Rolling back {app} to v{version}... ");
+        cli.Out.Flush();
+        JsonElement release;
+        try
+        {
+            release = await cli.Api.PostAsync($"{ReleasesPath(app)}/rollback", new { version });
+        }
+        catch (CliException)
+        {
+            if (!args.Json)
+                cli.Out.WriteLine("failed");
+            throw;
+        }
+        if (args.Json)
+        {
+            cli.WriteJson(release);
+            return 0;
+        }
+        cli.Out.WriteLine($"done, v{release.GetProperty("version").GetInt32()}");
         return 0;
     }
 }

@@ -1,3 +1,4 @@
+using Paas.Controller.Auth;
 using Paas.Controller.Git;
 using Paas.Controller.Instances;
 using Paas.Controller.Routing;
@@ -15,43 +16,37 @@ public static class AppsEndpoints
 
     public static void MapAppsApi(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/apps", (CreateAppRequest? body, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings) =>
-            CreateAsync(body?.Name, db, repos, routes, settings));
-        api.MapGet("/apps", (PlatformDatabase db, PaasSettings settings) =>
-            Results.Json(db.ListApps().Select(a => Describe(a, db, settings))));
+        api.MapPost("/apps", (CreateAppRequest? body, HttpContext context, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings) =>
+            CreateAsync(body?.Name, Caller.Of(context), db, repos, routes, settings));
+        api.MapGet("/apps", (HttpContext context, PlatformDatabase db, PaasSettings settings) =>
+        {
+            // Operators see every app; everyone else the apps they own or collaborate on.
+            var caller = Caller.Of(context);
+            return Paging.Page(context, db.ListApps(caller.IsAdmin ? null : caller.Name), a => a.Name, a => Describe(a, db, settings));
+        });
         api.MapGet("/apps/{name}", (string name, PlatformDatabase db, PaasSettings settings) =>
             db.FindApp(name) is { } app ? Results.Json(Describe(app, db, settings)) : NotFound(name));
         api.MapDelete("/apps/{name}", DestroyAsync);
-        api.MapGet("/apps/{name}/releases", (string name, PlatformDatabase db) =>
-            db.FindApp(name) is null
-                ? NotFound(name)
-                : Results.Json(db.ListReleases(name).Select(r => new
-                {
-                    version = r.Version,
-                    image = r.Image,
-                    commit = r.Commit,
-                    buildpack = r.Buildpack,
-                    process_types = r.ProcessTypes,
-                    created_at = r.CreatedAt,
-                })));
     }
 
-    public static async Task<IResult> CreateAsync(string? name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
+    public static async Task<IResult> CreateAsync(string? name, Caller caller, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
     {
         if (AppName.Validate(name) is { } problem)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_name", problem);
-        if (!db.TryCreateApp(name!, out var app))
+        if (!db.TryCreateApp(name!, caller.Name, out var app))
             return ApiError.Result(StatusCodes.Status409Conflict, "name_taken", $"An app named '{name}' already exists.");
         repos.Create(app.Name);
         await routes.SetHostAsync(settings.AppHost(app.Name), app.Name);
         return Results.Json(Describe(app, db, settings), statusCode: StatusCodes.Status201Created);
     }
 
-    public static async Task<IResult> DestroyAsync(string name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
+    public static async Task<IResult> DestroyAsync(string name, HttpContext context, AppAccess access, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
         InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return NotFound(name);
+        if (access.LevelOf(Caller.Of(context), name) != AccessLevel.Owner)
+            return ApiAuthorization.OwnerOnly(name, "destroy it");
         using var _ = await locks.AcquireAsync(name, ct);
         foreach (var instance in await instances.ListAsync(name, ct))
             await instances.RetireAsync(instance, drain: false, ct);
@@ -76,6 +71,7 @@ public static class AppsEndpoints
             git_url = settings.GitUrl(app.Name),
             web_url = settings.AppUrl(app.Name),
             created_at = app.CreatedAt,
+            owner = app.Owner,
             release = release?.Version,
         };
     }

@@ -8,35 +8,40 @@ namespace Paas.Controller.Auth;
 public sealed class TokenService(PlatformDatabase database)
 {
     public const string AdminRole = "admin";
+    public const string UserRole = "user";
+    public const string AdminUser = "admin";
     private const string Prefix = "paas_";
 
     public static string Hash(string token) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
-    public string Issue(string user, string role)
+    /// <summary>A new token for an existing user; returns the token (shown once) and its id (for revoking).</summary>
+    public (string Token, string Id) Issue(string user, string description)
     {
         var token = Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        database.AddToken(Guid.NewGuid().ToString("N"), Hash(token), user, role);
-        return token;
+        var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        database.AddToken(id, Hash(token), user, description);
+        return (token, id);
     }
 
     public TokenRecord? Verify(string? token) =>
         string.IsNullOrEmpty(token) || token.Length > 200 ? null : database.FindTokenByHash(Hash(token));
 
     /// <summary>
-    /// The first start writes an admin token to the data directory (mode 0600) for the local CLI; later
-    /// starts keep it, and re-register it if the database was reset.
+    /// The first start creates the `admin` operator and writes a token for it to the data directory (mode
+    /// 0600) for the local CLI; later starts keep it, and re-register it if the database was reset.
     /// </summary>
     public void EnsureAdminToken(string path)
     {
+        database.TryCreateUser(AdminUser, AdminRole);
         if (File.Exists(path))
         {
             var existing = File.ReadAllText(path).Trim();
             if (Verify(existing) is null)
-                database.AddToken(Guid.NewGuid().ToString("N"), Hash(existing), "admin", AdminRole);
+                database.AddToken(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Hash(existing), AdminUser, "platform admin token");
             return;
         }
-        var token = Issue("admin", AdminRole);
+        var (token, _) = Issue(AdminUser, "platform admin token");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite };
         using var writer = new StreamWriter(path, Encoding.ASCII, options);
         writer.WriteLine(token);

@@ -31,7 +31,7 @@ public sealed class Deployer(
     ImageJanitor janitor,
     ILogger<Deployer> logger)
 {
-    public async Task<bool> DeployAsync(string app, string revision, string? quarantine, Func<string, Task> output, CancellationToken cancellationToken)
+    public async Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         using var _ = await locks.AcquireAsync(app, cancellationToken);
@@ -41,7 +41,7 @@ public sealed class Deployer(
             var (release, manifest) = await BuildReleaseAsync(app, revision, quarantine, output, cancellationToken);
             await RunReleasePhaseAsync(release, output, cancellationToken);
             ApplyManifest(release, manifest, firstDeploy);
-            await RollOutAsync(release, output, cancellationToken);
+            await RollOutAsync(release, actor, output, cancellationToken);
             await output($"-----> Released v{release.Version} in {clock.Elapsed.TotalSeconds:0.0} s");
             await output($"       {settings.AppUrl(app)} deployed to Paas");
             logger.LogInformation("Deployed {App} v{Version} ({Commit}) in {Seconds:0.0} s", app, release.Version, revision, clock.Elapsed.TotalSeconds);
@@ -66,12 +66,12 @@ public sealed class Deployer(
     /// Heroku's release phase: the Procfile's `release:` command runs once, in a one-off container of the new
     /// image with the new config, before any instance of the release starts. If it fails, nothing is rolled out.
     /// </summary>
-    private async Task RunReleasePhaseAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
+    internal async Task RunReleasePhaseAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
     {
         if (!release.ProcessTypes.TryGetValue(ReleaseProcess, out var command))
             return;
         await output($"-----> Running release command: {command}");
-        var result = await oneOff.RunAsync(release.App, release.Image, ReleaseProcess, command, release.Config,
+        var result = await oneOff.RunAsync(release.App, release.Image, ReleaseProcess, command, release.Environment,
             settings.AppMemoryBytes, settings.StagingTimeout, output, cancellationToken);
         if (result.TimedOut)
             throw new DeployException($"The release command was still running after {StagingOptions.Describe(settings.StagingTimeout)}, so it was stopped and v{release.Version} was not deployed.");
@@ -86,7 +86,7 @@ public sealed class Deployer(
     private async Task RunPostdeployAsync(ReleaseRecord release, string command, Func<string, Task> output, CancellationToken cancellationToken)
     {
         await output($"-----> Running postdeploy script: {command}");
-        var result = await oneOff.RunAsync(release.App, release.Image, "postdeploy", command, release.Config,
+        var result = await oneOff.RunAsync(release.App, release.Image, "postdeploy", command, release.Environment,
             settings.AppMemoryBytes, settings.StagingTimeout, output, cancellationToken);
         await output(result.Succeeded
             ? "       Postdeploy script succeeded"
@@ -114,9 +114,12 @@ public sealed class Deployer(
     {
         try
         {
-            var keep = database.ListReleases(app, settings.KeepReleases).Select(r => r.Version).ToHashSet();
+            var keep = database.ListReleases(app, settings.KeepReleases).Select(r => r.Image).ToHashSet();
             foreach (var instance in await instances.ListAsync(app, CancellationToken.None))
-                keep.Add(instance.Release);
+            {
+                if (database.FindRelease(app, instance.Release) is { } running)
+                    keep.Add(running.Image);
+            }
             var removed = await janitor.PruneReleasesAsync(app, keep, CancellationToken.None);
             if (removed.Count > 0)
                 logger.LogInformation("Pruned {Count} old image(s) of {App}: {Images}", removed.Count, app, string.Join(", ", removed));
@@ -154,19 +157,17 @@ public sealed class Deployer(
         var manifest = source.ReadRootFile("app.json") is { } manifestText
             ? AppManifest.Parse(manifestText, (int)settings.HealthTimeout.TotalSeconds)
             : AppManifest.Empty;
-        var buildpacks = ChooseBuildpacks(app, source.ReadRootFile(".buildpacks"), manifest, out var chosenBy);
+        var config = new Dictionary<string, string>(database.Config(app), StringComparer.Ordinal);
+        var buildpacks = ChooseBuildpacks(app, config, source.ReadRootFile(".buildpacks"), manifest, out var chosenBy);
         if (buildpacks.Count > 0)
             await output($"-----> Buildpacks from {chosenBy}: {string.Join(", ", buildpacks)}");
 
         var version = database.NextReleaseVersion(app);
-        var config = await ConfigFromManifestAsync(app, manifest, output);
+        await AddManifestConfigAsync(app, manifest, config, output);
         var staged = await stager.StageAsync(
             new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks),
             output,
             cancellationToken);
-        // A buildpack's config_vars are defaults: app.json wins.
-        foreach (var (name, value) in staged.Release.ConfigVars)
-            config.TryAdd(name, value);
 
         // A Procfile wins over the buildpack's defaults, as on Heroku.
         var processTypes = new Dictionary<string, string>(staged.Release.DefaultProcessTypes);
@@ -177,17 +178,26 @@ public sealed class Deployer(
         await output($"-----> Discovering process types");
         await output($"       Procfile declares types -> {(procfile is null ? "(none)" : string.Join(", ", procfile.Keys))}");
         await output($"       Default types for {staged.DetectedAs} -> {string.Join(", ", staged.Release.DefaultProcessTypes.Keys)}");
-        return (new ReleaseRecord(app, version, staged.Image, revision, staged.Buildpack, processTypes, DateTimeOffset.UtcNow) { Config = config }, manifest);
+        // A buildpack's config_vars are defaults: config vars of the same name win (ReleaseRecord.Environment).
+        return (new ReleaseRecord(app, version, staged.Image, revision, staged.Buildpack, processTypes, DateTimeOffset.UtcNow)
+        {
+            Config = config,
+            Defaults = new Dictionary<string, string>(staged.Release.ConfigVars),
+            Description = $"Deploy {revision[..Math.Min(7, revision.Length)]}",
+        }, manifest);
     }
 
     /// <summary>
-    /// The buildpacks for this build, first found wins: the app's list (`paas buildpacks:set`), the pushed
-    /// `.buildpacks` file (one per line, # comments), app.json's `buildpacks`; none means detection.
+    /// The buildpacks for this build, first found wins: the app's list (`paas buildpacks:set`), the
+    /// BUILDPACK_URL config var (Heroku's and Dokku's older way), the pushed `.buildpacks` file (one per
+    /// line, # comments), app.json's `buildpacks`; none means detection.
     /// </summary>
-    private List<BuildpackReference> ChooseBuildpacks(string app, string? dotBuildpacks, AppManifest manifest, out string chosenBy)
+    private List<BuildpackReference> ChooseBuildpacks(string app, IReadOnlyDictionary<string, string> config, string? dotBuildpacks, AppManifest manifest, out string chosenBy)
     {
         (IEnumerable<string> Items, string Source) choice = database.Buildpacks(app) is { Count: > 0 } stored
             ? (stored, "the app's settings")
+            : config.TryGetValue("BUILDPACK_URL", out var url) && url.Trim().Length > 0
+                ? ([url.Trim()], "BUILDPACK_URL")
             : dotBuildpacks is not null && Lines(dotBuildpacks).Any()
                 ? (Lines(dotBuildpacks), ".buildpacks")
                 : (manifest.Buildpacks, "app.json");
@@ -208,25 +218,27 @@ public sealed class Deployer(
     }
 
     /// <summary>
-    /// The release's config from app.json's env: a value as given; a `generator: secret` keeps the value the
-    /// previous release had (so secrets survive deploys) or gets 32 random bytes as hex.
+    /// app.json's env fills in config vars the app does not have yet; a config var the user set always
+    /// wins. A `generator: secret` gets 32 random bytes as hex once and keeps it (it is a config var then).
+    /// The additions are stored with the release, so a failed deploy adds nothing.
     /// </summary>
-    private async Task<Dictionary<string, string>> ConfigFromManifestAsync(string app, AppManifest manifest, Func<string, Task> output)
+    private async Task AddManifestConfigAsync(string app, AppManifest manifest, Dictionary<string, string> config, Func<string, Task> output)
     {
-        var previous = database.CurrentRelease(app)?.Config ?? new Dictionary<string, string>();
-        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Releases from before config vars were stored on their own kept app.json's values only in the release.
+        var previous = config.Count == 0 ? database.CurrentRelease(app)?.Config ?? new Dictionary<string, string>() : new Dictionary<string, string>();
         foreach (var variable in manifest.Env)
         {
-            if (variable.GenerateSecret)
-                config[variable.Name] = previous.TryGetValue(variable.Name, out var kept) ? kept : Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            if (config.ContainsKey(variable.Name))
+                continue;
+            if (previous.TryGetValue(variable.Name, out var kept))
+                config[variable.Name] = kept;
+            else if (variable.GenerateSecret)
+                config[variable.Name] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
             else if (variable.Value is not null)
                 config[variable.Name] = variable.Value;
-            else if (previous.TryGetValue(variable.Name, out var old))
-                config[variable.Name] = old;
             else if (variable.Required)
-                await output($" !     app.json asks for {variable.Name}, which has no value; the app runs without it.");
+                await output($" !     app.json asks for {variable.Name}, which has no value: set it with `paas config:set {variable.Name}=…`.");
         }
-        return config;
     }
 
     /// <summary>
@@ -235,7 +247,7 @@ public sealed class Deployer(
     /// when every slot runs it; if a new instance fails, the new ones are removed and the previous release
     /// is restored to full scale (automatic rollback).
     /// </summary>
-    private async Task RollOutAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
+    internal async Task RollOutAsync(ReleaseRecord release, string actor, Func<string, Task> output, CancellationToken cancellationToken)
     {
         var formation = database.Formation(release.App);
         if (release.ProcessTypes.ContainsKey(ProcessType.Web) && !formation.ContainsKey(ProcessType.Web))
@@ -282,8 +294,9 @@ public sealed class Deployer(
             throw new DeployException(e.Message);
         }
 
-        database.AddRelease(release.App, release.Version, release.Image, release.Commit, release.Buildpack, release.ProcessTypes, release.Config);
-        database.AddEvent(release.App, "platform", "deploy", $"Deployed v{release.Version} ({release.Commit[..Math.Min(7, release.Commit.Length)]})");
+        // The release and its config vars become current together: a rollout that failed changed neither.
+        database.AddRelease(release, replaceConfig: true);
+        database.AddEvent(release.App, actor, "release", $"Released v{release.Version}: {release.Description}");
         // Whatever the new release no longer runs (other process types, extra instances) leaves now.
         await converger.ConvergeAppAsync(release.App, output, cancellationToken);
     }

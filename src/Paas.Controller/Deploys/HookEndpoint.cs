@@ -24,6 +24,7 @@ public sealed class HookEndpoint(Deployer deployer, HookSecret secret)
         var app = request.Headers["X-Paas-App"].ToString();
         var revision = request.Headers["X-Paas-Revision"].ToString();
         var quarantine = request.Headers["X-Paas-Quarantine"].ToString();
+        var pusher = request.Headers["X-Paas-User"].ToString() is { Length: > 0 } user ? user : "unknown";
 
         context.Response.ContentType = "text/plain; charset=utf-8";
         var body = context.Response.Body;
@@ -32,7 +33,7 @@ public sealed class HookEndpoint(Deployer deployer, HookSecret secret)
             await body.WriteAsync(Encoding.UTF8.GetBytes(line + "\n"), context.RequestAborted);
             await body.FlushAsync(context.RequestAborted);
         }
-        var ok = await deployer.DeployAsync(app, revision, quarantine.Length == 0 ? null : quarantine, Write, context.RequestAborted);
+        var ok = await deployer.DeployAsync(app, revision, quarantine.Length == 0 ? null : quarantine, pusher, Write, context.RequestAborted);
         await Write("@@paas-status " + (ok ? "ok" : "failed"));
     }
 }

@@ -7,7 +7,7 @@ using Paas.Core.Configuration;
 namespace Paas.Controller.Git;
 
 /// <summary>Authenticates git smart-HTTP requests for /APP.git/... and hands them to git http-backend.</summary>
-public sealed class GitEndpoint(RequestAuthenticator authenticator, PlatformDatabase database, GitHttpBackend backend, HookSecret hookSecret, PaasSettings settings)
+public sealed class GitEndpoint(RequestAuthenticator authenticator, AppAccess access, GitHttpBackend backend, HookSecret hookSecret, PaasSettings settings)
 {
     private static readonly HashSet<string> ServedPaths = ["info/refs", "git-receive-pack", "git-upload-pack"];
 
@@ -20,7 +20,8 @@ public sealed class GitEndpoint(RequestAuthenticator authenticator, PlatformData
             await PlainAsync(context, StatusCodes.Status401Unauthorized, "Authentication required: run `paas git:remote APP` to set up credentials.");
             return;
         }
-        if (!AppName.IsValid(app) || database.FindApp(app) is null)
+        // Someone else's app looks exactly like a missing one: pushing to it must not reveal that it exists.
+        if (!AppName.IsValid(app) || !access.CanSee(Caller.From(token), app))
         {
             await PlainAsync(context, StatusCodes.Status404NotFound, $"No app named '{app}' exists.");
             return;

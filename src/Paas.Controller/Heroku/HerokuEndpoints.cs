@@ -6,6 +6,7 @@ using Paas.Controller.Auth;
 using Paas.Controller.Formation;
 using Paas.Controller.Git;
 using Paas.Controller.Instances;
+using Paas.Controller.Releases;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
@@ -35,21 +36,27 @@ public static class HerokuEndpoints
     public static void MapHerokuApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("").AddEndpointFilter(AuthenticateAsync);
-        api.MapGet("/account", (HttpContext context, TimeProvider time) => Results.Json(HerokuShapes.Account(User(context), time.GetUtcNow())));
-        api.MapGet("/apps", (HttpContext context, PlatformDatabase db, PaasSettings settings) =>
-            Results.Json(db.ListApps().Where(a => MayUse(context, a.Name)).Select(a => App(a, db, settings, context))));
+        api.MapGet("/account", (HttpContext context, PlatformDatabase db, TimeProvider time) =>
+            Results.Json(HerokuShapes.Account(User(context), db.FindUser(User(context))?.CreatedAt ?? time.GetUtcNow())));
+        api.MapGet("/apps", ListApps);
+        // `heroku apps` asks for the caller's own apps this way.
+        api.MapGet("/users/{user}/apps", ListApps);
         api.MapPost("/apps", CreateAppAsync);
 
         var app = api.MapGroup("/apps/{app}").AddEndpointFilter(ResolveApp);
         app.MapGet("", (HttpContext context, PlatformDatabase db, PaasSettings settings) => Results.Json(App(db.FindApp(Name(context))!, db, settings, context)));
         app.MapDelete("", DestroyAppAsync);
-        app.MapGet("/config-vars", (HttpContext context, PlatformDatabase db) => Results.Json(Config(db, Name(context))));
+        app.MapGet("/config-vars", (HttpContext context, PlatformDatabase db) => Results.Json(db.Config(Name(context))));
+        app.MapMethods("/config-vars", ["PATCH"], SetConfigAsync);
+        // Paas has no add-ons; `heroku apps:info` lists them.
+        app.MapGet("/addons", () => Results.Json(Array.Empty<object>()));
         app.MapGet("/formation", (HttpContext context, PlatformDatabase db, FormationService formation) => Results.Json(Formation(Name(context), db, formation)));
         app.MapMethods("/formation", ["PATCH"], (HttpContext context, FormationBatch? body, PlatformDatabase db, FormationService formation, CancellationToken ct) =>
             ScaleAsync(context, body?.Updates ?? [], db, formation, ct));
         app.MapMethods("/formation/{type}", ["PATCH"], (HttpContext context, string type, FormationUpdate? body, PlatformDatabase db, FormationService formation, CancellationToken ct) =>
             ScaleAsync(context, [new FormationUpdate(type, body?.Quantity, body?.Size)], db, formation, ct));
         app.MapGet("/releases", ListReleases);
+        app.MapPost("/releases", RollbackAsync);
         app.MapGet("/releases/{release}", (HttpContext context, string release, PlatformDatabase db, PaasSettings settings) =>
             FindRelease(db, Name(context), release) is { } found
                 ? Results.Json(Release(found, db.ListReleases(Name(context)), settings))
@@ -71,7 +78,7 @@ public static class HerokuEndpoints
         var authenticator = context.HttpContext.RequestServices.GetRequiredService<RequestAuthenticator>();
         if (authenticator.Authenticate(context.HttpContext.Request) is not { } token)
             return ApiError.Result(StatusCodes.Status401Unauthorized, "unauthorized", "A valid Paas API token is required: set HEROKU_API_KEY to one.");
-        context.HttpContext.Items["paas.user"] = token.User;
+        Caller.From(token).Attach(context.HttpContext);
         return await next(context);
     }
 
@@ -89,18 +96,25 @@ public static class HerokuEndpoints
         return await next(context);
     }
 
-    // Access rules are the Paas API's: every authenticated user may use every app until apps have owners.
-    private static bool MayUse(HttpContext context, string app) => true;
+    /// <summary>The Paas API's rule: owners, collaborators and operators; everyone else is told the app does not exist.</summary>
+    private static bool MayUse(HttpContext context, string app) =>
+        context.RequestServices.GetRequiredService<AppAccess>().CanSee(Caller.Of(context), app);
 
     private static string Name(HttpContext context) => (string)context.Items[AppKey]!;
 
-    private static string User(HttpContext context) => ProcessEndpoints.Actor(context);
+    private static string User(HttpContext context) => Caller.Of(context).Name;
+
+    private static IResult ListApps(HttpContext context, PlatformDatabase db, PaasSettings settings)
+    {
+        var caller = Caller.Of(context);
+        return Results.Json(db.ListApps(caller.IsAdmin ? null : caller.Name).Select(a => App(a, db, settings, context)));
+    }
 
     private static object App(AppRecord app, PlatformDatabase db, PaasSettings settings, HttpContext context) =>
-        HerokuShapes.App(app, db.CurrentRelease(app.Name), User(context), settings, HttpsGitUrl(app.Name, settings, context));
+        HerokuShapes.App(app, db.CurrentRelease(app.Name), app.Owner, settings, HttpsGitUrl(app.Name, settings));
 
     /// <summary>The https:// git URL, as the Heroku CLI builds it too (https://HEROKU_GIT_HOST/APP.git).</summary>
-    private static string HttpsGitUrl(string app, PaasSettings settings, HttpContext context)
+    private static string HttpsGitUrl(string app, PaasSettings settings)
     {
         var host = new Uri(settings.PublicApiUrl).Host;
         return settings.ApiTlsPort == 0 ? settings.GitUrl(app) : $"https://{host}:{settings.ApiTlsPort}/{app}.git";
@@ -123,23 +137,56 @@ public static class HerokuEndpoints
             }
         }
         name ??= GenerateName(db);
-        var created = await AppsEndpoints.CreateAsync(name, db, repos, routes, settings);
+        var created = await AppsEndpoints.CreateAsync(name, Caller.Of(context), db, repos, routes, settings);
         if (created is not IStatusCodeHttpResult { StatusCode: StatusCodes.Status201Created })
             return created;
         return Results.Json(App(db.FindApp(name)!, db, settings, context), statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> DestroyAppAsync(HttpContext context, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
+    private static async Task<IResult> DestroyAppAsync(HttpContext context, AppAccess access, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
         InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
     {
         var app = db.FindApp(Name(context))!;
         var shape = App(app, db, settings, context);
-        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, db, repos, routes, instances, crashes, locks, settings, janitor, staging, ct);
+        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, context, access, db, repos, routes, instances, crashes, locks, settings, janitor, staging, ct);
         return destroyed is IStatusCodeHttpResult { StatusCode: StatusCodes.Status204NoContent } ? Results.Json(shape) : destroyed;
     }
 
-    private static IReadOnlyDictionary<string, string> Config(PlatformDatabase db, string app) =>
-        db.CurrentRelease(app)?.Config ?? new Dictionary<string, string>();
+    /// <summary>Heroku's config change: a JSON object of NAME: "value", or NAME: null to unset; a new release rolls out.</summary>
+    private static async Task<IResult> SetConfigAsync(HttpContext context, JsonElement body, ReleaseService releases, PlatformDatabase db, CancellationToken ct)
+    {
+        if (ConfigEndpoints.ReadChanges(body) is not { } changes)
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", "Send a JSON object of NAME: \"value\" (or NAME: null to unset).");
+        var app = Name(context);
+        try
+        {
+            await releases.SetConfigAsync(app, changes, User(context), null, ct);
+        }
+        catch (ReleaseException e)
+        {
+            return ReleasesEndpoints.Problem(e);
+        }
+        return Results.Json(db.Config(app));
+    }
+
+    /// <summary>Heroku's rollback: POST a release with the id (or version) of the one to go back to.</summary>
+    private static async Task<IResult> RollbackAsync(HttpContext context, RollbackRequest? body, ReleaseService releases, PlatformDatabase db, PaasSettings settings, CancellationToken ct)
+    {
+        var app = Name(context);
+        if (body?.Release is not { Length: > 0 } wanted)
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", "Say which release to roll back to: {\"release\": \"<id or version>\"}.");
+        if (FindRelease(db, app, wanted) is not { } target)
+            return ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{app} has no release {wanted}.");
+        try
+        {
+            var release = await releases.RollbackAsync(app, target.Version, User(context), null, ct);
+            return Results.Json(Release(release, db.ListReleases(app, limit: int.MaxValue), settings), statusCode: StatusCodes.Status201Created);
+        }
+        catch (ReleaseException e)
+        {
+            return ReleasesEndpoints.Problem(e);
+        }
+    }
 
     private static List<object> Formation(string app, PlatformDatabase db, FormationService formation)
     {
@@ -194,7 +241,7 @@ public static class HerokuEndpoints
         var current = all.Count > 0 ? all[0].Version : 0;
         // Only the newest releases keep their images, so only they can be rolled back to.
         var eligible = all.Take(settings.KeepReleases).Any(r => r.Version == release.Version);
-        var description = release.Commit.Length > 0 ? $"Deploy {release.Commit[..Math.Min(7, release.Commit.Length)]}" : $"Release v{release.Version}";
+        var description = release.Description.Length > 0 ? release.Description : $"Deploy {release.Commit[..Math.Min(7, release.Commit.Length)]}";
         return HerokuShapes.Release(release, current, eligible, description, "");
     }
 

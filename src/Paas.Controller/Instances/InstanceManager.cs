@@ -48,7 +48,7 @@ public sealed class InstanceManager(
             Index: index,
             Image: release.Image,
             Command: release.ProcessTypes[process],
-            Environment: new Dictionary<string, string>(release.Config),
+            Environment: new Dictionary<string, string>(release.Environment),
             MemoryBytes: memory)
         {
             HealthCheck = process == ProcessType.Web || database.HealthCheck(release.App, process) is not null ? HealthCheckFor(release.App, process) : null,

@@ -1,3 +1,3 @@
 namespace Paas.Controller.State;
 
-public sealed record AppRecord(string Name, DateTimeOffset CreatedAt);
+public sealed record AppRecord(string Name, DateTimeOffset CreatedAt, string Owner);

@@ -9,7 +9,7 @@ namespace Paas.Controller.State;
 /// Durable desired state (apps, releases, tokens) in an embedded SQLite file in the data directory.
 /// Actual state (what runs where) is never stored here: it is read back from cells.
 /// </summary>
-public sealed class PlatformDatabase
+public sealed partial class PlatformDatabase
 {
     private readonly string _connectionString;
     private readonly TimeProvider _time;
@@ -75,10 +75,21 @@ public sealed class PlatformDatabase
                 PRIMARY KEY (app, position)
             );
             """);
-        // Added after the first schema: a release's config (JSON object), for databases created before it.
-        using var columns = Command(connection, "SELECT COUNT(*) FROM pragma_table_info('releases') WHERE name = 'config'");
+        // Columns added after the first schema, for databases created before them.
+        AddColumnIfMissing(connection, "releases", "config", "TEXT NOT NULL DEFAULT '{}'");
+        AddColumnIfMissing(connection, "releases", "defaults", "TEXT NOT NULL DEFAULT '{}'");
+        AddColumnIfMissing(connection, "releases", "description", "TEXT NOT NULL DEFAULT ''");
+        AddColumnIfMissing(connection, "apps", "owner", "TEXT NOT NULL DEFAULT 'admin'");
+        AddColumnIfMissing(connection, "tokens", "description", "TEXT NOT NULL DEFAULT ''");
+        CreateAccessSchema(connection);
+        CreateConfigSchema(connection);
+    }
+
+    private static void AddColumnIfMissing(SqliteConnection connection, string table, string column, string definition)
+    {
+        using var columns = Command(connection, $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column", ("$column", column));
         if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
-            Execute(connection, "ALTER TABLE releases ADD COLUMN config TEXT NOT NULL DEFAULT '{}'");
+            Execute(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition}");
     }
 
     private SqliteConnection Open()
@@ -109,33 +120,39 @@ public sealed class PlatformDatabase
 
     private static DateTimeOffset ParseTime(string value) => DateTimeOffset.Parse(value, CultureInfo.InvariantCulture);
 
-    /// <summary>Creates the app; false when an app of that name exists.</summary>
-    public bool TryCreateApp(string name, out AppRecord app)
+    /// <summary>Creates the app owned by <paramref name="owner"/>; false when an app of that name exists.</summary>
+    public bool TryCreateApp(string name, string owner, out AppRecord app)
     {
         using var connection = Open();
         var now = Now();
-        using var command = Command(connection, "INSERT OR IGNORE INTO apps (name, created_at) VALUES ($name, $now)", ("$name", name), ("$now", now));
+        using var command = Command(connection, "INSERT OR IGNORE INTO apps (name, created_at, owner) VALUES ($name, $now, $owner)",
+            ("$name", name), ("$now", now), ("$owner", owner));
         var created = command.ExecuteNonQuery() == 1;
-        app = created ? new AppRecord(name, ParseTime(now)) : FindApp(name)!;
+        app = created ? new AppRecord(name, ParseTime(now), owner) : FindApp(name)!;
         return created;
     }
 
     public AppRecord? FindApp(string name)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT name, created_at FROM apps WHERE name = $name", ("$name", name));
+        using var command = Command(connection, "SELECT name, created_at, owner FROM apps WHERE name = $name", ("$name", name));
         using var reader = command.ExecuteReader();
-        return reader.Read() ? new AppRecord(reader.GetString(0), ParseTime(reader.GetString(1))) : null;
+        return reader.Read() ? new AppRecord(reader.GetString(0), ParseTime(reader.GetString(1)), reader.GetString(2)) : null;
     }
 
-    public IReadOnlyList<AppRecord> ListApps()
+    /// <summary>All apps, or with <paramref name="visibleTo"/> only those that user owns or collaborates on.</summary>
+    public IReadOnlyList<AppRecord> ListApps(string? visibleTo = null)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT name, created_at FROM apps ORDER BY name");
+        using var command = visibleTo is null
+            ? Command(connection, "SELECT name, created_at, owner FROM apps ORDER BY name")
+            : Command(connection,
+                "SELECT name, created_at, owner FROM apps WHERE owner = $user OR name IN (SELECT app FROM collaborators WHERE user_name = $user) ORDER BY name",
+                ("$user", visibleTo));
         using var reader = command.ExecuteReader();
         var apps = new List<AppRecord>();
         while (reader.Read())
-            apps.Add(new AppRecord(reader.GetString(0), ParseTime(reader.GetString(1))));
+            apps.Add(new AppRecord(reader.GetString(0), ParseTime(reader.GetString(1)), reader.GetString(2)));
         return apps;
     }
 
@@ -155,21 +172,32 @@ public sealed class PlatformDatabase
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public ReleaseRecord AddRelease(string app, int version, string image, string commit, string buildpack, IReadOnlyDictionary<string, string> processTypes, IReadOnlyDictionary<string, string> config)
+    /// <summary>Records a release once it runs; with <paramref name="config"/>, the app's config vars become that release's in the same transaction.</summary>
+    public ReleaseRecord AddRelease(ReleaseRecord release, bool replaceConfig = false)
     {
         using var connection = Open();
+        using var transaction = connection.BeginTransaction();
         var now = Now();
-        using var command = Command(connection,
+        using (var command = Command(connection,
             """
-            INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at, config)
-            VALUES ($app, $version, $image, $commit, $buildpack, $types, $now, $config);
+            INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at, config, defaults, description)
+            VALUES ($app, $version, $image, $commit, $buildpack, $types, $now, $config, $defaults, $description);
             """,
-            ("$app", app), ("$version", version), ("$image", image), ("$commit", commit), ("$buildpack", buildpack),
-            ("$types", JsonSerializer.Serialize(processTypes)), ("$now", now), ("$config", JsonSerializer.Serialize(config)));
-        command.ExecuteNonQuery();
-        return ListReleases(app, 1).FirstOrDefault(r => r.Version == version)
-            ?? new ReleaseRecord(app, version, image, commit, buildpack, processTypes, ParseTime(now));
+            ("$app", release.App), ("$version", release.Version), ("$image", release.Image), ("$commit", release.Commit), ("$buildpack", release.Buildpack),
+            ("$types", JsonSerializer.Serialize(release.ProcessTypes)), ("$now", now), ("$config", JsonSerializer.Serialize(release.Config)),
+            ("$defaults", JsonSerializer.Serialize(release.Defaults)), ("$description", release.Description)))
+        {
+            command.Transaction = transaction;
+            command.ExecuteNonQuery();
+        }
+        if (replaceConfig)
+            ReplaceConfig(connection, transaction, release.App, release.Config);
+        transaction.Commit();
+        return release with { CreatedAt = ParseTime(now) };
     }
+
+    public ReleaseRecord? FindRelease(string app, int version) =>
+        QueryReleases("WHERE app = $app AND version = $version", ("$app", app), ("$version", version)).FirstOrDefault();
 
     /// <summary>The buildpacks chosen for the app (`paas buildpacks:set`), in order; empty means detect.</summary>
     public IReadOnlyList<string> Buildpacks(string app)
@@ -204,12 +232,17 @@ public sealed class PlatformDatabase
 
     public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault();
 
-    public IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100)
+    /// <summary>The app's releases, newest first; <paramref name="before"/> pages back from a version.</summary>
+    public IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null) =>
+        QueryReleases("WHERE app = $app AND version < $before ORDER BY version DESC LIMIT $limit",
+            ("$app", app), ("$before", before ?? int.MaxValue), ("$limit", limit));
+
+    private List<ReleaseRecord> QueryReleases(string where, params (string Name, object? Value)[] parameters)
     {
         using var connection = Open();
         using var command = Command(connection,
-            "SELECT app, version, image, git_commit, buildpack, process_types, created_at, config FROM releases WHERE app = $app ORDER BY version DESC LIMIT $limit",
-            ("$app", app), ("$limit", limit));
+            "SELECT app, version, image, git_commit, buildpack, process_types, created_at, config, defaults, description FROM releases " + where,
+            parameters);
         using var reader = command.ExecuteReader();
         var releases = new List<ReleaseRecord>();
         while (reader.Read())
@@ -220,33 +253,11 @@ public sealed class PlatformDatabase
                 ParseTime(reader.GetString(6)))
             {
                 Config = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(7)) ?? [],
+                Defaults = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(8)) ?? [],
+                Description = reader.GetString(9),
             });
         }
         return releases;
-    }
-
-    public void AddToken(string id, string hash, string user, string role)
-    {
-        using var connection = Open();
-        using var command = Command(connection,
-            "INSERT INTO tokens (id, hash, user_name, role, created_at) VALUES ($id, $hash, $user, $role, $now)",
-            ("$id", id), ("$hash", hash), ("$user", user), ("$role", role), ("$now", Now()));
-        command.ExecuteNonQuery();
-    }
-
-    public TokenRecord? FindTokenByHash(string hash)
-    {
-        using var connection = Open();
-        using var command = Command(connection, "SELECT id, user_name, role, created_at FROM tokens WHERE hash = $hash", ("$hash", hash));
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? new TokenRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), ParseTime(reader.GetString(3))) : null;
-    }
-
-    public bool AnyTokens()
-    {
-        using var connection = Open();
-        using var command = Command(connection, "SELECT EXISTS (SELECT 1 FROM tokens)");
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 1;
     }
 
     public string GetOrCreateSetting(string key, Func<string> create)

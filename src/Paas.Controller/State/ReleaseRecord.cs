@@ -1,6 +1,6 @@
 namespace Paas.Controller.State;
 
-/// <summary>A deployed release: an immutable image plus the process types it runs.</summary>
+/// <summary>A deployed release: an immutable image, the process types it runs and the config it runs with.</summary>
 public sealed record ReleaseRecord(
     string App,
     int Version,
@@ -10,6 +10,24 @@ public sealed record ReleaseRecord(
     IReadOnlyDictionary<string, string> ProcessTypes,
     DateTimeOffset CreatedAt)
 {
-    /// <summary>Environment every process of this release gets (app.json env, buildpack config_vars).</summary>
+    /// <summary>The app's config vars as they were for this release (`paas config:set`, app.json env).</summary>
     public IReadOnlyDictionary<string, string> Config { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The buildpack's config_vars: defaults that a config var of the same name overrides.</summary>
+    public IReadOnlyDictionary<string, string> Defaults { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>What made this release, as `paas releases` shows it: "Deploy 1a2b3c4", "Set FOO config vars", "Rollback to v3".</summary>
+    public string Description { get; init; } = "";
+
+    /// <summary>The environment every process of the release gets: buildpack defaults overlaid by config vars.</summary>
+    public IReadOnlyDictionary<string, string> Environment
+    {
+        get
+        {
+            var environment = new Dictionary<string, string>(Defaults, StringComparer.Ordinal);
+            foreach (var (name, value) in Config)
+                environment[name] = value;
+            return environment;
+        }
+    }
 }

@@ -14,16 +14,17 @@ namespace Paas.Staging.Hygiene;
 public sealed partial class ImageJanitor(IDockerClient docker, string platformId, string scratchRoot)
 {
     /// <summary>
-    /// Removes the app's release images whose version is not in <paramref name="keep"/>. An image still
+    /// Removes the app's release images not named in <paramref name="keep"/> (repository:tag; a rollback
+    /// release runs an older version's image, so images are kept by name, not by version). An image still
     /// used by a container (an instance that has not been replaced yet) stays until a later pass.
     /// Returns the tags removed.
     /// </summary>
-    public async Task<IReadOnlyList<string>> PruneReleasesAsync(string app, IReadOnlySet<int> keep, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> PruneReleasesAsync(string app, IReadOnlySet<string> keep, CancellationToken cancellationToken)
     {
         var removed = new List<string>();
-        foreach (var (tag, version) in await ReleaseTagsAsync(app, cancellationToken))
+        foreach (var (tag, _) in await ReleaseTagsAsync(app, cancellationToken))
         {
-            if (keep.Contains(version))
+            if (keep.Contains(tag))
                 continue;
             try
             {

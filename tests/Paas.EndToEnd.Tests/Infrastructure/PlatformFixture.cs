@@ -157,6 +157,14 @@ public sealed partial class PlatformFixture : IAsyncLifetime
     public Task<ProcessResult> GitAsync(string workingDirectory, params string[] args) =>
         ProcessRunner.RunAsync("git", args, workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(10));
 
+    /// <summary>The CLI as another user: their token in PAAS_TOKEN, and their own HOME when given (for `paas login`).</summary>
+    public Task<ProcessResult> PaasAsAsync(ClientIdentity who, string? workingDirectory, params string[] args) =>
+        ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), .. args], workingDirectory, who.Apply(ClientEnvironment()), TimeSpan.FromMinutes(2));
+
+    /// <summary>git as another user: the `paas` credential helper hands git their token.</summary>
+    public Task<ProcessResult> GitAsAsync(ClientIdentity who, string workingDirectory, params string[] args) =>
+        ProcessRunner.RunAsync("git", args, workingDirectory, who.Apply(ClientEnvironment()), TimeSpan.FromMinutes(10));
+
     /// <summary>A fresh git work tree holding a copy of a fixture app, committed on main.</summary>
     public async Task<string> NewWorkTreeAsync(string fixture)
     {

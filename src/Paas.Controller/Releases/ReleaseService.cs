@@ -1,0 +1,86 @@
+using Paas.Controller.Deploys;
+using Paas.Controller.Instances;
+using Paas.Controller.State;
+using Paas.Staging.Hygiene;
+
+namespace Paas.Controller.Releases;
+
+/// <summary>
+/// Releases made without a build: a config change (same image, new config vars) and a rollback (an old
+/// release's image and config as a new version). Both roll out like a deploy — release phase, rolling
+/// start gated on health — and both change nothing if the new release does not come up.
+/// </summary>
+public sealed class ReleaseService(PlatformDatabase database, Deployer deployer, AppLocks locks, ImageJanitor images, TimeProvider time)
+{
+    /// <summary>
+    /// Applies config var changes (a null value unsets). With a release running, a new release rolls out and
+    /// is returned; before the first deploy the vars are just stored (null is returned).
+    /// </summary>
+    public async Task<ReleaseRecord?> SetConfigAsync(string app, IReadOnlyDictionary<string, string?> changes, string actor, Func<string, Task>? output, CancellationToken cancellationToken)
+    {
+        output ??= _ => Task.CompletedTask;
+        using var _ = await locks.AcquireAsync(app, cancellationToken);
+        var current = database.Config(app);
+        if (ConfigVars.Validate(changes, current) is { } problem)
+            throw new ReleaseException(ReleaseProblem.Invalid, problem);
+        var config = ConfigVars.Apply(current, changes);
+        var description = ConfigVars.Describe(changes);
+        if (database.CurrentRelease(app) is not { } running)
+        {
+            database.ReplaceConfig(app, config);
+            database.AddEvent(app, actor, "config", description + " (applies from the first deploy)");
+            return null;
+        }
+        var release = running with
+        {
+            Version = database.NextReleaseVersion(app),
+            CreatedAt = time.GetUtcNow(),
+            Config = config,
+            Description = description,
+        };
+        await RollOutAsync(release, actor, output, cancellationToken);
+        return database.FindRelease(app, release.Version);
+    }
+
+    /// <summary>A new release with vN's image, process types and config vars, rolled out like any other.</summary>
+    public async Task<ReleaseRecord> RollbackAsync(string app, int version, string actor, Func<string, Task>? output, CancellationToken cancellationToken)
+    {
+        output ??= _ => Task.CompletedTask;
+        using var _ = await locks.AcquireAsync(app, cancellationToken);
+        var target = database.FindRelease(app, version)
+            ?? throw new ReleaseException(ReleaseProblem.NotFound, $"{app} has no release v{version}; see `paas releases -a {app}`.");
+        var current = database.CurrentRelease(app)!;
+        if (current.Version == version)
+            throw new ReleaseException(ReleaseProblem.Conflict, $"v{version} is already the current release of {app}.");
+        var kept = await images.ReleaseTagsAsync(app, cancellationToken);
+        if (!kept.Any(t => t.Tag == target.Image))
+            throw new ReleaseException(ReleaseProblem.Conflict,
+                $"The image of v{version} was pruned (only the most recent releases keep theirs), so {app} cannot roll back to it.");
+        var release = target with
+        {
+            Version = database.NextReleaseVersion(app),
+            CreatedAt = time.GetUtcNow(),
+            Description = $"Rollback to v{version}",
+        };
+        await output($"-----> Rolling back {app} to v{version} as v{release.Version}");
+        await RollOutAsync(release, actor, output, cancellationToken);
+        return database.FindRelease(app, release.Version)!;
+    }
+
+    private async Task RollOutAsync(ReleaseRecord release, string actor, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await deployer.RunReleasePhaseAsync(release, output, cancellationToken);
+            await deployer.RollOutAsync(release, actor, output, cancellationToken);
+        }
+        catch (DeployException e)
+        {
+            throw new ReleaseException(ReleaseProblem.Failed, $"v{release.Version} ({release.Description}) did not come up, so nothing changed: {e.Message}");
+        }
+        catch (Cells.CellUnavailableException e)
+        {
+            throw new ReleaseException(ReleaseProblem.Failed, $"v{release.Version} ({release.Description}) could not be placed, so nothing changed: {e.Message}");
+        }
+    }
+}
