@@ -31,6 +31,9 @@ public sealed partial class PlatformFixture : IAsyncLifetime
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "paas-e2e-" + Guid.NewGuid().ToString("N")[..8]);
     public string RedisPrefix { get; } = "e2e-" + Guid.NewGuid().ToString("N")[..8] + ":";
     public int ApiPort { get; } = FreePort.Next();
+    /// <summary>The controller's HTTPS port (API and git), with the platform certificate <see cref="CertificateFile"/> for localhost.</summary>
+    public int ApiTlsPort { get; } = FreePort.Next();
+    public string CertificateFile => Path.Combine(DataDirectory, "certs", "localhost.crt");
     public int RouterPort { get; } = FreePort.Next();
     public int RouterAdminPort { get; } = FreePort.Next();
     public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
@@ -43,6 +46,11 @@ public sealed partial class PlatformFixture : IAsyncLifetime
     {
         await Requirements.EnsureAsync(Redis, StackImage);
         Directory.CreateDirectory(Home);
+        // The certificate set-up makes for a platform, here in the test's own data directory.
+        var cert = await ProcessRunner.RunAsync("bash", [Path.Combine(RepoPaths.Root, "deploy", "tls", "make-cert.sh"), Path.GetDirectoryName(CertificateFile)!, "localhost"],
+            null, new Dictionary<string, string>(), TimeSpan.FromMinutes(1));
+        if (cert.ExitCode != 0)
+            throw new InvalidOperationException($"deploy/tls/make-cert.sh failed: {cert}");
         _router = new PlatformProcess(RepoPaths.Dll("router/Paas.Router", "Paas.Router"), new Dictionary<string, string>
         {
             ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
@@ -61,6 +69,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_API_PORT"] = ApiPort.ToString(),
             ["PAAS_API_BIND"] = "127.0.0.1",
             ["PAAS_API_URL"] = ApiUrl,
+            ["PAAS_API_TLS_PORT"] = ApiTlsPort.ToString(),
             ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
             ["PAAS_ROUTER_ADMIN_URL"] = $"http://127.0.0.1:{RouterAdminPort}",
             ["PAAS_REDIS"] = Redis,

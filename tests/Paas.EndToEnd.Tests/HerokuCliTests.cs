@@ -1,0 +1,104 @@
+using System.Text.Json;
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>The real Heroku CLI against Paas's Heroku Platform API, and `git push heroku main` over HTTPS.</summary>
+[Collection(PlatformCollection.Name)]
+public sealed class HerokuCliTests(PlatformFixture platform)
+{
+    private async Task<HerokuCli> NewUserAsync(string stem)
+    {
+        HerokuCli.EnsureInstalled();
+        var name = $"{stem}-{Guid.NewGuid().ToString("N")[..6]}";
+        var created = AppUnderTest.Must(await platform.PaasAsync(null, "users:create", name, "--json"));
+        var token = JsonDocument.Parse(created.Stdout).RootElement.GetProperty("token").GetString()!;
+        return new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + name));
+    }
+
+    private static ProcessResult Must(ProcessResult result) => AppUnderTest.Must(result);
+
+    [Fact]
+    public async Task HerokuCli_CreatesPushesConfiguresScalesRollsBackAndShowsDynosDomainsAndLogs()
+    {
+        var heroku = await NewUserAsync("heroku");
+        var app = PlatformFixture.UniqueAppName("hk");
+        var workTree = await platform.NewWorkTreeAsync("envecho");
+        var served = new AppUnderTest(platform, app, workTree);
+
+        var create = Must(await heroku.RunAsync(workTree, "apps:create", app));
+        Assert.Contains($"https://{heroku.GitHost}/{app}.git", create.Stdout);
+        var remote = Must(await heroku.GitAsync(workTree, "remote", "get-url", "heroku"));
+        Assert.Equal($"https://{heroku.GitHost}/{app}.git", remote.Stdout.Trim());
+
+        var push = Must(await heroku.GitAsync(workTree, "push", "heroku", "main"));
+        Assert.Contains("Released v1", push.Stderr);
+        Assert.StartsWith("200 ", await served.GetAsync());
+
+        var set = Must(await heroku.RunAsync(workTree, "config:set", "GREETING=hello", "SECRET_KEY=s3cret", "-a", app));
+        Assert.Contains("done, v2", set.All);
+        var afterSet = await served.GetAsync();
+        Assert.Contains("GREETING=hello\n", afterSet);
+        Assert.Contains("SECRET_KEY=s3cret\n", afterSet);
+        var config = Must(await heroku.RunAsync(workTree, "config", "--json", "-a", app));
+        Assert.Equal("hello", JsonDocument.Parse(config.Stdout).RootElement.GetProperty("GREETING").GetString());
+
+        Must(await heroku.RunAsync(workTree, "config:unset", "SECRET_KEY", "-a", app));
+        var afterUnset = await served.GetAsync();
+        Assert.Contains("GREETING=hello\n", afterUnset);
+        Assert.Contains("SECRET_KEY=\n", afterUnset);
+
+        var scale = Must(await heroku.RunAsync(workTree, "ps:scale", "web=2", "-a", app));
+        Assert.Contains("now running web at 2:", scale.All);
+        var ps = Must(await heroku.RunAsync(workTree, "ps", "-a", app));
+        Assert.Contains("web.1: up", ps.Stdout);
+        Assert.Contains("web.2: up", ps.Stdout);
+        Assert.Contains("python3 server.py (2)", ps.Stdout);
+
+        var releases = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
+        Assert.Contains("Current: v3", releases.Stdout);
+        Assert.Matches(@"v3\s+Remove SECRET_KEY config var", releases.Stdout);
+        Assert.Matches(@"v2\s+Set GREETING, SECRET_KEY config vars", releases.Stdout);
+        Assert.Matches(@"v1\s+Deploy [0-9a-f]{7}", releases.Stdout);
+
+        // Back to v2: its config (SECRET_KEY set) is served again, as a new release v4.
+        var rollback = Must(await heroku.RunAsync(workTree, "rollback", "v2", "-a", app));
+        Assert.Contains("done, v4", rollback.All);
+        Assert.Contains("SECRET_KEY=s3cret\n", await served.GetAsync());
+        var afterRollback = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
+        Assert.Matches(@"v4\s+Rollback to v2", afterRollback.Stdout);
+
+        var domains = Must(await heroku.RunAsync(workTree, "domains", "-a", app));
+        Assert.Contains(PlatformFixture.AppHost(app), domains.Stdout);
+
+        var logs = Must(await heroku.RunAsync(workTree, "logs", "-a", app));
+        Assert.Contains("Released v1", logs.Stdout);
+        Assert.Contains("Scaled to web=2", logs.Stdout);
+        Assert.Contains("Released v4: Rollback to v2", logs.Stdout);
+    }
+
+    [Fact]
+    public async Task HerokuCli_AsAnotherUser_CannotSeeTheApp_AndABadKeyIsRefused()
+    {
+        var owner = await NewUserAsync("hk-owner");
+        var stranger = await NewUserAsync("hk-stranger");
+        var app = PlatformFixture.UniqueAppName("hk-own");
+        var workTree = await platform.NewWorkTreeAsync("envecho");
+        Must(await owner.RunAsync(workTree, "apps:create", app));
+
+        var strangersConfig = await stranger.RunAsync(null, "config:set", "GREETING=mine", "-a", app);
+        var strangersApps = Must(await stranger.RunAsync(null, "apps", "--json"));
+        var strangersPush = await stranger.GitAsync(workTree, "push", "heroku", "main");
+        var badKey = new HerokuCli(platform, "paas_not-a-token", Path.Combine(platform.DataDirectory, "heroku-home-bad"));
+        var refused = await badKey.RunAsync(null, "apps:info", "-a", app);
+
+        Assert.NotEqual(0, strangersConfig.ExitCode);
+        Assert.Contains("Couldn't find that app", strangersConfig.Stderr);
+        Assert.DoesNotContain(app, strangersApps.Stdout);
+        Assert.NotEqual(0, strangersPush.ExitCode);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("HEROKU_API_KEY is invalid", refused.Stderr);
+        var ownersConfig = Must(await owner.RunAsync(null, "config", "--json", "-a", app));
+        Assert.False(JsonDocument.Parse(ownersConfig.Stdout).RootElement.TryGetProperty("GREETING", out _));
+    }
+}
