@@ -94,7 +94,11 @@ services.AddSingleton<ReleaseService>();
 services.AddSingleton<Converger>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
 
+// Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
+services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
 var app = builder.Build();
+app.UseApiErrors();
 
 app.MapGet("/healthz", () => Results.Text("ok\n"));
 app.MapGet("/v1/info", () => Results.Json(new
