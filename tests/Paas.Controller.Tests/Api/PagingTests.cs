@@ -86,6 +86,16 @@ public sealed class PagingTests
         Assert.Equal(["c&d", "e"], second.Names);
     }
 
+    [Fact]
+    public async Task Page_CursorOfADeletedItem_Is400_NotAnEmptyLastPage()
+    {
+        var response = await ListAsync("?limit=10&after=app-deleted");
+
+        Assert.Equal(400, response.Status);
+        using var body = JsonDocument.Parse(response.Body);
+        Assert.Equal("invalid_cursor", body.RootElement.GetProperty("id").GetString());
+    }
+
     [Theory]
     [InlineData("?limit=0")]
     [InlineData("?limit=1001")]
