@@ -116,7 +116,11 @@ services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, PlatformEventLogSource>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
 
+// Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
+services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
 var app = builder.Build();
+app.UseApiErrors();
 
 app.MapGet("/healthz", () => Results.Text("ok\n"));
 app.MapGet("/v1/info", () => Results.Json(new

@@ -59,6 +59,27 @@ public sealed class AccessTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task Api_BadBodiesAndUnknownRoutes_AnswerWithJsonErrors()
+    {
+        var token = (await File.ReadAllTextAsync(Path.Combine(platform.DataDirectory, "admin-token"))).Trim();
+        using var badJson = new HttpRequestMessage(HttpMethod.Post, $"{platform.ApiUrl}/v1/apps")
+        {
+            Content = new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"),
+        };
+        badJson.Headers.Authorization = new("Bearer", token);
+        using var unknown = new HttpRequestMessage(HttpMethod.Get, $"{platform.ApiUrl}/v1/no-such-thing");
+        unknown.Headers.Authorization = new("Bearer", token);
+
+        using var badJsonResponse = await platform.Http.SendAsync(badJson);
+        using var unknownResponse = await platform.Http.SendAsync(unknown);
+
+        Assert.Equal(HttpStatusCode.BadRequest, badJsonResponse.StatusCode);
+        Assert.Contains("\"id\":\"bad_request\"", await badJsonResponse.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, unknownResponse.StatusCode);
+        Assert.Contains("\"id\":\"no_such_route\"", await unknownResponse.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Api_WithoutToken_Is401()
     {
         using var response = await platform.Http.GetAsync($"{platform.ApiUrl}/v1/apps");

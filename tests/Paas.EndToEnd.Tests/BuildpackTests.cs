@@ -212,6 +212,33 @@ public sealed class BuildpackTests(PlatformFixture platform)
         var second = await PushAsync(workTree);
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains($"SECRET_KEY={secret}", await BodyAsync(app));
+
+        // app.json's env became config vars; one the user sets wins over app.json on later deploys.
+        var config = AppUnderTest.Must(await under.PaasAsync("config"));
+        Assert.Contains($"SECRET_KEY: {secret}", config.Stdout);
+        AppUnderTest.Must(await under.PaasAsync("config:set", "GREETING=set by the user"));
+        File.AppendAllText(Path.Combine(workTree, "README.txt"), "v3\n");
+        await platform.CommitAllAsync(workTree, "v3");
+        var third = await PushAsync(workTree);
+        Assert.True(third.ExitCode == 0, third.ToString());
+        var afterThird = await BodyAsync(app);
+        Assert.Contains("GREETING=set by the user", afterThird);
+        Assert.Contains($"SECRET_KEY={secret}", afterThird);
+    }
+
+    [Fact]
+    public async Task BuildpackUrlConfigVar_ChoosesTheBuildpack()
+    {
+        var repo = await BuildpackRepoAsync("versioned");
+        var (app, workTree) = await CreateAppAsync("bp-url", "envecho");
+        var set = await platform.PaasAsync(workTree, "config:set", $"BUILDPACK_URL=file://{repo}", "-a", app);
+
+        var push = await PushAsync(workTree);
+
+        Assert.Contains("no release yet", set.Stdout);
+        Assert.True(push.ExitCode == 0, push.ToString());
+        Assert.Contains($"remote: -----> Buildpacks from BUILDPACK_URL: file://{repo}", push.Stderr);
+        Assert.Contains("compiled=versioned v1", await BodyAsync(app));
     }
 
     [Fact]

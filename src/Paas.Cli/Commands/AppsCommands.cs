@@ -58,6 +58,7 @@ public static class AppsCommands
         cli.Out.WriteLine($"=== {name}");
         cli.Out.WriteLine($"Git URL:  {app.GetProperty("git_url").GetString()}");
         cli.Out.WriteLine($"Web URL:  {app.GetProperty("web_url").GetString()}");
+        cli.Out.WriteLine($"Owner:    {app.GetProperty("owner").GetString()}");
         cli.Out.WriteLine($"Release:  {(app.GetProperty("release").ValueKind == JsonValueKind.Number ? "v" + app.GetProperty("release").GetInt32() : "none yet")}");
         return 0;
     }

@@ -20,10 +20,18 @@ public static class Paging
             && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxLimit))
             return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_limit", $"limit must be a whole number from 1 to {MaxLimit}.");
         var after = query["after"].ToString();
-        var items = ordered;
+        var all = ordered.ToList();
+        var start = 0;
         if (after.Length > 0)
-            items = items.SkipWhile(i => cursorOf(i) != after).Skip(1);
-        var page = items.Take(limit + 1).ToList();
+        {
+            // A cursor that names nothing (its item was deleted between pages) must not read as "no more":
+            // the client would stop early and silently miss the rest.
+            var index = all.FindIndex(i => cursorOf(i) == after);
+            if (index < 0)
+                return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_cursor", "The after cursor matches no item (it may have been deleted); start again from the first page.");
+            start = index + 1;
+        }
+        var page = all.Skip(start).Take(limit + 1).ToList();
         if (page.Count > limit)
         {
             page.RemoveAt(limit);

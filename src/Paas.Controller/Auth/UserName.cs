@@ -10,12 +10,16 @@ public static partial class UserName
         if (string.IsNullOrWhiteSpace(name))
             return "A user name is required.";
         if (name.Length > 64)
-            return $"User names are at most 64 characters; '{name[..20]}…' has {name.Length}.";
+            return $"User names are at most 64 characters; '{Printable(name[..20])}…' has {name.Length}.";
         if (!Pattern().IsMatch(name))
-            return $"'{name}' is not a valid user name: use lower-case letters, digits and . _ @ + - , starting with a letter or digit.";
+            return $"'{Printable(name)}' is not a valid user name: use lower-case letters, digits and . _ @ + - , starting with a letter or digit.";
         return null;
     }
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9._@+-]*$")]
+    // The name is quoted back in a one-line error, so a control character must not break the line.
+    private static string Printable(string text) => string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
+
+    // \z, not $: $ also matches before a trailing newline, which let "alice\n" through as a distinct user.
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9._@+-]*\z")]
     private static partial Regex Pattern();
 }

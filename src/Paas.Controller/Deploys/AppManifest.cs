@@ -89,7 +89,8 @@ public sealed record AppManifest(
         {
             foreach (var item in buildpackArray.EnumerateArray())
             {
-                if (Property(item, "url", JsonValueKind.String)?.GetString() is not { Length: > 0 } url)
+                // A bare string ("heroku/nodejs") is not Heroku's schema; without this check it threw InvalidOperationException.
+                if (item.ValueKind != JsonValueKind.Object || Property(item, "url", JsonValueKind.String)?.GetString() is not { Length: > 0 } url)
                     throw Invalid("every buildpacks entry needs a \"url\"");
                 buildpacks.Add(url);
             }
@@ -146,5 +147,7 @@ public sealed record AppManifest(
     private static bool IsVariableName(string name) =>
         name.Length is > 0 and <= 200 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
-    private static Instances.DeployException Invalid(string problem) => new($"app.json is not valid: {problem}.");
+    // Names from the file are quoted in the problem, which must stay one line.
+    private static Instances.DeployException Invalid(string problem) =>
+        new($"app.json is not valid: {string.Concat(problem.Select(c => char.IsControl(c) ? '?' : c))}.");
 }

@@ -55,8 +55,14 @@ public static partial class ConfigVars
         return string.Join("; ", parts);
     }
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    // The name is quoted back in a one-line error, so control characters are shown as '?'.
+    private static string Shorten(string text)
+    {
+        var printable = string.Concat(text.Select(c => char.IsControl(c) ? '?' : c));
+        return printable.Length <= 40 ? printable : printable[..40] + "…";
+    }
 
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,254}$")]
+    // \z, not $: $ also matches before a trailing newline, which let "FOO\n" through into process environments.
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]{0,254}\z")]
     private static partial Regex NamePattern();
 }

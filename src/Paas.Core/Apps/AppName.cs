@@ -7,7 +7,8 @@ public static partial class AppName
 {
     public const int MaxLength = 30;
 
-    [GeneratedRegex("^[a-z][a-z0-9-]{0,29}$")]
+    // \z, not $: $ also matches before a trailing newline, which let "hello\n" through.
+    [GeneratedRegex(@"^[a-z][a-z0-9-]{0,29}\z")]
     private static partial Regex Pattern();
 
     /// <summary>Returns null when the name is valid, otherwise one sentence saying why not.</summary>

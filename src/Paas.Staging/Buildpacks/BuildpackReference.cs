@@ -35,7 +35,9 @@ public sealed partial record BuildpackReference(string Text, BuildpackKind Kind,
             problem = $"'{Shorten(value)}' has a #ref that is not a valid git branch, tag or commit.";
             return null;
         }
-        if (!Uri.TryCreate(location, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http" or "file"))
+        // A bare path (/srv/pack, c:/pack) also parses as a file URI; only a URL written with its scheme counts.
+        if (!Uri.TryCreate(location, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http" or "file")
+            || !location.StartsWith(uri.Scheme + ":", StringComparison.OrdinalIgnoreCase))
         {
             problem = $"'{Shorten(value)}' is not a buildpack: use a built-in name or an https, http or file URL.";
             return null;
@@ -52,12 +54,23 @@ public sealed partial record BuildpackReference(string Text, BuildpackKind Kind,
                 problem = $"'{Shorten(value)}' is a tarball URL, which cannot take a #ref.";
                 return null;
             }
+            if (uri.Scheme == "file")
+            {
+                // Tarballs are downloaded with HttpClient, which has no file scheme.
+                problem = $"'{Shorten(value)}' is a local tarball: serve it over https or http, or use a git repository.";
+                return null;
+            }
             return new BuildpackReference(value, BuildpackKind.Tarball, location, null);
         }
         return new BuildpackReference(value, BuildpackKind.Git, location, reference);
     }
 
-    private static string Shorten(string value) => value.Length <= 80 ? value : value[..77] + "...";
+    // The text is quoted back to the user, so a control character must not break the one-line message.
+    private static string Shorten(string value)
+    {
+        var printable = string.Concat(value.Select(c => char.IsControl(c) ? '?' : c));
+        return printable.Length <= 80 ? printable : printable[..77] + "...";
+    }
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
     private static partial Regex BuiltInName();

@@ -21,6 +21,7 @@ public sealed class AppNameTests
     [InlineData("app-", "must not end with a hyphen")]
     [InlineData("abcdefghijabcdefghijabcdefghijk", "too long")]
     [InlineData("../etc", "must start with a lowercase letter")]
+    [InlineData("hello\n", "only lowercase letters, digits and hyphens")]
     public void Validate_BadName_SaysWhyInOneSentence(string name, string reason)
     {
         var message = AppName.Validate(name);
