@@ -7,13 +7,13 @@ namespace Paas.EndToEnd.Tests;
 [Collection(PlatformCollection.Name)]
 public sealed class HerokuCliTests(PlatformFixture platform)
 {
-    private async Task<HerokuCli> NewUserAsync(string stem)
+    private async Task<(HerokuCli Cli, string User)> NewUserAsync(string stem)
     {
         HerokuCli.EnsureInstalled();
         var name = $"{stem}-{Guid.NewGuid().ToString("N")[..6]}";
         var created = AppUnderTest.Must(await platform.PaasAsync(null, "users:create", name, "--json"));
         var token = JsonDocument.Parse(created.Stdout).RootElement.GetProperty("token").GetString()!;
-        return new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + name));
+        return (new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + name)), name);
     }
 
     private static ProcessResult Must(ProcessResult result) => AppUnderTest.Must(result);
@@ -21,7 +21,7 @@ public sealed class HerokuCliTests(PlatformFixture platform)
     [Fact]
     public async Task HerokuCli_CreatesPushesConfiguresScalesRollsBackAndShowsDynosDomainsAndLogs()
     {
-        var heroku = await NewUserAsync("heroku");
+        var (heroku, user) = await NewUserAsync("heroku");
         var app = PlatformFixture.UniqueAppName("hk");
         var workTree = await platform.NewWorkTreeAsync("envecho");
         var served = new AppUnderTest(platform, app, workTree);
@@ -59,7 +59,7 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.Contains("Current: v3", releases.Stdout);
         Assert.Matches(@"v3\s+Remove SECRET_KEY config var", releases.Stdout);
         Assert.Matches(@"v2\s+Set GREETING, SECRET_KEY config vars", releases.Stdout);
-        Assert.Matches(@"v1\s+Deploy [0-9a-f]{7}", releases.Stdout);
+        Assert.Matches($@"v1\s+Deploy [0-9a-f]{{7}}\s+{user}", releases.Stdout);
 
         // Back to v2: its config (SECRET_KEY set) is served again, as a new release v4.
         var rollback = Must(await heroku.RunAsync(workTree, "rollback", "v2", "-a", app));
@@ -80,8 +80,8 @@ public sealed class HerokuCliTests(PlatformFixture platform)
     [Fact]
     public async Task HerokuCli_AsAnotherUser_CannotSeeTheApp_AndABadKeyIsRefused()
     {
-        var owner = await NewUserAsync("hk-owner");
-        var stranger = await NewUserAsync("hk-stranger");
+        var (owner, _) = await NewUserAsync("hk-owner");
+        var (stranger, _) = await NewUserAsync("hk-stranger");
         var app = PlatformFixture.UniqueAppName("hk-own");
         var workTree = await platform.NewWorkTreeAsync("envecho");
         Must(await owner.RunAsync(workTree, "apps:create", app));

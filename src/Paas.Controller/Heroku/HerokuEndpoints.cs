@@ -59,7 +59,7 @@ public static class HerokuEndpoints
         app.MapPost("/releases", RollbackAsync);
         app.MapGet("/releases/{release}", (HttpContext context, string release, PlatformDatabase db, PaasSettings settings) =>
             FindRelease(db, Name(context), release) is { } found
-                ? Results.Json(Release(found, db.ListReleases(Name(context)), settings))
+                ? Results.Json(Release(found, db.ListReleases(Name(context), limit: int.MaxValue), settings, ReleaseAuthors(db, Name(context)).GetValueOrDefault(found.Version, "")))
                 : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{Name(context)} has no release {release}."));
         app.MapGet("/dynos", ListDynosAsync);
         app.MapGet("/domains", (HttpContext context, PlatformDatabase db, PaasSettings settings) =>
@@ -180,7 +180,7 @@ public static class HerokuEndpoints
         try
         {
             var release = await releases.RollbackAsync(app, target.Version, User(context), null, ct);
-            return Results.Json(Release(release, db.ListReleases(app, limit: int.MaxValue), settings), statusCode: StatusCodes.Status201Created);
+            return Results.Json(Release(release, db.ListReleases(app, limit: int.MaxValue), settings, User(context)), statusCode: StatusCodes.Status201Created);
         }
         catch (ReleaseException e)
         {
@@ -232,17 +232,31 @@ public static class HerokuEndpoints
         var range = HerokuRange.Parse(context.Request.Headers.Range.ToString());
         var all = db.ListReleases(app, limit: int.MaxValue);
         var window = (range.Descending ? all : all.Reverse()).Take(range.Max);
-        return Results.Json(window.Select(r => Release(r, all, settings)));
+        var authors = ReleaseAuthors(db, app);
+        return Results.Json(window.Select(r => Release(r, all, settings, authors.GetValueOrDefault(r.Version, ""))));
     }
 
     /// <param name="all">The app's releases, newest first.</param>
-    private static object Release(ReleaseRecord release, IReadOnlyList<ReleaseRecord> all, PaasSettings settings)
+    private static object Release(ReleaseRecord release, IReadOnlyList<ReleaseRecord> all, PaasSettings settings, string author)
     {
         var current = all.Count > 0 ? all[0].Version : 0;
         // Only the newest releases keep their images, so only they can be rolled back to.
         var eligible = all.Take(settings.KeepReleases).Any(r => r.Version == release.Version);
         var description = release.Description.Length > 0 ? release.Description : $"Deploy {release.Commit[..Math.Min(7, release.Commit.Length)]}";
-        return HerokuShapes.Release(release, current, eligible, description, "");
+        return HerokuShapes.Release(release, current, eligible, description, author);
+    }
+
+    /// <summary>Who made each release, from the "Released vN: …" events the deployer records (releases do not store it).</summary>
+    private static Dictionary<int, string> ReleaseAuthors(PlatformDatabase db, string app)
+    {
+        var authors = new Dictionary<int, string>();
+        foreach (var e in db.Events(app, 1000).Where(e => e.Kind == "release" && e.Message.StartsWith("Released v", StringComparison.Ordinal)))
+        {
+            var digits = e.Message["Released v".Length..].TakeWhile(char.IsAsciiDigit).ToArray();
+            if (int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+                authors[version] = e.Actor;
+        }
+        return authors;
     }
 
     /// <summary>A release by version ("3" or "v3") or by its Heroku id.</summary>
