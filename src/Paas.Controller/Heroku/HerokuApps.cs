@@ -1,0 +1,89 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Paas.Controller.Api;
+using Paas.Controller.Auth;
+using Paas.Controller.Git;
+using Paas.Controller.Instances;
+using Paas.Controller.Routing;
+using Paas.Controller.State;
+using Paas.Core.Configuration;
+using Paas.Staging;
+using Paas.Staging.Hygiene;
+
+namespace Paas.Controller.Heroku;
+
+/// <summary>Heroku apps: list, show, create (with a generated name when none is given) and destroy, through the Paas app logic.</summary>
+public static class HerokuApps
+{
+    internal static IResult Show(HttpContext context, PlatformDatabase db, PaasSettings settings) =>
+        Results.Json(App(db.FindApp(HerokuEndpoints.Name(context))!, db, settings, context));
+
+    /// <summary>Every app has one domain, its host under the platform's app domain.</summary>
+    internal static IResult Domains(HttpContext context, PlatformDatabase db, PaasSettings settings)
+    {
+        var record = db.FindApp(HerokuEndpoints.Name(context))!;
+        return Results.Json(new[] { HerokuShapes.Domain(record.Name, settings.AppHost(record.Name), "heroku", record.CreatedAt) });
+    }
+
+    internal static IResult ListApps(HttpContext context, PlatformDatabase db, PaasSettings settings)
+    {
+        var caller = Caller.Of(context);
+        return Results.Json(db.ListApps(caller.IsAdmin ? null : caller.Name).Select(a => App(a, db, settings, context)));
+    }
+
+    internal static object App(AppRecord app, PlatformDatabase db, PaasSettings settings, HttpContext context) =>
+        HerokuShapes.App(app, db.CurrentRelease(app.Name), app.Owner, settings, HttpsGitUrl(app.Name, settings));
+
+    /// <summary>The https:// git URL, as the Heroku CLI builds it too (https://HEROKU_GIT_HOST/APP.git).</summary>
+    internal static string HttpsGitUrl(string app, PaasSettings settings)
+    {
+        var host = new Uri(settings.PublicApiUrl).Host;
+        return settings.ApiTlsPort == 0 ? settings.GitUrl(app) : $"https://{host}:{settings.ApiTlsPort}/{app}.git";
+    }
+
+    internal static async Task<IResult> CreateAppAsync(HttpContext context, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
+    {
+        string? name = null;
+        if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            try
+            {
+                using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+                if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String)
+                    name = n.GetString();
+            }
+            catch (JsonException)
+            {
+                return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_params", "The request body is not valid JSON.");
+            }
+        }
+        name ??= GenerateName(db);
+        var created = await AppsEndpoints.CreateAsync(name, Caller.Of(context), db, repos, routes, settings);
+        if (created is not IStatusCodeHttpResult { StatusCode: StatusCodes.Status201Created })
+            return created;
+        return Results.Json(App(db.FindApp(name)!, db, settings, context), statusCode: StatusCodes.Status201Created);
+    }
+
+    internal static async Task<IResult> DestroyAppAsync(HttpContext context, AppAccess access, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
+        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
+    {
+        var app = db.FindApp(HerokuEndpoints.Name(context))!;
+        var shape = App(app, db, settings, context);
+        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, context, access, db, repos, routes, instances, crashes, locks, settings, janitor, staging, ct);
+        return destroyed is IStatusCodeHttpResult { StatusCode: StatusCodes.Status204NoContent } ? Results.Json(shape) : destroyed;
+    }
+
+    private static readonly string[] Adjectives = ["quiet", "brave", "sunny", "rapid", "gentle", "shiny", "frosty", "mellow", "bold", "calm"];
+    private static readonly string[] Nouns = ["river", "meadow", "falcon", "harbor", "cedar", "comet", "lantern", "summit", "breeze", "pebble"];
+
+    /// <summary>A free name like Heroku's (shiny-falcon-04217) for apps:create without a name.</summary>
+    private static string GenerateName(PlatformDatabase db)
+    {
+        while (true)
+        {
+            var name = $"{Adjectives[RandomNumberGenerator.GetInt32(Adjectives.Length)]}-{Nouns[RandomNumberGenerator.GetInt32(Nouns.Length)]}-{RandomNumberGenerator.GetInt32(100000):D5}";
+            if (db.FindApp(name) is null)
+                return name;
+        }
+    }
+}
