@@ -61,6 +61,7 @@ var services = builder.Services;
 services.AddSingleton(settings);
 services.AddSingleton(time);
 services.AddSingleton(database);
+services.AddSingleton(new DomainStore(Path.Combine(dataDir, "paas.db"), time));
 services.AddSingleton(tokens);
 services.AddSingleton<RequestAuthenticator>();
 services.AddSingleton<IConnectionMultiplexer>(redis);
@@ -90,10 +91,12 @@ services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<Converger>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
+services.AddOpenApi();
 
 var app = builder.Build();
 
-app.MapGet("/healthz", () => Results.Text("ok\n"));
+app.MapGet("/healthz", () => Results.Text("ok\n")).ExcludeFromDescription();
+app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {
     api_url = settings.PublicApiUrl,
@@ -112,9 +115,11 @@ api.AddEndpointFilter(async (context, next) =>
 api.MapAppsApi();
 api.MapProcessApi();
 api.MapBuildpacksApi();
+api.MapRunsApi();
+api.MapDomainsApi();
 api.MapGet("/cells", (CellsView cells) => cells.ListAsync());
-app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
-app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));
+app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context)).ExcludeFromDescription();
+app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? "")).ExcludeFromDescription();
 
 await app.StartAsync();
 Console.WriteLine($"Paas controller {platformId} is serving");
