@@ -22,13 +22,15 @@ public sealed class RunTests(PlatformFixture platform)
         AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", name));
         AppUnderTest.Must(await platform.GitAsync(workTree, "push", "paas", "main"));
         var app = new AppUnderTest(platform, name, workTree);
+        // Not app.PaasAsync: it appends -a APP, which after `--` would be part of the command.
+        Task<ProcessResult> RunAsync(params string[] args) => platform.PaasAsync(workTree, ["run", "-a", name, .. args]);
 
         // One word is a shell command as typed: config, the DYNO name, the app user, and its own exit code.
-        var failing = await app.PaasAsync("run", "--", "echo \"$GREETING as $DYNO\"; id -u; ls /app/app.py; exit 3");
+        var failing = await RunAsync("--", "echo \"$GREETING as $DYNO\"; id -u; ls /app/app.py; exit 3");
         // Several words are argv, quoted for the container's shell.
-        var python = await app.PaasAsync("run", "--", "python3", "-c", "import sys; print('it''s', 2 + 3); sys.exit(0)");
-        var limited = await app.PaasAsync("run", "--timeout", "3", "--", "sleep 60");
-        var hog = await app.PaasAsync("run", "--", "python3", "-c", "x = b'x' * (900 * 1024 * 1024)");
+        var python = await RunAsync("--", "python3", "-c", "import sys; print('it''s', 2 + 3); sys.exit(0)");
+        var limited = await RunAsync("--timeout", "3", "--", "sleep 60");
+        var hog = await RunAsync("--", "python3", "-c", "x = b'x' * (900 * 1024 * 1024)");
 
         Assert.True(failing.ExitCode == 3, failing.ToString());
         Assert.Equal("hello from config as run.1\n1000\n/app/app.py\n", failing.Stdout);

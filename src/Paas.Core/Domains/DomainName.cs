@@ -39,15 +39,15 @@ public static partial class DomainName
             return $"'{hostname}' has a label longer than {MaxLabelLength} characters ('{Shorten(longLabel)}').";
         if (labels.FirstOrDefault(l => !Label().IsMatch(l)) is { } bad)
             return $"'{hostname}' is not a valid hostname: label '{bad}' may contain only letters, digits and inner hyphens.";
-        if (labels.Length < 2)
-            return $"'{hostname}' is not a full domain name: give at least two labels, e.g. www.example.com.";
-        if (labels[^1].All(char.IsAsciiDigit))
-            return $"'{hostname}' looks like an IP address; a custom domain must be a DNS name.";
         var domain = Normalize(platformDomain);
         if (wildcard && hostname == WildcardPrefix + domain)
             return $"'{hostname}' would take over every app's own host under {domain}.";
         if (!wildcard && labels.Length >= 2 && string.Join('.', labels[1..]) == domain)
             return $"'{hostname}' is a platform app host under {domain}; every app is served on {domain} by its name already.";
+        if (labels.Length < 2)
+            return $"'{hostname}' is not a full domain name: give at least two labels, e.g. www.example.com.";
+        if (labels[^1].All(char.IsAsciiDigit))
+            return $"'{hostname}' looks like an IP address; a custom domain must be a DNS name.";
         return null;
     }
 

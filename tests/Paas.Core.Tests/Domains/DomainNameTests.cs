@@ -31,9 +31,11 @@ public sealed class DomainNameTests
     [InlineData("10.0.0.1", "IP address")]
     [InlineData("hello.paas.example.net", "platform app host")]
     [InlineData("*.paas.example.net", "take over every app")]
-    public void Validate_BadHostname_SaysWhyInOneSentence(string hostname, string reason)
+    [InlineData("*.localhost", "take over every app", "localhost")]
+    [InlineData("web.localhost", "platform app host", "localhost")]
+    public void Validate_BadHostname_SaysWhyInOneSentence(string hostname, string reason, string platform = Platform)
     {
-        var message = DomainName.Validate(hostname, Platform);
+        var message = DomainName.Validate(hostname, platform);
 
         Assert.NotNull(message);
         Assert.Contains(reason, message);
