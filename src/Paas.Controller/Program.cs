@@ -91,7 +91,7 @@ services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<Converger>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
-services.AddOpenApi();
+services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 var app = builder.Build();
 

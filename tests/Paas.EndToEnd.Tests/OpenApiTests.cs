@@ -27,5 +27,8 @@ public sealed class OpenApiTests(PlatformFixture platform)
         var run = document.RootElement.GetProperty("paths").GetProperty("/v1/apps/{name}/runs").GetProperty("post");
         Assert.Equal("runCommand", run.GetProperty("operationId").GetString());
         Assert.Contains("one-off", run.GetProperty("summary").GetString());
+        Assert.Equal("bearer", run.GetProperty("security")[0].EnumerateObject().Single().Name);
+        Assert.Equal("http", document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("type").GetString());
+        Assert.Equal("listDomains", document.RootElement.GetProperty("paths").GetProperty("/v1/apps/{name}/domains").GetProperty("get").GetProperty("operationId").GetString());
     }
 }
