@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Docker.DotNet.Models;
 using Paas.EndToEnd.Tests.Infrastructure;
 
 namespace Paas.EndToEnd.Tests;
@@ -11,6 +12,8 @@ namespace Paas.EndToEnd.Tests;
 [Collection(PlatformCollection.Name)]
 public sealed class RunTests(PlatformFixture platform)
 {
+    private static bool IsRun(ContainerListResponse container) => container.Labels.TryGetValue("paas.role", out var role) && role == "run";
+
     [Fact]
     public async Task Run_HasTheReleaseConfig_StreamsOutput_AndExitsWithTheCommandsExitCode()
     {
@@ -44,7 +47,7 @@ public sealed class RunTests(PlatformFixture platform)
         Assert.Contains("Ran `echo \"$GREETING as $DYNO\"; id -u; ls /app/app.py; exit 3` on v1: exited with code 3", events);
         Assert.Contains("Ran `sleep 60` on v1: was stopped after", events);
         // No one-off container is left behind, and the app's own instance kept serving.
-        Assert.DoesNotContain(await platform.ContainersAsync(name), c => c.Labels.TryGetValue("paas.role", out var role) && role == "run");
+        Assert.DoesNotContain(await platform.ContainersAsync(name), IsRun);
         Assert.StartsWith("200 Hello from python", await app.GetAsync());
 
         // Live: the first line reaches the client while the command is still sleeping.
@@ -67,6 +70,23 @@ public sealed class RunTests(PlatformFixture platform)
         Assert.True(lines[1].At - lines[0].At > TimeSpan.FromSeconds(3), $"first at {lines[0].At}, second at {lines[1].At}: not streamed");
         using var end = JsonDocument.Parse(lines[^1].Text);
         Assert.Equal(0, end.RootElement.GetProperty("exit_code").GetInt32());
+
+        // Ctrl-C: when the client goes away mid-run, its one-off container goes too.
+        using (var abandoned = new HttpRequestMessage(HttpMethod.Post, $"{platform.ApiUrl}/v1/apps/{name}/runs") { Content = JsonContent.Create(new { command = "echo started; sleep 300" }) })
+        {
+            abandoned.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var started = await http.SendAsync(abandoned, HttpCompletionOption.ResponseHeadersRead);
+            using var startedReader = new StreamReader(await started.Content.ReadAsStreamAsync());
+            Assert.Equal("""{"line":"started"}""", await startedReader.ReadLineAsync());
+            Assert.Contains(await platform.ContainersAsync(name), IsRun);
+        }
+        var left = await platform.ContainersAsync(name);
+        for (var i = 0; i < 100 && left.Any(IsRun); i++)
+        {
+            await Task.Delay(200);
+            left = await platform.ContainersAsync(name);
+        }
+        Assert.DoesNotContain(left, IsRun);
     }
 
     [Fact]

@@ -75,6 +75,10 @@ public static class RunsEndpoints
                 memory_mb = settings.AppMemoryBytes / (1024 * 1024),
             }, ct);
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away (Ctrl-C): the runner has removed the container, and there is no one left to answer.
+        }
         catch (DockerApiException e)
         {
             outcome = "could not start";
