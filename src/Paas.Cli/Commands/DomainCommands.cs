@@ -55,7 +55,8 @@ public static class DomainCommands
 
     private static async Task<int> RemoveAsync(ParsedArgs args, CliContext cli)
     {
-        var hostname = Hostname(args, "domains:remove");
+        // As the platform stores it, so the confirmation names the domain that was removed.
+        var hostname = Hostname(args, "domains:remove").Trim().TrimEnd('.').ToLowerInvariant();
         var app = cli.ResolveApp(args);
         await cli.Api.DeleteAsync($"{PathOf(app)}/{Uri.EscapeDataString(hostname)}");
         if (args.Json)
