@@ -10,7 +10,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 SOURCES := $(shell find src router tests -name '*.cs' -o -name '*.csproj' -o -name 'pre-receive' -o -name 'stage.sh' -o -name '*.props' | grep -v '/obj/' | grep -v '/bin/') Paas.sln
 BUILD_STAMP := .build/$(CONFIGURATION).stamp
 
-.PHONY: run test setup build install-cli bench clean
+.PHONY: run test setup build install-cli bench clean docs
 
 run: setup $(BUILD_STAMP) install-cli
 	@CONFIGURATION=$(CONFIGURATION) deploy/run.sh
@@ -34,6 +34,15 @@ install-cli: $(BUILD_STAMP)
 	@printf '#!/bin/sh\nexec dotnet "%s" "$$@"\n' "$(CURDIR)/src/Paas.Cli/bin/$(CONFIGURATION)/net10.0/paas.dll" > /usr/local/bin/paas.tmp
 	@chmod 755 /usr/local/bin/paas.tmp && mv /usr/local/bin/paas.tmp /usr/local/bin/paas
 	@echo "==> installed paas CLI at /usr/local/bin/paas"
+
+# README's command reference, regenerated from the CLI's own help (a test fails when they differ).
+docs: $(BUILD_STAMP)
+	@dotnet src/Paas.Cli/bin/$(CONFIGURATION)/net10.0/paas.dll help --markdown > .build/commands.md
+	@awk -v generated=.build/commands.md \
+		'/^<!-- BEGIN COMMAND REFERENCE/ { print; while ((getline line < generated) > 0) print line; skip = 1; next } \
+		 /^<!-- END COMMAND REFERENCE/ { skip = 0 } !skip' README.md > .build/README.md
+	@mv .build/README.md README.md
+	@echo "==> README command reference regenerated"
 
 bench: setup $(BUILD_STAMP)
 	tests/benchmarks/push-to-serving.sh

@@ -22,6 +22,40 @@ public sealed class ApiClient(CliConfig config)
 
     public Task<JsonElement> PutAsync(string path, object body) => SendAsync(HttpMethod.Put, path, body);
 
+    /// <summary>
+    /// POSTs and hands over each line of an NDJSON answer as it arrives (a run's output), for as long as the
+    /// server streams: the client's timeout covers only the wait for the response headers.
+    /// </summary>
+    public async Task PostStreamingAsync(string path, object body, Func<JsonElement, Task> onLine)
+    {
+        if (config.Token is null)
+            throw new CliException($"No API token found: set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
+        using var request = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/')) { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            if (!response.IsSuccessStatusCode)
+                throw new CliException(ErrorMessage(response.StatusCode, await response.Content.ReadAsStringAsync()));
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.Length == 0)
+                    continue;
+                using var doc = JsonDocument.Parse(line);
+                await onLine(doc.RootElement);
+            }
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"Cannot reach the Paas API at {config.ApiUrl}: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"The connection to the Paas API was lost: {e.Message}");
+        }
+    }
+
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body)
     {
         if (config.Token is null)

@@ -1,5 +1,6 @@
 using Paas.Cli;
 using Paas.Cli.Commands;
+using Paas.Cli.Help;
 
 var commands = AuthCommands.All()
     .Concat(AppsCommands.All())
@@ -9,17 +10,31 @@ var commands = AuthCommands.All()
     .Concat(ReleaseCommands.All())
     .Concat(ProcessCommands.All())
     .Concat(BuildpackCommands.All())
+    .Concat(RunCommands.All())
+    .Concat(DomainCommands.All())
     .ToDictionary(c => c.Name);
+commands.Add("completion", new("completion", "print a shell completion script (bash)", "paas completion bash", (args, cli) =>
+{
+    if (args.Positionals.FirstOrDefault() is not "bash")
+        throw new CliException("Only bash completion is available: paas completion bash", 2);
+    cli.Out.Write(CompletionScript.Bash(commands.Values));
+    return Task.FromResult(0);
+}));
 
 try
 {
     if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
     {
         var topic = args.Length > 1 ? args[1] : null;
+        if (topic is "--markdown")
+        {
+            Console.Write(CommandReference.Markdown(commands.Values));
+            return 0;
+        }
         if (topic is not null && commands.TryGetValue(topic, out var about))
             return Help(about);
         Console.WriteLine("Usage: paas COMMAND [options]\n\nCommands:");
-        foreach (var c in commands.Values.Where(c => c.Name != "git:credential"))
+        foreach (var c in commands.Values.Where(c => !c.Hidden))
             Console.WriteLine($"  {c.Name,-16} {c.Summary}");
         Console.WriteLine("\nRun `paas COMMAND --help` for a command's options. Environment: PAAS_API_URL, PAAS_TOKEN, PAAS_DATA_DIR.");
         return 0;
@@ -33,7 +48,7 @@ try
 }
 catch (CliException e)
 {
-    Console.Error.WriteLine($" !    {e.Message}");
+    Console.Error.WriteLine($"{Terminal.ErrorPrefix}{e.Message}");
     return e.ExitCode;
 }
 

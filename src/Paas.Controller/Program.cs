@@ -81,6 +81,7 @@ var services = builder.Services;
 services.AddSingleton(settings);
 services.AddSingleton(time);
 services.AddSingleton(database);
+services.AddSingleton(new DomainStore(Path.Combine(dataDir, "paas.db"), time));
 services.AddSingleton(tokens);
 services.AddSingleton<RequestAuthenticator>();
 services.AddSingleton<AppAccess>();
@@ -115,6 +116,7 @@ services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, PlatformEventLogSource>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
+services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 // Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
 services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -122,7 +124,8 @@ services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.Thro
 var app = builder.Build();
 app.UseApiErrors();
 
-app.MapGet("/healthz", () => Results.Text("ok\n"));
+app.MapGet("/healthz", () => Results.Text("ok\n")).ExcludeFromDescription();
+app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {
     api_url = settings.PublicApiUrl,
@@ -139,11 +142,13 @@ api.MapConfigApi();
 api.MapReleasesApi();
 api.MapProcessApi();
 api.MapBuildpacksApi();
+api.MapRunsApi();
+api.MapDomainsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();
-app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
-app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));
+app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context)).ExcludeFromDescription();
+app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? "")).ExcludeFromDescription();
 
 await app.StartAsync();
 Console.WriteLine($"Paas controller {platformId} is serving");

@@ -68,8 +68,10 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var afterRollback = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
         Assert.Matches(@"v4\s+Rollback to v2", afterRollback.Stdout);
 
+        Must(await platform.PaasAsync(workTree, "domains:add", $"www.{app}.example.com", "-a", app));
         var domains = Must(await heroku.RunAsync(workTree, "domains", "-a", app));
         Assert.Contains(PlatformFixture.AppHost(app), domains.Stdout);
+        Assert.Matches($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(app)}", domains.Stdout);
 
         var logs = Must(await heroku.RunAsync(workTree, "logs", "-a", app));
         Assert.Contains("Released v1", logs.Stdout);

@@ -28,6 +28,10 @@ public sealed class CliContext(CliConfig config, TextWriter stdout)
         throw new CliException("No app given: pass -a APP, or run this inside a git repository with a `paas` remote.", 2);
     }
 
+    /// <summary>A section heading (`=== Title`), bold on a terminal.</summary>
+    public void WriteHeading(string title) =>
+        Out.WriteLine(Terminal.Paint("=== " + title, Terminal.Bold, ReferenceEquals(Out, Console.Out) && Terminal.StdoutHasColour));
+
     public void WriteJson(JsonElement value) =>
         Out.WriteLine(JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));
 

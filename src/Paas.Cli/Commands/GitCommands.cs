@@ -5,7 +5,7 @@ public static class GitCommands
     public static IEnumerable<CliCommand> All() =>
     [
         new("git:remote", "add the `paas` git remote for an app and set up push credentials", "paas git:remote [APP | -a APP] [--remote NAME]", RemoteAsync),
-        new("git:credential", "git credential helper (used by git, not by people)", "paas git:credential get|store|erase", CredentialAsync),
+        new("git:credential", "git credential helper (used by git, not by people)", "paas git:credential get|store|erase", CredentialAsync) { Hidden = true },
     ];
 
     /// <summary>

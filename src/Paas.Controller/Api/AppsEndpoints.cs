@@ -41,7 +41,7 @@ public static class AppsEndpoints
     }
 
     public static async Task<IResult> DestroyAsync(string name, HttpContext context, AppAccess access, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
-        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
+        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, DomainStore domains, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return NotFound(name);
@@ -52,6 +52,7 @@ public static class AppsEndpoints
             await instances.RetireAsync(instance, drain: false, ct);
         crashes.Forget(name);
         await routes.RemoveHostAsync(settings.AppHost(name));
+        await DomainsEndpoints.RemoveAllAsync(name, domains, routes);
         db.DeleteApp(name);
         repos.Delete(name);
         // Everything the app left on disk: its release images, staging leftovers and build cache.

@@ -18,7 +18,8 @@ public static class BuildpacksEndpoints
     public static void MapBuildpacksApi(this IEndpointRouteBuilder api)
     {
         api.MapGet("/apps/{name}/buildpacks", (string name, PlatformDatabase db) =>
-            db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : List(db, name));
+            db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : List(db, name))
+            .WithName("getBuildpacks").WithSummary("The app's buildpacks, in order (empty: detected at each push)");
         api.MapPut("/apps/{name}/buildpacks", (string name, SetRequest? body, PlatformDatabase db, StagingOptions staging) =>
         {
             if (db.FindApp(name) is null)
@@ -36,7 +37,7 @@ public static class BuildpacksEndpoints
             }
             db.SetBuildpacks(name, list);
             return List(db, name);
-        });
+        }).WithName("setBuildpacks").WithSummary("Replace the app's buildpack list");
         api.MapPost("/apps/{name}/buildpacks", (string name, AddRequest? body, PlatformDatabase db, StagingOptions staging) =>
         {
             if (db.FindApp(name) is null)
@@ -53,7 +54,7 @@ public static class BuildpacksEndpoints
             list.Insert(index - 1, text);
             db.SetBuildpacks(name, list);
             return List(db, name);
-        });
+        }).WithName("addBuildpack").WithSummary("Add a buildpack at the end or at a 1-based index");
         api.MapDelete("/apps/{name}/buildpacks", (string name, string? buildpack, int? index, PlatformDatabase db) =>
         {
             if (db.FindApp(name) is null)
@@ -71,7 +72,7 @@ public static class BuildpacksEndpoints
                 return Invalid($"The app does not use the buildpack {buildpack.Trim()}.");
             db.SetBuildpacks(name, list);
             return List(db, name);
-        });
+        }).WithName("removeBuildpack").WithSummary("Remove a buildpack by name/URL or by 1-based index");
         api.MapDelete("/apps/{name}/build-cache", async (string name, PlatformDatabase db, StagingOptions staging, AppLocks locks, CancellationToken ct) =>
         {
             if (db.FindApp(name) is null)
@@ -86,7 +87,7 @@ public static class BuildpacksEndpoints
                 cache.Delete(recursive: true);
             }
             return Results.Json(new { app = name, purged_bytes = bytes });
-        });
+        }).WithName("purgeBuildCache").WithSummary("Empty the app's build cache");
     }
 
     private static IResult List(PlatformDatabase db, string app) =>

@@ -17,11 +17,12 @@ public static class ProcessEndpoints
     public static void MapProcessApi(this IEndpointRouteBuilder api)
     {
         api.MapGet("/apps/{name}/formation", (string name, PlatformDatabase db, FormationService formation) =>
-            db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : Results.Json(DescribeFormation(name, formation)));
-        api.MapMethods("/apps/{name}/formation", ["PATCH"], ScaleAsync);
-        api.MapGet("/apps/{name}/ps", ListAsync);
-        api.MapPost("/apps/{name}/ps/restart", RestartAsync);
-        api.MapPut("/apps/{name}/healthchecks/{process}", SetHealthCheck);
+            db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : Results.Json(DescribeFormation(name, formation)))
+            .WithName("getFormation").WithSummary("The app's process types with their quantity and memory size");
+        api.MapMethods("/apps/{name}/formation", ["PATCH"], ScaleAsync).WithName("scaleFormation").WithSummary("Scale process types (quantity and/or size) and converge");
+        api.MapGet("/apps/{name}/ps", ListAsync).WithName("listInstances").WithSummary("The app's instances as the cells report them");
+        api.MapPost("/apps/{name}/ps/restart", RestartAsync).WithName("restartInstances").WithSummary("Restart instances one at a time (all, or ?process=TYPE)");
+        api.MapPut("/apps/{name}/healthchecks/{process}", SetHealthCheck).WithName("setHealthCheck").WithSummary("Set how a process type is health-checked");
         api.MapGet("/apps/{name}/events", (string name, int? limit, PlatformDatabase db) =>
             db.FindApp(name) is null
                 ? AppsEndpoints.NotFound(name)

@@ -18,11 +18,13 @@ public static class HerokuApps
     internal static IResult Show(HttpContext context, PlatformDatabase db, PaasSettings settings) =>
         Results.Json(App(db.FindApp(HerokuEndpoints.Name(context))!, db, settings, context));
 
-    /// <summary>Every app has one domain, its host under the platform's app domain.</summary>
-    internal static IResult Domains(HttpContext context, PlatformDatabase db, PaasSettings settings)
+    /// <summary>The app's own host under the platform's app domain (Heroku's "heroku" domain), then its custom domains.</summary>
+    internal static IResult Domains(HttpContext context, PlatformDatabase db, DomainStore domains, PaasSettings settings)
     {
         var record = db.FindApp(HerokuEndpoints.Name(context))!;
-        return Results.Json(new[] { HerokuShapes.Domain(record.Name, settings.AppHost(record.Name), "heroku", record.CreatedAt) });
+        var own = settings.AppHost(record.Name);
+        return Results.Json(domains.ListForApp(record.Name).Select(d => HerokuShapes.Domain(record.Name, d.Hostname, "custom", own, d.CreatedAt))
+            .Prepend(HerokuShapes.Domain(record.Name, own, "heroku", null, record.CreatedAt)));
     }
 
     internal static IResult ListApps(HttpContext context, PlatformDatabase db, PaasSettings settings)
@@ -65,11 +67,11 @@ public static class HerokuApps
     }
 
     internal static async Task<IResult> DestroyAppAsync(HttpContext context, AppAccess access, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
-        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
+        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, DomainStore domains, CancellationToken ct)
     {
         var app = db.FindApp(HerokuEndpoints.Name(context))!;
         var shape = App(app, db, settings, context);
-        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, context, access, db, repos, routes, instances, crashes, locks, settings, janitor, staging, ct);
+        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, context, access, db, repos, routes, instances, crashes, locks, settings, janitor, staging, domains, ct);
         return destroyed is IStatusCodeHttpResult { StatusCode: StatusCodes.Status204NoContent } ? Results.Json(shape) : destroyed;
     }
 

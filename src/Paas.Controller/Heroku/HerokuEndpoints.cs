@@ -17,7 +17,8 @@ public static class HerokuEndpoints
 
     public static void MapHerokuApi(this IEndpointRouteBuilder endpoints)
     {
-        var api = endpoints.MapGroup("").AddEndpointFilter(AuthenticateAsync);
+        // Heroku's own reference documents these; the Paas OpenAPI document describes /v1.
+        var api = endpoints.MapGroup("").AddEndpointFilter(AuthenticateAsync).ExcludeFromDescription();
         api.MapGet("/account", (HttpContext context, PlatformDatabase db, TimeProvider time) =>
             Results.Json(HerokuShapes.Account(User(context), db.FindUser(User(context))?.CreatedAt ?? time.GetUtcNow())));
         api.MapGet("/apps", HerokuApps.ListApps);
@@ -45,7 +46,7 @@ public static class HerokuEndpoints
         app.MapPost("/log-sessions", HerokuLogs.CreateLogSession);
 
         // Outside the token filter: the CLI's EventSource sends no token; the session id in the URL is the credential.
-        endpoints.MapGet(HerokuLogs.LogStreamPath + "/{id}", HerokuLogs.StreamLogsAsync);
+        endpoints.MapGet(HerokuLogs.LogStreamPath + "/{id}", HerokuLogs.StreamLogsAsync).ExcludeFromDescription();
     }
 
     private static async ValueTask<object?> AuthenticateAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

@@ -116,12 +116,13 @@ public static class HerokuShapes
         cell = instance.Cell,
     };
 
-    public static object Domain(string app, string hostname, string kind, DateTimeOffset createdAt) => new
+    /// <param name="cname">Where a custom domain's DNS should point: the app's own host, which the router serves; null for that host itself.</param>
+    public static object Domain(string app, string hostname, string kind, string? cname, DateTimeOffset createdAt) => new
     {
         id = HerokuIds.Domain(hostname),
         hostname,
         kind,
-        cname = kind == "heroku" ? null : hostname,
+        cname,
         status = "succeeded",
         acm_status = (string?)null,
         acm_status_reason = (string?)null,

@@ -21,6 +21,7 @@ namespace Paas.Controller.Instances;
 /// </summary>
 public sealed class Converger(
     PlatformDatabase database,
+    DomainStore domains,
     CellDirectory cells,
     InstanceManager instances,
     RoutePublisher routes,
@@ -131,6 +132,8 @@ public sealed class Converger(
         foreach (var app in apps)
         {
             await routes.EnsureHostAsync(settings.AppHost(app.Name), app.Name);
+            foreach (var domain in domains.ListForApp(app.Name))
+                await routes.EnsureHostAsync(domain.Hostname, app.Name);
             using var _ = await locks.AcquireAsync(app.Name, cancellationToken);
             await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken);
         }

@@ -11,8 +11,11 @@ namespace Paas.Staging.OneOff;
 /// </summary>
 public sealed class OneOffRunner(IDockerClient docker, string platformId)
 {
+    /// <summary>Deploy output indents a command's lines under its `-----> ` heading; `paas run` passes "" to get them as printed.</summary>
+    public const string IndentedLines = "       ";
+
     public async Task<OneOffResult> RunAsync(string app, string image, string kind, string command, IReadOnlyDictionary<string, string> environment,
-        long memoryBytes, TimeSpan timeLimit, Func<string, Task> output, CancellationToken cancellationToken)
+        long memoryBytes, TimeSpan timeLimit, Func<string, Task> output, CancellationToken cancellationToken, string linePrefix = IndentedLines)
     {
         var env = environment.Select(kv => $"{kv.Key}={kv.Value}").ToList();
         env.Add($"DYNO={kind}.1");
@@ -48,7 +51,7 @@ public sealed class OneOffRunner(IDockerClient docker, string platformId)
             {
                 using var stream = await docker.Containers.AttachContainerAsync(created.ID, false, new ContainerAttachParameters { Stream = true, Stdout = true, Stderr = true }, limit.Token);
                 await docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), limit.Token);
-                await PumpAsync(stream, output, limit.Token);
+                await ContainerOutput.ReadLinesAsync(stream, line => output(linePrefix + line), limit.Token);
                 var exit = (await docker.Containers.WaitContainerAsync(created.ID, limit.Token)).StatusCode;
                 var state = (await docker.Containers.InspectContainerAsync(created.ID, cancellationToken)).State;
                 return new OneOffResult(exit, TimedOut: false, state.OOMKilled);
@@ -69,9 +72,6 @@ public sealed class OneOffRunner(IDockerClient docker, string platformId)
             }
         }
     }
-
-    private static Task PumpAsync(MultiplexedStream stream, Func<string, Task> output, CancellationToken cancellationToken) =>
-        ContainerOutput.ReadLinesAsync(stream, line => output("       " + line), cancellationToken);
 }
 
 public sealed record OneOffResult(long ExitCode, bool TimedOut, bool OutOfMemory)

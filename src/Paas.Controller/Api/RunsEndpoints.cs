@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Docker.DotNet;
+using Paas.Controller.State;
+using Paas.Core.Configuration;
+using Paas.Staging;
+using Paas.Staging.OneOff;
+
+namespace Paas.Controller.Api;
+
+/// <summary>
+/// `paas run`: one command in a one-off container of the app's current release, with its config. The answer is
+/// NDJSON flushed a line at a time: {"line": ...} for each output line, then one {"exit_code": ...} (or {"error": ...}).
+/// </summary>
+public static class RunsEndpoints
+{
+    public const string ContentType = "application/x-ndjson";
+    public const int MaxCommandLength = 16 * 1024;
+    /// <summary>DYNO=run.1 in the container, as on Heroku.</summary>
+    private const string Kind = "run";
+
+    public sealed record RunRequest(
+        [property: JsonPropertyName("command")] string? Command,
+        [property: JsonPropertyName("timeout_seconds")] int? TimeoutSeconds);
+
+    public static void MapRunsApi(this IEndpointRouteBuilder api)
+    {
+        api.MapPost("/apps/{name}/runs", RunAsync)
+            .WithName("runCommand")
+            .WithSummary("Run a one-off command in a container of the app's current release")
+            .WithDescription("Streams NDJSON: {\"line\": ...} per output line, then {\"exit_code\": N, \"timed_out\": bool, \"out_of_memory\": bool}.")
+            .Produces(StatusCodes.Status200OK, contentType: ContentType);
+    }
+
+    private static async Task<IResult> RunAsync(string name, RunRequest? body, PlatformDatabase db, OneOffRunner runner, PaasSettings settings,
+        HttpContext context, ILoggerFactory loggers, CancellationToken ct)
+    {
+        if (db.FindApp(name) is null)
+            return AppsEndpoints.NotFound(name);
+        if (db.CurrentRelease(name) is not { } release)
+            return ApiError.Result(StatusCodes.Status404NotFound, "no_release", $"{name} has no release yet: push first (git push paas main).");
+        var command = body?.Command?.Trim();
+        if (string.IsNullOrEmpty(command))
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_command", "Give a command to run, e.g. `paas run -- python3 migrate.py`.");
+        if (command.Length > MaxCommandLength)
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_command", $"The command is longer than {MaxCommandLength} characters.");
+        var limit = settings.StagingTimeout;
+        if (body!.TimeoutSeconds is { } seconds)
+        {
+            if (seconds <= 0 || TimeSpan.FromSeconds(seconds) > settings.StagingTimeout)
+                return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_timeout",
+                    $"The time limit must be between 1 and {(int)settings.StagingTimeout.TotalSeconds} seconds.");
+            limit = TimeSpan.FromSeconds(seconds);
+        }
+
+        var actor = ProcessEndpoints.Actor(context);
+        var response = context.Response;
+        response.ContentType = ContentType;
+        // The headers go out before the container starts, so the client knows the run was accepted even if the command is silent.
+        await response.StartAsync(ct);
+        string outcome = "was cancelled (the client went away)";
+        try
+        {
+            var result = await runner.RunAsync(name, release.Image, Kind, command, release.Config, settings.AppMemoryBytes, limit,
+                line => WriteAsync(response, new { line }, ct), ct, linePrefix: "");
+            outcome = result.TimedOut ? $"was stopped after {StagingOptions.Describe(limit)}"
+                : result.OutOfMemory ? $"ran out of memory ({settings.AppMemoryBytes / (1024 * 1024)} MB)"
+                : $"exited with code {result.ExitCode}";
+            await WriteAsync(response, new
+            {
+                exit_code = result.ExitCode,
+                timed_out = result.TimedOut,
+                out_of_memory = result.OutOfMemory,
+                time_limit_seconds = (int)limit.TotalSeconds,
+                memory_mb = settings.AppMemoryBytes / (1024 * 1024),
+            }, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away (Ctrl-C): the runner has removed the container, and there is no one left to answer.
+        }
+        catch (DockerApiException e)
+        {
+            outcome = "could not start";
+            loggers.CreateLogger(typeof(RunsEndpoints)).LogWarning("One-off run for {App} failed: {Error}", name, e.Message);
+            await WriteAsync(response, new { error = $"The one-off container could not be run: {FirstLine(e.ResponseBody ?? e.Message)}" }, ct);
+        }
+        finally
+        {
+            db.AddEvent(name, actor, "run", $"Ran `{Shorten(command)}` on v{release.Version}: {outcome}");
+        }
+        return Results.Empty;
+    }
+
+    private static async Task WriteAsync(HttpResponse response, object value, CancellationToken ct)
+    {
+        await response.WriteAsync(JsonSerializer.Serialize(value) + "\n", ct);
+        await response.Body.FlushAsync(ct);
+    }
+
+    private static string Shorten(string command)
+    {
+        var oneLine = command.ReplaceLineEndings(" ");
+        return oneLine.Length <= 80 ? oneLine : oneLine[..77] + "...";
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+}

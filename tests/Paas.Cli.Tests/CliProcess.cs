@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace Paas.Cli.Tests;
+
+/// <summary>Runs the built `paas` (paas.dll next to the tests) with no platform behind it, for commands that need none.</summary>
+public static class CliProcess
+{
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "paas.dll"));
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        // Nothing listens here: a command that tried the API would fail fast rather than reach a real platform.
+        start.Environment["PAAS_API_URL"] = "http://127.0.0.1:9";
+        start.Environment["PAAS_TOKEN"] = "test-token";
+        start.Environment.Remove("NO_COLOR");
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>The repository root, found upward from the test binaries (README.md next to Paas.sln).</summary>
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Paas.sln")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException("Paas.sln not found above " + AppContext.BaseDirectory);
+    }
+}
