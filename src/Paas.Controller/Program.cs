@@ -6,10 +6,12 @@ using Paas.Controller.Auth;
 using Paas.Controller.Deploys;
 using Paas.Controller.Git;
 using Paas.Controller.Instances;
+using Paas.Controller.Logs;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Cells;
 using Paas.Core.Configuration;
+using Paas.Core.Logs;
 using Paas.Core.Routing;
 using Paas.Placement;
 using Paas.Staging;
@@ -65,6 +67,10 @@ services.AddSingleton(tokens);
 services.AddSingleton<RequestAuthenticator>();
 services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton(new RouteKeys(settings.RedisPrefix));
+var appLogs = new AppLogWriter(redis, new LogKeys(settings.RedisPrefix), settings.LogMaxLines, time);
+services.AddSingleton(appLogs);
+services.AddSingleton(new AppLogReader(redis, new LogKeys(settings.RedisPrefix), time));
+database.EventAdded += e => appLogs.Post(e.App, LogSource.Platform, "", e.Actor == "platform" ? e.Message : $"{e.Message} by {e.Actor}");
 services.AddSingleton(sp => new RoutePublisher(
     redis, sp.GetRequiredService<RouteKeys>(),
     new HttpClient { BaseAddress = new Uri(settings.RouterAdminUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(2) }));
@@ -112,6 +118,7 @@ api.AddEndpointFilter(async (context, next) =>
 api.MapAppsApi();
 api.MapProcessApi();
 api.MapBuildpacksApi();
+api.MapLogsApi();
 api.MapGet("/cells", (CellsView cells) => cells.ListAsync());
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context));
 app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? ""));

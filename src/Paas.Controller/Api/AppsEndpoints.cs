@@ -4,6 +4,7 @@ using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Apps;
 using Paas.Core.Configuration;
+using Paas.Core.Logs;
 using Paas.Staging;
 using Paas.Staging.Hygiene;
 
@@ -48,7 +49,7 @@ public static class AppsEndpoints
     }
 
     private static async Task<IResult> DestroyAsync(string name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
-        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, CancellationToken ct)
+        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, AppLogWriter logs, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return NotFound(name);
@@ -59,6 +60,7 @@ public static class AppsEndpoints
         await routes.RemoveHostAsync(settings.AppHost(name));
         db.DeleteApp(name);
         repos.Delete(name);
+        await logs.DeleteAsync(name);
         // Everything the app left on disk: its release images, staging leftovers and build cache.
         await janitor.RemoveAppAsync(name, ct);
         var cache = Path.Combine(staging.CacheRoot, name);
