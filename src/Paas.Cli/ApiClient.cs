@@ -22,6 +22,34 @@ public sealed class ApiClient(CliConfig config)
 
     public Task<JsonElement> PutAsync(string path, object body) => SendAsync(HttpMethod.Put, path, body);
 
+    /// <summary>
+    /// A GET whose body is read as it arrives (a log tail): the caller reads the stream until it ends or
+    /// it cancels. Errors are reported as for other calls.
+    /// </summary>
+    public async Task<Stream> OpenStreamAsync(string path, CancellationToken cancellationToken)
+    {
+        if (config.Token is null)
+            throw new CliException($"No API token found: set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
+        using var request = new HttpRequestMessage(HttpMethod.Get, path.TrimStart('/'));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        HttpResponseMessage response;
+        try
+        {
+            // Only the wait for the headers is bounded by the client's timeout; the body may flow for hours.
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"Cannot reach the Paas API at {config.ApiUrl}: {e.Message}");
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+                throw new CliException(ErrorMessage(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken)));
+        }
+        return await response.Content.ReadAsStreamAsync(cancellationToken);
+    }
+
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body)
     {
         if (config.Token is null)

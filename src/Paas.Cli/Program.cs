@@ -6,6 +6,7 @@ var commands = AppsCommands.All()
     .Concat(ReleaseCommands.All())
     .Concat(ProcessCommands.All())
     .Concat(BuildpackCommands.All())
+    .Concat(LogsCommands.All())
     .ToDictionary(c => c.Name);
 
 try

@@ -93,7 +93,7 @@ public sealed class AppLogFeed : BackgroundService
         {
             await Task.WhenAll(batch.Select(app => writer.WriteAsync(app.Key, app.Value)));
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             _metrics.AppLogDropped.Add(count);
             _logger.LogDebug("Dropped {Count} app log lines: {Reason}", count, ex.Message);

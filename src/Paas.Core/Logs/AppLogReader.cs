@@ -62,7 +62,7 @@ public sealed class AppLogReader(IConnectionMultiplexer redis, LogKeys keys, Tim
             {
                 entries = await db.StreamRangeAsync(key, "(" + afterId, "+", Page);
             }
-            catch (RedisException)
+            catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 // Redis restarting: keep the follower, try again on the next tick.
                 entries = [];

@@ -51,7 +51,7 @@ public sealed class AppLogWriter(IConnectionMultiplexer redis, LogKeys keys, int
             redis.GetDatabase().StreamAdd(keys.Stream(app), Fields(new AppLogLine(time.GetUtcNow(), source, process, line)),
                 maxLength: maxLines, useApproximateMaxLength: true, flags: CommandFlags.FireAndForget);
         }
-        catch (RedisException)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             // Logs are best effort here; the caller's own output (the pusher's terminal) still has the line.
         }
