@@ -65,7 +65,7 @@ public sealed class LogsTests(PlatformFixture platform)
     }
 
     [Fact]
-    public async Task Logs_Filters_BySourceAndProcess_AndPrintJson()
+    public async Task Logs_FilterBySourceAndProcess_PrintJson_AndGoWithTheApp()
     {
         var app = await AppUnderTest.PushedAsync(platform, "logfilter", "python");
         using (await GetAsync(app, "/log?msg=filtered"))
@@ -85,6 +85,10 @@ public sealed class LogsTests(PlatformFixture platform)
         Assert.All(entries, e => Assert.True(e.TryGetProperty("source", out _) && e.TryGetProperty("line", out _)));
         Assert.Equal(2, badSource.ExitCode);
         Assert.Contains("--source must be one of app, staging, router, platform", badSource.Stderr);
+
+        AppUnderTest.Must(await app.PaasAsync("apps:destroy", "--confirm", app.Name));
+        AppUnderTest.Must(await platform.PaasAsync(app.WorkTree, "apps:create", app.Name));
+        Assert.Equal("", AppUnderTest.Must(await app.PaasAsync("logs")).Stdout);
     }
 
     [Fact]

@@ -16,8 +16,8 @@ public static class AppsEndpoints
 
     public static void MapAppsApi(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/apps", (CreateAppRequest? body, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings) =>
-            CreateAsync(body?.Name, db, repos, routes, settings));
+        api.MapPost("/apps", (CreateAppRequest? body, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings, AppLogWriter logs) =>
+            CreateAsync(body?.Name, db, repos, routes, settings, logs));
         api.MapGet("/apps", (PlatformDatabase db, PaasSettings settings) =>
             Results.Json(db.ListApps().Select(a => Describe(a, db, settings))));
         api.MapGet("/apps/{name}", (string name, PlatformDatabase db, PaasSettings settings) =>
@@ -37,13 +37,15 @@ public static class AppsEndpoints
                 })));
     }
 
-    private static async Task<IResult> CreateAsync(string? name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
+    private static async Task<IResult> CreateAsync(string? name, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings, AppLogWriter logs)
     {
         if (AppName.Validate(name) is { } problem)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_name", problem);
         if (!db.TryCreateApp(name!, out var app))
             return ApiError.Result(StatusCodes.Status409Conflict, "name_taken", $"An app named '{name}' already exists.");
         repos.Create(app.Name);
+        // Lines of a destroyed app of the same name may have arrived after its log was deleted (its last requests, its last output).
+        await logs.DeleteAsync(app.Name);
         await routes.SetHostAsync(settings.AppHost(app.Name), app.Name);
         return Results.Json(Describe(app, db, settings), statusCode: StatusCodes.Status201Created);
     }
