@@ -51,13 +51,6 @@ public sealed class LogRateLimiter(double linesPerSecond, double burst, TimeProv
         }
     }
 
-    /// <summary>Forgets an app that no longer runs here.</summary>
-    public void Forget(string app)
-    {
-        lock (_apps)
-            _apps.Remove(app);
-    }
-
     public static string Marker(long dropped) => $"Log rate limit exceeded: {dropped} line{(dropped == 1 ? "" : "s")} dropped";
 
     private AppState StateOf(string app)
