@@ -113,6 +113,35 @@ public sealed class LogsTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task ChattyApp_IsRateLimited_AndTheLogSaysHowManyLinesWereDropped()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "chatty", "python");
+        var id = Guid.NewGuid().ToString("N")[..8];
+
+        // Far more than the default allowance (500 lines per second, bursts of 1000) in well under a second.
+        using (var flood = await GetAsync(app, $"/log?msg=flood-{id}&count=6000"))
+            Assert.Equal(200, (int)flood.StatusCode);
+        // Drops are reported once the app may log again, possibly in more than one marker: wait for all of them.
+        var clock = Stopwatch.StartNew();
+        string platformLines;
+        long dropped, kept;
+        do
+        {
+            await Task.Delay(250);
+            platformLines = AppUnderTest.Must(await app.PaasAsync("logs", "-n", "1500", "--source", "platform")).Stdout;
+            var appLines = AppUnderTest.Must(await app.PaasAsync("logs", "-n", "1500", "--source", "app")).Stdout;
+            dropped = Regex.Matches(platformLines, @"platform: Log rate limit exceeded: (\d+) lines? dropped").Sum(m => long.Parse(m.Groups[1].Value));
+            kept = appLines.Split('\n').Count(l => l.Contains($"flood-{id} "));
+        }
+        while (kept + dropped < 6000 && kept < 1500 && clock.Elapsed < Patience);
+
+        Assert.True(dropped > 0, platformLines);
+        Assert.True(kept < 6000, $"{kept} lines kept");
+        if (kept < 1500)
+            Assert.Equal(6000, kept + dropped);
+    }
+
+    [Fact]
     public async Task CellAgentRestart_LosesNoLine_AndRepeatsNone()
     {
         var app = await AppUnderTest.PushedAsync(platform, "agentlogs", "python");
