@@ -7,10 +7,12 @@ using Paas.Controller.Deploys;
 using Paas.Controller.Git;
 using Paas.Controller.Releases;
 using Paas.Controller.Instances;
+using Paas.Controller.Logs;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Cells;
 using Paas.Core.Configuration;
+using Paas.Core.Logs;
 using Paas.Core.Routing;
 using Paas.Placement;
 using Paas.Staging;
@@ -68,6 +70,10 @@ services.AddSingleton<RequestAuthenticator>();
 services.AddSingleton<AppAccess>();
 services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton(new RouteKeys(settings.RedisPrefix));
+var appLogs = new AppLogWriter(redis, new LogKeys(settings.RedisPrefix), settings.LogMaxLines, time);
+services.AddSingleton(appLogs);
+services.AddSingleton(new AppLogReader(redis, new LogKeys(settings.RedisPrefix), time));
+database.EventAdded += e => appLogs.Post(e.App, LogSource.Platform, "", e.Actor == "platform" ? e.Message : $"{e.Message} by {e.Actor}");
 services.AddSingleton(sp => new RoutePublisher(
     redis, sp.GetRequiredService<RouteKeys>(),
     new HttpClient { BaseAddress = new Uri(settings.RouterAdminUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(2) }));
@@ -122,6 +128,7 @@ api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapRunsApi();
 api.MapDomainsApi();
+api.MapLogsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context)).ExcludeFromDescription();
