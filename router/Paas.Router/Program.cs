@@ -151,6 +151,8 @@ builder.Services.AddSingleton(metrics);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<RouteTableStore>();
 builder.Services.AddSingleton<BackendInvoker>();
+builder.Services.AddSingleton<AppLogFeed>();
+builder.Services.AddHostedService(services => services.GetRequiredService<AppLogFeed>());
 builder.Services.AddSingleton<AccessLog>();
 builder.Services.AddHostedService(services => services.GetRequiredService<AccessLog>());
 builder.Services.AddSingleton<RedisRouteSource>();

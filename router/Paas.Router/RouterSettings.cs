@@ -62,8 +62,11 @@ public sealed record RouterSettings
     /// <summary>"stdout" (default), "off", or a file path to append access-log lines to.</summary>
     public string AccessLog { get; init; } = "stdout";
 
-    /// <summary>Also XADD each access-log line to the app's log stream in Redis.</summary>
-    public bool AccessLogToRedis { get; init; }
+    /// <summary>Whether each request also leaves a <c>router</c> line in the app's log (Redis), independent of <see cref="AccessLog"/>.</summary>
+    public bool AppLogs { get; init; } = true;
+
+    /// <summary>About how many lines each app's log keeps; shared with the rest of the platform (PAAS_LOG_MAX_LINES).</summary>
+    public int LogMaxLines { get; init; } = 10000;
 
     /// <summary>True when the public listener should take every interface (IPv6 too, where present).</summary>
     public bool BindsAnyAddress => Bind.Equals(IPAddress.Any) || Bind.Equals(IPAddress.IPv6Any);
@@ -91,7 +94,8 @@ public sealed record RouterSettings
             HeartbeatCheckInterval = Seconds(read, "PAAS_ROUTER_HEARTBEAT_CHECK_SECONDS", DefaultHeartbeatCheck),
             HeartbeatGrace = Seconds(read, "PAAS_ROUTER_HEARTBEAT_GRACE_SECONDS", Paas.Core.Routing.CellHeartbeat.Ttl),
             AccessLog = NonEmpty(read("PAAS_ROUTER_ACCESS_LOG")) ?? "stdout",
-            AccessLogToRedis = NonEmpty(read("PAAS_ROUTER_ACCESS_LOG_REDIS")) is "1" or "true" or "yes",
+            AppLogs = NonEmpty(read("PAAS_ROUTER_APP_LOGS"))?.ToLowerInvariant() is not ("off" or "0" or "false" or "no"),
+            LogMaxLines = Count(read, "PAAS_LOG_MAX_LINES", 10000),
         };
 
         if (settings.TlsPort != 0 && (settings.TlsPort == settings.PublicPort || settings.TlsPort == settings.AdminPort))
@@ -138,6 +142,22 @@ public sealed record RouterSettings
         }
 
         return port;
+    }
+
+    private static int Count(Func<string, string?> read, string name, int fallback)
+    {
+        var raw = NonEmpty(read(name));
+        if (raw is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1)
+        {
+            throw new FormatException($"{name} must be a positive whole number, got '{raw}'.");
+        }
+
+        return count;
     }
 
     private static IPAddress Address(Func<string, string?> read, string name, string fallback)

@@ -2,6 +2,7 @@ using System.Net;
 using Paas.Cell.Agent;
 using Paas.Cell.Api;
 using Paas.Cell.Docker;
+using Paas.Cell.Logs;
 using Paas.Core.Cells;
 using StackExchange.Redis;
 
@@ -54,6 +55,7 @@ services.AddSingleton<HeartbeatService>();
 services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
 services.AddHostedService<ContainerEventWatcher>();
 services.AddHostedService<LivenessMonitor>();
+services.AddLogCollector(settings);
 
 var app = builder.Build();
 app.MapGet("/healthz", () => Results.Text("ok\n"));

@@ -28,10 +28,8 @@ public sealed class ApiClient(CliConfig config)
     /// </summary>
     public async Task PostStreamingAsync(string path, object body, Func<JsonElement, Task> onLine)
     {
-        if (config.Token is null)
-            throw new CliException($"No API token found: set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
         using var request = new HttpRequestMessage(HttpMethod.Post, path.TrimStart('/')) { Content = JsonContent.Create(body) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RequireToken());
         try
         {
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
@@ -56,12 +54,39 @@ public sealed class ApiClient(CliConfig config)
         }
     }
 
+    /// <summary>
+    /// A GET whose body is read as it arrives (a log tail): the caller reads the stream until it ends or
+    /// it cancels. Errors are reported as for other calls.
+    /// </summary>
+    public async Task<Stream> OpenStreamAsync(string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path.TrimStart('/'));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RequireToken());
+        HttpResponseMessage response;
+        try
+        {
+            // Only the wait for the headers is bounded by the client's timeout; the body may flow for hours.
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"Cannot reach the Paas API at {config.ApiUrl}: {e.Message}");
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            using (response)
+                throw new CliException(ErrorMessage(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken)));
+        }
+        return await response.Content.ReadAsStreamAsync(cancellationToken);
+    }
+
+    private string RequireToken() => config.Token
+        ?? throw new CliException($"No API token found: run `paas login`, set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
+
     private async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body)
     {
-        if (config.Token is null)
-            throw new CliException($"No API token found: run `paas login`, set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
         using var request = new HttpRequestMessage(method, path.TrimStart('/'));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", config.Token);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RequireToken());
         if (body is not null)
             request.Content = JsonContent.Create(body);
         HttpResponseMessage response;

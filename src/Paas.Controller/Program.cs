@@ -9,10 +9,12 @@ using Paas.Controller.Git;
 using Paas.Controller.Heroku;
 using Paas.Controller.Releases;
 using Paas.Controller.Instances;
+using Paas.Controller.Logs;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Cells;
 using Paas.Core.Configuration;
+using Paas.Core.Logs;
 using Paas.Core.Routing;
 using Paas.Core.Tls;
 using Paas.Placement;
@@ -87,6 +89,10 @@ services.AddSingleton<RequestAuthenticator>();
 services.AddSingleton<AppAccess>();
 services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton(new RouteKeys(settings.RedisPrefix));
+var appLogs = new AppLogWriter(redis, new LogKeys(settings.RedisPrefix), settings.LogMaxLines, time);
+services.AddSingleton(appLogs);
+services.AddSingleton(new AppLogReader(redis, new LogKeys(settings.RedisPrefix), time));
+database.EventAdded += e => appLogs.Post(e.App, LogSource.Platform, "", e.Actor == "platform" ? e.Message : $"{e.Message} by {e.Actor}");
 services.AddSingleton(sp => new RoutePublisher(
     redis, sp.GetRequiredService<RouteKeys>(),
     new HttpClient { BaseAddress = new Uri(settings.RouterAdminUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(2) }));
@@ -114,7 +120,7 @@ services.AddSingleton<ReleaseService>();
 services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
-services.AddSingleton<IHerokuLogSource, PlatformEventLogSource>();
+services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
@@ -144,6 +150,7 @@ api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapRunsApi();
 api.MapDomainsApi();
+api.MapLogsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();

@@ -73,10 +73,22 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.Contains(PlatformFixture.AppHost(app), domains.Stdout);
         Assert.Matches($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(app)}", domains.Stdout);
 
-        var logs = Must(await heroku.RunAsync(workTree, "logs", "-a", app));
-        Assert.Contains("Released v1", logs.Stdout);
-        Assert.Contains("Scaled to web=2", logs.Stdout);
-        Assert.Contains("Released v4: Rollback to v2", logs.Stdout);
+        // The app's one log, every source in Heroku's format: build output, the instances' output, the
+        // router's line per request, and platform events.
+        var logs = Must(await heroku.RunAsync(workTree, "logs", "-n", "1500", "-a", app));
+        Assert.Contains(" staging: ", logs.Stdout);
+        Assert.Matches(@" app\[web\.\d\]: .*""GET / HTTP/1\.1"" 200", logs.Stdout);
+        Assert.Contains(" router: ", logs.Stdout);
+        Assert.Contains(" platform: Scaled to web=2", logs.Stdout);
+        Assert.Contains(" platform: Released v4: Rollback to v2", logs.Stdout);
+        var routerOnly = Must(await heroku.RunAsync(workTree, "logs", "--source", "router", "-n", "5", "-a", app));
+        var routerLines = routerOnly.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(routerLines);
+        Assert.All(routerLines, l => Assert.Contains(" router: ", l));
+        var webOnly = Must(await heroku.RunAsync(workTree, "logs", "--dyno", "web", "-a", app));
+        var webLines = webOnly.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(webLines);
+        Assert.All(webLines, l => Assert.Matches(@" app\[web\.\d+\]: ", l));
     }
 
     [Fact]

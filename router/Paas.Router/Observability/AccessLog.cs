@@ -1,21 +1,19 @@
 using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
-using Paas.Core.Routing;
-using StackExchange.Redis;
 
 namespace Paas.Router.Observability;
 
 /// <summary>
 /// One JSON line per request, to stdout or a file. Requests only enqueue an <see cref="AccessLogEntry"/>
 /// into a bounded queue (dropping, and counting the drop, rather than slowing traffic when the disk
-/// stalls); one background writer formats and writes lines in batches. Optionally each line also goes
-/// to the app's Redis log stream (<see cref="RouteKeys.AppLogs"/>), fire-and-forget and capped in length.
+/// stalls); one background writer formats and writes lines in batches. Every entry is also handed to the
+/// <see cref="AppLogFeed"/>, which has its own switch, so the app's log gets router lines even when this
+/// operator's log is off.
 /// </summary>
 public sealed class AccessLog : BackgroundService
 {
     private const int Capacity = 65536;
-    private const int StreamMaxLength = 10000;
     private static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(20);
 
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
@@ -28,19 +26,21 @@ public sealed class AccessLog : BackgroundService
     private readonly ILogger<AccessLog> _logger;
     private readonly bool _enabled;
 
-    /// <summary>Set by the route source once it has a Redis connection, when lines should go to Redis too.</summary>
-    public Func<IDatabase?>? Redis { get; set; }
-
-    public AccessLog(RouterSettings settings, RouterMetrics metrics, ILogger<AccessLog> logger)
+    public AccessLog(RouterSettings settings, RouterMetrics metrics, AppLogFeed appLogs, ILogger<AccessLog> logger)
     {
         _settings = settings;
         _metrics = metrics;
+        AppLogs = appLogs;
         _logger = logger;
         _enabled = !string.Equals(settings.AccessLog, "off", StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>Where each entry goes besides this log: the app's own log in Redis.</summary>
+    public AppLogFeed AppLogs { get; }
+
     public void Write(in AccessLogEntry entry)
     {
+        AppLogs.Write(entry);
         if (_enabled && !_queue.Writer.TryWrite(entry))
         {
             _metrics.AccessLogDropped.Increment();
@@ -57,7 +57,6 @@ public sealed class AccessLog : BackgroundService
         await using var output = Open();
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         await using var json = new Utf8JsonWriter(buffer, WriterOptions);
-        var keys = new RouteKeys(_settings.RedisPrefix);
         var reader = _queue.Reader;
         try
         {
@@ -66,17 +65,9 @@ public sealed class AccessLog : BackgroundService
                 // Drain whatever is queued into one buffer and one write: a line per syscall would cost more than the request.
                 while (buffer.WrittenCount < 60 * 1024 && reader.TryRead(out var entry))
                 {
-                    var start = buffer.WrittenCount;
                     json.Reset(buffer);
                     Format(json, entry);
                     json.Flush();
-                    if (_settings.AccessLogToRedis && entry.App is not null && Redis?.Invoke() is { } db)
-                    {
-                        var line = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan[start..]);
-                        _ = db.StreamAddAsync(keys.AppLogs(entry.App), "line", line, maxLength: StreamMaxLength,
-                            useApproximateMaxLength: true, flags: CommandFlags.FireAndForget);
-                    }
-
                     buffer.Write("\n"u8);
                 }
 

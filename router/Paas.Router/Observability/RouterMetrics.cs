@@ -26,6 +26,8 @@ public sealed class RouterMetrics
 
     public Counter AccessLogDropped { get; } = new();
 
+    public Counter AppLogDropped { get; } = new();
+
     public long OpenConnections => Volatile.Read(ref _openConnections);
 
     public void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
@@ -82,6 +84,7 @@ public sealed class RouterMetrics
         CounterLine(text, "paas_router_retries_total", "Requests retried on another instance.", Retries.Value);
         CounterLine(text, "paas_router_endpoint_cooldowns_total", "Instances put in cool-down after refusing a connection.", CoolDowns.Value);
         CounterLine(text, "paas_router_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", AccessLogDropped.Value);
+        CounterLine(text, "paas_router_app_log_dropped_total", "Router lines for apps' logs dropped because Redis was slow or away.", AppLogDropped.Value);
         return text.ToString();
     }
 

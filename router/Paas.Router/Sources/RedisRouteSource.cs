@@ -100,7 +100,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
         _redis = redis;
-        _accessLog.Redis = () => redis.IsConnected ? redis.GetDatabase() : null;
+        _accessLog.AppLogs.Connect(redis);
 
         var queue = await SubscribeAsync(redis, stop);
         _work.Writer.TryWrite(Work.Resync("startup"));

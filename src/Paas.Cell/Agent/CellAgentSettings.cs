@@ -17,6 +17,12 @@ public sealed record CellAgentSettings(
     string DataDirectory,
     TimeSpan HeartbeatInterval)
 {
+    /// <summary>About how many lines each app's log keeps (see <see cref="PaasSettings.LogMaxLines"/>).</summary>
+    public int LogMaxLines { get; init; } = 10000;
+
+    /// <summary>Each app's allowance of log lines per second on this cell (see <see cref="PaasSettings.LogRateLinesPerSecond"/>).</summary>
+    public int LogRateLinesPerSecond { get; init; } = 500;
+
     public static CellAgentSettings FromEnvironment(Func<string, string?>? read = null)
     {
         read ??= Environment.GetEnvironmentVariable;
@@ -39,7 +45,11 @@ public sealed record CellAgentSettings(
             Redis: platform.Redis,
             RedisPrefix: platform.RedisPrefix,
             DataDirectory: platform.DataDirectory,
-            HeartbeatInterval: TimeSpan.FromMilliseconds(Int(read, "PAAS_CELL_HEARTBEAT_MS", 1000)));
+            HeartbeatInterval: TimeSpan.FromMilliseconds(Int(read, "PAAS_CELL_HEARTBEAT_MS", 1000)))
+        {
+            LogMaxLines = platform.LogMaxLines,
+            LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
+        };
     }
 
     private static string Str(Func<string, string?> read, string name, string fallback) => PaasSettings.Str(read, name, fallback);

@@ -5,6 +5,7 @@ using Paas.Controller.Instances;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
 using Paas.Core.Instances;
+using Paas.Core.Logs;
 using Paas.Core.Releases;
 using Paas.Staging;
 using Paas.Staging.Buildpacks;
@@ -29,10 +30,18 @@ public sealed class Deployer(
     PaasSettings settings,
     OneOffRunner oneOff,
     ImageJanitor janitor,
+    AppLogWriter logs,
     ILogger<Deployer> logger)
 {
     public async Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken)
     {
+        // Everything the pusher sees also goes to the app's log, so `paas logs` shows the build afterwards.
+        var pusher = output;
+        output = line =>
+        {
+            logs.Post(app, LogSource.Staging, "", line);
+            return pusher(line);
+        };
         var clock = Stopwatch.StartNew();
         using var _ = await locks.AcquireAsync(app, cancellationToken);
         try

@@ -7,6 +7,7 @@ using Paas.Controller.Instances;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
+using Paas.Core.Logs;
 using Paas.Staging;
 using Paas.Staging.Hygiene;
 
@@ -43,7 +44,7 @@ public static class HerokuApps
         return settings.ApiTlsPort == 0 ? settings.GitUrl(app) : $"https://{host}:{settings.ApiTlsPort}/{app}.git";
     }
 
-    internal static async Task<IResult> CreateAppAsync(HttpContext context, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings)
+    internal static async Task<IResult> CreateAppAsync(HttpContext context, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings, AppLogWriter logs)
     {
         string? name = null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -60,18 +61,18 @@ public static class HerokuApps
             }
         }
         name ??= GenerateName(db);
-        var created = await AppsEndpoints.CreateAsync(name, Caller.Of(context), db, repos, routes, settings);
+        var created = await AppsEndpoints.CreateAsync(name, Caller.Of(context), db, repos, routes, settings, logs);
         if (created is not IStatusCodeHttpResult { StatusCode: StatusCodes.Status201Created })
             return created;
         return Results.Json(App(db.FindApp(name)!, db, settings, context), statusCode: StatusCodes.Status201Created);
     }
 
     internal static async Task<IResult> DestroyAppAsync(HttpContext context, AppAccess access, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
-        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, DomainStore domains, CancellationToken ct)
+        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, DomainStore domains, AppLogWriter logs, CancellationToken ct)
     {
         var app = db.FindApp(HerokuEndpoints.Name(context))!;
         var shape = App(app, db, settings, context);
-        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, context, access, db, repos, routes, instances, crashes, locks, settings, janitor, staging, domains, ct);
+        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, context, access, db, repos, routes, instances, crashes, locks, settings, janitor, staging, domains, logs, ct);
         return destroyed is IStatusCodeHttpResult { StatusCode: StatusCodes.Status204NoContent } ? Results.Json(shape) : destroyed;
     }
 

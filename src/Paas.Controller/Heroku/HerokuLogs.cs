@@ -1,4 +1,5 @@
 using Paas.Controller.Api;
+using Paas.Core.Logs;
 
 namespace Paas.Controller.Heroku;
 
@@ -15,6 +16,8 @@ public static class HerokuLogs
         var lines = body?.Lines ?? 100;
         if (lines is < 1 or > MaxLogLines)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", $"lines must be between 1 and {MaxLogLines}.");
+        if (NullIfEmpty(body?.Source) is { } source && !LogSource.IsKnown(source))
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", $"source must be one of {string.Join(", ", LogSource.All)}.");
         var query = new HerokuLogQuery(lines, NullIfEmpty(body?.Source), NullIfEmpty(body?.Dyno), body?.Tail == true);
         var id = sessions.Create(HerokuEndpoints.Name(context), query);
         var now = time.GetUtcNow();

@@ -312,12 +312,16 @@ public sealed partial class PlatformDatabase
         command.ExecuteNonQuery();
     }
 
+    /// <summary>Raised after an event is stored, so it also reaches the app's log (as a <c>platform</c> line).</summary>
+    public event Action<EventRecord>? EventAdded;
+
     public void AddEvent(string app, string actor, string kind, string message)
     {
         using var connection = Open();
         using var command = Command(connection, "INSERT INTO events (app, at, actor, kind, message) VALUES ($app, $at, $actor, $kind, $message)",
             ("$app", app), ("$at", Now()), ("$actor", actor), ("$kind", kind), ("$message", message));
         command.ExecuteNonQuery();
+        EventAdded?.Invoke(new EventRecord(app, _time.GetUtcNow(), actor, kind, message));
     }
 
     public IReadOnlyList<EventRecord> Events(string app, int limit)

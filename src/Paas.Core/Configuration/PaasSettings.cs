@@ -41,6 +41,10 @@ public sealed record PaasSettings
     public long MaxPushBytes { get; init; } = 512L * 1024 * 1024;
     /// <summary>How many recent releases per app keep their images (for rollback); older images are pruned.</summary>
     public int KeepReleases { get; init; } = 5;
+    /// <summary>About how many lines each app's log keeps (older ones are trimmed).</summary>
+    public int LogMaxLines { get; init; } = 10000;
+    /// <summary>How many lines per second each app may log on each cell (bursts of twice that); the rest are dropped and counted.</summary>
+    public int LogRateLinesPerSecond { get; init; } = 500;
 
     public string AppUrl(string app) =>
         RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
@@ -83,6 +87,8 @@ public sealed record PaasSettings
             StagingOutputLimitBytes = Int(read, "PAAS_STAGING_OUTPUT_LIMIT_MB", 8) * 1024L * 1024,
             MaxPushBytes = Int(read, "PAAS_MAX_PUSH_MB", 512) * 1024L * 1024,
             KeepReleases = Int(read, "PAAS_KEEP_RELEASES", 5),
+            LogMaxLines = Int(read, "PAAS_LOG_MAX_LINES", d.LogMaxLines),
+            LogRateLinesPerSecond = Int(read, "PAAS_LOG_RATE_LINES_PER_SEC", d.LogRateLinesPerSecond),
         };
     }
 

@@ -23,7 +23,4 @@ public sealed record RouteKeys(string Prefix)
     /// String key with a TTL: present while <paramref name="cell"/> is alive. See <see cref="CellHeartbeat"/>.
     /// </summary>
     public string CellAlive(string cell) => Prefix + "cells:" + cell + ":alive";
-
-    /// <summary>Stream an app's log lines go to (the router's access-log lines included, when enabled).</summary>
-    public string AppLogs(string app) => Prefix + "logs:" + app;
 }
