@@ -19,12 +19,16 @@ public sealed partial class PlatformFixture : IAsyncLifetime
     private PlatformProcess? _controller;
     private readonly Dictionary<string, PlatformProcess> _cells = new();
 
-    /// <summary>Three cell agents on the local engine, in different zones, with different capacities.</summary>
+    /// <summary>
+    /// Three cell agents on the local engine, in different zones, with different capacities. The capacities
+    /// are what placement may reserve, not what the apps use: large enough for every app the whole suite
+    /// deploys (about 60 instances of 512 MB), so no test is refused room because of the tests before it.
+    /// </summary>
     public static readonly IReadOnlyList<(string Name, string Zone, int MemoryMb)> CellLayout =
     [
-        ("cell-a", "zone-1", 6144),
-        ("cell-b", "zone-2", 6144),
-        ("cell-c", "zone-3", 4096),
+        ("cell-a", "zone-1", 12288),
+        ("cell-b", "zone-2", 12288),
+        ("cell-c", "zone-3", 8192),
     ];
     private Dictionary<string, string> _controllerEnvironment = new();
 
