@@ -1,15 +1,10 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Paas.Controller.Api;
+using Paas.Controller.Apps;
 using Paas.Controller.Auth;
-using Paas.Controller.Git;
-using Paas.Controller.Instances;
-using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
-using Paas.Core.Logs;
-using Paas.Staging;
-using Paas.Staging.Hygiene;
 
 namespace Paas.Controller.Heroku;
 
@@ -44,7 +39,7 @@ public static class HerokuApps
         return settings.ApiTlsPort == 0 ? settings.GitUrl(app) : $"https://{host}:{settings.ApiTlsPort}/{app}.git";
     }
 
-    internal static async Task<IResult> CreateAppAsync(HttpContext context, PlatformDatabase db, GitRepositories repos, RoutePublisher routes, PaasSettings settings, AppLogWriter logs)
+    internal static async Task<IResult> CreateAppAsync(HttpContext context, AppLifecycle apps, PlatformDatabase db, PaasSettings settings)
     {
         string? name = null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -61,19 +56,15 @@ public static class HerokuApps
             }
         }
         name ??= GenerateName(db);
-        var created = await AppsEndpoints.CreateAsync(name, Caller.Of(context), db, repos, routes, settings, logs);
-        if (created is not IStatusCodeHttpResult { StatusCode: StatusCodes.Status201Created })
-            return created;
-        return Results.Json(App(db.FindApp(name)!, db, settings, context), statusCode: StatusCodes.Status201Created);
+        return await apps.CreateAsync(name, Caller.Of(context))
+            ?? Results.Json(App(db.FindApp(name)!, db, settings, context), statusCode: StatusCodes.Status201Created);
     }
 
-    internal static async Task<IResult> DestroyAppAsync(HttpContext context, AppAccess access, PlatformDatabase db, GitRepositories repos, RoutePublisher routes,
-        InstanceManager instances, CrashTracker crashes, AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, DomainStore domains, AppLogWriter logs, CancellationToken ct)
+    internal static async Task<IResult> DestroyAppAsync(HttpContext context, AppLifecycle apps, PlatformDatabase db, PaasSettings settings, CancellationToken ct)
     {
         var app = db.FindApp(HerokuEndpoints.Name(context))!;
         var shape = App(app, db, settings, context);
-        var destroyed = await AppsEndpoints.DestroyAsync(app.Name, context, access, db, repos, routes, instances, crashes, locks, settings, janitor, staging, domains, logs, ct);
-        return destroyed is IStatusCodeHttpResult { StatusCode: StatusCodes.Status204NoContent } ? Results.Json(shape) : destroyed;
+        return await apps.DestroyAsync(app.Name, Caller.Of(context), ct) ?? Results.Json(shape);
     }
 
     private static readonly string[] Adjectives = ["quiet", "brave", "sunny", "rapid", "gentle", "shiny", "frosty", "mellow", "bold", "calm"];

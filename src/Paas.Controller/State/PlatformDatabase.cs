@@ -172,7 +172,7 @@ public sealed partial class PlatformDatabase
         return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Records a release once it runs; with <paramref name="config"/>, the app's config vars become that release's in the same transaction.</summary>
+    /// <summary>Records a release once it runs; with <paramref name="replaceConfig"/>, the app's config vars become that release's in the same transaction.</summary>
     public ReleaseRecord AddRelease(ReleaseRecord release, bool replaceConfig = false)
     {
         using var connection = Open();

@@ -11,18 +11,7 @@ public sealed class LiveProcess : IDisposable
 
     public LiveProcess(string file, IEnumerable<string> args, string? workingDirectory, IReadOnlyDictionary<string, string> environment)
     {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        foreach (var (k, v) in environment)
-            start.Environment[k] = v;
-        _process = Process.Start(start)!;
+        _process = Process.Start(ProcessRunner.StartInfo(file, args, workingDirectory, environment))!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_lines) _lines.Add((e.Data, Stopwatch.GetTimestamp())); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_errors) _errors.Add(e.Data); };
         _process.BeginOutputReadLine();

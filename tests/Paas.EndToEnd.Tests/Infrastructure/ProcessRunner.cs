@@ -5,21 +5,28 @@ namespace Paas.EndToEnd.Tests.Infrastructure;
 
 public static class ProcessRunner
 {
-    /// <summary>Runs a program to completion (bounded by <paramref name="timeout"/>) and captures its output.</summary>
-    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, string? workingDirectory, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string? stdin = null)
+    /// <summary>How every test process starts: output captured, the given arguments and environment, no shell.</summary>
+    public static ProcessStartInfo StartInfo(string file, IEnumerable<string> args, string? workingDirectory, IReadOnlyDictionary<string, string> environment)
     {
         var start = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        foreach (var (k, v) in environment)
-            start.Environment[k] = v;
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
+        return start;
+    }
+
+    /// <summary>Runs a program to completion (bounded by <paramref name="timeout"/>) and captures its output.</summary>
+    public static async Task<ProcessResult> RunAsync(string file, IEnumerable<string> args, string? workingDirectory, IReadOnlyDictionary<string, string> environment, TimeSpan timeout, string? stdin = null)
+    {
+        var start = StartInfo(file, args, workingDirectory, environment);
+        start.RedirectStandardInput = true;
         using var process = Process.Start(start)!;
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
