@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration.Memory;
 using Paas.Router;
 using Paas.Router.Admin;
 using Paas.Router.Forwarding;
+using Paas.Router.Forwarding.Http1;
 using Paas.Router.Health;
 using Paas.Router.Observability;
 using Paas.Router.Sources;
@@ -30,6 +31,9 @@ catch (FormatException ex)
     return 2;
 }
 
+// The router reads no configuration files, so nothing should watch the working directory for them:
+// the default watcher wakes up on every write to any file there (a log, say).
+Environment.SetEnvironmentVariable("DOTNET_hostBuilder__reloadConfigOnChange", "false");
 var builder = WebApplication.CreateSlimBuilder(args);
 
 // Defaults go in first so Logging__LogLevel__* variables can still override them. Nothing logs per
@@ -71,7 +75,13 @@ if (settings.TlsPort != 0)
     }
 }
 
-builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = inlineCompletions == "1");
+builder.WebHost.UseSockets(sockets =>
+{
+    sockets.UnsafePreferInlineScheduling = inlineCompletions == "1";
+    // By default Kestrel peeks for a byte before renting a read buffer, then peeks again after the read:
+    // two extra system calls per request, which on a virtual machine cost more than the buffer they save.
+    sockets.WaitForDataBeforeAllocatingBuffer = false;
+});
 builder.WebHost.ConfigureKestrel(kestrel =>
 {
     kestrel.AddServerHeader = false;
@@ -81,6 +91,10 @@ builder.WebHost.ConfigureKestrel(kestrel =>
     // only for requests far beyond it.
     kestrel.Limits.MaxRequestHeadersTotalSize = settings.MaxHeaderBytes * 2;
     kestrel.Limits.MaxRequestHeaderCount = 200;
+    // Header bytes pass through unchanged in both directions (a proxy has no business re-encoding them);
+    // Kestrel's default refuses non-ASCII response header values an app may legitimately send.
+    kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+    kestrel.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
     kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, settings.MaxHeaderBytes * 2);
 
     void Public(ListenOptions listen) => Counted(listen, HttpProtocols.Http1);
@@ -151,6 +165,8 @@ builder.Services.AddSingleton(metrics);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<RouteTableStore>();
 builder.Services.AddSingleton<BackendInvoker>();
+builder.Services.AddSingleton<BackendConnectionMonitor>();
+builder.Services.AddSingleton<Http1Forwarder>();
 builder.Services.AddSingleton<AppLogFeed>();
 builder.Services.AddHostedService(services => services.GetRequiredService<AppLogFeed>());
 builder.Services.AddSingleton<AccessLog>();

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Http.Features;
 using Paas.Router.Balancing;
+using Paas.Router.Forwarding.Http1;
 using Paas.Router.Health;
 using Paas.Router.Observability;
 using Paas.Router.Table;
@@ -12,7 +13,8 @@ namespace Paas.Router.Forwarding;
 
 /// <summary>
 /// Handles every request on the public and TLS ports: host to app to endpoint, then hands the exchange
-/// to YARP's forwarder, retrying on another instance when that is provably safe. Reads only the in-memory
+/// to the lean HTTP/1.1 forwarder (plain bodiless requests) or YARP's (everything else), retrying on
+/// another instance when that is provably safe. Reads only the in-memory
 /// snapshot, never Redis, so routing keeps working (on the last known table) whatever state Redis is in.
 /// </summary>
 public sealed class ProxyHandler
@@ -20,6 +22,7 @@ public sealed class ProxyHandler
     private readonly RouteTableStore _store;
     private readonly IHttpForwarder _forwarder;
     private readonly BackendInvoker _backend;
+    private readonly Http1Forwarder _http1;
     private readonly PassiveHealth _health;
     private readonly RouterMetrics _metrics;
     private readonly AccessLog _accessLog;
@@ -28,12 +31,13 @@ public sealed class ProxyHandler
     private readonly ForwarderRequestConfig _defaultConfig;
     private readonly ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> _configs = new();
 
-    public ProxyHandler(RouteTableStore store, IHttpForwarder forwarder, BackendInvoker backend, PassiveHealth health,
-        RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger)
+    public ProxyHandler(RouteTableStore store, IHttpForwarder forwarder, BackendInvoker backend, Http1Forwarder http1,
+        PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger)
     {
         _store = store;
         _forwarder = forwarder;
         _backend = backend;
+        _http1 = http1;
         _health = health;
         _metrics = metrics;
         _accessLog = accessLog;
@@ -107,7 +111,8 @@ public sealed class ProxyHandler
         }
 
         var policy = IBalancingPolicy.For(options.Balancing);
-        var config = options.Timeout is { } timeout ? _configs.GetOrAdd(timeout, MakeConfig) : _defaultConfig;
+        var timeout = options.Timeout ?? _settings.BackendTimeout;
+        var lean = Http1Forwarder.CanForward(context, out var target);
         var now = PassiveHealth.Now;
 
         Destination? endpoint = null;
@@ -117,7 +122,7 @@ public sealed class ProxyHandler
         }
 
         Destination? tried1 = null, tried2 = null;
-        var error = ForwarderError.None;
+        var result = ForwardResult.Success;
         while (true)
         {
             endpoint ??= policy.Pick(pool, tried1, tried2, now);
@@ -136,26 +141,27 @@ public sealed class ProxyHandler
             endpoint.State.Begin();
             try
             {
-                error = await _forwarder.SendAsync(context, endpoint.DestinationPrefix, _backend.Invoker, config, proxy);
+                result = lean
+                    ? await _http1.SendAsync(context, endpoint, target!, proxy, timeout)
+                    : await SendWithYarpAsync(context, endpoint, proxy, timeout);
             }
             finally
             {
                 endpoint.State.End();
             }
 
-            if (error == ForwarderError.None)
+            if (result.Error == ForwarderError.None)
             {
                 PassiveHealth.ReportSuccess(endpoint, now);
                 return;
             }
 
-            var exception = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-            if (ConnectFailure.IsBeforeRequestSent(error, exception))
+            if (ConnectFailure.IsBeforeRequestSent(result.Error, result.Exception))
             {
                 _health.ReportConnectFailure(endpoint);
             }
 
-            if (proxy.Attempts >= RetryRule.MaxAttempts || !RetryRule.IsSafe(context, error, exception))
+            if (proxy.Attempts >= RetryRule.MaxAttempts || !RetryRule.IsSafe(context, result.Error, result.Exception))
             {
                 break;
             }
@@ -183,15 +189,15 @@ public sealed class ProxyHandler
             return;
         }
 
-        var failure = context.Features.Get<IForwarderErrorFeature>();
-        if (error == ForwarderError.RequestTimedOut && !ConnectFailure.IsBeforeRequestSent(error, failure?.Exception))
+        var (error, exception) = result;
+        if (error == ForwarderError.RequestTimedOut && !ConnectFailure.IsBeforeRequestSent(error, exception))
         {
             await FailAsync(context, proxy, StatusCodes.Status504GatewayTimeout, RouterErrorPage.Timeout,
                 $"{pool.App} did not answer in time.");
             return;
         }
 
-        if (IsBodyTooLarge(failure?.Exception))
+        if (IsBodyTooLarge(exception))
         {
             await FailAsync(context, proxy, StatusCodes.Status413PayloadTooLarge, RouterErrorPage.BodyTooLarge,
                 $"{pool.App} accepts request bodies up to {options.MaxBodyBytes ?? _settings.MaxBodyBytes} bytes.");
@@ -205,9 +211,18 @@ public sealed class ProxyHandler
         }
 
         _logger.LogWarning("Forwarding to {Instance} at {Address} for {App} failed after {Attempts} attempt(s): {Error} {Reason}",
-            proxy.Destination?.Instance, proxy.Destination?.Address, pool.App, proxy.Attempts, error, failure?.Exception?.Message);
+            proxy.Destination?.Instance, proxy.Destination?.Address, pool.App, proxy.Attempts, error, exception?.Message);
         await FailAsync(context, proxy, StatusCodes.Status502BadGateway, RouterErrorPage.EndpointFailure,
             $"{pool.App} failed to answer this request.");
+    }
+
+    private async ValueTask<ForwardResult> SendWithYarpAsync(HttpContext context, Destination endpoint, ProxyRequest proxy, TimeSpan timeout)
+    {
+        var config = timeout == _settings.BackendTimeout ? _defaultConfig : _configs.GetOrAdd(timeout, MakeConfig);
+        var error = await _forwarder.SendAsync(context, endpoint.DestinationPrefix, _backend.Invoker, config, proxy);
+        return error == ForwarderError.None
+            ? ForwardResult.Success
+            : new ForwardResult(error, context.Features.Get<IForwarderErrorFeature>()?.Exception);
     }
 
     private static Task FailAsync(HttpContext context, ProxyRequest proxy, int status, string code, string message)
@@ -222,7 +237,7 @@ public sealed class ProxyHandler
         var duration = Stopwatch.GetElapsedTime(proxy.Started, end);
         var response = context.Response;
         var status = proxy.Error == RouterErrorPage.ClientClosed && !response.HasStarted ? 499 : response.StatusCode;
-        var bytes = proxy.Counter?.Written ?? response.ContentLength ?? 0;
+        var bytes = proxy.Counter?.Written ?? proxy.ResponseBytes ?? response.ContentLength ?? 0;
         var upstream = proxy.UpstreamHeaders != 0 ? Stopwatch.GetElapsedTime(proxy.AttemptStarted, proxy.UpstreamHeaders).TotalMilliseconds : -1;
 
         _metrics.Record(proxy.App, status, duration);

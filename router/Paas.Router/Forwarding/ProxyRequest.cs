@@ -41,9 +41,12 @@ public sealed class ProxyRequest : HttpTransformer
     /// <summary><see cref="Stopwatch.GetTimestamp"/> when the current attempt started, and when its response headers came back.</summary>
     public long AttemptStarted { get; set; }
 
-    public long UpstreamHeaders { get; private set; }
+    public long UpstreamHeaders { get; set; }
 
     public CountingStream? Counter { get; private set; }
+
+    /// <summary>Body bytes sent to the client, when the forwarder counted them itself.</summary>
+    public long? ResponseBytes { get; set; }
 
     public override async ValueTask TransformRequestAsync(
         HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
@@ -91,11 +94,9 @@ public sealed class ProxyRequest : HttpTransformer
     }
 
     /// <summary>Unix milliseconds when the router received the request (the format Heroku's router uses).</summary>
-    public static string RequestStartValue(long started)
-    {
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        return (DateTimeOffset.UtcNow - elapsed).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-    }
+    public static string RequestStartValue(long started) => RequestStartUnixMs(started).ToString(CultureInfo.InvariantCulture);
+
+    public static long RequestStartUnixMs(long started) => (DateTimeOffset.UtcNow - Stopwatch.GetElapsedTime(started)).ToUnixTimeMilliseconds();
 
     private static void Set(HttpRequestHeaders headers, string name, string? value)
     {

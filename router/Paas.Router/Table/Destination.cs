@@ -1,3 +1,5 @@
+using Paas.Router.Forwarding.Http1;
+
 namespace Paas.Router.Table;
 
 /// <summary>
@@ -11,6 +13,7 @@ public sealed class Destination
         Config = config;
         State = state;
         DestinationPrefix = "http://" + config.Address;
+        Connections = BackendConnectionPool.For(config.Address);
     }
 
     public InstanceEndpoint Config { get; }
@@ -18,6 +21,9 @@ public sealed class Destination
     public EndpointState State { get; }
 
     public string DestinationPrefix { get; }
+
+    /// <summary>Idle keep-alive connections to the instance's address, for <see cref="Http1Forwarder"/>.</summary>
+    public BackendConnectionPool Connections { get; }
 
     public string Instance => Config.Instance;
 

@@ -9,7 +9,9 @@ namespace Paas.Router.Tests.Integration;
 /// <summary>
 /// A tiny app instance on a loopback port chosen by the OS. It answers with its name and echoes the
 /// headers the router is responsible for, so tests can see what an app really receives. A few paths
-/// behave like awkward apps: /slow?ms=N waits, /ws echoes WebSocket messages, /body echoes the body length.
+/// behave like awkward apps: /slow?ms=N waits, /ws echoes WebSocket messages, /body echoes the body length,
+/// /events sends one server-sent event and the second only once <see cref="ReleaseEvents"/> is called,
+/// /big?bytes=N sends N patterned bytes with a Content-Length, /status?code=N answers N with no body.
 /// </summary>
 internal sealed class TestBackend : IAsyncDisposable
 {
@@ -17,6 +19,7 @@ internal sealed class TestBackend : IAsyncDisposable
         ["Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Id", "X-Request-Start", "Keep-Alive", "Proxy-Connection", "Connection"];
 
     private readonly WebApplication _app;
+    private readonly TaskCompletionSource _events = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _hits;
 
     private TestBackend(WebApplication app, string address)
@@ -30,6 +33,12 @@ internal sealed class TestBackend : IAsyncDisposable
 
     /// <summary>Requests that reached this instance.</summary>
     public int Hits => Volatile.Read(ref _hits);
+
+    /// <summary>Lets /events send its second event.</summary>
+    public void ReleaseEvents() => _events.TrySetResult();
+
+    /// <summary>The byte at <paramref name="index"/> of a /big body.</summary>
+    public static byte BigByte(long index) => (byte)(index % 251);
 
     public static async Task<TestBackend> StartAsync(string body)
     {
@@ -71,6 +80,45 @@ internal sealed class TestBackend : IAsyncDisposable
             {
                 var ms = int.Parse(context.Request.Query["ms"].ToString() is { Length: > 0 } v ? v : "1000");
                 await Task.Delay(ms, context.RequestAborted);
+            }
+
+            if (path == "/events")
+            {
+                context.Response.ContentType = "text/event-stream";
+                await context.Response.WriteAsync("data: one\n\n");
+                await context.Response.Body.FlushAsync();
+                await self._events.Task.WaitAsync(TimeSpan.FromSeconds(15), context.RequestAborted);
+                await context.Response.WriteAsync("data: two\n\n");
+                return;
+            }
+
+            if (path == "/big")
+            {
+                var bytes = long.Parse(context.Request.Query["bytes"].ToString());
+                context.Response.ContentType = "application/octet-stream";
+                context.Response.ContentLength = bytes;
+                var chunk = new byte[8192];
+                for (long sent = 0; sent < bytes; sent += chunk.Length)
+                {
+                    var count = (int)Math.Min(chunk.Length, bytes - sent);
+                    for (var i = 0; i < count; i++)
+                    {
+                        chunk[i] = BigByte(sent + i);
+                    }
+
+                    if (!HttpMethods.IsHead(context.Request.Method))
+                    {
+                        await context.Response.Body.WriteAsync(chunk.AsMemory(0, count));
+                    }
+                }
+
+                return;
+            }
+
+            if (path == "/status")
+            {
+                context.Response.StatusCode = int.Parse(context.Request.Query["code"].ToString());
+                return;
             }
 
             if (path == "/body")

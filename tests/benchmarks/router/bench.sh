@@ -2,7 +2,7 @@
 # Router performance benchmark (not a timed test). In one run on this machine:
 #   1. the same keep-alive backend (an nginx instance returning a small body) is driven directly, through
 #      our router, through nginx and through HAProxy (Debian packages, configured for the same host
-#      route, upstream keep-alive on, access logs off everywhere), with wrk, ROUNDS rounds, order rotated;
+#      route, upstream keep-alive on, access logs off everywhere, the router's app-log feed too), with wrk, ROUNDS rounds, order rotated;
 #      prints requests/s, p50 and p99 per target and the ratios router/nginx and router/HAProxy;
 #   2. router throughput with 100,000 hostnames in the table against 10 (random Host headers);
 #   3. route-change propagation time (write to Redis + publish -> first request routed), with the large table.
@@ -126,7 +126,7 @@ rcli hset "${PREFIX}routes" app-web-1 "{\"instance\":\"app-web-1\",\"app\":\"app
 
 start_router() {
   PAAS_ROUTER_PORT=$ROUTER_PORT PAAS_ROUTER_ADMIN_PORT=$ROUTER_ADMIN PAAS_ROUTER_BIND=127.0.0.1 PAAS_ROUTER_TLS_PORT=0 \
-  PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=${1:-off} \
+  PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=${1:-off} PAAS_ROUTER_APP_LOGS=${2:-off} \
     "${ON_PROXY[@]}" dotnet "$ROUTER_DLL" >"$WORK/router.out" 2>"$WORK/router.err" & ROUTER_PID=$!
   PIDS+=($ROUTER_PID)
   wait_port "$ROUTER_ADMIN"
@@ -197,9 +197,9 @@ awk -v r="$r" -v n="$n" -v h="$h" -v rp="$(median router 4)" -v np="$(median ngi
   printf "   router/nginx   %.2fx req/s (goal >= 1.0)   p99 router %.3f ms vs nginx %.3f ms   cpu/req %.2fx nginx'"'"'s\n", r/n, rp, np, rc/nc
   printf "   router/haproxy %.2fx req/s (goal >= 1.1)   cpu/req %.2fx haproxy'"'"'s\n", r/h, rc/hc }'
 
-echo "==> router with the access log on (to a file)"
+echo "==> router with its access log (to a file) and the router lines in the app's log (Redis) on"
 stop_router
-start_router "$WORK/access.log"
+start_router "$WORK/access.log" on
 "${ON_LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" >/dev/null
 run_wrk router+log "$ROUTER_PORT"
 stop_router
