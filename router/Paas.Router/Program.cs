@@ -44,6 +44,9 @@ builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource
     {
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft"] = "Warning",
+        // Any enabled level here makes ASP.NET Core start an Activity per request (for log scopes); the
+        // router logs nothing per request, so that work would be for nobody.
+        ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "None",
         ["Logging:LogLevel:System"] = "Warning",
         ["Logging:LogLevel:Yarp"] = "Error",
         ["Logging:LogLevel:StackExchange"] = "Warning",
