@@ -51,9 +51,6 @@ public sealed class BackendConnection : IDisposable
     /// <summary>How long the current request may go without a byte moving; set per app.</summary>
     public long TimeoutMs { get; private set; } = long.MaxValue;
 
-    /// <summary>Requests completed on this connection; a connection that served one before may have been closed by the app since.</summary>
-    public int Completed { get; private set; }
-
     public bool TimedOut => Volatile.Read(ref _timedOut) != 0;
 
     internal bool IsBusy => Volatile.Read(ref _state) == Busy;
@@ -73,11 +70,19 @@ public sealed class BackendConnection : IDisposable
     /// <summary>Whether any byte of a response arrived since <see cref="Begin"/>.</summary>
     public bool HasReceived => _received != 0;
 
-    public ValueTask SendAsync(ReadOnlyMemory<byte> bytes) => _socket.SendAsync(bytes, SocketFlags.None) switch
+    public ValueTask SendAsync(ReadOnlyMemory<byte> bytes)
     {
-        { IsCompletedSuccessfully: true } => ValueTask.CompletedTask,
-        var pending => AwaitSend(pending),
-    };
+        var pending = _socket.SendAsync(bytes, SocketFlags.None);
+        if (pending.IsCompletedSuccessfully)
+        {
+            // Result, even though unused: it is what releases the socket's reusable operation for the next send.
+            _ = pending.Result;
+            Touch();
+            return ValueTask.CompletedTask;
+        }
+
+        return AwaitSend(pending);
+    }
 
     /// <summary>Reads more bytes after <see cref="End"/>, first making room at the end if the buffer is full. 0 means the app closed.</summary>
     public async ValueTask<int> ReceiveAsync()
@@ -115,7 +120,6 @@ public sealed class BackendConnection : IDisposable
 
     internal void MarkIdle()
     {
-        Completed++;
         LastActivity = Environment.TickCount64;
         Volatile.Write(ref _state, Idle);
     }

@@ -31,8 +31,6 @@ public sealed class BackendConnectionMonitor : IDisposable
         _timer = time.CreateTimer(static state => ((BackendConnectionMonitor)state!).Check(Environment.TickCount64), this, Tick, Tick);
     }
 
-    public int Count => _connections.Count;
-
     internal void Watch(BackendConnection connection) => _connections.TryAdd(connection, 0);
 
     internal void Forget(BackendConnection connection) => _connections.TryRemove(connection, out _);
