@@ -308,36 +308,59 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             return;
         }
 
+        var current = _store.Current;
         var endpoints = new List<InstanceEndpoint>(routes.Length);
+        // The first load always publishes: version 1 is how the admin API and tests tell "loaded" from "empty".
+        var unchanged = _loadedOnce && routes.Length == current.InstanceMap.Count;
         foreach (var entry in routes)
         {
-            if (InstanceEndpoint.TryParse(entry.Name.ToString(), entry.Value.ToString(), out var endpoint))
+            var instance = entry.Name.ToString();
+            var json = entry.Value.ToString();
+            if (current.InstanceMap.TryGetValue(instance, out var known) && known.Config.Source == json)
+            {
+                endpoints.Add(known.Config);
+            }
+            else if (InstanceEndpoint.TryParse(instance, json, out var endpoint))
             {
                 endpoints.Add(endpoint);
+                unchanged = false;
             }
             else
             {
-                _logger.LogWarning("Skipping unreadable route entry {Instance}", entry.Name.ToString());
+                unchanged = false;
+                _logger.LogWarning("Skipping unreadable route entry {Instance}", instance);
             }
         }
 
         var options = new List<KeyValuePair<string, AppRouteConfig>>(appOptions.Length);
+        unchanged &= appOptions.Length == current.OptionMap.Count;
         foreach (var entry in appOptions)
         {
             if (AppRouteConfig.TryParse(entry.Value.ToString(), out var config))
             {
-                options.Add(KeyValuePair.Create(entry.Name.ToString(), config));
+                var app = entry.Name.ToString();
+                options.Add(KeyValuePair.Create(app, config));
+                unchanged &= current.OptionMap.TryGetValue(app, out var known) && known == config;
             }
             else
             {
+                unchanged = false;
                 _logger.LogWarning("Skipping unreadable app options for {App}", entry.Name.ToString());
             }
         }
 
-        var hostPairs = hosts.Select(h => KeyValuePair.Create(h.Name.ToString(), h.Value.ToString()));
-        var current = _store.Current;
-        var table = RouteTable.Build(current.Version + 1, hostPairs, endpoints, options, previous: current);
-        _store.Publish(table);
+        var hostPairs = hosts.Select(h => KeyValuePair.Create(h.Name.ToString(), h.Value.ToString())).ToList();
+        unchanged &= hostPairs.Count == current.HostMap.Count
+            && hostPairs.All(h => current.HostMap.TryGetValue(h.Key, out var app) && app == h.Value);
+
+        // Nothing was missed (the usual case): keep the table, and with it every lookup structure and pool,
+        // rather than rebuilding 100,000 entries to get the same answer.
+        var table = unchanged ? current : RouteTable.Build(current.Version + 1, hostPairs, endpoints, options, previous: current);
+        if (!unchanged)
+        {
+            _store.Publish(table);
+        }
+
         Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
 
         var level = _loadedOnce && _resyncFailures == 0 ? LogLevel.Debug : LogLevel.Information;

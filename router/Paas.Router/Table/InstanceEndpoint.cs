@@ -8,6 +8,19 @@ namespace Paas.Router.Table;
 public sealed record InstanceEndpoint(string Instance, string App, string Process, long Release, string Address, string? Cell = null)
 {
     /// <summary>
+    /// The routes-hash value this was parsed from. A resync compares it with what Redis holds now and parses
+    /// only entries that changed: with 100,000 routes, parsing them all every 30 s cost the router more
+    /// than a second of CPU, taken from requests. Not part of equality: two spellings of one route are one route.
+    /// </summary>
+    public string? Source { get; init; }
+
+    public bool Equals(InstanceEndpoint? other) =>
+        other is not null && Instance == other.Instance && App == other.App && Process == other.Process
+        && Release == other.Release && Address == other.Address && Cell == other.Cell;
+
+    public override int GetHashCode() => HashCode.Combine(Instance, App, Process, Release, Address, Cell);
+
+    /// <summary>
     /// Parses a routes-hash value. The hash field is the identity: it is what a later route-del names,
     /// so it wins over an "instance" property inside the JSON that might disagree.
     /// </summary>
@@ -41,7 +54,7 @@ public sealed record InstanceEndpoint(string Instance, string App, string Proces
 
             var cell = String(root, "cell");
             endpoint = new InstanceEndpoint(instance, app, String(root, "process") ?? "web", release, address!,
-                string.IsNullOrWhiteSpace(cell) ? null : cell);
+                string.IsNullOrWhiteSpace(cell) ? null : cell) { Source = json };
             return true;
         }
         catch (JsonException)

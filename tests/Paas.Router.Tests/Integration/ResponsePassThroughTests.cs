@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using static Paas.Router.Tests.Integration.RouterFixture;
 
 namespace Paas.Router.Tests.Integration;
 
@@ -49,6 +50,23 @@ public sealed class ResponsePassThroughTests : IClassFixture<RouterFixture>, IAs
         Assert.Equal("data: two", await reader.ReadLineAsync());
         Assert.Equal("", await reader.ReadLineAsync());
         Assert.Null(await reader.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task A_client_that_leaves_a_stream_closes_the_apps_side_too()
+    {
+        var host = await RouteAsync("leaving", _app.Address);
+
+        using (var client = new HttpClient(LoopbackHandler()))
+        {
+            using var request = _f.Request(HttpMethod.Get, host, "/events");
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            Assert.Equal("data: one", await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+
+        // The app is still holding its stream open; the router must not keep it (and a connection) for nobody.
+        await _f.EventuallyAsync(() => Task.FromResult(_app.EventsAbandoned == 1), "the app saw its stream closed");
     }
 
     [Fact]

@@ -200,6 +200,46 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, status);
     }
 
+    [Fact]
+    public async Task A_resync_that_finds_nothing_new_keeps_the_table_and_one_that_does_rebuilds_it()
+    {
+        await Db.HashSetAsync(_prefix + "hosts", "steady.localhost", "steady");
+        await Db.HashSetAsync(_prefix + "routes", "steady-web-1", RouteJson("steady-web-1", "steady", _backend!.Address));
+        await using var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
+            new Dictionary<string, string> { ["PAAS_ROUTER_RESYNC_SECONDS"] = "0.2" });
+
+        async Task<(long Version, string Text)> RoutesAsync()
+        {
+            var text = await _http.GetStringAsync(new Uri(router.AdminUrl, "routes"));
+            using var json = JsonDocument.Parse(text);
+            return (json.RootElement.GetProperty("version").GetInt64(), text);
+        }
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while ((await RoutesAsync()).Version < 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var loaded = await RoutesAsync();
+        Assert.Contains("steady-web-1", loaded.Text);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(loaded.Version, (await RoutesAsync()).Version);
+
+        // Changed without a message: the next resync must notice, however cheap it has become.
+        await Db.HashSetAsync(_prefix + "routes", "steady-web-1", RouteJson("steady-web-1", "steady", "127.0.0.1:9"));
+        var changed = loaded;
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!changed.Text.Contains("127.0.0.1:9") && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+            changed = await RoutesAsync();
+        }
+
+        Assert.Contains("127.0.0.1:9", changed.Text);
+        Assert.True(changed.Version > loaded.Version);
+    }
+
     private async Task WaitForInitialLoadAsync()
     {
         // /healthz answers before Redis has been read; version 1 is the first completed load.

@@ -21,6 +21,7 @@ internal sealed class TestBackend : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly TaskCompletionSource _events = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _hits;
+    private int _eventsAbandoned;
 
     private TestBackend(WebApplication app, string address)
     {
@@ -33,6 +34,9 @@ internal sealed class TestBackend : IAsyncDisposable
 
     /// <summary>Requests that reached this instance.</summary>
     public int Hits => Volatile.Read(ref _hits);
+
+    /// <summary>/events requests that ended because the connection from the router closed before the second event.</summary>
+    public int EventsAbandoned => Volatile.Read(ref _eventsAbandoned);
 
     /// <summary>Lets /events send its second event.</summary>
     public void ReleaseEvents() => _events.TrySetResult();
@@ -87,7 +91,16 @@ internal sealed class TestBackend : IAsyncDisposable
                 context.Response.ContentType = "text/event-stream";
                 await context.Response.WriteAsync("data: one\n\n");
                 await context.Response.Body.FlushAsync();
-                await self._events.Task.WaitAsync(TimeSpan.FromSeconds(15), context.RequestAborted);
+                try
+                {
+                    await self._events.Task.WaitAsync(TimeSpan.FromSeconds(15), context.RequestAborted);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref self._eventsAbandoned);
+                    return;
+                }
+
                 await context.Response.WriteAsync("data: two\n\n");
                 return;
             }
