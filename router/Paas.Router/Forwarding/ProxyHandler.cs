@@ -14,8 +14,8 @@ namespace Paas.Router.Forwarding;
 /// <summary>
 /// Handles every request on the public and TLS ports: host to app to endpoint, then hands the exchange
 /// to the lean HTTP/1.1 forwarder (plain bodiless requests) or YARP's (everything else), retrying on
-/// another instance when that is provably safe. Reads only the in-memory
-/// snapshot, never Redis, so routing keeps working (on the last known table) whatever state Redis is in.
+/// another instance when that is provably safe. Reads only the in-memory snapshot, never Redis, so
+/// routing keeps working (on the last known table) whatever state Redis is in.
 /// </summary>
 public sealed class ProxyHandler
 {
