@@ -240,7 +240,7 @@ public sealed class ProxyHandler
         var bytes = proxy.Counter?.Written ?? proxy.ResponseBytes ?? response.ContentLength ?? 0;
         var upstream = proxy.UpstreamHeaders != 0 ? Stopwatch.GetElapsedTime(proxy.AttemptStarted, proxy.UpstreamHeaders).TotalMilliseconds : -1;
 
-        _metrics.Record(proxy.App, status, duration);
+        _metrics.Record(proxy.Pool, proxy.App, status, duration);
         var request = context.Request;
         _accessLog.Write(new AccessLogEntry(
             DateTime.UtcNow, request.Host.Value, request.Method, request.Path.Value, status, bytes, duration.TotalMilliseconds,

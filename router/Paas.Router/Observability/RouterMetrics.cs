@@ -34,10 +34,15 @@ public sealed class RouterMetrics
 
     public void ConnectionClosed() => Interlocked.Decrement(ref _openConnections);
 
+    /// <param name="pool">The app's pool, when one answered: it remembers the counter it last used, so the
+    /// usual request skips the lookup in a dictionary of every app and status (with 100,000 apps, cache misses).</param>
     /// <param name="app">Null for requests no app claimed (404s); they are counted under app="".</param>
-    public void Record(string? app, int status, TimeSpan duration)
+    public void Record(AppPool? pool, string? app, int status, TimeSpan duration)
     {
-        _requests.GetOrAdd((app ?? string.Empty, status), static _ => new Counter()).Increment();
+        var counter = pool?.LastStatusCounter is { } cached && cached.Status == status
+            ? cached.Counter
+            : CounterFor(pool, app, status);
+        counter.Increment();
 
         var seconds = duration.TotalSeconds;
         var bucket = 0;
@@ -49,6 +54,17 @@ public sealed class RouterMetrics
         Interlocked.Increment(ref _buckets[bucket]);
         Interlocked.Add(ref _durationMicros, (long)(duration.Ticks / 10));
         Interlocked.Increment(ref _durationCount);
+    }
+
+    private Counter CounterFor(AppPool? pool, string? app, int status)
+    {
+        var counter = _requests.GetOrAdd((app ?? string.Empty, status), static _ => new Counter());
+        if (pool is not null)
+        {
+            pool.LastStatusCounter = new StatusCounter(status, counter);
+        }
+
+        return counter;
     }
 
     public string Render(RouteTable table, TimeSpan? sinceLastSync)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Paas.Router.Observability;
 
 namespace Paas.Router.Table;
 
@@ -31,6 +32,9 @@ public sealed class AppPool
     public AppRouteConfig Options { get; }
 
     internal StrongBox<int> Counter => _counter;
+
+    /// <summary>The metrics counter this app's last request was counted on (see <see cref="RouterMetrics.Record"/>).</summary>
+    internal StatusCounter? LastStatusCounter { get; set; }
 
     /// <summary>The next round-robin ticket; unsigned so wrap-around after 2^32 requests stays valid.</summary>
     public uint NextTicket() => (uint)Interlocked.Increment(ref _counter.Value);
