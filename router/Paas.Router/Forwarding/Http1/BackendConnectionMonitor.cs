@@ -47,9 +47,10 @@ public sealed class BackendConnectionMonitor : IDisposable
                 }
             }
             else if (connection.IsIdle
-                && (now - connection.LastActivity > IdleTimeout.TotalMilliseconds || now - connection.Created > Lifetime.TotalMilliseconds))
+                && (now - connection.LastActivity > IdleTimeout.TotalMilliseconds || now - connection.Created > Lifetime.TotalMilliseconds)
+                && connection.TryCloseIdle())
             {
-                connection.TryCloseIdle();
+                connection.Pool.Remove(connection);
             }
         }
     }

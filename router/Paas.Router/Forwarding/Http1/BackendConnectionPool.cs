@@ -36,6 +36,17 @@ public sealed class BackendConnectionPool
 
     public EndPoint EndPoint { get; }
 
+    internal int IdleCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _count;
+            }
+        }
+    }
+
     /// <summary>An idle connection, or null when a new one must be opened.</summary>
     public BackendConnection? TryRent()
     {
@@ -73,6 +84,23 @@ public sealed class BackendConnectionPool
         }
 
         connection.Dispose();
+    }
+
+    /// <summary>
+    /// Forgets a connection the monitor closed while it idled here. Without this, an address nobody sends to
+    /// any more (the instance was replaced) would keep its closed connections, and their buffers, forever.
+    /// </summary>
+    internal void Remove(BackendConnection connection)
+    {
+        lock (_lock)
+        {
+            var index = Array.IndexOf(_idle, connection, 0, _count);
+            if (index >= 0)
+            {
+                _idle[index] = _idle[--_count];
+                _idle[_count] = null!;
+            }
+        }
     }
 
     /// <summary>Opens a new connection; throws <see cref="SocketException"/> or, after <see cref="ConnectTimeout"/>, <see cref="TimeoutException"/>.</summary>
