@@ -40,6 +40,10 @@ public static class ForwardedHeaderValues
             return port.ToString(CultureInfo.InvariantCulture);
         }
 
-        return string.Equals(scheme, "https", StringComparison.OrdinalIgnoreCase) ? "443" : "80";
+        return DefaultPort(scheme);
     }
+
+    /// <summary>The port a Host without one means (RFC 9110).</summary>
+    public static string DefaultPort(string scheme) =>
+        string.Equals(scheme, "https", StringComparison.OrdinalIgnoreCase) ? "443" : "80";
 }

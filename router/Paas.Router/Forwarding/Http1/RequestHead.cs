@@ -69,7 +69,8 @@ public sealed class RequestHead
             Append(host.Value);
         }
 
-        // The port the client addressed; no port in Host means the scheme's default (RFC 9110).
+        // The port the client addressed, by the same rule as the general path (ForwardedHeaderValues.Port),
+        // written without making a string for it.
         Append("\r\nX-Forwarded-Port: "u8);
         if (host.Port is { } port)
         {
@@ -77,7 +78,7 @@ public sealed class RequestHead
         }
         else
         {
-            Append(string.Equals(scheme, "https", StringComparison.OrdinalIgnoreCase) ? "443"u8 : "80"u8);
+            Append(ForwardedHeaderValues.DefaultPort(scheme));
         }
 
         Append("\r\nX-Request-Start: "u8);
