@@ -12,8 +12,15 @@ namespace Paas.Router.Sources;
 
 /// <summary>
 /// Keeps the route table in step with Redis: subscribe first, then load everything, then apply change
-/// messages one by one, with a periodic full reload to heal anything the pub/sub stream lost.
+/// messages one by one, healing anything the pub/sub stream lost by reloading.
 /// Redis being down never empties the table; the last good snapshot keeps serving.
+///
+/// Knowing when to reload: every write bumps <see cref="RouteKeys.Version"/> and its message carries the
+/// new value (Paas.Core's RouteWriter). A message whose number skips one means one was lost: reload now.
+/// The periodic check reads only the counter and reloads when the table is behind it, so a table of
+/// 100,000 routes is not fetched and compared every interval for nothing (that took a second of CPU and
+/// showed as 100+ ms latency spikes). Every <see cref="FullReloadEvery"/>th period reloads anyway, for
+/// writes made outside the contract (by hand, by an older writer).
 ///
 /// Liveness (TTL'd registrations): a route naming a cell is served only while that cell's heartbeat key
 /// (<see cref="RouteKeys.CellAlive"/>, SET with a TTL by the cell's owner) exists. Every
@@ -26,6 +33,9 @@ namespace Paas.Router.Sources;
 public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
+    /// <summary>Every this many periods the check reloads everything even when the counter says nothing changed.</summary>
+    public const int FullReloadEvery = 10;
 
     private readonly RouterSettings _settings;
     private readonly RouteTableStore _store;
@@ -44,6 +54,11 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     private ConnectionMultiplexer? _redis;
     private long _lastSync;
     private long _graceUntil;
+
+    // The value of the routes:version counter the table reflects: set by each reload, advanced by each
+    // versioned message. Only the single reader of _work touches these two.
+    private long _tableVersion;
+    private int _periodicChecks;
 
     public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, AccessLog accessLog, ILogger<RedisRouteSource> logger)
     {
@@ -164,7 +179,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         using var timer = new PeriodicTimer(_settings.ResyncInterval, _time);
         while (await timer.WaitForNextTickAsync(stop))
         {
-            _work.Writer.TryWrite(Work.Resync("periodic"));
+            _work.Writer.TryWrite(Work.Resync(Work.PeriodicReason));
         }
     }
 
@@ -225,6 +240,13 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
                         _retryScheduled = false;
                     }
 
+                    if (reason == Work.PeriodicReason && _loadedOnce && ++_periodicChecks % FullReloadEvery != 0
+                        && await IsTableCurrentAsync(db, stop))
+                    {
+                        Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
+                        continue;
+                    }
+
                     await ResyncAsync(db, reason, stop);
                     builder = new RouteTableBuilder(_store.Current);
                     continue;
@@ -278,6 +300,25 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             return;
         }
 
+        if (change.Version is { } version)
+        {
+            if (version <= _tableVersion)
+            {
+                // A reload already read this write (it ran between the write and this message's arrival).
+                // Applying it now could undo a later write that reload also read.
+                return;
+            }
+
+            if (version != _tableVersion + 1 && _loadedOnce)
+            {
+                _logger.LogWarning("Route change {Version} arrived while the table is at {TableVersion}; a change was lost, reloading",
+                    version, _tableVersion);
+                _work.Writer.TryWrite(Work.Resync("lost message"));
+            }
+
+            _tableVersion = version;
+        }
+
         if (!builder.TryApply(change))
         {
             _logger.LogWarning("Ignoring invalid {Kind} for {Key}; resyncing", change.Kind, change.Key);
@@ -295,10 +336,14 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             var hostsTask = transaction.HashGetAllAsync(_keys.Hosts);
             var routesTask = transaction.HashGetAllAsync(_keys.Routes);
             var optionsTask = transaction.HashGetAllAsync(_keys.AppOptions);
+            var versionTask = transaction.StringGetAsync(_keys.Version);
             await transaction.ExecuteAsync().WaitAsync(stop);
             hosts = await hostsTask;
             routes = await routesTask;
             appOptions = await optionsTask;
+            // Set, not raised to: a Redis restored from an older snapshot has an older counter, and the
+            // messages that follow count from it.
+            _tableVersion = ParseVersion(await versionTask);
         }
         catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
         {
@@ -370,6 +415,21 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         _resyncFailures = 0;
     }
 
+    private async Task<bool> IsTableCurrentAsync(IDatabase db, CancellationToken stop)
+    {
+        try
+        {
+            return ParseVersion(await db.StringGetAsync(_keys.Version).WaitAsync(stop)) == _tableVersion;
+        }
+        catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
+        {
+            // The reload that follows meets the same trouble and reports it.
+            return false;
+        }
+    }
+
+    private static long ParseVersion(RedisValue value) => value.TryParse(out long version) ? version : 0;
+
     private void ScheduleRetry()
     {
         if (_retryScheduled)
@@ -430,6 +490,8 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     private sealed record Work(string? Payload, string? ResyncReason, HashSet<string>? DeadCells = null)
     {
         public const string RetryReason = "retry";
+
+        public const string PeriodicReason = "periodic";
 
         public static Work Message(string payload) => new(payload, null);
 

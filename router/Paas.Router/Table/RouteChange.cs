@@ -3,9 +3,10 @@ using System.Text.Json;
 namespace Paas.Router.Table;
 
 /// <summary>
-/// One message from the changes channel: <c>{"kind":"route-set","key":"...","value":"..."}</c>.
+/// One message from the changes channel: <c>{"kind":"route-set","key":"...","value":"...","version":42}</c>;
+/// the version is absent from messages that are not writes (endpoint-down) or come from older writers.
 /// </summary>
-public sealed record RouteChange(RouteChangeKind Kind, string Key, string? Value)
+public sealed record RouteChange(RouteChangeKind Kind, string Key, string? Value, long? Version = null)
 {
     public static bool TryParse(string? json, out RouteChange change)
     {
@@ -56,7 +57,18 @@ public sealed record RouteChange(RouteChangeKind Kind, string Key, string? Value
                 };
             }
 
-            change = new RouteChange(kind.Value, key, value);
+            long? version = null;
+            if (root.TryGetProperty("version", out var versionElement) && versionElement.ValueKind != JsonValueKind.Null)
+            {
+                if (versionElement.ValueKind != JsonValueKind.Number || !versionElement.TryGetInt64(out var number) || number <= 0)
+                {
+                    return false;
+                }
+
+                version = number;
+            }
+
+            change = new RouteChange(kind.Value, key, value, version);
             return true;
         }
         catch (JsonException)

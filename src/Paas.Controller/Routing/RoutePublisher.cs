@@ -11,13 +11,11 @@ namespace Paas.Controller.Routing;
 /// </summary>
 public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys, HttpClient routerAdmin)
 {
+    private readonly RouteWriter _writer = new(redis, keys);
+
     private IDatabase Db => redis.GetDatabase();
 
-    public async Task SetHostAsync(string host, string app)
-    {
-        await Db.HashSetAsync(keys.Hosts, host, app);
-        await PublishAsync(new RouteChange(RouteChange.HostSet, host, app));
-    }
+    public Task SetHostAsync(string host, string app) => _writer.SetHostAsync(host, app);
 
     /// <summary>Sets the host only if Redis lacks it (it was flushed), so periodic passes do not churn every router's table.</summary>
     public async Task EnsureHostAsync(string host, string app)
@@ -26,24 +24,11 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys,
             await SetHostAsync(host, app);
     }
 
-    public async Task RemoveHostAsync(string host)
-    {
-        await Db.HashDeleteAsync(keys.Hosts, host);
-        await PublishAsync(new RouteChange(RouteChange.HostDel, host, null));
-    }
+    public Task RemoveHostAsync(string host) => _writer.RemoveHostAsync(host);
 
-    public async Task AddRouteAsync(RouteEntry entry)
-    {
-        var json = JsonSerializer.Serialize(entry);
-        await Db.HashSetAsync(keys.Routes, entry.Instance, json);
-        await PublishAsync(new RouteChange(RouteChange.RouteSet, entry.Instance, json));
-    }
+    public Task AddRouteAsync(RouteEntry entry) => _writer.SetRouteAsync(entry.Instance, JsonSerializer.Serialize(entry));
 
-    public async Task RemoveRouteAsync(string instanceId)
-    {
-        await Db.HashDeleteAsync(keys.Routes, instanceId);
-        await PublishAsync(new RouteChange(RouteChange.RouteDel, instanceId, null));
-    }
+    public Task RemoveRouteAsync(string instanceId) => _writer.RemoveRouteAsync(instanceId);
 
     public async Task<IReadOnlyList<RouteEntry>> RoutesOfAppAsync(string app)
     {
@@ -66,9 +51,6 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys,
             return null;
         }
     }
-
-    private Task PublishAsync(RouteChange change) =>
-        redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Changes), JsonSerializer.Serialize(change));
 
     /// <summary>
     /// Waits until the local router's in-memory table lists the instance under the host (or, with

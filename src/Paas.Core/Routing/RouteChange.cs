@@ -2,11 +2,16 @@ using System.Text.Json.Serialization;
 
 namespace Paas.Core.Routing;
 
-/// <summary>The message published after each write to the routing hashes.</summary>
+/// <summary>
+/// The message published after each write to the routing hashes. <paramref name="Version"/> is the value of
+/// <see cref="RouteKeys.Version"/> that write produced; messages without one (endpoint-down notices,
+/// writers that predate the counter) are applied as they come.
+/// </summary>
 public sealed record RouteChange(
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("key")] string Key,
-    [property: JsonPropertyName("value")] string? Value)
+    [property: JsonPropertyName("value")] string? Value,
+    [property: JsonPropertyName("version"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Version = null)
 {
     /// <summary>key: hostname (or <c>*.domain</c>), value: app.</summary>
     public const string HostSet = "host-set";

@@ -20,6 +20,14 @@ public sealed record RouteKeys(string Prefix)
     public string Changes => Prefix + "routes:changes";
 
     /// <summary>
+    /// Counter: incremented in the same transaction as every write to the hashes above, and carried by
+    /// that write's <see cref="RouteChange"/>. A router whose table is at the counter's value has missed
+    /// nothing, so it can skip reloading the hashes; a message whose number skips one tells it at once
+    /// that a message was lost. See <see cref="RouteWriter"/>.
+    /// </summary>
+    public string Version => Prefix + "routes:version";
+
+    /// <summary>
     /// String key with a TTL: present while <paramref name="cell"/> is alive. See <see cref="CellHeartbeat"/>.
     /// </summary>
     public string CellAlive(string cell) => Prefix + "cells:" + cell + ":alive";

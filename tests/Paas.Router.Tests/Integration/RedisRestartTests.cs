@@ -1,3 +1,4 @@
+using Paas.Core.Routing;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -34,8 +35,9 @@ public sealed class RedisRestartTests : IAsyncLifetime
         var config = $"127.0.0.1:{_port}";
         await using (var redis = await ConnectionMultiplexer.ConnectAsync(config))
         {
-            await redis.GetDatabase().HashSetAsync(_prefix + "hosts", "load.localhost", "load");
-            await redis.GetDatabase().HashSetAsync(_prefix + "routes", "load-web-a", Route("load-web-a", a.Address));
+            var routes = new RouteWriter(redis, new RouteKeys(_prefix));
+            await routes.SetHostAsync("load.localhost", "load");
+            await routes.SetRouteAsync("load-web-a", Route("load-web-a", a.Address));
         }
 
         await using var router = await RouterProcess.StartAsync(config, _prefix);
@@ -81,10 +83,7 @@ public sealed class RedisRestartTests : IAsyncLifetime
         // After the restart a change still reaches the router: it has resubscribed and resynced by itself.
         await using (var redis = await ConnectionMultiplexer.ConnectAsync(config))
         {
-            var route = Route("load-web-b", b.Address);
-            await redis.GetDatabase().HashSetAsync(_prefix + "routes", "load-web-b", route);
-            await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(_prefix + "routes:changes"),
-                JsonSerializer.Serialize(new { kind = "route-set", key = "load-web-b", value = route }));
+            await new RouteWriter(redis, new RouteKeys(_prefix)).SetRouteAsync("load-web-b", Route("load-web-b", b.Address));
         }
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);

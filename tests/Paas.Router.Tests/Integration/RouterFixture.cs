@@ -1,3 +1,4 @@
+using Paas.Core.Routing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -86,42 +87,25 @@ public sealed class RouterFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Router.DisposeAsync();
-        await Db.KeyDeleteAsync([Prefix + "hosts", Prefix + "routes", Prefix + "app-options"]);
+        await Db.KeyDeleteAsync([Prefix + "hosts", Prefix + "routes", Prefix + "app-options", Prefix + "routes:version"]);
         await Redis.DisposeAsync();
         Http.Dispose();
         Directory.Delete(Dir, recursive: true);
     }
 
-    public async Task SetHostAsync(string host, string app)
-    {
-        await Db.HashSetAsync(Prefix + "hosts", host, app);
-        await PublishAsync("host-set", host, app);
-    }
+    /// <summary>Writes through the controller's own path: hash, version counter and change message.</summary>
+    public RouteWriter Routes => new(Redis, new RouteKeys(Prefix));
 
-    public async Task SetRouteAsync(string instance, string app, string address, string? cell = null)
-    {
-        var json = cell is null
+    public Task SetHostAsync(string host, string app) => Routes.SetHostAsync(host, app);
+
+    public Task SetRouteAsync(string instance, string app, string address, string? cell = null) =>
+        Routes.SetRouteAsync(instance, cell is null
             ? JsonSerializer.Serialize(new { instance, app, process = "web", release = 1, address })
-            : JsonSerializer.Serialize(new { instance, app, process = "web", release = 1, address, cell });
-        await Db.HashSetAsync(Prefix + "routes", instance, json);
-        await PublishAsync("route-set", instance, json);
-    }
+            : JsonSerializer.Serialize(new { instance, app, process = "web", release = 1, address, cell }));
 
-    public async Task DeleteRouteAsync(string instance)
-    {
-        await Db.HashDeleteAsync(Prefix + "routes", instance);
-        await PublishAsync("route-del", instance, null);
-    }
+    public Task DeleteRouteAsync(string instance) => Routes.RemoveRouteAsync(instance);
 
-    public async Task SetOptionsAsync(string app, object options)
-    {
-        var json = JsonSerializer.Serialize(options);
-        await Db.HashSetAsync(Prefix + "app-options", app, json);
-        await PublishAsync("app-options-set", app, json);
-    }
-
-    public Task PublishAsync(string kind, string key, string? value) =>
-        Redis.GetSubscriber().PublishAsync(RedisChannel.Literal(Prefix + "routes:changes"), JsonSerializer.Serialize(new { kind, key, value }));
+    public Task SetOptionsAsync(string app, object options) => Routes.SetAppOptionsAsync(app, JsonSerializer.Serialize(options));
 
     /// <summary>Waits until the router's /routes lists <paramref name="count"/> endpoints under the host.</summary>
     public async Task<JsonElement> WaitForEndpointsAsync(string host, int count, RouterProcess? router = null, double seconds = 5)

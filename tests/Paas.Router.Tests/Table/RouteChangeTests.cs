@@ -16,6 +16,17 @@ public class RouteChangeTests
     }
 
     [Fact]
+    public void Carries_the_version_the_writer_produced()
+    {
+        var written = System.Text.Json.JsonSerializer.Serialize(new Paas.Core.Routing.RouteChange("host-set", "k", "v", 42));
+
+        Assert.True(RouteChange.TryParse(written, out var change));
+        Assert.Equal(new RouteChange(RouteChangeKind.HostSet, "k", "v", 42), change);
+        Assert.True(RouteChange.TryParse("""{"kind":"endpoint-down","key":"i1","value":"500"}""", out var unversioned));
+        Assert.Null(unversioned.Version);
+    }
+
+    [Fact]
     public void Null_value_for_deletes()
     {
         Assert.True(RouteChange.TryParse("""{"kind":"route-del","key":"i1","value":null}""", out var change));
@@ -46,6 +57,9 @@ public class RouteChangeTests
     [InlineData("""{"kind":"host-set","value":"v"}""")]
     [InlineData("""{"kind":"host-set","key":"","value":"v"}""")]
     [InlineData("""{"key":"k","value":"v"}""")]
+    [InlineData("""{"kind":"host-set","key":"k","value":"v","version":"7"}""")]
+    [InlineData("""{"kind":"host-set","key":"k","value":"v","version":0}""")]
+    [InlineData("""{"kind":"host-set","key":"k","value":"v","version":1.5}""")]
     public void Rejects_malformed_messages(string json)
     {
         Assert.False(RouteChange.TryParse(json, out _));
