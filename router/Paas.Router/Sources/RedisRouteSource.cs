@@ -240,14 +240,16 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
                         _retryScheduled = false;
                     }
 
-                    if (reason == Work.PeriodicReason && _loadedOnce && ++_periodicChecks % FullReloadEvery != 0
-                        && await IsTableCurrentAsync(db, stop))
+                    var cheap = reason == Work.CheckReason || (reason == Work.PeriodicReason && ++_periodicChecks % FullReloadEvery != 0);
+                    if (cheap && _loadedOnce && await IsTableCurrentAsync(db, stop))
                     {
                         Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
-                        continue;
+                    }
+                    else
+                    {
+                        await ResyncAsync(db, reason, stop);
                     }
 
-                    await ResyncAsync(db, reason, stop);
                     builder = new RouteTableBuilder(_store.Current);
                     continue;
                 }
@@ -304,8 +306,10 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         {
             if (version <= _tableVersion)
             {
-                // A reload already read this write (it ran between the write and this message's arrival).
-                // Applying it now could undo a later write that reload also read.
+                // Either a reload already read this write (it ran between the write and this message's
+                // arrival), and applying it now could undo a later write that reload also read; or the
+                // counter started again (Redis flushed): one read of the counter tells which.
+                _work.Writer.TryWrite(Work.Resync(Work.CheckReason));
                 return;
             }
 
@@ -492,6 +496,9 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         public const string RetryReason = "retry";
 
         public const string PeriodicReason = "periodic";
+
+        /// <summary>Reload only if the table is behind the counter.</summary>
+        public const string CheckReason = "counter check";
 
         public static Work Message(string payload) => new(payload, null);
 

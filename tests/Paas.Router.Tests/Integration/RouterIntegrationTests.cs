@@ -263,6 +263,26 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Changes_keep_flowing_when_the_counter_starts_again()
+    {
+        await using var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
+            new Dictionary<string, string> { ["PAAS_ROUTER_RESYNC_SECONDS"] = "3600" });
+        await WaitForVersionAsync(router, 1);
+        await SetHostAsync("before.localhost", "before");
+        await SetRouteAsync("before-web-1", "before", _backend!.Address);
+        await SetRouteAsync("before-web-2", "before", _backend.Address);
+        (await EventuallyOkAsync(router, "before.localhost", TimeSpan.FromSeconds(5))).Dispose();
+
+        // As after a FLUSHALL: the counter is gone and the next write is number 1, below the table's 3.
+        await Db.KeyDeleteAsync(_prefix + "routes:version");
+        await SetHostAsync("after.localhost", "after");
+        await SetRouteAsync("after-web-1", "after", _backend.Address);
+
+        using var response = await EventuallyOkAsync(router, "after.localhost", TimeSpan.FromSeconds(5));
+        Assert.Equal("hello from backend", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task A_write_that_skips_the_counter_is_still_found_by_the_occasional_full_reload()
     {
         await using var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
