@@ -3,8 +3,10 @@
 #   1. the same keep-alive backend (an nginx instance returning a small body) is driven directly, through
 #      our router, through nginx and through HAProxy (Debian packages, configured for the same host
 #      route, upstream keep-alive on, access logs off everywhere, the router's app-log feed too), with wrk, ROUNDS rounds, order rotated;
-#      also through dotnet-min (MinimalProxy/: the least a proxy on Kestrel and .NET sockets can do, no
-#      routing or headers at all), which shows the runtime's floor under the router;
+#      also through two floors with no routing or header work at all: dotnet-min (MinimalProxy/: the
+#      least a proxy on Kestrel and .NET sockets can do) and epoll-min (EpollProxy/: C# on its own
+#      epoll loop, nginx's worker model, no Kestrel or .NET socket engine); router - dotnet-min is the
+#      router's own work, dotnet-min - epoll-min what Kestrel and the .NET socket layer cost;
 #      prints requests/s, p50 and p99 per target and the ratios router/nginx and router/HAProxy;
 #   2. router throughput with 100,000 hostnames in the table against 10 (random Host headers);
 #   3. route-change propagation time (write to Redis + publish -> first request routed), with the large table.
@@ -56,7 +58,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
 
 BACKEND_PORT=$(free_port); NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port)
-ROUTER_PORT=$(free_port); ROUTER_ADMIN=$(free_port); REDIS_PORT=$(free_port); MINIMAL_PORT=$(free_port)
+ROUTER_PORT=$(free_port); ROUTER_ADMIN=$(free_port); REDIS_PORT=$(free_port); MINIMAL_PORT=$(free_port); EPOLL_PORT=$(free_port)
 if [[ $PIN == 1 ]]; then
   ON_PROXY=(taskset -c 0); ON_LOAD=(taskset -c 1); PROXY_WORKERS=1
   echo "==> layout: proxy under test on CPU 0; wrk and backend on CPU 1"
@@ -72,6 +74,8 @@ dotnet build "$ROOT/router/Paas.Router" -c "$CONFIGURATION" -nologo -clp:ErrorsO
 ROUTER_DLL=$ROOT/router/Paas.Router/bin/$CONFIGURATION/net10.0/Paas.Router.dll
 dotnet build "$ROOT/tests/benchmarks/router/MinimalProxy" -c Release -nologo -clp:ErrorsOnly >/dev/null
 MINIMAL_DLL=$ROOT/tests/benchmarks/router/MinimalProxy/bin/Release/net10.0/MinimalProxy.dll
+dotnet build "$ROOT/tests/benchmarks/router/EpollProxy" -c Release -nologo -clp:ErrorsOnly >/dev/null
+EPOLL_DLL=$ROOT/tests/benchmarks/router/EpollProxy/bin/Release/net10.0/EpollProxy.dll
 
 # The backend: one nginx worker answering every request with a 13-byte body, keep-alive on.
 mkdir -p "$WORK/backend" "$WORK/nginx"
@@ -124,6 +128,8 @@ HAPROXY_PID=$!
 
 "${ON_PROXY[@]}" dotnet "$MINIMAL_DLL" "$MINIMAL_PORT" "$BACKEND_PORT" "$HOST" >/dev/null & PIDS+=($!)
 MINIMAL_PID=$!
+"${ON_PROXY[@]}" dotnet "$EPOLL_DLL" "$EPOLL_PORT" "$BACKEND_PORT" "$HOST" "$PROXY_WORKERS" & PIDS+=($!)
+EPOLL_PID=$!
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$WORK" --daemonize no >/dev/null & PIDS+=($!)
 wait_port "$REDIS_PORT"
@@ -144,7 +150,7 @@ start_router() {
 }
 stop_router() { kill "$ROUTER_PID"; wait "$ROUTER_PID" 2>/dev/null || true; }
 
-wait_port "$BACKEND_PORT"; wait_port "$NGINX_PORT"; wait_port "$HAPROXY_PORT"; wait_port "$MINIMAL_PORT"
+wait_port "$BACKEND_PORT"; wait_port "$NGINX_PORT"; wait_port "$HAPROXY_PORT"; wait_port "$MINIMAL_PORT"; wait_port "$EPOLL_PORT"
 start_router off
 
 # wrk prints latency with units; normalise to milliseconds.
@@ -158,6 +164,7 @@ pids_of() {
     nginx) pgrep -P "$(cat "$WORK/nginx/nginx.pid")" ;;
     haproxy) echo "$HAPROXY_PID" ;;
     dotnet-min) echo "$MINIMAL_PID" ;;
+    epoll-min) echo "$EPOLL_PID" ;;
     *) echo "$ROUTER_PID" ;;
   esac
 }
@@ -179,11 +186,11 @@ run_wrk() { # name port [script]
 }
 
 echo "==> warm-up (${WARMUP}s each)"
-for port in $BACKEND_PORT $ROUTER_PORT $NGINX_PORT $HAPROXY_PORT $MINIMAL_PORT; do
+for port in $BACKEND_PORT $ROUTER_PORT $NGINX_PORT $HAPROXY_PORT $MINIMAL_PORT $EPOLL_PORT; do
   "${ON_LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST" "http://127.0.0.1:$port/" >/dev/null
 done
 
-targets=("backend $BACKEND_PORT" "router $ROUTER_PORT" "nginx $NGINX_PORT" "haproxy $HAPROXY_PORT" "dotnet-min $MINIMAL_PORT")
+targets=("backend $BACKEND_PORT" "router $ROUTER_PORT" "nginx $NGINX_PORT" "haproxy $HAPROXY_PORT" "dotnet-min $MINIMAL_PORT" "epoll-min $EPOLL_PORT")
 : >"$WORK/results"
 for round in $(seq 1 "$ROUNDS"); do
   echo "==> round $round/$ROUNDS (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
@@ -196,15 +203,16 @@ done
 
 echo "==> medians over $ROUNDS rounds"
 median() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$WORK/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-for name in backend router nginx haproxy dotnet-min; do
+for name in backend router nginx haproxy dotnet-min epoll-min; do
   printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.1f us/req\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" "$(median "$name" 4)" "$(median "$name" 5)"
 done
-r=$(median router 2); n=$(median nginx 2); h=$(median haproxy 2); m=$(median dotnet-min 2)
-awk -v r="$r" -v n="$n" -v h="$h" -v m="$m" -v rp="$(median router 4)" -v np="$(median nginx 4)" \
-  -v rc="$(median router 5)" -v nc="$(median nginx 5)" -v hc="$(median haproxy 5)" -v mc="$(median dotnet-min 5)" 'BEGIN {
+r=$(median router 2); n=$(median nginx 2); h=$(median haproxy 2); m=$(median dotnet-min 2); e=$(median epoll-min 2)
+awk -v r="$r" -v n="$n" -v h="$h" -v m="$m" -v e="$e" -v rp="$(median router 4)" -v np="$(median nginx 4)" \
+  -v rc="$(median router 5)" -v nc="$(median nginx 5)" -v hc="$(median haproxy 5)" -v mc="$(median dotnet-min 5)" -v ec="$(median epoll-min 5)" 'BEGIN {
   printf "   router/nginx   %.2fx req/s (goal >= 1.0)   p99 router %.3f ms vs nginx %.3f ms   cpu/req %.2fx nginx'"'"'s\n", r/n, rp, np, rc/nc
   printf "   router/haproxy %.2fx req/s (goal >= 1.1)   cpu/req %.2fx haproxy'"'"'s\n", r/h, rc/hc
-  printf "   dotnet-min/nginx %.2fx req/s, cpu/req %.2fx: the floor of Kestrel + .NET sockets; router/dotnet-min %.2fx req/s, cpu/req %.2fx\n", m/n, mc/nc, r/m, rc/mc }'
+  printf "   dotnet-min/nginx %.2fx req/s, cpu/req %.2fx: the floor of Kestrel + .NET sockets; router/dotnet-min %.2fx req/s, cpu/req %.2fx\n", m/n, mc/nc, r/m, rc/mc
+  printf "   epoll-min/nginx %.2fx req/s, cpu/req %.2fx: C# on its own event loop, without Kestrel and .NET sockets\n", e/n, ec/nc }'
 
 echo "==> router with its access log (to a file) and the router lines in the app's log (Redis) on"
 stop_router
