@@ -91,7 +91,7 @@ public sealed class AppLogFeed : BackgroundService
 
         try
         {
-            await Task.WhenAll(batch.Select(app => writer.WriteAsync(app.Key, app.Value)));
+            await Task.WhenAll(batch.Select(app => writer.AppendManyAsync(app.Key, app.Value)));
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {

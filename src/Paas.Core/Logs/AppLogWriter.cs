@@ -41,6 +41,38 @@ public sealed class AppLogWriter(IConnectionMultiplexer redis, LogKeys keys, int
     }
 
     /// <summary>
+    /// Many lines in one command, in order: a script adds each to the stream inside Redis. For writers that
+    /// store lines at request rates (the router): one command per batch instead of one per line costs the
+    /// client a fraction of the CPU. Not a transaction: a failure part-way keeps the lines already added.
+    /// </summary>
+    /// <exception cref="RedisException">Redis did not run the script.</exception>
+    public Task AppendManyAsync(string app, IReadOnlyList<AppLogLine> lines)
+    {
+        if (lines.Count == 0)
+            return Task.CompletedTask;
+        var values = new RedisValue[1 + lines.Count * 4];
+        values[0] = maxLines;
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var line = lines[i];
+            values[1 + i * 4] = line.Time.ToUnixTimeMilliseconds();
+            values[2 + i * 4] = line.Source;
+            values[3 + i * 4] = line.Process;
+            values[4 + i * 4] = line.Text;
+        }
+        return redis.GetDatabase().ScriptEvaluateAsync(AppendManyScript, [keys.Stream(app)], values);
+    }
+
+    // ARGV: max length, then time, source, process, line for each entry; the field names are Fields' own.
+    private const string AppendManyScript = $$"""
+        for i = 2, #ARGV, 4 do
+          redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*',
+            '{{TimeField}}', ARGV[i], '{{SourceField}}', ARGV[i + 1], '{{ProcessField}}', ARGV[i + 2], '{{LineField}}', ARGV[i + 3])
+        end
+        return (#ARGV - 1) / 4
+        """;
+
+    /// <summary>
     /// One line, without waiting for Redis: for callers that must not slow down or fail because logging
     /// does (a deploy printing build output). Lines posted from one thread keep their order.
     /// </summary>

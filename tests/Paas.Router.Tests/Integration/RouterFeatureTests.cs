@@ -50,6 +50,35 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
+    public async Task Each_request_leaves_a_router_line_in_the_apps_log_in_order()
+    {
+        var host = $"logged-{_id}.localhost";
+        await _f.SetHostAsync(host, App("logged"));
+        await _f.SetRouteAsync(App("logged") + "-web-0", App("logged"), _a.Address);
+        await _f.WaitForEndpointsAsync(host, 1);
+
+        for (var i = 1; i <= 3; i++)
+        {
+            using var response = await _f.GetAsync(host, $"/page{i}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var reader = new Paas.Core.Logs.AppLogReader(_f.Redis, new Paas.Core.Logs.LogKeys(_f.Prefix), TimeProvider.System);
+        IReadOnlyList<Paas.Core.Logs.AppLogLine> lines = [];
+        await _f.EventuallyAsync(async () =>
+        {
+            lines = (await reader.ReadLastAsync(App("logged"), 10, new Paas.Core.Logs.AppLogFilter(Source: "router"))).Lines;
+            return lines.Count >= 3;
+        }, "three router lines in the app's log");
+
+        Assert.Equal(["/page1", "/page2", "/page3"], lines.Select(l => PathOf(l.Text)));
+        Assert.All(lines, l => Assert.Contains("status=200", l.Text));
+        Assert.All(lines, l => Assert.Contains($"instance={App("logged")}-web-0", l.Text));
+
+        static string PathOf(string line) => line.Split("path=\"")[1].Split('"')[0];
+    }
+
+    [Fact]
     public async Task Wildcard_host_routes_when_no_exact_host_matches()
     {
         var domain = $"wild-{_id}.test";
