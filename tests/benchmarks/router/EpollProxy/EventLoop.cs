@@ -102,13 +102,27 @@ internal sealed unsafe class EventLoop
         }
 
         client.Consume(headEnd + 4);
-        var backend = _idleBackends.Count > 0 ? _idleBackends.Pop() : ConnectBackend();
+        var backend = RentBackend();
         backend.Peer = client;
         client.Peer = backend;
         fixed (byte* head = _requestHead)
         {
             send(backend.Fd, head, _requestHead.Length, 0);
         }
+    }
+
+    private Connection RentBackend()
+    {
+        while (_idleBackends.TryPop(out var idle))
+        {
+            // The backend may have closed an idle connection meanwhile; that one was closed here too.
+            if (!idle.IsClosed)
+            {
+                return idle;
+            }
+        }
+
+        return ConnectBackend();
     }
 
     private Connection ConnectBackend()
@@ -186,6 +200,7 @@ internal sealed unsafe class EventLoop
     {
         epoll_ctl(_epoll, EpollCtlDel, connection.Fd, null);
         close(connection.Fd);
+        connection.IsClosed = true;
         _connections.Remove(connection.Fd);
         if (connection.Peer is { } peer)
         {
@@ -206,6 +221,8 @@ internal sealed unsafe class EventLoop
         public int Fd { get; } = fd;
 
         public bool IsBackend { get; } = isBackend;
+
+        public bool IsClosed { get; set; }
 
         /// <summary>The other end of the request in flight, if any.</summary>
         public Connection? Peer { get; set; }
