@@ -258,7 +258,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         await SetRouteAsync("lost-web-1", "lost", _backend!.Address);
 
         // The route's message is one ahead of the table: the router reloads, and finds the host too.
-        using var response = await EventuallyOkAsync(router, "lost.localhost", TimeSpan.FromSeconds(5));
+        using var response = await EventuallyAsync("lost.localhost", r => r.StatusCode == HttpStatusCode.OK, router, TimeSpan.FromSeconds(5));
         Assert.Equal("hello from backend", await response.Content.ReadAsStringAsync());
     }
 
@@ -271,14 +271,14 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         await SetHostAsync("before.localhost", "before");
         await SetRouteAsync("before-web-1", "before", _backend!.Address);
         await SetRouteAsync("before-web-2", "before", _backend.Address);
-        (await EventuallyOkAsync(router, "before.localhost", TimeSpan.FromSeconds(5))).Dispose();
+        (await EventuallyAsync("before.localhost", r => r.StatusCode == HttpStatusCode.OK, router, TimeSpan.FromSeconds(5))).Dispose();
 
         // As after a FLUSHALL: the counter is gone and the next write is number 1, below the table's 3.
         await Db.KeyDeleteAsync(_prefix + "routes:version");
         await SetHostAsync("after.localhost", "after");
         await SetRouteAsync("after-web-1", "after", _backend.Address);
 
-        using var response = await EventuallyOkAsync(router, "after.localhost", TimeSpan.FromSeconds(5));
+        using var response = await EventuallyAsync("after.localhost", r => r.StatusCode == HttpStatusCode.OK, router, TimeSpan.FromSeconds(5));
         Assert.Equal("hello from backend", await response.Content.ReadAsStringAsync());
     }
 
@@ -294,9 +294,12 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
         await Db.HashSetAsync(_prefix + "hosts", "byhand.localhost", "byhand");
         await Db.HashSetAsync(_prefix + "routes", "byhand-web-1", RouteJson("byhand-web-1", "byhand", _backend!.Address));
 
-        using var response = await EventuallyOkAsync(router, "byhand.localhost", TimeSpan.FromSeconds(8));
+        using var response = await EventuallyAsync("byhand.localhost", r => r.StatusCode == HttpStatusCode.OK, router, TimeSpan.FromSeconds(8));
         Assert.Equal("hello from backend", await response.Content.ReadAsStringAsync());
     }
+
+    // /healthz answers before Redis has been read; version 1 is the first completed load.
+    private Task WaitForInitialLoadAsync() => WaitForVersionAsync(Router, 1);
 
     private async Task WaitForVersionAsync(RouterProcess router, long version)
     {
@@ -312,44 +315,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
             await Task.Delay(25);
         }
 
-        throw new Xunit.Sdk.XunitException($"router never loaded table version {version}");
-    }
-
-    private async Task<HttpResponseMessage> EventuallyOkAsync(RouterProcess router, string host, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, router.PublicUrl);
-            request.Headers.Host = host;
-            var response = await _http.SendAsync(request);
-            if (response.StatusCode == HttpStatusCode.OK || DateTime.UtcNow > deadline)
-            {
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                return response;
-            }
-
-            response.Dispose();
-            await Task.Delay(50);
-        }
-    }
-
-    private async Task WaitForInitialLoadAsync()
-    {
-        // /healthz answers before Redis has been read; version 1 is the first completed load.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            using var routes = JsonDocument.Parse(await _http.GetStringAsync(new Uri(Router.AdminUrl, "routes")));
-            if (routes.RootElement.GetProperty("version").GetInt64() >= 1)
-            {
-                return;
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException("Router never loaded its table from Redis:\n" + Router.Output);
+        throw new TimeoutException($"Router never reached table version {version}:\n" + router.Output);
     }
 
     private async Task WaitForEndpointsAsync(string host, int count)
@@ -386,9 +352,9 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     private static string RouteJson(string instance, string app, string address) =>
         JsonSerializer.Serialize(new { instance, app, process = "web", release = 2, address });
 
-    private Task<HttpResponseMessage> GetAsync(string host, Action<HttpRequestMessage>? configure = null)
+    private Task<HttpResponseMessage> GetAsync(string host, Action<HttpRequestMessage>? configure = null, RouterProcess? router = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, Router.PublicUrl);
+        var request = new HttpRequestMessage(HttpMethod.Get, (router ?? Router).PublicUrl);
         request.Headers.Host = host;
         configure?.Invoke(request);
         return _http.SendAsync(request);
@@ -402,14 +368,15 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     /// <summary>Polls until the router's answer satisfies the condition; change propagation is asynchronous.</summary>
-    private async Task<HttpResponseMessage> EventuallyAsync(string host, Func<HttpResponseMessage, bool> condition)
+    private async Task<HttpResponseMessage> EventuallyAsync(string host, Func<HttpResponseMessage, bool> condition,
+        RouterProcess? router = null, TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + RouteDeadline;
+        var deadline = DateTime.UtcNow + (within ?? RouteDeadline);
         HttpResponseMessage? last = null;
         while (true)
         {
             last?.Dispose();
-            last = await GetAsync(host);
+            last = await GetAsync(host, router: router);
             if (condition(last))
             {
                 return last;
@@ -420,7 +387,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
                 var status = last.StatusCode;
                 var error = Header(last, "X-Paas-Router-Error");
                 last.Dispose();
-                throw new Xunit.Sdk.XunitException($"Router still answers {(int)status} ({error}) for {host} after {RouteDeadline}.");
+                throw new Xunit.Sdk.XunitException($"Router still answers {(int)status} ({error}) for {host} after {within ?? RouteDeadline}.");
             }
 
             await Task.Delay(25);
