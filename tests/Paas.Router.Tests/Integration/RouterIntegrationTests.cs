@@ -248,9 +248,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     [Fact]
     public async Task A_lost_message_is_noticed_by_the_next_one_without_waiting_for_the_periodic_check()
     {
-        await using var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
-            new Dictionary<string, string> { ["PAAS_ROUTER_RESYNC_SECONDS"] = "3600" });
-        await WaitForVersionAsync(router, 1);
+        await using var router = await StartLoadedRouterAsync(resyncSeconds: "3600");
 
         // Lost: in Redis and counted, never announced.
         await Db.HashSetAsync(_prefix + "hosts", "lost.localhost", "lost");
@@ -265,9 +263,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     [Fact]
     public async Task Changes_keep_flowing_when_the_counter_starts_again()
     {
-        await using var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
-            new Dictionary<string, string> { ["PAAS_ROUTER_RESYNC_SECONDS"] = "3600" });
-        await WaitForVersionAsync(router, 1);
+        await using var router = await StartLoadedRouterAsync(resyncSeconds: "3600");
         await SetHostAsync("before.localhost", "before");
         await SetRouteAsync("before-web-1", "before", _backend!.Address);
         await SetRouteAsync("before-web-2", "before", _backend.Address);
@@ -285,9 +281,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     [Fact]
     public async Task A_write_that_skips_the_counter_is_still_found_by_the_occasional_full_reload()
     {
-        await using var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
-            new Dictionary<string, string> { ["PAAS_ROUTER_RESYNC_SECONDS"] = "0.2" });
-        await WaitForVersionAsync(router, 1);
+        await using var router = await StartLoadedRouterAsync(resyncSeconds: "0.2");
 
         // Made by hand, outside the contract: the counter says nothing changed, so only the full reload
         // every tenth period (2 s here) can find it.
@@ -300,6 +294,23 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
 
     // /healthz answers before Redis has been read; version 1 is the first completed load.
     private Task WaitForInitialLoadAsync() => WaitForVersionAsync(Router, 1);
+
+    /// <summary>A router of the test's own with its periodic check every <paramref name="resyncSeconds"/>, once it has loaded its table.</summary>
+    private async Task<RouterProcess> StartLoadedRouterAsync(string resyncSeconds)
+    {
+        var router = await RouterProcess.StartAsync(RedisTestEnvironment.Configuration, _prefix,
+            new Dictionary<string, string> { ["PAAS_ROUTER_RESYNC_SECONDS"] = resyncSeconds });
+        try
+        {
+            await WaitForVersionAsync(router, 1);
+            return router;
+        }
+        catch
+        {
+            await router.DisposeAsync();
+            throw;
+        }
+    }
 
     private async Task WaitForVersionAsync(RouterProcess router, long version)
     {
