@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration.Memory;
 using Paas.Router;
 using Paas.Router.Admin;
 using Paas.Router.Forwarding;
+using Paas.Router.FrontEnd;
 using Paas.Router.Forwarding.Http1;
 using Paas.Router.Health;
 using Paas.Router.Observability;
@@ -65,6 +66,21 @@ builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityT
 builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(options =>
     options.LogToStandardErrorThreshold = LogLevel.Trace);
 
+// The public port is bound before anything else starts, so a port in use fails fast, as Kestrel's would.
+FrontEndServer? frontEnd = null;
+if (settings.FrontEnd == FrontEndKind.EventLoop)
+{
+    try
+    {
+        frontEnd = new FrontEndServer(settings);
+    }
+    catch (IOException ex)
+    {
+        Console.Error.WriteLine($"paas-router: cannot listen: {ex.Message}");
+        return 1;
+    }
+}
+
 var metrics = new RouterMetrics();
 using var loggerFactory = LoggerFactory.Create(logging => logging.AddJsonConsole().AddFilter(level => level >= LogLevel.Information));
 CertificateStore? certificates = null;
@@ -119,7 +135,17 @@ builder.WebHost.ConfigureKestrel(kestrel =>
         });
     }
 
-    if (settings.BindsAnyAddress)
+    if (frontEnd is not null)
+    {
+        // Connections the event loops hand over; they count them as open themselves.
+        var handoffLogger = loggerFactory.CreateLogger(typeof(ProxyProtocolHandoff));
+        kestrel.ListenUnixSocket(frontEnd.HandoffPath, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            listen.Use(ProxyProtocolHandoff.Middleware(handoffLogger));
+        });
+    }
+    else if (settings.BindsAnyAddress)
     {
         kestrel.ListenAnyIP(settings.PublicPort, Public);
     }
@@ -197,9 +223,13 @@ try
 }
 catch (IOException ex)
 {
+    frontEnd?.Dispose();
     Console.Error.WriteLine($"paas-router: cannot listen: {ex.Message}");
     return 1;
 }
+
+frontEnd?.Start(app.Services.GetRequiredService<RouteTableStore>(), app.Services.GetRequiredService<PassiveHealth>(), metrics,
+    app.Services.GetRequiredService<AccessLog>(), app.Services.GetRequiredService<ILogger<FrontEndServer>>());
 
 var publicAddress = new IPEndPoint(settings.Bind, settings.PublicPort);
 var adminAddress = new IPEndPoint(IPAddress.Loopback, settings.AdminPort);
@@ -208,6 +238,7 @@ Console.Out.WriteLine($"paas-router listening on http://{publicAddress}{tls} (ad
 Console.Out.Flush();
 
 await app.WaitForShutdownAsync();
+frontEnd?.Dispose();
 return 0;
 
 internal static partial class Program

@@ -68,6 +68,15 @@ public sealed record RouterSettings
     /// <summary>About how many lines each app's log keeps; shared with the rest of the platform (PAAS_LOG_MAX_LINES).</summary>
     public int LogMaxLines { get; init; } = 10000;
 
+    /// <summary>
+    /// Who serves the public port: the router's own event loops (<see cref="FrontEnd.FrontEndServer"/>,
+    /// Linux only, the default there) or Kestrel alone. TLS, h2c and admin ports are always Kestrel's.
+    /// </summary>
+    public FrontEndKind FrontEnd { get; init; } = OperatingSystem.IsLinux() ? FrontEndKind.EventLoop : FrontEndKind.Kestrel;
+
+    /// <summary>Event loops (threads) on the public port; one per core by default.</summary>
+    public int FrontEndThreads { get; init; } = Environment.ProcessorCount;
+
     /// <summary>True when the public listener should take every interface (IPv6 too, where present).</summary>
     public bool BindsAnyAddress => Bind.Equals(IPAddress.Any) || Bind.Equals(IPAddress.IPv6Any);
 
@@ -96,6 +105,8 @@ public sealed record RouterSettings
             AccessLog = NonEmpty(read("PAAS_ROUTER_ACCESS_LOG")) ?? "stdout",
             AppLogs = NonEmpty(read("PAAS_ROUTER_APP_LOGS"))?.ToLowerInvariant() is not ("off" or "0" or "false" or "no"),
             LogMaxLines = Count(read, "PAAS_LOG_MAX_LINES", 10000),
+            FrontEnd = FrontEndChoice(read),
+            FrontEndThreads = Count(read, "PAAS_ROUTER_THREADS", Environment.ProcessorCount),
         };
 
         if (settings.TlsPort != 0 && (settings.TlsPort == settings.PublicPort || settings.TlsPort == settings.AdminPort))
@@ -125,6 +136,15 @@ public sealed record RouterSettings
 
         return settings;
     }
+
+    private static FrontEndKind FrontEndChoice(Func<string, string?> read) => NonEmpty(read("PAAS_ROUTER_FRONT_END"))?.ToLowerInvariant() switch
+    {
+        null => OperatingSystem.IsLinux() ? FrontEndKind.EventLoop : FrontEndKind.Kestrel,
+        "event-loop" when OperatingSystem.IsLinux() => FrontEndKind.EventLoop,
+        "event-loop" => throw new FormatException("PAAS_ROUTER_FRONT_END=event-loop needs Linux (epoll)."),
+        "kestrel" => FrontEndKind.Kestrel,
+        var other => throw new FormatException($"PAAS_ROUTER_FRONT_END must be 'event-loop' or 'kestrel', got '{other}'."),
+    };
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 

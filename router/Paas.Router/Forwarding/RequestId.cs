@@ -12,13 +12,18 @@ public static class RequestId
     public const string HeaderName = "X-Request-Id";
     public const int MaxLength = 200;
 
-    private static readonly SearchValues<char> Allowed =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
+    private const string AllowedCharacters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-";
+    private static readonly SearchValues<char> Allowed = SearchValues.Create(AllowedCharacters);
+    private static readonly SearchValues<byte> AllowedBytes = SearchValues.Create(System.Text.Encoding.ASCII.GetBytes(AllowedCharacters));
 
     public static bool IsValid(string? value) =>
         !string.IsNullOrEmpty(value)
         && value.Length <= MaxLength
         && !value.AsSpan().ContainsAnyExcept(Allowed);
+
+    /// <summary>The same rule for an id still in the bytes the client sent.</summary>
+    public static bool IsValid(ReadOnlySpan<byte> value) =>
+        !value.IsEmpty && value.Length <= MaxLength && !value.ContainsAnyExcept(AllowedBytes);
 
     /// <summary>
     /// A random version-4 UUID. Not <see cref="Guid.NewGuid"/>, which reads the kernel's random source: a

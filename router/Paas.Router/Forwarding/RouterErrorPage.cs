@@ -19,6 +19,20 @@ public static class RouterErrorPage
     /// <summary>Not a page (nobody is left to read it) but a reason for the access log.</summary>
     public const string ClientClosed = "client_closed";
 
+    /// <summary>
+    /// The same response as <see cref="WriteAsync"/>, as the bytes the front end's event loop sends itself
+    /// (<see cref="FrontEnd.FrontEndLoop"/>). Errors are rare; allocating here is fine.
+    /// </summary>
+    public static byte[] Render(int statusCode, string code, string message, string requestId, bool headOnly, bool close)
+    {
+        var body = message + "\n";
+        var head = $"HTTP/1.1 {statusCode} {Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(statusCode)}\r\n"
+            + $"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n"
+            + $"{HeaderName}: {code}\r\nCache-Control: no-store\r\n{RequestId.HeaderName}: {requestId}\r\n"
+            + (close ? "Connection: close\r\n" : "") + "\r\n";
+        return Encoding.UTF8.GetBytes(headOnly ? head : head + body);
+    }
+
     public static async Task WriteAsync(HttpContext context, int statusCode, string code, string message, string? requestId)
     {
         var response = context.Response;

@@ -19,6 +19,7 @@ public sealed class AppPool
         Routable = routable;
         Options = options;
         _counter = counter ?? new StrongBox<int>(-1);
+        AllByAddress = Array.TrueForAll(routable, endpoint => endpoint.Connections.NativeAddress is not null);
     }
 
     public string App { get; }
@@ -30,6 +31,9 @@ public sealed class AppPool
     public Destination[] Routable { get; }
 
     public AppRouteConfig Options { get; }
+
+    /// <summary>Every routable endpoint has an IP address (not a DNS name), so the front end can connect to it itself.</summary>
+    internal bool AllByAddress { get; }
 
     internal StrongBox<int> Counter => _counter;
 

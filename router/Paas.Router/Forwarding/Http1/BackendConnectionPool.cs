@@ -30,11 +30,15 @@ public sealed class BackendConnectionPool
     {
         Address = address;
         EndPoint = Parse(address);
+        NativeAddress = EndPoint is IPEndPoint ip ? FrontEnd.Libc.SockAddr(ip) : null;
     }
 
     public string Address { get; }
 
     public EndPoint EndPoint { get; }
+
+    /// <summary>The kernel's sockaddr for <see cref="EndPoint"/>, for the front end's own connects; null for a DNS name.</summary>
+    internal byte[]? NativeAddress { get; }
 
     internal int IdleCount
     {

@@ -18,6 +18,10 @@ public sealed class ResponseHead
 
     private readonly CachedHeader[] _cache = new CachedHeader[CachedHeaders];
     private readonly List<KeyValuePair<string, string>> _headers = new(16);
+    private readonly bool _keepHeaders;
+
+    /// <param name="keepHeaders">False when the caller copies header lines itself and needs only status and framing.</param>
+    public ResponseHead(bool keepHeaders = true) => _keepHeaders = keepHeaders;
 
     public int StatusCode { get; private set; }
 
@@ -118,7 +122,7 @@ public sealed class ResponseHead
                 return Result.Invalid;
             }
 
-            if (IsHopByHop(name))
+            if (!_keepHeaders || KindOf(name) != HeaderKind.EndToEnd)
             {
                 continue;
             }
@@ -169,17 +173,22 @@ public sealed class ResponseHead
         return true;
     }
 
-    /// <summary>Headers about this connection or this hop's framing; Kestrel writes its own for the client's side.</summary>
-    private static bool IsHopByHop(ReadOnlySpan<byte> name) => name.Length switch
+    public enum HeaderKind { EndToEnd, HopByHop, ContentLength, TransferEncoding }
+
+    /// <summary>
+    /// Headers about this connection or this hop (never passed on), and the two framing headers, which the
+    /// side facing the client writes for itself.
+    /// </summary>
+    public static HeaderKind KindOf(ReadOnlySpan<byte> name) => name.Length switch
     {
-        2 => Ascii.EqualsIgnoreCase(name, "TE"u8),
-        7 => Ascii.EqualsIgnoreCase(name, "Upgrade"u8) || Ascii.EqualsIgnoreCase(name, "Trailer"u8),
-        10 => Ascii.EqualsIgnoreCase(name, "Connection"u8) || Ascii.EqualsIgnoreCase(name, "Keep-Alive"u8),
-        14 => Ascii.EqualsIgnoreCase(name, "Content-Length"u8),
-        16 => Ascii.EqualsIgnoreCase(name, "Proxy-Connection"u8),
-        17 => Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8),
-        18 => Ascii.EqualsIgnoreCase(name, "Proxy-Authenticate"u8),
-        _ => false,
+        2 when Ascii.EqualsIgnoreCase(name, "TE"u8) => HeaderKind.HopByHop,
+        7 when Ascii.EqualsIgnoreCase(name, "Upgrade"u8) || Ascii.EqualsIgnoreCase(name, "Trailer"u8) => HeaderKind.HopByHop,
+        10 when Ascii.EqualsIgnoreCase(name, "Connection"u8) || Ascii.EqualsIgnoreCase(name, "Keep-Alive"u8) => HeaderKind.HopByHop,
+        14 when Ascii.EqualsIgnoreCase(name, "Content-Length"u8) => HeaderKind.ContentLength,
+        16 when Ascii.EqualsIgnoreCase(name, "Proxy-Connection"u8) => HeaderKind.HopByHop,
+        17 when Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8) => HeaderKind.TransferEncoding,
+        18 when Ascii.EqualsIgnoreCase(name, "Proxy-Authenticate"u8) => HeaderKind.HopByHop,
+        _ => HeaderKind.EndToEnd,
     };
 
     private static ReadOnlySpan<byte> TrimCr(ReadOnlySpan<byte> line) =>

@@ -1,0 +1,71 @@
+using System.Net;
+using Paas.Router.Table;
+
+namespace Paas.Router.FrontEnd;
+
+/// <summary>
+/// A client's connection to the public port and the exchange in progress on it (at most one: responses
+/// go back in request order, so a pipelined request waits in <see cref="Input"/> until its turn).
+/// </summary>
+internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[] peerText) : Channel(fd, id)
+{
+    public enum Phase { ReadingHead, Exchanging, HandedOver, Closing }
+
+    public Phase State { get; set; }
+
+    public IPEndPoint? Peer { get; } = peer;
+
+    /// <summary>The peer's address as it goes into X-Forwarded-For.</summary>
+    public byte[] PeerText { get; } = peerText;
+
+    public byte[] Input { get; set; } = new byte[4096];
+
+    public int InputLength { get; set; }
+
+    /// <summary>When the first byte of the head now being read arrived; 0 between requests.</summary>
+    public long HeadStarted { get; set; }
+
+    public KestrelLink? Kestrel { get; set; }
+
+    /// <summary>The client sent its last byte (in <see cref="Phase.HandedOver"/>).</summary>
+    public bool InputEnded { get; set; }
+
+    // The exchange in progress, reset for each request.
+    public LeanRequest Request;
+    public long Started;
+    public string RequestId = "";
+    public AppPool? Pool;
+    public Destination? Endpoint;
+    public Destination? Tried1;
+    public Destination? Tried2;
+    public int Attempts;
+    /// <summary>The current attempt is counted as outstanding on <see cref="Endpoint"/>.</summary>
+    public bool InFlight;
+    public long AttemptStarted;
+    public long UpstreamHeaders;
+    public long TimeoutMs;
+    public long BodyBytes;
+    public int Status;
+    public string? Error;
+    public bool HeadSent;
+    public bool CloseAfter;
+    public BackendLink? Link;
+    public byte[] Outgoing = new byte[1024];
+    public int OutgoingLength;
+
+    // Strings for the access log, kept while the next request repeats the same bytes (it nearly always does).
+    public byte[] HostBytes = [];
+    public string Host = "";
+    public byte[] PathBytes = [];
+    public string Path = "";
+
+    public override uint Interest => State switch
+    {
+        // Nothing more is read while a response is still queued for the client: it is not keeping up.
+        Phase.ReadingHead => HasPendingOutput ? Libc.EpollOut : Libc.EpollIn,
+        // Only whether the client leaves; its next request waits in the kernel until this one is done.
+        Phase.Exchanging => Libc.EpollRdHup | (HasPendingOutput ? Libc.EpollOut : 0),
+        Phase.HandedOver => (InputEnded || Kestrel is { HasPendingOutput: true } ? 0 : Libc.EpollIn) | (HasPendingOutput ? Libc.EpollOut : 0),
+        _ => HasPendingOutput ? Libc.EpollOut : 0,
+    };
+}
