@@ -258,11 +258,12 @@ internal struct LeanRequest
             : Ascii.EqualsIgnoreCase(name, "Keep-Alive"u8) ? Kind.Dropped : Kind.Plain,
         12 => Ascii.EqualsIgnoreCase(name, "X-Request-Id"u8) ? Kind.RequestId : Kind.Plain,
         14 => Ascii.EqualsIgnoreCase(name, "Content-Length"u8) || Ascii.EqualsIgnoreCase(name, "HTTP2-Settings"u8) ? Kind.NotLean : Kind.Plain,
-        15 => Ascii.EqualsIgnoreCase(name, "X-Forwarded-For"u8) ? Kind.ForwardedFor : Kind.Plain,
+        15 => Ascii.EqualsIgnoreCase(name, "X-Forwarded-For"u8) ? Kind.ForwardedFor
+            : Ascii.EqualsIgnoreCase(name, "X-Request-Start"u8) ? Kind.Dropped : Kind.Plain,
         16 => Ascii.EqualsIgnoreCase(name, "Proxy-Connection"u8) || Ascii.EqualsIgnoreCase(name, "X-Forwarded-Host"u8)
             || Ascii.EqualsIgnoreCase(name, "X-Forwarded-Port"u8) ? Kind.Dropped : Kind.Plain,
         17 => Ascii.EqualsIgnoreCase(name, "Transfer-Encoding"u8) ? Kind.NotLean
-            : Ascii.EqualsIgnoreCase(name, "X-Forwarded-Proto"u8) || Ascii.EqualsIgnoreCase(name, "X-Request-Start"u8) ? Kind.Dropped : Kind.Plain,
+            : Ascii.EqualsIgnoreCase(name, "X-Forwarded-Proto"u8) ? Kind.Dropped : Kind.Plain,
         19 => Ascii.EqualsIgnoreCase(name, "Proxy-Authorization"u8) ? Kind.Dropped : Kind.Plain,
         _ => Kind.Plain,
     };
