@@ -63,8 +63,9 @@ internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[]
     {
         // Nothing more is read while a response is still queued for the client: it is not keeping up.
         Phase.ReadingHead => HasPendingOutput ? Libc.EpollOut : Libc.EpollIn,
-        // Only whether the client leaves; its next request waits in the kernel until this one is done.
-        Phase.Exchanging => Libc.EpollRdHup | (HasPendingOutput ? Libc.EpollOut : 0),
+        // Still read (the same mask as between requests saves an epoll_ctl per request both ways): a pipelined
+        // request is buffered until this one is done, and an end of stream means the client left.
+        Phase.Exchanging => (InputLength < Input.Length ? Libc.EpollIn : Libc.EpollRdHup) | (HasPendingOutput ? Libc.EpollOut : 0),
         Phase.HandedOver => (InputEnded || Kestrel is { HasPendingOutput: true } ? 0 : Libc.EpollIn) | (HasPendingOutput ? Libc.EpollOut : 0),
         _ => HasPendingOutput ? Libc.EpollOut : 0,
     };

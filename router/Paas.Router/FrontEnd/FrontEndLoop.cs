@@ -376,10 +376,23 @@ internal sealed unsafe class FrontEndLoop
                 break;
 
             case ClientConnection.Phase.Exchanging:
-                if ((events & (EpollRdHup | EpollErr | EpollHup)) != 0)
+                var gone = (events & (EpollRdHup | EpollErr | EpollHup)) != 0;
+                if (!gone && (events & EpollIn) != 0 && client.InputLength < client.Input.Length)
+                {
+                    var read = Receive(client.Fd, client.Input.AsSpan(client.InputLength));
+                    gone = read == 0 || read == -2;
+                    if (read > 0)
+                    {
+                        client.HeadStarted = client.InputLength == 0 ? Environment.TickCount64 : client.HeadStarted;
+                        client.InputLength += read;
+                    }
+                }
+
+                if (gone)
                 {
                     // The client left before its response was complete: nobody to answer, and not the app's fault.
                     AbortExchange(client, RouterErrorPage.ClientClosed);
+                    return;
                 }
 
                 break;
