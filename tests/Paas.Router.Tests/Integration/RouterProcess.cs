@@ -25,6 +25,8 @@ public sealed class RouterProcess : IAsyncDisposable
 
     public int AdminPort { get; }
 
+    public int ProcessId => _process.Id;
+
     public Uri PublicUrl => new($"http://127.0.0.1:{PublicPort}/");
 
     public Uri AdminUrl => new($"http://127.0.0.1:{AdminPort}/");
@@ -166,7 +168,7 @@ public sealed class RouterProcess : IAsyncDisposable
         }
     }
 
-    private static string DotnetHost() =>
+    public static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     public static int FreePort()

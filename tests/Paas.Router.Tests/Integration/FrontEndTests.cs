@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using static Paas.Router.Tests.Integration.RouterFixture;
+
+namespace Paas.Router.Tests.Integration;
+
+/// <summary>
+/// The public port's own event loops (FrontEnd/): requests they forward themselves and connections they
+/// hand to Kestrel share one connection and keep their order; the client's address survives the hand-over;
+/// the port is not shared with another router; Kestrel alone still serves when chosen.
+/// </summary>
+public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
+{
+    private readonly RouterFixture _f;
+    private readonly string _id = Guid.NewGuid().ToString("N")[..8];
+    private TestBackend _a = null!;
+
+    public FrontEndTests(RouterFixture fixture) => _f = fixture;
+
+    public async Task InitializeAsync() => _a = await TestBackend.StartAsync("a");
+
+    public async Task DisposeAsync() => await _a.DisposeAsync();
+
+    private async Task<string> RouteAsync(string name, RouterProcess? router = null)
+    {
+        var host = $"{name}-{_id}.localhost";
+        await _f.SetHostAsync(host, $"{name}-{_id}");
+        await _f.SetRouteAsync($"{name}-{_id}-web-0", $"{name}-{_id}", _a.Address);
+        await _f.WaitForEndpointsAsync(host, 1, router);
+        return host;
+    }
+
+    [Fact]
+    public async Task Pipelined_requests_are_answered_in_order_across_the_hand_over_to_kestrel()
+    {
+        var host = await RouteAsync("pipelined");
+
+        // Two plain GETs (the event loop's own), a POST with a body (handed to Kestrel mid-connection), then a
+        // GET that must now go through Kestrel too: all written at once, before any answer.
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, _f.Router.PublicPort);
+        var stream = tcp.GetStream();
+        var requests =
+            $"GET /big?bytes=3 HTTP/1.1\r\nHost: {host}\r\n\r\n" +
+            $"GET /big?bytes=5 HTTP/1.1\r\nHost: {host}\r\n\r\n" +
+            $"POST /body HTTP/1.1\r\nHost: {host}\r\nContent-Length: 2\r\n\r\nhi" +
+            $"GET /big?bytes=7 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(requests));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var text = await new StreamReader(stream, Encoding.Latin1).ReadToEndAsync(timeout.Token);
+
+        // Not anchored to a line start: a response follows the previous body directly, and /big bodies end in no newline.
+        var statuses = Regex.Matches(text, "HTTP/1\\.1 (\\d{3}) ");
+        var statusLines = statuses.Select(m => m.Index).ToList();
+        Assert.Equal(4, statusLines.Count);
+        Assert.All(statuses, m => Assert.Equal("200", m.Groups[1].Value));
+        var lengths = Regex.Matches(text, "^Content-Length: (\\d+)", RegexOptions.Multiline | RegexOptions.IgnoreCase)
+            .Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["3", "5", "7"], lengths);
+        var posted = text.IndexOf("a:2", StringComparison.Ordinal);
+        Assert.InRange(posted, statusLines[2], statusLines[3]);
+
+        // The handed-over request still names the client, not the hand-over socket.
+        var third = text[statusLines[2]..statusLines[3]];
+        Assert.Matches("(?im)^X-Seen-X-Forwarded-For: 127\\.0\\.0\\.1\\r$", third);
+        Assert.Matches("(?im)^X-Seen-X-Forwarded-Proto: http\\r$", third);
+    }
+
+    [Fact]
+    public async Task A_slow_client_gets_a_large_response_whole()
+    {
+        var host = await RouteAsync("slowclient");
+        const int size = 8 * 1024 * 1024;
+
+        using var tcp = new TcpClient { ReceiveBufferSize = 4096 };
+        await tcp.ConnectAsync(IPAddress.Loopback, _f.Router.PublicPort);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET /big?bytes={size} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"));
+
+        // Reads in small sips with pauses, so the router has to hold back the app rather than buffer it all.
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        var sips = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        int read;
+        while ((read = await stream.ReadAsync(buffer, timeout.Token)) > 0)
+        {
+            received.Write(buffer, 0, read);
+            if (++sips % 16 == 0 && sips < 400)
+            {
+                await Task.Delay(5, timeout.Token);
+            }
+        }
+
+        var bytes = received.ToArray();
+        var headEnd = bytes.AsSpan().IndexOf("\r\n\r\n"u8) + 4;
+        Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(bytes, 0, 12));
+        Assert.Equal(size, bytes.Length - headEnd);
+        for (var i = 0; i < size; i += 4099)
+        {
+            Assert.Equal(TestBackend.BigByte(i), bytes[headEnd + i]);
+        }
+    }
+
+    [Fact]
+    public async Task A_second_router_on_the_same_port_fails_to_start_instead_of_sharing_it()
+    {
+        var start = new ProcessStartInfo(RouterProcess.DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Paas.Router.dll"));
+        start.Environment["PAAS_ROUTER_PORT"] = _f.Router.PublicPort.ToString();
+        start.Environment["PAAS_ROUTER_ADMIN_PORT"] = RouterProcess.FreePort().ToString();
+        start.Environment["PAAS_ROUTER_BIND"] = "127.0.0.1";
+        start.Environment["PAAS_ROUTER_TLS_PORT"] = "0";
+        start.Environment["PAAS_REDIS"] = RedisTestEnvironment.Configuration;
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Contains("cannot listen", await error);
+        // And the first router still has the port to itself.
+        var host = await RouteAsync("stillmine");
+        using var response = await _f.GetAsync(host);
+        Assert.Equal("a", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Kestrel_alone_serves_the_public_port_when_chosen()
+    {
+        await using var router = await _f.StartRouterAsync(new Dictionary<string, string> { ["PAAS_ROUTER_FRONT_END"] = "kestrel" });
+        var host = await RouteAsync("kestrelonly", router);
+
+        using (var response = await _f.GetAsync(host, "/", router))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("a", await response.Content.ReadAsStringAsync());
+            Assert.Equal("127.0.0.1", Header(response, "X-Seen-X-Forwarded-For"));
+        }
+
+        using (var response = await _f.GetAsync($"nobody-{_id}.localhost", "/", router))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("unknown_route", Header(response, "X-Paas-Router-Error"));
+        }
+
+        Assert.DoesNotContain("paas-front-end", ThreadNames(router));
+    }
+
+    [Fact]
+    public async Task The_event_loops_serve_the_public_port_by_default()
+    {
+        var host = await RouteAsync("loops");
+        using var response = await _f.GetAsync(host);
+        Assert.Equal("a", await response.Content.ReadAsStringAsync());
+        Assert.Contains("paas-front-end", ThreadNames(_f.Router));
+    }
+
+    private static string[] ThreadNames(RouterProcess router) =>
+        Directory.GetDirectories($"/proc/{router.ProcessId}/task")
+            .Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim())
+            .ToArray();
+}
