@@ -45,6 +45,16 @@ public class RouterSettingsTests
     }
 
     [Fact]
+    public void The_public_port_is_the_event_loops_unless_kestrel_is_chosen()
+    {
+        Assert.Equal(FrontEndKind.EventLoop, From().FrontEnd);
+        Assert.Equal(Environment.ProcessorCount, From().FrontEndThreads);
+        Assert.Equal(FrontEndKind.Kestrel, From(("PAAS_ROUTER_FRONT_END", "Kestrel")).FrontEnd);
+        Assert.Equal(FrontEndKind.EventLoop, From(("PAAS_ROUTER_FRONT_END", "event-loop")).FrontEnd);
+        Assert.Equal(3, From(("PAAS_ROUTER_THREADS", "3")).FrontEndThreads);
+    }
+
+    [Fact]
     public void Empty_prefix_is_allowed()
     {
         Assert.Equal("", From(("PAAS_REDIS_PREFIX", "")).RedisPrefix);
@@ -58,6 +68,8 @@ public class RouterSettingsTests
     [InlineData("PAAS_ROUTER_RESYNC_SECONDS", "0")]
     [InlineData("PAAS_ROUTER_RESYNC_SECONDS", "soon")]
     [InlineData("PAAS_ROUTER_ADMIN_PORT", "8080")]
+    [InlineData("PAAS_ROUTER_FRONT_END", "nginx")]
+    [InlineData("PAAS_ROUTER_THREADS", "0")]
     public void Refuses_bad_values(string name, string value)
     {
         Assert.Throws<FormatException>(() => From((name, value)));
