@@ -54,9 +54,7 @@ internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[]
     public int OutgoingLength;
 
     // Strings for the access log, kept while the next request repeats the same bytes (it nearly always does).
-    public byte[] HostBytes = [];
     public string Host = "";
-    public byte[] PathBytes = [];
     public string Path = "";
 
     public override uint Interest => State switch

@@ -537,10 +537,10 @@ internal sealed unsafe class FrontEndLoop
         client.HeadSent = false;
         client.CloseAfter = request.CloseAfter;
         client.TimeoutMs = pool.Options.Timeout is { } timeout ? (long)timeout.TotalMilliseconds : _defaultTimeoutMs;
-        client.Host = CachedString(hostBytes, ref client.HostBytes, client.Host);
+        client.Host = CachedString(hostBytes, client.Host);
         var target = head[request.Target];
         var query = target.IndexOf((byte)'?');
-        client.Path = CachedString(query < 0 ? target : target[..query], ref client.PathBytes, client.Path);
+        client.Path = CachedString(query < 0 ? target : target[..query], client.Path);
         client.OutgoingLength = request.Write(head, client.PeerText, client.RequestId,
             ProxyRequest.RequestStartUnixMs(started), ref client.Outgoing);
 
@@ -555,16 +555,8 @@ internal sealed unsafe class FrontEndLoop
     }
 
     /// <summary>The string for <paramref name="bytes"/>, made again only when they differ from last time.</summary>
-    private static string CachedString(ReadOnlySpan<byte> bytes, ref byte[] lastBytes, string last)
-    {
-        if (bytes.SequenceEqual(lastBytes))
-        {
-            return last;
-        }
-
-        lastBytes = bytes.ToArray();
-        return Encoding.ASCII.GetString(bytes);
-    }
+    private static string CachedString(ReadOnlySpan<byte> bytes, string last) =>
+        System.Text.Ascii.Equals(bytes, last) ? last : Encoding.ASCII.GetString(bytes);
 
     /// <summary>
     /// Gives the connection to Kestrel from the request now at the front of the buffer: a PROXY protocol
