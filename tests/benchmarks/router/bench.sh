@@ -5,8 +5,8 @@
 #      route, upstream keep-alive on, access logs off everywhere, the router's app-log feed too), with wrk, ROUNDS rounds, order rotated;
 #      also through two floors with no routing or header work at all: dotnet-min (MinimalProxy/: the
 #      least a proxy on Kestrel and .NET sockets can do) and epoll-min (EpollProxy/: C# on its own
-#      epoll loop, nginx's worker model, no Kestrel or .NET socket engine); router - dotnet-min is the
-#      router's own work, dotnet-min - epoll-min what Kestrel and the .NET socket layer cost;
+#      epoll loop, nginx's worker model, no Kestrel or .NET socket engine), and router-kestrel, the same
+#      router with Kestrel serving its public port instead of its own event loops (PAAS_ROUTER_FRONT_END=kestrel);
 #      prints requests/s, p50 and p99 per target and the ratios router/nginx and router/HAProxy;
 #   2. router throughput with 100,000 hostnames in the table against 10 (random Host headers);
 #   3. route-change propagation time (write to Redis + publish -> first request routed), with the large table.
