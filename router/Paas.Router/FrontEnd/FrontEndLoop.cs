@@ -50,6 +50,7 @@ internal sealed unsafe class FrontEndLoop
     private int _staged;
     private long _lastTick;
     private volatile bool _stopping;
+    private bool _acceptPaused;
 
     public FrontEndLoop(int listener, byte[] handoffAddress, IPEndPoint local, RouterSettings settings, RouteTableStore store,
         PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, ILogger logger)
@@ -90,7 +91,7 @@ internal sealed unsafe class FrontEndLoop
                     var data = ready[i].Data;
                     if (data == uint.MaxValue)
                     {
-                        AcceptAll();
+                        Guarded(AcceptAll);
                         continue;
                     }
 
@@ -117,7 +118,7 @@ internal sealed unsafe class FrontEndLoop
                 if (now - _lastTick >= TickMs)
                 {
                     _lastTick = now;
-                    CheckTimeouts(now);
+                    Guarded(() => CheckTimeouts(now));
                 }
             }
         }
@@ -132,6 +133,19 @@ internal sealed unsafe class FrontEndLoop
 
         close(_listener);
         close(_epoll);
+    }
+
+    /// <summary>Runs loop-wide work so that a bug in it is logged rather than ending the thread and every connection on it.</summary>
+    private void Guarded(Action work)
+    {
+        try
+        {
+            work();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Front end: unexpected failure in the event loop");
+        }
     }
 
     private void Dispatch(Channel channel, uint events)
@@ -161,6 +175,16 @@ internal sealed unsafe class FrontEndLoop
             var fd = accept4(_listener, address, &length, SockNonBlock | SockCloExec);
             if (fd < 0)
             {
+                var errno = Errno;
+                if (errno is EMFile or ENFile)
+                {
+                    // Out of descriptors: the listener would stay readable and spin this loop. Stop accepting
+                    // for a tick (connections wait in the backlog) and say so once per pause.
+                    _logger.LogWarning("Front end: out of file descriptors; pausing accepts for {Ms} ms", TickMs);
+                    SetListenerInterest(0);
+                    _acceptPaused = true;
+                }
+
                 return;
             }
 
@@ -173,6 +197,12 @@ internal sealed unsafe class FrontEndLoop
             _metrics.ConnectionOpened();
             Register(client);
         }
+    }
+
+    private void SetListenerInterest(uint events)
+    {
+        var ev = new EpollEvent { Events = events, Data = uint.MaxValue };
+        epoll_ctl(_epoll, EpollCtlMod, _listener, &ev);
     }
 
     private void Register(Channel channel)
@@ -1355,6 +1385,12 @@ internal sealed unsafe class FrontEndLoop
 
     private void CheckTimeouts(long now)
     {
+        if (_acceptPaused)
+        {
+            _acceptPaused = false;
+            SetListenerInterest(EpollIn);
+        }
+
         var channels = _channels;
         for (var i = 0; i < channels.Length; i++)
         {

@@ -14,7 +14,7 @@ internal static unsafe partial class Libc
     public const int SolSocket = 1, SoReuseAddr = 2, SoError = 4, SoReusePort = 15;
     public const int IpProtoTcp = 6, TcpNoDelay = 1, IpProtoIpv6 = 41, Ipv6V6Only = 26;
     public const int MsgNoSignal = 0x4000, ShutWrite = 1;
-    public const int EIntr = 4, EAgain = 11, EInProgress = 115;
+    public const int EIntr = 4, EAgain = 11, ENFile = 23, EMFile = 24, EInProgress = 115;
 
     [StructLayout(LayoutKind.Sequential, Pack = 1)]
     public struct EpollEvent
