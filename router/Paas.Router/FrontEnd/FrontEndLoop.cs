@@ -2,7 +2,6 @@ using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
-using Paas.Router.Balancing;
 using Paas.Router.Forwarding;
 using Paas.Router.Forwarding.Http1;
 using Paas.Router.Health;
@@ -543,7 +542,7 @@ internal sealed unsafe class FrontEndLoop
         var lookup = _store.Current.Lookup(hostChars);
         // Unknown hosts and apps without instances get their error pages from the general path; sticky
         // sessions read and set cookies there too. None of them is the traffic that needs this path's speed.
-        if (lookup.Status != RouteLookupStatus.Found || lookup.Pool is not { AllByAddress: true, Options.StickyCookie: null } pool)
+        if (lookup.Status != RouteLookupStatus.Found || lookup.Pool is not { AllByAddress: true, IsSticky: false } pool)
         {
             HandOver(client);
             return;
@@ -566,7 +565,7 @@ internal sealed unsafe class FrontEndLoop
         client.Error = null;
         client.HeadSent = false;
         client.CloseAfter = request.CloseAfter;
-        client.TimeoutMs = pool.Options.Timeout is { } timeout ? (long)timeout.TotalMilliseconds : _defaultTimeoutMs;
+        client.TimeoutMs = pool.TimeoutMs ?? _defaultTimeoutMs;
         client.Host = CachedString(hostBytes, client.Host);
         var target = head[request.Target];
         var query = target.IndexOf((byte)'?');
@@ -765,7 +764,7 @@ internal sealed unsafe class FrontEndLoop
     {
         var pool = client.Pool!;
         var now = PassiveHealth.Now;
-        var endpoint = IBalancingPolicy.For(pool.Options.Balancing).Pick(pool, client.Tried1, client.Tried2, now);
+        var endpoint = pool.Policy.Pick(pool, client.Tried1, client.Tried2, now);
         if (endpoint is null)
         {
             Fail(client, StatusCodes.Status502BadGateway, RouterErrorPage.EndpointFailure, $"{pool.App} failed to answer this request.");
@@ -1376,6 +1375,12 @@ internal sealed unsafe class FrontEndLoop
             ? Stopwatch.GetElapsedTime(client.AttemptStarted, client.UpstreamHeaders).TotalMilliseconds
             : -1;
         _metrics.Record(pool, pool.App, client.Status, duration);
+        if (!_accessLog.IsRecording)
+        {
+            // Both logs off: making the entry would only cost the cache misses of reading what it names.
+            return;
+        }
+
         _accessLog.Write(new AccessLogEntry(
             DateTime.UtcNow, client.Host, client.Request.Method, client.Path, client.Status, client.BodyBytes, duration.TotalMilliseconds,
             upstream, pool.App, client.Endpoint?.Instance, client.Attempts, client.RequestId, client.Error));

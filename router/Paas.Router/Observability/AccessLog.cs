@@ -38,6 +38,9 @@ public sealed class AccessLog : BackgroundService
     /// <summary>Where each entry goes besides this log: the app's own log in Redis.</summary>
     public AppLogFeed AppLogs { get; }
 
+    /// <summary>Whether an entry goes anywhere (this log or the apps' logs); when not, callers may skip making one.</summary>
+    public bool IsRecording => _enabled || AppLogs.IsEnabled;
+
     public void Write(in AccessLogEntry entry)
     {
         AppLogs.Write(entry);

@@ -39,6 +39,8 @@ public sealed class AppLogFeed : BackgroundService
     public void Connect(IConnectionMultiplexer redis) =>
         _writer = new AppLogWriter(redis, new LogKeys(_settings.RedisPrefix), _settings.LogMaxLines, _time);
 
+    public bool IsEnabled => _settings.AppLogs;
+
     public void Write(in AccessLogEntry entry)
     {
         if (_settings.AppLogs && entry.App is not null && !_queue.Writer.TryWrite(entry))

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Paas.Router.Balancing;
 using Paas.Router.Observability;
 
 namespace Paas.Router.Table;
@@ -20,6 +21,9 @@ public sealed class AppPool
         Options = options;
         _counter = counter ?? new StrongBox<int>(-1);
         AllByAddress = Array.TrueForAll(routable, endpoint => endpoint.Connections.NativeAddress is not null);
+        Policy = IBalancingPolicy.For(options.Balancing);
+        IsSticky = options.StickyCookie is not null;
+        TimeoutMs = options.Timeout is { } timeout ? (long)timeout.TotalMilliseconds : null;
     }
 
     public string App { get; }
@@ -31,6 +35,14 @@ public sealed class AppPool
     public Destination[] Routable { get; }
 
     public AppRouteConfig Options { get; }
+
+    // Read per request by the front end: copied here from Options, so a request touches one object per app
+    // rather than two (with 100,000 apps, each is a cache miss).
+    internal IBalancingPolicy Policy { get; }
+
+    internal bool IsSticky { get; }
+
+    internal long? TimeoutMs { get; }
 
     /// <summary>Every routable endpoint has an IP address (not a DNS name), so the front end can connect to it itself.</summary>
     internal bool AllByAddress { get; }
