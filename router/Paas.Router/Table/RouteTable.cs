@@ -14,7 +14,6 @@ public sealed class RouteTable
 
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _exact;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _wildcard;
-    private readonly Dictionary<string, AppPool>.AlternateLookup<ReadOnlySpan<char>> _hostPools;
     private HashSet<string>? _cells;
 
     internal RouteTable(
@@ -24,8 +23,7 @@ public sealed class RouteTable
         Dictionary<string, Destination> instances,
         Dictionary<string, AppRouteConfig> options,
         HashSet<string> deadCells,
-        Dictionary<string, AppPool> pools,
-        Dictionary<string, AppPool> hostPools)
+        Dictionary<string, AppPool> pools)
     {
         Version = version;
         HostMap = hosts;
@@ -34,14 +32,12 @@ public sealed class RouteTable
         OptionMap = options;
         DeadCellSet = deadCells;
         PoolMap = pools;
-        HostPoolMap = hostPools;
-        _hostPools = hostPools.GetAlternateLookup<ReadOnlySpan<char>>();
         _exact = hosts.GetAlternateLookup<ReadOnlySpan<char>>();
         _wildcard = wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public static RouteTable Empty { get; } = new(0,
-        new(HostComparer), new(HostComparer), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(HostComparer));
+        new(HostComparer), new(HostComparer), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal));
 
     /// <summary>Grows by one with every snapshot this process publishes; local to this router.</summary>
     public long Version { get; }
@@ -74,13 +70,6 @@ public sealed class RouteTable
     internal HashSet<string> DeadCellSet { get; }
 
     internal Dictionary<string, AppPool> PoolMap { get; }
-
-    /// <summary>
-    /// Host (exact or <c>*.domain</c> key) straight to its app's pool, for hosts whose app has one: the common
-    /// lookup is one probe instead of host-to-app then app-to-pool (with 100,000 apps each probe is a few
-    /// cache misses).
-    /// </summary>
-    internal Dictionary<string, AppPool> HostPoolMap { get; }
 
     public static RouteTable Build(
         long version,
@@ -129,11 +118,6 @@ public sealed class RouteTable
         if (host.IsEmpty)
         {
             return RouteLookup.UnknownHost;
-        }
-
-        if (_hostPools.TryGetValue(host, out var direct))
-        {
-            return direct.Routable.Length > 0 ? RouteLookup.Found(direct) : RouteLookup.NoEndpoints(direct.App);
         }
 
         if (!_exact.TryGetValue(host, out var app) && !TryWildcard(host, out app))
