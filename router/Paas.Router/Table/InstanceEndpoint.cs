@@ -53,7 +53,9 @@ public sealed record InstanceEndpoint(string Instance, string App, string Proces
                 : 0;
 
             var cell = String(root, "cell");
-            endpoint = new InstanceEndpoint(instance, app, String(root, "process") ?? "web", release, address!,
+            // Interned, as hosts' app names are (RouteTableBuilder.SetHost): the lookup's host -> app -> pool step
+            // then matches the pool's key by reference, without reading a second copy of the name.
+            endpoint = new InstanceEndpoint(instance, string.Intern(app), String(root, "process") ?? "web", release, address!,
                 string.IsNullOrWhiteSpace(cell) ? null : cell) { Source = json };
             return true;
         }

@@ -86,7 +86,8 @@ public sealed class RouteTableBuilder
     public bool SetHost(string host, string? app)
     {
         var key = HostName.Normalize(host);
-        app = app?.Trim();
+        // Interned like endpoints' app names (InstanceEndpoint.TryParse); app names are few and long-lived.
+        app = app?.Trim() is { Length: > 0 } trimmed ? string.Intern(trimmed) : null;
         if (key.Length == 0 || string.IsNullOrEmpty(app))
         {
             return false;

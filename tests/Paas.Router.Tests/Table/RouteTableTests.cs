@@ -17,6 +17,19 @@ public class RouteTableTests
     }
 
     [Fact]
+    public void A_hosts_app_name_is_the_same_string_as_its_pools_key()
+    {
+        // What makes the host -> app -> pool lookup compare names by reference (measured: ~1.5% of CPU
+        // with 100,000 apps); names read from Redis at different times must still come out as one string.
+        var table = Apply(RouteTable.Empty, RouteChangeKind.HostSet, "x.localhost", new string("shared-app".ToCharArray()));
+        Assert.True(InstanceEndpoint.TryParse("shared-app-web-1", Json(new string("shared-app".ToCharArray()), 1), out var endpoint));
+        table = Apply(table, RouteChangeKind.RouteSet, "shared-app-web-1", endpoint.Source);
+
+        Assert.Same(table.Hosts["x.localhost"], table.PoolFor("shared-app")!.App);
+        Assert.Same(table.Hosts["x.localhost"], table.Lookup("x.localhost").App);
+    }
+
+    [Fact]
     public void Build_maps_hosts_to_apps_to_sorted_endpoints()
     {
         var table = RouteTable.Build(
