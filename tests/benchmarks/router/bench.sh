@@ -140,6 +140,7 @@ rcli hset "${PREFIX}routes" app-web-1 "{\"instance\":\"app-web-1\",\"app\":\"app
 start_router() {
   PAAS_ROUTER_PORT=$ROUTER_PORT PAAS_ROUTER_ADMIN_PORT=$ROUTER_ADMIN PAAS_ROUTER_BIND=127.0.0.1 PAAS_ROUTER_TLS_PORT=0 \
   PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=${1:-off} PAAS_ROUTER_APP_LOGS=${2:-off} \
+  PAAS_ROUTER_THREADS=$PROXY_WORKERS \
     "${ON_PROXY[@]}" dotnet "$ROUTER_DLL" >"$WORK/router.out" 2>"$WORK/router.err" & ROUTER_PID=$!
   PIDS+=($ROUTER_PID)
   wait_port "$ROUTER_ADMIN"
