@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using Paas.Router.Forwarding;
+using Paas.Router.Forwarding.Http1;
 
 namespace Paas.Router.FrontEnd;
 
@@ -147,7 +148,7 @@ internal struct LeanRequest
     /// </summary>
     public readonly int Write(ReadOnlySpan<byte> head, ReadOnlySpan<byte> peer, string requestId, long requestStartUnixMs, ref byte[] output)
     {
-        var writer = new HeadWriter(output);
+        var writer = new HeadBuffer(output);
         var firstLineEnd = NextLine(head, 0, out var requestLine);
         writer.Append(requestLine);
         writer.Append("\r\n"u8);
@@ -202,9 +203,9 @@ internal struct LeanRequest
         writer.Append("\r\nX-Request-Start: "u8);
         writer.AppendNumber(requestStartUnixMs);
         writer.Append("\r\nX-Request-Id: "u8);
-        writer.AppendAscii(requestId);
+        writer.AppendLatin1(requestId);
         writer.Append("\r\n\r\n"u8);
-        output = writer.Buffer;
+        output = writer.Bytes;
         return writer.Length;
     }
 
@@ -321,40 +322,5 @@ internal struct LeanRequest
         }
 
         return true;
-    }
-
-    /// <summary>Appends into a buffer that grows when a head is unusually large.</summary>
-    private ref struct HeadWriter(byte[] buffer)
-    {
-        public byte[] Buffer = buffer;
-        public int Length;
-
-        public void Append(ReadOnlySpan<byte> bytes)
-        {
-            Ensure(bytes.Length);
-            bytes.CopyTo(Buffer.AsSpan(Length));
-            Length += bytes.Length;
-        }
-
-        public void AppendAscii(string text)
-        {
-            Ensure(text.Length);
-            Length += Encoding.ASCII.GetBytes(text, Buffer.AsSpan(Length));
-        }
-
-        public void AppendNumber(long value)
-        {
-            Ensure(20);
-            Utf8Formatter.TryFormat(value, Buffer.AsSpan(Length), out var written);
-            Length += written;
-        }
-
-        private void Ensure(int more)
-        {
-            if (Length + more > Buffer.Length)
-            {
-                Array.Resize(ref Buffer, Math.Max(Buffer.Length * 2, Length + more));
-            }
-        }
     }
 }

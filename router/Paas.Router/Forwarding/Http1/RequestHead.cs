@@ -1,7 +1,5 @@
-using System.Buffers.Text;
 using System.Collections.Frozen;
 using System.Net;
-using System.Text;
 using Microsoft.Extensions.Primitives;
 
 namespace Paas.Router.Forwarding.Http1;
@@ -20,10 +18,9 @@ public sealed class RequestHead
         "Proxy-Authorization", "HTTP2-Settings",
         "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Start");
 
-    private byte[] _buffer = new byte[4096];
-    private int _length;
+    private HeadBuffer _head = new(new byte[4096]);
 
-    public ReadOnlyMemory<byte> Written => _buffer.AsMemory(0, _length);
+    public ReadOnlyMemory<byte> Written => _head.Written;
 
     /// <summary>
     /// The head for one request. <paramref name="target"/> is the request-target exactly as the client sent
@@ -32,7 +29,7 @@ public sealed class RequestHead
     public void Write(string method, string target, IHeaderDictionary headers, string scheme, HostString host,
         IPAddress? peer, long requestStartUnixMs)
     {
-        _length = 0;
+        _head.Length = 0;
         Append(method);
         Append(" "u8);
         Append(target);
@@ -111,9 +108,7 @@ public sealed class RequestHead
             }
 
             Append(any ? ", "u8 : "X-Forwarded-For: "u8);
-            Ensure(64);
-            ((IUtf8SpanFormattable)peer).TryFormat(_buffer.AsSpan(_length), out var written, default, null);
-            _length += written;
+            _head.AppendFormatted((IUtf8SpanFormattable)peer, 64);
             any = true;
         }
 
@@ -123,35 +118,11 @@ public sealed class RequestHead
         }
     }
 
-    private void Append(ReadOnlySpan<byte> bytes)
-    {
-        Ensure(bytes.Length);
-        bytes.CopyTo(_buffer.AsSpan(_length));
-        _length += bytes.Length;
-    }
+    private void Append(ReadOnlySpan<byte> bytes) => _head.Append(bytes);
 
-    // Latin-1 both ways (Kestrel decodes request headers as Latin-1 too): every byte the client sent is
-    // passed on as that same byte.
-    private void Append(ReadOnlySpan<char> text)
-    {
-        Ensure(text.Length);
-        _length += Encoding.Latin1.GetBytes(text, _buffer.AsSpan(_length));
-    }
+    private void Append(ReadOnlySpan<char> text) => _head.AppendLatin1(text);
 
-    private void Append(string? text) => Append(text.AsSpan());
+    private void Append(string? text) => _head.AppendLatin1(text.AsSpan());
 
-    private void AppendNumber(long value)
-    {
-        Ensure(20);
-        Utf8Formatter.TryFormat(value, _buffer.AsSpan(_length), out var written);
-        _length += written;
-    }
-
-    private void Ensure(int more)
-    {
-        if (_length + more > _buffer.Length)
-        {
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + more));
-        }
-    }
+    private void AppendNumber(long value) => _head.AppendNumber(value);
 }
