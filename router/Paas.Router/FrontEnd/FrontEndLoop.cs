@@ -25,7 +25,7 @@ internal sealed unsafe partial class FrontEndLoop
 {
     private const int MaxAttempts = RetryRule.MaxAttempts;
     private const int TickMs = 100;
-    private const long ConnectTimeoutMs = 5000;
+    private static readonly long ConnectTimeoutMs = (long)BackendConnectionPool.ConnectTimeout.TotalMilliseconds;
     private const long KeepAliveTimeoutMs = 130_000;
     private const long HeadTimeoutMs = 30_000;
     private static readonly byte[][] StatusLines = new byte[1000][];
