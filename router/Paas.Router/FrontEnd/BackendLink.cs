@@ -1,5 +1,4 @@
 using Paas.Router.Forwarding.Http1;
-using Paas.Router.Table;
 
 namespace Paas.Router.FrontEnd;
 

@@ -1,6 +1,4 @@
-using System.Buffers.Text;
 using System.Diagnostics;
-using System.Net;
 using System.Text;
 using Paas.Router.Forwarding;
 using Paas.Router.Forwarding.Http1;

@@ -1,11 +1,6 @@
-using System.Buffers.Text;
 using System.Diagnostics;
-using System.Net;
 using System.Text;
 using Paas.Router.Forwarding;
-using Paas.Router.Forwarding.Http1;
-using Paas.Router.Health;
-using Paas.Router.Observability;
 using Paas.Router.Table;
 using static Paas.Router.FrontEnd.Libc;
 

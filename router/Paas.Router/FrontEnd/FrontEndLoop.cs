@@ -1,5 +1,3 @@
-using System.Buffers.Text;
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Paas.Router.Forwarding;

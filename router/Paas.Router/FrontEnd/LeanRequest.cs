@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
-using Paas.Router.Forwarding;
 using Paas.Router.Forwarding.Http1;
 
 namespace Paas.Router.FrontEnd;
