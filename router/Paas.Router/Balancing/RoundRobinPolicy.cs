@@ -12,6 +12,11 @@ public sealed class RoundRobinPolicy : IBalancingPolicy
 
     public Destination? Pick(AppPool pool, Destination? tried1, Destination? tried2, long now)
     {
+        if (pool.Sole is { } sole)
+        {
+            return ReferenceEquals(sole, tried1) || ReferenceEquals(sole, tried2) ? null : sole;
+        }
+
         var endpoints = pool.Routable;
         var count = endpoints.Length;
         if (count == 0)

@@ -14,7 +14,7 @@ public sealed class RouterMetrics
     // Seconds. Spans a loopback hit (well under a millisecond) to a slow app.
     private static readonly double[] Bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-    private readonly ConcurrentDictionary<(string App, int Status), Counter> _requests = new();
+    private readonly ConcurrentDictionary<(string App, int Status), StatusCounter> _requests = new();
     private readonly long[] _buckets = new long[Bounds.Length + 1];
     private long _durationMicros;
     private long _durationCount;
@@ -40,7 +40,7 @@ public sealed class RouterMetrics
     public void Record(AppPool? pool, string? app, int status, TimeSpan duration)
     {
         var counter = pool?.LastStatusCounter is { } cached && cached.Status == status
-            ? cached.Counter
+            ? cached
             : CounterFor(pool, app, status);
         counter.Increment();
 
@@ -56,12 +56,12 @@ public sealed class RouterMetrics
         Interlocked.Increment(ref _durationCount);
     }
 
-    private Counter CounterFor(AppPool? pool, string? app, int status)
+    private StatusCounter CounterFor(AppPool? pool, string? app, int status)
     {
-        var counter = _requests.GetOrAdd((app ?? string.Empty, status), static _ => new Counter());
+        var counter = _requests.GetOrAdd((app ?? string.Empty, status), static key => new StatusCounter(key.Status));
         if (pool is not null)
         {
-            pool.LastStatusCounter = new StatusCounter(status, counter);
+            pool.LastStatusCounter = counter;
         }
 
         return counter;

@@ -23,6 +23,8 @@ public sealed class AppPool
         AllByAddress = Array.TrueForAll(routable, endpoint => endpoint.Connections.NativeAddress is not null);
         Policy = IBalancingPolicy.For(options.Balancing);
         IsSticky = options.StickyCookie is not null;
+        Sole = routable.Length == 1 ? routable[0] : null;
+        IsRoutable = routable.Length > 0;
         TimeoutMs = options.Timeout is { } timeout ? (long)timeout.TotalMilliseconds : null;
     }
 
@@ -41,6 +43,11 @@ public sealed class AppPool
     internal IBalancingPolicy Policy { get; }
 
     internal bool IsSticky { get; }
+
+    /// <summary>The only routable endpoint, when there is exactly one (most apps): picked without reading <see cref="Routable"/>.</summary>
+    internal Destination? Sole { get; }
+
+    internal bool IsRoutable { get; }
 
     internal long? TimeoutMs { get; }
 

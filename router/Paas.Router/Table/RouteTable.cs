@@ -6,24 +6,26 @@ namespace Paas.Router.Table;
 /// An immutable snapshot of the routing registry. Request threads read whichever snapshot is current
 /// without locking and without allocating: hosts are matched as spans against case-insensitive
 /// dictionaries. A change produces a new snapshot (<see cref="RouteTableBuilder"/>) that copies only the
-/// dictionaries the change touches and carries every endpoint's runtime state over.
+/// shards of the maps the change touches (<see cref="ShardedMap{TValue}"/>) and carries every endpoint's
+/// runtime state over.
 /// </summary>
 public sealed class RouteTable
 {
     internal static readonly StringComparer HostComparer = StringComparer.OrdinalIgnoreCase;
 
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _exact;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _wildcard;
     private HashSet<string>? _cells;
 
     internal RouteTable(
         long version,
-        Dictionary<string, string> hosts,
+        ShardedMap<string> hosts,
         Dictionary<string, string> wildcards,
-        Dictionary<string, Destination> instances,
+        ShardedMap<Destination> instances,
         Dictionary<string, AppRouteConfig> options,
         HashSet<string> deadCells,
-        Dictionary<string, AppPool> pools)
+        ShardedMap<AppPool> pools,
+        ShardedMap<AppPool> hostPools,
+        ShardedMap<string[]> appHosts)
     {
         Version = version;
         HostMap = hosts;
@@ -32,12 +34,15 @@ public sealed class RouteTable
         OptionMap = options;
         DeadCellSet = deadCells;
         PoolMap = pools;
-        _exact = hosts.GetAlternateLookup<ReadOnlySpan<char>>();
+        HostPoolMap = hostPools;
+        AppHostMap = appHosts;
         _wildcard = wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public static RouteTable Empty { get; } = new(0,
-        new(HostComparer), new(HostComparer), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+        ShardedMap<string>.Empty(ignoreCase: true), new(HostComparer), ShardedMap<Destination>.Empty(ignoreCase: false),
+        new(StringComparer.Ordinal), new(StringComparer.Ordinal), ShardedMap<AppPool>.Empty(ignoreCase: false),
+        ShardedMap<AppPool>.Empty(ignoreCase: true), ShardedMap<string[]>.Empty(ignoreCase: false));
 
     /// <summary>Grows by one with every snapshot this process publishes; local to this router.</summary>
     public long Version { get; }
@@ -58,18 +63,28 @@ public sealed class RouteTable
     public IReadOnlySet<string> Cells => LazyInitializer.EnsureInitialized(ref _cells, () =>
         InstanceMap.Values.Select(e => e.Config.Cell).OfType<string>().ToHashSet(StringComparer.Ordinal));
 
-    internal Dictionary<string, string> HostMap { get; }
+    internal ShardedMap<string> HostMap { get; }
 
     /// <summary>Wildcard suffix ("example.com" for "*.example.com") to app.</summary>
     internal Dictionary<string, string> WildcardMap { get; }
 
-    internal Dictionary<string, Destination> InstanceMap { get; }
+    internal ShardedMap<Destination> InstanceMap { get; }
 
     internal Dictionary<string, AppRouteConfig> OptionMap { get; }
 
     internal HashSet<string> DeadCellSet { get; }
 
-    internal Dictionary<string, AppPool> PoolMap { get; }
+    internal ShardedMap<AppPool> PoolMap { get; }
+
+    /// <summary>
+    /// Host straight to its app's pool, for every host in <see cref="HostMap"/> whose app has one: the
+    /// request path's one probe. With 100,000 apps each further probe (the app's name, its bucket, its
+    /// entry) is a cache miss per request.
+    /// </summary>
+    internal ShardedMap<AppPool> HostPoolMap { get; }
+
+    /// <summary>App to the hosts naming it, so a rebuilt pool patches only its own hosts in <see cref="HostPoolMap"/>.</summary>
+    internal ShardedMap<string[]> AppHostMap { get; }
 
     public static RouteTable Build(
         long version,
@@ -120,12 +135,17 @@ public sealed class RouteTable
             return RouteLookup.UnknownHost;
         }
 
-        if (!_exact.TryGetValue(host, out var app) && !TryWildcard(host, out app))
+        if (HostPoolMap.TryGetValue(host, out var found))
+        {
+            return found.IsRoutable ? RouteLookup.Found(found) : RouteLookup.NoEndpoints(found.App);
+        }
+
+        if (!HostMap.TryGetValue(host, out var app) && !TryWildcard(host, out app))
         {
             return RouteLookup.UnknownHost;
         }
 
-        return PoolMap.TryGetValue(app, out var pool) && pool.Routable.Length > 0
+        return PoolMap.TryGetValue(app, out var pool) && pool.IsRoutable
             ? RouteLookup.Found(pool)
             : RouteLookup.NoEndpoints(app);
     }

@@ -1,22 +1,24 @@
 namespace Paas.Router.Table;
 
 /// <summary>
-/// Turns a snapshot plus a batch of changes into the next snapshot. Dictionaries are copied on first
+/// Turns a snapshot plus a batch of changes into the next snapshot. A map's shard is copied on its first
 /// write only, and only the pools of apps a change touched are rebuilt, so a burst of changes costs one
-/// copy of the table rather than one per message.
+/// copy of the shards it touched rather than one per message.
 /// </summary>
 public sealed class RouteTableBuilder
 {
     private readonly RouteTable _base;
-    private Dictionary<string, string> _hosts;
+    private readonly ShardedMap<string>.Builder _hosts;
+    private readonly ShardedMap<string[]>.Builder _appHosts;
+    private readonly ShardedMap<Destination>.Builder _instances;
     private Dictionary<string, string> _wildcards;
-    private Dictionary<string, Destination> _instances;
     private Dictionary<string, AppRouteConfig> _options;
     private HashSet<string> _deadCells;
-    private bool _hostsCopied, _instancesCopied, _optionsCopied;
+    private bool _wildcardsCopied, _optionsCopied;
     private bool _changed;
     private readonly HashSet<string> _dirtyApps = new(StringComparer.Ordinal);
     private readonly HashSet<string> _touchedInstances = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _touchedHosts = new(StringComparer.Ordinal);
     private readonly bool _fresh;
 
     /// <param name="fresh">Start from empty contents but carry runtime state (counters, cool-downs) over from <paramref name="table"/>.</param>
@@ -26,17 +28,19 @@ public sealed class RouteTableBuilder
         _fresh = fresh;
         if (fresh)
         {
-            _hosts = new(RouteTable.HostComparer);
+            _hosts = RouteTable.Empty.HostMap.ToBuilder();
+            _appHosts = RouteTable.Empty.AppHostMap.ToBuilder();
+            _instances = RouteTable.Empty.InstanceMap.ToBuilder();
             _wildcards = new(RouteTable.HostComparer);
-            _instances = new(StringComparer.Ordinal);
             _options = new(StringComparer.Ordinal);
-            _hostsCopied = _instancesCopied = _optionsCopied = true;
+            _wildcardsCopied = _optionsCopied = true;
         }
         else
         {
-            _hosts = table.HostMap;
+            _hosts = table.HostMap.ToBuilder();
+            _appHosts = table.AppHostMap.ToBuilder();
+            _instances = table.InstanceMap.ToBuilder();
             _wildcards = table.WildcardMap;
-            _instances = table.InstanceMap;
             _options = table.OptionMap;
         }
 
@@ -104,10 +108,17 @@ public sealed class RouteTableBuilder
             return true;
         }
 
-        CopyHosts();
-        _hosts[key] = app;
+        if (existing is not null)
+        {
+            Unlink(existing, key);
+        }
+
+        Link(app, key);
+        _hosts.Set(key, app);
+        _touchedHosts.Add(key);
         if (wildcard is not null)
         {
+            CopyWildcards();
             _wildcards[wildcard] = app;
         }
 
@@ -118,15 +129,17 @@ public sealed class RouteTableBuilder
     public bool RemoveHost(string host)
     {
         var key = HostName.Normalize(host);
-        if (!_hosts.ContainsKey(key))
+        if (!_hosts.TryGetValue(key, out var existing))
         {
             return true;
         }
 
-        CopyHosts();
         _hosts.Remove(key);
+        Unlink(existing, key);
+        _touchedHosts.Add(key);
         if (WildcardSuffix(key) is { Length: > 0 } wildcard)
         {
+            CopyWildcards();
             _wildcards.Remove(wildcard);
         }
 
@@ -141,10 +154,9 @@ public sealed class RouteTableBuilder
             return;
         }
 
-        CopyInstances();
         // The state lives as long as the instance id: a re-registration keeps its in-flight count and cool-down.
         var state = existing?.State ?? _base.InstanceMap.GetValueOrDefault(config.Instance)?.State ?? new EndpointState();
-        _instances[config.Instance] = new Destination(config, state);
+        _instances.Set(config.Instance, new Destination(config, state));
         _touchedInstances.Add(config.Instance);
         if (existing is not null)
         {
@@ -162,7 +174,6 @@ public sealed class RouteTableBuilder
             return;
         }
 
-        CopyInstances();
         _instances.Remove(instance);
         _dirtyApps.Add(existing.App);
         _changed = true;
@@ -227,14 +238,16 @@ public sealed class RouteTableBuilder
             return _base;
         }
 
-        Dictionary<string, AppPool> pools;
+        ShardedMap<AppPool> pools;
         if (_fresh)
         {
-            pools = new(StringComparer.Ordinal);
+            var fresh = RouteTable.Empty.PoolMap.ToBuilder();
             foreach (var group in _instances.Values.GroupBy(e => e.App, StringComparer.Ordinal))
             {
-                pools[group.Key] = MakePool(group.Key, [.. group]);
+                fresh.Set(group.Key, MakePool(group.Key, [.. group]));
             }
+
+            pools = fresh.ToMap();
         }
         else if (_dirtyApps.Count == 0)
         {
@@ -242,7 +255,7 @@ public sealed class RouteTableBuilder
         }
         else
         {
-            pools = new(_base.PoolMap, StringComparer.Ordinal);
+            var changed = _base.PoolMap.ToBuilder();
             foreach (var app in _dirtyApps)
             {
                 var members = new List<Destination>();
@@ -267,16 +280,107 @@ public sealed class RouteTableBuilder
 
                 if (members.Count == 0)
                 {
-                    pools.Remove(app);
+                    changed.Remove(app);
                 }
                 else
                 {
-                    pools[app] = MakePool(app, members);
+                    changed.Set(app, MakePool(app, members));
                 }
+            }
+
+            pools = changed.ToMap();
+        }
+
+        var hosts = _hosts.ToMap();
+        var (hostPools, appHosts) = IndexHosts(hosts, pools);
+        return new RouteTable(version, hosts, _wildcards, _instances.ToMap(), _options, _deadCells, pools, hostPools, appHosts);
+    }
+
+    /// <summary>
+    /// The host → pool index for <paramref name="pools"/>. A change patches only the hosts it touched and
+    /// the hosts of apps whose pool was rebuilt (found through the app → hosts map), never the whole table.
+    /// </summary>
+    private (ShardedMap<AppPool> HostPools, ShardedMap<string[]> AppHosts) IndexHosts(ShardedMap<string> hosts, ShardedMap<AppPool> pools)
+    {
+        if (_fresh)
+        {
+            var appHosts = RouteTable.Empty.AppHostMap.ToBuilder();
+            foreach (var group in hosts.GroupBy(h => h.Value, StringComparer.Ordinal))
+            {
+                appHosts.Set(group.Key, [.. group.Select(h => h.Key)]);
+            }
+
+            var all = RouteTable.Empty.HostPoolMap.ToBuilder();
+            foreach (var (host, app) in hosts)
+            {
+                if (pools.TryGetValue(app, out var pool))
+                {
+                    all.Set(host, pool);
+                }
+            }
+
+            return (all.ToMap(), appHosts.ToMap());
+        }
+
+        if (_touchedHosts.Count == 0 && ReferenceEquals(pools, _base.PoolMap))
+        {
+            return (_base.HostPoolMap, _appHosts.ToMap());
+        }
+
+        var hostPools = _base.HostPoolMap.ToBuilder();
+        foreach (var host in _touchedHosts)
+        {
+            Reindex(hostPools, hosts, pools, host);
+        }
+
+        foreach (var app in _dirtyApps)
+        {
+            foreach (var host in _appHosts.GetValueOrDefault(app) ?? [])
+            {
+                Reindex(hostPools, hosts, pools, host);
             }
         }
 
-        return new RouteTable(version, _hosts, _wildcards, _instances, _options, _deadCells, pools);
+        return (hostPools.ToMap(), _appHosts.ToMap());
+    }
+
+    private static void Reindex(ShardedMap<AppPool>.Builder hostPools, ShardedMap<string> hosts, ShardedMap<AppPool> pools, string host)
+    {
+        if (hosts.TryGetValue(host, out var app) && pools.TryGetValue(app, out var pool))
+        {
+            hostPools.Set(host, pool);
+        }
+        else
+        {
+            hostPools.Remove(host);
+        }
+    }
+
+    // The app → hosts map is built whole by a fresh build (IndexHosts), so only changes keep it current here.
+    private void Link(string app, string host)
+    {
+        if (!_fresh)
+        {
+            _appHosts.Set(app, _appHosts.TryGetValue(app, out var hosts) ? [.. hosts, host] : [host]);
+        }
+    }
+
+    private void Unlink(string app, string host)
+    {
+        if (_fresh || !_appHosts.TryGetValue(app, out var hosts))
+        {
+            return;
+        }
+
+        var rest = Array.FindAll(hosts, h => !string.Equals(h, host, StringComparison.Ordinal));
+        if (rest.Length == 0)
+        {
+            _appHosts.Remove(app);
+        }
+        else
+        {
+            _appHosts.Set(app, rest);
+        }
     }
 
     private AppPool MakePool(string app, List<Destination> members)
@@ -299,22 +403,12 @@ public sealed class RouteTableBuilder
         return key.StartsWith("*.", StringComparison.Ordinal) && key.Length > 2 && key.IndexOf('*', 1) < 0 ? key[2..] : string.Empty;
     }
 
-    private void CopyHosts()
+    private void CopyWildcards()
     {
-        if (!_hostsCopied)
+        if (!_wildcardsCopied)
         {
-            _hosts = new(_hosts, RouteTable.HostComparer);
             _wildcards = new(_wildcards, RouteTable.HostComparer);
-            _hostsCopied = true;
-        }
-    }
-
-    private void CopyInstances()
-    {
-        if (!_instancesCopied)
-        {
-            _instances = new(_instances, StringComparer.Ordinal);
-            _instancesCopied = true;
+            _wildcardsCopied = true;
         }
     }
 

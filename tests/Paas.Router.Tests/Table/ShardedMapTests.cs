@@ -1,0 +1,71 @@
+using Paas.Router.Table;
+
+namespace Paas.Router.Tests.Table;
+
+public class ShardedMapTests
+{
+    [Fact]
+    public void Writes_make_a_new_map_and_leave_every_published_one_as_it_was()
+    {
+        var builder = ShardedMap<int>.Empty(ignoreCase: false).ToBuilder();
+        for (var i = 0; i < 1000; i++)
+        {
+            builder.Set($"key{i}", i);
+        }
+
+        var first = builder.ToMap();
+        builder.Set("key1", -1);
+        builder.Remove("key2");
+        builder.Set("extra", 5);
+        var second = builder.ToMap();
+
+        Assert.Equal(1000, first.Count);
+        Assert.Equal(1, first["key1"]);
+        Assert.True(first.ContainsKey("key2"));
+        Assert.False(first.ContainsKey("extra"));
+        Assert.Equal(1000, first.Count());
+
+        Assert.Equal(1000, second.Count);
+        Assert.Equal(-1, second["key1"]);
+        Assert.False(second.ContainsKey("key2"));
+        Assert.Equal(5, second["extra"]);
+        Assert.Same(second, builder.ToMap());
+    }
+
+    [Fact]
+    public void A_builder_with_no_writes_gives_back_the_same_map()
+    {
+        var map = ShardedMap<int>.Empty(ignoreCase: false).ToBuilder().ToMap();
+        var builder = map.ToBuilder();
+        Assert.False(builder.Remove("absent"));
+        Assert.Same(map, builder.ToMap());
+    }
+
+    [Theory]
+    [InlineData("Shop.Example.COM", "shop.example.com")]
+    [InlineData("café.example", "CAFÉ.example")]
+    [InlineData("дом.example", "ДОМ.example")]
+    [InlineData("ÿ.example", "Ÿ.example")]
+    public void Keys_equal_ignoring_case_are_found_by_string_and_by_span(string stored, string asked)
+    {
+        var builder = ShardedMap<string>.Empty(ignoreCase: true).ToBuilder();
+        builder.Set(stored, "app");
+        var map = builder.ToMap();
+
+        Assert.True(map.TryGetValue(asked, out var byString));
+        Assert.True(map.TryGetValue(asked.AsSpan(), out var bySpan));
+        Assert.Equal("app", byString);
+        Assert.Equal("app", bySpan);
+    }
+
+    [Fact]
+    public void Ordinal_maps_tell_case_apart()
+    {
+        var builder = ShardedMap<int>.Empty(ignoreCase: false).ToBuilder();
+        builder.Set("App", 1);
+        var map = builder.ToMap();
+
+        Assert.False(map.ContainsKey("app"));
+        Assert.Throws<KeyNotFoundException>(() => map["app"]);
+    }
+}
