@@ -33,6 +33,34 @@ public class ShardedMapTests
     }
 
     [Fact]
+    public void Every_key_of_a_large_map_is_found_and_no_other_is_after_removals()
+    {
+        var builder = ShardedMap<int>.Empty(ignoreCase: true).ToBuilder();
+        for (var i = 0; i < 20_000; i++)
+        {
+            builder.Set($"app{i}.example.com", i);
+        }
+
+        var full = builder.ToMap();
+        for (var i = 0; i < 20_000; i += 2)
+        {
+            Assert.True(builder.Remove($"APP{i}.example.com"));
+        }
+
+        var half = builder.ToMap();
+        Assert.Equal(20_000, full.Count);
+        Assert.Equal(10_000, half.Count);
+        Assert.Equal(10_000, half.Count());
+        for (var i = 0; i < 20_000; i++)
+        {
+            Assert.True(full.TryGetValue($"app{i}.example.com", out var value) && value == i, $"app{i} missing from the full map");
+            Assert.Equal(i % 2 == 1, half.TryGetValue($"App{i}.Example.com".AsSpan(), out _));
+        }
+
+        Assert.False(full.ContainsKey("app20000.example.com"));
+    }
+
+    [Fact]
     public void A_builder_with_no_writes_gives_back_the_same_map()
     {
         var map = ShardedMap<int>.Empty(ignoreCase: false).ToBuilder().ToMap();
