@@ -152,7 +152,7 @@ public sealed class ProxyHandler
 
             if (result.Error == ForwarderError.None)
             {
-                PassiveHealth.ReportSuccess(endpoint, now);
+                PassiveHealth.ReportSuccess(endpoint.State, now);
                 return;
             }
 

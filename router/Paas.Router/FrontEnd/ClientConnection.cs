@@ -1,4 +1,5 @@
 using System.Net;
+using Paas.Router.Observability;
 using Paas.Router.Table;
 
 namespace Paas.Router.FrontEnd;
@@ -36,6 +37,10 @@ internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[]
     public string RequestId = "";
     public AppPool? Pool;
     public Destination? Endpoint;
+    /// <summary><see cref="Endpoint"/>'s state, held here so ending the attempt reads one object rather than two.</summary>
+    public EndpointState? EndpointState;
+    /// <summary>The metrics counter the app's last request used: likely this one's too, so asked for before the response arrives.</summary>
+    public StatusCounter? LikelyCounter;
     public Destination? Tried1;
     public Destination? Tried2;
     public int Attempts;

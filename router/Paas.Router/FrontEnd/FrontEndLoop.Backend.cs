@@ -24,9 +24,10 @@ internal sealed unsafe partial class FrontEndLoop
         }
 
         client.Endpoint = endpoint;
+        client.EndpointState = endpoint.State;
         client.Attempts++;
         client.AttemptStarted = Stopwatch.GetTimestamp();
-        endpoint.State.Begin();
+        client.EndpointState.Begin();
         client.InFlight = true;
         Connect(client, endpoint, allowIdle: true);
     }
@@ -138,6 +139,10 @@ internal sealed unsafe partial class FrontEndLoop
                 return;
 
             case BackendLink.Phase.Receiving:
+                // Finishing the exchange reads these; with many apps each is a cache miss, now overlapped with the read.
+                CacheHint.Prefetch(client.EndpointState);
+                CacheHint.Prefetch(client.Pool);
+                CacheHint.Prefetch(client.LikelyCounter);
                 if (client.HasPendingOutput)
                 {
                     if ((events & (EpollErr | EpollHup)) != 0)
@@ -516,7 +521,7 @@ internal sealed unsafe partial class FrontEndLoop
     private void Complete(BackendLink link, ClientConnection client)
     {
         EndAttempt(client);
-        PassiveHealth.ReportSuccess(client.Endpoint!, PassiveHealth.Now);
+        PassiveHealth.ReportSuccess(client.EndpointState!, PassiveHealth.Now);
         link.Client = null;
         client.Link = null;
         if (link.Head.KeepAlive && link.BodyFraming != BackendLink.Framing.UntilClose && link.Start == link.End)
@@ -574,7 +579,7 @@ internal sealed unsafe partial class FrontEndLoop
         if (client.InFlight)
         {
             client.InFlight = false;
-            client.Endpoint!.State.End();
+            client.EndpointState!.End();
         }
     }
 
@@ -597,6 +602,8 @@ internal sealed unsafe partial class FrontEndLoop
     {
         client.Pool = null;
         client.Endpoint = null;
+        client.EndpointState = null;
+        client.LikelyCounter = null;
         client.Tried1 = null;
         client.Tried2 = null;
         if (client.CloseAfter)

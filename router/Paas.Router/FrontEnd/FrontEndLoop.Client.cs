@@ -188,6 +188,13 @@ internal sealed unsafe partial class FrontEndLoop
             return;
         }
 
+        // With many apps, what the exchange reads next about this one (its endpoint, the endpoint's state,
+        // its metrics counter) is each a cache miss. Asked for now, they arrive while the head is written.
+        CacheHint.Prefetch(pool.Sole);
+        CacheHint.Prefetch(pool.SoleState);
+        client.LikelyCounter = pool.LastStatusCounter;
+        CacheHint.Prefetch(client.LikelyCounter);
+
         var started = Stopwatch.GetTimestamp();
         client.Request = request;
         client.Started = started;

@@ -45,12 +45,12 @@ public sealed class PassiveHealth
         }
     }
 
-    public static void ReportSuccess(Destination endpoint, long now)
+    public static void ReportSuccess(EndpointState endpoint, long now)
     {
-        if (endpoint.State.IsCooling(now))
+        if (endpoint.IsCooling(now))
         {
             // It answered after all (it was the only choice left): no reason to keep avoiding it.
-            endpoint.State.Recover();
+            endpoint.Recover();
         }
     }
 }

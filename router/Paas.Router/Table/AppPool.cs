@@ -24,6 +24,7 @@ public sealed class AppPool
         Policy = IBalancingPolicy.For(options.Balancing);
         IsSticky = options.StickyCookie is not null;
         Sole = routable.Length == 1 ? routable[0] : null;
+        SoleState = Sole?.State;
         IsRoutable = routable.Length > 0;
         TimeoutMs = options.Timeout is { } timeout ? (long)timeout.TotalMilliseconds : null;
     }
@@ -46,6 +47,9 @@ public sealed class AppPool
 
     /// <summary>The only routable endpoint, when there is exactly one (most apps): picked without reading <see cref="Routable"/>.</summary>
     internal Destination? Sole { get; }
+
+    /// <summary><see cref="Sole"/>'s state, so the front end can ask for it without first reading the endpoint.</summary>
+    internal EndpointState? SoleState { get; }
 
     internal bool IsRoutable { get; }
 
