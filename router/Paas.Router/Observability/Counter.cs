@@ -1,7 +1,7 @@
 namespace Paas.Router.Observability;
 
 /// <summary>A monotonically increasing count, safe to bump from any thread.</summary>
-public sealed class Counter
+public class Counter
 {
     private long _value;
 

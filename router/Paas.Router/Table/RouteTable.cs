@@ -4,8 +4,8 @@ namespace Paas.Router.Table;
 
 /// <summary>
 /// An immutable snapshot of the routing registry. Request threads read whichever snapshot is current
-/// without locking and without allocating: hosts are matched as spans against case-insensitive
-/// dictionaries. A change produces a new snapshot (<see cref="RouteTableBuilder"/>) that copies only the
+/// without locking and without allocating: hosts are matched as spans against case-insensitive maps.
+/// A change produces a new snapshot (<see cref="RouteTableBuilder"/>) that copies only the
 /// shards of the maps the change touches (<see cref="ShardedMap{TValue}"/>) and carries every endpoint's
 /// runtime state over.
 /// </summary>
