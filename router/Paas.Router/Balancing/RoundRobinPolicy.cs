@@ -12,9 +12,9 @@ public sealed class RoundRobinPolicy : IBalancingPolicy
 
     public Destination? Pick(AppPool pool, Destination? tried1, Destination? tried2, long now)
     {
-        if (pool.Sole is { } sole)
+        if (pool.TryPickSole(tried1, tried2, out var sole))
         {
-            return ReferenceEquals(sole, tried1) || ReferenceEquals(sole, tried2) ? null : sole;
+            return sole;
         }
 
         var endpoints = pool.Routable;

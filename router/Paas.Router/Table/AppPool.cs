@@ -53,6 +53,16 @@ public sealed class AppPool
 
     internal bool IsRoutable { get; }
 
+    /// <summary>
+    /// For a pool of one, every policy's answer: its endpoint, even cooling (nothing else is left), unless
+    /// this request already tried it (null).
+    /// </summary>
+    internal bool TryPickSole(Destination? tried1, Destination? tried2, out Destination? pick)
+    {
+        pick = Sole is { } sole && !ReferenceEquals(sole, tried1) && !ReferenceEquals(sole, tried2) ? sole : null;
+        return Sole is not null;
+    }
+
     internal long? TimeoutMs { get; }
 
     /// <summary>Every routable endpoint has an IP address (not a DNS name), so the front end can connect to it itself.</summary>
