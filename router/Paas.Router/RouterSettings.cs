@@ -77,6 +77,12 @@ public sealed record RouterSettings
     /// <summary>Event loops (threads) on the public port; one per core by default.</summary>
     public int FrontEndThreads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Whether each event loop makes its sends and receives for a whole epoll batch in one io_uring
+    /// submission (<see cref="FrontEnd.IoRing"/>) rather than one system call each. On where the kernel allows it.
+    /// </summary>
+    public bool BatchedIo { get; init; } = true;
+
     /// <summary>True when the public listener should take every interface (IPv6 too, where present).</summary>
     public bool BindsAnyAddress => Bind.Equals(IPAddress.Any) || Bind.Equals(IPAddress.IPv6Any);
 
@@ -107,6 +113,7 @@ public sealed record RouterSettings
             LogMaxLines = Count(read, "PAAS_LOG_MAX_LINES", 10000),
             FrontEnd = FrontEndChoice(read),
             FrontEndThreads = Count(read, "PAAS_ROUTER_THREADS", Environment.ProcessorCount),
+            BatchedIo = NonEmpty(read("PAAS_ROUTER_IO_URING"))?.ToLowerInvariant() is not ("off" or "0" or "false" or "no"),
         };
 
         if (settings.TlsPort != 0 && (settings.TlsPort == settings.PublicPort || settings.TlsPort == settings.AdminPort))

@@ -64,7 +64,8 @@ internal sealed class BackendLink(int fd, uint id, BackendConnectionPool pool, l
     {
         Phase.Connecting or Phase.Sending => Libc.EpollOut,
         // Paused while the client has not taken what it was sent: the kernel's buffers then push back on the app.
-        Phase.Receiving => Client is { HasPendingOutput: true } ? 0 : Libc.EpollIn,
+        // The rest of the request goes out first when the kernel would not take it all at once.
+        Phase.Receiving => (Client is { IsBlocked: true } ? 0 : Libc.EpollIn) | (IsBlocked ? Libc.EpollOut : 0),
         // Idle: readable means the app closed it (or sent what nobody asked for). The same mask as while
         // receiving, so taking it from the idle list and putting it back costs no epoll_ctl.
         _ => Libc.EpollIn,

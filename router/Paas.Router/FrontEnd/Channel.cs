@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Paas.Router.FrontEnd;
 
 /// <summary>
@@ -25,14 +28,24 @@ internal abstract class Channel(int fd, uint id)
 
     public bool HasPendingOutput => _pendingEnd > _pendingStart;
 
+    /// <summary>The pending bytes wait for the loop's batched send at the end of this epoll batch, not for the socket to drain.</summary>
+    public bool FlushQueued { get; set; }
+
+    /// <summary>The kernel would not take everything: bytes wait for the socket to become writable (what back-pressure and epoll follow).</summary>
+    public bool IsBlocked => HasPendingOutput && !FlushQueued;
+
     public ReadOnlySpan<byte> PendingOutput => _pending.AsSpan(_pendingStart, _pendingEnd - _pendingStart);
+
+    /// <summary>Where <see cref="PendingOutput"/> starts in memory (the buffer is pinned).</summary>
+    public unsafe byte* PendingAddress => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_pending!)) + _pendingStart;
 
     public void Enqueue(ReadOnlySpan<byte> bytes)
     {
         if (_pending is null || _pendingEnd + bytes.Length > _pending.Length)
         {
             var unsent = _pendingEnd - _pendingStart;
-            var grown = new byte[Math.Max(Math.Max(16 * 1024, (unsent + bytes.Length) * 2), _pending?.Length ?? 0)];
+            // Pinned: a batched send hands the kernel this buffer's address.
+            var grown = GC.AllocateUninitializedArray<byte>(Math.Max(Math.Max(4 * 1024, (unsent + bytes.Length) * 2), _pending?.Length ?? 0), pinned: true);
             PendingOutput.CopyTo(grown);
             _pending = grown;
             _pendingStart = 0;

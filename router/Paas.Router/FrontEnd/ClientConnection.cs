@@ -65,11 +65,11 @@ internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[]
     public override uint Interest => State switch
     {
         // Nothing more is read while a response is still queued for the client: it is not keeping up.
-        Phase.ReadingHead => HasPendingOutput ? Libc.EpollOut : Libc.EpollIn,
+        Phase.ReadingHead => IsBlocked ? Libc.EpollOut : Libc.EpollIn,
         // Still read (the same mask as between requests saves an epoll_ctl per request both ways): a pipelined
         // request is buffered until this one is done, and an end of stream means the client left.
-        Phase.Exchanging => (InputLength < Input.Length ? Libc.EpollIn : Libc.EpollRdHup) | (HasPendingOutput ? Libc.EpollOut : 0),
-        Phase.HandedOver => (InputEnded || Kestrel is { HasPendingOutput: true } ? 0 : Libc.EpollIn) | (HasPendingOutput ? Libc.EpollOut : 0),
-        _ => HasPendingOutput ? Libc.EpollOut : 0,
+        Phase.Exchanging => (InputLength < Input.Length ? Libc.EpollIn : Libc.EpollRdHup) | (IsBlocked ? Libc.EpollOut : 0),
+        Phase.HandedOver => (InputEnded || Kestrel is { IsBlocked: true } ? 0 : Libc.EpollIn) | (IsBlocked ? Libc.EpollOut : 0),
+        _ => IsBlocked ? Libc.EpollOut : 0,
     };
 }

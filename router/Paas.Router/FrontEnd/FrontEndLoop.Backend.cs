@@ -143,7 +143,19 @@ internal sealed unsafe partial class FrontEndLoop
                 CacheHint.Prefetch(client.EndpointState);
                 CacheHint.Prefetch(client.Pool);
                 CacheHint.Prefetch(client.LikelyCounter);
-                if (client.HasPendingOutput)
+                if (link.IsBlocked && (events & EpollOut) != 0)
+                {
+                    // The rest of a request head a batched send could not place.
+                    if (!Flush(link))
+                    {
+                        BatchedSendFailed(link);
+                        return;
+                    }
+
+                    Refresh(link);
+                }
+
+                if (client.IsBlocked)
                 {
                     if ((events & (EpollErr | EpollHup)) != 0)
                     {
@@ -161,6 +173,17 @@ internal sealed unsafe partial class FrontEndLoop
     private void SendRequest(BackendLink link)
     {
         var client = link.Client!;
+        if (_ring is not null && link.Sent == 0 && !link.HasPendingOutput)
+        {
+            // With the batch's other sends, in one system call; the response is read once it arrives.
+            link.Sent = client.OutgoingLength;
+            SendBatched(link, client.Outgoing.AsSpan(0, client.OutgoingLength));
+            link.LastActivity = Environment.TickCount64;
+            link.State = BackendLink.Phase.Receiving;
+            Refresh(link);
+            return;
+        }
+
         while (link.Sent < client.OutgoingLength)
         {
             nint sent;
@@ -503,7 +526,7 @@ internal sealed unsafe partial class FrontEndLoop
 
     private bool SendStaged(ClientConnection client)
     {
-        var ok = _staged == 0 || Send(client, _stage.AsSpan(0, _staged));
+        var ok = _staged == 0 || SendBatched(client, _stage.AsSpan(0, _staged));
         _staged = 0;
         client.LastActivity = Environment.TickCount64;
         return ok;
@@ -524,7 +547,9 @@ internal sealed unsafe partial class FrontEndLoop
         PassiveHealth.ReportSuccess(client.EndpointState!, PassiveHealth.Now);
         link.Client = null;
         client.Link = null;
-        if (link.Head.KeepAlive && link.BodyFraming != BackendLink.Framing.UntilClose && link.Start == link.End)
+        // Reused only when nothing of this exchange is left on it either way (an app may answer before
+        // it has read the whole request).
+        if (link.Head.KeepAlive && link.BodyFraming != BackendLink.Framing.UntilClose && link.Start == link.End && !link.HasPendingOutput)
         {
             link.State = BackendLink.Phase.Idle;
             link.LastActivity = Environment.TickCount64;

@@ -33,7 +33,7 @@ internal sealed unsafe partial class FrontEndLoop
         switch (client.State)
         {
             case ClientConnection.Phase.ReadingHead:
-                if ((events & (EpollIn | EpollErr | EpollHup)) != 0 && !client.HasPendingOutput)
+                if ((events & (EpollIn | EpollErr | EpollHup)) != 0 && !client.IsBlocked)
                 {
                     ReadClient(client);
                 }
@@ -349,7 +349,7 @@ internal sealed unsafe partial class FrontEndLoop
 
         if ((events & (EpollIn | EpollErr | EpollHup)) != 0 && !kestrel.Ended)
         {
-            if (client.HasPendingOutput)
+            if (client.IsBlocked)
             {
                 // Paused for the client, yet Kestrel's side failed: nothing more can be relayed.
                 CloseClient(client);

@@ -23,6 +23,7 @@ internal sealed unsafe partial class FrontEndLoop
 {
     private const int MaxAttempts = RetryRule.MaxAttempts;
     private const int TickMs = 100;
+    private const uint RingEntries = 512;
     private static readonly long ConnectTimeoutMs = (long)BackendConnectionPool.ConnectTimeout.TotalMilliseconds;
     private const long KeepAliveTimeoutMs = 130_000;
     private const long HeadTimeoutMs = 30_000;
@@ -41,6 +42,9 @@ internal sealed unsafe partial class FrontEndLoop
     private readonly AccessLog _accessLog;
     private readonly ILogger _logger;
     private readonly Dictionary<BackendConnectionPool, List<BackendLink>> _idle = [];
+    private readonly bool _batchedIo;
+    private readonly List<Channel> _toFlush = [];
+    private IoRing? _ring;
     private Channel?[] _channels = new Channel?[1024];
     private uint _nextId = 1;
     private byte[] _stage = new byte[48 * 1024];
@@ -63,6 +67,7 @@ internal sealed unsafe partial class FrontEndLoop
         _metrics = metrics;
         _accessLog = accessLog;
         _logger = logger;
+        _batchedIo = settings.BatchedIo;
         _epoll = epoll_create1(0x80000);
         if (_epoll < 0)
         {
@@ -77,40 +82,23 @@ internal sealed unsafe partial class FrontEndLoop
 
     public void Run()
     {
+        // Made here: a ring belongs to the thread that submits to it.
+        if (_batchedIo)
+        {
+            _ring = IoRing.TryCreate(RingEntries, out var unavailable);
+            if (_ring is null)
+            {
+                _logger.LogInformation("Front end: {Reason}; sending and receiving with one system call each", unavailable);
+            }
+        }
+
         var events = new EpollEvent[256];
         fixed (EpollEvent* ready = events)
         {
             while (!_stopping)
             {
                 var count = epoll_wait(_epoll, ready, events.Length, TickMs);
-                for (var i = 0; i < count; i++)
-                {
-                    var data = ready[i].Data;
-                    if (data == uint.MaxValue)
-                    {
-                        Guarded(AcceptAll);
-                        continue;
-                    }
-
-                    var fd = (int)(data & 0xFFFFFFFF);
-                    var channel = fd < _channels.Length ? _channels[fd] : null;
-                    if (channel is null || channel.Id != (uint)(data >> 32))
-                    {
-                        continue;
-                    }
-
-                    try
-                    {
-                        Dispatch(channel, ready[i].Events);
-                    }
-                    catch (Exception ex)
-                    {
-                        // A bug must cost one connection, not the loop and every connection on it.
-                        _logger.LogError(ex, "Front end: unexpected failure handling a connection; closing it");
-                        CloseChannelAndPeers(channel);
-                    }
-                }
-
+                HandleBatch(ready, count);
                 var now = Environment.TickCount64;
                 if (now - _lastTick >= TickMs)
                 {
@@ -130,6 +118,48 @@ internal sealed unsafe partial class FrontEndLoop
 
         close(_listener);
         close(_epoll);
+        _ring?.Dispose();
+    }
+
+    /// <summary>
+    /// Handles one epoll batch, then sends what it queued for sending. Its own method rather than the body
+    /// of <see cref="Run"/>'s loop: a method that never returns only ever runs as on-stack-replacement
+    /// code, which the JIT optimizes less than a method it can recompile with profile data.
+    /// </summary>
+    private void HandleBatch(EpollEvent* ready, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var data = ready[i].Data;
+            if (data == uint.MaxValue)
+            {
+                Guarded(AcceptAll);
+                continue;
+            }
+
+            var fd = (int)(data & 0xFFFFFFFF);
+            var channel = fd < _channels.Length ? _channels[fd] : null;
+            if (channel is null || channel.Id != (uint)(data >> 32))
+            {
+                continue;
+            }
+
+            try
+            {
+                Dispatch(channel, ready[i].Events);
+            }
+            catch (Exception ex)
+            {
+                // A bug must cost one connection, not the loop and every connection on it.
+                _logger.LogError(ex, "Front end: unexpected failure handling a connection; closing it");
+                CloseChannelAndPeers(channel);
+            }
+        }
+
+        if (_toFlush.Count > 0)
+        {
+            Guarded(FlushBatch);
+        }
     }
 
     /// <summary>Runs loop-wide work so that a bug in it is logged rather than ending the thread and every connection on it.</summary>
@@ -307,6 +337,124 @@ internal sealed unsafe partial class FrontEndLoop
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="bytes"/> with the rest of this epoll batch's sends, in one system call at its
+    /// end (<see cref="FlushBatch"/>); a failure is handled then (<see cref="BatchedSendFailed"/>). Without
+    /// a ring, or behind bytes already waiting for the socket, the same as <see cref="Send"/>.
+    /// </summary>
+    private bool SendBatched(Channel channel, ReadOnlySpan<byte> bytes)
+    {
+        if (_ring is null || channel.IsBlocked)
+        {
+            return Send(channel, bytes);
+        }
+
+        channel.Enqueue(bytes);
+        if (!channel.FlushQueued)
+        {
+            channel.FlushQueued = true;
+            _toFlush.Add(channel);
+        }
+
+        return true;
+    }
+
+    /// <summary>Makes the batch's queued sends in one submission and acts on each result as a send's caller would.</summary>
+    private void FlushBatch()
+    {
+        var ring = _ring!;
+        // Acting on a result can queue another send (a retry on a fresh connection): the list grows while read.
+        for (var from = 0; from < _toFlush.Count;)
+        {
+            var end = Math.Min(_toFlush.Count, from + (int)ring.Capacity);
+            for (var i = from; i < end; i++)
+            {
+                var channel = _toFlush[i];
+                if (channel.Closed || !channel.HasPendingOutput)
+                {
+                    channel.FlushQueued = false;
+                    continue;
+                }
+
+                ring.QueueSend(channel.Fd, channel.PendingAddress, channel.PendingOutput.Length, (ulong)i);
+            }
+
+            ring.SubmitAndWait();
+            while (ring.TryTake(out var tag, out var result))
+            {
+                var channel = _toFlush[(int)tag];
+                try
+                {
+                    BatchedSendDone(channel, result);
+                }
+                catch (Exception ex)
+                {
+                    _logger.LogError(ex, "Front end: unexpected failure handling a connection; closing it");
+                    CloseChannelAndPeers(channel);
+                }
+            }
+
+            from = end;
+        }
+
+        _toFlush.Clear();
+    }
+
+    private void BatchedSendDone(Channel channel, int result)
+    {
+        channel.FlushQueued = false;
+        if (channel.Closed)
+        {
+            return;
+        }
+
+        if (result > 0)
+        {
+            channel.Dequeue(result);
+        }
+        else if (result != -EAgain && result != -EIntr)
+        {
+            BatchedSendFailed(channel);
+            return;
+        }
+
+        if (channel.HasPendingOutput)
+        {
+            // The kernel's buffer is full: the rest waits for the socket to become writable, and what
+            // reads on this channel's behalf pauses meanwhile.
+            Refresh(channel);
+            if (channel is ClientConnection client)
+            {
+                Refresh(client.Link);
+                Refresh(client.Kestrel);
+            }
+
+            return;
+        }
+
+        if (channel is ClientConnection { State: not ClientConnection.Phase.ReadingHead } drained)
+        {
+            OnClientDrained(drained);
+        }
+    }
+
+    /// <summary>A batched send failed: what a failed <see cref="Send"/> leads to where it was called.</summary>
+    private void BatchedSendFailed(Channel channel)
+    {
+        switch (channel)
+        {
+            case ClientConnection client:
+                AbortExchange(client, RouterErrorPage.ClientClosed);
+                break;
+            case BackendLink { Client: { } client } link when client.Link == link && !client.HeadSent:
+                ClosedBeforeResponse(link, client);
+                break;
+            default:
+                CloseChannelAndPeers(channel);
+                break;
+        }
     }
 
     /// <summary>Sends queued bytes; false when the peer is gone.</summary>

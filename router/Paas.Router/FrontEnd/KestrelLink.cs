@@ -17,5 +17,5 @@ internal sealed class KestrelLink(int fd, uint id, ClientConnection client) : Ch
     public bool ShutdownAfterFlush { get; set; }
 
     public override uint Interest =>
-        (Ended || Client.HasPendingOutput ? 0 : Libc.EpollIn) | (HasPendingOutput ? Libc.EpollOut : 0);
+        (Ended || Client.IsBlocked ? 0 : Libc.EpollIn) | (IsBlocked ? Libc.EpollOut : 0);
 }
