@@ -30,7 +30,7 @@ internal sealed class BackendLink(int fd, uint id, BackendConnectionPool pool, l
     public int Sent { get; set; }
 
     /// <summary>Response bytes received and not yet handled are <c>Buffer[Start..End]</c>.</summary>
-    public byte[] Buffer { get; } = new byte[32 * 1024];
+    public byte[] Buffer { get; } = GC.AllocateUninitializedArray<byte>(32 * 1024, pinned: true); // pinned: batched receives write here by address
 
     public int Start { get; set; }
 

@@ -66,6 +66,14 @@ internal abstract class Channel(int fd, uint id)
         }
     }
 
+    /// <summary>
+    /// What the batch's receive for this channel returned (bytes, 0 at end of stream, or a negative errno),
+    /// or <see cref="NoReceive"/>: the next read takes it instead of calling recv.
+    /// </summary>
+    public int Received { get; set; } = NoReceive;
+
+    public const int NoReceive = int.MinValue;
+
     /// <summary>The epoll mask this channel wants in its current state.</summary>
     public abstract uint Interest { get; }
 }

@@ -19,7 +19,8 @@ internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[]
     /// <summary>The peer's address as it goes into X-Forwarded-For.</summary>
     public byte[] PeerText { get; } = peerText;
 
-    public byte[] Input { get; set; } = new byte[4096];
+    /// <summary>Pinned: batched receives write here by address.</summary>
+    public byte[] Input { get; set; } = GC.AllocateUninitializedArray<byte>(4096, pinned: true);
 
     public int InputLength { get; set; }
 

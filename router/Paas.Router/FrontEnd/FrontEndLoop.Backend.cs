@@ -221,20 +221,7 @@ internal sealed unsafe partial class FrontEndLoop
 
     private void ReadResponse(BackendLink link, ClientConnection client)
     {
-        if (link.Start == link.End)
-        {
-            link.Start = 0;
-            link.End = 0;
-        }
-        else if (link.End == link.Buffer.Length)
-        {
-            var unread = link.End - link.Start;
-            link.Buffer.AsSpan(link.Start, unread).CopyTo(link.Buffer);
-            link.Start = 0;
-            link.End = unread;
-        }
-
-        var read = Receive(link.Fd, link.Buffer.AsSpan(link.End));
+        var read = Receive(link, ReceiveSpace(link));
         if (read == -1)
         {
             return;
@@ -263,6 +250,25 @@ internal sealed unsafe partial class FrontEndLoop
             // Cut short after the client got the head: it must see a failure, not a response that looks complete.
             AbortExchange(client, RouterErrorPage.EndpointFailure);
         }
+    }
+
+    /// <summary>Where the next bytes from the app go: after those not yet handled, moved to the front when the end is reached.</summary>
+    private static Span<byte> ReceiveSpace(BackendLink link)
+    {
+        if (link.Start == link.End)
+        {
+            link.Start = 0;
+            link.End = 0;
+        }
+        else if (link.End == link.Buffer.Length)
+        {
+            var unread = link.End - link.Start;
+            link.Buffer.AsSpan(link.Start, unread).CopyTo(link.Buffer);
+            link.Start = 0;
+            link.End = unread;
+        }
+
+        return link.Buffer.AsSpan(link.End);
     }
 
     /// <summary>The app closed before its response head was complete.</summary>

@@ -121,12 +121,12 @@ internal sealed unsafe partial class FrontEndLoop
                 return;
             }
 
-            var grown = new byte[Math.Min(client.Input.Length * 4, _maxHead)];
+            var grown = GC.AllocateUninitializedArray<byte>(Math.Min(client.Input.Length * 4, _maxHead), pinned: true);
             client.Input.AsSpan(0, client.InputLength).CopyTo(grown);
             client.Input = grown;
         }
 
-        var read = Receive(client.Fd, client.Input.AsSpan(client.InputLength));
+        var read = Receive(client, client.Input.AsSpan(client.InputLength));
         if (read == -1)
         {
             return;
