@@ -252,6 +252,7 @@ internal sealed unsafe partial class FrontEndLoop
                 ring.QueueRecv(channel.Fd, (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(space)), space.Length, (ulong)wanted[k]);
             }
 
+            _metrics.BatchedIo.Add(ring.Queued);
             ring.SubmitAndWait();
             while (ring.TryTake(out var tag, out var result))
             {
@@ -484,6 +485,7 @@ internal sealed unsafe partial class FrontEndLoop
 
             if (ring.Queued > 0)
             {
+                _metrics.BatchedIo.Add(ring.Queued);
                 ring.SubmitAndWait();
                 while (ring.TryTake(out var tag, out var result))
                 {

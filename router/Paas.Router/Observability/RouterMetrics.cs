@@ -28,6 +28,9 @@ public sealed class RouterMetrics
 
     public Counter AppLogDropped { get; } = new();
 
+    /// <summary>Sends and receives the front end made in io_uring submissions of several at once rather than one system call each.</summary>
+    public Counter BatchedIo { get; } = new();
+
     public long OpenConnections => Volatile.Read(ref _openConnections);
 
     public void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
@@ -101,6 +104,7 @@ public sealed class RouterMetrics
         CounterLine(text, "paas_router_endpoint_cooldowns_total", "Instances put in cool-down after refusing a connection.", CoolDowns.Value);
         CounterLine(text, "paas_router_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", AccessLogDropped.Value);
         CounterLine(text, "paas_router_app_log_dropped_total", "Router lines for apps' logs dropped because Redis was slow or away.", AppLogDropped.Value);
+        CounterLine(text, "paas_router_batched_io_total", "Sends and receives made several to a system call (io_uring) rather than one each.", BatchedIo.Value);
         return text.ToString();
     }
 
