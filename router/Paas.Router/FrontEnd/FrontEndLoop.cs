@@ -125,9 +125,10 @@ internal sealed unsafe partial class FrontEndLoop
 
     /// <summary>
     /// Handles one epoll batch, then sends what it queued for sending. Its own method rather than the body
-    /// of <see cref="Run"/>'s loop: a method that never returns only ever runs as on-stack-replacement
-    /// code, which the JIT optimizes less than a method it can recompile with profile data.
+    /// of <see cref="Run"/>'s loop, and not inlined into it: a method that never returns only ever runs as
+    /// on-stack-replacement code, which the JIT optimizes less than a method it can recompile with profile data.
     /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void HandleBatch(EpollEvent* ready, int count)
     {
         if (_ring is not null && count > 1)
