@@ -502,7 +502,7 @@ internal sealed unsafe partial class FrontEndLoop
     {
         try
         {
-            Sent(channel, result);
+            AfterBatchedSend(channel, result);
         }
         catch (Exception ex)
         {
@@ -512,7 +512,7 @@ internal sealed unsafe partial class FrontEndLoop
         }
     }
 
-    private void Sent(Channel channel, int result)
+    private void AfterBatchedSend(Channel channel, int result)
     {
         channel.FlushQueued = false;
         if (channel.Closed)
