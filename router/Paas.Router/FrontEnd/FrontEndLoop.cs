@@ -227,38 +227,59 @@ internal sealed unsafe partial class FrontEndLoop
     private void ReceiveBatch(EpollEvent* ready, int count)
     {
         var ring = _ring!;
-        var wanted = stackalloc int[count];
-        var spaces = 0;
+        // A submission of one saves nothing over the call itself: the first wanted receive is only queued
+        // once a second one turns up.
+        var first = -1;
+        var firstQueued = false;
         for (var i = 0; i < count; i++)
         {
-            if ((ready[i].Events & (EpollIn | EpollErr | EpollHup)) != 0 && ChannelOf(ready[i].Data) is { } channel
-                && !ReceiveTarget(channel).IsEmpty)
+            if ((ready[i].Events & (EpollIn | EpollErr | EpollHup)) == 0 || ChannelOf(ready[i].Data) is not { } channel)
             {
-                wanted[spaces++] = i;
+                continue;
             }
+
+            var space = ReceiveTarget(channel);
+            if (space.IsEmpty)
+            {
+                continue;
+            }
+
+            if (first < 0)
+            {
+                first = i;
+                continue;
+            }
+
+            if (!firstQueued)
+            {
+                var firstChannel = ChannelOf(ready[first].Data)!;
+                QueueReceive(ring, firstChannel, ReceiveTarget(firstChannel), first);
+                firstQueued = true;
+            }
+            else if (ring.Queued == ring.Capacity)
+            {
+                SubmitReceives(ring, ready);
+            }
+
+            QueueReceive(ring, channel, space, i);
         }
 
-        if (spaces < 2)
+        if (ring.Queued > 0)
         {
-            // A submission of one saves nothing over the call itself.
-            return;
+            SubmitReceives(ring, ready);
         }
+    }
 
-        for (var n = 0; n < spaces; n += (int)ring.Capacity)
+    private static void QueueReceive(IoRing ring, Channel channel, Span<byte> space, int eventIndex) =>
+        ring.QueueRecv(channel.Fd, (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(space)), space.Length, (ulong)eventIndex);
+
+    private void SubmitReceives(IoRing ring, EpollEvent* ready)
+    {
+        _metrics.BatchedIo.Add(ring.Queued);
+        ring.SubmitAndWait();
+        while (ring.TryTake(out var eventIndex, out var result))
         {
-            for (var k = n; k < Math.Min(spaces, n + (int)ring.Capacity); k++)
-            {
-                var channel = ChannelOf(ready[wanted[k]].Data)!;
-                var space = ReceiveTarget(channel);
-                ring.QueueRecv(channel.Fd, (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(space)), space.Length, (ulong)wanted[k]);
-            }
-
-            _metrics.BatchedIo.Add(ring.Queued);
-            ring.SubmitAndWait();
-            while (ring.TryTake(out var tag, out var result))
-            {
-                ChannelOf(ready[(int)tag].Data)!.Received = result;
-            }
+            ChannelOf(ready[(int)eventIndex].Data)!.Received = result;
         }
     }
 
