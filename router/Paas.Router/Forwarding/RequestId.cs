@@ -25,17 +25,31 @@ public static class RequestId
     public static bool IsValid(ReadOnlySpan<byte> value) =>
         !value.IsEmpty && value.Length <= MaxLength && !value.ContainsAnyExcept(AllowedBytes);
 
-    /// <summary>
-    /// A random version-4 UUID. Not <see cref="Guid.NewGuid"/>, which reads the kernel's random source: a
-    /// system call on every request that has no id, for an id that needs to be unique, not unguessable.
-    /// </summary>
+    /// <summary>The length of the ids <see cref="New"/> and <see cref="WriteNew"/> make.</summary>
+    public const int NewLength = 36;
+
+    /// <summary>A random version-4 UUID (see <see cref="WriteNew"/>).</summary>
     public static string New()
+    {
+        Span<byte> text = stackalloc byte[NewLength];
+        WriteNew(text);
+        return System.Text.Encoding.ASCII.GetString(text);
+    }
+
+    /// <summary>
+    /// Writes a random version-4 UUID as text into <paramref name="destination"/> (at least
+    /// <see cref="NewLength"/> bytes) and returns its length. Not <see cref="Guid.NewGuid"/>, which reads the
+    /// kernel's random source: a system call on every request that has no id, for an id that needs to be
+    /// unique, not unguessable. Bytes rather than a string so the router's fast path allocates nothing per request.
+    /// </summary>
+    public static int WriteNew(Span<byte> destination)
     {
         Span<byte> bytes = stackalloc byte[16];
         Random.Shared.NextBytes(bytes);
         bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
-        return new Guid(bytes).ToString("D");
+        new Guid(bytes).TryFormat(destination, out var written, "D");
+        return written;
     }
 
     /// <summary>The id to forward: the incoming one when it is a single well-formed value, else a fresh one.</summary>

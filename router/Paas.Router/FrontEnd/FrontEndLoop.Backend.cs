@@ -589,7 +589,7 @@ internal sealed unsafe partial class FrontEndLoop
 
         EndAttempt(client);
 
-        var page = RouterErrorPage.Render(status, code, message, client.RequestId, client.Request.IsHead, client.CloseAfter);
+        var page = RouterErrorPage.Render(status, code, message, client.RequestIdText, client.Request.IsHead, client.CloseAfter);
         client.Status = status;
         client.Error = code;
         client.BodyBytes = Encoding.UTF8.GetByteCount(message) + 1;
@@ -673,6 +673,6 @@ internal sealed unsafe partial class FrontEndLoop
 
         _accessLog.Write(new AccessLogEntry(
             DateTime.UtcNow, client.Host, client.Request.Method, client.Path, client.Status, client.BodyBytes, duration.TotalMilliseconds,
-            upstream, pool.App, client.Endpoint?.Instance, client.Attempts, client.RequestId, client.Error));
+            upstream, pool.App, client.Endpoint?.Instance, client.Attempts, client.RequestIdText, client.Error));
     }
 }

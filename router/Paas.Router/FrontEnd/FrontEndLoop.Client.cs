@@ -198,9 +198,17 @@ internal sealed unsafe partial class FrontEndLoop
         var started = Stopwatch.GetTimestamp();
         client.Request = request;
         client.Started = started;
-        client.RequestId = request.RequestId.Equals(default(Range))
-            ? Forwarding.RequestId.New()
-            : Encoding.ASCII.GetString(head[request.RequestId]);
+        if (request.RequestId.Equals(default(Range)))
+        {
+            client.RequestIdLength = Forwarding.RequestId.WriteNew(client.RequestId);
+        }
+        else
+        {
+            var incoming = head[request.RequestId];
+            incoming.CopyTo(client.RequestId);
+            client.RequestIdLength = incoming.Length;
+        }
+
         client.Pool = pool;
         client.Endpoint = null;
         client.Tried1 = null;
@@ -217,7 +225,7 @@ internal sealed unsafe partial class FrontEndLoop
         var target = head[request.Target];
         var query = target.IndexOf((byte)'?');
         client.Path = CachedString(query < 0 ? target : target[..query], client.Path);
-        client.OutgoingLength = request.Write(head, client.PeerText, client.RequestId,
+        client.OutgoingLength = request.Write(head, client.PeerText, client.RequestId.AsSpan(0, client.RequestIdLength),
             ProxyRequest.RequestStartUnixMs(started), ref client.Outgoing);
 
         // The head is copied out; what follows it (a pipelined request) moves to the front.

@@ -55,6 +55,11 @@ internal sealed unsafe partial class FrontEndLoop
     private volatile bool _stopping;
     private bool _acceptPaused;
 
+    // Made once: a lambda or method group passed as an Action is a new object each time (the timeout
+    // lambda's closure was made on every turn of the loop), and what the loop allocates brings collections that pause it.
+    private readonly Action _checkTimeouts;
+    private readonly Action _acceptAll;
+
     public FrontEndLoop(int listener, byte[] handoffAddress, IPEndPoint local, RouterSettings settings, RouteTableStore store,
         PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, ILogger logger)
     {
@@ -68,6 +73,8 @@ internal sealed unsafe partial class FrontEndLoop
         _health = health;
         _metrics = metrics;
         _accessLog = accessLog;
+        _checkTimeouts = () => CheckTimeouts(_lastTick);
+        _acceptAll = AcceptAll;
         _logger = logger;
         _batchedIo = settings.BatchedIo;
         _epoll = epoll_create1(0x80000);
@@ -105,7 +112,7 @@ internal sealed unsafe partial class FrontEndLoop
                 if (now - _lastTick >= TickMs)
                 {
                     _lastTick = now;
-                    Guarded(() => CheckTimeouts(now));
+                    Guarded(_checkTimeouts);
                 }
             }
         }
@@ -149,7 +156,7 @@ internal sealed unsafe partial class FrontEndLoop
             var data = ready[i].Data;
             if (data == uint.MaxValue)
             {
-                Guarded(AcceptAll);
+                Guarded(_acceptAll);
                 continue;
             }
 

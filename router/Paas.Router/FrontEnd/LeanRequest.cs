@@ -145,7 +145,7 @@ internal struct LeanRequest
     /// headers the router stamps over anything the client sent (apps trust them, so a client must not choose
     /// them). The same set the general path writes (<see cref="Forwarding.Http1.RequestHead"/>).
     /// </summary>
-    public readonly int Write(ReadOnlySpan<byte> head, ReadOnlySpan<byte> peer, string requestId, long requestStartUnixMs, ref byte[] output)
+    public readonly int Write(ReadOnlySpan<byte> head, ReadOnlySpan<byte> peer, ReadOnlySpan<byte> requestId, long requestStartUnixMs, ref byte[] output)
     {
         var writer = new HeadBuffer(output);
         var firstLineEnd = NextLine(head, 0, out var requestLine);
@@ -202,7 +202,7 @@ internal struct LeanRequest
         writer.Append("\r\nX-Request-Start: "u8);
         writer.AppendNumber(requestStartUnixMs);
         writer.Append("\r\nX-Request-Id: "u8);
-        writer.AppendLatin1(requestId);
+        writer.Append(requestId);
         writer.Append("\r\n\r\n"u8);
         output = writer.Bytes;
         return writer.Length;

@@ -16,7 +16,7 @@ public sealed class LeanRequestTests
         var bytes = Encoding.Latin1.GetBytes(head);
         Assert.True(LeanRequest.TryParse(bytes, out var request));
         var output = new byte[16];
-        var length = request.Write(bytes, "10.1.2.3"u8, requestId, 1700000000123, ref output);
+        var length = request.Write(bytes, "10.1.2.3"u8, Encoding.ASCII.GetBytes(requestId), 1700000000123, ref output);
         return Encoding.Latin1.GetString(output, 0, length);
     }
 
