@@ -227,6 +227,9 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
 
         var loaded = await RoutesAsync();
         Assert.Contains("steady-web-1", loaded.Text);
+        // The start-up warm-up of the change path builds tables of its own, and must publish none of them.
+        Assert.Equal(1, loaded.Version);
+        Assert.DoesNotContain("warm-up", loaded.Text);
         // Long enough for cheap checks and at least one full reload (every tenth period): neither may
         // publish a new table when Redis holds what the table was built from.
         await Task.Delay(TimeSpan.FromSeconds(2.5));
