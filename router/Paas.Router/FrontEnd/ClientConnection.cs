@@ -38,6 +38,7 @@ internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[]
     /// <summary>The request's id as sent to the app; a string is made only for an error page or a log line.</summary>
     public readonly byte[] RequestId = new byte[Forwarding.RequestId.MaxLength];
     public int RequestIdLength;
+    public string RequestIdText => System.Text.Encoding.ASCII.GetString(RequestId, 0, RequestIdLength);
     public AppPool? Pool;
     public Destination? Endpoint;
     /// <summary><see cref="Endpoint"/>'s state, held here so ending the attempt reads one object rather than two.</summary>
@@ -64,8 +65,6 @@ internal sealed class ClientConnection(int fd, uint id, IPEndPoint? peer, byte[]
     // Strings for the access log, kept while the next request repeats the same bytes (it nearly always does).
     public string Host = "";
     public string Path = "";
-
-    public string RequestIdText => System.Text.Encoding.ASCII.GetString(RequestId, 0, RequestIdLength);
 
     public override uint Interest => State switch
     {

@@ -403,12 +403,13 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     {
         // ".invalid" is reserved (RFC 2606): no real host or app can be touched, and nothing is published anyway.
         const string Host = "paas-warm-up.invalid", App = "paas-warm-up", Instance = "paas-warm-up-web-1";
-        var registration = JsonSerializer.Serialize(new { instance = Instance, app = App, process = "web", release = 1, address = "127.0.0.1:9" });
+        var registration = JsonSerializer.Serialize(new Paas.Core.Routing.RouteEntry(Instance, App, "web", 1, "127.0.0.1:9"));
+        var options = JsonSerializer.Serialize(new Paas.Core.Routing.AppRouteOptions(TimeoutSeconds: 5));
         foreach (var (kind, key, value) in new[]
         {
             (Paas.Core.Routing.RouteChange.RouteSet, Instance, registration),
             (Paas.Core.Routing.RouteChange.HostSet, Host, App),
-            (Paas.Core.Routing.RouteChange.AppOptionsSet, App, "{\"timeout_seconds\":5}"),
+            (Paas.Core.Routing.RouteChange.AppOptionsSet, App, options),
             (Paas.Core.Routing.RouteChange.HostDel, Host, null),
             (Paas.Core.Routing.RouteChange.AppOptionsDel, App, null),
             (Paas.Core.Routing.RouteChange.RouteDel, Instance, null),
