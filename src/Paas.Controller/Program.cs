@@ -102,7 +102,9 @@ services.AddSingleton<GitHttpBackend>();
 services.AddSingleton<GitEndpoint>();
 services.AddSingleton<HookSecret>();
 services.AddSingleton<HookEndpoint>();
-services.AddSingleton(new BuildpackFetcher(Path.Combine(dataDir, "buildpacks-cache"), new HttpClient { Timeout = Timeout.InfiniteTimeSpan }));
+services.AddSingleton(new BuildpackFetcher(Path.Combine(dataDir, "buildpacks-cache"),
+    new HttpClient { Timeout = Timeout.InfiniteTimeSpan }, new HttpClient(PublicNetwork.Handler()) { Timeout = Timeout.InfiniteTimeSpan },
+    settings.AllowPrivateBuildpackHosts));
 services.AddSingleton(new StagingOptions(settings.StackImage, buildpacksDir, Path.Combine(dataDir, "cache"), Path.Combine(dataDir, "tmp"), platformId)
     { TimeLimit = settings.StagingTimeout, MemoryBytes = settings.StagingMemoryBytes, OutputLimitBytes = settings.StagingOutputLimitBytes });
 services.AddSingleton<IStager>(sp => new BuildpackStager(docker, sp.GetRequiredService<StagingOptions>(), sp.GetRequiredService<BuildpackFetcher>()));

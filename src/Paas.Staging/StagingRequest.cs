@@ -4,7 +4,8 @@ namespace Paas.Staging;
 
 /// <summary>
 /// What to stage: one app's source (a tar owned by the app user) at one commit, the config vars the
-/// buildpacks see in ENV_DIR, and the buildpacks to run (null or empty: detect among the built-ins).
+/// buildpacks see in ENV_DIR, and the buildpacks to run (null or empty: detect among the built-ins),
+/// fetched with the pusher's trust (a tenant's only from public hosts).
 /// </summary>
 public sealed record StagingRequest(
     string App,
@@ -12,4 +13,5 @@ public sealed record StagingRequest(
     string SourceVersion,
     Func<Stream, CancellationToken, Task> WriteSourceTar,
     IReadOnlyDictionary<string, string> ConfigVars,
-    IReadOnlyList<BuildpackReference>? Buildpacks = null);
+    IReadOnlyList<BuildpackReference>? Buildpacks = null,
+    BuildpackTrust Trust = BuildpackTrust.Tenant);

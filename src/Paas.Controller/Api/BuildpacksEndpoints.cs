@@ -1,3 +1,4 @@
+using Paas.Controller.Auth;
 using Paas.Controller.Instances;
 using Paas.Controller.State;
 using Paas.Staging;
@@ -20,7 +21,7 @@ public static class BuildpacksEndpoints
         api.MapGet("/apps/{name}/buildpacks", (string name, PlatformDatabase db) =>
             db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : List(db, name))
             .WithName("getBuildpacks").WithSummary("The app's buildpacks, in order (empty: detected at each push)");
-        api.MapPut("/apps/{name}/buildpacks", (string name, SetRequest? body, PlatformDatabase db, StagingOptions staging) =>
+        api.MapPut("/apps/{name}/buildpacks", (string name, SetRequest? body, PlatformDatabase db, StagingOptions staging, HttpContext context) =>
         {
             if (db.FindApp(name) is null)
                 return AppsEndpoints.NotFound(name);
@@ -28,7 +29,7 @@ public static class BuildpacksEndpoints
             var list = new List<string>();
             foreach (var item in wanted)
             {
-                if (Validate(item, staging) is { } problem)
+                if (Validate(item, staging, Caller.Of(context)) is { } problem)
                     return problem;
                 var text = item.Trim();
                 if (list.Contains(text))
@@ -38,11 +39,11 @@ public static class BuildpacksEndpoints
             db.SetBuildpacks(name, list);
             return List(db, name);
         }).WithName("setBuildpacks").WithSummary("Replace the app's buildpack list");
-        api.MapPost("/apps/{name}/buildpacks", (string name, AddRequest? body, PlatformDatabase db, StagingOptions staging) =>
+        api.MapPost("/apps/{name}/buildpacks", (string name, AddRequest? body, PlatformDatabase db, StagingOptions staging, HttpContext context) =>
         {
             if (db.FindApp(name) is null)
                 return AppsEndpoints.NotFound(name);
-            if (Validate(body?.Buildpack, staging) is { } problem)
+            if (Validate(body?.Buildpack, staging, Caller.Of(context)) is { } problem)
                 return problem;
             var text = body!.Buildpack!.Trim();
             var list = db.Buildpacks(name).ToList();
@@ -93,10 +94,12 @@ public static class BuildpacksEndpoints
     private static IResult List(PlatformDatabase db, string app) =>
         Results.Json(db.Buildpacks(app).Select((b, i) => new { index = i + 1, buildpack = b }));
 
-    private static IResult? Validate(string? text, StagingOptions staging)
+    private static IResult? Validate(string? text, StagingOptions staging, Caller caller)
     {
         if (BuildpackReference.Parse(text, out var problem) is not { } buildpack)
             return Invalid(problem!);
+        if (buildpack.RefusalFor(caller.IsAdmin ? BuildpackTrust.Operator : BuildpackTrust.Tenant) is { } refusal)
+            return Invalid(refusal);
         if (buildpack.Kind == BuildpackKind.BuiltIn && !File.Exists(Path.Combine(staging.BuildpacksDirectory, buildpack.Location, "bin", "compile")))
         {
             var builtIns = Directory.EnumerateDirectories(staging.BuildpacksDirectory).Select(Path.GetFileName).Order();

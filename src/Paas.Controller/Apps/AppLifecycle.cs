@@ -8,6 +8,7 @@ using Paas.Core.Apps;
 using Paas.Core.Configuration;
 using Paas.Core.Logs;
 using Paas.Staging;
+using Paas.Staging.Buildpacks;
 using Paas.Staging.Hygiene;
 
 namespace Paas.Controller.Apps;
@@ -18,7 +19,7 @@ namespace Paas.Controller.Apps;
 /// </summary>
 public sealed class AppLifecycle(
     PlatformDatabase db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
-    AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, DomainStore domains, AppLogWriter logs)
+    AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, BuildpackFetcher buildpacks, DomainStore domains, AppLogWriter logs)
 {
     public async Task<IResult?> CreateAsync(string? name, Caller caller)
     {
@@ -29,6 +30,8 @@ public sealed class AppLifecycle(
         repos.Create(app.Name);
         // Lines of a destroyed app of the same name may have arrived after its log was deleted (its last requests, its last output).
         await logs.DeleteAsync(app.Name);
+        // Nor may it find their fetched buildpacks.
+        buildpacks.ForgetApp(app.Name);
         await routes.SetHostAsync(settings.AppHost(app.Name), app.Name);
         return null;
     }
@@ -48,8 +51,9 @@ public sealed class AppLifecycle(
         db.DeleteApp(name);
         repos.Delete(name);
         await logs.DeleteAsync(name);
-        // Everything the app left on disk: its release images, staging leftovers and build cache.
+        // Everything the app left on disk: its release images, staging leftovers, build cache and fetched buildpacks.
         await janitor.RemoveAppAsync(name, ct);
+        buildpacks.ForgetApp(name);
         var cache = Path.Combine(staging.CacheRoot, name);
         if (Directory.Exists(cache))
             Directory.Delete(cache, recursive: true);

@@ -47,7 +47,7 @@ public sealed class Deployer(
         try
         {
             var firstDeploy = database.CurrentRelease(app) is null;
-            var (release, manifest) = await BuildReleaseAsync(app, revision, quarantine, output, cancellationToken);
+            var (release, manifest) = await BuildReleaseAsync(app, revision, quarantine, actor, output, cancellationToken);
             await RunReleasePhaseAsync(release, output, cancellationToken);
             ApplyManifest(release, manifest, firstDeploy);
             await RollOutAsync(release, actor, output, cancellationToken);
@@ -141,7 +141,7 @@ public sealed class Deployer(
 
     private const string ReleaseProcess = "release";
 
-    private async Task<(ReleaseRecord Release, AppManifest Manifest)> BuildReleaseAsync(string app, string revision, string? quarantine, Func<string, Task> output, CancellationToken cancellationToken)
+    private async Task<(ReleaseRecord Release, AppManifest Manifest)> BuildReleaseAsync(string app, string revision, string? quarantine, string pusher, Func<string, Task> output, CancellationToken cancellationToken)
     {
         await output($"-----> Building {app} from {revision[..Math.Min(7, revision.Length)]}");
         var scratch = Path.Combine(settings.DataDirectory, "tmp");
@@ -167,14 +167,16 @@ public sealed class Deployer(
             ? AppManifest.Parse(manifestText, (int)settings.HealthTimeout.TotalSeconds)
             : AppManifest.Empty;
         var config = new Dictionary<string, string>(database.Config(app), StringComparer.Ordinal);
-        var buildpacks = ChooseBuildpacks(app, config, source.ReadRootFile(".buildpacks"), manifest, out var chosenBy);
+        // The pusher's role decides what the buildpack URLs may reach, wherever the list came from.
+        var trust = database.FindUser(pusher)?.Role == Auth.TokenService.AdminRole ? BuildpackTrust.Operator : BuildpackTrust.Tenant;
+        var buildpacks = ChooseBuildpacks(app, config, source.ReadRootFile(".buildpacks"), manifest, trust, out var chosenBy);
         if (buildpacks.Count > 0)
             await output($"-----> Buildpacks from {chosenBy}: {string.Join(", ", buildpacks)}");
 
         var version = database.NextReleaseVersion(app);
         await AddManifestConfigAsync(app, manifest, config, output);
         var staged = await stager.StageAsync(
-            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks),
+            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust),
             output,
             cancellationToken);
 
@@ -201,7 +203,7 @@ public sealed class Deployer(
     /// BUILDPACK_URL config var (Heroku's and Dokku's older way), the pushed `.buildpacks` file (one per
     /// line, # comments), app.json's `buildpacks`; none means detection.
     /// </summary>
-    private List<BuildpackReference> ChooseBuildpacks(string app, IReadOnlyDictionary<string, string> config, string? dotBuildpacks, AppManifest manifest, out string chosenBy)
+    private List<BuildpackReference> ChooseBuildpacks(string app, IReadOnlyDictionary<string, string> config, string? dotBuildpacks, AppManifest manifest, BuildpackTrust trust, out string chosenBy)
     {
         (IEnumerable<string> Items, string Source) choice = database.Buildpacks(app) is { Count: > 0 } stored
             ? (stored, "the app's settings")
@@ -216,6 +218,8 @@ public sealed class Deployer(
         {
             var buildpack = BuildpackReference.Parse(item, out var problem)
                 ?? throw new DeployException($"{(chosenBy == "the app's settings" ? "The app's buildpacks" : chosenBy)}: {problem}");
+            if (buildpack.RefusalFor(trust) is { } refusal)
+                throw new DeployException($"{(chosenBy == "the app's settings" ? "The app's buildpacks" : chosenBy)}: {refusal}");
             if (!result.Any(b => b.Text == buildpack.Text))
                 result.Add(buildpack);
         }

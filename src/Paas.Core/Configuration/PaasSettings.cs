@@ -45,6 +45,8 @@ public sealed record PaasSettings
     public int LogMaxLines { get; init; } = 10000;
     /// <summary>How many lines per second each app may log on each cell (bursts of twice that); the rest are dropped and counted.</summary>
     public int LogRateLinesPerSecond { get; init; } = 500;
+    /// <summary>Whether tenants' buildpack URLs may name loopback, private or link-local hosts (an operator's choice; off by default).</summary>
+    public bool AllowPrivateBuildpackHosts { get; init; }
 
     public string AppUrl(string app) =>
         RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
@@ -89,12 +91,23 @@ public sealed record PaasSettings
             KeepReleases = Int(read, "PAAS_KEEP_RELEASES", 5),
             LogMaxLines = Int(read, "PAAS_LOG_MAX_LINES", d.LogMaxLines),
             LogRateLinesPerSecond = Int(read, "PAAS_LOG_RATE_LINES_PER_SEC", d.LogRateLinesPerSecond),
+            AllowPrivateBuildpackHosts = Bool(read, "PAAS_BUILDPACK_ALLOW_PRIVATE_HOSTS", false),
         };
     }
 
     /// <summary>The variable's value, or the fallback when it is unset or empty.</summary>
     public static string Str(Func<string, string?> read, string name, string fallback) =>
         read(name) is { Length: > 0 } v ? v : fallback;
+
+    /// <summary>The variable as true/false (also 1/0, yes/no, on/off), or the fallback when unset; a one-sentence error otherwise.</summary>
+    public static bool Bool(Func<string, string?> read, string name, bool fallback) =>
+        read(name)?.Trim().ToLowerInvariant() switch
+        {
+            null or "" => fallback,
+            "true" or "1" or "yes" or "on" => true,
+            "false" or "0" or "no" or "off" => false,
+            var v => throw new ArgumentException($"{name} must be true or false, not '{v}'."),
+        };
 
     /// <summary>The variable as a positive whole number, or the fallback when unset; a one-sentence error otherwise.</summary>
     public static int Int(Func<string, string?> read, string name, int fallback)

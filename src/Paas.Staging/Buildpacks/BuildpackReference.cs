@@ -10,6 +10,15 @@ public sealed partial record BuildpackReference(string Text, BuildpackKind Kind,
 {
     public override string ToString() => Text;
 
+    /// <summary>True for a buildpack on the platform's own disk (file://), which only operators may name.</summary>
+    public bool IsLocal => Kind == BuildpackKind.Git && Location.StartsWith("file:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Why this caller may not use this buildpack (one sentence), or null when it may.</summary>
+    public string? RefusalFor(BuildpackTrust trust) =>
+        trust == BuildpackTrust.Tenant && IsLocal
+            ? $"'{Shorten(Text)}' is a path on the platform's own disk, which only operators may use: publish the buildpack as an https git repository or a .tgz URL."
+            : null;
+
     /// <summary>Parses a reference; null and a one-sentence reason when it is not one.</summary>
     public static BuildpackReference? Parse(string? text, out string? problem)
     {

@@ -33,7 +33,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
                 entries.Add(buildpack.Location);
                 continue;
             }
-            var directory = await fetcher.FetchAsync(buildpack, output, cancellationToken);
+            var directory = await fetcher.FetchAsync(buildpack, request.App, request.Trust, output, cancellationToken);
             customBinds.Add($"{directory}:/buildpacks-custom/{i}:ro");
             entries.Add($"/buildpacks-custom/{i}");
         }
@@ -289,13 +289,6 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
         return name.EndsWith(".yml", StringComparison.Ordinal) ? text : text.Trim();
     }
 
-    [DllImport("libc", SetLastError = true, EntryPoint = "chown")]
-    private static extern int Chown(string path, int owner, int group);
-
     /// <summary>The staging container runs as the app user, so the directories it writes must be theirs.</summary>
-    private static void ChownToAppUser(string path)
-    {
-        if (Chown(path, AppUid, AppUid) != 0)
-            throw new IOException($"Could not give {path} to uid {AppUid} (errno {Marshal.GetLastPInvokeError()}).");
-    }
+    private static void ChownToAppUser(string path) => FileOwner.Give(path, AppUid);
 }
