@@ -8,19 +8,11 @@ namespace Paas.EndToEnd.Tests;
 [Collection(PlatformCollection.Name)]
 public sealed class UsersAndOwnershipTests(PlatformFixture platform)
 {
-    private async Task<ClientIdentity> NewUserAsync(string stem)
-    {
-        var name = $"{stem}-{Guid.NewGuid().ToString("N")[..6]}";
-        var created = AppUnderTest.Must(await platform.PaasAsync(null, "users:create", name, "--json"));
-        var token = JsonDocument.Parse(created.Stdout).RootElement.GetProperty("token").GetString()!;
-        return new ClientIdentity(token);
-    }
-
     [Fact]
     public async Task AnotherUser_CannotSeePushToOrChange_SomeoneElsesApp_UntilMadeACollaborator()
     {
-        var alice = await NewUserAsync("alice");
-        var bob = await NewUserAsync("bob");
+        var alice = await platform.NewUserAsync("alice");
+        var bob = await platform.NewUserAsync("bob");
         var app = PlatformFixture.UniqueAppName("owned");
         var workTree = await platform.NewWorkTreeAsync("envecho");
         AppUnderTest.Must(await platform.PaasAsAsync(alice, workTree, "apps:create", app));
@@ -70,7 +62,7 @@ public sealed class UsersAndOwnershipTests(PlatformFixture platform)
     [Fact]
     public async Task Login_SavesAToken_WhoamiUsesIt_AndARevokedTokenIsRefused()
     {
-        var carol = await NewUserAsync("carol");
+        var carol = await platform.NewUserAsync("carol");
         var home = Path.Combine(platform.DataDirectory, "homes", Guid.NewGuid().ToString("N")[..6]);
         var loggedIn = new ClientIdentity(null, home);
 
@@ -106,7 +98,7 @@ public sealed class UsersAndOwnershipTests(PlatformFixture platform)
     [Fact]
     public async Task OnlyOperators_CreateUsers_AndTokensAreStoredHashed()
     {
-        var dave = await NewUserAsync("dave");
+        var dave = await platform.NewUserAsync("dave");
 
         var daveCreates = await platform.PaasAsAsync(dave, null, "users:create", "mallory");
         var duplicate = await platform.PaasAsync(null, "users:create", "admin");

@@ -170,6 +170,15 @@ public sealed partial class PlatformFixture : IAsyncLifetime
     public Task<ProcessResult> GitAsync(string workingDirectory, params string[] args) =>
         ProcessRunner.RunAsync("git", args, workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(10));
 
+    /// <summary>A new ordinary user (role user), made by the operator; the identity acts with their first token.</summary>
+    public async Task<ClientIdentity> NewUserAsync(string stem)
+    {
+        var name = $"{stem}-{Guid.NewGuid().ToString("N")[..6]}";
+        var created = AppUnderTest.Must(await PaasAsync(null, "users:create", name, "--json"));
+        var token = System.Text.Json.JsonDocument.Parse(created.Stdout).RootElement.GetProperty("token").GetString()!;
+        return new ClientIdentity(token);
+    }
+
     /// <summary>The CLI as another user: their token in PAAS_TOKEN, and their own HOME when given (for `paas login`).</summary>
     public Task<ProcessResult> PaasAsAsync(ClientIdentity who, string? workingDirectory, params string[] args) =>
         ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), .. args], workingDirectory, who.Apply(ClientEnvironment()), TimeSpan.FromMinutes(2));

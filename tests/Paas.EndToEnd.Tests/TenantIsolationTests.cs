@@ -1,0 +1,93 @@
+using System.Net;
+using System.Net.Sockets;
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>
+/// Attacks by one ordinary user on another, on a real platform: each reproduces a probe's finding and
+/// expects the refusal, with its one-sentence reason. (The fixture's own CLI acts as the operator.)
+/// </summary>
+[Collection(PlatformCollection.Name)]
+public sealed class TenantIsolationTests(PlatformFixture platform)
+{
+    /// <summary>Alice's app, pushed, with a secret file in her repository; returns the app's name.</summary>
+    private async Task<string> AlicesAppWithASecretAsync(ClientIdentity alice, string secret)
+    {
+        var app = PlatformFixture.UniqueAppName("hers");
+        var workTree = await platform.NewWorkTreeAsync("static");
+        File.WriteAllText(Path.Combine(workTree, "secret.txt"), secret);
+        await platform.CommitAllAsync(workTree, "her secret");
+        AppUnderTest.Must(await platform.PaasAsAsync(alice, workTree, "apps:create", app));
+        AppUnderTest.Must(await platform.PaasAsAsync(alice, workTree, "git:remote", app));
+        AppUnderTest.Must(await platform.GitAsAsync(alice, workTree, "push", "paas", "main"));
+        return app;
+    }
+
+    private async Task<(string App, string WorkTree)> BobsAppAsync(ClientIdentity bob)
+    {
+        var app = PlatformFixture.UniqueAppName("his");
+        var workTree = await platform.NewWorkTreeAsync("static");
+        AppUnderTest.Must(await platform.PaasAsAsync(bob, workTree, "apps:create", app));
+        AppUnderTest.Must(await platform.PaasAsAsync(bob, workTree, "git:remote", app));
+        return (app, workTree);
+    }
+
+    [Fact]
+    public async Task Tenant_CannotReadAnotherTenantsRepository_ThroughAFileBuildpackUrl()
+    {
+        var alice = await platform.NewUserAsync("alice");
+        var bob = await platform.NewUserAsync("bob");
+        var secret = "alice-secret-" + Guid.NewGuid().ToString("N");
+        var hers = await AlicesAppWithASecretAsync(alice, secret);
+        var (his, workTree) = await BobsAppAsync(bob);
+        // Bob's own buildpack would print every file of every buildpack mounted beside it.
+        var herRepository = $"file://{platform.DataDirectory}/repos/{hers}.git#main";
+
+        var set = await platform.PaasAsAsync(bob, workTree, "buildpacks:set", herRepository, "-a", his);
+        File.WriteAllText(Path.Combine(workTree, ".buildpacks"), herRepository + "\n");
+        await platform.CommitAllAsync(workTree, "her repository as my buildpack");
+        var push = await platform.GitAsAsync(bob, workTree, "push", "paas", "main");
+        AppUnderTest.Must(await platform.PaasAsAsync(bob, workTree, "config:set", $"BUILDPACK_URL={herRepository}", "-a", his));
+        File.WriteAllText(Path.Combine(workTree, "again.txt"), "again\n");
+        await platform.CommitAllAsync(workTree, "again, through BUILDPACK_URL");
+        var pushByConfig = await platform.GitAsAsync(bob, workTree, "push", "paas", "main");
+
+        Assert.NotEqual(0, set.ExitCode);
+        Assert.Contains("only operators may use", set.Stderr);
+        foreach (var attempt in new[] { push, pushByConfig })
+        {
+            Assert.NotEqual(0, attempt.ExitCode);
+            Assert.Contains("only operators may use", attempt.Stderr);
+            Assert.DoesNotContain(secret, attempt.Stdout + attempt.Stderr);
+        }
+        Assert.DoesNotContain(secret, (await platform.PaasAsAsync(bob, null, "logs", "-a", his, "-n", "500")).Stdout);
+    }
+
+    [Fact]
+    public async Task Tenant_BuildpackUrl_CannotReachThePlatformsOwnPorts_AndLearnsNothingAboutThem()
+    {
+        var bob = await platform.NewUserAsync("bob");
+        var (his, workTree) = await BobsAppAsync(bob);
+        int closedPort;
+        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            closedPort = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var answers = new List<string>();
+        foreach (var port in new[] { platform.ApiPort, closedPort })
+        {
+            var url = $"http://127.0.0.1:{port}/buildpack.tgz";
+            AppUnderTest.Must(await platform.PaasAsAsync(bob, workTree, "buildpacks:set", url, "-a", his));
+            var push = await platform.GitAsAsync(bob, workTree, "push", "paas", "main");
+            Assert.NotEqual(0, push.ExitCode);
+            var reason = push.Stderr.Split('\n').Single(l => l.Contains("Push rejected"));
+            answers.Add(reason.Replace(url, "URL"));
+        }
+
+        Assert.Contains("not a public address", answers[0]);
+        Assert.Equal(answers[0], answers[1]);
+    }
+}
