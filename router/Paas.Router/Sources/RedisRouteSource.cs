@@ -25,8 +25,9 @@ namespace Paas.Router.Sources;
 /// Liveness (TTL'd registrations): a route naming a cell is served only while that cell's heartbeat key
 /// (<see cref="RouteKeys.CellAlive"/>, SET with a TTL by the cell's owner) exists. Every
 /// <see cref="RouterSettings.HeartbeatCheckInterval"/> one MGET checks the keys of all cells the table
-/// names; a cell whose key is gone is marked dead and its endpoints leave the pools (they stay in the
-/// table, and come back if the key reappears). While Redis is unreachable nothing is checked, so nothing
+/// names; a cell whose key is gone is silent, and marked dead only when none of its endpoints accepts a
+/// connection (<see cref="SilentCells"/>): then its endpoints leave the pools (they stay in the table, and
+/// come back if the key reappears). While Redis is unreachable nothing is checked, so nothing
 /// is pruned; after a reconnect missing keys are forgiven for <see cref="RouterSettings.HeartbeatGrace"/>,
 /// because a restarted Redis may have lost them and the owners re-set them within a refresh interval.
 /// </summary>
@@ -60,8 +61,9 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     private long _tableVersion;
     private int _periodicChecks;
 
-    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, AccessLog accessLog, ILogger<RedisRouteSource> logger)
+    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, AccessLog accessLog, SilentCells silentCells, ILogger<RedisRouteSource> logger)
     {
+        _silentCells = silentCells;
         _settings = settings;
         _store = store;
         _time = time;
@@ -71,6 +73,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     }
 
     private readonly AccessLog _accessLog;
+    private readonly SilentCells _silentCells;
 
     /// <summary>Time since the table or the heartbeats were last read from Redis; null before the first read.</summary>
     public TimeSpan? SinceLastSync => Interlocked.Read(ref _lastSync) is var last && last != 0 ? Stopwatch.GetElapsedTime(last) : null;
@@ -208,16 +211,17 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
             Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
             var forgiving = Stopwatch.GetTimestamp() < Interlocked.Read(ref _graceUntil);
-            var dead = new HashSet<string>(StringComparer.Ordinal);
+            var silent = new List<string>();
             for (var i = 0; i < cells.Length; i++)
             {
                 // During the grace after a reconnect only revivals count; a cell already dead stays dead.
                 if (values[i].IsNull && (!forgiving || _store.Current.DeadCells.Contains(cells[i])))
                 {
-                    dead.Add(cells[i]);
+                    silent.Add(cells[i]);
                 }
             }
 
+            var dead = await _silentCells.DeadAmongAsync(silent, _store.Current, stop);
             _work.Writer.TryWrite(Work.Cells(dead));
         }
     }

@@ -380,31 +380,62 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Endpoint_on_a_cell_whose_heartbeat_lapses_stops_getting_traffic()
+    public async Task Endpoint_on_a_cell_whose_heartbeat_lapses_keeps_traffic_while_it_answers()
     {
+        // A crashed cell agent stops the heartbeats; its instances, unharmed, must go on serving.
         var cell = "cell-" + _id;
         await _f.Db.StringSetAsync(_f.Prefix + $"cells:{cell}:alive", "1", TimeSpan.FromSeconds(60));
+        await _f.SetHostAsync(Host("silent"), App("silent"));
+        await _f.SetRouteAsync(App("silent") + "-web-0", App("silent"), _a.Address, cell);
+        await _f.SetRouteAsync(App("silent") + "-web-1", App("silent"), _b.Address);
+        await _f.WaitForEndpointsAsync(Host("silent"), 2);
+
+        await _f.Db.KeyDeleteAsync(_f.Prefix + $"cells:{cell}:alive");
+        await _f.EventuallyAsync(() => Task.FromResult(_f.Router.Output.Contains($"Cell {cell} stopped its heartbeats, but 1 of its 1 endpoints answer")),
+            "the router's check of the silent cell");
+
+        await _f.WaitForEndpointsAsync(Host("silent"), 2);
+        var hits = _a.Hits;
+        for (var i = 0; i < 6; i++)
+        {
+            using var response = await _f.GetAsync(Host("silent"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.True(_a.Hits > hits, "the silent cell's answering endpoint got no traffic");
+    }
+
+    [Fact]
+    public async Task Endpoint_on_a_cell_whose_heartbeat_lapses_and_that_does_not_answer_stops_getting_traffic()
+    {
+        var cell = "cell-" + _id;
+        var gone = "127.0.0.1:" + ClosedPort();
+        await _f.Db.StringSetAsync(_f.Prefix + $"cells:{cell}:alive", "1", TimeSpan.FromSeconds(60));
         await _f.SetHostAsync(Host("beat"), App("beat"));
-        await _f.SetRouteAsync(App("beat") + "-web-0", App("beat"), _a.Address, cell);
+        await _f.SetRouteAsync(App("beat") + "-web-0", App("beat"), gone, cell);
         await _f.SetRouteAsync(App("beat") + "-web-1", App("beat"), _b.Address);
         await _f.WaitForEndpointsAsync(Host("beat"), 2);
 
-        // Nobody unregisters anything: the cell just stops refreshing its key.
+        // Nobody unregisters anything: the cell stops refreshing its key, and its host is gone.
         await _f.Db.KeyExpireAsync(_f.Prefix + $"cells:{cell}:alive", TimeSpan.FromMilliseconds(500));
         await _f.WaitForEndpointsAsync(Host("beat"), 1, seconds: 10);
 
-        var hits = _a.Hits;
         for (var i = 0; i < 6; i++)
         {
             using var response = await _f.GetAsync(Host("beat"));
             Assert.Equal("b", await response.Content.ReadAsStringAsync());
         }
 
-        Assert.Equal(hits, _a.Hits);
-
         // The cell comes back: so does its endpoint.
         await _f.Db.StringSetAsync(_f.Prefix + $"cells:{cell}:alive", "1", TimeSpan.FromSeconds(60));
         await _f.WaitForEndpointsAsync(Host("beat"), 2);
+    }
+
+    private static int ClosedPort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     [Fact]
