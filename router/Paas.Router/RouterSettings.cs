@@ -57,7 +57,7 @@ public sealed record RouterSettings
     public TimeSpan HeartbeatCheckInterval { get; init; } = DefaultHeartbeatCheck;
 
     /// <summary>After (re)connecting to Redis, how long missing heartbeat keys are forgiven (a restarted Redis may have lost them).</summary>
-    public TimeSpan HeartbeatGrace { get; init; } = Paas.Core.Routing.CellHeartbeat.Ttl;
+    public TimeSpan HeartbeatGrace { get; init; } = Paas.Core.Routing.CellHeartbeat.DefaultLostAfter;
 
     /// <summary>"stdout" (default), "off", or a file path to append access-log lines to.</summary>
     public string AccessLog { get; init; } = "stdout";
@@ -107,7 +107,7 @@ public sealed record RouterSettings
             BackendTimeout = Seconds(read, "PAAS_ROUTER_BACKEND_TIMEOUT_SECONDS", DefaultBackendTimeout),
             Cooldown = Seconds(read, "PAAS_ROUTER_COOLDOWN_SECONDS", DefaultCooldown),
             HeartbeatCheckInterval = Seconds(read, "PAAS_ROUTER_HEARTBEAT_CHECK_SECONDS", DefaultHeartbeatCheck),
-            HeartbeatGrace = Seconds(read, "PAAS_ROUTER_HEARTBEAT_GRACE_SECONDS", Paas.Core.Routing.CellHeartbeat.Ttl),
+            HeartbeatGrace = Seconds(read, "PAAS_ROUTER_HEARTBEAT_GRACE_SECONDS", Paas.Core.Routing.CellHeartbeat.DefaultLostAfter),
             AccessLog = NonEmpty(read("PAAS_ROUTER_ACCESS_LOG")) ?? "stdout",
             AppLogs = NonEmpty(read("PAAS_ROUTER_APP_LOGS"))?.ToLowerInvariant() is not ("off" or "0" or "false" or "no"),
             LogMaxLines = Count(read, "PAAS_LOG_MAX_LINES", 10000),

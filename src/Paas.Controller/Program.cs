@@ -112,8 +112,8 @@ services.AddSingleton(new OneOffRunner(docker, platformId));
 services.AddSingleton(new ImageJanitor(docker, platformId, Path.Combine(dataDir, "tmp")));
 services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
-services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellKeys>(), cellSecret,
-    sp.GetRequiredService<IPlacementPolicy>(), settings.CellLostAfter, time, sp.GetRequiredService<ILogger<CellDirectory>>()));
+services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellKeys>(), sp.GetRequiredService<RouteKeys>(), cellSecret,
+    sp.GetRequiredService<IPlacementPolicy>(), settings.CellLostAfter, sp.GetRequiredService<ILogger<CellDirectory>>()));
 services.AddSingleton(new CrashTracker(RestartBackoff.Default, time));
 services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();

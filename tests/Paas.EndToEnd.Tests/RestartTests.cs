@@ -34,6 +34,52 @@ public sealed class RestartTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task CellAgentsKilled_HealthyInstancesKeepServing_AndAreAdoptedUnharmedWhenTheyReturn()
+    {
+        var app = PlatformFixture.UniqueAppName("agentless");
+        var workTree = await platform.NewWorkTreeAsync("static");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", app));
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", app));
+        AppUnderTest.Must(await platform.GitAsync(workTree, "push", "paas", "main"));
+        var before = Assert.Single(await platform.ContainersAsync(app));
+        var startedBefore = await platform.StartedAtAsync(before.ID);
+
+        // Every agent dies (as `make run`'s one agent would): nowhere to re-place, and nothing is wrong
+        // with the instance itself. Past the lost-cell timeout (5 s here) it must still be served.
+        foreach (var cell in PlatformFixture.CellLayout)
+            platform.KillCell(cell.Name);
+        var failures = new List<string>();
+        var requests = 0;
+        try
+        {
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (DateTime.UtcNow < until && requests < 500)
+            {
+                requests++;
+                using var response = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app));
+                if (!response.IsSuccessStatusCode)
+                    failures.Add($"{(int)response.StatusCode} {string.Join(",", response.Headers.TryGetValues("X-Paas-Router-Error", out var r) ? r : [])}");
+                await Task.Delay(50);
+            }
+        }
+        finally
+        {
+            foreach (var cell in PlatformFixture.CellLayout)
+                await platform.StartCellAsync(cell.Name);
+            await platform.WaitForCellsAsync(PlatformFixture.CellLayout.Count);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a few convergence passes (2 s each here) with the agents back
+        var after = Assert.Single(await platform.ContainersAsync(app));
+        using var served = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app));
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {requests} requests failed while the agents were down: {string.Join("; ", failures.Distinct())}");
+        Assert.True(requests > 50, $"only {requests} requests were made");
+        Assert.Equal(before.ID, after.ID);
+        Assert.Equal(startedBefore, await platform.StartedAtAsync(after.ID));
+        Assert.Contains("Hello from static v1", await served.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Push_WithASymlinkOutOfTheApp_IsRejected()
     {
         var app = PlatformFixture.UniqueAppName("symlink");

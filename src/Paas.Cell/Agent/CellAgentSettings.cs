@@ -23,6 +23,9 @@ public sealed record CellAgentSettings(
     /// <summary>Each app's allowance of log lines per second on this cell (see <see cref="PaasSettings.LogRateLinesPerSecond"/>).</summary>
     public int LogRateLinesPerSecond { get; init; } = 500;
 
+    /// <summary>The TTL of this cell's alive key: silent this long, the cell is lost (see <see cref="Paas.Core.Routing.CellHeartbeat"/>).</summary>
+    public TimeSpan LostAfter { get; init; } = Paas.Core.Routing.CellHeartbeat.DefaultLostAfter;
+
     public static CellAgentSettings FromEnvironment(Func<string, string?>? read = null)
     {
         read ??= Environment.GetEnvironmentVariable;
@@ -33,6 +36,10 @@ public sealed record CellAgentSettings(
         if (!Paas.Core.Apps.AppName.IsValid(name))
             throw new ArgumentException($"PAAS_CELL_NAME '{name}' must be a DNS label (lowercase letters, digits, hyphens).");
         var hostMemory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var heartbeat = TimeSpan.FromMilliseconds(Int(read, "PAAS_CELL_HEARTBEAT_MS", 1000));
+        // Two beats may be lost (a slow Redis, a GC pause) before the key expires.
+        if (heartbeat * 3 > platform.CellLostAfter)
+            throw new ArgumentException($"PAAS_CELL_HEARTBEAT_MS ({heartbeat.TotalMilliseconds:0}) must be at most a third of PAAS_CELL_LOST_SECONDS ({platform.CellLostAfter.TotalSeconds:0} s).");
         return new CellAgentSettings(
             Name: name,
             Zone: Str(read, "PAAS_CELL_ZONE", "zone-1"),
@@ -45,8 +52,9 @@ public sealed record CellAgentSettings(
             Redis: platform.Redis,
             RedisPrefix: platform.RedisPrefix,
             DataDirectory: platform.DataDirectory,
-            HeartbeatInterval: TimeSpan.FromMilliseconds(Int(read, "PAAS_CELL_HEARTBEAT_MS", 1000)))
+            HeartbeatInterval: heartbeat)
         {
+            LostAfter = platform.CellLostAfter,
             LogMaxLines = platform.LogMaxLines,
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
         };

@@ -48,8 +48,8 @@ public sealed class HeartbeatService(
                     settings.MaxInstances, time.GetUtcNow(), instances);
                 var db = redis.GetDatabase();
                 await db.HashSetAsync(keys.Cells, settings.Name, JsonSerializer.Serialize(registration));
-                // Routers stop sending traffic to this cell's routes if this key expires (see CellHeartbeat).
-                await db.StringSetAsync(routeKeys.CellAlive(settings.Name), "1", CellHeartbeat.Ttl);
+                // The cell is live while this key exists (see CellHeartbeat); the registration is only what it reports.
+                await db.StringSetAsync(routeKeys.CellAlive(settings.Name), "1", settings.LostAfter);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -10,18 +10,18 @@ public sealed class CellsView(CellDirectory cells)
 
     public async Task<IResult> ListAsync()
     {
-        var registrations = await cells.RegistrationsAsync();
-        return Results.Json(registrations.Select(r => new
+        var status = await cells.StatusAsync();
+        return Results.Json(status.Select(s => new
         {
-            name = r.Name,
-            zone = r.Zone,
-            url = r.Url,
-            state = cells.IsLive(r) ? "live" : "lost",
-            memory_bytes = r.MemoryBytes,
-            reserved_bytes = r.Instances.Where(i => i.Running).Sum(i => i.MemoryLimitBytes),
-            max_instances = r.MaxInstances,
-            instances = r.Instances.Count(i => i.Running),
-            last_heartbeat = r.HeartbeatAt,
+            name = s.Registration.Name,
+            zone = s.Registration.Zone,
+            url = s.Registration.Url,
+            state = s.Live ? "live" : "lost",
+            memory_bytes = s.Registration.MemoryBytes,
+            reserved_bytes = s.Registration.Instances.Where(i => i.Running).Sum(i => i.MemoryLimitBytes),
+            max_instances = s.Registration.MaxInstances,
+            instances = s.Registration.Instances.Count(i => i.Running),
+            last_heartbeat = s.Registration.HeartbeatAt,
         }));
     }
 }

@@ -3,22 +3,24 @@ using System.Text.Json;
 using Paas.Controller.Instances;
 using Paas.Core.Cells;
 using Paas.Core.Instances;
+using Paas.Core.Routing;
 using Paas.Placement;
 using StackExchange.Redis;
 
 namespace Paas.Controller.Cells;
 
 /// <summary>
-/// The cells that registered through Redis. A cell whose last heartbeat is older than the lost-cell
-/// timeout is lost: its instances count as gone and are placed elsewhere.
+/// The cells that registered through Redis. A cell is live while its alive key exists (one definition,
+/// timed by Redis: <see cref="CellHeartbeat"/>); a registered cell without it is lost: its instances count
+/// as gone and are placed elsewhere.
 /// </summary>
 public sealed class CellDirectory(
     IConnectionMultiplexer redis,
     CellKeys keys,
+    RouteKeys routeKeys,
     string cellSecret,
     IPlacementPolicy policy,
     TimeSpan lostAfter,
-    TimeProvider time,
     ILogger<CellDirectory> logger)
 {
     private readonly ConcurrentDictionary<string, RemoteCell> _clients = new();
@@ -45,10 +47,25 @@ public sealed class CellDirectory(
         return registrations.OrderBy(r => r.Name, StringComparer.Ordinal).ToList();
     }
 
-    public bool IsLive(CellRegistration registration) => time.GetUtcNow() - registration.HeartbeatAt <= lostAfter;
+    /// <summary>Every registered cell, and whether it is live (its alive key exists).</summary>
+    public async Task<IReadOnlyList<(CellRegistration Registration, bool Live)>> StatusAsync()
+    {
+        var registrations = await RegistrationsAsync();
+        if (registrations.Count == 0)
+            return [];
+        var alive = await redis.GetDatabase().StringGetAsync(registrations.Select(r => (RedisKey)routeKeys.CellAlive(r.Name)).ToArray());
+        return registrations.Select((r, i) => (r, !alive[i].IsNull)).ToList();
+    }
 
     public async Task<IReadOnlyList<CellRegistration>> LiveAsync() =>
-        (await RegistrationsAsync()).Where(IsLive).ToList();
+        (await StatusAsync()).Where(s => s.Live).Select(s => s.Registration).ToList();
+
+    /// <summary>
+    /// The instances of one app that lost cells last reported: they may well be serving still (a crashed
+    /// agent is not a crashed host), so their routes stay until their slots are filled elsewhere.
+    /// </summary>
+    public async Task<IReadOnlyList<InstanceState>> OnLostCellsAsync(string app) =>
+        (await StatusAsync()).Where(s => !s.Live).SelectMany(s => s.Registration.Instances).Where(i => i.App == app).ToList();
 
     public ICell Get(string name, string url) =>
         _clients.AddOrUpdate(name, _ => new RemoteCell(name, url, cellSecret, _handler),

@@ -79,14 +79,14 @@ public sealed class Converger(
         {
             await GuardedAsync(async () =>
             {
-                var registrations = await cells.RegistrationsAsync();
-                foreach (var lost in registrations.Where(r => live.Contains(r.Name) && !cells.IsLive(r)))
+                var status = await cells.StatusAsync();
+                foreach (var (lost, _) in status.Where(s => !s.Live && live.Contains(s.Registration.Name)))
                 {
                     logger.LogWarning("Cell {Cell} missed its heartbeats for {Seconds} s: placing its instances elsewhere", lost.Name, cells.LostAfter.TotalSeconds);
                     foreach (var app in lost.Instances.Select(i => i.App).Distinct())
                         Wake(app);
                 }
-                live = registrations.Where(cells.IsLive).Select(r => r.Name).ToHashSet();
+                live = status.Where(s => s.Live).Select(s => s.Registration.Name).ToHashSet();
             });
         }
     }
@@ -230,10 +230,17 @@ public sealed class Converger(
             stopped++;
         }
 
-        // The routing table: exactly the healthy web instances kept.
+        // The routing table: exactly the healthy web instances kept, plus those of lost cells whose slots
+        // are not filled elsewhere yet (a lost cell's instances may still serve: routers stop using them
+        // when they stop answering).
         routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
         var runningIds = running.Concat(keep).Select(i => i.InstanceId).ToHashSet();
-        foreach (var stale in routed.Where(id => !runningIds.Contains(id)))
+        var stranded = (await cells.OnLostCellsAsync(app))
+            .Where(i => i.Running && current is not null && i.Release == current.Version && i.Index <= desired.GetValueOrDefault(i.Process)
+                && !keep.Any(k => k.Process == i.Process && k.Index == i.Index && routed.Contains(k.InstanceId)))
+            .Select(i => i.InstanceId)
+            .ToHashSet();
+        foreach (var stale in routed.Where(id => !runningIds.Contains(id) && !stranded.Contains(id)))
             await routes.RemoveRouteAsync(stale);
         foreach (var instance in keep.Where(i => i.Process == ProcessType.Web && i.Address is not null && !routed.Contains(i.InstanceId)))
         {

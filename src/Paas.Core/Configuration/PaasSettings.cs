@@ -25,8 +25,8 @@ public sealed record PaasSettings
     public string? BuildpacksDirectory { get; init; }
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public long AppMemoryBytes { get; init; } = 512L * 1024 * 1024;
-    /// <summary>How long a cell may miss heartbeats before its instances are placed elsewhere.</summary>
-    public TimeSpan CellLostAfter { get; init; } = TimeSpan.FromSeconds(6);
+    /// <summary>How long a cell may miss heartbeats before it is lost and its instances are placed elsewhere (the TTL of its alive key, <see cref="Routing.CellHeartbeat"/>).</summary>
+    public TimeSpan CellLostAfter { get; init; } = Routing.CellHeartbeat.DefaultLostAfter;
     /// <summary>After an instance leaves the routing table, how long in-flight requests get before it is stopped.</summary>
     public TimeSpan DrainTime { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How many new instances a rolling deploy starts at once.</summary>
@@ -80,7 +80,7 @@ public sealed record PaasSettings
             BuildpacksDirectory = read("PAAS_BUILDPACKS_DIR") is { Length: > 0 } b ? b : null,
             HealthTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_HEALTH_TIMEOUT_SECONDS", 60)),
             AppMemoryBytes = Int(read, "PAAS_APP_MEMORY_MB", 512) * 1024L * 1024,
-            CellLostAfter = TimeSpan.FromSeconds(Int(read, "PAAS_CELL_LOST_SECONDS", 6)),
+            CellLostAfter = TimeSpan.FromSeconds(Int(read, "PAAS_CELL_LOST_SECONDS", (int)d.CellLostAfter.TotalSeconds)),
             DrainTime = TimeSpan.FromMilliseconds(Int(read, "PAAS_DRAIN_MS", 1000)),
             RolloutMaxInFlight = Int(read, "PAAS_ROLLOUT_MAX_IN_FLIGHT", 1),
             ConvergeInterval = TimeSpan.FromSeconds(Int(read, "PAAS_CONVERGE_SECONDS", 5)),

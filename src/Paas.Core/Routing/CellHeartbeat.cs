@@ -1,16 +1,15 @@
 namespace Paas.Core.Routing;
 
 /// <summary>
-/// Liveness of routes by cell heartbeat. Whoever runs a cell (today the controller, for the local Docker
-/// cell) keeps <see cref="RouteKeys.CellAlive"/> set with <c>SET key &lt;anything&gt; PX ttl</c>, refreshed every
-/// <see cref="RefreshInterval"/>, and writes <c>"cell"</c> into each <see cref="RouteEntry"/> it routes
-/// (setting the key before the first route). Routers check the keys of every cell their routes name;
-/// when a key has expired its routes stop receiving traffic, even if nobody ever deletes them, within
-/// <see cref="Ttl"/> plus the router's check interval. Redis does the timing, so clocks never need to agree.
+/// Cell liveness, one definition for every component: a cell is live while its key
+/// <see cref="RouteKeys.CellAlive"/> exists. The cell agent sets it at every heartbeat with
+/// <c>SET key 1 PX lost-after</c> (PAAS_CELL_LOST_SECONDS), so Redis does the timing and no two hosts'
+/// clocks are ever compared. The controller reads the keys to decide that a cell is lost and its instances
+/// must be placed elsewhere; routers read the same keys to stop sending traffic to a lost cell's routes
+/// (after checking that its instances do not answer: an agent can die while its instances serve on).
 /// </summary>
 public static class CellHeartbeat
 {
-    public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(20);
-
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
+    /// <summary>How long a silent cell counts as live: the default of PAAS_CELL_LOST_SECONDS.</summary>
+    public static readonly TimeSpan DefaultLostAfter = TimeSpan.FromSeconds(5);
 }

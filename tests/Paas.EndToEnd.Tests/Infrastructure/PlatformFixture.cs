@@ -101,6 +101,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CELL_MEMORY_MB"] = layout.MemoryMb.ToString(),
             ["PAAS_CELL_PORT"] = port.ToString(),
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
+            ["PAAS_CELL_LOST_SECONDS"] = "5",
             ["PAAS_DATA_DIR"] = DataDirectory,
             ["PAAS_REDIS"] = Redis,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
@@ -253,6 +254,13 @@ public sealed partial class PlatformFixture : IAsyncLifetime
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>When the container's process last started: a restart changes it, while the container id stays.</summary>
+    public async Task<string> StartedAtAsync(string containerId)
+    {
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        return (await docker.Containers.InspectContainerAsync(containerId)).State.StartedAt;
     }
 
     public async Task<IList<ContainerListResponse>> ContainersAsync(string app)
