@@ -109,6 +109,8 @@ services.AddSingleton(new StagingOptions(settings.StackImage, buildpacksDir, Pat
     { TimeLimit = settings.StagingTimeout, MemoryBytes = settings.StagingMemoryBytes, OutputLimitBytes = settings.StagingOutputLimitBytes });
 services.AddSingleton<IStager>(sp => new BuildpackStager(docker, sp.GetRequiredService<StagingOptions>(), sp.GetRequiredService<BuildpackFetcher>()));
 services.AddSingleton(new OneOffRunner(docker, platformId));
+if (settings.Registry is { } registry)
+    services.AddSingleton(new Paas.Staging.Images.ReleaseImagePublisher(docker, registry));
 services.AddSingleton(new ImageJanitor(docker, platformId, Path.Combine(dataDir, "tmp")));
 services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
 services.AddSingleton(new CellKeys(settings.RedisPrefix));

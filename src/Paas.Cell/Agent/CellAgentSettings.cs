@@ -23,6 +23,9 @@ public sealed record CellAgentSettings(
     /// <summary>Each app's allowance of log lines per second on this cell (see <see cref="PaasSettings.LogRateLinesPerSecond"/>).</summary>
     public int LogRateLinesPerSecond { get; init; } = 500;
 
+    /// <summary>Where other hosts reach this cell and its instances (PAAS_CELL_ADDRESS): instance ports are published on it.</summary>
+    public string Address { get; init; } = "127.0.0.1";
+
     /// <summary>The TTL of this cell's alive key: silent this long, the cell is lost (see <see cref="Paas.Core.Routing.CellHeartbeat"/>).</summary>
     public TimeSpan LostAfter { get; init; } = Paas.Core.Routing.CellHeartbeat.DefaultLostAfter;
 
@@ -31,7 +34,10 @@ public sealed record CellAgentSettings(
         read ??= Environment.GetEnvironmentVariable;
         var platform = PaasSettings.FromEnvironment(read);
         var port = Int(read, "PAAS_CELL_PORT", 8091);
-        var bind = Str(read, "PAAS_CELL_BIND", "127.0.0.1");
+        var address = Str(read, "PAAS_CELL_ADDRESS", "127.0.0.1");
+        if (!System.Net.IPAddress.TryParse(address, out _))
+            throw new ArgumentException($"PAAS_CELL_ADDRESS must be an IP address other hosts reach this cell at, not '{address}'.");
+        var bind = Str(read, "PAAS_CELL_BIND", address);
         var name = Str(read, "PAAS_CELL_NAME", "local");
         if (!Paas.Core.Apps.AppName.IsValid(name))
             throw new ArgumentException($"PAAS_CELL_NAME '{name}' must be a DNS label (lowercase letters, digits, hyphens).");
@@ -47,7 +53,7 @@ public sealed record CellAgentSettings(
             MaxInstances: Int(read, "PAAS_CELL_MAX_INSTANCES", 100),
             Bind: bind,
             Port: port,
-            AdvertisedUrl: Str(read, "PAAS_CELL_URL", $"http://{(bind == "0.0.0.0" ? "127.0.0.1" : bind)}:{port}"),
+            AdvertisedUrl: Str(read, "PAAS_CELL_URL", $"http://{(bind == "0.0.0.0" ? address : bind)}:{port}"),
             DockerEndpoint: platform.DockerEndpoint,
             Redis: platform.Redis,
             RedisPrefix: platform.RedisPrefix,
@@ -55,6 +61,7 @@ public sealed record CellAgentSettings(
             HeartbeatInterval: heartbeat)
         {
             LostAfter = platform.CellLostAfter,
+            Address = address,
             LogMaxLines = platform.LogMaxLines,
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
         };

@@ -10,6 +10,8 @@ public static class CellApi
 {
     public sealed record WaitHealthyRequest(InstanceState Instance, HealthCheckSpec Check, double TimeoutSeconds);
 
+    public sealed record PrepareImageRequest(string Image);
+
     public static void MapCellApi(this IEndpointRouteBuilder app, string secret)
     {
         var api = app.MapGroup("/v1");
@@ -32,6 +34,26 @@ public static class CellApi
             var instance = await cell.StartAsync(spec, ct);
             heartbeat.BeatNow();
             return Results.Json(instance, statusCode: StatusCodes.Status201Created);
+        });
+
+        // A pull can take a minute: progress lines stream back as NDJSON ({"progress"}), then one {"pulled"} or {"error"}.
+        api.MapPost("/images/prepare", async (PrepareImageRequest request, DockerCell cell, HttpContext context, CancellationToken ct) =>
+        {
+            context.Response.ContentType = "application/x-ndjson";
+            async Task WriteAsync(object line)
+            {
+                await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(line) + "\n", ct);
+                await context.Response.Body.FlushAsync(ct);
+            }
+            try
+            {
+                var pulled = await cell.PrepareImageAsync(request.Image, line => WriteAsync(new { progress = line }), ct);
+                await WriteAsync(new { pulled });
+            }
+            catch (ImageUnavailableException e)
+            {
+                await WriteAsync(new { error = e.Message });
+            }
         });
 
         api.MapPost("/instances/wait-healthy", async (WaitHealthyRequest request, DockerCell cell, CancellationToken ct) =>

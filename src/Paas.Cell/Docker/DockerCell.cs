@@ -10,7 +10,7 @@ namespace Paas.Cell.Docker;
 /// <summary>A cell backed by one Docker engine. Everything it knows it reads back from container labels.</summary>
 public sealed class DockerCell : ICell
 {
-    /// <summary>Every app listens on this port inside its container; the engine publishes it on loopback.</summary>
+    /// <summary>Every app listens on this port inside its container; the engine publishes it on the cell's address.</summary>
     public const int ContainerPort = 5000;
     private const string PortKey = "5000/tcp";
     private const string AppUser = "1000:1000";
@@ -20,16 +20,48 @@ public sealed class DockerCell : ICell
     private readonly IDockerClient _docker;
     private readonly string _platformId;
     private readonly TimeProvider _time;
+    private readonly string _address;
 
-    public DockerCell(string name, IDockerClient docker, string platformId, TimeProvider time)
+    /// <param name="address">Where other hosts reach this cell's instances (PAAS_CELL_ADDRESS): ports are published on it.</param>
+    public DockerCell(string name, IDockerClient docker, string platformId, TimeProvider time, string address = "127.0.0.1")
     {
         Name = name;
         _docker = docker;
         _platformId = platformId;
         _time = time;
+        _address = address;
     }
 
     public string Name { get; }
+
+    public async Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _docker.Images.InspectImageAsync(image, cancellationToken);
+            return false;
+        }
+        catch (DockerImageNotFoundException)
+        {
+        }
+        var at = image.IndexOf('@');
+        if (at < 0)
+            throw new ImageUnavailableException($"The image {image} is not on cell {Name}, and without a registry digest it cannot be pulled (set PAAS_REGISTRY on the controller).");
+        var pull = new ImagePullProgress(_time);
+        await progress($"pulling image on cell {Name} …");
+        try
+        {
+            await _docker.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = image[..at], Tag = image[(at + 1)..] }, null, pull, cancellationToken);
+        }
+        catch (DockerApiException e)
+        {
+            throw new ImageUnavailableException($"Pulling the image on cell {Name} failed: {ImagePullProgress.FirstLine(e.ResponseBody ?? e.Message)}.");
+        }
+        if (pull.Error is { } error)
+            throw new ImageUnavailableException($"Pulling the image on cell {Name} failed: {error}.");
+        await progress($"pulled image on cell {Name} ({pull.Summary})");
+        return true;
+    }
 
     public async Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
@@ -69,7 +101,7 @@ public sealed class DockerCell : ICell
             {
                 PortBindings = new Dictionary<string, IList<PortBinding>>
                 {
-                    [PortKey] = [new PortBinding { HostIP = "127.0.0.1", HostPort = "" }],
+                    [PortKey] = [new PortBinding { HostIP = _address, HostPort = "" }],
                 },
                 Memory = spec.MemoryBytes,
                 MemorySwap = spec.MemoryBytes,
@@ -219,14 +251,14 @@ public sealed class DockerCell : ICell
             Address: address,
             Since: since);
 
-    private static string? AddressOf(IDictionary<string, IList<PortBinding>>? ports) =>
+    private string? AddressOf(IDictionary<string, IList<PortBinding>>? ports) =>
         ports is not null && ports.TryGetValue(PortKey, out var bindings) && bindings?.FirstOrDefault() is { } b
-            ? $"127.0.0.1:{b.HostPort}"
+            ? $"{_address}:{b.HostPort}"
             : null;
 
-    private static string? AddressOf(IList<Port>? ports) =>
+    private string? AddressOf(IList<Port>? ports) =>
         ports?.FirstOrDefault(p => p.PrivatePort == ContainerPort && p.PublicPort != 0) is { } p
-            ? $"127.0.0.1:{p.PublicPort}"
+            ? $"{_address}:{p.PublicPort}"
             : null;
 
     private static DateTimeOffset ParseTime(string? value) =>

@@ -30,6 +30,27 @@ public sealed class RemoteCell : ICell
         return await ReadAsync<InstanceState>(response, cancellationToken);
     }
 
+    public async Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/images/prepare") { Content = JsonContent.Create(new { image }) };
+        using var response = await SendAsync(() => _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken));
+        if (!response.IsSuccessStatusCode)
+            await ReadAsync<JsonElement?>(response, cancellationToken);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            using var message = JsonDocument.Parse(line);
+            var root = message.RootElement;
+            if (root.TryGetProperty("progress", out var text))
+                await progress(text.GetString() ?? "");
+            else if (root.TryGetProperty("error", out var error))
+                throw new ImageUnavailableException(error.GetString() ?? $"Cell {Name} could not get the image.");
+            else if (root.TryGetProperty("pulled", out var pulled))
+                return pulled.GetBoolean();
+        }
+        throw new CellUnavailableException($"Cell {Name} at {Url} stopped answering while getting the image.");
+    }
+
     public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances/wait-healthy", new { instance, check, timeoutSeconds = timeout.TotalSeconds }, cancellationToken));

@@ -10,6 +10,7 @@ using Paas.Core.Releases;
 using Paas.Staging;
 using Paas.Staging.Buildpacks;
 using Paas.Staging.Hygiene;
+using Paas.Staging.Images;
 using Paas.Staging.OneOff;
 using Paas.Staging.Source;
 
@@ -31,7 +32,8 @@ public sealed class Deployer(
     OneOffRunner oneOff,
     ImageJanitor janitor,
     AppLogWriter logs,
-    ILogger<Deployer> logger)
+    ILogger<Deployer> logger,
+    ReleaseImagePublisher? publisher = null)
 {
     public async Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken)
     {
@@ -179,6 +181,8 @@ public sealed class Deployer(
             new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust),
             output,
             cancellationToken);
+        // Cells on other hosts pull the release from the registry, by digest.
+        var registryImage = publisher is null ? null : await publisher.PushAsync(staged.Image, output, cancellationToken);
 
         // A Procfile wins over the buildpack's defaults, as on Heroku.
         var processTypes = new Dictionary<string, string>(staged.Release.DefaultProcessTypes);
@@ -195,6 +199,7 @@ public sealed class Deployer(
             Config = config,
             Defaults = new Dictionary<string, string>(staged.Release.ConfigVars),
             Description = $"Deploy {revision[..Math.Min(7, revision.Length)]}",
+            RegistryImage = registryImage,
         }, manifest);
     }
 

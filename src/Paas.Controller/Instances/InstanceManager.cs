@@ -46,7 +46,7 @@ public sealed class InstanceManager(
             Release: release.Version,
             Process: process,
             Index: index,
-            Image: release.Image,
+            Image: release.RunImage,
             Command: release.ProcessTypes[process],
             Environment: new Dictionary<string, string>(release.Environment),
             MemoryBytes: memory)
@@ -65,6 +65,17 @@ public sealed class InstanceManager(
         finally
         {
             _placement.Release();
+        }
+        if (release.RegistryImage is not null)
+        {
+            try
+            {
+                await cell.PrepareImageAsync(spec.Image, line => output($"       {process}.{index} {line}"), cancellationToken);
+            }
+            catch (Paas.Core.Cells.ImageUnavailableException e)
+            {
+                throw new DeployException($"{process}.{index} could not start on cell {cell.Name}: {e.Message.TrimEnd('.')}.");
+            }
         }
         var instance = await cell.StartAsync(spec, cancellationToken);
         await output($"       {process}.{index} started on cell {cell.Name}");

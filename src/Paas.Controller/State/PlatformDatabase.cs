@@ -81,6 +81,7 @@ public sealed partial class PlatformDatabase
         AddColumnIfMissing(connection, "releases", "description", "TEXT NOT NULL DEFAULT ''");
         AddColumnIfMissing(connection, "apps", "owner", "TEXT NOT NULL DEFAULT 'admin'");
         AddColumnIfMissing(connection, "tokens", "description", "TEXT NOT NULL DEFAULT ''");
+        AddColumnIfMissing(connection, "releases", "registry_image", "TEXT");
         CreateAccessSchema(connection);
         CreateConfigSchema(connection);
     }
@@ -180,12 +181,12 @@ public sealed partial class PlatformDatabase
         var now = Now();
         using (var command = Command(connection,
             """
-            INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at, config, defaults, description)
-            VALUES ($app, $version, $image, $commit, $buildpack, $types, $now, $config, $defaults, $description);
+            INSERT INTO releases (app, version, image, git_commit, buildpack, process_types, created_at, config, defaults, description, registry_image)
+            VALUES ($app, $version, $image, $commit, $buildpack, $types, $now, $config, $defaults, $description, $registryImage);
             """,
             ("$app", release.App), ("$version", release.Version), ("$image", release.Image), ("$commit", release.Commit), ("$buildpack", release.Buildpack),
             ("$types", JsonSerializer.Serialize(release.ProcessTypes)), ("$now", now), ("$config", JsonSerializer.Serialize(release.Config)),
-            ("$defaults", JsonSerializer.Serialize(release.Defaults)), ("$description", release.Description)))
+            ("$defaults", JsonSerializer.Serialize(release.Defaults)), ("$description", release.Description), ("$registryImage", release.RegistryImage)))
         {
             command.Transaction = transaction;
             command.ExecuteNonQuery();
@@ -241,7 +242,7 @@ public sealed partial class PlatformDatabase
     {
         using var connection = Open();
         using var command = Command(connection,
-            "SELECT app, version, image, git_commit, buildpack, process_types, created_at, config, defaults, description FROM releases " + where,
+            "SELECT app, version, image, git_commit, buildpack, process_types, created_at, config, defaults, description, registry_image FROM releases " + where,
             parameters);
         using var reader = command.ExecuteReader();
         var releases = new List<ReleaseRecord>();
@@ -255,6 +256,7 @@ public sealed partial class PlatformDatabase
                 Config = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(7)) ?? [],
                 Defaults = JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(8)) ?? [],
                 Description = reader.GetString(9),
+                RegistryImage = reader.IsDBNull(10) ? null : reader.GetString(10),
             });
         }
         return releases;

@@ -16,6 +16,15 @@ public sealed record ReleaseRecord(
     /// <summary>The buildpack's config_vars: defaults that a config var of the same name overrides.</summary>
     public IReadOnlyDictionary<string, string> Defaults { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// The image as cells on other hosts pull it: its registry repository and digest
+    /// (`registry:5000/paas/app-web@sha256:…`), when a registry is configured; null on a single host.
+    /// </summary>
+    public string? RegistryImage { get; init; }
+
+    /// <summary>What a cell runs: the registry digest when there is one (so every host runs exactly this build), else the local tag.</summary>
+    public string RunImage => RegistryImage ?? Image;
+
     /// <summary>What made this release, as `paas releases` shows it: "Deploy 1a2b3c4", "Set FOO config vars", "Rollback to v3".</summary>
     public string Description { get; init; } = "";
 

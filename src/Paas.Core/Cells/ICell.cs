@@ -10,6 +10,13 @@ public interface ICell
 {
     string Name { get; }
 
+    /// <summary>
+    /// Makes sure the image is on the cell's engine, pulling it from the registry by digest if not, with
+    /// progress lines for the pusher; true when it had to pull. A cell that cannot get it throws
+    /// <see cref="ImageUnavailableException"/> naming the reason (registry down, disk full).
+    /// </summary>
+    Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken) => Task.FromResult(false);
+
     /// <summary>Creates and starts the instance's container; returns once it is running (not yet healthy).</summary>
     Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken);
 
