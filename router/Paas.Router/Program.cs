@@ -202,6 +202,7 @@ builder.Services.AddSingleton<AccessLog>();
 builder.Services.AddHostedService(services => services.GetRequiredService<AccessLog>());
 builder.Services.AddSingleton<IEndpointProbe>(new TcpConnectProbe(TimeSpan.FromMilliseconds(500)));
 builder.Services.AddSingleton<SilentCells>();
+builder.Services.AddSingleton<TableAcknowledger>();
 builder.Services.AddSingleton<RedisRouteSource>();
 builder.Services.AddSingleton<IEndpointDownPublisher>(services => services.GetRequiredService<RedisRouteSource>());
 builder.Services.AddHostedService(services => services.GetRequiredService<RedisRouteSource>());

@@ -22,6 +22,9 @@ public sealed record RouterSettings
     public static readonly TimeSpan DefaultCooldown = TimeSpan.FromSeconds(10);
     public static readonly TimeSpan DefaultHeartbeatCheck = TimeSpan.FromSeconds(2);
 
+    /// <summary>This router's name in <see cref="Paas.Core.Routing.RouteKeys.Routers"/>: unique per router (host name and port by default).</summary>
+    public string RouterId { get; init; } = "router";
+
     public int PublicPort { get; init; } = DefaultPublicPort;
     public IPAddress Bind { get; init; } = IPAddress.Any;
     public int AdminPort { get; init; } = DefaultAdminPort;
@@ -115,6 +118,7 @@ public sealed record RouterSettings
             FrontEndThreads = Count(read, "PAAS_ROUTER_THREADS", Environment.ProcessorCount),
             BatchedIo = NonEmpty(read("PAAS_ROUTER_IO_URING"))?.ToLowerInvariant() is not ("off" or "0" or "false" or "no"),
         };
+        settings = settings with { RouterId = NonEmpty(read("PAAS_ROUTER_ID")) ?? $"{Environment.MachineName}-{settings.PublicPort}" };
 
         if (settings.TlsPort != 0 && (settings.TlsPort == settings.PublicPort || settings.TlsPort == settings.AdminPort))
         {

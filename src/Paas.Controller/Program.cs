@@ -94,9 +94,7 @@ var appLogs = new AppLogWriter(redis, new LogKeys(settings.RedisPrefix), setting
 services.AddSingleton(appLogs);
 services.AddSingleton(new AppLogReader(redis, new LogKeys(settings.RedisPrefix), time));
 database.EventAdded += e => appLogs.Post(e.App, LogSource.Platform, "", e.Actor == "platform" ? e.Message : $"{e.Message} by {e.Actor}");
-services.AddSingleton(sp => new RoutePublisher(
-    redis, sp.GetRequiredService<RouteKeys>(),
-    new HttpClient { BaseAddress = new Uri(settings.RouterAdminUrl.TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(2) }));
+services.AddSingleton(sp => new RoutePublisher(redis, sp.GetRequiredService<RouteKeys>()));
 services.AddSingleton(new GitRepositories(Path.Combine(dataDir, "repos"), Path.Combine(dataDir, "hooks")));
 services.AddSingleton<GitHttpBackend>();
 services.AddSingleton<GitEndpoint>();

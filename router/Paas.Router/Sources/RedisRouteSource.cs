@@ -61,8 +61,9 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     private long _tableVersion;
     private int _periodicChecks;
 
-    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, AccessLog accessLog, SilentCells silentCells, ILogger<RedisRouteSource> logger)
+    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, AccessLog accessLog, SilentCells silentCells, TableAcknowledger acknowledger, ILogger<RedisRouteSource> logger)
     {
+        _acknowledger = acknowledger;
         _silentCells = silentCells;
         _settings = settings;
         _store = store;
@@ -74,6 +75,12 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
     private readonly AccessLog _accessLog;
     private readonly SilentCells _silentCells;
+    private readonly TableAcknowledger _acknowledger;
+
+    // The route version the next published table will reflect completely; no longer advanced once a
+    // message is found missing, until a reload has read everything again. Only the single reader touches it.
+    private long _completeVersion;
+    private bool _missedMessage;
 
     /// <summary>Time since the table or the heartbeats were last read from Redis; null before the first read.</summary>
     public TimeSpan? SinceLastSync => Interlocked.Read(ref _lastSync) is var last && last != 0 ? Stopwatch.GetElapsedTime(last) : null;
@@ -125,6 +132,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
         var timer = ResyncPeriodicallyAsync(stop);
         var heartbeats = CheckHeartbeatsPeriodicallyAsync(redis, stop);
+        var acknowledgements = _acknowledger.RunAsync(redis, stop);
         try
         {
             await ProcessAsync(redis.GetDatabase(), stop);
@@ -137,6 +145,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             await IgnoreFailure(queue.UnsubscribeAsync(CommandFlags.FireAndForget));
             await IgnoreFailure(timer);
             await IgnoreFailure(heartbeats);
+            await IgnoreFailure(acknowledgements);
         }
     }
 
@@ -270,6 +279,10 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             }
 
             PublishBuilt(builder);
+            if (!_missedMessage && _loadedOnce)
+            {
+                _acknowledger.Served(_completeVersion);
+            }
         }
     }
 
@@ -319,12 +332,17 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
             if (version != _tableVersion + 1 && _loadedOnce)
             {
+                _missedMessage = true;
                 _logger.LogWarning("Route change {Version} arrived while the table is at {TableVersion}; a change was lost, reloading",
                     version, _tableVersion);
                 _work.Writer.TryWrite(Work.Resync("lost message"));
             }
 
             _tableVersion = version;
+            if (!_missedMessage)
+            {
+                _completeVersion = version;
+            }
         }
 
         if (!builder.TryApply(change))
@@ -396,6 +414,8 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             table.Hosts.Count, table.Instances.Count, reason, table.Version);
         _loadedOnce = true;
         _resyncFailures = 0;
+        _completeVersion = _tableVersion;
+        _missedMessage = false;
     }
 
     /// <summary>

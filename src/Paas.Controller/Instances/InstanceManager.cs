@@ -91,11 +91,11 @@ public sealed class InstanceManager(
         await output($"       {process}.{index} is healthy");
         if (process == ProcessType.Web && instance.Address is not null)
         {
-            await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address, instance.Cell));
-            if (await routes.WaitRoutedAsync(settings.AppHost(release.App), instance.InstanceId, true, RouteConfirmation, time, cancellationToken))
+            var version = await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address, instance.Cell));
+            if (await routes.WaitAppliedAsync(version, RouteConfirmation, time, cancellationToken))
                 await output($"       {process}.{index} is routed");
             else
-                await output($" !     The router did not confirm the route for {process}.{index} within {RouteConfirmation.TotalSeconds:0} s; it may be down.");
+                await output($" !     Not every router confirmed the route for {process}.{index} within {RouteConfirmation.TotalSeconds:0} s; one may be down.");
         }
         return instance;
     }
@@ -110,15 +110,15 @@ public sealed class InstanceManager(
     }
 
     /// <summary>
-    /// Takes the instance out of the routing table first and waits for the router to drop it, then lets
+    /// Takes the instance out of the routing table first and waits for every router to drop it, then lets
     /// in-flight requests finish for the drain period before stopping it (SIGTERM, SIGKILL after the grace).
     /// </summary>
     public async Task RetireAsync(InstanceState instance, bool drain, CancellationToken cancellationToken)
     {
-        await routes.RemoveRouteAsync(instance.InstanceId);
+        var version = await routes.RemoveRouteAsync(instance.InstanceId);
         if (drain && instance.Running && instance.Process == ProcessType.Web)
         {
-            await routes.WaitRoutedAsync(settings.AppHost(instance.App), instance.InstanceId, false, RouteConfirmation, time, cancellationToken);
+            await routes.WaitAppliedAsync(version, RouteConfirmation, time, cancellationToken);
             await Task.Delay(settings.DrainTime, time, cancellationToken);
         }
         try

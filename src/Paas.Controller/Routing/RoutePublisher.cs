@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json;
 using Paas.Core.Routing;
 using StackExchange.Redis;
@@ -9,7 +8,7 @@ namespace Paas.Controller.Routing;
 /// Writes the routing table to Redis and announces each write on the change channel, which routers
 /// apply to their in-memory tables.
 /// </summary>
-public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys, HttpClient routerAdmin)
+public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys)
 {
     private readonly RouteWriter _writer = new(redis, keys);
 
@@ -26,9 +25,11 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys,
 
     public Task RemoveHostAsync(string host) => _writer.RemoveHostAsync(host);
 
-    public Task AddRouteAsync(RouteEntry entry) => _writer.SetRouteAsync(entry.Instance, JsonSerializer.Serialize(entry));
+    /// <returns>The write's version, for <see cref="WaitAppliedAsync"/>.</returns>
+    public Task<long> AddRouteAsync(RouteEntry entry) => _writer.SetRouteAsync(entry.Instance, JsonSerializer.Serialize(entry));
 
-    public Task RemoveRouteAsync(string instanceId) => _writer.RemoveRouteAsync(instanceId);
+    /// <returns>The write's version, for <see cref="WaitAppliedAsync"/>.</returns>
+    public Task<long> RemoveRouteAsync(string instanceId) => _writer.RemoveRouteAsync(instanceId);
 
     public async Task<IReadOnlyList<RouteEntry>> RoutesOfAppAsync(string app)
     {
@@ -53,29 +54,46 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys,
     }
 
     /// <summary>
-    /// Waits until the local router's in-memory table lists the instance under the host (or, with
-    /// <paramref name="present"/> false, no longer lists it), so a deploy reports success only once
-    /// traffic reaches the new instance, and an old one stops only once traffic has left it.
+    /// Waits until every live router serves the table at <paramref name="version"/> or later (see
+    /// <see cref="RouterAcknowledgement"/>), so a deploy reports success only once traffic can reach the new
+    /// instance, and an old one stops only once no router sends it traffic. False when the timeout passes
+    /// first, or no router is live.
     /// </summary>
-    public async Task<bool> WaitRoutedAsync(string host, string instanceId, bool present, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    public async Task<bool> WaitAppliedAsync(long version, TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
         var deadline = time.GetUtcNow() + timeout;
-        while (time.GetUtcNow() < deadline)
+        while (true)
         {
-            try
-            {
-                var table = await routerAdmin.GetFromJsonAsync<JsonElement>("routes", cancellationToken);
-                var listed = table.TryGetProperty("hosts", out var hosts) && hosts.TryGetProperty(host, out var entry)
-                    && entry.TryGetProperty("endpoints", out var endpoints)
-                    && endpoints.EnumerateArray().Any(e => e.TryGetProperty("instance", out var i) && i.GetString() == instanceId);
-                if (listed == present)
-                    return true;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(TimeSpan.FromMilliseconds(50), time, cancellationToken);
+            var (live, behind) = await RoutersAsync(version);
+            if (live > 0 && behind == 0)
+                return true;
+            if (time.GetUtcNow() >= deadline)
+                return false;
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
         }
-        return false;
+    }
+
+    /// <summary>How many routers are live, and how many of those serve a table older than <paramref name="version"/>.</summary>
+    public async Task<(int Live, int Behind)> RoutersAsync(long version)
+    {
+        var routers = await Db.HashKeysAsync(keys.Routers);
+        if (routers.Length == 0)
+            return (0, 0);
+        var applied = await Db.StringGetAsync(routers.Select(r => (RedisKey)keys.RouterApplied(r.ToString())).ToArray());
+        var live = 0;
+        var behind = 0;
+        for (var i = 0; i < routers.Length; i++)
+        {
+            if (applied[i].IsNull)
+            {
+                // Gone (its key expired): it no longer counts, and a restarted router enrolls again.
+                _ = Db.HashDeleteAsync(keys.Routers, routers[i], CommandFlags.FireAndForget);
+                continue;
+            }
+            live++;
+            if (!long.TryParse(applied[i].ToString(), out var at) || at < version)
+                behind++;
+        }
+        return (live, behind);
     }
 }

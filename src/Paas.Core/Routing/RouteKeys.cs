@@ -27,6 +27,12 @@ public sealed record RouteKeys(string Prefix)
     /// </summary>
     public string Version => Prefix + "routes:version";
 
+    /// <summary>Hash: router id → when it last acknowledged; the routers a deploy waits for are the live ones among these (see <see cref="RouterAcknowledgement"/>).</summary>
+    public string Routers => Prefix + "routers";
+
+    /// <summary>String key with a TTL: the <see cref="Version"/> whose table <paramref name="router"/> serves; present while it is alive. See <see cref="RouterAcknowledgement"/>.</summary>
+    public string RouterApplied(string router) => Prefix + "routers:" + router + ":applied";
+
     /// <summary>
     /// String key with a TTL: present while <paramref name="cell"/> is alive. See <see cref="CellHeartbeat"/>.
     /// </summary>

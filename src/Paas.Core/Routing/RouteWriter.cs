@@ -10,19 +10,19 @@ namespace Paas.Core.Routing;
 /// </summary>
 public sealed class RouteWriter(IConnectionMultiplexer redis, RouteKeys keys)
 {
-    public Task SetHostAsync(string host, string app) => SetAsync(keys.Hosts, RouteChange.HostSet, host, app);
+    public Task<long> SetHostAsync(string host, string app) => SetAsync(keys.Hosts, RouteChange.HostSet, host, app);
 
-    public Task RemoveHostAsync(string host) => RemoveAsync(keys.Hosts, RouteChange.HostDel, host);
+    public Task<long> RemoveHostAsync(string host) => RemoveAsync(keys.Hosts, RouteChange.HostDel, host);
 
     /// <param name="json">The <see cref="RouteEntry"/> JSON, stored and published as is.</param>
-    public Task SetRouteAsync(string instance, string json) => SetAsync(keys.Routes, RouteChange.RouteSet, instance, json);
+    public Task<long> SetRouteAsync(string instance, string json) => SetAsync(keys.Routes, RouteChange.RouteSet, instance, json);
 
-    public Task RemoveRouteAsync(string instance) => RemoveAsync(keys.Routes, RouteChange.RouteDel, instance);
+    public Task<long> RemoveRouteAsync(string instance) => RemoveAsync(keys.Routes, RouteChange.RouteDel, instance);
 
     /// <param name="json">The <see cref="AppRouteOptions"/> JSON, stored and published as is.</param>
-    public Task SetAppOptionsAsync(string app, string json) => SetAsync(keys.AppOptions, RouteChange.AppOptionsSet, app, json);
+    public Task<long> SetAppOptionsAsync(string app, string json) => SetAsync(keys.AppOptions, RouteChange.AppOptionsSet, app, json);
 
-    public Task RemoveAppOptionsAsync(string app) => RemoveAsync(keys.AppOptions, RouteChange.AppOptionsDel, app);
+    public Task<long> RemoveAppOptionsAsync(string app) => RemoveAsync(keys.AppOptions, RouteChange.AppOptionsDel, app);
 
     /// <summary>
     /// Bumps the version as a write would, without writing or publishing: what a lost message looks like
@@ -30,28 +30,30 @@ public sealed class RouteWriter(IConnectionMultiplexer redis, RouteKeys keys)
     /// </summary>
     public Task<long> SkipVersionAsync() => redis.GetDatabase().StringIncrementAsync(keys.Version);
 
-    private async Task SetAsync(string hash, string kind, string field, string value)
+    private async Task<long> SetAsync(string hash, string kind, string field, string value)
     {
         var transaction = redis.GetDatabase().CreateTransaction();
         _ = transaction.HashSetAsync(hash, field, value);
         var version = transaction.StringIncrementAsync(keys.Version);
-        await CommitAndPublishAsync(transaction, version, kind, field, value);
+        return await CommitAndPublishAsync(transaction, version, kind, field, value);
     }
 
-    private async Task RemoveAsync(string hash, string kind, string field)
+    private async Task<long> RemoveAsync(string hash, string kind, string field)
     {
         var transaction = redis.GetDatabase().CreateTransaction();
         _ = transaction.HashDeleteAsync(hash, field);
         var version = transaction.StringIncrementAsync(keys.Version);
-        await CommitAndPublishAsync(transaction, version, kind, field, null);
+        return await CommitAndPublishAsync(transaction, version, kind, field, null);
     }
 
-    private async Task CommitAndPublishAsync(ITransaction transaction, Task<long> version, string kind, string field, string? value)
+    /// <returns>The version of the write (see <see cref="RouterAcknowledgement"/>).</returns>
+    private async Task<long> CommitAndPublishAsync(ITransaction transaction, Task<long> version, string kind, string field, string? value)
     {
         // Published after the commit, so a router that reads the counter in between sees a version it has
         // no message for yet and reloads once: wasted work, never a wrong table.
         await transaction.ExecuteAsync();
         var change = new RouteChange(kind, field, value, await version);
         await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Changes), JsonSerializer.Serialize(change));
+        return change.Version!.Value;
     }
 }

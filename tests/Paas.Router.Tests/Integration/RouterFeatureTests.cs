@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
+using StackExchange.Redis;
 using static Paas.Router.Tests.Integration.RouterFixture;
 
 namespace Paas.Router.Tests.Integration;
@@ -429,6 +430,31 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
         // The cell comes back: so does its endpoint.
         await _f.Db.StringSetAsync(_f.Prefix + $"cells:{cell}:alive", "1", TimeSpan.FromSeconds(60));
         await _f.WaitForEndpointsAsync(Host("beat"), 2);
+    }
+
+    [Fact]
+    public async Task Every_router_acknowledges_the_route_version_it_serves()
+    {
+        // A writer waits for every live router (Paas.Core's RouterAcknowledgement), not for one admin port.
+        await using var other = await _f.StartRouterAsync(new Dictionary<string, string> { ["PAAS_ROUTER_ID"] = "other-" + _id });
+        var keys = new Paas.Core.Routing.RouteKeys(_f.Prefix);
+        var routers = new[] { $"{Environment.MachineName}-{_f.Router.PublicPort}", "other-" + _id };
+        await _f.SetHostAsync(Host("ack"), App("ack"));
+
+        var version = await _f.Routes.SetRouteAsync(App("ack") + "-web-0",
+            JsonSerializer.Serialize(new { instance = App("ack") + "-web-0", app = App("ack"), process = "web", release = 1, address = _a.Address }));
+        await _f.EventuallyAsync(async () =>
+        {
+            var applied = await _f.Db.StringGetAsync(routers.Select(r => (RedisKey)keys.RouterApplied(r)).ToArray());
+            return applied.All(v => v.HasValue && (long)v >= version);
+        }, "both routers' acknowledgements of the write");
+
+        // An acknowledgement means the table is served: both list the endpoint at once, no waiting.
+        foreach (var router in new[] { _f.Router, other })
+            await _f.WaitForEndpointsAsync(Host("ack"), 1, router, seconds: 0);
+        var enrolled = (await _f.Db.HashKeysAsync(keys.Routers)).Select(k => k.ToString()).ToList();
+        Assert.Contains(routers[0], enrolled);
+        Assert.Contains(routers[1], enrolled);
     }
 
     private static int ClosedPort()
