@@ -34,6 +34,8 @@ public sealed class PushToServeTests(PlatformFixture platform)
         Assert.True(push.ExitCode == 0, push.ToString());
         Assert.Contains("remote: -----> Static HTML app detected", push.Stderr);
         Assert.Contains("remote: -----> Released v1", push.Stderr);
+        // Every live router acknowledged the route before the push said so.
+        Assert.Contains("remote:        web.1 is routed", push.Stderr);
         Assert.Contains($"remote:        http://{app}.localhost:{platform.RouterPort}/ deployed to Paas", push.Stderr);
         Assert.Equal("200", (await BodyAsync(app))[..3]);
         Assert.Contains("Hello from static v1", await BodyAsync(app));
