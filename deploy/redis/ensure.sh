@@ -74,7 +74,7 @@ if [[ ! -s $password_file ]]; then
   (umask 077 && openssl rand -hex 24 >"$password_file")
 fi
 echo "    starting redis-server (log: $log)"
-"$here/start.sh" "$port" "$dir" --daemonize yes --logfile "$log" >/dev/null
+"$here/start.sh" "$port" "$dir" --daemonize yes --logfile "$log" --pidfile "$dir/redis.pid" >/dev/null
 for ((i = 0; i < WAIT_S * 10; i++)); do
   answers_with_password && exit 0
   sleep 0.1

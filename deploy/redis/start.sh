@@ -19,7 +19,15 @@ conf=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/paas-redis.conf
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
-args=("$conf" --port "$port" --bind 127.0.0.1 --dir "$dir" "$@")
+# redis-server is given a file of this instance's own, made afresh at each start: the shared file is
+# included, never loaded directly, because CONFIG REWRITE (which Sentinel sends at every failover)
+# rewrites the file Redis was started with. Sentinel's rewrites last until the next start; the sentinels
+# then put a restarted Redis back in its role. A rewrite writes the password into it too: DIR is kept
+# private (setup makes it 0700).
+(umask 077 && printf '# Made by %s at each start; the settings are in %s.\ninclude %s\n' \
+  "${BASH_SOURCE[0]}" "$conf" "$conf" >"$dir/redis.conf")
+
+args=("$dir/redis.conf" --port "$port" --bind 127.0.0.1 --dir "$dir" "$@")
 if [[ -s $dir/password ]]; then
   # A trailing "-" makes redis-server read more configuration from stdin.
   exec redis-server "${args[@]}" - < <(printf 'requirepass "%s"\n' "$(<"$dir/password")")

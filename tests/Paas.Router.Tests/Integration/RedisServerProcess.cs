@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using StackExchange.Redis;
 
 namespace Paas.Router.Tests.Integration;
 
@@ -90,16 +89,9 @@ internal sealed class RedisServerProcess : IAsyncDisposable
                 throw new InvalidOperationException($"{file} {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{redis.Output}");
             }
 
-            try
+            if (await AnswersPingAsync(port))
             {
-                await using var probe = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},connectTimeout=500,abortConnect=false");
-                if (probe.IsConnected && probe.GetServer($"127.0.0.1:{port}").Ping() >= TimeSpan.Zero)
-                {
-                    return redis;
-                }
-            }
-            catch (RedisException)
-            {
+                return redis;
             }
 
             await Task.Delay(100);
@@ -107,6 +99,26 @@ internal sealed class RedisServerProcess : IAsyncDisposable
 
         await redis.DisposeAsync();
         throw new TimeoutException($"{file} on port {port} did not answer within 15 s:\n{redis.Output}");
+    }
+
+    // A bare PING over TCP: the same for a data Redis and a sentinel, and "-NOAUTH" counts as alive too.
+    private static async Task<bool> AnswersPingAsync(int port)
+    {
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await client.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
+            var buffer = new byte[64];
+            var read = await stream.ReadAsync(buffer, timeout.Token);
+            return read > 0 && (buffer[0] == (byte)'+' || Encoding.ASCII.GetString(buffer, 0, read).StartsWith("-NOAUTH"));
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>kill -9: no shutdown, no last write to disk; what survives is what was already there.</summary>
