@@ -28,35 +28,22 @@ public static class RedisConnection
     public static bool IsSentinel(ConfigurationOptions options) => !string.IsNullOrEmpty(options.ServiceName);
 
     /// <summary>
-    /// Connects; returns at once when Redis is down (the multiplexer keeps trying), and through Sentinel
-    /// keeps asking until a sentinel names a primary. <paramref name="report"/> hears about the waiting.
+    /// Connects; returns while Redis (or every sentinel) is down, and the multiplexer keeps trying: through
+    /// Sentinel it asks the sentinels for the primary every second until one names it (StackExchange.Redis
+    /// 3.4, checked with the sentinels down at start and with sentinels that did not know the service yet).
+    /// Should a Sentinel connect throw all the same, it is tried again; <paramref name="report"/> hears of it.
     /// </summary>
     public static async Task<ConnectionMultiplexer> ConnectAsync(string configuration, string clientName,
         Action<string>? report = null, CancellationToken stop = default)
     {
         var options = Options(configuration, clientName);
-        if (!IsSentinel(options))
-        {
-            return await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(stop);
-        }
-
-        // ConnectionMultiplexer.ConnectAsync would do the Sentinel part too, but it throws when no
-        // sentinel names a primary (AbortOnConnectFail or not) and leaves its sentinel connection open
-        // behind it; retried through an outage that is one more open connection per attempt. So: one
-        // sentinel connection, asked until it names a primary. It stays open for the process's lifetime:
-        // it is what hears of a failover and moves the returned connection to the new primary.
-        var sentinelOptions = options.Clone();
-        sentinelOptions.User = options.SentinelUser;
-        sentinelOptions.Password = options.SentinelPassword;
-        var sentinels = await ConnectionMultiplexer.SentinelConnectAsync(sentinelOptions).WaitAsync(stop);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                // Synchronous inside (it sleeps between its own attempts), hence the thread-pool hop.
-                return await Task.Run(() => sentinels.GetSentinelMasterConnection(options), stop).WaitAsync(stop);
+                return await ConnectionMultiplexer.ConnectAsync(options.Clone()).WaitAsync(stop);
             }
-            catch (RedisConnectionException ex) when (!stop.IsCancellationRequested)
+            catch (RedisConnectionException ex) when (IsSentinel(options) && !stop.IsCancellationRequested)
             {
                 if (attempt == 1 || attempt % 20 == 0)
                 {
