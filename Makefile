@@ -3,6 +3,7 @@
 SHELL := /bin/bash
 CONFIGURATION ?= Release
 export PAAS_DATA_DIR ?= /var/lib/paas
+export PAAS_REDIS_PORT ?= 6379
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
@@ -17,7 +18,8 @@ run: setup $(BUILD_STAMP) install-cli
 
 test: setup
 	dotnet build Paas.sln -c $(CONFIGURATION) -nologo -clp:ErrorsOnly
-	dotnet test Paas.sln -c $(CONFIGURATION) --no-build --logger "console;verbosity=normal"
+	PAAS_REDIS=$${PAAS_REDIS:-$$(deploy/redis/connection.sh $(PAAS_REDIS_PORT) $(PAAS_DATA_DIR)/redis)} \
+		dotnet test Paas.sln -c $(CONFIGURATION) --no-build --logger "console;verbosity=normal"
 
 setup:
 	@deploy/setup.sh

@@ -11,6 +11,9 @@ export PAAS_ROUTER_PORT=${PAAS_ROUTER_PORT:-8080}
 export PAAS_ROUTER_ADMIN_PORT=${PAAS_ROUTER_ADMIN_PORT:-8081}
 export PAAS_API_PORT=${PAAS_API_PORT:-8090}
 export PAAS_BUILDPACKS_DIR=${PAAS_BUILDPACKS_DIR:-$ROOT/buildpacks}
+# The Redis setup.sh runs, with its password; set PAAS_REDIS to use another (Sentinel: see README).
+PAAS_REDIS=${PAAS_REDIS:-$("$ROOT/deploy/redis/connection.sh" "${PAAS_REDIS_PORT:-6379}" "$PAAS_DATA_DIR/redis")}
+export PAAS_REDIS
 mkdir -p "$PAAS_DATA_DIR/logs"
 
 router_dll=$ROOT/router/Paas.Router/bin/$CONFIGURATION/net10.0/Paas.Router.dll

@@ -19,7 +19,6 @@ readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates i
 readonly HEROKU_CLI_VERSION=10.17.0
 readonly HEROKU_CLI_DIR=${PAAS_HEROKU_CLI_DIR:-/opt/paas/heroku-cli}
 readonly DOCKER_WAIT_S=60
-readonly REDIS_WAIT_S=20
 
 now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "$t"; }
 elapsed() {
@@ -103,30 +102,12 @@ else
   step_done
 fi
 
-redis_up() {
-  [[ $(redis-cli -h 127.0.0.1 -p "$PAAS_REDIS_PORT" ping 2>/dev/null) == PONG ]]
-}
-
 step "checking redis on 127.0.0.1:$PAAS_REDIS_PORT"
-if redis_up; then
-  step_done
-else
-  redis_log=$LOG_DIR/redis.log
-  echo "    starting redis-server (log: $redis_log)"
-  mkdir -p "$PAAS_DATA_DIR/redis"
-  # Redis only holds state that Paas can rebuild, so it is never written to
-  # disk: no snapshot stalls and no stale dump reloaded after a restart.
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$PAAS_REDIS_PORT" \
-    --logfile "$redis_log" --dir "$PAAS_DATA_DIR/redis" \
-    --save '' --appendonly no ||
-    fail "redis-server did not start" "$redis_log"
-  for ((i = 0; i < REDIS_WAIT_S * 10; i++)); do
-    redis_up && break
-    sleep 0.1
-  done
-  redis_up || fail "redis does not answer PING after ${REDIS_WAIT_S}s" "$redis_log"
-  step_done
-fi
+# Redis holds every app's log stream, the routes and the cells' registrations: it keeps an append-only
+# file in $PAAS_DATA_DIR/redis and requires a password (deploy/redis/ for the settings and why).
+"$DEPLOY_DIR/redis/ensure.sh" "$PAAS_REDIS_PORT" "$PAAS_DATA_DIR/redis" "$LOG_DIR/redis.log" ||
+  fail "redis is not running with the platform's settings" "$LOG_DIR/redis.log"
+step_done
 
 "$DEPLOY_DIR/stack/build.sh"
 

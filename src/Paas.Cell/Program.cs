@@ -4,6 +4,7 @@ using Paas.Cell.Api;
 using Paas.Cell.Docker;
 using Paas.Cell.Logs;
 using Paas.Core.Cells;
+using Paas.Core.Configuration;
 using StackExchange.Redis;
 
 // The cell agent: runs instances on one Docker engine for the controller, health-checks them, and
@@ -19,9 +20,7 @@ catch (ArgumentException e)
     return 2;
 }
 
-var redisOptions = ConfigurationOptions.Parse(settings.Redis);
-redisOptions.AbortOnConnectFail = false;
-var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
+var redis = await RedisConnection.ConnectAsync(settings.Redis, "paas-cell", message => Console.WriteLine($"paas cell: {message}"));
 var time = TimeProvider.System;
 
 // Containers are labelled with the platform id the controller publishes, so cells of different

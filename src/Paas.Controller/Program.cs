@@ -71,9 +71,7 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Limits.MaxRequestBodySize = null; // git pushes stream through; http-backend enforces its own limits
 });
 
-var redisOptions = ConfigurationOptions.Parse(settings.Redis);
-redisOptions.AbortOnConnectFail = false;
-var redis = await ConnectionMultiplexer.ConnectAsync(redisOptions);
+var redis = await RedisConnection.ConnectAsync(settings.Redis, "paas-controller", message => Console.WriteLine($"paas controller: {message}"));
 // Staging runs on the controller's own engine; no API version is pinned, so the engine answers in its own.
 var docker = new DockerClientConfiguration(new Uri(settings.DockerEndpoint), defaultTimeout: TimeSpan.FromMinutes(5)).CreateClient();
 // Cells learn the platform id from Redis; the database is its durable source.

@@ -115,13 +115,11 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
     private async Task RunAsync(CancellationToken stop)
     {
-        var options = ConfigurationOptions.Parse(_settings.Redis);
-        // The router must come up, and keep serving, while Redis is away; the multiplexer reconnects by itself.
-        options.AbortOnConnectFail = false;
-        options.ClientName ??= "paas-router";
-
-        // With Redis down this takes the whole connect timeout; shutdown should not wait for it.
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(stop);
+        // The router must come up, and keep serving, while Redis is away; the multiplexer reconnects by
+        // itself, and through Sentinel follows a failover. With Redis down this takes the whole connect
+        // timeout (through Sentinel: until a sentinel names a primary); shutdown should not wait for it.
+        await using var redis = await Paas.Core.Configuration.RedisConnection.ConnectAsync(_settings.Redis, "paas-router",
+            message => _logger.LogWarning("Redis: {Message}", message), stop);
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
         _redis = redis;

@@ -13,7 +13,9 @@ namespace Paas.EndToEnd.Tests.Infrastructure;
 public sealed partial class PlatformFixture : IAsyncLifetime
 {
     public const string StackImage = "paas/stack:latest";
-    public const string Redis = "127.0.0.1:6379";
+    /// <summary>The host's Redis: PAAS_REDIS as `make test` sets it (with setup's password), else the default.</summary>
+    public static string Redis { get; } =
+        Environment.GetEnvironmentVariable("PAAS_REDIS") is { Length: > 0 } value ? value : "127.0.0.1:6379";
 
     private PlatformProcess? _router;
     private PlatformProcess? _controller;

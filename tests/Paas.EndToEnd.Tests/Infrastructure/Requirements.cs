@@ -28,7 +28,7 @@ public static class Requirements
         }
         catch (Exception e)
         {
-            throw new InvalidOperationException($"End-to-end tests need Redis at {redis} (run `make test`, which starts it): {e.Message}", e);
+            throw new InvalidOperationException($"End-to-end tests need Redis at {ConfigurationOptions.Parse(redis).ToString(includePassword: false)} (run `make test`, which starts it): {e.Message}", e);
         }
     }
 }

@@ -15,6 +15,13 @@ API_PORT=${BENCH_API_PORT:-$(free_port)}
 ROUTER_PORT=${BENCH_ROUTER_PORT:-$(free_port)}
 ADMIN_PORT=${BENCH_ADMIN_PORT:-$(free_port)}
 PREFIX="bench-$$:"
+# The host's Redis (deploy/setup.sh), with its password if it has one; read before PAAS_DATA_DIR moves.
+HOST_REDIS_DIR=${PAAS_DATA_DIR:-/var/lib/paas}/redis
+export PAAS_REDIS=${PAAS_REDIS:-$("$ROOT/deploy/redis/connection.sh" "${PAAS_REDIS_PORT:-6379}" "$HOST_REDIS_DIR")}
+if [ -s "$HOST_REDIS_DIR/password" ]; then
+  REDISCLI_AUTH=$(cat "$HOST_REDIS_DIR/password")
+  export REDISCLI_AUTH
+fi
 
 export PAAS_DATA_DIR=$WORK/data PAAS_API_PORT=$API_PORT PAAS_API_BIND=127.0.0.1 PAAS_API_URL=http://127.0.0.1:$API_PORT
 export PAAS_ROUTER_PORT=$ROUTER_PORT PAAS_ROUTER_BIND=127.0.0.1 PAAS_ROUTER_ADMIN_PORT=$ADMIN_PORT PAAS_ROUTER_TLS_PORT=0
@@ -82,7 +89,7 @@ stop_platform() {
     docker ps -aq --filter "label=paas.platform=$platform" | xargs -r docker rm -f >/dev/null
     docker images -q --filter "label=paas.platform=$platform" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
   fi
-  redis-cli --scan --pattern "$PREFIX*" | xargs -r redis-cli del >/dev/null
+  redis-cli -p "${PAAS_REDIS_PORT:-6379}" --scan --pattern "$PREFIX*" | xargs -r redis-cli -p "${PAAS_REDIS_PORT:-6379}" del >/dev/null
   rm -rf "$WORK"
 }
 trap stop_platform EXIT
