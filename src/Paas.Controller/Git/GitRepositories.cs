@@ -9,7 +9,9 @@ public sealed class GitRepositories
     {
         Root = root;
         HooksDirectory = hooksDirectory;
+        // Root only: app containers run as uid 1000, and every app's source is in here.
         Directory.CreateDirectory(root);
+        File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(hooksDirectory);
         // Rewritten at every start so an upgraded platform brings its hook to every existing repository.
         var hook = Path.Combine(hooksDirectory, "pre-receive");

@@ -17,6 +17,7 @@ public sealed partial class PlatformDatabase
     public PlatformDatabase(string path, TimeProvider time)
     {
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+        KeepPrivate(path);
         _time = time;
         using var connection = Open();
         Execute(connection, """
@@ -84,6 +85,22 @@ public sealed partial class PlatformDatabase
         AddColumnIfMissing(connection, "releases", "registry_image", "TEXT");
         CreateAccessSchema(connection);
         CreateConfigSchema(connection);
+    }
+
+    /// <summary>
+    /// The database holds every app's config vars: readable by root only, like its WAL and shared-memory
+    /// files (SQLite gives those the database file's mode, so the file is made private before they exist).
+    /// </summary>
+    private static void KeepPrivate(string path)
+    {
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (!File.Exists(path))
+            File.Create(path, 0, FileOptions.None).Dispose();
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        {
+            if (File.Exists(file))
+                File.SetUnixFileMode(file, ownerOnly);
+        }
     }
 
     private static void AddColumnIfMissing(SqliteConnection connection, string table, string column, string definition)
