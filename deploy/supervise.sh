@@ -79,19 +79,20 @@ supervise_begin() {
       exit 1
     fi
   fi
+  echo $$ >"$SUPERVISE_RUN_DIR/supervisor.pid"
+  trap 'supervise_stop; exit 0' INT TERM
+  trap 'supervise_stop' EXIT
   for file in "$SUPERVISE_RUN_DIR"/*.pid; do
     [[ -e $file ]] || continue
     name=$(basename "$file" .pid)
+    [[ $name == supervisor ]] && continue
     pid=$(<"$file")
-    [[ $name != supervisor && $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+    [[ $pid =~ ^[0-9]+$ ]] && supervise_running "$pid" &&
       tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'Paas\.' || { rm -f "$file"; continue; }
     echo "==> stopping the $name left running by an earlier supervisor (pid $pid)"
     supervise_terminate "$pid" >/dev/null
     rm -f "$file"
   done
-  echo $$ >"$SUPERVISE_RUN_DIR/supervisor.pid"
-  trap 'supervise_stop; exit 0' INT TERM
-  trap 'supervise_stop' EXIT
 }
 
 # The watcher of one child; runs in its own background subshell until told to stop (SIGTERM).
@@ -120,8 +121,9 @@ supervise_watch() {
     status=0
     wait "$child" 2>/dev/null || status=$? # its status is reported below, not as bash's "Killed"
     child=0
-    # The supervisor is gone (SIGKILLed): nobody would stop a new child, so start none.
-    kill -0 "$SUPERVISE_PID" 2>/dev/null || exit 0
+    # The supervisor is gone (SIGKILLed; perhaps a zombie nobody has reaped yet): nobody would stop a
+    # new child, so start none.
+    supervise_running "$SUPERVISE_PID" || exit 0
     up_ms=$(($(supervise_now_ms) - started_ms))
     if ((up_ms >= SUPERVISE_STABLE_MS)); then
       delay_ms=$SUPERVISE_FIRST_DELAY_MS
