@@ -22,10 +22,11 @@ public sealed class SupervisionTests(SupervisedPlatform platform, ITestOutputHel
     private static readonly TimeSpan RestartLimit = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How soon it must answer /healthz again: the restart, plus .NET start-up, which takes 0.5 to 2.5 s
-    /// here (two cores, shared with other builds and tests).
+    /// How soon it must answer /healthz again: the restart plus .NET start-up, which is measured and
+    /// printed, not held to 2 s. Start-up takes 0.5 to 2.5 s on an idle two-core machine and up to 8 s
+    /// on one shared with other builds and tests (load 15-20): this bound only says it comes back.
     /// </summary>
-    private static readonly TimeSpan HealthyLimit = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan HealthyLimit = TimeSpan.FromSeconds(20);
 
     [Theory]
     [InlineData("router")]
@@ -73,7 +74,7 @@ public sealed class SupervisionTests(SupervisedPlatform platform, ITestOutputHel
         var clock = Stopwatch.StartNew();
         SupervisedPlatform.Signal(pid, "KILL");
         TimeSpan? restarted = null;
-        while (clock.Elapsed < TimeSpan.FromSeconds(20))
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             if (restarted is null && platform.ChildPid(name) is { } now && now != pid)
                 restarted = clock.Elapsed;
@@ -83,7 +84,7 @@ public sealed class SupervisionTests(SupervisedPlatform platform, ITestOutputHel
                 await whileDown();
             await Task.Delay(20);
         }
-        throw new TimeoutException($"{name} was not {(restarted is null ? "restarted" : "healthy")} within 20 s of SIGKILL.\n{platform.Diagnostics()}");
+        throw new TimeoutException($"{name} was not {(restarted is null ? "restarted" : "healthy")} within 30 s of SIGKILL.\n{platform.Diagnostics()}");
     }
 
     private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:0} ms";
