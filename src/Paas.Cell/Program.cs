@@ -5,6 +5,7 @@ using Paas.Cell.Docker;
 using Paas.Cell.Logs;
 using Paas.Core.Cells;
 using Paas.Core.Configuration;
+using Paas.Core.Health;
 using StackExchange.Redis;
 
 // The cell agent: runs instances on one Docker engine for the controller, health-checks them, and
@@ -57,7 +58,17 @@ services.AddHostedService<LivenessMonitor>();
 services.AddLogCollector(settings);
 
 var app = builder.Build();
-app.MapGet("/healthz", () => Results.Text("ok\n"));
+// What a supervisor asks: 200 "ok" when Redis and the Docker engine answer, else 503 naming what failed.
+var health = new DependencyHealth(
+[
+    new DependencyCheck("redis", _ => redis.GetDatabase().PingAsync()),
+    new DependencyCheck("docker", ct => docker.System.PingAsync(ct)),
+]);
+app.MapGet("/healthz", async (CancellationToken ct) =>
+{
+    var report = await health.CheckAsync(ct);
+    return Results.Text(report.Line + "\n", statusCode: report.StatusCode);
+});
 app.MapCellApi(CellSecret.Load(settings.DataDirectory));
 await app.StartAsync();
 Console.WriteLine($"Paas cell {settings.Name} (zone {settings.Zone}, {settings.MemoryBytes / (1024 * 1024)} MB, max {settings.MaxInstances} instances) at {settings.AdvertisedUrl}");

@@ -15,6 +15,7 @@ using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Cells;
 using Paas.Core.Configuration;
+using Paas.Core.Health;
 using Paas.Core.Logs;
 using Paas.Core.Routing;
 using Paas.Core.Tls;
@@ -132,7 +133,17 @@ services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.Thro
 var app = builder.Build();
 app.UseApiErrors();
 
-app.MapGet("/healthz", () => Results.Text("ok\n")).ExcludeFromDescription();
+// What a supervisor asks: 200 "ok" when Redis and the database answer, else 503 naming what failed.
+var health = new DependencyHealth(
+[
+    new DependencyCheck("redis", _ => redis.GetDatabase().PingAsync()),
+    new DependencyCheck("database", ct => Task.Run(database.Ping, ct)),
+]);
+app.MapGet("/healthz", async (CancellationToken ct) =>
+{
+    var report = await health.CheckAsync(ct);
+    return Results.Text(report.Line + "\n", statusCode: report.StatusCode);
+}).ExcludeFromDescription();
 app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {

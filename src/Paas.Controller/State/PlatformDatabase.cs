@@ -279,6 +279,14 @@ public sealed partial class PlatformDatabase
         return releases;
     }
 
+    /// <summary>For /healthz: opens the file and reads its schema, which fails when the file is gone, unreadable or not a database.</summary>
+    public void Ping()
+    {
+        using var connection = Open();
+        using var query = Command(connection, "SELECT COUNT(*) FROM sqlite_master");
+        query.ExecuteScalar();
+    }
+
     public string GetOrCreateSetting(string key, Func<string> create)
     {
         using var connection = Open();
