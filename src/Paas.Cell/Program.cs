@@ -49,7 +49,7 @@ services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton<Docker.DotNet.IDockerClient>(docker);
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(new Paas.Core.Routing.RouteKeys(settings.RedisPrefix));
-services.AddSingleton(new DockerCell(settings.Name, docker, platformId, time, settings.Address));
+services.AddSingleton(new DockerCell(settings.Name, docker, platformId, time, settings.Address, settings.Registry));
 services.AddSingleton<StoppingInstances>();
 services.AddSingleton<HeartbeatService>();
 services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());

@@ -26,6 +26,9 @@ public sealed record CellAgentSettings(
     /// <summary>Where other hosts reach this cell and its instances (PAAS_CELL_ADDRESS): instance ports are published on it.</summary>
     public string Address { get; init; } = "127.0.0.1";
 
+    /// <summary>How this cell reaches the image registry (PAAS_REGISTRY and its credentials), if there is one.</summary>
+    public Paas.Core.Images.RegistryAccess? Registry { get; init; }
+
     /// <summary>The TTL of this cell's alive key: silent this long, the cell is lost (see <see cref="Paas.Core.Routing.CellHeartbeat"/>).</summary>
     public TimeSpan LostAfter { get; init; } = Paas.Core.Routing.CellHeartbeat.DefaultLostAfter;
 
@@ -62,6 +65,7 @@ public sealed record CellAgentSettings(
         {
             LostAfter = platform.CellLostAfter,
             Address = address,
+            Registry = platform.Registry,
             LogMaxLines = platform.LogMaxLines,
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
         };

@@ -21,10 +21,16 @@ public sealed class DockerCell : ICell
     private readonly string _platformId;
     private readonly TimeProvider _time;
     private readonly string _address;
+    private readonly Paas.Core.Images.RegistryAccess? _registry;
+
+    /// <summary>The release's image as this cell's engine knows it: the digest, at the registry address this cell uses.</summary>
+    private string Local(string image) => _registry?.Rehost(image) ?? image;
 
     /// <param name="address">Where other hosts reach this cell's instances (PAAS_CELL_ADDRESS): ports are published on it.</param>
-    public DockerCell(string name, IDockerClient docker, string platformId, TimeProvider time, string address = "127.0.0.1")
+    /// <param name="registry">How this cell reaches the image registry, when there is one.</param>
+    public DockerCell(string name, IDockerClient docker, string platformId, TimeProvider time, string address = "127.0.0.1", Paas.Core.Images.RegistryAccess? registry = null)
     {
+        _registry = registry;
         Name = name;
         _docker = docker;
         _platformId = platformId;
@@ -36,6 +42,7 @@ public sealed class DockerCell : ICell
 
     public async Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken)
     {
+        image = Local(image);
         try
         {
             await _docker.Images.InspectImageAsync(image, cancellationToken);
@@ -51,7 +58,8 @@ public sealed class DockerCell : ICell
         await progress($"pulling image on cell {Name} …");
         try
         {
-            await _docker.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = image[..at], Tag = image[(at + 1)..] }, null, pull, cancellationToken);
+            var auth = _registry is null ? null : new AuthConfig { ServerAddress = _registry.Address, Username = _registry.Username, Password = _registry.Password };
+            await _docker.Images.CreateImageAsync(new ImagesCreateParameters { FromImage = image[..at], Tag = image[(at + 1)..] }, auth, pull, cancellationToken);
         }
         catch (DockerApiException e)
         {
@@ -75,7 +83,7 @@ public sealed class DockerCell : ICell
         var parameters = new CreateContainerParameters
         {
             Name = ContainerName(spec.InstanceId),
-            Image = spec.Image,
+            Image = Local(spec.Image),
             User = AppUser,
             WorkingDir = "/app",
             Env = env,

@@ -23,10 +23,10 @@ public sealed record PaasSettings
     public string DockerEndpoint { get; init; } = "unix:///var/run/docker.sock";
     public string StackImage { get; init; } = "paas/stack:latest";
     /// <summary>
-    /// The image registry (host:port of a Docker Distribution server) release images are pushed to and cells
-    /// pull from; null on a single host, where the one engine already has every image.
+    /// The image registry (a Docker Distribution server) release images are pushed to and cells pull from,
+    /// as this component reaches it; null on a single host, where the one engine already has every image.
     /// </summary>
-    public string? Registry { get; init; }
+    public Images.RegistryAccess? Registry { get; init; }
     public string? BuildpacksDirectory { get; init; }
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public long AppMemoryBytes { get; init; } = 512L * 1024 * 1024;
@@ -82,7 +82,7 @@ public sealed record PaasSettings
             RedisPrefix = Str(read, "PAAS_REDIS_PREFIX", d.RedisPrefix),
             DockerEndpoint = Str(read, "DOCKER_HOST", d.DockerEndpoint),
             StackImage = Str(read, "PAAS_STACK_IMAGE", d.StackImage),
-            Registry = read("PAAS_REGISTRY") is { Length: > 0 } registry ? registry.Trim().TrimEnd('/') : null,
+            Registry = Images.RegistryAccess.FromEnvironment(read),
             BuildpacksDirectory = read("PAAS_BUILDPACKS_DIR") is { Length: > 0 } b ? b : null,
             HealthTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_HEALTH_TIMEOUT_SECONDS", 60)),
             AppMemoryBytes = Int(read, "PAAS_APP_MEMORY_MB", 512) * 1024L * 1024,

@@ -9,9 +9,9 @@ namespace Paas.Staging.Images;
 /// a tag that could move. The stack layer is already in the registry after the first push (and the engine
 /// skips layers the registry has), so a release moves only its app layer.
 /// </summary>
-public sealed class ReleaseImagePublisher(IDockerClient docker, string registry)
+public sealed class ReleaseImagePublisher(IDockerClient docker, Paas.Core.Images.RegistryAccess registry)
 {
-    public string Registry { get; } = registry;
+    public string Registry => registry.Address;
 
     /// <summary>The registry reference (`REGISTRY/paas/app-APP@sha256:…`) of <paramref name="localImage"/> (`paas/app-APP:vN`).</summary>
     public async Task<string> PushAsync(string localImage, Func<string, Task> output, CancellationToken cancellationToken)
@@ -25,7 +25,7 @@ public sealed class ReleaseImagePublisher(IDockerClient docker, string registry)
         try
         {
             await docker.Images.TagImageAsync(localImage, new ImageTagParameters { RepositoryName = repository, Tag = tag, Force = true }, cancellationToken);
-            await docker.Images.PushImageAsync(repository, new ImagePushParameters { Tag = tag }, new AuthConfig(), progress, cancellationToken);
+            await docker.Images.PushImageAsync(repository, new ImagePushParameters { Tag = tag }, new AuthConfig { ServerAddress = registry.Address, Username = registry.Username, Password = registry.Password }, progress, cancellationToken);
         }
         catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
         {
