@@ -28,6 +28,16 @@ public static class Linux
         }
     }
 
+    /// <summary>"PID STARTTIME": one process, which no later process with the same pid will match.</summary>
+    public static string Identity(int pid) => $"{pid} {StartTime(pid)}";
+
+    /// <summary>Whether the process an <see cref="Identity"/> names is still running.</summary>
+    public static bool IsRunning(string identity)
+    {
+        var parts = identity.Trim().Split(' ');
+        return parts.Length == 2 && int.TryParse(parts[0], out var pid) && IsAlive(pid) && StartTime(pid) == parts[1];
+    }
+
     /// <summary>Waits until every given process is gone, SIGKILLing those still there after <paramref name="grace"/>.</summary>
     public static async Task WaitGoneAsync(IReadOnlyCollection<int> pids, TimeSpan grace)
     {

@@ -138,20 +138,23 @@ public sealed class TestHost : IAsyncDisposable
         foreach (var process in processes)
             process.Stop(TimeSpan.FromSeconds(5));
         if (_docker is not null && _dockerd is { HasExited: false })
-        {
-            // Removed first, so dockerd's shutdown does not wait out each container's stop timeout.
-            try
-            {
-                foreach (var container in await _docker.Containers.ListContainersAsync(new ContainersListParameters { All = true }))
-                    await _docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
-            }
-            catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
-            {
-            }
-        }
+            await RemoveContainersAsync(_docker);
         _dockerd?.Stop(TimeSpan.FromSeconds(30));
         _docker?.Dispose();
         await TearDownAsync(Name, Directory);
+    }
+
+    /// <summary>Removes a running dockerd's containers, so its shutdown does not wait out each one's stop timeout.</summary>
+    private static async Task RemoveContainersAsync(IDockerClient docker)
+    {
+        try
+        {
+            foreach (var container in await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true }))
+                await docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true });
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or System.Net.Sockets.SocketException)
+        {
+        }
     }
 
     /// <summary>
@@ -163,6 +166,8 @@ public sealed class TestHost : IAsyncDisposable
     {
         if (int.TryParse(ReadOrEmpty(Path.Combine(directory, "docker.pid")), out var dockerd) && Linux.IsAlive(dockerd))
         {
+            using (var docker = new DockerClientConfiguration(new Uri("unix://" + Path.Combine(directory, "docker.sock")), defaultTimeout: TimeSpan.FromSeconds(10)).CreateClient())
+                await RemoveContainersAsync(docker);
             Linux.Signal(dockerd, Linux.SigTerm);
             await Linux.WaitGoneAsync([dockerd], TimeSpan.FromSeconds(30));
         }

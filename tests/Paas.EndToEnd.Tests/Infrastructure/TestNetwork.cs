@@ -55,7 +55,7 @@ public sealed class TestNetwork : IAsyncDisposable
         var id = await UnusedIdAsync();
         var network = new TestNetwork(id, await UnusedSubnetAsync());
         System.IO.Directory.CreateDirectory(network.Directory);
-        await File.WriteAllTextAsync(Path.Combine(network.Directory, "owner"), $"{Environment.ProcessId} {Linux.StartTime(Environment.ProcessId)}");
+        await File.WriteAllTextAsync(Path.Combine(network.Directory, "owner"), Linux.Identity(Environment.ProcessId));
         await ProcessRunner.MustRunAsync("ip", "link", "add", network.BridgeName, "type", "bridge");
         await ProcessRunner.MustRunAsync("ip", "addr", "add", network.Gateway + "/24", "dev", network.BridgeName);
         await ProcessRunner.MustRunAsync("ip", "link", "set", network.BridgeName, "up");
@@ -126,10 +126,7 @@ public sealed class TestNetwork : IAsyncDisposable
         foreach (var dir in System.IO.Directory.EnumerateDirectories(StateRoot))
         {
             var owner = Path.Combine(dir, "owner");
-            if (!File.Exists(owner))
-                continue;
-            var parts = File.ReadAllText(owner).Split(' ');
-            if (parts.Length == 2 && int.TryParse(parts[0], out var pid) && Linux.IsAlive(pid) && Linux.StartTime(pid) == parts[1])
+            if (File.Exists(owner) && Linux.IsRunning(File.ReadAllText(owner)))
                 live.Add(Path.GetFileName(dir));
         }
         return live;
