@@ -16,6 +16,7 @@ public sealed class TestHostsFixture : IAsyncLifetime
 
     public TestNetwork Network { get; private set; } = null!;
     public ImageRegistry Registry { get; private set; } = null!;
+    public RedisServer Redis { get; private set; } = null!;
     public TestHost First { get; private set; } = null!;
     public TestHost Second { get; private set; } = null!;
     public string Page { get; } = "served by a test host " + Guid.NewGuid().ToString("N")[..8];
@@ -26,6 +27,7 @@ public sealed class TestHostsFixture : IAsyncLifetime
     {
         Network = await TestNetwork.CreateAsync();
         Registry = await ImageRegistry.StartAsync(Network.Gateway);
+        Redis = await RedisServer.StartAsync(Network.Gateway);
         First = await Network.AddHostAsync(Registry.Address);
         Second = await Network.AddHostAsync(Registry.Address);
 
@@ -50,6 +52,8 @@ public sealed class TestHostsFixture : IAsyncLifetime
             await Network.DisposeAsync();
         if (Registry is not null)
             await Registry.DisposeAsync();
+        if (Redis is not null)
+            await Redis.DisposeAsync();
     }
 }
 
@@ -143,6 +147,16 @@ public sealed class TestHostTests(TestHostsFixture hosts, ITestOutputHelper outp
         // The registry asks for credentials: it was reached. At 127.0.0.1 is the namespace's own loopback, where nothing listens.
         Assert.True(viaGateway.Stdout.Trim() == "401", viaGateway.ToString());
         Assert.True(viaLoopback.ExitCode != 0 && viaLoopback.Stderr.Contains("Couldn't connect"), viaLoopback.ToString());
+    }
+
+    [Fact]
+    public async Task ProcessInAHost_ReachesTheTestsRedisAtTheGateway()
+    {
+        var (host, port) = (hosts.Redis.Address.Split(':')[0], hosts.Redis.Address.Split(':')[1]);
+
+        var ping = await hosts.Second.RunAsync("redis-cli", ["-h", host, "-p", port, "ping"]);
+
+        Assert.True(ping.Stdout.Trim() == "PONG", ping.ToString());
     }
 
     /// <summary>busybox httpd started in a host's network (the way a cell agent would be), serving one page; returns its URL.</summary>

@@ -29,7 +29,6 @@ public sealed class ImageRegistry : IAsyncDisposable
     }
 
     public const string Username = "paas";
-    private const string DirectoryPrefix = "paas-registry-";
 
     /// <summary>ADDR:PORT as hosts reach it (give it to <see cref="TestNetwork.AddHostAsync"/> as an insecure registry).</summary>
     public string Address { get; }
@@ -48,10 +47,8 @@ public sealed class ImageRegistry : IAsyncDisposable
     public static async Task<ImageRegistry> StartAsync(string hostAddress)
     {
         Requirements.EnsureTestHostTools();
-        RemoveStale();
-        var directory = Path.Combine(Path.GetTempPath(), DirectoryPrefix + Guid.NewGuid().ToString("N")[..8]);
+        var directory = OwnedDirectory.Create("paas-registry-");
         System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
-        await File.WriteAllTextAsync(Path.Combine(directory, "owner"), Linux.Identity(Environment.ProcessId));
         var password = Guid.NewGuid().ToString("N");
         // bcrypt (-B), the only hash Distribution accepts; the password on stdin (-i), not on a command line.
         var hash = await ProcessRunner.RunAsync("htpasswd", ["-niB", Username], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(30), password);
@@ -80,7 +77,7 @@ public sealed class ImageRegistry : IAsyncDisposable
                 path: {Path.Combine(directory, "htpasswd")}
             """);
         var process = new PlatformProcess(ProcessRunner.StartInfo("docker-registry", ["serve", config], null, new Dictionary<string, string>()));
-        await File.WriteAllTextAsync(Path.Combine(directory, "registry"), Linux.Identity(process.Id));
+        OwnedDirectory.RecordServer(directory, process.Id);
         var registry = new ImageRegistry(process, directory, hostAddress, port, password);
         try
         {
@@ -115,21 +112,6 @@ public sealed class ImageRegistry : IAsyncDisposable
         finally
         {
             await engine.Images.DeleteImageAsync($"{name}:{tag}", new ImageDeleteParameters { NoPrune = true });
-        }
-    }
-
-    /// <summary>Stops the registries of test runs that died without disposing them, and deletes their storage.</summary>
-    private static void RemoveStale()
-    {
-        foreach (var directory in System.IO.Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
-        {
-            var owner = Path.Combine(directory, "owner");
-            if (!File.Exists(owner) || Linux.IsRunning(File.ReadAllText(owner)))
-                continue;
-            var registry = Path.Combine(directory, "registry");
-            if (File.Exists(registry) && File.ReadAllText(registry) is var identity && Linux.IsRunning(identity))
-                Linux.Signal(int.Parse(identity.Split(' ')[0]), Linux.SigKill);
-            System.IO.Directory.Delete(directory, recursive: true);
         }
     }
 
