@@ -159,6 +159,39 @@ public sealed class TestHostTests(TestHostsFixture hosts, ITestOutputHelper outp
         Assert.True(ping.Stdout.Trim() == "PONG", ping.ToString());
     }
 
+    [Fact]
+    public async Task CellAgent_RunsInAHost_OnTheHostsEngineAndTheGatewaysRedis()
+    {
+        var port = FreePort.Next();
+        var prefix = "th-" + Guid.NewGuid().ToString("N")[..8] + ":";
+        var dataDirectory = Path.Combine(hosts.First.Directory, "paas-data");
+        var redisPort = hosts.Redis.LoopbackAddress.Split(':')[1];
+        // What the controller would publish first: the cell waits for it before it serves.
+        await ProcessRunner.MustRunAsync("redis-cli", "-p", redisPort, "set", prefix + "platform-id", "th" + hosts.Network.Id);
+        var cell = hosts.First.StartDll(RepoPaths.Dll("src/Paas.Cell", "Paas.Cell"), new Dictionary<string, string>
+        {
+            ["PAAS_CELL_NAME"] = "host-cell-1",
+            ["PAAS_CELL_BIND"] = hosts.First.Address,
+            ["PAAS_CELL_PORT"] = port.ToString(),
+            ["PAAS_CELL_HEARTBEAT_MS"] = "500",
+            ["DOCKER_HOST"] = hosts.First.DockerEndpoint,
+            ["PAAS_REDIS"] = hosts.Redis.Address,
+            ["PAAS_REDIS_PREFIX"] = prefix,
+            ["PAAS_DATA_DIR"] = dataDirectory,
+        });
+        try
+        {
+            await cell.WaitReadyAsync($"http://{hosts.First.Address}:{port}/healthz", TimeSpan.FromSeconds(30));
+
+            var keys = await ProcessRunner.MustRunAsync("redis-cli", "-p", redisPort, "--scan", "--pattern", prefix + "*");
+            Assert.True(keys.Stdout.Contains("host-cell-1", StringComparison.Ordinal), keys + "\n" + cell.Output);
+        }
+        finally
+        {
+            cell.Stop();
+        }
+    }
+
     /// <summary>busybox httpd started in a host's network (the way a cell agent would be), serving one page; returns its URL.</summary>
     private static string StartHttpd(TestHost host, string page)
     {
