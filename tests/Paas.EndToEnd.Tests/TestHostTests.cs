@@ -25,6 +25,20 @@ public sealed class TestHostsFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        try
+        {
+            await StartAsync();
+        }
+        catch
+        {
+            // Nothing half made outlives a failed start, whether or not the runner disposes the fixture after it.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartAsync()
+    {
         Network = await TestNetwork.CreateAsync();
         Registry = await ImageRegistry.StartAsync(Network.Gateway);
         Redis = await RedisServer.StartAsync(Network.Gateway);
@@ -54,6 +68,7 @@ public sealed class TestHostsFixture : IAsyncLifetime
             await Registry.DisposeAsync();
         if (Redis is not null)
             await Redis.DisposeAsync();
+        (Network, Registry, Redis) = (null!, null!, null!);
     }
 }
 
