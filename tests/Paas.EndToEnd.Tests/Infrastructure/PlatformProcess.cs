@@ -3,23 +3,22 @@ using System.Text;
 
 namespace Paas.EndToEnd.Tests.Infrastructure;
 
-/// <summary>A long-running platform process (router or controller) started from its built dll, its output kept for diagnosis.</summary>
+/// <summary>
+/// A long-running process (router, controller, cell agent, a test host's dockerd) started from its built dll or
+/// a start description, its output kept for diagnosis.
+/// </summary>
 public sealed class PlatformProcess : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
     public PlatformProcess(string dll, IReadOnlyDictionary<string, string> environment)
+        : this(ProcessRunner.StartInfo("dotnet", [dll], null, environment))
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (var (k, v) in environment)
-            start.Environment[k] = v;
+    }
+
+    public PlatformProcess(ProcessStartInfo start)
+    {
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
@@ -28,6 +27,8 @@ public sealed class PlatformProcess : IDisposable
     }
 
     public bool HasExited => _process.HasExited;
+
+    public int Id => _process.Id;
 
     public string Output
     {
@@ -59,13 +60,13 @@ public sealed class PlatformProcess : IDisposable
         throw new TimeoutException($"{url} was not ready within {timeout.TotalSeconds} s:\n{Output}");
     }
 
-    /// <summary>Stops the process the way Ctrl-C would (SIGTERM), then kills it if it lingers.</summary>
-    public void Stop()
+    /// <summary>Stops the process the way Ctrl-C would (SIGTERM), then kills it if it lingers past <paramref name="grace"/> (10 s unless told).</summary>
+    public void Stop(TimeSpan? grace = null)
     {
         if (_process.HasExited)
             return;
         Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
-        if (!_process.WaitForExit(10_000))
+        if (!_process.WaitForExit(grace ?? TimeSpan.FromSeconds(10)))
             _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
     }

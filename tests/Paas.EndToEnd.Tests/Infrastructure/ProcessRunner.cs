@@ -50,4 +50,13 @@ public static class ProcessRunner
         process.WaitForExit();
         return new ProcessResult(process.ExitCode, stdout.ToString(), stderr.ToString());
     }
+
+    /// <summary>Runs a short system command (ip, htpasswd, ...) that must succeed; its output is in the exception when it does not.</summary>
+    public static async Task<ProcessResult> MustRunAsync(string file, params string[] args)
+    {
+        var result = await RunAsync(file, args, null, new Dictionary<string, string>(), TimeSpan.FromMinutes(1));
+        if (result.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed: {result}");
+        return result;
+    }
 }
