@@ -51,6 +51,7 @@ public static class ReleasesEndpoints
         version = r.Version,
         description = r.Description.Length > 0 ? r.Description : $"Deploy {r.Commit[..Math.Min(7, r.Commit.Length)]}",
         image = r.Image,
+        registry_image = r.RegistryImage,
         commit = r.Commit,
         buildpack = r.Buildpack,
         process_types = r.ProcessTypes,

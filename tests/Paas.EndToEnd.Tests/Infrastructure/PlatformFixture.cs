@@ -10,12 +10,29 @@ namespace Paas.EndToEnd.Tests.Infrastructure;
 /// their own data directory and Redis key prefix, so they never collide with `make run` or each other.
 /// Everything they create (containers, images, keys, files) is removed at the end.
 /// </summary>
-public sealed partial class PlatformFixture : IAsyncLifetime
+public partial class PlatformFixture : IAsyncLifetime
 {
     public const string StackImage = "paas/stack:latest";
     /// <summary>The host's Redis: PAAS_REDIS as `make test` sets it (with setup's password), else the default.</summary>
     public static string Redis { get; } =
         Environment.GetEnvironmentVariable("PAAS_REDIS") is { Length: > 0 } value ? value : "127.0.0.1:6379";
+
+    /// <summary>The Redis this platform's processes use (a subclass may give them one that other hosts reach).</summary>
+    protected virtual string RedisConfiguration => Redis;
+
+    /// <summary>Controller settings a subclass adds (a registry, say).</summary>
+    protected virtual IReadOnlyDictionary<string, string> ControllerSettings => new Dictionary<string, string>();
+
+    /// <summary>Runs before anything else starts: what the platform's processes need (networks, registries).</summary>
+    protected virtual Task StartInfrastructureAsync() => Task.CompletedTask;
+
+    /// <summary>The cells: by default three agents on the local engine (<see cref="CellLayout"/>).</summary>
+    protected virtual async Task StartCellsAsync()
+    {
+        foreach (var cell in CellLayout)
+            await StartCellAsync(cell.Name);
+        await WaitForCellsAsync(CellLayout.Count);
+    }
 
     private PlatformProcess? _router;
     private PlatformProcess? _controller;
@@ -50,7 +67,8 @@ public sealed partial class PlatformFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await Requirements.EnsureAsync(Redis, StackImage);
+        await StartInfrastructureAsync();
+        await Requirements.EnsureAsync(RedisConfiguration, StackImage);
         Directory.CreateDirectory(Home);
         // The certificate set-up makes for a platform, here in the test's own data directory.
         var cert = await ProcessRunner.RunAsync("bash", [Path.Combine(RepoPaths.Root, "deploy", "tls", "make-cert.sh"), Path.GetDirectoryName(CertificateFile)!, "localhost"],
@@ -62,7 +80,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
             ["PAAS_ROUTER_BIND"] = "127.0.0.1",
             ["PAAS_ROUTER_ADMIN_PORT"] = RouterAdminPort.ToString(),
-            ["PAAS_REDIS"] = Redis,
+            ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
             // No TLS port (it would collide with `make run`'s), and no per-request log lines kept in memory.
             ["PAAS_ROUTER_TLS_PORT"] = "0",
@@ -78,7 +96,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_API_TLS_PORT"] = ApiTlsPort.ToString(),
             ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
             ["PAAS_ROUTER_ADMIN_URL"] = $"http://127.0.0.1:{RouterAdminPort}",
-            ["PAAS_REDIS"] = Redis,
+            ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
             ["PAAS_BUILDPACKS_DIR"] = Path.Combine(RepoPaths.Root, "buildpacks"),
             ["PAAS_HEALTH_TIMEOUT_SECONDS"] = "15",
@@ -86,13 +104,13 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CONVERGE_SECONDS"] = "2",
             ["PAAS_DRAIN_MS"] = "300",
         };
+        foreach (var (name, value) in ControllerSettings)
+            _controllerEnvironment[name] = value;
         await StartControllerAsync();
-        foreach (var cell in CellLayout)
-            await StartCellAsync(cell.Name);
-        await WaitForCellsAsync(CellLayout.Count);
+        await StartCellsAsync();
     }
 
-    public async Task StartCellAsync(string name)
+    public virtual async Task StartCellAsync(string name)
     {
         var layout = CellLayout.Single(c => c.Name == name);
         var port = FreePort.Next();
@@ -105,7 +123,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["PAAS_CELL_LOST_SECONDS"] = "5",
             ["PAAS_DATA_DIR"] = DataDirectory,
-            ["PAAS_REDIS"] = Redis,
+            ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
         });
         _cells[name] = cell;
@@ -113,7 +131,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
     }
 
     /// <summary>Kills a cell agent as a lost host would vanish (its containers are the caller's business).</summary>
-    public void KillCell(string name)
+    public virtual void KillCell(string name)
     {
         if (_cells.Remove(name, out var cell))
             cell.Kill();
@@ -237,7 +255,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var cell in _cells.Values)
             cell.Dispose();
@@ -308,7 +326,7 @@ public sealed partial class PlatformFixture : IAsyncLifetime
 
     private async Task RemoveRedisKeysAsync()
     {
-        using var redis = await ConnectionMultiplexer.ConnectAsync(Redis);
+        using var redis = await ConnectionMultiplexer.ConnectAsync(RedisConfiguration);
         var server = redis.GetServers()[0];
         await foreach (var key in server.KeysAsync(pattern: RedisPrefix + "*"))
             await redis.GetDatabase().KeyDeleteAsync(key);

@@ -1,0 +1,113 @@
+using Docker.DotNet.Models;
+
+namespace Paas.EndToEnd.Tests.Infrastructure;
+
+/// <summary>
+/// A platform across hosts, with real parts only: the controller and router on the main host, three cell
+/// hosts (network namespaces on one bridge, each with its own dockerd, see <see cref="TestHost"/>), a
+/// Docker Distribution registry with credentials, and a Redis the hosts reach at the bridge's gateway.
+/// Release images leave the builder's engine only through the registry: the controller pushes at
+/// 127.0.0.1, the hosts pull the same digest at the gateway.
+/// </summary>
+public sealed class MultiHostPlatform : PlatformFixture
+{
+    public static readonly IReadOnlyList<(string Name, string Zone)> HostLayout = [("h1", "zone-1"), ("h2", "zone-2"), ("h3", "zone-3")];
+
+    private const int CellPort = 8091;
+    private readonly Dictionary<string, TestHost> _hosts = new();
+    private readonly Dictionary<string, PlatformProcess> _agents = new();
+    private TestNetwork? _network;
+    private ImageRegistry? _registry;
+    private RedisServer? _redis;
+
+    public ImageRegistry Registry => _registry ?? throw new InvalidOperationException("not started");
+
+    public TestHost Host(string name) => _hosts[name];
+
+    protected override string RedisConfiguration => _redis?.Address ?? throw new InvalidOperationException("not started");
+
+    protected override IReadOnlyDictionary<string, string> ControllerSettings => new Dictionary<string, string>
+    {
+        ["PAAS_REGISTRY"] = Registry.LoopbackAddress,
+        ["PAAS_REGISTRY_USERNAME"] = ImageRegistry.Username,
+        ["PAAS_REGISTRY_PASSWORD"] = Registry.Credentials.Password,
+    };
+
+    protected override async Task StartInfrastructureAsync()
+    {
+        _network = await TestNetwork.CreateAsync();
+        _registry = await ImageRegistry.StartAsync(_network.Gateway);
+        _redis = await RedisServer.StartAsync(_network.Gateway);
+        foreach (var (name, _) in HostLayout)
+            _hosts[name] = await _network.AddHostAsync(_registry.Address);
+    }
+
+    protected override async Task StartCellsAsync()
+    {
+        foreach (var (name, _) in HostLayout)
+            await StartCellAsync(name);
+        await WaitForCellsAsync(HostLayout.Count);
+    }
+
+    /// <summary>Starts the cell agent of host <paramref name="name"/>, in the host's network, on the host's engine.</summary>
+    public override async Task StartCellAsync(string name)
+    {
+        var host = _hosts[name];
+        var agent = host.StartDll(RepoPaths.Dll("src/Paas.Cell", "Paas.Cell"), new Dictionary<string, string>
+        {
+            ["PAAS_CELL_NAME"] = name,
+            ["PAAS_CELL_ZONE"] = HostLayout.Single(h => h.Name == name).Zone,
+            ["PAAS_CELL_ADDRESS"] = host.Address,
+            ["PAAS_CELL_PORT"] = CellPort.ToString(),
+            ["PAAS_CELL_MEMORY_MB"] = "4096",
+            ["PAAS_CELL_HEARTBEAT_MS"] = "500",
+            ["PAAS_CELL_LOST_SECONDS"] = "5",
+            ["PAAS_CELL_SECRET"] = (await File.ReadAllTextAsync(Path.Combine(DataDirectory, "cell-secret"))).Trim(),
+            ["DOCKER_HOST"] = host.DockerEndpoint,
+            ["PAAS_DATA_DIR"] = Path.Combine(DataDirectory, "hosts", name),
+            ["PAAS_REDIS"] = RedisConfiguration,
+            ["PAAS_REDIS_PREFIX"] = RedisPrefix,
+            ["PAAS_REGISTRY"] = Registry.Address,
+            ["PAAS_REGISTRY_USERNAME"] = ImageRegistry.Username,
+            ["PAAS_REGISTRY_PASSWORD"] = Registry.Credentials.Password,
+        });
+        _agents[name] = agent;
+        await agent.WaitReadyAsync($"http://{host.Address}:{CellPort}/healthz", TimeSpan.FromSeconds(60));
+    }
+
+    public override void KillCell(string name)
+    {
+        if (_agents.Remove(name, out var agent))
+            agent.Kill();
+    }
+
+    /// <summary>The app's containers on one host's engine.</summary>
+    public async Task<IList<ContainerListResponse>> ContainersOnAsync(string host, string app) =>
+        await _hosts[host].DockerClient.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true, [$"paas.app={app}"] = true },
+            },
+        });
+
+    public override async Task DisposeAsync()
+    {
+        // The agents are the hosts' processes: each host stops its own.
+        _agents.Clear();
+        await base.DisposeAsync();
+        if (_network is not null)
+            await _network.DisposeAsync();
+        if (_registry is not null)
+            await _registry.DisposeAsync();
+        if (_redis is not null)
+            await _redis.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class MultiHostCollection : ICollectionFixture<MultiHostPlatform>
+{
+    public const string Name = "multi-host";
+}
