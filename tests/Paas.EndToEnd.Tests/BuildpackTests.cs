@@ -306,7 +306,7 @@ public sealed class BuildpackTests(PlatformFixture platform)
             Assert.True(seconds < 120, $"the push took {seconds:0.0} s");
             Assert.Empty(await platform.ContainersAsync(app));
             Assert.NotEqual(0, oversized.ExitCode);
-            Assert.Contains("Push rejected: The pushed source is 3 MB, over the limit of 2 MB (PAAS_MAX_PUSH_MB); remove large files from the repository.", oversized.Stderr);
+            Assert.Contains("Push rejected: The pushed source is more than 2 MB, the limit (PAAS_MAX_PUSH_MB); remove large files from the repository.", oversized.Stderr);
             Assert.Empty(await platform.ContainersAsync(big));
         }
         finally

@@ -149,9 +149,7 @@ public sealed class Deployer(
         var scratch = Path.Combine(settings.DataDirectory, "tmp");
         Directory.CreateDirectory(scratch);
         using var source = PushedSource.Open(repositories.PathOf(app), revision, quarantine, scratch);
-        var size = source.TotalBytes();
-        if (size > settings.MaxPushBytes)
-            throw new DeployException($"The pushed source is {size / (1024.0 * 1024):0.#} MB, over the limit of {settings.MaxPushBytes / (1024 * 1024)} MB (PAAS_MAX_PUSH_MB); remove large files from the repository.");
+        source.CheckLimits(settings.MaxPushBytes, settings.MaxPushEntries);
 
         IReadOnlyDictionary<string, string>? procfile = null;
         if (source.ReadRootFile("Procfile") is { } procfileText)

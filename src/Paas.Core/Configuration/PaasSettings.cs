@@ -44,6 +44,8 @@ public sealed record PaasSettings
     public long StagingOutputLimitBytes { get; init; } = 8L * 1024 * 1024;
     /// <summary>The largest pushed tree (sum of its files) that is staged.</summary>
     public long MaxPushBytes { get; init; } = 512L * 1024 * 1024;
+    /// <summary>The most files and directories a pushed tree may hold (counted as staging would write them).</summary>
+    public int MaxPushEntries { get; init; } = 100_000;
     /// <summary>How many recent releases per app keep their images (for rollback); older images are pruned.</summary>
     public int KeepReleases { get; init; } = 5;
     /// <summary>About how many lines each app's log keeps (older ones are trimmed).</summary>
@@ -94,6 +96,7 @@ public sealed record PaasSettings
             StagingMemoryBytes = Int(read, "PAAS_STAGING_MEMORY_MB", 1024) * 1024L * 1024,
             StagingOutputLimitBytes = Int(read, "PAAS_STAGING_OUTPUT_LIMIT_MB", 8) * 1024L * 1024,
             MaxPushBytes = Int(read, "PAAS_MAX_PUSH_MB", 512) * 1024L * 1024,
+            MaxPushEntries = Int(read, "PAAS_MAX_PUSH_FILES", d.MaxPushEntries),
             KeepReleases = Int(read, "PAAS_KEEP_RELEASES", 5),
             LogMaxLines = Int(read, "PAAS_LOG_MAX_LINES", d.LogMaxLines),
             LogRateLinesPerSecond = Int(read, "PAAS_LOG_RATE_LINES_PER_SEC", d.LogRateLinesPerSecond),

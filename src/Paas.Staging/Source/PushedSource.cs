@@ -65,22 +65,43 @@ public sealed class PushedSource : IDisposable
         return ((Blob)entry.Target).GetContentText();
     }
 
-    /// <summary>The total size of the tree's files, to refuse oversized pushes before anything is staged.</summary>
-    public long TotalBytes()
+    /// <summary>How deep a pushed tree may nest; real apps stay far below, a tree bomb does not.</summary>
+    public const int MaxDepth = 64;
+
+    /// <summary>
+    /// Checks the tree against the limits before anything is staged, stopping at the first limit crossed:
+    /// a small push can name one subtree at every level (a tree bomb), so the walk counts what staging
+    /// would write, entries as well as bytes (empty files weigh nothing but cost as much to write), and
+    /// refuses names a checkout cannot hold. Throws <see cref="StagingException"/> with one sentence.
+    /// </summary>
+    public void CheckLimits(long maxBytes, int maxEntries)
     {
-        long total = 0;
-        var pending = new Stack<Tree>([Commit.Tree]);
-        while (pending.TryPop(out var tree))
+        long bytes = 0;
+        var entries = 0;
+        var pending = new Stack<(Tree Tree, string Path, int Depth)>([(Commit.Tree, "", 0)]);
+        while (pending.TryPop(out var item))
         {
-            foreach (var entry in tree)
+            foreach (var entry in item.Tree)
             {
+                var path = item.Path + entry.Name;
+                if (entry.Name is "." or ".." or "" || entry.Name.Contains('/') || entry.Name.Contains('\0'))
+                    throw new StagingException($"The push has an entry named '{entry.Name}' in '{item.Path.TrimEnd('/')}/', which no checkout can hold; git refuses such trees too (git fsck).");
+                if (++entries > maxEntries)
+                    throw new StagingException($"The pushed source has more than {maxEntries} files and directories, the limit (PAAS_MAX_PUSH_FILES).");
                 if (entry.TargetType == TreeEntryTargetType.Tree)
-                    pending.Push((Tree)entry.Target);
+                {
+                    if (item.Depth + 1 > MaxDepth)
+                        throw new StagingException($"The pushed source nests directories more than {MaxDepth} deep (at '{path[..Math.Min(80, path.Length)]}…').");
+                    pending.Push(((Tree)entry.Target, path + "/", item.Depth + 1));
+                }
                 else if (entry.TargetType == TreeEntryTargetType.Blob)
-                    total += _repository.ObjectDatabase.RetrieveObjectMetadata(entry.Target.Id).Size;
+                {
+                    bytes += _repository.ObjectDatabase.RetrieveObjectMetadata(entry.Target.Id).Size;
+                    if (bytes > maxBytes)
+                        throw new StagingException($"The pushed source is more than {maxBytes / (1024 * 1024)} MB, the limit (PAAS_MAX_PUSH_MB); remove large files from the repository.");
+                }
             }
         }
-        return total;
     }
 
     /// <summary>
@@ -91,10 +112,23 @@ public sealed class PushedSource : IDisposable
     public void WriteTar(Stream destination)
     {
         using var writer = new TarWriter(destination, TarEntryFormat.Pax, leaveOpen: true);
-        WriteTree(writer, Commit.Tree, "");
+        var symlinks = new HashSet<string>(StringComparer.Ordinal);
+        CollectSymlinks(Commit.Tree, "", symlinks);
+        WriteTree(writer, Commit.Tree, "", symlinks);
     }
 
-    private static void WriteTree(TarWriter writer, Tree tree, string prefix)
+    private static void CollectSymlinks(Tree tree, string prefix, HashSet<string> symlinks)
+    {
+        foreach (var entry in tree)
+        {
+            if (entry.Mode == Mode.SymbolicLink)
+                symlinks.Add(prefix + entry.Name);
+            else if (entry.Mode == Mode.Directory)
+                CollectSymlinks((Tree)entry.Target, prefix + entry.Name + "/", symlinks);
+        }
+    }
+
+    private static void WriteTree(TarWriter writer, Tree tree, string prefix, IReadOnlySet<string> symlinks)
     {
         foreach (var entry in tree)
         {
@@ -103,11 +137,11 @@ public sealed class PushedSource : IDisposable
             {
                 case Mode.Directory:
                     writer.WriteEntry(Owned(new PaxTarEntry(TarEntryType.Directory, path + "/"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute));
-                    WriteTree(writer, (Tree)entry.Target, path + "/");
+                    WriteTree(writer, (Tree)entry.Target, path + "/", symlinks);
                     break;
                 case Mode.SymbolicLink:
                     var target = ((Blob)entry.Target).GetContentText();
-                    if (!SymlinkStaysInside(path, target))
+                    if (!SymlinkStaysInside(path, target, symlinks))
                         throw new StagingException($"The symlink '{path}' points outside the app ('{target}'); remove it or make it relative inside the app.");
                     writer.WriteEntry(Owned(new PaxTarEntry(TarEntryType.SymbolicLink, path) { LinkName = target }, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead));
                     break;
@@ -139,18 +173,29 @@ public sealed class PushedSource : IDisposable
         return entry;
     }
 
-    /// <summary>True when a link at <paramref name="linkPath"/> to <paramref name="target"/> resolves inside the tree.</summary>
-    public static bool SymlinkStaysInside(string linkPath, string target)
+    /// <summary>
+    /// True when a link at <paramref name="linkPath"/> to <paramref name="target"/> resolves inside the tree.
+    /// The path is followed component by component; passing through another of the tree's
+    /// <paramref name="symlinks"/> on the way is refused, because the text alone no longer says where that
+    /// leads (`d/up -> ..` makes `d/up/d/up/../../..` escape while it looks like it stays inside).
+    /// </summary>
+    public static bool SymlinkStaysInside(string linkPath, string target, IReadOnlySet<string>? symlinks = null)
     {
         if (target.Length == 0 || target.StartsWith('/'))
             return false;
-        var depth = linkPath.Count(c => c == '/');
-        foreach (var part in target.Split('/'))
+        var at = linkPath.Split('/').SkipLast(1).ToList();
+        var parts = target.Split('/').Where(p => p is not ("" or ".")).ToList();
+        for (var i = 0; i < parts.Count; i++)
         {
-            if (part is "" or ".")
+            if (parts[i] == "..")
+            {
+                if (at.Count == 0)
+                    return false;
+                at.RemoveAt(at.Count - 1);
                 continue;
-            depth += part == ".." ? -1 : 1;
-            if (depth < 0)
+            }
+            at.Add(parts[i]);
+            if (i < parts.Count - 1 && symlinks is not null && symlinks.Contains(string.Join('/', at)))
                 return false;
         }
         return true;
