@@ -40,7 +40,10 @@ public sealed class DomainTests(PlatformFixture platform)
         Assert.Equal(HttpStatusCode.OK, await WaitForStatusAsync(www, HttpStatusCode.OK));
         using (var response = await platform.GetThroughRouterAsync($"WWW.Shop-{suffix}.example.com:{platform.RouterPort}"))
             Assert.StartsWith("Hello from python", await response.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.OK, await WaitForStatusAsync($"v2.eu.api-{suffix}.example.com", HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.OK, await WaitForStatusAsync($"v2.api-{suffix}.example.com", HttpStatusCode.OK));
+        // A wildcard covers one label, as in TLS certificates.
+        using (var deeper = await platform.GetThroughRouterAsync($"v2.eu.api-{suffix}.example.com"))
+            Assert.Equal(HttpStatusCode.NotFound, deeper.StatusCode);
         var listed = AppUnderTest.Must(await app.PaasAsync("domains", "--json"));
         Assert.Equal([wildcard, www], JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray().Select(d => d.GetProperty("hostname").GetString()));
         Assert.Contains(www, AppUnderTest.Must(await app.PaasAsync("domains")).Stdout);

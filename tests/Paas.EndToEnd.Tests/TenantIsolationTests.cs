@@ -90,4 +90,34 @@ public sealed class TenantIsolationTests(PlatformFixture platform)
         Assert.Contains("not a public address", answers[0]);
         Assert.Equal(answers[0], answers[1]);
     }
+
+    [Fact]
+    public async Task Tenant_CannotTakeOverNamesOfAnotherTenantsApp()
+    {
+        var alice = await platform.NewUserAsync("alice");
+        var bob = await platform.NewUserAsync("bob");
+        var hers = PlatformFixture.UniqueAppName("hers");
+        var his = PlatformFixture.UniqueAppName("his");
+        var herDomain = $"www.{hers}.test";
+        AppUnderTest.Must(await platform.PaasAsAsync(alice, null, "apps:create", hers));
+        AppUnderTest.Must(await platform.PaasAsAsync(alice, null, "domains:add", herDomain, "-a", hers));
+        AppUnderTest.Must(await platform.PaasAsAsync(bob, null, "apps:create", his));
+
+        var attempts = new Dictionary<string, string>
+        {
+            [$"x.{hers}.localhost"] = "under the platform's own domain",
+            [$"*.{hers}.localhost"] = "under the platform's own domain",
+            [$"*.{hers}.test"] = "a domain of another app",
+            [$"{hers}.test"] = "a domain of another app",
+            [$"api.{herDomain}"] = "a domain of another app",
+        };
+        foreach (var (hostname, reason) in attempts)
+        {
+            var added = await platform.PaasAsAsync(bob, null, "domains:add", hostname, "-a", his);
+            Assert.True(added.ExitCode != 0, $"{hostname} was added: {added}");
+            Assert.Contains(reason, added.Stderr);
+        }
+        var bobs = AppUnderTest.Must(await platform.PaasAsAsync(bob, null, "domains", "-a", his, "--json")).Stdout;
+        Assert.DoesNotContain(hers, bobs);
+    }
 }

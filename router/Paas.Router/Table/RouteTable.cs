@@ -123,9 +123,10 @@ public sealed class RouteTable
     public RouteLookup Lookup(string? hostHeader) => Lookup(hostHeader.AsSpan());
 
     /// <summary>
-    /// Exact host first, then the most specific wildcard (<c>*.example.com</c> matches
-    /// <c>a.example.com</c> and <c>a.b.example.com</c>, not <c>example.com</c>). Case-insensitive; a port
-    /// and a trailing dot are ignored. Allocates nothing.
+    /// Exact host first, then a wildcard one label up (<c>*.example.com</c> matches <c>a.example.com</c>,
+    /// not <c>a.b.example.com</c> nor <c>example.com</c>: as in TLS certificates, a wildcard covers one label,
+    /// so a wildcard can never reach into names below another app's domain). Case-insensitive; a port and
+    /// a trailing dot are ignored. Allocates nothing.
     /// </summary>
     public RouteLookup Lookup(ReadOnlySpan<char> hostHeader)
     {
@@ -159,26 +160,8 @@ public sealed class RouteTable
             return false;
         }
 
-        var rest = host;
-        while (true)
-        {
-            var dot = rest.IndexOf('.');
-            if (dot < 0)
-            {
-                return false;
-            }
-
-            rest = rest[(dot + 1)..];
-            if (rest.IsEmpty)
-            {
-                return false;
-            }
-
-            if (_wildcard.TryGetValue(rest, out app!))
-            {
-                return true;
-            }
-        }
+        var dot = host.IndexOf('.');
+        return dot >= 0 && dot + 1 < host.Length && _wildcard.TryGetValue(host[(dot + 1)..], out app!);
     }
 
     /// <summary>

@@ -32,6 +32,8 @@ public static class DomainsEndpoints
         var hostname = DomainName.Normalize(body?.Hostname);
         if (DomainName.Validate(hostname, settings.AppDomain) is { } problem)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_hostname", problem);
+        if (domains.Find(hostname) is null && domains.OverlappingOtherApp(name, hostname) is { } other)
+            return ApiError.Result(StatusCodes.Status409Conflict, "hostname_taken", $"{hostname} overlaps {other.Hostname}, a domain of another app.");
         if (!domains.TryAdd(name, hostname, out var domain))
         {
             if (domain.App != name)

@@ -65,6 +65,14 @@ public sealed class DomainStore
         return Read(command).FirstOrDefault();
     }
 
+    /// <summary>Another app's domain that <paramref name="hostname"/> overlaps (<see cref="Paas.Core.Domains.DomainName.Overlaps"/>), if any.</summary>
+    public DomainRecord? OverlappingOtherApp(string app, string hostname)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT hostname, app, created_at FROM domains WHERE app <> $app", ("$app", app));
+        return Read(command).FirstOrDefault(d => Paas.Core.Domains.DomainName.Overlaps(d.Hostname, hostname));
+    }
+
     public IReadOnlyList<DomainRecord> ListForApp(string app)
     {
         using var connection = Open();

@@ -7,7 +7,7 @@ namespace Paas.Core.Routing;
 /// </summary>
 public sealed record RouteKeys(string Prefix)
 {
-    /// <summary>Hash: hostname → app name. A field may be a wildcard, <c>*.example.com</c>, matching one or more leading labels.</summary>
+    /// <summary>Hash: hostname → app name. A field may be a wildcard, <c>*.example.com</c>, matching exactly one leading label.</summary>
     public string Hosts => Prefix + "hosts";
 
     /// <summary>Hash: instance id → <see cref="RouteEntry"/> JSON; only healthy web instances.</summary>

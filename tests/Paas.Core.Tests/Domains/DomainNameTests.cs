@@ -12,8 +12,6 @@ public sealed class DomainNameTests
     [InlineData("*.example.com")]
     [InlineData("a-b.c1.example.co.uk")]
     [InlineData("xn--bcher-kva.example")]
-    [InlineData("deep.app.paas.example.net")]
-    [InlineData("paas.example.net")]
     public void Validate_DnsName_IsAccepted(string hostname) => Assert.Null(DomainName.Validate(hostname, Platform));
 
     [Theory]
@@ -33,6 +31,11 @@ public sealed class DomainNameTests
     [InlineData("*.paas.example.net", "take over every app")]
     [InlineData("*.localhost", "take over every app", "localhost")]
     [InlineData("web.localhost", "platform app host", "localhost")]
+    [InlineData("deep.app.paas.example.net", "under the platform's own domain")]
+    [InlineData("*.app.paas.example.net", "under the platform's own domain")]
+    [InlineData("x.otherapp.localhost", "under the platform's own domain", "localhost")]
+    [InlineData("*.otherapp.localhost", "under the platform's own domain", "localhost")]
+    [InlineData("paas.example.net", "under the platform's own domain")]
     public void Validate_BadHostname_SaysWhyInOneSentence(string hostname, string reason, string platform = Platform)
     {
         var message = DomainName.Validate(hostname, platform);
@@ -56,4 +59,20 @@ public sealed class DomainNameTests
     [InlineData(" www.example.com. ", "www.example.com")]
     [InlineData(null, "")]
     public void Normalize_LowercasesAndDropsTheFinalDot(string? input, string expected) => Assert.Equal(expected, DomainName.Normalize(input));
+
+    [Theory]
+    [InlineData("www.example.com", "www.example.com", true)]
+    [InlineData("*.example.com", "www.example.com", true)]
+    [InlineData("example.com", "www.example.com", true)]
+    [InlineData("api.www.example.com", "www.example.com", true)]
+    [InlineData("*.www.example.com", "www.example.com", true)]
+    [InlineData("*.example.com", "*.example.com", true)]
+    [InlineData("shop.example.com", "www.example.com", false)]
+    [InlineData("www.example.org", "www.example.com", false)]
+    [InlineData("wwwexample.com", "example.com", false)]
+    public void Overlaps_NamesThatOneAppCouldTakeFromAnother(string a, string b, bool overlaps)
+    {
+        Assert.Equal(overlaps, DomainName.Overlaps(a, b));
+        Assert.Equal(overlaps, DomainName.Overlaps(b, a));
+    }
 }

@@ -95,9 +95,11 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
             Assert.Equal("a", await response.Content.ReadAsStringAsync());
         }
 
+        // One label only, as in TLS: a wildcard never reaches below a deeper name.
         using (var response = await _f.GetAsync($"deep.shop.{domain}"))
         {
-            Assert.Equal("a", await response.Content.ReadAsStringAsync());
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("unknown_route", Header(response, "X-Paas-Router-Error"));
         }
 
         using (var response = await _f.GetAsync($"www.{domain}"))

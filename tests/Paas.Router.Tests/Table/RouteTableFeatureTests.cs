@@ -8,7 +8,7 @@ public class RouteTableFeatureTests
         new(instance, app, "web", 1, "127.0.0.1:1000", cell);
 
     [Fact]
-    public void Lookup_prefers_exact_host_then_most_specific_wildcard()
+    public void Lookup_prefers_exact_host_then_the_wildcard_one_label_up()
     {
         var table = RouteTable.Build(1,
             [new("*.example.com", "wide"), new("*.api.example.com", "api"), new("www.example.com", "www")],
@@ -17,7 +17,9 @@ public class RouteTableFeatureTests
         Assert.Equal("www", table.Lookup("WWW.Example.com:443").App);
         Assert.Equal("api", table.Lookup("v1.api.example.com").App);
         Assert.Equal("wide", table.Lookup("shop.example.com.").App);
-        Assert.Equal("wide", table.Lookup("a.b.c.example.com").App);
+        // A wildcard covers one label, as in TLS: deeper names are nobody's unless named.
+        Assert.Equal(RouteLookupStatus.UnknownHost, table.Lookup("a.b.c.example.com").Status);
+        Assert.Equal(RouteLookupStatus.UnknownHost, table.Lookup("x.www.example.com").Status);
         Assert.Equal(RouteLookupStatus.UnknownHost, table.Lookup("example.com").Status);
         Assert.Equal(RouteLookupStatus.UnknownHost, table.Lookup("example.org").Status);
     }
