@@ -33,7 +33,7 @@ public sealed class GitEndpoint(RequestAuthenticator authenticator, AppAccess ac
         }
         var hookEnvironment = new Dictionary<string, string>
         {
-            ["PAAS_HOOK_URL"] = $"http://127.0.0.1:{settings.ApiPort}{HookEndpoint.Path}",
+            ["PAAS_HOOK_URL"] = settings.LocalApiUrl + HookEndpoint.Path,
             ["PAAS_HOOK_SECRET"] = hookSecret.Value,
             ["PAAS_APP"] = app,
         };

@@ -58,6 +58,19 @@ public sealed record PaasSettings
     public string AppUrl(string app) =>
         RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
 
+    /// <summary>
+    /// The API as processes on this host reach it (the git hook calls back here): the address it is bound
+    /// to, or loopback when it listens on every interface. Never a fixed 127.0.0.1: with PAAS_API_BIND set
+    /// to one address, nothing listens on loopback.
+    /// </summary>
+    public string LocalApiUrl => ApiBind switch
+    {
+        "0.0.0.0" or "127.0.0.1" or "" => $"http://127.0.0.1:{ApiPort}",
+        "::" or "[::]" => $"http://[::1]:{ApiPort}",
+        var bind when bind.Contains(':') && !bind.StartsWith('[') => $"http://[{bind}]:{ApiPort}",
+        var bind => $"http://{bind}:{ApiPort}",
+    };
+
     public string GitUrl(string app) => $"{PublicApiUrl.TrimEnd('/')}/{app}.git";
 
     public string AppHost(string app) => $"{app}.{AppDomain}".ToLowerInvariant();
@@ -81,7 +94,8 @@ public sealed record PaasSettings
             RouterPort = routerPort,
             RouterAdminUrl = Str(read, "PAAS_ROUTER_ADMIN_URL", $"http://127.0.0.1:{adminPort}"),
             Redis = Str(read, "PAAS_REDIS", d.Redis),
-            RedisPrefix = Str(read, "PAAS_REDIS_PREFIX", d.RedisPrefix),
+            // An empty prefix is legitimate (keys at the top level), as the router reads it: only unset falls back.
+            RedisPrefix = read("PAAS_REDIS_PREFIX") ?? d.RedisPrefix,
             DockerEndpoint = Str(read, "DOCKER_HOST", d.DockerEndpoint),
             StackImage = Str(read, "PAAS_STACK_IMAGE", d.StackImage),
             Registry = Images.RegistryAccess.FromEnvironment(read),
