@@ -13,11 +13,12 @@ public sealed class RemoteCell : ICell
 {
     private readonly HttpClient _http;
 
-    public RemoteCell(string name, string url, string secret, HttpMessageHandler handler)
+    /// <param name="timeout">How long one call may take (a hung agent must not hang the caller): 3 minutes by default, for image pulls.</param>
+    public RemoteCell(string name, string url, string secret, HttpMessageHandler handler, TimeSpan? timeout = null)
     {
         Name = name;
         Url = url;
-        _http = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = TimeSpan.FromMinutes(3) };
+        _http = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = timeout ?? TimeSpan.FromMinutes(3) };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
     }
 
@@ -26,14 +27,14 @@ public sealed class RemoteCell : ICell
 
     public async Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances", spec, cancellationToken));
+        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances", spec, cancellationToken), cancellationToken);
         return await ReadAsync<InstanceState>(response, cancellationToken);
     }
 
     public async Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/images/prepare") { Content = JsonContent.Create(new { image }) };
-        using var response = await SendAsync(() => _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken));
+        using var response = await SendAsync(() => _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken), cancellationToken);
         if (!response.IsSuccessStatusCode)
             await ReadAsync<JsonElement?>(response, cancellationToken);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
@@ -53,23 +54,23 @@ public sealed class RemoteCell : ICell
 
     public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances/wait-healthy", new { instance, check, timeoutSeconds = timeout.TotalSeconds }, cancellationToken));
+        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances/wait-healthy", new { instance, check, timeoutSeconds = timeout.TotalSeconds }, cancellationToken), cancellationToken);
         return await ReadAsync<HealthResult>(response, cancellationToken);
     }
 
     public async Task StopAsync(string instanceId, TimeSpan grace, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => _http.DeleteAsync($"v1/instances/{Uri.EscapeDataString(instanceId)}?graceSeconds={grace.TotalSeconds}", cancellationToken));
+        using var response = await SendAsync(() => _http.DeleteAsync($"v1/instances/{Uri.EscapeDataString(instanceId)}?graceSeconds={grace.TotalSeconds}", cancellationToken), cancellationToken);
         await ReadAsync<JsonElement?>(response, cancellationToken);
     }
 
     public async Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(() => _http.GetAsync("v1/instances", cancellationToken));
+        using var response = await SendAsync(() => _http.GetAsync("v1/instances", cancellationToken), cancellationToken);
         return await ReadAsync<List<InstanceState>>(response, cancellationToken);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)
+    private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
         try
         {
@@ -78,6 +79,12 @@ public sealed class RemoteCell : ICell
         catch (HttpRequestException e)
         {
             throw new CellUnavailableException($"Cell {Name} at {Url} is unreachable: {e.Message}");
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // HttpClient's timeout is a cancellation; callers (the convergence loop, a rollout) stop on a
+            // real cancellation, so a hung agent must surface as what it is: an unavailable cell.
+            throw new CellUnavailableException($"Cell {Name} at {Url} did not answer within {_http.Timeout.TotalSeconds:0} s.");
         }
     }
 
