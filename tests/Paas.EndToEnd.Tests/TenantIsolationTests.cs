@@ -120,4 +120,26 @@ public sealed class TenantIsolationTests(PlatformFixture platform)
         var bobs = AppUnderTest.Must(await platform.PaasAsAsync(bob, null, "domains", "-a", his, "--json")).Stdout;
         Assert.DoesNotContain(hers, bobs);
     }
+
+    [Fact]
+    public async Task Tenant_CannotReachAnotherTenantsContainer_BehindTheRoutersBack()
+    {
+        var alice = await platform.NewUserAsync("alice");
+        var bob = await platform.NewUserAsync("bob");
+        var hers = await AlicesAppWithASecretAsync(alice, "not-the-point");
+        var (his, workTree) = await BobsAppAsync(bob);
+        AppUnderTest.Must(await platform.GitAsAsync(bob, workTree, "push", "paas", "main"));
+        var herContainer = Assert.Single(await platform.ContainersAsync(hers));
+        var herAddress = herContainer.NetworkSettings.Networks.Values.Single().IPAddress;
+        // Her instance answers on its container address (from the host, as the engine's port publishing does).
+        using (var direct = await platform.Http.GetAsync($"http://{herAddress}:5000/"))
+            Assert.Equal(System.Net.HttpStatusCode.OK, direct.StatusCode);
+
+        // His one-off container tries the same, as the probe's did (and got 200).
+        var probe = await platform.PaasAsAsync(bob, workTree, "run", "-a", his, "--",
+            $"curl -sS -o /dev/null -w 'status %{{http_code}}' --max-time 3 http://{herAddress}:5000/");
+
+        Assert.NotEqual(0, probe.ExitCode);
+        Assert.DoesNotContain("status 200", probe.Stdout + probe.Stderr);
+    }
 }

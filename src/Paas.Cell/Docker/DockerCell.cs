@@ -80,6 +80,7 @@ public sealed class DockerCell : ICell
             $"PS={spec.Process}.{spec.Index}",
             $"DYNO={spec.Process}.{spec.Index}",
         };
+        var network = await Paas.Staging.Containers.IsolatedNetworkSetup.EnsureAsync(_docker);
         var parameters = new CreateContainerParameters
         {
             Name = ContainerName(spec.InstanceId),
@@ -111,6 +112,7 @@ public sealed class DockerCell : ICell
                 {
                     [PortKey] = [new PortBinding { HostIP = _address, HostPort = "" }],
                 },
+                NetworkMode = network,
                 Memory = spec.MemoryBytes,
                 MemorySwap = spec.MemoryBytes,
                 PidsLimit = 256,

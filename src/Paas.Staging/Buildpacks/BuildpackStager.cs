@@ -76,6 +76,8 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
             },
             HostConfig = new HostConfig
             {
+                // A build reaches package registries, never another tenant's containers.
+                NetworkMode = await Containers.IsolatedNetworkSetup.EnsureAsync(docker),
                 Binds =
                 [
                     $"{options.BuildpacksDirectory}:/buildpacks:ro",

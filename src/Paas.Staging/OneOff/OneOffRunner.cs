@@ -35,6 +35,7 @@ public sealed class OneOffRunner(IDockerClient docker, string platformId)
             },
             HostConfig = new HostConfig
             {
+                NetworkMode = await Containers.IsolatedNetworkSetup.EnsureAsync(docker),
                 Memory = memoryBytes,
                 MemorySwap = memoryBytes,
                 PidsLimit = 512,
