@@ -66,6 +66,9 @@ public sealed class ProxyRequest : HttpTransformer
         Set(headers, "X-Forwarded-Host", request.Host.HasValue ? request.Host.Value : null);
         Set(headers, "X-Forwarded-Port", ForwardedHeaderValues.Port(request.Host, request.Scheme));
         Set(headers, "X-Request-Start", RequestStartValue(Started));
+        // Set by some proxies, never by this one: a client must not choose them either.
+        headers.Remove("X-Real-IP");
+        headers.Remove("Forwarded");
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)

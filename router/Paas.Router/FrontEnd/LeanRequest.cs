@@ -252,6 +252,8 @@ internal struct LeanRequest
         2 => Ascii.EqualsIgnoreCase(name, "TE"u8) ? Kind.Dropped : Kind.Plain,
         4 => Ascii.EqualsIgnoreCase(name, "Host"u8) ? Kind.Host : Kind.Plain,
         6 => Ascii.EqualsIgnoreCase(name, "Expect"u8) ? Kind.NotLean : Kind.Plain,
+        // Client-addressing headers the router does not set: dropped, as apps (and their frameworks) may trust them.
+        9 => Ascii.EqualsIgnoreCase(name, "X-Real-IP"u8) || Ascii.EqualsIgnoreCase(name, "Forwarded"u8) ? Kind.Dropped : Kind.Plain,
         7 => Ascii.EqualsIgnoreCase(name, "Upgrade"u8) ? Kind.NotLean
             : Ascii.EqualsIgnoreCase(name, "Trailer"u8) ? Kind.Dropped : Kind.Plain,
         10 => Ascii.EqualsIgnoreCase(name, "Connection"u8) ? Kind.Connection

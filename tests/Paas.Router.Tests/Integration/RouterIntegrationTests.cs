@@ -111,6 +111,8 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
             request.Headers.Add("X-Forwarded-Port", "443");
             request.Headers.Add("X-Forwarded-For", "203.0.113.9");
             request.Headers.Add("X-Request-Id", "abc-123");
+            request.Headers.Add("X-Real-IP", "203.0.113.7");
+            request.Headers.Add("Forwarded", "for=203.0.113.7;proto=https");
         }))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -119,6 +121,8 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
             Assert.Equal("80", Header(response, "X-Seen-X-Forwarded-Port"));
             Assert.Equal("203.0.113.9, 127.0.0.1", Header(response, "X-Seen-X-Forwarded-For"));
             Assert.Equal("abc-123", Header(response, "X-Seen-X-Request-Id"));
+            Assert.True(string.IsNullOrEmpty(Header(response, "X-Seen-X-Real-IP")), Header(response, "X-Seen-X-Real-IP"));
+            Assert.True(string.IsNullOrEmpty(Header(response, "X-Seen-Forwarded")), Header(response, "X-Seen-Forwarded"));
         }
 
         // A malformed request id is replaced by one the app can safely log.

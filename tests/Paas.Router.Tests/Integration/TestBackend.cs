@@ -16,7 +16,7 @@ namespace Paas.Router.Tests.Integration;
 internal sealed class TestBackend : IAsyncDisposable
 {
     private static readonly string[] Echoed =
-        ["Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Id", "X-Request-Start", "Keep-Alive", "Proxy-Connection", "Connection"];
+        ["Host", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Id", "X-Request-Start", "X-Real-IP", "Forwarded", "Keep-Alive", "Proxy-Connection", "Connection"];
 
     private readonly WebApplication _app;
     private readonly TaskCompletionSource _events = new(TaskCreationOptions.RunContinuationsAsynchronously);

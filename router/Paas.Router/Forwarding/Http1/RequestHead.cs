@@ -16,7 +16,9 @@ public sealed class RequestHead
     private static readonly FrozenSet<string> Replaced = FrozenSet.Create(StringComparer.OrdinalIgnoreCase,
         "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
         "Proxy-Authorization", "HTTP2-Settings",
-        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Start");
+        "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Start",
+        // Set by some proxies, never by this one: a client must not choose them either.
+        "X-Real-IP", "Forwarded");
 
     private HeadBuffer _head = new(new byte[4096]);
 
