@@ -7,10 +7,13 @@ namespace Paas.EndToEnd.Tests;
 
 /// <summary>
 /// Cells on their own hosts (<see cref="MultiHostPlatform"/>): release images travel through the registry,
-/// instances are reached over the network, and a lost host's work is served elsewhere.
+/// instances are reached over the network, and a lost host's work is served elsewhere. The other proofs of
+/// one fixture live beside this file: routers (MultiHostTests.Routers.cs), a controller restart and the
+/// cells' view (MultiHostTests.Cells.cs), credentials (MultiHostTests.Credentials.cs), and a registry that
+/// fails (MultiHostTests.Registry.cs).
 /// </summary>
 [Collection(MultiHostCollection.Name)]
-public sealed class MultiHostTests(MultiHostPlatform platform, ITestOutputHelper log)
+public sealed partial class MultiHostTests(MultiHostPlatform platform, ITestOutputHelper log)
 {
     private static bool Running(JsonElement i) => i.GetProperty("state").GetString() == "running";
 
