@@ -55,7 +55,9 @@ public sealed partial class MultiHostTests
         }
         log.WriteLine(push.Stderr);
         Assert.NotEqual(0, push.ExitCode);
-        var failure = System.Text.RegularExpressions.Regex.Match(push.Stderr, @"web\.1 could not start on cell (h\d): Pulling the image on cell \1 failed: \S.*");
+        // The reason as the engine gave it, readable: not the API's JSON wrapping.
+        var failure = System.Text.RegularExpressions.Regex.Match(push.Stderr,
+            $@"Push rejected: web\.1 could not start on cell (h\d): Pulling the image on cell \1 failed: [^{{\n]*{System.Text.RegularExpressions.Regex.Escape(platform.Registry.Address)}[^{{\n]*connection refused\.");
         Assert.True(failure.Success, push.Stderr);
         await AssertServesV1Async(app);
 

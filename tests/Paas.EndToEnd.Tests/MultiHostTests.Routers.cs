@@ -34,7 +34,7 @@ public sealed partial class MultiHostTests
             await using var changes = await RouteChanges.SubscribeAsync(redis, platform.RedisPrefix);
 
             var app = await SpreadOverThreeHostsAsync("routers");
-            var ids = (await app.InstancesAsync()).Where(Running).Select(i => i.GetProperty("id").GetString()!).ToHashSet();
+            var ids = (await app.InstancesAsync()).Where(Running).Select(i => i.GetProperty("instance").GetString()!).ToHashSet();
             // When the deploy returned, both routers had acknowledged every route it wrote.
             var written = changes.Seen.Where(c => c.Kind == "route-set" && ids.Contains(c.Key)).Max(c => c.Version);
             var routers = (await db.HashKeysAsync(RoutersKey)).Select(r => r.ToString()).ToList();
@@ -137,7 +137,7 @@ public sealed partial class MultiHostTests
     /// <summary>Scales web to <paramref name="web"/> (one more instance) and returns how long the command ran after its route write.</summary>
     private async Task<TimeSpan> ScaleMeasuringRouteWaitAsync(AppUnderTest app, int web, RouteChanges changes)
     {
-        var before = (await app.InstancesAsync()).Select(i => i.GetProperty("id").GetString()!).ToHashSet();
+        var before = (await app.InstancesAsync()).Select(i => i.GetProperty("instance").GetString()!).ToHashSet();
         var scale = app.PaasAsync("ps:scale", $"web={web}");
         var write = await changes.WaitForAsync(c => c.Kind == "route-set" && !before.Contains(c.Key) && c.Value?.Contains($"\"{app.Name}\"") == true, TimeSpan.FromSeconds(60));
         AppUnderTest.Must(await scale);

@@ -29,6 +29,7 @@ public sealed partial class MultiHostTests(MultiHostPlatform platform, ITestOutp
         log.WriteLine($"scale to 3 over three hosts: {clock.Elapsed.TotalSeconds:0.0} s");
         var instances = await app.WaitForInstancesAsync(l => l.Count(Running) == 3, TimeSpan.FromSeconds(60));
         Assert.Equal(3, instances.Count(Running));
+        Assert.Equal(MultiHostPlatform.HostLayout.Select(h => h.Name).Order(), instances.Where(Running).Select(CellOf).Order());
         return app;
     }
 

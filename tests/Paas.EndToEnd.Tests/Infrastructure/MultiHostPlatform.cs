@@ -67,7 +67,8 @@ public sealed class MultiHostPlatform : PlatformFixture
             ["PAAS_CELL_ZONE"] = HostLayout.Single(h => h.Name == name).Zone,
             ["PAAS_CELL_ADDRESS"] = host.Address,
             ["PAAS_CELL_PORT"] = CellPort.ToString(),
-            ["PAAS_CELL_MEMORY_MB"] = "4096",
+            // What placement may reserve, not what the apps use: room for every app the tests leave running.
+            ["PAAS_CELL_MEMORY_MB"] = "16384",
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["PAAS_CELL_LOST_SECONDS"] = "5",
             ["PAAS_CELL_SECRET"] = await CellSecretAsync(),
