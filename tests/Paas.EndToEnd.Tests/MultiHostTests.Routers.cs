@@ -89,6 +89,11 @@ public sealed partial class MultiHostTests
             Assert.True(doneAt > thawedAt, $"the scale returned {Stopwatch.GetElapsedTime(doneAt, thawedAt).TotalSeconds:0.00} s before the frozen router thawed: it did not wait for it");
             Assert.True(applied >= write.Version, $"the second router acknowledged {applied}, behind the route write {write.Version}, when the scale returned");
             Assert.StartsWith("200 ", await GetThroughAsync(host.Address, SecondRouterPort, app.Name));
+
+            // Both routers live and well: what waiting for two costs a deploy.
+            var routeWait = await ScaleMeasuringRouteWaitAsync(app, 5, changes);
+            log.WriteLine($"two live routers: route write -> scale returned: {routeWait.TotalSeconds:0.00} s");
+            Assert.True(routeWait < TimeSpan.FromSeconds(1), $"the deploy waited {routeWait.TotalSeconds:0.00} s for two live routers");
         }
         finally
         {
