@@ -7,10 +7,13 @@ namespace Paas.EndToEnd.Tests;
 
 /// <summary>
 /// Cells on their own hosts (<see cref="MultiHostPlatform"/>): release images travel through the registry,
-/// instances are reached over the network, and a lost host's work is served elsewhere.
+/// instances are reached over the network, and a lost host's work is served elsewhere. The other proofs of
+/// one fixture live beside this file: routers (MultiHostTests.Routers.cs), a controller restart and the
+/// cells' view (MultiHostTests.Cells.cs), credentials (MultiHostTests.Credentials.cs), and a registry that
+/// fails (MultiHostTests.Registry.cs).
 /// </summary>
 [Collection(MultiHostCollection.Name)]
-public sealed class MultiHostTests(MultiHostPlatform platform, ITestOutputHelper log)
+public sealed partial class MultiHostTests(MultiHostPlatform platform, ITestOutputHelper log)
 {
     private static bool Running(JsonElement i) => i.GetProperty("state").GetString() == "running";
 
@@ -26,6 +29,7 @@ public sealed class MultiHostTests(MultiHostPlatform platform, ITestOutputHelper
         log.WriteLine($"scale to 3 over three hosts: {clock.Elapsed.TotalSeconds:0.0} s");
         var instances = await app.WaitForInstancesAsync(l => l.Count(Running) == 3, TimeSpan.FromSeconds(60));
         Assert.Equal(3, instances.Count(Running));
+        Assert.Equal(MultiHostPlatform.HostLayout.Select(h => h.Name).Order(), instances.Where(Running).Select(CellOf).Order());
         return app;
     }
 

@@ -7,7 +7,9 @@ namespace Paas.Router.Sources;
 /// Tells writers which table this router serves (<see cref="RouterAcknowledgement"/>): the route version
 /// its published table reflects with nothing missed, written at once after each change and refreshed
 /// every second, so the key's lifetime is also this router's liveness. Writes never block the route
-/// source: a newer version simply replaces one not yet written.
+/// source: a newer version simply replaces one not yet written. A router that stops on purpose removes
+/// its key and its roster entry on the way out, so deploys stop waiting for it at once; one that dies
+/// stops counting when its key expires (<see cref="RouterAcknowledgement.Ttl"/>).
 /// </summary>
 public sealed class TableAcknowledger(RouterSettings settings, ILogger<TableAcknowledger> logger)
 {
@@ -34,6 +36,35 @@ public sealed class TableAcknowledger(RouterSettings settings, ILogger<TableAckn
     }
 
     public async Task RunAsync(ConnectionMultiplexer redis, CancellationToken stop)
+    {
+        try
+        {
+            await AcknowledgeAsync(redis, stop);
+        }
+        finally
+        {
+            await LeaveAsync(redis);
+        }
+    }
+
+    private async Task LeaveAsync(ConnectionMultiplexer redis)
+    {
+        if (!redis.IsConnected)
+            return;
+        try
+        {
+            var db = redis.GetDatabase();
+            // Bounded: shutdown must not wait on a Redis that went away meanwhile; the key then expires by itself.
+            await Task.WhenAll(db.KeyDeleteAsync(_keys.RouterApplied(RouterId)), db.HashDeleteAsync(_keys.Routers, RouterId))
+                .WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            logger.LogDebug("Leaving the routers' roster failed: {Error}", ex.Message);
+        }
+    }
+
+    private async Task AcknowledgeAsync(ConnectionMultiplexer redis, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {

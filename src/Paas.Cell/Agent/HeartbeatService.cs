@@ -45,7 +45,12 @@ public sealed class HeartbeatService(
             {
                 var instances = await cell.ListAsync(stoppingToken);
                 var registration = new CellRegistration(settings.Name, settings.Zone, settings.AdvertisedUrl, settings.MemoryBytes,
-                    settings.MaxInstances, time.GetUtcNow(), instances);
+                    settings.MaxInstances, time.GetUtcNow(), instances)
+                {
+                    Address = settings.Address,
+                    Images = await cell.CountImagesAsync(stoppingToken),
+                    PullFailures = cell.PullFailures,
+                };
                 var db = redis.GetDatabase();
                 await db.HashSetAsync(keys.Cells, settings.Name, JsonSerializer.Serialize(registration));
                 // The cell is live while this key exists (see CellHeartbeat); the registration is only what it reports.

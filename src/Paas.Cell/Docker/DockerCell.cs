@@ -22,6 +22,10 @@ public sealed class DockerCell : ICell
     private readonly TimeProvider _time;
     private readonly string _address;
     private readonly Paas.Core.Images.RegistryAccess? _registry;
+    private long _pullFailures;
+
+    /// <summary>Pulls that failed since this agent started (reported in its registration).</summary>
+    public long PullFailures => Interlocked.Read(ref _pullFailures);
 
     /// <summary>The release's image as this cell's engine knows it: the digest, at the registry address this cell uses.</summary>
     private string Local(string image) => _registry?.Rehost(image) ?? image;
@@ -63,10 +67,14 @@ public sealed class DockerCell : ICell
         }
         catch (DockerApiException e)
         {
+            Interlocked.Increment(ref _pullFailures);
             throw new ImageUnavailableException($"Pulling the image on cell {Name} failed: {ImagePullProgress.FirstLine(e.ResponseBody ?? e.Message)}.");
         }
         if (pull.Error is { } error)
+        {
+            Interlocked.Increment(ref _pullFailures);
             throw new ImageUnavailableException($"Pulling the image on cell {Name} failed: {error}.");
+        }
         await progress($"pulled image on cell {Name} ({pull.Summary})");
         return true;
     }
@@ -205,6 +213,16 @@ public sealed class DockerCell : ICell
         }
         await RemoveQuietlyAsync(name);
     }
+
+    /// <summary>Release images of this platform on the engine (built here, or pulled by digest), by their labels.</summary>
+    public async Task<int> CountImagesAsync(CancellationToken cancellationToken) =>
+        (await _docker.Images.ListImagesAsync(new ImagesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"{ContainerLabels.Platform}={_platformId}"] = true, [ContainerLabels.App] = true },
+            },
+        }, cancellationToken)).Count;
 
     public async Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
     {

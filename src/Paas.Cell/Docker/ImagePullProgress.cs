@@ -40,6 +40,5 @@ internal sealed class ImagePullProgress(TimeProvider time) : IProgress<JSONMessa
         }
     }
 
-    public static string FirstLine(string text) =>
-        (text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no reason given").TrimEnd('.');
+    public static string FirstLine(string text) => Paas.Core.Images.EngineError.Reason(text);
 }

@@ -15,12 +15,15 @@ public sealed class CellsView(CellDirectory cells)
         {
             name = s.Registration.Name,
             zone = s.Registration.Zone,
+            address = s.Registration.Address,
             url = s.Registration.Url,
             state = s.Live ? "live" : "lost",
             memory_bytes = s.Registration.MemoryBytes,
             reserved_bytes = s.Registration.Instances.Where(i => i.Running).Sum(i => i.MemoryLimitBytes),
             max_instances = s.Registration.MaxInstances,
             instances = s.Registration.Instances.Count(i => i.Running),
+            images = s.Registration.Images,
+            pull_failures = s.Registration.PullFailures,
             last_heartbeat = s.Registration.HeartbeatAt,
         }));
     }

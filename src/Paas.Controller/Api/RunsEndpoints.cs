@@ -83,7 +83,7 @@ public static class RunsEndpoints
         {
             outcome = "could not start";
             loggers.CreateLogger(typeof(RunsEndpoints)).LogWarning("One-off run for {App} failed: {Error}", name, e.Message);
-            await WriteAsync(response, new { error = $"The one-off container could not be run: {FirstLine(e.ResponseBody ?? e.Message)}" }, ct);
+            await WriteAsync(response, new { error = $"The one-off container could not be run: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}" }, ct);
         }
         finally
         {
@@ -103,6 +103,4 @@ public static class RunsEndpoints
         var oneLine = command.ReplaceLineEndings(" ");
         return oneLine.Length <= 80 ? oneLine : oneLine[..77] + "...";
     }
-
-    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 }

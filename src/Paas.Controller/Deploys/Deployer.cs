@@ -301,7 +301,7 @@ public sealed class Deployer(
         }
         catch (Exception e) when (e is DeployException or Cells.CellUnavailableException)
         {
-            await output($" !     {e.Message}; rolling back to the previous release");
+            await output($" !     {e.Message.TrimEnd('.')}; rolling back to the previous release");
             foreach (var instance in started)
                 await instances.RetireAsync(instance, drain: true, CancellationToken.None);
             var restored = await converger.ConvergeAppAsync(release.App, output, CancellationToken.None);

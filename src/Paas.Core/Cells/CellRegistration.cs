@@ -15,4 +15,17 @@ public sealed record CellRegistration(
     [property: JsonPropertyName("memory_bytes")] long MemoryBytes,
     [property: JsonPropertyName("max_instances")] int MaxInstances,
     [property: JsonPropertyName("heartbeat_at")] DateTimeOffset HeartbeatAt,
-    [property: JsonPropertyName("instances")] IReadOnlyList<InstanceState> Instances);
+    [property: JsonPropertyName("instances")] IReadOnlyList<InstanceState> Instances)
+{
+    /// <summary>The address other hosts reach the cell and its instances at (its PAAS_CELL_ADDRESS); null from an agent that predates it.</summary>
+    [JsonPropertyName("address")]
+    public string? Address { get; init; }
+
+    /// <summary>Release images of this platform on the cell's engine, whether built or pulled there.</summary>
+    [JsonPropertyName("images")]
+    public int Images { get; init; }
+
+    /// <summary>Image pulls that failed on this cell since its agent started (registry down, disk full, bad credentials).</summary>
+    [JsonPropertyName("pull_failures")]
+    public long PullFailures { get; init; }
+}

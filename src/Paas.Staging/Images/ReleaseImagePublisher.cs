@@ -40,8 +40,7 @@ public sealed class ReleaseImagePublisher(IDockerClient docker, Paas.Core.Images
         return digest;
     }
 
-    private static string FirstLine(string text) =>
-        (text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no reason given").TrimEnd('.');
+    private static string FirstLine(string text) => Paas.Core.Images.EngineError.Reason(text);
 
     /// <summary>Push messages: the first error (reported in the stream, not as an HTTP status) and layer counts.</summary>
     private sealed class PushProgress : IProgress<JSONMessage>

@@ -17,11 +17,13 @@ namespace Paas.EndToEnd.Tests.Infrastructure;
 /// </summary>
 public sealed class ImageRegistry : IAsyncDisposable
 {
-    private readonly PlatformProcess _process;
+    private PlatformProcess _process;
+    private readonly int _port;
 
     private ImageRegistry(PlatformProcess process, string directory, string hostAddress, int port, string password)
     {
         _process = process;
+        _port = port;
         Directory = directory;
         Address = $"{hostAddress}:{port}";
         LoopbackAddress = $"127.0.0.1:{port}";
@@ -76,13 +78,10 @@ public sealed class ImageRegistry : IAsyncDisposable
                 realm: paas-test-registry
                 path: {Path.Combine(directory, "htpasswd")}
             """);
-        var process = new PlatformProcess(ProcessRunner.StartInfo("docker-registry", ["serve", config], null, new Dictionary<string, string>()));
-        OwnedDirectory.RecordServer(directory, process.Id);
-        var registry = new ImageRegistry(process, directory, hostAddress, port, password);
+        var registry = new ImageRegistry(Serve(directory), directory, hostAddress, port, password);
         try
         {
-            // The root answers 200 without credentials once the registry serves.
-            await process.WaitReadyAsync($"http://127.0.0.1:{port}/", TimeSpan.FromSeconds(30));
+            await registry.WaitReadyAsync();
         }
         catch
         {
@@ -90,6 +89,27 @@ public sealed class ImageRegistry : IAsyncDisposable
             throw;
         }
         return registry;
+    }
+
+    private static PlatformProcess Serve(string directory)
+    {
+        var process = new PlatformProcess(ProcessRunner.StartInfo("docker-registry", ["serve", Path.Combine(directory, "config.yml")], null, new Dictionary<string, string>()));
+        OwnedDirectory.RecordServer(directory, process.Id);
+        return process;
+    }
+
+    // The root answers 200 without credentials once the registry serves.
+    private Task WaitReadyAsync() => _process.WaitReadyAsync($"http://127.0.0.1:{_port}/", TimeSpan.FromSeconds(30));
+
+    /// <summary>Stops the server (SIGKILL, as a crashed registry host would vanish); its storage, port and password stay for <see cref="StartAgainAsync"/>.</summary>
+    public void Stop() => _process.Kill();
+
+    /// <summary>Serves again, on the same port and storage, with the same credentials.</summary>
+    public async Task StartAgainAsync()
+    {
+        _process.Dispose();
+        _process = Serve(Directory);
+        await WaitReadyAsync();
     }
 
     /// <summary>

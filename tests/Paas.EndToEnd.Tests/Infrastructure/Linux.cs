@@ -7,6 +7,8 @@ public static class Linux
 {
     public const int SigTerm = 15;
     public const int SigKill = 9;
+    public const int SigStop = 19;
+    public const int SigCont = 18;
 
     public static void Signal(int pid, int signal) => _ = kill(pid, signal);
 

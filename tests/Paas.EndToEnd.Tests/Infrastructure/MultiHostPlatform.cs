@@ -5,7 +5,7 @@ namespace Paas.EndToEnd.Tests.Infrastructure;
 /// <summary>
 /// A platform across hosts, with real parts only: the controller and router on the main host, three cell
 /// hosts (network namespaces on one bridge, each with its own dockerd, see <see cref="TestHost"/>), a
-/// Docker Distribution registry with credentials, and a Redis the hosts reach at the bridge's gateway.
+/// Docker Distribution registry with credentials, and a Redis with a password the hosts reach at the bridge's gateway.
 /// Release images leave the builder's engine only through the registry: the controller pushes at
 /// 127.0.0.1, the hosts pull the same digest at the gateway.
 /// </summary>
@@ -13,7 +13,7 @@ public sealed class MultiHostPlatform : PlatformFixture
 {
     public static readonly IReadOnlyList<(string Name, string Zone)> HostLayout = [("h1", "zone-1"), ("h2", "zone-2"), ("h3", "zone-3")];
 
-    private const int CellPort = 8091;
+    public const int CellPort = 8091;
     private readonly Dictionary<string, TestHost> _hosts = new();
     private readonly Dictionary<string, PlatformProcess> _agents = new();
     private TestNetwork? _network;
@@ -24,7 +24,15 @@ public sealed class MultiHostPlatform : PlatformFixture
 
     public TestHost Host(string name) => _hosts[name];
 
-    protected override string RedisConfiguration => _redis?.Address ?? throw new InvalidOperationException("not started");
+    public TestNetwork Network => _network ?? throw new InvalidOperationException("not started");
+
+    public RedisServer RedisServer => _redis ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Every component's PAAS_REDIS: the Redis at the gateway, with its password.</summary>
+    protected override string RedisConfiguration => RedisServer.Configuration;
+
+    /// <summary>The secret the controller presents to cell agents (PAAS_CELL_SECRET), made by the controller at its first start.</summary>
+    public async Task<string> CellSecretAsync() => (await File.ReadAllTextAsync(Path.Combine(DataDirectory, "cell-secret"))).Trim();
 
     protected override IReadOnlyDictionary<string, string> ControllerSettings => new Dictionary<string, string>
     {
@@ -59,10 +67,11 @@ public sealed class MultiHostPlatform : PlatformFixture
             ["PAAS_CELL_ZONE"] = HostLayout.Single(h => h.Name == name).Zone,
             ["PAAS_CELL_ADDRESS"] = host.Address,
             ["PAAS_CELL_PORT"] = CellPort.ToString(),
-            ["PAAS_CELL_MEMORY_MB"] = "4096",
+            // What placement may reserve, not what the apps use: room for every app the tests leave running.
+            ["PAAS_CELL_MEMORY_MB"] = "16384",
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["PAAS_CELL_LOST_SECONDS"] = "5",
-            ["PAAS_CELL_SECRET"] = (await File.ReadAllTextAsync(Path.Combine(DataDirectory, "cell-secret"))).Trim(),
+            ["PAAS_CELL_SECRET"] = await CellSecretAsync(),
             ["DOCKER_HOST"] = host.DockerEndpoint,
             ["PAAS_DATA_DIR"] = Path.Combine(DataDirectory, "hosts", name),
             ["PAAS_REDIS"] = RedisConfiguration,
@@ -80,6 +89,25 @@ public sealed class MultiHostPlatform : PlatformFixture
         if (_agents.Remove(name, out var agent))
             agent.Kill();
     }
+
+    /// <summary>
+    /// Starts another router in host <paramref name="name"/>'s network, on the host's address and
+    /// <paramref name="port"/>, fed by the same Redis as the main one, named <paramref name="id"/> among the
+    /// routers that acknowledge route versions. Its admin port stays on the host's loopback, as by default.
+    /// Stopped with the host, or earlier by the caller.
+    /// </summary>
+    public PlatformProcess StartRouter(string name, string id, int port) =>
+        _hosts[name].StartDll(RepoPaths.Dll("router/Paas.Router", "Paas.Router"), new Dictionary<string, string>
+        {
+            ["PAAS_ROUTER_ID"] = id,
+            ["PAAS_ROUTER_BIND"] = _hosts[name].Address,
+            ["PAAS_ROUTER_PORT"] = port.ToString(),
+            ["PAAS_ROUTER_ADMIN_PORT"] = (port + 1).ToString(),
+            ["PAAS_ROUTER_TLS_PORT"] = "0",
+            ["PAAS_ROUTER_ACCESS_LOG"] = "off",
+            ["PAAS_REDIS"] = RedisConfiguration,
+            ["PAAS_REDIS_PREFIX"] = RedisPrefix,
+        });
 
     /// <summary>The app's containers on one host's engine.</summary>
     public async Task<IList<ContainerListResponse>> ContainersOnAsync(string host, string app) =>

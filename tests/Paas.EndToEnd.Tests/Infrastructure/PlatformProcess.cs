@@ -71,6 +71,15 @@ public sealed class PlatformProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>Writes to the process's standard input (started with it redirected), closing it after when told.</summary>
+    public async Task WriteInputAsync(string text, bool close)
+    {
+        await _process.StandardInput.WriteAsync(text);
+        await _process.StandardInput.FlushAsync();
+        if (close)
+            _process.StandardInput.Close();
+    }
+
     public void Kill()
     {
         if (!_process.HasExited)

@@ -53,6 +53,7 @@ public static class Requirements
     [
         ("ip", "iproute2"),
         ("nsenter", "util-linux"),
+        ("iptables", "iptables"),
         ("dockerd", "docker.io"),
         ("docker-registry", "docker-registry"),
         ("htpasswd", "apache2-utils"),

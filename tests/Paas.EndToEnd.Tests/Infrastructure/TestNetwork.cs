@@ -11,9 +11,12 @@ namespace Paas.EndToEnd.Tests.Infrastructure;
 /// </code>
 /// Each run has its own bridge and /24 (R picked under a machine-wide lock from subnets no interface uses), since
 /// several work trees may run these tests on one machine at once. Hosts route everything through the gateway, and
-/// the main host reaches them directly, so no forwarding or NAT rule is added to the main host. Frames from one host
-/// to another cross the bridge, and with br_netfilter loaded (Docker loads it) they meet the main host's FORWARD chain,
-/// whose policy Docker sets to DROP: hosts reach the gateway, the gateway reaches hosts, but not host to host.
+/// the main host reaches them directly, so no NAT rule is added to the main host. Frames from one host to another
+/// cross the bridge, and with br_netfilter loaded (Docker loads it) they meet the main host's FORWARD chain, whose
+/// policy Docker sets to DROP; one rule, <c>FORWARD -i BRIDGE -o BRIDGE -j ACCEPT</c>, lets them through, as hosts on
+/// one LAN reach each other (a router on one host reaches instances on all). That rule, and any a test adds with
+/// <see cref="AddRuleAsync"/>, names this bridge, which is how teardown (and a later run's stale clean-up) finds
+/// and removes them; nothing else on the machine's firewall is touched.
 /// Inside a namespace its dockerd has its own docker0 and iptables rules, which clash with nothing outside it.
 /// <para>
 /// Everything a run makes carries its id: interfaces and namespaces named paas-th-ID*, files under /tmp/paas-th/ID
@@ -59,8 +62,20 @@ public sealed class TestNetwork : IAsyncDisposable
         await ProcessRunner.MustRunAsync("ip", "link", "add", network.BridgeName, "type", "bridge");
         await ProcessRunner.MustRunAsync("ip", "addr", "add", network.Gateway + "/24", "dev", network.BridgeName);
         await ProcessRunner.MustRunAsync("ip", "link", "set", network.BridgeName, "up");
+        await network.AddRuleAsync("FORWARD", "-o", network.BridgeName, "-j", "ACCEPT");
         return network;
     }
+
+    /// <summary>
+    /// Inserts a rule at the top of <paramref name="chain"/> (filter table) for traffic arriving on this network's
+    /// bridge: <c>-i BRIDGE</c> followed by <paramref name="rule"/>. It lasts until <see cref="RemoveRuleAsync"/>
+    /// with the same arguments, or the network's teardown.
+    /// </summary>
+    public Task AddRuleAsync(string chain, params string[] rule) =>
+        ProcessRunner.MustRunAsync("iptables", ["-w", "-I", chain, "1", "-i", BridgeName, .. rule]);
+
+    public Task RemoveRuleAsync(string chain, params string[] rule) =>
+        ProcessRunner.RunAsync("iptables", ["-w", "-D", chain, "-i", BridgeName, .. rule], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
 
     /// <summary>
     /// Starts one more host: namespace, veth on the bridge, address 10.213.R.(N+1), and its dockerd, which trusts
@@ -93,6 +108,7 @@ public sealed class TestNetwork : IAsyncDisposable
         seen.UnionWith((await NamespacesAsync()).Select(IdOf));
         seen.UnionWith((await LinksAsync()).Select(IdOf));
         seen.UnionWith(TestHost.CgroupDirectories(Prefix).Select(d => IdOf(Path.GetFileName(d))));
+        seen.UnionWith((await RulesAsync()).Select(r => r.Id));
         foreach (var id in seen.Where(id => id.Length == IdLength && !live.Contains(id)))
             await TearDownAsync(id);
     }
@@ -109,6 +125,8 @@ public sealed class TestNetwork : IAsyncDisposable
             await TestHost.TearDownAsync(name, Path.Combine(StateRoot, id, name[(Prefix.Length + IdLength + 1)..]));
         foreach (var link in (await LinksAsync()).Where(l => IdOf(l) == id))
             await ProcessRunner.RunAsync("ip", ["link", "del", link], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
+        foreach (var (_, rule) in (await RulesAsync()).Where(r => r.Id == id))
+            await ProcessRunner.RunAsync("iptables", ["-w", "-D", .. rule[1..]], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
         try
         {
             System.IO.Directory.Delete(Path.Combine(StateRoot, id), recursive: true);
@@ -156,6 +174,19 @@ public sealed class TestNetwork : IAsyncDisposable
                 return subnet;
         }
         throw new InvalidOperationException("Every 10.213.R.0/24 subnet is in use on this machine.");
+    }
+
+    /// <summary>Rules of the main host's filter table that name a test network's interface (-i or -o paas-th-ID…), as `iptables -S` prints them.</summary>
+    private static async Task<IReadOnlyList<(string Id, string[] Rule)>> RulesAsync()
+    {
+        var list = await ProcessRunner.MustRunAsync("iptables", "-w", "-S");
+        // "-A FORWARD -i paas-th-ab12 -o paas-th-ab12 -j ACCEPT"
+        return list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(words => words.Length > 2 && words[0] == "-A")
+            .Select(words => (Id: words.Zip(words.Skip(1)).Where(p => p.First is "-i" or "-o").Select(p => IdOf(p.Second)).FirstOrDefault(id => id.Length == IdLength) ?? "", Rule: words))
+            .Where(r => r.Id.Length > 0)
+            .ToList();
     }
 
     private static async Task<IReadOnlyList<string>> NamespacesAsync()
