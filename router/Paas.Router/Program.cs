@@ -231,6 +231,17 @@ catch (IOException ex)
     return 1;
 }
 
+// The event loops accept no connection before the first table is loaded (or the wait is over): until
+// then connections queue in the kernel's listen backlog instead of being answered 404. See FirstTableWait.
+// (The Kestrel front end has accepted since StartAsync; ProxyHandler holds its requests the same way.)
+try
+{
+    await app.Services.GetRequiredService<RouteTableStore>().FirstTable.WaitAsync(settings.FirstTableWait);
+}
+catch (TimeoutException)
+{
+    Console.Error.WriteLine($"paas-router: no route table from Redis within {settings.FirstTableWait.TotalSeconds:0} s; serving an empty one until it comes");
+}
 frontEnd?.Start(app.Services.GetRequiredService<RouteTableStore>(), app.Services.GetRequiredService<PassiveHealth>(), metrics,
     app.Services.GetRequiredService<AccessLog>(), app.Services.GetRequiredService<ILogger<FrontEndServer>>());
 

@@ -62,6 +62,14 @@ public sealed record RouterSettings
     /// <summary>After (re)connecting to Redis, how long missing heartbeat keys are forgiven (a restarted Redis may have lost them).</summary>
     public TimeSpan HeartbeatGrace { get; init; } = Paas.Core.Routing.CellHeartbeat.DefaultLostAfter;
 
+    /// <summary>
+    /// How long a starting router holds public traffic while it loads its first table from Redis. Served
+    /// before that, every request would get 404 unknown_route (make chaos saw 23 of them after a router
+    /// restart); held, connections wait in the listen backlog for a fraction of a second. Bounded, so a
+    /// router started while Redis is away still answers (from an empty table) rather than not at all.
+    /// </summary>
+    public TimeSpan FirstTableWait { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>"stdout" (default), "off", or a file path to append access-log lines to.</summary>
     public string AccessLog { get; init; } = "stdout";
 

@@ -55,4 +55,33 @@ public sealed class HealthTests(PlatformFixture platform)
         using var health = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app.Name), "/healthz");
         Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
     }
+
+    [Fact]
+    public async Task AnAppThatNeverBinds_HasItsWholeHealthTimeout_AndThePushSaysSo()
+    {
+        // Longer than the cell's liveness monitor takes to kill an instance failing 3 checks 5 s apart
+        // (16 s): a starting instance is in its grace period, not failing. make chaos found the push of
+        // such an app refused as "exited with code 137" at 16 s although the timeout was 20 s.
+        var app = PlatformFixture.UniqueAppName("nobind");
+        var workTree = await platform.NewWorkTreeAsync("noport");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", app));
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", app));
+
+        platform.StopController();
+        try
+        {
+            await platform.StartControllerAsync(new Dictionary<string, string> { ["PAAS_HEALTH_TIMEOUT_SECONDS"] = "25" });
+            var push = await platform.GitAsync(workTree, "push", "paas", "main");
+
+            Assert.NotEqual(0, push.ExitCode);
+            Assert.Contains("never became healthy: the process did not listen on $PORT", push.Stderr);
+            Assert.Contains("within 25 s", push.Stderr);
+            Assert.Empty(await platform.ContainersAsync(app));
+        }
+        finally
+        {
+            platform.StopController();
+            await platform.StartControllerAsync();
+        }
+    }
 }

@@ -30,6 +30,7 @@ public sealed class ProxyHandler
     private readonly ILogger<ProxyHandler> _logger;
     private readonly ForwarderRequestConfig _defaultConfig;
     private readonly ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> _configs = new();
+    private readonly long _firstTableDeadline;
 
     public ProxyHandler(RouteTableStore store, IHttpForwarder forwarder, BackendInvoker backend, Http1Forwarder http1,
         PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger)
@@ -44,10 +45,13 @@ public sealed class ProxyHandler
         _settings = settings;
         _logger = logger;
         _defaultConfig = MakeConfig(settings.BackendTimeout);
+        _firstTableDeadline = Stopwatch.GetTimestamp() + (long)(settings.FirstTableWait.TotalSeconds * Stopwatch.Frequency);
     }
 
     public async Task InvokeAsync(HttpContext context)
     {
+        if (!_store.FirstTable.IsCompleted)
+            await WaitForFirstTableAsync();
         var started = Stopwatch.GetTimestamp();
         // Rewritten in place so the value the app receives and the one on our error pages are the same.
         var requestId = RequestId.Resolve(context.Request.Headers[RequestId.HeaderName]);
@@ -245,6 +249,25 @@ public sealed class ProxyHandler
         _accessLog.Write(new AccessLogEntry(
             DateTime.UtcNow, request.Host.Value, request.Method, request.Path.Value, status, bytes, duration.TotalMilliseconds,
             upstream, proxy.App, proxy.Destination?.Instance, proxy.Attempts, proxy.RequestId, proxy.Error));
+    }
+
+    /// <summary>
+    /// A request that arrives before the first table is loaded waits for it rather than getting 404
+    /// unknown_route, but no longer than <see cref="RouterSettings.FirstTableWait"/> after start-up.
+    /// The event-loop front end does the same by not accepting yet (Program.cs).
+    /// </summary>
+    private async Task WaitForFirstTableAsync()
+    {
+        var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _firstTableDeadline);
+        if (remaining <= TimeSpan.Zero)
+            return;
+        try
+        {
+            await _store.FirstTable.WaitAsync(remaining);
+        }
+        catch (TimeoutException)
+        {
+        }
     }
 
     private static ForwarderRequestConfig MakeConfig(TimeSpan timeout) => new()

@@ -5,7 +5,8 @@ using Paas.Cell.Docker;
 namespace Paas.Cell.Agent;
 
 /// <summary>
-/// Keeps checking running instances after they were first found healthy. One that fails its check
+/// Keeps checking running instances after they were first found healthy (not while the controller is
+/// still waiting for that: see <see cref="DockerCell.IsStarting"/>). One that fails its check
 /// several times in a row is killed, so the engine reports it as exited and the controller replaces it
 /// like any crash (with backoff); the router stops sending it traffic as soon as that event lands.
 /// </summary>
@@ -39,6 +40,15 @@ public sealed class LivenessMonitor(DockerCell cell, IDockerClient docker, TimeP
         foreach (var instance in running)
         {
             var check = instance.HealthCheck!;
+            // Still in its start-up grace, awaited by the controller, which reports "did not listen on $PORT
+            // within N s" if it never answers. Checked from the start, a slow starter was killed after three
+            // intervals (16 s with the defaults) whatever PAAS_HEALTH_TIMEOUT_SECONDS said, and its push was
+            // refused as "exited with code 137" (found by make chaos).
+            if (cell.IsStarting(instance.InstanceId))
+            {
+                _state.Remove(instance.InstanceId);
+                continue;
+            }
             if (!_state.TryGetValue(instance.InstanceId, out var state))
             {
                 // The controller waited for the first healthy check; start watching one interval later.

@@ -18,6 +18,7 @@ public sealed class DockerCell : ICell
     private const string HealthCheckLabel = "paas.healthcheck";
 
     private readonly IDockerClient _docker;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _starting = new(); // instance id -> waits for its first health
     private readonly string _platformId;
     private readonly TimeProvider _time;
     private readonly string _address;
@@ -148,7 +149,28 @@ public sealed class DockerCell : ICell
         }
     }
 
+    /// <summary>
+    /// Whether the controller is still waiting for this instance's first healthy check (its start-up
+    /// grace). The liveness monitor leaves such an instance alone: it is starting, not failing.
+    /// </summary>
+    public bool IsStarting(string instanceId) => _starting.ContainsKey(instanceId);
+
     public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        _starting.AddOrUpdate(instance.InstanceId, 1, (_, waiters) => waiters + 1);
+        try
+        {
+            return await WaitFirstHealthyAsync(instance, check, timeout, cancellationToken);
+        }
+        finally
+        {
+            // Removed only while no other wait for it has begun (a removal matches the value too).
+            _starting.AddOrUpdate(instance.InstanceId, 0, (_, waiters) => waiters - 1);
+            _starting.TryRemove(new KeyValuePair<string, int>(instance.InstanceId, 0));
+        }
+    }
+
+    private async Task<HealthResult> WaitFirstHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = _time.GetUtcNow() + timeout;
         while (true)

@@ -42,7 +42,9 @@ public sealed class RouterProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<RouterProcess> StartAsync(string redis, string prefix, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="waitUntilHealthy">false returns as soon as the process is started, for tests of start-up itself.</param>
+    public static async Task<RouterProcess> StartAsync(string redis, string prefix, IReadOnlyDictionary<string, string>? environment = null,
+        bool waitUntilHealthy = true)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "Paas.Router.dll");
         if (!File.Exists(dll) || !File.Exists(Path.ChangeExtension(dll, ".runtimeconfig.json")))
@@ -88,6 +90,11 @@ public sealed class RouterProcess : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+
+        if (!waitUntilHealthy)
+        {
+            return router;
+        }
 
         try
         {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the benchmark scripts: starts a throwaway platform (router, controller, cell agents) on
 # spare loopback ports with its own data directory and Redis prefix, so it never touches a running
 # `make run`, and removes everything it made on exit. Needs the solution built (make build) and the
@@ -5,6 +6,9 @@
 #   start_platform NAME:ZONE:MEMORY_MB ...   one cell agent per argument (default: one cell)
 #   paas ARGS...                             the CLI against this platform
 #   kill_cell NAME                           kill a cell agent (its containers stay)
+#   start_own_redis                          a Redis of this run's own (before start_*), which it may kill
+#   start_redis / kill_redis                 (re)start it on the same port and directory / SIGKILL it
+#   start_platform_supervised                the platform as users run it: deploy/run.sh, one cell "local"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 CONFIGURATION=${CONFIGURATION:-Release}
@@ -32,6 +36,9 @@ mkdir -p "$HOME" "$PAAS_DATA_DIR"
 
 declare -A CELL_PIDS=()
 PIDS=()
+REDIS_PORT=${PAAS_REDIS_PORT:-6379} # the Redis stop_platform cleans up
+REDIS_PID=                           # set when this run owns its Redis
+SUPERVISOR_PID=                      # set by start_platform_supervised
 
 bin() { echo "$ROOT/$1/bin/$CONFIGURATION/net10.0/$2.dll"; }
 paas() { dotnet "$(bin src/Paas.Cli paas)" "$@"; }
@@ -80,16 +87,68 @@ start_platform() {
   return 1
 }
 
+# A Redis of this run's own, on a spare port with its directory in $WORK/redis and the platform's
+# settings (deploy/redis/start.sh: append-only file), so a benchmark may SIGKILL it and start it again
+# on the same files without touching the host's Redis. Call before start_platform*.
+start_own_redis() {
+  REDIS_PORT=$(free_port)
+  unset REDISCLI_AUTH
+  export PAAS_REDIS=127.0.0.1:$REDIS_PORT
+  start_redis
+}
+
+start_redis() {
+  "$ROOT/deploy/redis/start.sh" "$REDIS_PORT" "$WORK/redis" >>"$WORK/redis.log" 2>&1 &
+  REDIS_PID=$! # start.sh execs redis-server, so this is the server's pid
+  for _ in $(seq 1 100); do
+    [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
+    sleep 0.1
+  done
+  echo "Redis did not start on :$REDIS_PORT; see $WORK/redis.log" >&2
+  return 1
+}
+
+kill_redis() {
+  kill -9 "$REDIS_PID" 2>/dev/null || true
+  wait "$REDIS_PID" 2>/dev/null || true
+}
+
+# The platform as `make run` starts it: deploy/run.sh supervises the router, one cell agent ("local",
+# on a spare port) and the controller, restarting each when it exits; pids in $PAAS_DATA_DIR/run.
+start_platform_supervised() {
+  CELL_PORT=$(free_port)
+  PAAS_CELL_NAME=local PAAS_CELL_PORT=$CELL_PORT CONFIGURATION=$CONFIGURATION \
+    "$ROOT/deploy/run.sh" >"$WORK/run.log" 2>&1 &
+  SUPERVISOR_PID=$!
+  wait_url "http://127.0.0.1:$ADMIN_PORT/healthz"
+  wait_url "http://127.0.0.1:$CELL_PORT/healthz"
+  wait_url "http://127.0.0.1:$API_PORT/healthz"
+  for _ in $(seq 1 100); do
+    [ "$(paas cells --json | grep -c '"state": "live"')" -ge 1 ] && return 0
+    sleep 0.1
+  done
+  echo "the cell did not register; see $PAAS_DATA_DIR/logs" >&2
+  return 1
+}
+
 stop_platform() {
+  if [ -n "$SUPERVISOR_PID" ]; then
+    kill -TERM "$SUPERVISOR_PID" 2>/dev/null || true # it stops its children (SIGTERM, 10 s, SIGKILL)
+  fi
   kill "${PIDS[@]}" "${CELL_PIDS[@]}" 2>/dev/null || true
+  # This run's own Redis is a background job too: killed before `wait`, which would wait for it forever.
+  # Its files go with $WORK.
+  [ -z "$REDIS_PID" ] || kill -9 "$REDIS_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   local platform
-  platform=$(sed -n 's/^Paas controller \([a-z0-9]*\) is serving.*/\1/p' "$WORK/controller.log" 2>/dev/null | head -n 1)
+  platform=$(sed -n 's/^Paas controller \([a-z0-9]*\) is serving.*/\1/p' "$WORK/controller.log" "$PAAS_DATA_DIR/logs/controller.log" 2>/dev/null | head -n 1)
   if [ -n "$platform" ]; then
     docker ps -aq --filter "label=paas.platform=$platform" | xargs -r docker rm -f >/dev/null
     docker images -q --filter "label=paas.platform=$platform" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
   fi
-  redis-cli -p "${PAAS_REDIS_PORT:-6379}" --scan --pattern "$PREFIX*" | xargs -r redis-cli -p "${PAAS_REDIS_PORT:-6379}" del >/dev/null
+  if [ -z "$REDIS_PID" ]; then
+    redis-cli -p "$REDIS_PORT" --scan --pattern "$PREFIX*" | xargs -r redis-cli -p "$REDIS_PORT" del >/dev/null
+  fi
   rm -rf "$WORK"
 }
 trap stop_platform EXIT
@@ -99,7 +158,7 @@ new_app() {
   local app=$1 fixture=$2
   cp -r "$ROOT/tests/fixtures/apps/$fixture" "$WORK/$app"
   (
-    cd "$WORK/$app"
+    cd "$WORK/$app" || exit 1
     git init -q -b main && git add -A && git -c user.name=b -c user.email=b@b commit -qm v0
     paas apps:create "$app" >/dev/null
     paas git:remote "$app" >/dev/null

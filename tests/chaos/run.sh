@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# make chaos (issue 18, "The chaos suite"): faults, one at a time, against a platform started the way
+# users run it (deploy/run.sh, which supervises router, cell agent and controller), with the static
+# fixture app at web=2 under steady load. For each fault: failed requests (non-2xx or no answer) in its
+# window, seconds until whole again, and whether anything was lost (releases, config vars, app logs,
+# routes). One table at the end; exit status 1 when a goal is missed.
+#
+# Everything is this run's own: loopback ports, a data directory under /tmp, a Redis (so it may be
+# killed), a Redis prefix; all of it, and every container with this platform's label, is removed on
+# exit, Ctrl-C included. Traffic goes to 127.0.0.1 only; every loop is bounded in count and time.
+#
+# Settings (environment):
+#   CHAOS_REDEPLOY_MINUTES  how long fault 5 redeploys every 30 s under load (default 2; the issue asks 10)
+#   CHAOS_RPS               steady load, requests per second (default 40)
+#   CHAOS_REDIS_DOWN        seconds Redis stays down in fault 4 (default 3)
+#   CHAOS_ONLY              space-separated fault functions to run (default: all), e.g. "router redis"
+#   CHAOS_KEEP              a directory to copy the load log and platform logs to before clean-up
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../benchmarks/lib/platform.sh
+source "$HERE/../benchmarks/lib/platform.sh"
+
+REDEPLOY_MINUTES=${CHAOS_REDEPLOY_MINUTES:-2}
+RPS=${CHAOS_RPS:-40}
+REDIS_DOWN=${CHAOS_REDIS_DOWN:-3}
+ONLY=${CHAOS_ONLY:-router cell controller redis redeploy bad_pushes}
+WHOLE_LIMIT=60 # seconds a fault may take to heal before it counts as never whole
+SETTLE=3       # seconds after "whole" still counted in the fault's window (late failures)
+SLOW=5         # an answer that took longer than this is reported as slow (not as failed)
+
+PREFIX="chaos-$$:"
+export PAAS_REDIS_PREFIX=$PREFIX
+# Limits made small for this run, so the bad-push catalogue fails fast (see fault_bad_pushes). They
+# apply to every push of the run; the static fixture stages and starts well inside them.
+export PAAS_MAX_PUSH_MB=2 PAAS_STAGING_TIMEOUT_SECONDS=30 PAAS_HEALTH_TIMEOUT_SECONDS=20
+
+# Buildpack fetches run as nobody (tenant isolation), so the hanging buildpack's repository and the data
+# directory must be reachable by it; mktemp made $WORK 0700.
+chmod 711 "$WORK"
+
+APP=chaos-$$
+HOST=$APP.localhost
+LOAD_FILE=$WORK/load.log
+LOAD_PID=
+ROWS=()   # one per fault: "fault|failed|seconds|lost|goal|verdict"
+MISSED=0
+BAD_ERRORS=() # the one-sentence error of each bad push, printed under the table
+IN_WINDOWS=0 # failed requests counted in some fault's window; the rest happened between faults
+
+cleanup() {
+  trap '' INT TERM
+  [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
+  if [ -n "${CHAOS_KEEP:-}" ]; then # for diagnosis: the load log and the platform's logs
+    mkdir -p "$CHAOS_KEEP" && cp -r "$LOAD_FILE" "$PAAS_DATA_DIR/logs" "$WORK"/*.log "$CHAOS_KEEP/" 2>/dev/null
+    echo "==> kept the load log and platform logs in $CHAOS_KEEP"
+  fi
+  echo "==> cleaning up (platform, Redis, containers, $WORK)"
+  stop_platform
+}
+trap cleanup EXIT
+trap 'echo "==> interrupted"; exit 130' INT TERM
+
+# --- measuring --------------------------------------------------------------------------------------
+
+# failed_between A B: "F of N" for requests that finished between epoch seconds A and B; with
+# ", S slow" appended when S of the answered ones took longer than SLOW seconds. A failed request is a
+# non-2xx answer or none at all (refused, reset, cut short, nothing within load.py's 30 s timeout).
+failed_between() {
+  awk -v a="$1" -v b="$2" -v slow="$SLOW" '$1 >= a && $1 <= b { n++; if ($2 !~ /^2/) f++; else if ($3 > slow) s++ }
+    END { printf "%d of %d", f, n; if (s) printf ", %d slow", s }' "$LOAD_FILE"
+}
+failures_of() { echo "${1%% of*}"; } # "3 of 120" -> 3
+
+# Failure kinds in a window, e.g. "2x ERR:ConnectionRefusedError 1x 503 (at +0.4..+1.9 s)", for the log.
+failure_kinds() {
+  awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b && $2 !~ /^2/ { k[$2]++; if (!first) first = $1; last = $1 }
+    END { for (s in k) printf "%dx %s ", k[s], s; if (first && a > 0) printf "(at +%.1f..+%.1f s)", first - a, last - a }' "$LOAD_FILE"
+}
+
+http_ok() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1")" = 200 ]; }
+app_ok() { [ "$(get "$APP")" = 200 ]; }
+pid_of() { cat "$PAAS_DATA_DIR/run/$1.pid" 2>/dev/null || true; }
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+router_endpoints() {
+  curl -s -m 2 "http://127.0.0.1:$ADMIN_PORT/routes" |
+    python3 -c "import json,sys; print(len(json.load(sys.stdin)['hosts'].get('$HOST',{}).get('endpoints',[])))" 2>/dev/null || echo 0
+}
+
+# wait_whole START CHECK...: polls (every 0.1 s, up to WHOLE_LIMIT) until every CHECK command succeeds
+# and the app answers 200 through the router with both endpoints in the router's table; prints the
+# seconds since START, or "never".
+wait_whole() {
+  local start=$1 deadline
+  shift
+  deadline=$(($(date +%s) + WHOLE_LIMIT))
+  while (($(date +%s) < deadline)); do
+    if "$@" && app_ok && [ "$(router_endpoints)" -ge 2 ]; then
+      elapsed "$start"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo never
+}
+all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; }
+
+# --- nothing lost -----------------------------------------------------------------------------------
+
+# snapshot FILE: what must survive a fault. Releases and config as the CLI shows them, the app's routes
+# and host in Redis, and the ids of the app's last 20 log lines (newer lines keep coming under load, and
+# the stream is capped, so the check is that these are still there, not that the length is equal).
+snapshot() {
+  local out=$1
+  {
+    echo "releases $(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(" ".join(sorted(str(r.get("version")) for r in json.load(sys.stdin))))')"
+    echo "config $(paas config -a "$APP" --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')"
+    echo "routes $(rcli hgetall "${PREFIX}routes" | grep -c "\"$APP\"" || true)"
+    echo "host $(rcli hget "${PREFIX}hosts" "$HOST")"
+  } >"$out"
+  rcli xrevrange "${PREFIX}logs:$APP" + - COUNT 20 | grep -E '^[0-9]+-[0-9]+$' >"$out.logs" || true
+}
+
+# lost_since BEFORE [EXTRA_RELEASES]: "nothing" when the state now matches BEFORE (with EXTRA_RELEASES
+# new releases, for the redeploy fault), otherwise what differs.
+lost_since() {
+  local before=$1 extra=${2:-0} now_file=$WORK/snapshot.now missing=0 id problems=()
+  snapshot "$now_file"
+  local releases_before releases_now
+  releases_before=$(sed -n 's/^releases //p' "$before" | wc -w)
+  releases_now=$(sed -n 's/^releases //p' "$now_file" | wc -w)
+  # Every release that was there is still there, and exactly EXTRA_RELEASES more.
+  # shellcheck disable=SC2013 # the versions are words on one line
+  for id in $(sed -n 's/^releases //p' "$before"); do
+    grep -qw "$id" <(sed -n 's/^releases //p' "$now_file") || problems+=("release v$id")
+  done
+  ((releases_now == releases_before + extra)) || problems+=("releases $releases_before+$extra->$releases_now")
+  [ "$(grep '^config' "$before")" = "$(grep '^config' "$now_file")" ] || problems+=("config")
+  [ "$(grep '^host' "$before")" = "$(grep '^host' "$now_file")" ] || problems+=("host")
+  [ "$(sed -n 's/^routes //p' "$now_file")" -ge 2 ] || problems+=("routes ($(sed -n 's/^routes //p' "$now_file"))")
+  while read -r id; do
+    [ -n "$(rcli xrange "${PREFIX}logs:$APP" "$id" "$id")" ] || missing=$((missing + 1))
+  done <"$before.logs"
+  ((missing == 0)) || problems+=("$missing of $(wc -l <"$before.logs") log lines")
+  [ -s "$before.logs" ] || problems+=("no log lines to check")
+  if ((${#problems[@]})); then echo "lost: ${problems[*]}"; else echo "nothing"; fi
+}
+
+# record FAULT FAILED SECONDS LOST GOAL PASSED(0/1)
+record() {
+  local verdict=PASS
+  if [ "$6" != 1 ]; then
+    verdict=MISS
+    MISSED=1
+  fi
+  ROWS+=("$1|$2|$3|$4|$5|$verdict")
+  IN_WINDOWS=$((IN_WINDOWS + $(failures_of "$2")))
+  echo "    $1: $2 failed; whole: $3; lost: $4 -> $verdict"
+}
+
+# --- the faults -------------------------------------------------------------------------------------
+
+# kill_supervised NAME HEALTH_URL: SIGKILLs one supervised process (router, cell or controller) and
+# waits until it is back and healthy. A new pid must be in its pid file: the old one's port may still
+# answer for an instant. Sets K_T0 (the kill), K_SECONDS (to whole), K_T1 (end of the window), K_WINDOW.
+kill_supervised() {
+  local name=$1 health=$2 old
+  old=$(pid_of "$name")
+  snapshot "$WORK/before-$name"
+  K_T0=$(now)
+  kill -9 "$old"
+  K_SECONDS=$(wait_whole "$K_T0" all_of "[ -n \"\$(pid_of $name)\" ]" "[ \"\$(pid_of $name)\" != $old ]" "http_ok $health")
+  sleep "$SETTLE"
+  K_T1=$(now)
+  K_WINDOW=$(failed_between "$K_T0" "$K_T1")
+  echo "    failures: $(failure_kinds "$K_T0" "$K_T1")"
+}
+
+# 1. The router is the data plane: while it restarts nobody answers on its port, so failures are
+#    expected, but only until it is whole again (supervise.sh restarts it within ~1 s; .NET start-up
+#    takes the rest). 20 s is the readiness bound the supervision tests hold it to.
+fault_router() {
+  echo "==> 1. SIGKILL the router under load"
+  local lost late ok=1
+  kill_supervised router "http://127.0.0.1:$ADMIN_PORT/healthz"
+  lost=$(lost_since "$WORK/before-router")
+  if [ "$K_SECONDS" = never ]; then
+    ok=0
+  else
+    late=$(failed_between "$(awk -v a="$K_T0" -v s="$K_SECONDS" 'BEGIN { printf "%.3f", a + s }')" "$K_T1")
+    echo "    after whole: $late failed"
+    awk -v s="$K_SECONDS" 'BEGIN { exit !(s <= 20) }' && [ "$(failures_of "$late")" = 0 ] || ok=0
+  fi
+  [ "$lost" = nothing ] || ok=0
+  record "SIGKILL router" "$K_WINDOW" "$K_SECONDS" "$lost" "whole <= 20 s, failures only until whole" "$ok"
+}
+
+# 2. The cell agent manages containers but does not carry traffic: the router keeps a silent cell's
+#    endpoints while they answer, so nothing may fail.
+fault_cell() {
+  echo "==> 2. SIGKILL the cell agent under load"
+  local lost ok=1
+  kill_supervised cell "http://127.0.0.1:$CELL_PORT/healthz"
+  lost=$(lost_since "$WORK/before-cell")
+  [ "$K_SECONDS" != never ] && [ "$(failures_of "$K_WINDOW")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  record "SIGKILL cell agent" "$K_WINDOW" "$K_SECONDS" "$lost" "0 failed" "$ok"
+}
+
+# 3. The controller is the control plane: its crash must not touch serving apps.
+fault_controller() {
+  echo "==> 3. SIGKILL the controller under load"
+  local lost ok=1
+  kill_supervised controller "http://127.0.0.1:$API_PORT/healthz"
+  lost=$(lost_since "$WORK/before-controller")
+  [ "$K_SECONDS" != never ] && [ "$(failures_of "$K_WINDOW")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  record "SIGKILL controller" "$K_WINDOW" "$K_SECONDS" "$lost" "0 failed" "$ok"
+}
+
+# 4. Redis holds routes, cell registrations and app logs. The router serves from its in-memory table
+#    while Redis is away; the append-only file brings everything back when Redis restarts on it.
+fault_redis() {
+  echo "==> 4. SIGKILL Redis under load, down ${REDIS_DOWN} s, restarted on the same directory"
+  local t0 t1 seconds window lost ok=1
+  snapshot "$WORK/before-redis"
+  sleep 1.5 # appendfsync everysec: what was acknowledged a second ago is on disk
+  t0=$(now)
+  kill_redis
+  sleep "$REDIS_DOWN"
+  start_redis
+  # shellcheck disable=SC2016 # all_of evaluates these later
+  seconds=$(wait_whole "$t0" all_of '[ "$(rcli ping)" = PONG ]' "http_ok http://127.0.0.1:$ADMIN_PORT/healthz" \
+    "http_ok http://127.0.0.1:$CELL_PORT/healthz" "http_ok http://127.0.0.1:$API_PORT/healthz" \
+    "[ \"\$(rcli exists ${PREFIX}cells:local:alive)\" = 1 ]")
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  echo "    failures: $(failure_kinds "$t0" "$t1")"
+  lost=$(lost_since "$WORK/before-redis")
+  [ "$seconds" != never ] && [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  record "SIGKILL Redis (${REDIS_DOWN} s down, AOF)" "$window" "$seconds" "$lost" "0 failed, nothing lost" "$ok"
+}
+
+# 5. Rolling deploys are routine: a redeploy every 30 s under load must not cost a single request.
+fault_redeploy() {
+  local rounds=$((REDEPLOY_MINUTES * 2)) t0 t1 next i pushed=0 failed_pushes=0 window lost ok=1
+  echo "==> 5. a redeploy every 30 s for $REDEPLOY_MINUTES min under load ($rounds pushes)"
+  snapshot "$WORK/before-redeploy"
+  t0=$(now)
+  next=$(date +%s)
+  for ((i = 1; i <= rounds; i++)); do
+    (
+      cd "$WORK/$APP"
+      sed -i "s/Hello from static v[0-9]*/Hello from static v$((i + 1))/" index.html
+      git -c user.name=chaos -c user.email=chaos@localhost commit -qam "redeploy $i"
+    )
+    if (cd "$WORK/$APP" && git push -q paas main >"$WORK/redeploy-$i.log" 2>&1); then
+      pushed=$((pushed + 1))
+    else
+      failed_pushes=$((failed_pushes + 1))
+      echo "    push $i failed:"
+      sed 's/^/      /' "$WORK/redeploy-$i.log" | tail -n 5
+    fi
+    echo "    push $i done after $(elapsed "$t0") s; serving: $(curl -s -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" | grep -o 'static v[0-9]*')"
+    next=$((next + 30))
+    # Wait for the next 30 s tick (bounded: at most 30 s), unless this was the last push.
+    while ((i < rounds && $(date +%s) < next)); do sleep 0.5; done
+  done
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  echo "    failures: $(failure_kinds "$t0" "$t1")"
+  lost=$(lost_since "$WORK/before-redeploy" "$pushed")
+  [ "$(failures_of "$window")" = 0 ] && ((failed_pushes == 0)) && [ "$lost" = nothing ] || ok=0
+  record "redeploy every 30 s, $REDEPLOY_MINUTES min ($pushed of $rounds pushed)" "$window" "-" "$lost" "0 non-2xx, every push ok" "$ok"
+}
+
+# --- 6. the bad-push catalogue ----------------------------------------------------------------------
+# Each bad push is one commit on top of what is serving; it must be refused with one sentence, and the
+# release that was serving keeps serving, under load. The commit is dropped afterwards, so the next one
+# starts from the serving commit again.
+
+# bad_push NAME PREPARE: PREPARE (a function, run in the app's work tree) makes the bad change; the
+# change is committed and pushed.
+bad_push() {
+  local name=$1 prepare=$2 t0 t1 window lost rc=0 error body ok=1
+  echo "==> 6. bad push: $name"
+  snapshot "$WORK/before-bad"
+  body=$(curl -s -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" | grep -o 'static v[0-9]*')
+  t0=$(now)
+  (
+    cd "$WORK/$APP"
+    "$prepare"
+    git add -A
+    git -c user.name=chaos -c user.email=chaos@localhost commit -qm "bad push: $name"
+  )
+  if [ "$prepare" = corrupt_pack ]; then
+    (send_corrupt_pack) >"$WORK/bad.log" 2>&1 || rc=$?
+    # pkt-lines: four hex digits of length, then "unpack <reason>" and "ng <ref> <reason>".
+    error=$(sed -n 's/^[0-9a-f]\{4\}\(unpack .*\)/\1/p; s/^[0-9a-f]\{4\}\(ng .*\)/\1/p' "$WORK/bad.log" | paste -sd ';' | sed 's/;/; /')
+  else
+    (cd "$WORK/$APP" && timeout 300 git push paas main) >"$WORK/bad.log" 2>&1 || rc=$?
+    error=$(grep -m 1 'Push rejected' "$WORK/bad.log" | sed 's/^remote: *! *//; s/ *$//' || true)
+  fi
+  t1=$(now)
+  (cd "$WORK/$APP" && git reset -q --hard HEAD~1 && git clean -qfdx)
+  echo "    push exit status $rc; error: ${error:-<none found; output in $WORK/bad.log>}"
+  if ((rc == 0)) || [ -z "$error" ]; then
+    ok=0
+    tail -n 15 "$WORK/bad.log" | sed 's/^/      /'
+  fi
+  window=$(failed_between "$t0" "$t1")
+  [ "$(failures_of "$window")" = 0 ] || { ok=0; echo "    failures: $(failure_kinds "$t0" "$t1")"; }
+  # The old release still serving: the same body, and no release was added.
+  [ "$(curl -s -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" | grep -o 'static v[0-9]*')" = "$body" ] || ok=0
+  lost=$(lost_since "$WORK/before-bad")
+  [ "$lost" = nothing ] || ok=0
+  BAD_ERRORS+=("$name: ${error:-<none>}")
+  record "bad push: $name" "$window" "push $(elapsed "$t0") s" "$lost" "refused, old release serves" "$ok"
+}
+
+# The pack git would send for a new commit, with its object data overwritten: built by hand and sent
+# to git-receive-pack over smart HTTP, because git itself never sends a broken pack.
+corrupt_pack() { echo "corrupt" >corrupt.txt; }
+send_corrupt_pack() {
+  local token url old new
+  cd "$WORK/$APP"
+  token=$(printf 'protocol=http\nhost=127.0.0.1\n\n' | paas git:credential get | sed -n 's/^password=//p')
+  url=$(git remote get-url paas)
+  old=$(git rev-parse HEAD~1) new=$(git rev-parse HEAD)
+  printf '%s\n^%s\n' "$new" "$old" | git pack-objects --stdout --revs >"$WORK/good.pack" 2>/dev/null
+  python3 - "$WORK/good.pack" "$WORK/bad.body" "$old" "$new" <<'EOF'
+import sys
+pack, body, old, new = sys.argv[1:]
+data = bytearray(open(pack, "rb").read())
+for i in range(16, len(data) - 20):  # keep the header, ruin every object
+    data[i] ^= 0x5A
+command = f"{old} {new} refs/heads/main\0report-status\n".encode()
+with open(body, "wb") as f:
+    f.write(b"%04x" % (len(command) + 4) + command + b"0000" + bytes(data))
+EOF
+  curl -sS -m 60 -u "paas:$token" -H 'Content-Type: application/x-git-receive-pack-request' \
+    --data-binary @"$WORK/bad.body" "$url/git-receive-pack" | tr -c '[:print:]\n' ' ' | tee "$WORK/bad.response"
+  echo
+  # Like git push: success only when the server reports the ref as updated.
+  grep -q "ok refs/heads/main" "$WORK/bad.response"
+}
+
+oversize_push() { head -c $((3 * 1024 * 1024)) /dev/urandom >blob.bin; } # PAAS_MAX_PUSH_MB=2
+symlink_escape() { ln -s /etc/passwd leak; }
+hanging_buildpack() { # PAAS_STAGING_TIMEOUT_SECONDS=30
+  local bp=$WORK/hang-buildpack
+  if [ ! -d "$bp/.git" ]; then
+    cp -r "$ROOT/tests/fixtures/buildpacks/hang" "$bp"
+    (cd "$bp" && git init -q -b main && git add -A && git -c user.name=chaos -c user.email=chaos@localhost commit -qm hang)
+    chmod -R a+rX "$bp"
+  fi
+  echo "file://$bp" >.buildpacks
+}
+never_binds() { echo "web: sleep 1000" >Procfile; } # PAAS_HEALTH_TIMEOUT_SECONDS=20
+out_of_memory() { echo "web: python3 -c \"x = b'x' * (2 << 30)\"" >Procfile; } # 2 GiB, over the 512 MB limit
+fork_bomb() { echo "web: bash -c 'bomb() { bomb | bomb & }; bomb; sleep 600'" >Procfile; } # pids limit 256
+
+fault_bad_pushes() {
+  bad_push "corrupt pack" corrupt_pack
+  bad_push "oversize push (3 MB, limit 2 MB)" oversize_push
+  bad_push "symlink escaping the app" symlink_escape
+  bad_push "hanging buildpack (staging limit 30 s)" hanging_buildpack
+  bad_push "app that never binds \$PORT (health limit 20 s)" never_binds
+  bad_push "app that runs out of memory" out_of_memory
+  bad_push "fork bomb" fork_bomb
+}
+
+# --- the run ----------------------------------------------------------------------------------------
+
+print_table() {
+  local row
+  printf '\n%s\n' "Chaos run of $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (load average $(cut -d' ' -f1-3 /proc/loadavg)), $RPS req/s (new connection each) through the router to $APP (static, web=2); slow = 2xx after more than $SLOW s"
+  {
+    echo "fault|failed requests|seconds to whole|nothing lost|goal|result"
+    for row in "${ROWS[@]}"; do echo "$row"; done
+  } | awk -F'|' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6; if (NR == 1) print "|---|---|---|---|---|---|" }'
+  if ((${#BAD_ERRORS[@]})); then
+    printf '\nThe bad pushes were refused with:\n'
+    printf -- '- %s\n' "${BAD_ERRORS[@]}"
+  fi
+}
+
+main() {
+  echo "==> starting this run's Redis and the platform (deploy/run.sh) in $WORK"
+  start_own_redis
+  start_platform_supervised
+  echo "==> pushing the static fixture as $APP, web=2, with a config var"
+  new_app "$APP" static
+  paas config:set CHAOS_MARK=kept -a "$APP" >/dev/null
+  paas ps:scale web=2 -a "$APP" >/dev/null
+  for _ in $(seq 1 300); do [ "$(router_endpoints)" -ge 2 ] && break; sleep 0.1; done
+  app_ok || { echo "the app does not answer through the router" >&2; exit 1; }
+
+  # Bounded: at most 2 hours or 500,000 requests, and it stops when this script exits.
+  python3 "$HERE/load.py" "$ROUTER_PORT" "$HOST" "$LOAD_FILE" --rps "$RPS" --seconds 7200 --max-requests 500000 &
+  LOAD_PID=$!
+  echo "==> steady load: $RPS req/s; 10 s to settle"
+  sleep 10
+  echo "    before any fault: $(failed_between 0 9999999999) failed $(failure_kinds 0 9999999999)"
+
+  local fault
+  for fault in $ONLY; do
+    "fault_$fault"
+    sleep 5 # a quiet gap, so one fault's tail never lands in the next one's window
+  done
+  kill "$LOAD_PID" 2>/dev/null || true
+  LOAD_PID=
+  # Steady load with no fault at all (before the first, in the gaps): nothing may fail there either.
+  local all between
+  all=$(failed_between 0 9999999999)
+  between=$(($(failures_of "$all") - IN_WINDOWS))
+  all=${all%%,*}
+  record "steady load between faults" "$between of ${all#* of }" "-" "-" "0 failed" "$((between == 0))"
+  echo "    all failures of the run: $(failure_kinds 0 9999999999)"
+  print_table
+  return "$MISSED"
+}
+
+main
