@@ -64,11 +64,12 @@ public sealed partial class MultiHostTests
             var alive = KeepAliveAsync(db, AppliedKey(second), keepAlive.Token);
             Linux.Signal(router.Id, Linux.SigStop);
             long thawedAt;
-            ProcessResult scaled;
+            (ProcessResult Result, long At) scaled;
             RouteChanges.Change write;
             try
             {
-                var scale = app.PaasAsync("ps:scale", "web=4");
+                // When the command itself finished, not when the test got round to awaiting it.
+                var scale = FinishedAtAsync(app.PaasAsync("ps:scale", "web=4"));
                 write = await changes.WaitForAsync(c => c.Kind == "route-set" && !ids.Contains(c.Key) && c.Value?.Contains($"\"{app.Name}\"") == true, TimeSpan.FromSeconds(60));
                 await Task.Delay(TimeSpan.FromSeconds(1.5));
                 thawedAt = Stopwatch.GetTimestamp();
@@ -82,8 +83,8 @@ public sealed partial class MultiHostTests
                 keepAlive.Cancel();
                 Linux.Signal(router.Id, Linux.SigCont);
             }
-            var doneAt = Stopwatch.GetTimestamp();
-            AppUnderTest.Must(scaled);
+            var doneAt = scaled.At;
+            AppUnderTest.Must(scaled.Result);
             var applied = (long)await db.StringGetAsync(AppliedKey(second));
             log.WriteLine($"route write -> scale returned: {Stopwatch.GetElapsedTime(write.At, doneAt).TotalSeconds:0.00} s (second router frozen until {Stopwatch.GetElapsedTime(write.At, thawedAt).TotalSeconds:0.00} s)");
             Assert.True(doneAt > thawedAt, $"the scale returned {Stopwatch.GetElapsedTime(doneAt, thawedAt).TotalSeconds:0.00} s before the frozen router thawed: it did not wait for it");
@@ -147,6 +148,12 @@ public sealed partial class MultiHostTests
         var write = await changes.WaitForAsync(c => c.Kind == "route-set" && !before.Contains(c.Key) && c.Value?.Contains($"\"{app.Name}\"") == true, TimeSpan.FromSeconds(60));
         AppUnderTest.Must(await scale);
         return Stopwatch.GetElapsedTime(write.At);
+    }
+
+    private static async Task<(ProcessResult Result, long At)> FinishedAtAsync(Task<ProcessResult> run)
+    {
+        var result = await run;
+        return (result, Stopwatch.GetTimestamp());
     }
 
     private static async Task KeepAliveAsync(IDatabase db, string key, CancellationToken stop)
