@@ -24,7 +24,17 @@ public sealed class CellDirectory(
     ILogger<CellDirectory> logger)
 {
     private readonly ConcurrentDictionary<string, RemoteCell> _clients = new();
-    private readonly HttpMessageHandler _handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
+    // A host that vanished does not refuse connections, it swallows them: without a connect timeout a call to
+    // it would wait for the client's whole timeout (minutes, for image pulls) while the cell still looks live.
+    private readonly HttpMessageHandler _handler = new SocketsHttpHandler
+    {
+        UseProxy = false,
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+    };
+
+    /// <summary>How long listing a cell's instances may take before its last heartbeat's report stands in (the engine answers in milliseconds).</summary>
+    private static readonly TimeSpan ListTimeout = TimeSpan.FromSeconds(3);
 
     public TimeSpan LostAfter => lostAfter;
 
@@ -83,12 +93,19 @@ public sealed class CellDirectory(
         var live = await LiveAsync();
         var lists = await Task.WhenAll(live.Select(async r =>
         {
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bounded.CancelAfter(ListTimeout);
             try
             {
-                return await Get(r.Name, r.Url).ListAsync(cancellationToken);
+                return await Get(r.Name, r.Url).ListAsync(bounded.Token);
             }
             catch (CellUnavailableException)
             {
+                return r.Instances;
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A pooled connection to a host that just went silent: its requests vanish without an error.
                 return r.Instances;
             }
         }));
