@@ -142,4 +142,24 @@ public sealed class TenantIsolationTests(PlatformFixture platform)
         Assert.NotEqual(0, probe.ExitCode);
         Assert.DoesNotContain("status 200", probe.Stdout + probe.Stderr);
     }
+
+    [Fact]
+    public async Task Tenant_Containers_CannotConnectToTheirHostsOwnPorts()
+    {
+        var bob = await platform.NewUserAsync("bob");
+        var (his, workTree) = await BobsAppAsync(bob);
+        AppUnderTest.Must(await platform.GitAsAsync(bob, workTree, "push", "paas", "main"));
+        var gateway = Assert.Single(await platform.ContainersAsync(his)).NetworkSettings.Networks.Values.Single().Gateway;
+        // A platform port bound to every interface, as `make run`'s API and router are.
+        using var hostPort = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0);
+        hostPort.Start();
+        var port = ((System.Net.IPEndPoint)hostPort.LocalEndpoint).Port;
+
+        var probe = await platform.PaasAsAsync(bob, workTree, "run", "-a", his, "--",
+            $"exec 3<>/dev/tcp/{gateway}/{port} && echo connected");
+
+        Assert.NotEqual(0, probe.ExitCode);
+        Assert.DoesNotContain("connected", probe.Stdout);
+        Assert.False(hostPort.Pending(), "the container's connection reached the host's port");
+    }
 }

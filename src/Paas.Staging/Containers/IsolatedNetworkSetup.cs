@@ -32,27 +32,59 @@ public static class IsolatedNetworkSetup
 
     private static async Task CreateAsync(IDockerClient docker)
     {
+        NetworkResponse network;
         try
         {
-            await docker.Networks.InspectNetworkAsync(IsolatedNetwork.Name);
-            return;
+            network = await docker.Networks.InspectNetworkAsync(IsolatedNetwork.Name);
         }
         catch (DockerNetworkNotFoundException)
         {
-        }
-        try
-        {
-            await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
+            try
             {
-                Name = IsolatedNetwork.Name,
-                Driver = IsolatedNetwork.Driver,
-                Options = new Dictionary<string, string>(IsolatedNetwork.Options),
-                CheckDuplicate = true,
-            });
+                await docker.Networks.CreateNetworkAsync(new NetworksCreateParameters
+                {
+                    Name = IsolatedNetwork.Name,
+                    Driver = IsolatedNetwork.Driver,
+                    Options = new Dictionary<string, string>(IsolatedNetwork.Options),
+                    CheckDuplicate = true,
+                });
+            }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                // Another process on the same engine made it first.
+            }
+            network = await docker.Networks.InspectNetworkAsync(IsolatedNetwork.Name);
         }
-        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.Conflict)
-        {
-            // Another process on the same engine made it first.
-        }
+        await RefuseConnectionsToThisHostAsync(BridgeInterface(network));
+    }
+
+    /// <summary>The bridge's interface on the host: named by the option when set, else Docker's br- and the network id.</summary>
+    private static string BridgeInterface(NetworkResponse network) =>
+        network.Options?.TryGetValue("com.docker.network.bridge.name", out var name) == true && name.Length > 0 ? name : "br-" + network.ID[..12];
+
+    /// <summary>
+    /// Containers may not open connections to the host they run on (its API, router, agent, Redis ports,
+    /// whatever is bound to every interface): only replies to connections the host opened (published ports,
+    /// the router's requests) come back in. One iptables rule in the host's INPUT chain, added once; this
+    /// process runs in the engine's network namespace (root), as the agent and controller do.
+    /// </summary>
+    private static async Task RefuseConnectionsToThisHostAsync(string bridge)
+    {
+        string[] rule = ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "paas: containers may not connect to their host", "-j", "REJECT"];
+        if (await IptablesAsync(["-w", "-C", .. rule]) == 0)
+            return;
+        var added = await IptablesAsync(["-w", "-I", .. rule]);
+        if (added != 0)
+            throw new InvalidOperationException($"Could not add the iptables rule that keeps containers off their host (iptables exited with {added}); is this process root, with iptables installed?");
+    }
+
+    private static async Task<int> IptablesAsync(string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("iptables") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        await process.WaitForExitAsync();
+        return process.ExitCode;
     }
 }
