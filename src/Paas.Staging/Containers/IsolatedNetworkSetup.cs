@@ -70,7 +70,8 @@ public static class IsolatedNetworkSetup
     /// </summary>
     private static async Task RefuseConnectionsToThisHostAsync(string bridge)
     {
-        string[] rule = ["INPUT", "-i", bridge, "-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "paas: containers may not connect to their host", "-j", "REJECT"];
+        // TCP only: the platform's ports are TCP, and a DNS server on the host (some set-ups) stays reachable.
+        string[] rule = ["INPUT", "-i", bridge, "-p", "tcp", "-m", "conntrack", "--ctstate", "NEW", "-m", "comment", "--comment", "paas: containers may not connect to their host", "-j", "REJECT", "--reject-with", "tcp-reset"];
         if (await IptablesAsync(["-w", "-C", .. rule]) == 0)
             return;
         var added = await IptablesAsync(["-w", "-I", .. rule]);
