@@ -33,6 +33,9 @@ export PAAS_REDIS_PREFIX=$PREFIX
 # Limits made small for this run, so the bad-push catalogue fails fast (see fault_bad_pushes). They
 # apply to every push of the run; the static fixture stages and starts well inside them.
 export PAAS_MAX_PUSH_MB=2 PAAS_STAGING_TIMEOUT_SECONDS=30 PAAS_HEALTH_TIMEOUT_SECONDS=20
+# The router's access log, to a file: what it answered, and how long it took, for a failed request
+# (kept with CHAOS_KEEP). lib/platform.sh turns it off for the throughput benchmarks.
+export PAAS_ROUTER_ACCESS_LOG=$PAAS_DATA_DIR/logs/access.log
 
 # Buildpack fetches run as nobody (tenant isolation), so the hanging buildpack's repository and the data
 # directory must be reachable by it; mktemp made $WORK 0700.
@@ -49,6 +52,7 @@ IN_WINDOWS=0 # failed requests counted in some fault's window; the rest happened
 
 cleanup() {
   trap '' INT TERM
+  set +e # every step runs, whatever the one before it did
   [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
   if [ -n "${CHAOS_KEEP:-}" ]; then # for diagnosis: the load log and the platform's logs
     mkdir -p "$CHAOS_KEEP" && cp -r "$LOAD_FILE" "$PAAS_DATA_DIR/logs" "$WORK"/*.log "$CHAOS_KEEP/" 2>/dev/null

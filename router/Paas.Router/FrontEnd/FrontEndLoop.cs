@@ -218,11 +218,15 @@ internal sealed unsafe partial class FrontEndLoop
         }
     }
 
-    /// <summary>The live channel an epoll event is for, or null when it is for one already closed.</summary>
+    /// <summary>
+    /// The live channel an epoll event is for, or null when it is for one already closed, or for no channel
+    /// at all: the listener's marker, uint.MaxValue, is fd -1 here, and must not index the table (it did,
+    /// from <see cref="ReceiveBatch"/>, whenever an accept shared a batch with reads: found by make chaos).
+    /// </summary>
     private Channel? ChannelOf(ulong data)
     {
         var fd = (int)(data & 0xFFFFFFFF);
-        var channel = fd < _channels.Length ? _channels[fd] : null;
+        var channel = (uint)fd < (uint)_channels.Length ? _channels[fd] : null;
         return channel is null || channel.Id != (uint)(data >> 32) ? null : channel;
     }
 

@@ -141,7 +141,9 @@ stop_platform() {
   [ -z "$REDIS_PID" ] || kill -9 "$REDIS_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   local platform
-  platform=$(sed -n 's/^Paas controller \([a-z0-9]*\) is serving.*/\1/p' "$WORK/controller.log" "$PAAS_DATA_DIR/logs/controller.log" 2>/dev/null | head -n 1)
+  # The controller's log is $WORK/controller.log, or under the data directory when run.sh started it.
+  platform=$({ cat "$WORK/controller.log" "$PAAS_DATA_DIR/logs/controller.log" 2>/dev/null || true; } |
+    sed -n 's/^Paas controller \([a-z0-9]*\) is serving.*/\1/p' | head -n 1)
   if [ -n "$platform" ]; then
     docker ps -aq --filter "label=paas.platform=$platform" | xargs -r docker rm -f >/dev/null
     docker images -q --filter "label=paas.platform=$platform" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
