@@ -64,7 +64,11 @@ public sealed class RestartTests(PlatformFixture platform)
         }
         finally
         {
-            foreach (var cell in PlatformFixture.CellLayout)
+            // Its own agent first, as `make run`'s one agent comes back: were another cell live first, the
+            // instance's slot would rightly be filled there, and this one retired as a duplicate.
+            var home = before.Labels["paas.cell"];
+            await platform.StartCellAsync(home);
+            foreach (var cell in PlatformFixture.CellLayout.Where(c => c.Name != home))
                 await platform.StartCellAsync(cell.Name);
             await platform.WaitForCellsAsync(PlatformFixture.CellLayout.Count);
         }

@@ -169,7 +169,8 @@ public sealed class TestHostTests(TestHostsFixture hosts, ITestOutputHelper outp
     {
         var (host, port) = (hosts.Redis.Address.Split(':')[0], hosts.Redis.Address.Split(':')[1]);
 
-        var ping = await hosts.Second.RunAsync("redis-cli", ["-h", host, "-p", port, "ping"]);
+        // The tests' Redis wants its password, as the platform's does (a test password, on redis-cli's command line).
+        var ping = await hosts.Second.RunAsync("redis-cli", ["--no-auth-warning", "-a", hosts.Redis.Password, "-h", host, "-p", port, "ping"]);
 
         Assert.True(ping.Stdout.Trim() == "PONG", ping.ToString());
     }
@@ -182,7 +183,7 @@ public sealed class TestHostTests(TestHostsFixture hosts, ITestOutputHelper outp
         var dataDirectory = Path.Combine(hosts.First.Directory, "paas-data");
         var redisPort = hosts.Redis.LoopbackAddress.Split(':')[1];
         // What the controller would publish first: the cell waits for it before it serves.
-        await ProcessRunner.MustRunAsync("redis-cli", "-p", redisPort, "set", prefix + "platform-id", "th" + hosts.Network.Id);
+        await ProcessRunner.MustRunAsync("redis-cli", "--no-auth-warning", "-a", hosts.Redis.Password, "-p", redisPort, "set", prefix + "platform-id", "th" + hosts.Network.Id);
         var cell = hosts.First.StartDll(RepoPaths.Dll("src/Paas.Cell", "Paas.Cell"), new Dictionary<string, string>
         {
             ["PAAS_CELL_NAME"] = "host-cell-1",
@@ -190,7 +191,7 @@ public sealed class TestHostTests(TestHostsFixture hosts, ITestOutputHelper outp
             ["PAAS_CELL_PORT"] = port.ToString(),
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["DOCKER_HOST"] = hosts.First.DockerEndpoint,
-            ["PAAS_REDIS"] = hosts.Redis.Address,
+            ["PAAS_REDIS"] = hosts.Redis.Configuration,
             ["PAAS_REDIS_PREFIX"] = prefix,
             ["PAAS_DATA_DIR"] = dataDirectory,
         });
@@ -198,7 +199,7 @@ public sealed class TestHostTests(TestHostsFixture hosts, ITestOutputHelper outp
         {
             await cell.WaitReadyAsync($"http://{hosts.First.Address}:{port}/healthz", TimeSpan.FromSeconds(30));
 
-            var keys = await ProcessRunner.MustRunAsync("redis-cli", "-p", redisPort, "--scan", "--pattern", prefix + "*");
+            var keys = await ProcessRunner.MustRunAsync("redis-cli", "--no-auth-warning", "-a", hosts.Redis.Password, "-p", redisPort, "--scan", "--pattern", prefix + "*");
             Assert.True(keys.Stdout.Contains("host-cell-1", StringComparison.Ordinal), keys + "\n" + cell.Output);
         }
         finally
