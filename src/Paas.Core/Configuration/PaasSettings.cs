@@ -17,7 +17,6 @@ public sealed record PaasSettings
     public string PublicApiUrl { get; init; } = "http://localhost:8090";
     public string AppDomain { get; init; } = "localhost";
     public int RouterPort { get; init; } = 8080;
-    public string RouterAdminUrl { get; init; } = "http://127.0.0.1:8081";
     public string Redis { get; init; } = "127.0.0.1:6379";
     public string RedisPrefix { get; init; } = "paas:";
     public string DockerEndpoint { get; init; } = "unix:///var/run/docker.sock";
@@ -81,7 +80,6 @@ public sealed record PaasSettings
         var d = new PaasSettings();
         var apiPort = Int(read, "PAAS_API_PORT", d.ApiPort);
         var routerPort = Int(read, "PAAS_ROUTER_PORT", d.RouterPort);
-        var adminPort = Int(read, "PAAS_ROUTER_ADMIN_PORT", 8081);
         return d with
         {
             DataDirectory = Str(read, "PAAS_DATA_DIR", d.DataDirectory),
@@ -92,7 +90,6 @@ public sealed record PaasSettings
             PublicApiUrl = Str(read, "PAAS_API_URL", $"http://localhost:{apiPort}"),
             AppDomain = Str(read, "PAAS_DOMAIN", d.AppDomain).ToLowerInvariant(),
             RouterPort = routerPort,
-            RouterAdminUrl = Str(read, "PAAS_ROUTER_ADMIN_URL", $"http://127.0.0.1:{adminPort}"),
             Redis = Str(read, "PAAS_REDIS", d.Redis),
             // An empty prefix is legitimate (keys at the top level), as the router reads it: only unset falls back.
             RedisPrefix = read("PAAS_REDIS_PREFIX") ?? d.RedisPrefix,

@@ -95,7 +95,6 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_API_URL"] = ApiUrl,
             ["PAAS_API_TLS_PORT"] = ApiTlsPort.ToString(),
             ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
-            ["PAAS_ROUTER_ADMIN_URL"] = $"http://127.0.0.1:{RouterAdminPort}",
             ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
             ["PAAS_BUILDPACKS_DIR"] = Path.Combine(RepoPaths.Root, "buildpacks"),
