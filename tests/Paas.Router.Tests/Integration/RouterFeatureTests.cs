@@ -216,10 +216,20 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     {
         var host = await RouteAsync("h2", _a.Address);
 
+        // The certificate the handshake got: the fixture's default is another one, so this names SNI's choice.
+        string? served = null;
+        using var handler = LoopbackHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            served = certificate?.Subject;
+            return true;
+        };
+        using var tls = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(20) };
         using (var request = new HttpRequestMessage(HttpMethod.Get, $"https://{host}:{_f.TlsPort}/")
                { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
-        using (var response = await _f.Http.SendAsync(request))
+        using (var response = await tls.SendAsync(request))
         {
+            Assert.Equal("CN=*.localhost", served);
             Assert.Equal(HttpVersion.Version20, response.Version);
             Assert.Equal("a", await response.Content.ReadAsStringAsync());
             Assert.Equal("https", Header(response, "X-Seen-X-Forwarded-Proto"));
