@@ -328,11 +328,16 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     {
         var host = await RouteAsync("least", _a.Address, _b.Address);
         await _f.SetOptionsAsync(App("least"), new { balancing = "least-requests" });
-        await Task.Delay(300);
+        await _f.EventuallyAsync(async () =>
+        {
+            using var routes = JsonDocument.Parse(await _f.Http.GetStringAsync(new Uri(_f.Router.AdminUrl, "routes")));
+            return routes.RootElement.GetProperty("hosts").GetProperty(host).GetProperty("balancing").GetString() == "least-requests";
+        }, "the router applying least-requests");
 
-        // Occupy one instance with a long request, then every quick one must go to the other.
+        // Occupy one instance with a long request (until it has arrived there), then every quick one must go to the other.
+        var hitsBefore = _a.Hits + _b.Hits;
         var slow = _f.GetAsync(host, "/slow?ms=2500");
-        await Task.Delay(300);
+        await _f.EventuallyAsync(() => Task.FromResult(_a.Hits + _b.Hits > hitsBefore), "the slow request reaching an instance");
         var seen = new List<string>();
         for (var i = 0; i < 6; i++)
         {
