@@ -14,18 +14,25 @@ namespace Paas.Controller.State;
 /// </summary>
 public sealed class EtcdConnection : IDisposable
 {
-    // A write the cluster has not committed by then is reported; a healthy cluster commits in milliseconds,
-    // and one that lost its leader answers "no leader" at once or elects a new one within about a second.
-    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
+    // Each attempt gets AttemptTimeout; a request goes on to other members until its whole budget is spent.
+    // A healthy cluster commits in milliseconds; when the leader dies, a proposal it was sent is lost and a
+    // new leader is elected within one or two seconds, so the second attempt lands.
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan StatusTimeout = TimeSpan.FromSeconds(1);
     // After a linearizable read failed, reads go straight to serializable for this long instead of waiting again.
     private static readonly TimeSpan DegradedReadsFor = TimeSpan.FromSeconds(5);
 
-    private readonly EtcdClient _client;
+    // etcd answers "no leader" at once to a request with this header when the member knows of no leader,
+    // instead of holding a proposal it cannot commit until its own timeout.
+    private static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
+
     private readonly IReadOnlyList<EtcdClient> _members;
     private readonly TimeProvider _time;
     private long _serializableUntilTicks;
+    // The member calls go to first: the last one that answered. A member that refuses connections is skipped.
+    private int _preferred;
 
     public EtcdConnection(IReadOnlyList<string> endpoints, string prefix, TimeProvider time)
     {
@@ -39,8 +46,12 @@ public sealed class EtcdConnection : IDisposable
         Endpoints = endpoints;
         Keys = new EtcdKeys(prefix);
         _time = time;
-        _client = new EtcdClient(string.Join(',', endpoints));
         _members = endpoints.Select(e => new EtcdClient(e)).ToList();
+        // The store's interface is synchronous (as SQLite is), so each call blocks a pool thread while gRPC
+        // completes it on another: without spare threads, a burst of concurrent calls (16 in the contract
+        // test) starves the pool and every call misses its deadline.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), Math.Max(io, 64));
     }
 
     /// <summary>Parses <c>PAAS_ETCD_ENDPOINTS</c> (comma-separated URLs).</summary>
@@ -50,8 +61,6 @@ public sealed class EtcdConnection : IDisposable
     public IReadOnlyList<string> Endpoints { get; }
 
     public EtcdKeys Keys { get; }
-
-    public EtcdClient Client => _client;
 
     public static ByteString Bytes(string value) => ByteString.CopyFromUtf8(value);
 
@@ -80,9 +89,9 @@ public sealed class EtcdConnection : IDisposable
         {
             try
             {
-                return _client.Get(request, deadline: Deadline(ReadTimeout));
+                return Call((member, deadline) => member.Get(request, RequireLeader, deadline), ReadTimeout);
             }
-            catch (RpcException e) when (IsUnavailable(e))
+            catch (Exception e) when (IsUnavailable(e))
             {
                 Interlocked.Exchange(ref _serializableUntilTicks, (_time.GetUtcNow() + DegradedReadsFor).UtcTicks);
             }
@@ -91,9 +100,9 @@ public sealed class EtcdConnection : IDisposable
         {
             var serializable = request.Clone();
             serializable.Serializable = true;
-            return _client.Get(serializable, deadline: Deadline(ReadTimeout));
+            return Call((member, deadline) => member.Get(serializable, deadline: deadline), ReadTimeout);
         }
-        catch (RpcException e) when (IsUnavailable(e))
+        catch (Exception e) when (IsUnavailable(e))
         {
             throw new StateStoreUnavailableException(Describe(reading: true), e);
         }
@@ -104,15 +113,55 @@ public sealed class EtcdConnection : IDisposable
     {
         try
         {
-            var response = _client.Transaction(request, deadline: Deadline(WriteTimeout));
+            var response = Call((member, deadline) => member.Transaction(request, RequireLeader, deadline), WriteTimeout);
             Interlocked.Exchange(ref _serializableUntilTicks, 0);
             return response;
         }
-        catch (RpcException e) when (IsUnavailable(e))
+        catch (Exception e) when (IsUnavailable(e))
         {
             throw new StateStoreUnavailableException(Describe(reading: false), e);
         }
     }
+
+    /// <summary>
+    /// Calls the preferred member, moving on to the next when one fails or does not answer in time, until
+    /// <paramref name="budget"/> is spent. A timed-out write may have been committed after all, so every
+    /// write sent here must be safe to send twice: unconditional puts and deletes are; a compare-and-swap
+    /// that finds its own value already there counts as done (see <see cref="EtcdStateStore"/>).
+    /// Gives up at once when most members refuse connections: no quorum can answer then.
+    /// </summary>
+    private T Call<T>(Func<EtcdClient, DateTime, T> call, TimeSpan budget)
+    {
+        var until = _time.GetUtcNow() + budget;
+        var start = Volatile.Read(ref _preferred);
+        var refused = new HashSet<int>();
+        for (var attempt = 0; ; attempt++)
+        {
+            var index = (start + attempt) % _members.Count;
+            var now = _time.GetUtcNow();
+            try
+            {
+                var result = call(_members[index], (now + (until - now < AttemptTimeout ? until - now : AttemptTimeout)).UtcDateTime);
+                Volatile.Write(ref _preferred, index);
+                return result;
+            }
+            catch (Exception e) when (IsUnavailable(e))
+            {
+                if (IsConnectionRefused(e))
+                    refused.Add(index);
+                else
+                    refused.Remove(index);
+                if (refused.Count * 2 >= _members.Count || _time.GetUtcNow() >= until)
+                    throw;
+                // Once every member was tried, wait a little for an election before the next round.
+                if ((attempt + 1) % _members.Count == 0)
+                    Thread.Sleep(100);
+            }
+        }
+    }
+
+    private static bool IsConnectionRefused(Exception e) =>
+        e is RpcException { StatusCode: StatusCode.Unavailable } rpc && rpc.Status.DebugException is HttpRequestException or System.Net.Sockets.SocketException;
 
     /// <summary>Unconditional puts and deletes, atomically.</summary>
     public TxnResponse Write(params RequestOp[] operations)
@@ -155,9 +204,9 @@ public sealed class EtcdConnection : IDisposable
     {
         try
         {
-            _client.Get(new RangeRequest { Key = Bytes(Keys.Root), Limit = 1 }, deadline: Deadline(ReadTimeout));
+            Call((member, deadline) => member.Get(new RangeRequest { Key = Bytes(Keys.Root), Limit = 1 }, RequireLeader, deadline), ReadTimeout);
         }
-        catch (RpcException e) when (IsUnavailable(e))
+        catch (Exception e) when (IsUnavailable(e))
         {
             throw new StateStoreUnavailableException(Describe(reading: false), e);
         }
@@ -175,7 +224,7 @@ public sealed class EtcdConnection : IDisposable
             {
                 return member.Status(new StatusRequest(), deadline: Deadline(StatusTimeout));
             }
-            catch (RpcException)
+            catch (Exception e) when (IsUnavailable(e))
             {
                 return null;
             }
@@ -190,16 +239,20 @@ public sealed class EtcdConnection : IDisposable
             : $"The state store did not confirm the write in time ({answering} of {total} members reachable); try again.";
     }
 
-    private static bool IsUnavailable(RpcException e) =>
-        e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled
-        // etcd's own "etcdserver: request timed out" / "leader changed" come as Unknown.
-        || (e.StatusCode == StatusCode.Unknown && e.Status.Detail.StartsWith("etcdserver:", StringComparison.Ordinal));
+    // dotnet-etcd passes on gRPC's RpcException, but a deadline can also surface as the cancelled HTTP/2 call itself.
+    private static bool IsUnavailable(Exception e) => e switch
+    {
+        RpcException rpc => rpc.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled
+            // etcd's own "etcdserver: request timed out" / "leader changed" come as Unknown.
+            || (rpc.StatusCode == StatusCode.Unknown && rpc.Status.Detail.StartsWith("etcdserver:", StringComparison.Ordinal)),
+        OperationCanceledException or HttpRequestException or IOException => true,
+        _ => false,
+    };
 
     private DateTime Deadline(TimeSpan timeout) => (_time.GetUtcNow() + timeout).UtcDateTime;
 
     public void Dispose()
     {
-        _client.Dispose();
         foreach (var member in _members)
             member.Dispose();
     }

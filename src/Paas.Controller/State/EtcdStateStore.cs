@@ -49,14 +49,29 @@ public sealed class EtcdStateStore : IStateStore
         return response.Kvs.Count == 0 ? null : Parse<T>(response.Kvs[0].Value);
     }
 
+    /// <summary>
+    /// A create-only write: true when it stored <paramref name="value"/> (and <paramref name="alsoPut"/>), or
+    /// when the value found is exactly the one sent, which means an earlier attempt of this same call committed
+    /// before its answer was lost (<see cref="EtcdConnection"/> sends a timed-out write again). The values
+    /// carry their creation time to the tick, so another caller's value does not match.
+    /// </summary>
+    private bool Create(string key, string value, out string stored, params RequestOp[] alsoPut)
+    {
+        var request = new TxnRequest();
+        request.Compare.Add(Missing(key));
+        request.Success.Add(Put(key, value));
+        request.Success.AddRange(alsoPut);
+        request.Failure.Add(Read(key));
+        var response = _etcd.Transaction(request);
+        stored = response.Succeeded ? value : response.Responses[0].ResponseRange.Kvs[0].Value.ToStringUtf8();
+        return stored == value;
+    }
+
     // Users and tokens
 
     public bool TryCreateUser(string name, string role)
     {
-        var request = new TxnRequest();
-        request.Compare.Add(Missing(_keys.User(name)));
-        request.Success.Add(Put(_keys.User(name), Json(new StoredUser(role, _time.GetUtcNow()))));
-        return _etcd.Transaction(request).Succeeded;
+        return Create(_keys.User(name), Json(new StoredUser(role, _time.GetUtcNow())), out _);
     }
 
     public UserRecord? FindUser(string name) =>
@@ -86,10 +101,7 @@ public sealed class EtcdStateStore : IStateStore
 
     public void AddToken(string id, string hash, string user, string description)
     {
-        var request = new TxnRequest();
-        request.Compare.Add(Missing(_keys.Token(hash)));
-        request.Success.Add(Put(_keys.Token(hash), Json(new StoredToken(id, user, _time.GetUtcNow(), description))));
-        if (!_etcd.Transaction(request).Succeeded)
+        if (!Create(_keys.Token(hash), Json(new StoredToken(id, user, _time.GetUtcNow(), description)), out _))
             throw new InvalidOperationException("A token with this hash is stored already.");
     }
 
@@ -168,20 +180,10 @@ public sealed class EtcdStateStore : IStateStore
 
     public bool TryCreateApp(string name, string owner, out AppRecord app)
     {
-        var stored = new StoredApp(owner, _time.GetUtcNow());
-        var request = new TxnRequest();
-        request.Compare.Add(Missing(_keys.App(name)));
-        request.Success.Add(Put(_keys.App(name), Json(stored)));
-        request.Failure.Add(Read(_keys.App(name)));
-        var response = _etcd.Transaction(request);
-        if (response.Succeeded)
-        {
-            app = new AppRecord(name, stored.CreatedAt, owner);
-            return true;
-        }
-        var existing = Parse<StoredApp>(response.Responses[0].ResponseRange.Kvs[0].Value);
-        app = new AppRecord(name, existing.CreatedAt, existing.Owner);
-        return false;
+        var created = Create(_keys.App(name), Json(new StoredApp(owner, _time.GetUtcNow())), out var stored);
+        var found = JsonSerializer.Deserialize<StoredApp>(stored)!;
+        app = new AppRecord(name, found.CreatedAt, found.Owner);
+        return created;
     }
 
     public AppRecord? FindApp(string name) =>
@@ -251,13 +253,9 @@ public sealed class EtcdStateStore : IStateStore
     {
         var now = _time.GetUtcNow();
         var key = _keys.Release(release.App, release.Version);
-        var request = new TxnRequest();
-        request.Compare.Add(Missing(key));
-        request.Success.Add(Put(key, Json(new StoredRelease(release.Version, release.Image, release.Commit, release.Buildpack,
-            new(release.ProcessTypes), now, new(release.Config), new(release.Defaults), release.Description, release.RegistryImage))));
-        if (replaceConfig)
-            request.Success.Add(Put(_keys.Config(release.App), Json(release.Config)));
-        if (!_etcd.Transaction(request).Succeeded)
+        var value = Json(new StoredRelease(release.Version, release.Image, release.Commit, release.Buildpack,
+            new(release.ProcessTypes), now, new(release.Config), new(release.Defaults), release.Description, release.RegistryImage));
+        if (!Create(key, value, out _, replaceConfig ? [Put(_keys.Config(release.App), Json(release.Config))] : []))
             throw new InvalidOperationException($"{release.App} has a release v{release.Version} already.");
         return release with { CreatedAt = now };
     }
