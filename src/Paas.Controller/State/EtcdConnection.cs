@@ -46,7 +46,13 @@ public sealed class EtcdConnection : IDisposable
         Endpoints = endpoints;
         Keys = new EtcdKeys(prefix);
         _time = time;
-        _members = endpoints.Select(e => new EtcdClient(e)).ToList();
+        // One client per member, without gRPC's own retries: this class decides where a failed call goes
+        // next, and a retrying client spends the whole deadline on a member that refuses connections.
+        _members = endpoints.Select(e => new EtcdClient(e, configureChannelOptions: options =>
+        {
+            options.ServiceConfig = new Grpc.Net.Client.Configuration.ServiceConfig { LoadBalancingConfigs = { new Grpc.Net.Client.Configuration.PickFirstConfig() } };
+            options.MaxRetryAttempts = 0;
+        })).ToList();
         // The store's interface is synchronous (as SQLite is), so each call blocks a pool thread while gRPC
         // completes it on another: without spare threads, a burst of concurrent calls (16 in the contract
         // test) starves the pool and every call misses its deadline.

@@ -22,8 +22,11 @@ public sealed class EtcdStateStore : IStateStore
     private readonly string _eventNonce;
     private long _eventCounter;
 
-    public EtcdStateStore(EtcdConnection etcd, TimeProvider time, Random random)
+    private readonly int _eventsKept;
+
+    public EtcdStateStore(EtcdConnection etcd, TimeProvider time, Random random, int eventsKeptPerApp = IStateStore.EventsKeptPerApp)
     {
+        _eventsKept = eventsKeptPerApp;
         _etcd = etcd;
         _keys = etcd.Keys;
         _time = time;
@@ -355,11 +358,11 @@ public sealed class EtcdStateStore : IStateStore
         EventAdded?.Invoke(new EventRecord(app, at, actor, kind, message));
     }
 
-    /// <summary>Keeps the newest <see cref="IStateStore.EventsKeptPerApp"/> events (by create revision).</summary>
+    /// <summary>Keeps the newest events (by create revision), <see cref="IStateStore.EventsKeptPerApp"/> unless told otherwise.</summary>
     private void TrimEvents(string app)
     {
         var prefix = _keys.Events(app);
-        var excess = _etcd.GetPrefix(prefix, countOnly: true).Count - IStateStore.EventsKeptPerApp;
+        var excess = _etcd.GetPrefix(prefix, countOnly: true).Count - _eventsKept;
         if (excess <= 0)
             return;
         var oldest = _etcd.GetPrefix(prefix, limit: excess, sortBy: RangeRequest.Types.SortTarget.Create, order: RangeRequest.Types.SortOrder.Ascend, keysOnly: true);

@@ -13,7 +13,7 @@ namespace Paas.Controller.State;
 /// </summary>
 public interface IStateStore
 {
-    /// <summary>How many events each app keeps; older ones are dropped as new ones arrive.</summary>
+    /// <summary>How many events each app keeps by default; older ones are dropped as new ones arrive.</summary>
     const int EventsKeptPerApp = 1000;
 
     /// <summary>Creates the user; false when one of that name exists.</summary>

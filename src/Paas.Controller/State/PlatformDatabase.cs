@@ -12,9 +12,11 @@ public sealed partial class PlatformDatabase : IStateStore
 {
     private readonly string _connectionString;
     private readonly TimeProvider _time;
+    private readonly int _eventsKept;
 
-    public PlatformDatabase(string path, TimeProvider time)
+    public PlatformDatabase(string path, TimeProvider time, int eventsKeptPerApp = IStateStore.EventsKeptPerApp)
     {
+        _eventsKept = eventsKeptPerApp;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
         KeepPrivate(path);
         _time = time;
@@ -379,7 +381,7 @@ public sealed partial class PlatformDatabase : IStateStore
         command.ExecuteNonQuery();
         using (var trim = Command(connection,
             "DELETE FROM events WHERE app = $app AND id <= (SELECT id FROM events WHERE app = $app ORDER BY id DESC LIMIT 1 OFFSET $kept)",
-            ("$app", app), ("$kept", IStateStore.EventsKeptPerApp)))
+            ("$app", app), ("$kept", _eventsKept)))
             trim.ExecuteNonQuery();
         EventAdded?.Invoke(new EventRecord(app, _time.GetUtcNow(), actor, kind, message));
     }

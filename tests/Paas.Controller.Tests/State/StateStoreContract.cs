@@ -12,7 +12,7 @@ namespace Paas.Controller.Tests.State;
 public abstract class StateStoreContract
 {
     /// <summary>A new store object over this test's data (each call is another connection/client, as another controller's).</summary>
-    protected abstract (IStateStore State, IDomainStore Domains) Open();
+    protected abstract (IStateStore State, IDomainStore Domains) Open(int eventsKept = IStateStore.EventsKeptPerApp);
 
     private static ReleaseRecord Release(string app, int version) =>
         new(app, version, $"paas/app-{app}:v{version}", "abc1234", "static", new Dictionary<string, string> { ["web"] = "serve" }, DateTimeOffset.UnixEpoch)
@@ -156,15 +156,15 @@ public abstract class StateStoreContract
     [Fact]
     public void Events_AreBoundedPerApp()
     {
-        var (store, _) = Open();
+        var (store, _) = Open(eventsKept: 20);
         store.TryCreateApp("chatty", "alice", out _);
 
-        for (var i = 1; i <= IStateStore.EventsKeptPerApp + 3; i++)
+        for (var i = 1; i <= 23; i++)
             store.AddEvent("chatty", "platform", "crash", $"event {i}");
 
         var kept = store.Events("chatty", int.MaxValue);
-        Assert.Equal(IStateStore.EventsKeptPerApp, kept.Count);
-        Assert.Equal(("event 4", $"event {IStateStore.EventsKeptPerApp + 3}"), (kept[0].Message, kept[^1].Message));
+        Assert.Equal(20, kept.Count);
+        Assert.Equal(("event 4", "event 23"), (kept[0].Message, kept[^1].Message));
     }
 
     [Fact]
@@ -286,10 +286,10 @@ public sealed class SqliteStateStoreTests : StateStoreContract, IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("paas-state-").FullName;
 
-    protected override (IStateStore State, IDomainStore Domains) Open()
+    protected override (IStateStore State, IDomainStore Domains) Open(int eventsKept = IStateStore.EventsKeptPerApp)
     {
         var path = Path.Combine(_dir, "paas.db");
-        return (new PlatformDatabase(path, TimeProvider.System), new DomainStore(path, TimeProvider.System));
+        return (new PlatformDatabase(path, TimeProvider.System, eventsKept), new DomainStore(path, TimeProvider.System));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -301,11 +301,11 @@ public sealed class EtcdStateStoreTests(EtcdClusterFixture etcd) : StateStoreCon
     private readonly string _prefix = $"/paas-test-{Guid.NewGuid():N}/";
     private readonly List<EtcdConnection> _connections = [];
 
-    protected override (IStateStore State, IDomainStore Domains) Open()
+    protected override (IStateStore State, IDomainStore Domains) Open(int eventsKept = IStateStore.EventsKeptPerApp)
     {
         var connection = new EtcdConnection(etcd.Cluster.ClientUrls, _prefix, TimeProvider.System);
         _connections.Add(connection);
-        return (new EtcdStateStore(connection, TimeProvider.System, new Random(_connections.Count)), new EtcdDomainStore(connection, TimeProvider.System));
+        return (new EtcdStateStore(connection, TimeProvider.System, new Random(_connections.Count), eventsKept), new EtcdDomainStore(connection, TimeProvider.System));
     }
 
     public void Dispose()
