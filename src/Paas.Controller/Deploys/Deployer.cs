@@ -64,7 +64,7 @@ public sealed class Deployer(
                 await RunPostdeployAsync(release, postdeploy, output, cancellationToken);
             return true;
         }
-        catch (Exception e) when (e is StagingException or DeployException)
+        catch (Exception e) when (e is StagingException or DeployException or StateStoreUnavailableException)
         {
             await output($" !     Push rejected: {e.Message}");
             await output(" !     The previous release, if any, is still serving.");
@@ -75,7 +75,16 @@ public sealed class Deployer(
         {
             // A failed push leaves no gap in the version numbers (returning one that was recorded after all is harmless).
             if (version is { } reserved && !recorded)
-                database.ReturnReleaseVersion(app, reserved);
+            {
+                try
+                {
+                    database.ReturnReleaseVersion(app, reserved);
+                }
+                catch (StateStoreUnavailableException)
+                {
+                    // The store that refused the deploy refuses this too; the version stays a gap.
+                }
+            }
             await PruneAsync(app, output);
         }
     }

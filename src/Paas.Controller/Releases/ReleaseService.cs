@@ -88,7 +88,16 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
         {
             // Unrecorded, the reserved version goes back, so a failed change leaves no gap (IStateStore.ReturnReleaseVersion).
             if (!recorded)
-                database.ReturnReleaseVersion(release.App, release.Version);
+            {
+                try
+                {
+                    database.ReturnReleaseVersion(release.App, release.Version);
+                }
+                catch (StateStoreUnavailableException)
+                {
+                    // The store refuses writes (no quorum): the version stays a gap, and its own error goes on.
+                }
+            }
         }
     }
 }
