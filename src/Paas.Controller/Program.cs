@@ -40,7 +40,17 @@ catch (SettingException e)
 var dataDir = Path.GetFullPath(settings.DataDirectory);
 Directory.CreateDirectory(dataDir);
 var time = TimeProvider.System;
-var database = new PlatformDatabase(Path.Combine(dataDir, "paas.db"), time);
+IStateStore database;
+IDomainStore domainStore;
+try
+{
+    (database, domainStore) = StateStores.Open(settings, dataDir, time);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"paas controller: {e.Message}");
+    return 2;
+}
 var tokens = new TokenService(database);
 var adminTokenPath = Path.Combine(dataDir, "admin-token");
 tokens.EnsureAdminToken(adminTokenPath);
@@ -83,7 +93,7 @@ var services = builder.Services;
 services.AddSingleton(settings);
 services.AddSingleton(time);
 services.AddSingleton(database);
-services.AddSingleton(new DomainStore(Path.Combine(dataDir, "paas.db"), time));
+services.AddSingleton(domainStore);
 services.AddSingleton(tokens);
 services.AddSingleton<RequestAuthenticator>();
 services.AddSingleton<AppAccess>();
@@ -137,7 +147,7 @@ app.UseApiErrors();
 var health = new DependencyHealth(
 [
     new DependencyCheck("redis", _ => redis.GetDatabase().PingAsync()),
-    new DependencyCheck("database", ct => Task.Run(database.Ping, ct)),
+    new DependencyCheck(settings.EtcdEndpoints.Count > 0 ? "etcd" : "database", ct => Task.Run(database.Ping, ct)),
 ]);
 app.MapGet("/healthz", async (CancellationToken ct) =>
 {

@@ -10,13 +10,13 @@ public static class AccountEndpoints
 
     public static void MapAccountApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/account", (HttpContext context, PlatformDatabase db) =>
+        api.MapGet("/account", (HttpContext context, IStateStore db) =>
         {
             var caller = Caller.Of(context);
             var user = db.FindUser(caller.Name);
             return Results.Json(new { name = caller.Name, role = caller.Role, created_at = user?.CreatedAt, token_id = caller.TokenId });
         });
-        api.MapGet("/account/tokens", (HttpContext context, PlatformDatabase db) =>
+        api.MapGet("/account/tokens", (HttpContext context, IStateStore db) =>
         {
             var caller = Caller.Of(context);
             return Paging.Page(context, db.ListTokens(caller.Name), t => t.Id,
@@ -31,7 +31,7 @@ public static class AccountEndpoints
             var (token, id) = tokens.Issue(caller.Name, description);
             return Results.Json(new { id, token, description, user = caller.Name }, statusCode: StatusCodes.Status201Created);
         });
-        api.MapDelete("/account/tokens/{id}", (string id, HttpContext context, PlatformDatabase db) =>
+        api.MapDelete("/account/tokens/{id}", (string id, HttpContext context, IStateStore db) =>
             db.DeleteToken(Caller.Of(context).Name, id)
                 ? Results.NoContent()
                 : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"You have no token with id '{id}'; see `paas tokens`."));

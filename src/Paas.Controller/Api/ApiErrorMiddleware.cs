@@ -1,3 +1,5 @@
+using Paas.Controller.State;
+
 namespace Paas.Controller.Api;
 
 /// <summary>
@@ -9,6 +11,19 @@ public static class ApiErrorMiddleware
 {
     public static void UseApiErrors(this WebApplication app)
     {
+        // A state store that cannot commit (etcd without quorum) answers 503 with its one sentence, on every path.
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (StateStoreUnavailableException e) when (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await ApiError.Result(StatusCodes.Status503ServiceUnavailable, "state_store_unavailable", e.Message).ExecuteAsync(context);
+            }
+        });
         app.Use(async (context, next) =>
         {
             if (!context.Request.Path.StartsWithSegments("/v1"))

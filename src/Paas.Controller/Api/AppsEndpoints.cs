@@ -11,26 +11,26 @@ public static class AppsEndpoints
 
     public static void MapAppsApi(this IEndpointRouteBuilder api)
     {
-        api.MapPost("/apps", (CreateAppRequest? body, HttpContext context, AppLifecycle apps, PlatformDatabase db, PaasSettings settings) =>
+        api.MapPost("/apps", (CreateAppRequest? body, HttpContext context, AppLifecycle apps, IStateStore db, PaasSettings settings) =>
             CreateAsync(body?.Name, Caller.Of(context), apps, db, settings));
-        api.MapGet("/apps", (HttpContext context, PlatformDatabase db, PaasSettings settings) =>
+        api.MapGet("/apps", (HttpContext context, IStateStore db, PaasSettings settings) =>
         {
             // Operators see every app; everyone else the apps they own or collaborate on.
             var caller = Caller.Of(context);
             return Paging.Page(context, db.ListApps(caller.IsAdmin ? null : caller.Name), a => a.Name, a => Describe(a, db, settings));
         });
-        api.MapGet("/apps/{name}", (string name, PlatformDatabase db, PaasSettings settings) =>
+        api.MapGet("/apps/{name}", (string name, IStateStore db, PaasSettings settings) =>
             db.FindApp(name) is { } app ? Results.Json(Describe(app, db, settings)) : NotFound(name));
         api.MapDelete("/apps/{name}", DestroyAsync);
     }
 
-    private static async Task<IResult> CreateAsync(string? name, Caller caller, AppLifecycle apps, PlatformDatabase db, PaasSettings settings) =>
+    private static async Task<IResult> CreateAsync(string? name, Caller caller, AppLifecycle apps, IStateStore db, PaasSettings settings) =>
         await apps.CreateAsync(name, caller) ?? Results.Json(Describe(db.FindApp(name!)!, db, settings), statusCode: StatusCodes.Status201Created);
 
     private static async Task<IResult> DestroyAsync(string name, HttpContext context, AppLifecycle apps, CancellationToken ct) =>
         await apps.DestroyAsync(name, Caller.Of(context), ct) ?? Results.NoContent();
 
-    private static object Describe(AppRecord app, PlatformDatabase db, PaasSettings settings)
+    private static object Describe(AppRecord app, IStateStore db, PaasSettings settings)
     {
         var release = db.CurrentRelease(app.Name);
         return new

@@ -18,10 +18,10 @@ public static class BuildpacksEndpoints
 
     public static void MapBuildpacksApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/apps/{name}/buildpacks", (string name, PlatformDatabase db) =>
+        api.MapGet("/apps/{name}/buildpacks", (string name, IStateStore db) =>
             db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : List(db, name))
             .WithName("getBuildpacks").WithSummary("The app's buildpacks, in order (empty: detected at each push)");
-        api.MapPut("/apps/{name}/buildpacks", (string name, SetRequest? body, PlatformDatabase db, StagingOptions staging, HttpContext context) =>
+        api.MapPut("/apps/{name}/buildpacks", (string name, SetRequest? body, IStateStore db, StagingOptions staging, HttpContext context) =>
         {
             if (db.FindApp(name) is null)
                 return AppsEndpoints.NotFound(name);
@@ -39,7 +39,7 @@ public static class BuildpacksEndpoints
             db.SetBuildpacks(name, list);
             return List(db, name);
         }).WithName("setBuildpacks").WithSummary("Replace the app's buildpack list");
-        api.MapPost("/apps/{name}/buildpacks", (string name, AddRequest? body, PlatformDatabase db, StagingOptions staging, HttpContext context) =>
+        api.MapPost("/apps/{name}/buildpacks", (string name, AddRequest? body, IStateStore db, StagingOptions staging, HttpContext context) =>
         {
             if (db.FindApp(name) is null)
                 return AppsEndpoints.NotFound(name);
@@ -56,7 +56,7 @@ public static class BuildpacksEndpoints
             db.SetBuildpacks(name, list);
             return List(db, name);
         }).WithName("addBuildpack").WithSummary("Add a buildpack at the end or at a 1-based index");
-        api.MapDelete("/apps/{name}/buildpacks", (string name, string? buildpack, int? index, PlatformDatabase db) =>
+        api.MapDelete("/apps/{name}/buildpacks", (string name, string? buildpack, int? index, IStateStore db) =>
         {
             if (db.FindApp(name) is null)
                 return AppsEndpoints.NotFound(name);
@@ -74,7 +74,7 @@ public static class BuildpacksEndpoints
             db.SetBuildpacks(name, list);
             return List(db, name);
         }).WithName("removeBuildpack").WithSummary("Remove a buildpack by name/URL or by 1-based index");
-        api.MapDelete("/apps/{name}/build-cache", async (string name, PlatformDatabase db, StagingOptions staging, AppLocks locks, CancellationToken ct) =>
+        api.MapDelete("/apps/{name}/build-cache", async (string name, IStateStore db, StagingOptions staging, AppLocks locks, CancellationToken ct) =>
         {
             if (db.FindApp(name) is null)
                 return AppsEndpoints.NotFound(name);
@@ -91,7 +91,7 @@ public static class BuildpacksEndpoints
         }).WithName("purgeBuildCache").WithSummary("Empty the app's build cache");
     }
 
-    private static IResult List(PlatformDatabase db, string app) =>
+    private static IResult List(IStateStore db, string app) =>
         Results.Json(db.Buildpacks(app).Select((b, i) => new { index = i + 1, buildpack = b }));
 
     private static IResult? Validate(string? text, StagingOptions staging, Caller caller)

@@ -10,14 +10,14 @@ public static class CollaboratorsEndpoints
 
     public static void MapCollaboratorsApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/apps/{name}/collaborators", (string name, PlatformDatabase db) =>
+        api.MapGet("/apps/{name}/collaborators", (string name, IStateStore db) =>
         {
             var app = db.FindApp(name)!;
             var people = new[] { new { user = app.Owner, role = "owner" } }
                 .Concat(db.Collaborators(name).Select(u => new { user = u, role = "collaborator" }));
             return Results.Json(people);
         });
-        api.MapPost("/apps/{name}/collaborators", (string name, AddCollaboratorRequest? body, HttpContext context, PlatformDatabase db, AppAccess access) =>
+        api.MapPost("/apps/{name}/collaborators", (string name, AddCollaboratorRequest? body, HttpContext context, IStateStore db, AppAccess access) =>
         {
             var caller = Caller.Of(context);
             if (access.LevelOf(caller, name) != AccessLevel.Owner)
@@ -32,7 +32,7 @@ public static class CollaboratorsEndpoints
             db.AddEvent(name, caller.Name, "access", $"Added collaborator {user}");
             return Results.Json(new { user, role = "collaborator" }, statusCode: StatusCodes.Status201Created);
         });
-        api.MapDelete("/apps/{name}/collaborators/{user}", (string name, string user, HttpContext context, PlatformDatabase db, AppAccess access) =>
+        api.MapDelete("/apps/{name}/collaborators/{user}", (string name, string user, HttpContext context, IStateStore db, AppAccess access) =>
         {
             var caller = Caller.Of(context);
             // Collaborators may leave an app themselves; removing others is the owner's call.

@@ -10,11 +10,11 @@ public static class ConfigEndpoints
 {
     public static void MapConfigApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/apps/{name}/config", (string name, PlatformDatabase db) => Results.Json(db.Config(name)));
+        api.MapGet("/apps/{name}/config", (string name, IStateStore db) => Results.Json(db.Config(name)));
         api.MapPatch("/apps/{name}/config", UpdateAsync);
     }
 
-    private static async Task<IResult> UpdateAsync(string name, JsonElement body, HttpContext context, ReleaseService releases, PlatformDatabase db, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(string name, JsonElement body, HttpContext context, ReleaseService releases, IStateStore db, CancellationToken ct)
     {
         if (ReadChanges(body) is not { } changes)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_body", "Send a JSON object of NAME: \"value\" (or NAME: null to unset).");

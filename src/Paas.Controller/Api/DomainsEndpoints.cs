@@ -21,10 +21,10 @@ public static class DomainsEndpoints
             .WithName("removeDomain").WithSummary("Stop serving the app on a custom hostname");
     }
 
-    private static IResult List(string name, PlatformDatabase db, DomainStore domains) =>
+    private static IResult List(string name, IStateStore db, IDomainStore domains) =>
         db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : Results.Json(domains.ListForApp(name).Select(Describe));
 
-    private static async Task<IResult> AddAsync(string name, AddDomainRequest? body, PlatformDatabase db, DomainStore domains, RoutePublisher routes,
+    private static async Task<IResult> AddAsync(string name, AddDomainRequest? body, IStateStore db, IDomainStore domains, RoutePublisher routes,
         PaasSettings settings, HttpContext context)
     {
         if (db.FindApp(name) is null)
@@ -32,12 +32,12 @@ public static class DomainsEndpoints
         var hostname = DomainName.Normalize(body?.Hostname);
         if (DomainName.Validate(hostname, settings.AppDomain) is { } problem)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_hostname", problem);
-        if (domains.Find(hostname) is null && domains.OverlappingOtherApp(name, hostname) is { } other)
-            return ApiError.Result(StatusCodes.Status409Conflict, "hostname_taken", $"{hostname} overlaps {other.Hostname}, a domain of another app.");
         if (!domains.TryAdd(name, hostname, out var domain))
         {
             if (domain.App != name)
-                return ApiError.Result(StatusCodes.Status409Conflict, "hostname_taken", $"{hostname} is already a domain of another app.");
+                return ApiError.Result(StatusCodes.Status409Conflict, "hostname_taken", domain.Hostname == hostname
+                    ? $"{hostname} is already a domain of another app."
+                    : $"{hostname} overlaps {domain.Hostname}, a domain of another app.");
             // Adding what is there already changes nothing; the route is published again in case Redis lost it.
             await routes.SetHostAsync(hostname, name);
             return Results.Json(Describe(domain));
@@ -47,7 +47,7 @@ public static class DomainsEndpoints
         return Results.Json(Describe(domain), statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> RemoveAsync(string name, string hostname, PlatformDatabase db, DomainStore domains, RoutePublisher routes, HttpContext context)
+    private static async Task<IResult> RemoveAsync(string name, string hostname, IStateStore db, IDomainStore domains, RoutePublisher routes, HttpContext context)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
@@ -60,7 +60,7 @@ public static class DomainsEndpoints
     }
 
     /// <summary>Called by apps:destroy before the app's rows go: the router must stop serving its domains too.</summary>
-    public static async Task RemoveAllAsync(string app, DomainStore domains, RoutePublisher routes)
+    public static async Task RemoveAllAsync(string app, IDomainStore domains, RoutePublisher routes)
     {
         foreach (var domain in domains.ListForApp(app))
         {

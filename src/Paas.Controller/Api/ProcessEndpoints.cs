@@ -16,14 +16,14 @@ public static class ProcessEndpoints
 
     public static void MapProcessApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/apps/{name}/formation", (string name, PlatformDatabase db, FormationService formation) =>
+        api.MapGet("/apps/{name}/formation", (string name, IStateStore db, FormationService formation) =>
             db.FindApp(name) is null ? AppsEndpoints.NotFound(name) : Results.Json(DescribeFormation(name, formation)))
             .WithName("getFormation").WithSummary("The app's process types with their quantity and memory size");
         api.MapMethods("/apps/{name}/formation", ["PATCH"], ScaleAsync).WithName("scaleFormation").WithSummary("Scale process types (quantity and/or size) and converge");
         api.MapGet("/apps/{name}/ps", ListAsync).WithName("listInstances").WithSummary("The app's instances as the cells report them");
         api.MapPost("/apps/{name}/ps/restart", RestartAsync).WithName("restartInstances").WithSummary("Restart instances one at a time (all, or ?process=TYPE)");
         api.MapPut("/apps/{name}/healthchecks/{process}", SetHealthCheck).WithName("setHealthCheck").WithSummary("Set how a process type is health-checked");
-        api.MapGet("/apps/{name}/events", (string name, int? limit, PlatformDatabase db) =>
+        api.MapGet("/apps/{name}/events", (string name, int? limit, IStateStore db) =>
             db.FindApp(name) is null
                 ? AppsEndpoints.NotFound(name)
                 : Results.Json(db.Events(name, Math.Clamp(limit ?? 100, 1, 1000)).Select(e => new { at = e.At, actor = e.Actor, kind = e.Kind, message = e.Message })));
@@ -32,7 +32,7 @@ public static class ProcessEndpoints
     private static object DescribeFormation(string app, FormationService formation) =>
         formation.Describe(app).Select(f => new { process = f.Process, quantity = f.Quantity, memory_mb = f.MemoryMb, command = f.Command }).ToList();
 
-    private static async Task<IResult> ScaleAsync(string name, ScaleRequest? body, PlatformDatabase db, FormationService formation, HttpContext context, CancellationToken ct)
+    private static async Task<IResult> ScaleAsync(string name, ScaleRequest? body, IStateStore db, FormationService formation, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
@@ -48,7 +48,7 @@ public static class ProcessEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(string name, PlatformDatabase db, InstanceManager instances, CrashTracker crashes, CancellationToken ct)
+    private static async Task<IResult> ListAsync(string name, IStateStore db, InstanceManager instances, CrashTracker crashes, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
@@ -75,7 +75,7 @@ public static class ProcessEndpoints
     }
 
     /// <summary>Restarts a process type (or all) one slot at a time, by rolling out the current release again.</summary>
-    private static async Task<IResult> RestartAsync(string name, string? process, PlatformDatabase db, InstanceManager instances, Converger converger,
+    private static async Task<IResult> RestartAsync(string name, string? process, IStateStore db, InstanceManager instances, Converger converger,
         AppLocks locks, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
@@ -100,7 +100,7 @@ public static class ProcessEndpoints
         return Results.Json(new { restarted });
     }
 
-    private static IResult SetHealthCheck(string name, string process, HealthCheckRequest body, PlatformDatabase db, HttpContext context)
+    private static IResult SetHealthCheck(string name, string process, HealthCheckRequest body, IStateStore db, HttpContext context)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);

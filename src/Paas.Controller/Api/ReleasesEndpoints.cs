@@ -11,12 +11,12 @@ public static class ReleasesEndpoints
 
     public static void MapReleasesApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/apps/{name}/releases", (string name, HttpContext context, PlatformDatabase db) =>
+        api.MapGet("/apps/{name}/releases", (string name, HttpContext context, IStateStore db) =>
         {
             var current = db.CurrentRelease(name)?.Version;
             return Paging.Page(context, db.ListReleases(name, int.MaxValue), r => "v" + r.Version, r => Describe(r, current, withConfig: false));
         });
-        api.MapGet("/apps/{name}/releases/{version}", (string name, string version, PlatformDatabase db) =>
+        api.MapGet("/apps/{name}/releases/{version}", (string name, string version, IStateStore db) =>
         {
             if (ParseVersion(version) is not { } number)
                 return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_version", $"'{version}' is not a release version; use a number such as 3 or v3.");
@@ -24,7 +24,7 @@ public static class ReleasesEndpoints
                 ? Results.Json(Describe(release, db.CurrentRelease(name)?.Version, withConfig: true))
                 : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{name} has no release v{number}.");
         });
-        api.MapPost("/apps/{name}/releases/rollback", async (string name, RollbackRequest? body, HttpContext context, ReleaseService releases, PlatformDatabase db, CancellationToken ct) =>
+        api.MapPost("/apps/{name}/releases/rollback", async (string name, RollbackRequest? body, HttpContext context, ReleaseService releases, IStateStore db, CancellationToken ct) =>
         {
             if (body?.Version is not { } version || version < 1)
                 return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_version", "Say which release to roll back to, e.g. {\"version\": 3}.");

@@ -32,7 +32,7 @@ public static class RunsEndpoints
             .Produces(StatusCodes.Status200OK, contentType: ContentType);
     }
 
-    private static async Task<IResult> RunAsync(string name, RunRequest? body, PlatformDatabase db, OneOffRunner runner, PaasSettings settings,
+    private static async Task<IResult> RunAsync(string name, RunRequest? body, IStateStore db, OneOffRunner runner, PaasSettings settings,
         HttpContext context, ILoggerFactory loggers, CancellationToken ct)
     {
         if (db.FindApp(name) is null)

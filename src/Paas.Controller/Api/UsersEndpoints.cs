@@ -10,7 +10,7 @@ public static class UsersEndpoints
 
     public static void MapUsersApi(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/users", (HttpContext context, PlatformDatabase db) =>
+        api.MapGet("/users", (HttpContext context, IStateStore db) =>
             !Caller.Of(context).IsAdmin
                 ? ApiAuthorization.OperatorsOnly("list users")
                 : Paging.Page(context, db.ListUsers(), u => u.Name, u => new { name = u.Name, role = u.Role, created_at = u.CreatedAt }));
@@ -18,7 +18,7 @@ public static class UsersEndpoints
         api.MapDelete("/users/{user}", Delete);
     }
 
-    private static IResult Create(CreateUserRequest? body, HttpContext context, PlatformDatabase db, TokenService tokens)
+    private static IResult Create(CreateUserRequest? body, HttpContext context, IStateStore db, TokenService tokens)
     {
         var caller = Caller.Of(context);
         if (!caller.IsAdmin)
@@ -35,7 +35,7 @@ public static class UsersEndpoints
         return Results.Json(new { name, role, token, token_id = id }, statusCode: StatusCodes.Status201Created);
     }
 
-    private static IResult Delete(string user, HttpContext context, PlatformDatabase db)
+    private static IResult Delete(string user, HttpContext context, IStateStore db)
     {
         var caller = Caller.Of(context);
         if (!caller.IsAdmin)

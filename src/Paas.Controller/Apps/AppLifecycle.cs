@@ -18,8 +18,8 @@ namespace Paas.Controller.Apps;
 /// rules. Each returns null when done, or the error to answer with; callers shape their own success.
 /// </summary>
 public sealed class AppLifecycle(
-    PlatformDatabase db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
-    AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, BuildpackFetcher buildpacks, DomainStore domains, AppLogWriter logs)
+    IStateStore db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
+    AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs)
 {
     public async Task<IResult?> CreateAsync(string? name, Caller caller)
     {

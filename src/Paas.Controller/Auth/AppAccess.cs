@@ -6,7 +6,7 @@ namespace Paas.Controller.Auth;
 /// Who may work on which app: its owner and collaborators; operators (admin role) on every app. Someone
 /// without access is told the app does not exist, so names of other people's apps do not leak.
 /// </summary>
-public sealed class AppAccess(PlatformDatabase database)
+public sealed class AppAccess(IStateStore database)
 {
     public AccessLevel LevelOf(Caller caller, string app)
     {

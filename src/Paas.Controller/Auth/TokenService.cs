@@ -5,7 +5,7 @@ using Paas.Controller.State;
 namespace Paas.Controller.Auth;
 
 /// <summary>Issues and checks API tokens. Only a SHA-256 of each token is stored; the token itself is shown once.</summary>
-public sealed class TokenService(PlatformDatabase database)
+public sealed class TokenService(IStateStore database)
 {
     public const string AdminRole = "admin";
     public const string UserRole = "user";

@@ -22,7 +22,7 @@ namespace Paas.Controller.Deploys;
 /// the previous release serving.
 /// </summary>
 public sealed class Deployer(
-    PlatformDatabase database,
+    IStateStore database,
     GitRepositories repositories,
     IStager stager,
     InstanceManager instances,
@@ -46,13 +46,17 @@ public sealed class Deployer(
         };
         var clock = Stopwatch.StartNew();
         using var _ = await locks.AcquireAsync(app, cancellationToken);
+        int? version = null;
+        var recorded = false;
         try
         {
             var firstDeploy = database.CurrentRelease(app) is null;
-            var (release, manifest) = await BuildReleaseAsync(app, revision, quarantine, actor, output, cancellationToken);
+            version = database.NextReleaseVersion(app);
+            var (release, manifest) = await BuildReleaseAsync(app, version.Value, revision, quarantine, actor, output, cancellationToken);
             await RunReleasePhaseAsync(release, output, cancellationToken);
             ApplyManifest(release, manifest, firstDeploy);
             await RollOutAsync(release, actor, output, cancellationToken);
+            recorded = true;
             await output($"-----> Released v{release.Version} in {clock.Elapsed.TotalSeconds:0.0} s");
             await output($"       {settings.AppUrl(app)} deployed to Paas");
             logger.LogInformation("Deployed {App} v{Version} ({Commit}) in {Seconds:0.0} s", app, release.Version, revision, clock.Elapsed.TotalSeconds);
@@ -60,7 +64,7 @@ public sealed class Deployer(
                 await RunPostdeployAsync(release, postdeploy, output, cancellationToken);
             return true;
         }
-        catch (Exception e) when (e is StagingException or DeployException)
+        catch (Exception e) when (e is StagingException or DeployException or StateStoreUnavailableException)
         {
             await output($" !     Push rejected: {e.Message}");
             await output(" !     The previous release, if any, is still serving.");
@@ -69,6 +73,18 @@ public sealed class Deployer(
         }
         finally
         {
+            // A failed push leaves no gap in the version numbers (returning one that was recorded after all is harmless).
+            if (version is { } reserved && !recorded)
+            {
+                try
+                {
+                    database.ReturnReleaseVersion(app, reserved);
+                }
+                catch (StateStoreUnavailableException)
+                {
+                    // The store that refused the deploy refuses this too; the version stays a gap.
+                }
+            }
             await PruneAsync(app, output);
         }
     }
@@ -143,7 +159,7 @@ public sealed class Deployer(
 
     private const string ReleaseProcess = "release";
 
-    private async Task<(ReleaseRecord Release, AppManifest Manifest)> BuildReleaseAsync(string app, string revision, string? quarantine, string pusher, Func<string, Task> output, CancellationToken cancellationToken)
+    private async Task<(ReleaseRecord Release, AppManifest Manifest)> BuildReleaseAsync(string app, int version, string revision, string? quarantine, string pusher, Func<string, Task> output, CancellationToken cancellationToken)
     {
         await output($"-----> Building {app} from {revision[..Math.Min(7, revision.Length)]}");
         var scratch = Path.Combine(settings.DataDirectory, "tmp");
@@ -173,7 +189,6 @@ public sealed class Deployer(
         if (buildpacks.Count > 0)
             await output($"-----> Buildpacks from {chosenBy}: {string.Join(", ", buildpacks)}");
 
-        var version = database.NextReleaseVersion(app);
         await AddManifestConfigAsync(app, manifest, config, output);
         var staged = await stager.StageAsync(
             new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust),

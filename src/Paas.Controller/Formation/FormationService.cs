@@ -12,7 +12,7 @@ namespace Paas.Controller.Formation;
 /// Reads and changes an app's formation (how many instances of each process type, with how much memory),
 /// for every API that scales: Paas's own and the Heroku-compatible one.
 /// </summary>
-public sealed partial class FormationService(PlatformDatabase db, Converger converger, InstanceManager instances, AppLocks locks,
+public sealed partial class FormationService(IStateStore db, Converger converger, InstanceManager instances, AppLocks locks,
     PaasSettings settings, CellsView cells)
 {
     public const int MaxQuantity = 100;

@@ -11,11 +11,11 @@ namespace Paas.Controller.Heroku;
 /// <summary>Heroku apps: list, show, create (with a generated name when none is given) and destroy, through the Paas app logic.</summary>
 public static class HerokuApps
 {
-    internal static IResult Show(HttpContext context, PlatformDatabase db, PaasSettings settings) =>
+    internal static IResult Show(HttpContext context, IStateStore db, PaasSettings settings) =>
         Results.Json(App(db.FindApp(HerokuEndpoints.Name(context))!, db, settings, context));
 
     /// <summary>The app's own host under the platform's app domain (Heroku's "heroku" domain), then its custom domains.</summary>
-    internal static IResult Domains(HttpContext context, PlatformDatabase db, DomainStore domains, PaasSettings settings)
+    internal static IResult Domains(HttpContext context, IStateStore db, IDomainStore domains, PaasSettings settings)
     {
         var record = db.FindApp(HerokuEndpoints.Name(context))!;
         var own = settings.AppHost(record.Name);
@@ -23,13 +23,13 @@ public static class HerokuApps
             .Prepend(HerokuShapes.Domain(record.Name, own, "heroku", null, record.CreatedAt)));
     }
 
-    internal static IResult ListApps(HttpContext context, PlatformDatabase db, PaasSettings settings)
+    internal static IResult ListApps(HttpContext context, IStateStore db, PaasSettings settings)
     {
         var caller = Caller.Of(context);
         return Results.Json(db.ListApps(caller.IsAdmin ? null : caller.Name).Select(a => App(a, db, settings, context)));
     }
 
-    internal static object App(AppRecord app, PlatformDatabase db, PaasSettings settings, HttpContext context) =>
+    internal static object App(AppRecord app, IStateStore db, PaasSettings settings, HttpContext context) =>
         HerokuShapes.App(app, db.CurrentRelease(app.Name), app.Owner, settings, HttpsGitUrl(app.Name, settings));
 
     /// <summary>The https:// git URL, as the Heroku CLI builds it too (https://HEROKU_GIT_HOST/APP.git).</summary>
@@ -39,7 +39,7 @@ public static class HerokuApps
         return settings.ApiTlsPort == 0 ? settings.GitUrl(app) : $"https://{host}:{settings.ApiTlsPort}/{app}.git";
     }
 
-    internal static async Task<IResult> CreateAppAsync(HttpContext context, AppLifecycle apps, PlatformDatabase db, PaasSettings settings)
+    internal static async Task<IResult> CreateAppAsync(HttpContext context, AppLifecycle apps, IStateStore db, PaasSettings settings)
     {
         string? name = null;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
@@ -60,7 +60,7 @@ public static class HerokuApps
             ?? Results.Json(App(db.FindApp(name)!, db, settings, context), statusCode: StatusCodes.Status201Created);
     }
 
-    internal static async Task<IResult> DestroyAppAsync(HttpContext context, AppLifecycle apps, PlatformDatabase db, PaasSettings settings, CancellationToken ct)
+    internal static async Task<IResult> DestroyAppAsync(HttpContext context, AppLifecycle apps, IStateStore db, PaasSettings settings, CancellationToken ct)
     {
         var app = db.FindApp(HerokuEndpoints.Name(context))!;
         var shape = App(app, db, settings, context);
@@ -71,7 +71,7 @@ public static class HerokuApps
     private static readonly string[] Nouns = ["river", "meadow", "falcon", "harbor", "cedar", "comet", "lantern", "summit", "breeze", "pebble"];
 
     /// <summary>A free name like Heroku's (shiny-falcon-04217) for apps:create without a name.</summary>
-    private static string GenerateName(PlatformDatabase db)
+    private static string GenerateName(IStateStore db)
     {
         while (true)
         {

@@ -19,7 +19,7 @@ public static class HerokuEndpoints
     {
         // Heroku's own reference documents these; the Paas OpenAPI document describes /v1.
         var api = endpoints.MapGroup("").AddEndpointFilter(AuthenticateAsync).ExcludeFromDescription();
-        api.MapGet("/account", (HttpContext context, PlatformDatabase db, TimeProvider time) =>
+        api.MapGet("/account", (HttpContext context, IStateStore db, TimeProvider time) =>
             Results.Json(HerokuShapes.Account(User(context), db.FindUser(User(context))?.CreatedAt ?? time.GetUtcNow())));
         api.MapGet("/apps", HerokuApps.ListApps);
         // `heroku apps` asks for the caller's own apps this way.
@@ -32,15 +32,15 @@ public static class HerokuEndpoints
         app.MapGet("/domains", HerokuApps.Domains);
         // Paas has no add-ons; `heroku apps:info` lists them.
         app.MapGet("/addons", () => Results.Json(Array.Empty<object>()));
-        app.MapGet("/config-vars", (HttpContext context, PlatformDatabase db) => Results.Json(db.Config(Name(context))));
+        app.MapGet("/config-vars", (HttpContext context, IStateStore db) => Results.Json(db.Config(Name(context))));
         app.MapMethods("/config-vars", ["PATCH"], HerokuReleases.SetConfigAsync);
         app.MapGet("/releases", HerokuReleases.ListReleases);
         app.MapGet("/releases/{release}", HerokuReleases.Show);
         app.MapPost("/releases", HerokuReleases.RollbackAsync);
         app.MapGet("/formation", HerokuProcesses.ListFormation);
-        app.MapMethods("/formation", ["PATCH"], (HttpContext context, HerokuProcesses.FormationBatch? body, PlatformDatabase db, FormationService formation, CancellationToken ct) =>
+        app.MapMethods("/formation", ["PATCH"], (HttpContext context, HerokuProcesses.FormationBatch? body, IStateStore db, FormationService formation, CancellationToken ct) =>
             HerokuProcesses.ScaleAsync(context, body?.Updates ?? [], db, formation, ct));
-        app.MapMethods("/formation/{type}", ["PATCH"], (HttpContext context, string type, HerokuProcesses.FormationUpdate? body, PlatformDatabase db, FormationService formation, CancellationToken ct) =>
+        app.MapMethods("/formation/{type}", ["PATCH"], (HttpContext context, string type, HerokuProcesses.FormationUpdate? body, IStateStore db, FormationService formation, CancellationToken ct) =>
             HerokuProcesses.ScaleAsync(context, [new HerokuProcesses.FormationUpdate(type, body?.Quantity, body?.Size)], db, formation, ct));
         app.MapGet("/dynos", HerokuProcesses.ListDynosAsync);
         app.MapPost("/log-sessions", HerokuLogs.CreateLogSession);
@@ -63,7 +63,7 @@ public static class HerokuEndpoints
     {
         var http = context.HttpContext;
         var requested = http.GetRouteValue("app") as string ?? "";
-        var db = http.RequestServices.GetRequiredService<PlatformDatabase>();
+        var db = http.RequestServices.GetRequiredService<IStateStore>();
         var app = db.FindApp(requested)
             ?? (Guid.TryParse(requested, out _) ? db.ListApps().FirstOrDefault(a => HerokuIds.App(a.Name) == requested.ToLowerInvariant()) : null);
         if (app is null || !MayUse(http, app.Name))

@@ -14,17 +14,17 @@ public static class HerokuProcesses
     public sealed record FormationUpdate(string? Type, JsonElement? Quantity, string? Size);
     public sealed record FormationBatch(List<FormationUpdate>? Updates);
 
-    internal static IResult ListFormation(HttpContext context, PlatformDatabase db, FormationService formation) =>
+    internal static IResult ListFormation(HttpContext context, IStateStore db, FormationService formation) =>
         Results.Json(Formation(HerokuEndpoints.Name(context), db, formation));
 
-    internal static List<object> Formation(string app, PlatformDatabase db, FormationService formation)
+    internal static List<object> Formation(string app, IStateStore db, FormationService formation)
     {
         var updatedAt = db.CurrentRelease(app)?.CreatedAt ?? db.FindApp(app)!.CreatedAt;
         return formation.Describe(app).Select(f => HerokuShapes.Formation(app, f, updatedAt)).ToList();
     }
 
     /// <summary>Heroku quantities come as numbers or strings, absolute ("2") or relative ("+1", "-1").</summary>
-    internal static async Task<IResult> ScaleAsync(HttpContext context, IReadOnlyList<FormationUpdate> updates, PlatformDatabase db, FormationService formation, CancellationToken ct)
+    internal static async Task<IResult> ScaleAsync(HttpContext context, IReadOnlyList<FormationUpdate> updates, IStateStore db, FormationService formation, CancellationToken ct)
     {
         var app = HerokuEndpoints.Name(context);
         var current = formation.Describe(app).ToDictionary(f => f.Process, f => f.Quantity);
@@ -55,7 +55,7 @@ public static class HerokuProcesses
         return Results.Json(Formation(app, db, formation));
     }
 
-    internal static async Task<IResult> ListDynosAsync(HttpContext context, PlatformDatabase db, InstanceManager instances, CancellationToken ct)
+    internal static async Task<IResult> ListDynosAsync(HttpContext context, IStateStore db, InstanceManager instances, CancellationToken ct)
     {
         var app = HerokuEndpoints.Name(context);
         var releases = db.ListReleases(app, limit: int.MaxValue).ToDictionary(r => r.Version);

@@ -13,7 +13,7 @@ public static class HerokuReleases
     public sealed record RollbackRequest(string? Release);
 
     /// <summary>Heroku's config change: a JSON object of NAME: "value", or NAME: null to unset; a new release rolls out.</summary>
-    internal static async Task<IResult> SetConfigAsync(HttpContext context, JsonElement body, ReleaseService releases, PlatformDatabase db, CancellationToken ct)
+    internal static async Task<IResult> SetConfigAsync(HttpContext context, JsonElement body, ReleaseService releases, IStateStore db, CancellationToken ct)
     {
         if (ConfigEndpoints.ReadChanges(body) is not { } changes)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", "Send a JSON object of NAME: \"value\" (or NAME: null to unset).");
@@ -30,7 +30,7 @@ public static class HerokuReleases
     }
 
     /// <summary>Heroku's rollback: POST a release with the id (or version) of the one to go back to.</summary>
-    internal static async Task<IResult> RollbackAsync(HttpContext context, RollbackRequest? body, ReleaseService releases, PlatformDatabase db, PaasSettings settings, CancellationToken ct)
+    internal static async Task<IResult> RollbackAsync(HttpContext context, RollbackRequest? body, ReleaseService releases, IStateStore db, PaasSettings settings, CancellationToken ct)
     {
         var app = HerokuEndpoints.Name(context);
         if (body?.Release is not { Length: > 0 } wanted)
@@ -48,7 +48,7 @@ public static class HerokuReleases
         }
     }
 
-    internal static IResult Show(HttpContext context, string release, PlatformDatabase db, PaasSettings settings)
+    internal static IResult Show(HttpContext context, string release, IStateStore db, PaasSettings settings)
     {
         var app = HerokuEndpoints.Name(context);
         return FindRelease(db, app, release) is { } found
@@ -56,7 +56,7 @@ public static class HerokuReleases
             : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{app} has no release {release}.");
     }
 
-    internal static IResult ListReleases(HttpContext context, PlatformDatabase db, PaasSettings settings)
+    internal static IResult ListReleases(HttpContext context, IStateStore db, PaasSettings settings)
     {
         var app = HerokuEndpoints.Name(context);
         var range = HerokuRange.Parse(context.Request.Headers.Range.ToString());
@@ -77,7 +77,7 @@ public static class HerokuReleases
     }
 
     /// <summary>Who made each release, from the "Released vN: …" events the deployer records (releases do not store it).</summary>
-    internal static Dictionary<int, string> ReleaseAuthors(PlatformDatabase db, string app)
+    internal static Dictionary<int, string> ReleaseAuthors(IStateStore db, string app)
     {
         var authors = new Dictionary<int, string>();
         foreach (var e in db.Events(app, 1000).Where(e => e.Kind == "release" && e.Message.StartsWith("Released v", StringComparison.Ordinal)))
@@ -90,7 +90,7 @@ public static class HerokuReleases
     }
 
     /// <summary>A release by version ("3" or "v3") or by its Heroku id.</summary>
-    internal static ReleaseRecord? FindRelease(PlatformDatabase db, string app, string idOrVersion)
+    internal static ReleaseRecord? FindRelease(IStateStore db, string app, string idOrVersion)
     {
         var releases = db.ListReleases(app, limit: int.MaxValue);
         var version = idOrVersion.TrimStart('v', 'V');

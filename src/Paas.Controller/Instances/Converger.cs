@@ -20,8 +20,8 @@ namespace Paas.Controller.Instances;
 /// instances of lost cells, stops duplicates and orphans, and rebuilds the routing table.
 /// </summary>
 public sealed class Converger(
-    PlatformDatabase database,
-    DomainStore domains,
+    IStateStore database,
+    IDomainStore domains,
     CellDirectory cells,
     InstanceManager instances,
     RoutePublisher routes,

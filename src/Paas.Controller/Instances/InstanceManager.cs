@@ -13,7 +13,7 @@ namespace Paas.Controller.Instances;
 public sealed class InstanceManager(
     CellDirectory cells,
     RoutePublisher routes,
-    PlatformDatabase database,
+    IStateStore database,
     PaasSettings settings,
     TimeProvider time,
     ILogger<InstanceManager> logger)

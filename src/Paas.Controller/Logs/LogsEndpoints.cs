@@ -18,7 +18,7 @@ public static class LogsEndpoints
     public static void MapLogsApi(this IEndpointRouteBuilder api) =>
         api.MapGet("/apps/{name}/logs", StreamAsync);
 
-    private static async Task<IResult> StreamAsync(HttpContext context, string name, PlatformDatabase db, AppLogReader reader,
+    private static async Task<IResult> StreamAsync(HttpContext context, string name, IStateStore db, AppLogReader reader,
         int? lines, string? source, string? ps, bool? tail)
     {
         if (db.FindApp(name) is null)

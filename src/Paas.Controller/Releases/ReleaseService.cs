@@ -10,7 +10,7 @@ namespace Paas.Controller.Releases;
 /// release's image and config as a new version). Both roll out like a deploy — release phase, rolling
 /// start gated on health — and both change nothing if the new release does not come up.
 /// </summary>
-public sealed class ReleaseService(PlatformDatabase database, Deployer deployer, AppLocks locks, ImageJanitor images, TimeProvider time)
+public sealed class ReleaseService(IStateStore database, Deployer deployer, AppLocks locks, ImageJanitor images, TimeProvider time)
 {
     /// <summary>
     /// Applies config var changes (a null value unsets). With a release running, a new release rolls out and
@@ -69,10 +69,12 @@ public sealed class ReleaseService(PlatformDatabase database, Deployer deployer,
 
     private async Task RollOutAsync(ReleaseRecord release, string actor, Func<string, Task> output, CancellationToken cancellationToken)
     {
+        var recorded = false;
         try
         {
             await deployer.RunReleasePhaseAsync(release, output, cancellationToken);
             await deployer.RollOutAsync(release, actor, output, cancellationToken);
+            recorded = true;
         }
         catch (DeployException e)
         {
@@ -81,6 +83,21 @@ public sealed class ReleaseService(PlatformDatabase database, Deployer deployer,
         catch (Cells.CellUnavailableException e)
         {
             throw new ReleaseException(ReleaseProblem.Failed, $"v{release.Version} ({release.Description}) could not be placed, so nothing changed: {e.Message}");
+        }
+        finally
+        {
+            // Unrecorded, the reserved version goes back, so a failed change leaves no gap (IStateStore.ReturnReleaseVersion).
+            if (!recorded)
+            {
+                try
+                {
+                    database.ReturnReleaseVersion(release.App, release.Version);
+                }
+                catch (StateStoreUnavailableException)
+                {
+                    // The store refuses writes (no quorum): the version stays a gap, and its own error goes on.
+                }
+            }
         }
     }
 }

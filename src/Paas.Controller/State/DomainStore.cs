@@ -4,10 +4,10 @@ using Microsoft.Data.Sqlite;
 namespace Paas.Controller.State;
 
 /// <summary>
-/// Custom domains, in the platform's SQLite file next to the tables of <see cref="PlatformDatabase"/> (which
-/// must have created `apps` first). A hostname belongs to at most one app; deleting the app deletes its rows.
+/// The SQLite <see cref="IDomainStore"/>, in the platform's file next to the tables of <see cref="PlatformDatabase"/>
+/// (which must have created `apps` first); deleting the app deletes its rows.
 /// </summary>
-public sealed class DomainStore
+public sealed class DomainStore : IDomainStore
 {
     private readonly string _connectionString;
     private readonly TimeProvider _time;
@@ -46,16 +46,30 @@ public sealed class DomainStore
         return command;
     }
 
-    /// <summary>Adds the hostname to the app; when it is already taken, returns the existing row (of this app or another) instead.</summary>
     public bool TryAdd(string app, string hostname, out DomainRecord domain)
     {
         using var connection = Open();
+        // BEGIN IMMEDIATE: the overlap check and the insert happen under the write lock, so two apps cannot
+        // each add one of two overlapping names at the same time.
+        using var transaction = connection.BeginTransaction();
+        using (var all = Command(connection, "SELECT hostname, app, created_at FROM domains"))
+        {
+            all.Transaction = transaction;
+            var existing = Read(all);
+            if (DomainConflict.Find(existing, app, hostname) is { } taken)
+            {
+                domain = taken;
+                return false;
+            }
+        }
         var now = _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
-        using var insert = Command(connection, "INSERT OR IGNORE INTO domains (hostname, app, created_at) VALUES ($host, $app, $now)",
+        using var insert = Command(connection, "INSERT INTO domains (hostname, app, created_at) VALUES ($host, $app, $now)",
             ("$host", hostname), ("$app", app), ("$now", now));
-        var added = insert.ExecuteNonQuery() == 1;
-        domain = added ? new DomainRecord(hostname, app, DateTimeOffset.Parse(now, CultureInfo.InvariantCulture)) : Find(hostname)!;
-        return added;
+        insert.Transaction = transaction;
+        insert.ExecuteNonQuery();
+        transaction.Commit();
+        domain = new DomainRecord(hostname, app, DateTimeOffset.Parse(now, CultureInfo.InvariantCulture));
+        return true;
     }
 
     public DomainRecord? Find(string hostname)
@@ -63,14 +77,6 @@ public sealed class DomainStore
         using var connection = Open();
         using var command = Command(connection, "SELECT hostname, app, created_at FROM domains WHERE hostname = $host", ("$host", hostname));
         return Read(command).FirstOrDefault();
-    }
-
-    /// <summary>Another app's domain that <paramref name="hostname"/> overlaps (<see cref="Paas.Core.Domains.DomainName.Overlaps"/>), if any.</summary>
-    public DomainRecord? OverlappingOtherApp(string app, string hostname)
-    {
-        using var connection = Open();
-        using var command = Command(connection, "SELECT hostname, app, created_at FROM domains WHERE app <> $app", ("$app", app));
-        return Read(command).FirstOrDefault(d => Paas.Core.Domains.DomainName.Overlaps(d.Hostname, hostname));
     }
 
     public IReadOnlyList<DomainRecord> ListForApp(string app)

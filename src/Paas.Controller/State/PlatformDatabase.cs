@@ -6,16 +6,17 @@ using Paas.Core.Instances;
 namespace Paas.Controller.State;
 
 /// <summary>
-/// Durable desired state (apps, releases, tokens) in an embedded SQLite file in the data directory.
-/// Actual state (what runs where) is never stored here: it is read back from cells.
+/// The default <see cref="IStateStore"/>: an embedded SQLite file in the data directory, for one controller.
 /// </summary>
-public sealed partial class PlatformDatabase
+public sealed partial class PlatformDatabase : IStateStore
 {
     private readonly string _connectionString;
     private readonly TimeProvider _time;
+    private readonly int _eventsKept;
 
-    public PlatformDatabase(string path, TimeProvider time)
+    public PlatformDatabase(string path, TimeProvider time, int eventsKeptPerApp = IStateStore.EventsKeptPerApp)
     {
+        _eventsKept = eventsKeptPerApp;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
         KeepPrivate(path);
         _time = time;
@@ -68,6 +69,11 @@ public sealed partial class PlatformDatabase
             CREATE TABLE IF NOT EXISTS settings (
                 key TEXT PRIMARY KEY,
                 value TEXT NOT NULL
+            );
+            -- The last release version handed out per app (NextReleaseVersion), so none is handed out twice.
+            CREATE TABLE IF NOT EXISTS release_versions (
+                app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+                last INTEGER NOT NULL
             );
             CREATE TABLE IF NOT EXISTS app_buildpacks (
                 app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
@@ -186,11 +192,29 @@ public sealed partial class PlatformDatabase
     public int NextReleaseVersion(string app)
     {
         using var connection = Open();
-        using var command = Command(connection, "SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app = $app", ("$app", app));
-        return Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        // BEGIN IMMEDIATE (Microsoft.Data.Sqlite's default) takes the write lock first, so two connections
+        // cannot both read the same last version.
+        using var transaction = connection.BeginTransaction();
+        using var command = Command(connection, """
+            INSERT INTO release_versions (app, last)
+            VALUES ($app, (SELECT COALESCE(MAX(version), 0) + 1 FROM releases WHERE app = $app))
+            ON CONFLICT (app) DO UPDATE SET last = MAX(release_versions.last, (SELECT COALESCE(MAX(version), 0) FROM releases WHERE app = $app)) + 1
+            RETURNING last;
+            """, ("$app", app));
+        command.Transaction = transaction;
+        var version = Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        transaction.Commit();
+        return version;
     }
 
-    /// <summary>Records a release once it runs; with <paramref name="replaceConfig"/>, the app's config vars become that release's in the same transaction.</summary>
+    public void ReturnReleaseVersion(string app, int version)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "UPDATE release_versions SET last = last - 1 WHERE app = $app AND last = $version",
+            ("$app", app), ("$version", version));
+        command.ExecuteNonQuery();
+    }
+
     public ReleaseRecord AddRelease(ReleaseRecord release, bool replaceConfig = false)
     {
         using var connection = Open();
@@ -206,7 +230,14 @@ public sealed partial class PlatformDatabase
             ("$defaults", JsonSerializer.Serialize(release.Defaults)), ("$description", release.Description), ("$registryImage", release.RegistryImage)))
         {
             command.Transaction = transaction;
-            command.ExecuteNonQuery();
+            try
+            {
+                command.ExecuteNonQuery();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: (app, version) is the primary key
+            {
+                throw new InvalidOperationException($"{release.App} has a release v{release.Version} already.", e);
+            }
         }
         if (replaceConfig)
             ReplaceConfig(connection, transaction, release.App, release.Config);
@@ -348,6 +379,10 @@ public sealed partial class PlatformDatabase
         using var command = Command(connection, "INSERT INTO events (app, at, actor, kind, message) VALUES ($app, $at, $actor, $kind, $message)",
             ("$app", app), ("$at", Now()), ("$actor", actor), ("$kind", kind), ("$message", message));
         command.ExecuteNonQuery();
+        using (var trim = Command(connection,
+            "DELETE FROM events WHERE app = $app AND id <= (SELECT id FROM events WHERE app = $app ORDER BY id DESC LIMIT 1 OFFSET $kept)",
+            ("$app", app), ("$kept", _eventsKept)))
+            trim.ExecuteNonQuery();
         EventAdded?.Invoke(new EventRecord(app, _time.GetUtcNow(), actor, kind, message));
     }
 

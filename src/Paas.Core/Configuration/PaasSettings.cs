@@ -27,6 +27,10 @@ public sealed record PaasSettings
     /// </summary>
     public Images.RegistryAccess? Registry { get; init; }
     public string? BuildpacksDirectory { get; init; }
+    /// <summary>The etcd members holding the controller's state (<c>PAAS_ETCD_ENDPOINTS</c>, comma-separated URLs); empty: the SQLite file in the data directory.</summary>
+    public IReadOnlyList<string> EtcdEndpoints { get; init; } = [];
+    /// <summary>The key prefix of this platform's state in etcd, so platforms can share a cluster.</summary>
+    public string EtcdPrefix { get; init; } = "/paas/";
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public long AppMemoryBytes { get; init; } = 512L * 1024 * 1024;
     /// <summary>How long a cell may miss heartbeats before it is lost and its instances are placed elsewhere (the TTL of its alive key, <see cref="Routing.CellHeartbeat"/>).</summary>
@@ -96,6 +100,8 @@ public sealed record PaasSettings
             StackImage = env.Text("PAAS_STACK_IMAGE", d.StackImage),
             Registry = Images.RegistryAccess.From(env),
             BuildpacksDirectory = env.Optional("PAAS_BUILDPACKS_DIR"),
+            EtcdEndpoints = (env.Optional("PAAS_ETCD_ENDPOINTS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            EtcdPrefix = env.Text("PAAS_ETCD_PREFIX", d.EtcdPrefix),
             HealthTimeout = env.Seconds("PAAS_HEALTH_TIMEOUT_SECONDS", d.HealthTimeout),
             AppMemoryBytes = env.Megabytes("PAAS_APP_MEMORY_MB", d.AppMemoryBytes),
             CellLostAfter = env.Seconds("PAAS_CELL_LOST_SECONDS", d.CellLostAfter),

@@ -1,0 +1,384 @@
+using System.Globalization;
+using System.Text.Json;
+using Etcdserverpb;
+using Paas.Core.Instances;
+using static Paas.Controller.State.EtcdConnection;
+
+namespace Paas.Controller.State;
+
+/// <summary>
+/// The <see cref="IStateStore"/> for several controllers: an etcd cluster (<c>PAAS_ETCD_ENDPOINTS</c>), keys
+/// as in <see cref="EtcdKeys"/>. Where SQLite relies on a uniqueness constraint or a transaction, this uses
+/// an etcd transaction that compares create or mod revisions, retried when another writer got there first.
+/// </summary>
+public sealed class EtcdStateStore : IStateStore
+{
+    private const int CasAttempts = 100;
+    private readonly EtcdConnection _etcd;
+    private readonly EtcdKeys _keys;
+    private readonly TimeProvider _time;
+    // Event keys need only be unique; order comes from etcd's create revision. The nonce keeps two controllers'
+    // keys apart without coordination.
+    private readonly string _eventNonce;
+    private long _eventCounter;
+
+    private readonly int _eventsKept;
+
+    public EtcdStateStore(EtcdConnection etcd, TimeProvider time, Random random, int eventsKeptPerApp = IStateStore.EventsKeptPerApp)
+    {
+        _eventsKept = eventsKeptPerApp;
+        _etcd = etcd;
+        _keys = etcd.Keys;
+        _time = time;
+        _eventNonce = random.Next().ToString("x8", CultureInfo.InvariantCulture);
+    }
+
+    private sealed record StoredUser(string Role, DateTimeOffset CreatedAt);
+    private sealed record StoredToken(string Id, string User, DateTimeOffset CreatedAt, string Description);
+    private sealed record StoredApp(string Owner, DateTimeOffset CreatedAt);
+    private sealed record StoredFormation(int Quantity, int? MemoryMb);
+    private sealed record StoredEvent(DateTimeOffset At, string Actor, string Kind, string Message);
+    private sealed record StoredRelease(
+        int Version, string Image, string Commit, string Buildpack, Dictionary<string, string> ProcessTypes, DateTimeOffset CreatedAt,
+        Dictionary<string, string> Config, Dictionary<string, string> Defaults, string Description, string? RegistryImage);
+
+    private static string Json<T>(T value) => JsonSerializer.Serialize(value);
+
+    private static T Parse<T>(Google.Protobuf.ByteString value) => JsonSerializer.Deserialize<T>(value.Span)!;
+
+    private T? One<T>(string key) where T : class
+    {
+        var response = _etcd.Get(key);
+        return response.Kvs.Count == 0 ? null : Parse<T>(response.Kvs[0].Value);
+    }
+
+    /// <summary>
+    /// A create-only write: true when it stored <paramref name="value"/> (and <paramref name="alsoPut"/>), or
+    /// when the value found is exactly the one sent, which means an earlier attempt of this same call committed
+    /// before its answer was lost (<see cref="EtcdConnection"/> sends a timed-out write again). The values
+    /// carry their creation time to the tick, so another caller's value does not match.
+    /// </summary>
+    private bool Create(string key, string value, out string stored, params RequestOp[] alsoPut)
+    {
+        var request = new TxnRequest();
+        request.Compare.Add(Missing(key));
+        request.Success.Add(Put(key, value));
+        request.Success.AddRange(alsoPut);
+        request.Failure.Add(Read(key));
+        var response = _etcd.Transaction(request);
+        stored = response.Succeeded ? value : response.Responses[0].ResponseRange.Kvs[0].Value.ToStringUtf8();
+        return stored == value;
+    }
+
+    // Users and tokens
+
+    public bool TryCreateUser(string name, string role)
+    {
+        return Create(_keys.User(name), Json(new StoredUser(role, _time.GetUtcNow())), out _);
+    }
+
+    public UserRecord? FindUser(string name) =>
+        One<StoredUser>(_keys.User(name)) is { } user ? new UserRecord(name, user.Role, user.CreatedAt) : null;
+
+    public IReadOnlyList<UserRecord> ListUsers() =>
+        _etcd.GetPrefix(_keys.Users).Kvs
+            .Select(kv => (Name: kv.Key.ToStringUtf8()[_keys.Users.Length..], User: Parse<StoredUser>(kv.Value)))
+            .Select(u => new UserRecord(u.Name, u.User.Role, u.User.CreatedAt))
+            .OrderBy(u => u.Name, StringComparer.Ordinal)
+            .ToList();
+
+    public bool DeleteUser(string name)
+    {
+        var operations = new List<RequestOp> { Delete(_keys.User(name)) };
+        foreach (var kv in _etcd.GetPrefix(_keys.Tokens).Kvs)
+        {
+            if (Parse<StoredToken>(kv.Value).User == name)
+                operations.Add(Delete(kv.Key.ToStringUtf8()));
+        }
+        var collaborations = _keys.Collaborations(name);
+        foreach (var kv in _etcd.GetPrefix(collaborations, keysOnly: true).Kvs)
+            operations.Add(Delete(_keys.Collaborators(kv.Key.ToStringUtf8()[collaborations.Length..]) + name));
+        operations.Add(DeletePrefix(collaborations));
+        return _etcd.Write([.. operations]).Responses[0].ResponseDeleteRange.Deleted > 0;
+    }
+
+    public void AddToken(string id, string hash, string user, string description)
+    {
+        if (!Create(_keys.Token(hash), Json(new StoredToken(id, user, _time.GetUtcNow(), description)), out _))
+            throw new InvalidOperationException("A token with this hash is stored already.");
+    }
+
+    public TokenRecord? FindTokenByHash(string hash)
+    {
+        if (One<StoredToken>(_keys.Token(hash)) is not { } token || FindUser(token.User) is not { } user)
+            return null;
+        return new TokenRecord(token.Id, token.User, user.Role, token.CreatedAt) { Description = token.Description };
+    }
+
+    public IReadOnlyList<TokenRecord> ListTokens(string user)
+    {
+        if (FindUser(user) is not { } owner)
+            return [];
+        return _etcd.GetPrefix(_keys.Tokens).Kvs
+            .Select(kv => Parse<StoredToken>(kv.Value))
+            .Where(t => t.User == user)
+            .OrderBy(t => t.CreatedAt)
+            .Select(t => new TokenRecord(t.Id, t.User, owner.Role, t.CreatedAt) { Description = t.Description })
+            .ToList();
+    }
+
+    public bool DeleteToken(string user, string id)
+    {
+        foreach (var kv in _etcd.GetPrefix(_keys.Tokens).Kvs)
+        {
+            var token = Parse<StoredToken>(kv.Value);
+            if (token.User == user && token.Id == id)
+                return _etcd.Write(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = kv.Key } }).Responses[0].ResponseDeleteRange.Deleted > 0;
+        }
+        return false;
+    }
+
+    public bool AnyTokens() => _etcd.GetPrefix(_keys.Tokens, countOnly: true).Count > 0;
+
+    // Collaborators
+
+    public IReadOnlyList<string> Collaborators(string app)
+    {
+        var prefix = _keys.Collaborators(app);
+        return _etcd.GetPrefix(prefix, keysOnly: true).Kvs.Select(kv => kv.Key.ToStringUtf8()[prefix.Length..]).ToList();
+    }
+
+    public bool IsCollaborator(string app, string user) => _etcd.Get(_keys.Collaborators(app) + user).Kvs.Count > 0;
+
+    public bool AddCollaborator(string app, string user)
+    {
+        var request = new TxnRequest();
+        request.Compare.Add(Missing(_keys.Collaborators(app) + user));
+        request.Compare.Add(Exists(_keys.App(app)));
+        request.Compare.Add(Exists(_keys.User(user)));
+        var now = _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
+        request.Success.Add(Put(_keys.Collaborators(app) + user, now));
+        request.Success.Add(Put(_keys.Collaborations(user) + app, now));
+        if (_etcd.Transaction(request).Succeeded)
+            return true;
+        if (IsCollaborator(app, user))
+            return false;
+        throw new InvalidOperationException($"Cannot add {user} to {app}: the app or the user does not exist.");
+    }
+
+    public bool RemoveCollaborator(string app, string user) =>
+        _etcd.Write(Delete(_keys.Collaborators(app) + user), Delete(_keys.Collaborations(user) + app)).Responses[0].ResponseDeleteRange.Deleted > 0;
+
+    // Config
+
+    public IReadOnlyDictionary<string, string> Config(string app) =>
+        One<Dictionary<string, string>>(_keys.Config(app)) is { } config
+            ? new Dictionary<string, string>(config.OrderBy(c => c.Key, StringComparer.Ordinal), StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public void ReplaceConfig(string app, IReadOnlyDictionary<string, string> config) =>
+        _etcd.Write(Put(_keys.Config(app), Json(config)));
+
+    // Apps
+
+    public bool TryCreateApp(string name, string owner, out AppRecord app)
+    {
+        var created = Create(_keys.App(name), Json(new StoredApp(owner, _time.GetUtcNow())), out var stored);
+        var found = JsonSerializer.Deserialize<StoredApp>(stored)!;
+        app = new AppRecord(name, found.CreatedAt, found.Owner);
+        return created;
+    }
+
+    public AppRecord? FindApp(string name) =>
+        One<StoredApp>(_keys.App(name)) is { } app ? new AppRecord(name, app.CreatedAt, app.Owner) : null;
+
+    public IReadOnlyList<AppRecord> ListApps(string? visibleTo = null)
+    {
+        var apps = _etcd.GetPrefix(_keys.Apps).Kvs
+            .Select(kv => (Name: kv.Key.ToStringUtf8()[_keys.Apps.Length..], App: Parse<StoredApp>(kv.Value)))
+            .Select(a => new AppRecord(a.Name, a.App.CreatedAt, a.App.Owner));
+        if (visibleTo is not null)
+        {
+            var prefix = _keys.Collaborations(visibleTo);
+            var shared = _etcd.GetPrefix(prefix, keysOnly: true).Kvs.Select(kv => kv.Key.ToStringUtf8()[prefix.Length..]).ToHashSet(StringComparer.Ordinal);
+            apps = apps.Where(a => a.Owner == visibleTo || shared.Contains(a.Name));
+        }
+        return apps.OrderBy(a => a.Name, StringComparer.Ordinal).ToList();
+    }
+
+    public bool DeleteApp(string name)
+    {
+        var operations = new List<RequestOp> { Delete(_keys.App(name)), DeletePrefix(_keys.AppData(name)) };
+        foreach (var user in Collaborators(name))
+            operations.Add(Delete(_keys.Collaborations(user) + name));
+        foreach (var kv in _etcd.GetPrefix(_keys.Domains).Kvs)
+        {
+            if (JsonSerializer.Deserialize<EtcdDomainStore.StoredDomain>(kv.Value.Span)!.App == name)
+                operations.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = kv.Key } });
+        }
+        return _etcd.Write([.. operations]).Responses[0].ResponseDeleteRange.Deleted > 0;
+    }
+
+    // Releases
+
+    public int NextReleaseVersion(string app)
+    {
+        var sequenceKey = _keys.ReleaseSequence(app);
+        for (var attempt = 0; attempt < CasAttempts; attempt++)
+        {
+            var sequence = _etcd.Get(sequenceKey);
+            var last = sequence.Kvs.Count == 0 ? 0 : int.Parse(sequence.Kvs[0].Value.ToStringUtf8(), CultureInfo.InvariantCulture);
+            var next = Math.Max(last, HighestRecordedVersion(app)) + 1;
+            var request = new TxnRequest();
+            request.Compare.Add(Unchanged(sequenceKey, sequence.Kvs.Count == 0 ? 0 : sequence.Kvs[0].ModRevision));
+            request.Success.Add(Put(sequenceKey, next.ToString(CultureInfo.InvariantCulture)));
+            if (_etcd.Transaction(request).Succeeded)
+                return next;
+        }
+        throw new StateStoreUnavailableException($"The state store is too busy: no release version for {app} after {CasAttempts} attempts.");
+    }
+
+    private int HighestRecordedVersion(string app)
+    {
+        var newest = _etcd.GetPrefix(_keys.Releases(app), limit: 1, order: RangeRequest.Types.SortOrder.Descend, keysOnly: true);
+        return newest.Kvs.Count == 0 ? 0 : int.Parse(newest.Kvs[0].Key.ToStringUtf8()[_keys.Releases(app).Length..], CultureInfo.InvariantCulture);
+    }
+
+    public void ReturnReleaseVersion(string app, int version)
+    {
+        var request = new TxnRequest();
+        request.Compare.Add(ValueIs(_keys.ReleaseSequence(app), version.ToString(CultureInfo.InvariantCulture)));
+        request.Success.Add(Put(_keys.ReleaseSequence(app), (version - 1).ToString(CultureInfo.InvariantCulture)));
+        _etcd.Transaction(request);
+    }
+
+    public ReleaseRecord AddRelease(ReleaseRecord release, bool replaceConfig = false)
+    {
+        var now = _time.GetUtcNow();
+        var key = _keys.Release(release.App, release.Version);
+        var value = Json(new StoredRelease(release.Version, release.Image, release.Commit, release.Buildpack,
+            new(release.ProcessTypes), now, new(release.Config), new(release.Defaults), release.Description, release.RegistryImage));
+        if (!Create(key, value, out _, replaceConfig ? [Put(_keys.Config(release.App), Json(release.Config))] : []))
+            throw new InvalidOperationException($"{release.App} has a release v{release.Version} already.");
+        return release with { CreatedAt = now };
+    }
+
+    public ReleaseRecord? FindRelease(string app, int version) =>
+        One<StoredRelease>(_keys.Release(app, version)) is { } stored ? ToRecord(app, stored) : null;
+
+    public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault();
+
+    public IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null)
+    {
+        if (limit <= 0 || before <= 1)
+            return [];
+        var prefix = _keys.Releases(app);
+        var response = _etcd.Range(new RangeRequest
+        {
+            Key = Bytes(prefix),
+            RangeEnd = before is { } version ? Bytes(_keys.Release(app, version)) : PrefixEnd(prefix),
+            Limit = limit,
+            SortTarget = RangeRequest.Types.SortTarget.Key,
+            SortOrder = RangeRequest.Types.SortOrder.Descend,
+        });
+        return response.Kvs.Select(kv => ToRecord(app, Parse<StoredRelease>(kv.Value))).ToList();
+    }
+
+    private static ReleaseRecord ToRecord(string app, StoredRelease r) =>
+        new(app, r.Version, r.Image, r.Commit, r.Buildpack, r.ProcessTypes, r.CreatedAt)
+        {
+            Config = r.Config, Defaults = r.Defaults, Description = r.Description, RegistryImage = r.RegistryImage,
+        };
+
+    // Buildpacks, formation, health checks, settings
+
+    public IReadOnlyList<string> Buildpacks(string app) => One<List<string>>(_keys.Buildpacks(app)) ?? [];
+
+    public void SetBuildpacks(string app, IReadOnlyList<string> buildpacks) => _etcd.Write(Put(_keys.Buildpacks(app), Json(buildpacks)));
+
+    public IReadOnlyDictionary<string, FormationEntry> Formation(string app)
+    {
+        var prefix = _keys.FormationOf(app);
+        return _etcd.GetPrefix(prefix).Kvs.ToDictionary(
+            kv => kv.Key.ToStringUtf8()[prefix.Length..],
+            kv =>
+            {
+                var stored = Parse<StoredFormation>(kv.Value);
+                return new FormationEntry(kv.Key.ToStringUtf8()[prefix.Length..], stored.Quantity, stored.MemoryMb);
+            },
+            StringComparer.Ordinal);
+    }
+
+    public void SetFormation(string app, IEnumerable<FormationEntry> entries)
+    {
+        var list = entries.ToList();
+        for (var attempt = 0; attempt < CasAttempts; attempt++)
+        {
+            // An entry without memory keeps the memory set before: read, merge, and write only if nothing changed meanwhile.
+            var request = new TxnRequest();
+            foreach (var entry in list)
+            {
+                var key = _keys.FormationOf(app) + entry.Process;
+                var current = _etcd.Get(key);
+                var memory = entry.MemoryMb ?? (current.Kvs.Count == 0 ? null : Parse<StoredFormation>(current.Kvs[0].Value).MemoryMb);
+                request.Compare.Add(Unchanged(key, current.Kvs.Count == 0 ? 0 : current.Kvs[0].ModRevision));
+                request.Success.Add(Put(key, Json(new StoredFormation(entry.Quantity, memory))));
+            }
+            if (_etcd.Transaction(request).Succeeded)
+                return;
+        }
+        throw new StateStoreUnavailableException($"The state store is too busy: the formation of {app} was not saved after {CasAttempts} attempts.");
+    }
+
+    public HealthCheckSpec? HealthCheck(string app, string process) => One<HealthCheckSpec>(_keys.HealthCheck(app, process));
+
+    public void SetHealthCheck(string app, string process, HealthCheckSpec spec) => _etcd.Write(Put(_keys.HealthCheck(app, process), Json(spec)));
+
+    public string GetOrCreateSetting(string key, Func<string> create)
+    {
+        var request = new TxnRequest();
+        var value = create();
+        request.Compare.Add(Missing(_keys.Setting(key)));
+        request.Success.Add(Put(_keys.Setting(key), value));
+        request.Failure.Add(Read(_keys.Setting(key)));
+        var response = _etcd.Transaction(request);
+        return response.Succeeded ? value : response.Responses[0].ResponseRange.Kvs[0].Value.ToStringUtf8();
+    }
+
+    // Events
+
+    public event Action<EventRecord>? EventAdded;
+
+    public void AddEvent(string app, string actor, string kind, string message)
+    {
+        var at = _time.GetUtcNow();
+        var id = $"{at.UtcTicks:D19}-{_eventNonce}-{Interlocked.Increment(ref _eventCounter):D10}";
+        _etcd.Write(Put(_keys.Events(app) + id, Json(new StoredEvent(at, actor, kind, message))));
+        TrimEvents(app);
+        EventAdded?.Invoke(new EventRecord(app, at, actor, kind, message));
+    }
+
+    /// <summary>Keeps the newest events (by create revision), <see cref="IStateStore.EventsKeptPerApp"/> unless told otherwise.</summary>
+    private void TrimEvents(string app)
+    {
+        var prefix = _keys.Events(app);
+        var excess = _etcd.GetPrefix(prefix, countOnly: true).Count - _eventsKept;
+        if (excess <= 0)
+            return;
+        var oldest = _etcd.GetPrefix(prefix, limit: excess, sortBy: RangeRequest.Types.SortTarget.Create, order: RangeRequest.Types.SortOrder.Ascend, keysOnly: true);
+        _etcd.Write([.. oldest.Kvs.Select(kv => new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = kv.Key } })]);
+    }
+
+    public IReadOnlyList<EventRecord> Events(string app, int limit)
+    {
+        if (limit <= 0)
+            return [];
+        var newest = _etcd.GetPrefix(_keys.Events(app), limit: limit, sortBy: RangeRequest.Types.SortTarget.Create, order: RangeRequest.Types.SortOrder.Descend);
+        return newest.Kvs.Reverse()
+            .Select(kv => Parse<StoredEvent>(kv.Value))
+            .Select(e => new EventRecord(app, e.At, e.Actor, e.Kind, e.Message))
+            .ToList();
+    }
+
+    public void Ping() => _etcd.Ping();
+}

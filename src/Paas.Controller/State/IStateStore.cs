@@ -1,0 +1,98 @@
+using Paas.Core.Instances;
+
+namespace Paas.Controller.State;
+
+/// <summary>
+/// The controller's durable desired state: users, tokens (hashes only), apps, collaborators, config vars,
+/// releases, buildpacks, formation, health checks, settings and events. Actual state (what runs where) is
+/// never stored here: it is read back from cells. Two implementations behave the same
+/// (<c>tests/Paas.Controller.Tests/State/StateStoreContract.cs</c> runs one set of cases against both):
+/// <see cref="PlatformDatabase"/>, an embedded SQLite file (the default), and <see cref="EtcdStateStore"/>,
+/// a replicated etcd cluster (<c>PAAS_ETCD_ENDPOINTS</c>) that several controllers can share.
+/// A write the store cannot make durable throws <see cref="StateStoreUnavailableException"/>.
+/// </summary>
+public interface IStateStore
+{
+    /// <summary>How many events each app keeps by default; older ones are dropped as new ones arrive.</summary>
+    const int EventsKeptPerApp = 1000;
+
+    /// <summary>Creates the user; false when one of that name exists.</summary>
+    bool TryCreateUser(string name, string role);
+    UserRecord? FindUser(string name);
+    IReadOnlyList<UserRecord> ListUsers();
+    /// <summary>Removes the user, their tokens and collaborations; the caller makes sure they own no app.</summary>
+    bool DeleteUser(string name);
+
+    /// <summary>Stores a token by its hash (the token itself is never stored).</summary>
+    void AddToken(string id, string hash, string user, string description);
+    /// <summary>The token with this hash and its user's current role; null when unknown or its user is gone.</summary>
+    TokenRecord? FindTokenByHash(string hash);
+    /// <summary>The user's tokens, oldest first.</summary>
+    IReadOnlyList<TokenRecord> ListTokens(string user);
+    bool DeleteToken(string user, string id);
+    bool AnyTokens();
+
+    IReadOnlyList<string> Collaborators(string app);
+    bool IsCollaborator(string app, string user);
+    /// <summary>False when the user already collaborates on the app.</summary>
+    bool AddCollaborator(string app, string user);
+    bool RemoveCollaborator(string app, string user);
+
+    IReadOnlyDictionary<string, string> Config(string app);
+    /// <summary>Replaces all of the app's config vars at once (used when the app has no release to roll yet).</summary>
+    void ReplaceConfig(string app, IReadOnlyDictionary<string, string> config);
+
+    /// <summary>Creates the app owned by <paramref name="owner"/>; false (and the existing app) when an app of that name exists.</summary>
+    bool TryCreateApp(string name, string owner, out AppRecord app);
+    AppRecord? FindApp(string name);
+    /// <summary>All apps by name, or with <paramref name="visibleTo"/> only those that user owns or collaborates on.</summary>
+    IReadOnlyList<AppRecord> ListApps(string? visibleTo = null);
+    /// <summary>Deletes the app with everything stored under it (releases, config, formation, events, domains, collaborators).</summary>
+    bool DeleteApp(string name);
+
+    /// <summary>
+    /// Reserves the app's next release version: above every recorded release and every earlier reservation,
+    /// so no two callers (in this process or another controller) are ever handed the same number.
+    /// A caller that will not record it gives it back with <see cref="ReturnReleaseVersion"/>.
+    /// </summary>
+    int NextReleaseVersion(string app);
+    /// <summary>Gives back a reserved version that no release will carry, if nothing was reserved after it (so a failed push leaves no gap).</summary>
+    void ReturnReleaseVersion(string app, int version);
+    /// <summary>
+    /// Records a release once it runs; with <paramref name="replaceConfig"/>, the app's config vars become
+    /// that release's in the same transaction. Throws <see cref="InvalidOperationException"/> when that version is recorded already.
+    /// </summary>
+    ReleaseRecord AddRelease(ReleaseRecord release, bool replaceConfig = false);
+    ReleaseRecord? FindRelease(string app, int version);
+    ReleaseRecord? CurrentRelease(string app);
+    /// <summary>The app's releases, newest first; <paramref name="before"/> pages back from a version.</summary>
+    IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null);
+
+    /// <summary>The buildpacks chosen for the app (`paas buildpacks:set`), in order; empty means detect.</summary>
+    IReadOnlyList<string> Buildpacks(string app);
+    void SetBuildpacks(string app, IReadOnlyList<string> buildpacks);
+
+    /// <summary>The app's formation: process type → (quantity, memory per instance in MB or null for the default).</summary>
+    IReadOnlyDictionary<string, FormationEntry> Formation(string app);
+    /// <summary>Sets quantities; an entry whose memory is null keeps the memory already set.</summary>
+    void SetFormation(string app, IEnumerable<FormationEntry> entries);
+
+    HealthCheckSpec? HealthCheck(string app, string process);
+    void SetHealthCheck(string app, string process, HealthCheckSpec spec);
+
+    /// <summary>The setting's value; the first caller to find none stores what <paramref name="create"/> makes, and every caller gets that one.</summary>
+    string GetOrCreateSetting(string key, Func<string> create);
+
+    /// <summary>
+    /// Raised in the process that stored the event (not in other controllers sharing the store): its one
+    /// consumer posts the event to the app's log, which every controller shares, so raising it everywhere
+    /// would post each line once per controller.
+    /// </summary>
+    event Action<EventRecord>? EventAdded;
+    void AddEvent(string app, string actor, string kind, string message);
+    /// <summary>The app's last <paramref name="limit"/> events, oldest first.</summary>
+    IReadOnlyList<EventRecord> Events(string app, int limit);
+
+    /// <summary>For /healthz: throws when the store cannot serve (the file is gone, the cluster has no quorum).</summary>
+    void Ping();
+}

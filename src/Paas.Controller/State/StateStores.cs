@@ -1,0 +1,18 @@
+using Paas.Core.Configuration;
+
+namespace Paas.Controller.State;
+
+/// <summary>Chooses the state store: etcd when <c>PAAS_ETCD_ENDPOINTS</c> is set, else the SQLite file in the data directory.</summary>
+public static class StateStores
+{
+    public static (IStateStore State, IDomainStore Domains) Open(PaasSettings settings, string dataDir, TimeProvider time)
+    {
+        if (settings.EtcdEndpoints.Count > 0)
+        {
+            var etcd = new EtcdConnection(settings.EtcdEndpoints, settings.EtcdPrefix, time);
+            return (new EtcdStateStore(etcd, time, Random.Shared), new EtcdDomainStore(etcd, time));
+        }
+        var path = Path.Combine(dataDir, "paas.db");
+        return (new PlatformDatabase(path, time), new DomainStore(path, time));
+    }
+}

@@ -1,0 +1,316 @@
+using Paas.Controller.State;
+using Paas.Core.Instances;
+
+namespace Paas.Controller.Tests.State;
+
+/// <summary>
+/// What every <see cref="IStateStore"/> and <see cref="IDomainStore"/> must do, written once and run against
+/// each implementation (SQLite: <see cref="SqliteStateStoreTests"/>; a three-member etcd cluster:
+/// <see cref="EtcdStateStoreTests"/>). "Two instances" are two store objects over the same data, as two
+/// controllers (or two connections) would have.
+/// </summary>
+public abstract class StateStoreContract
+{
+    /// <summary>A new store object over this test's data (each call is another connection/client, as another controller's).</summary>
+    protected abstract (IStateStore State, IDomainStore Domains) Open(int eventsKept = IStateStore.EventsKeptPerApp);
+
+    private static ReleaseRecord Release(string app, int version) =>
+        new(app, version, $"paas/app-{app}:v{version}", "abc1234", "static", new Dictionary<string, string> { ["web"] = "serve" }, DateTimeOffset.UnixEpoch)
+        {
+            Config = new Dictionary<string, string> { ["V"] = version.ToString() },
+            Description = $"Deploy v{version}",
+        };
+
+    [Fact]
+    public async Task NextReleaseVersion_FromTwoInstancesAtOnce_NeverHandsOutAVersionTwice()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        a.TryCreateApp("busy", "alice", out _);
+
+        var versions = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(() =>
+        {
+            var store = i % 2 == 0 ? a : b;
+            var version = store.NextReleaseVersion("busy");
+            store.AddRelease(Release("busy", version));
+            return version;
+        })));
+
+        Assert.Equal(Enumerable.Range(1, 16), versions.Order());
+        Assert.Equal(Enumerable.Range(1, 16).Reverse(), b.ListReleases("busy").Select(r => r.Version));
+        Assert.Equal(16, a.CurrentRelease("busy")!.Version);
+    }
+
+    [Fact]
+    public void ReturnReleaseVersion_LeavesNoGap_UnlessALaterVersionWasReserved()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("gaps", "alice", out _);
+        store.AddRelease(Release("gaps", store.NextReleaseVersion("gaps")));
+
+        var failed = store.NextReleaseVersion("gaps");
+        store.ReturnReleaseVersion("gaps", failed);
+        var next = store.NextReleaseVersion("gaps");
+        var later = store.NextReleaseVersion("gaps");
+        store.ReturnReleaseVersion("gaps", next); // not the last one handed out: nothing changes
+
+        Assert.Equal((2, 2, 3), (failed, next, later));
+        Assert.Equal(4, store.NextReleaseVersion("gaps"));
+    }
+
+    [Fact]
+    public void AddRelease_OfARecordedVersion_IsRefused_AndReplacesConfigOnlyWhenAsked()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("rel", "alice", out _);
+        store.ReplaceConfig("rel", new Dictionary<string, string> { ["KEEP"] = "1" });
+        store.AddRelease(Release("rel", 1));
+        Assert.Equal(["KEEP"], store.Config("rel").Keys);
+
+        store.AddRelease(Release("rel", 2), replaceConfig: true);
+
+        Assert.Equal(new Dictionary<string, string> { ["V"] = "2" }, store.Config("rel"));
+        Assert.Throws<InvalidOperationException>(() => store.AddRelease(Release("rel", 2)));
+        var found = store.FindRelease("rel", 2)!;
+        Assert.Equal(("paas/app-rel:v2", "Deploy v2", "serve"), (found.Image, found.Description, found.ProcessTypes["web"]));
+        Assert.Equal([1], store.ListReleases("rel", before: 2).Select(r => r.Version));
+        Assert.Null(store.FindRelease("rel", 3));
+    }
+
+    [Fact]
+    public async Task TryCreateApp_FromTwoInstancesAtOnce_CreatesItOnce()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+        {
+            var created = (i % 2 == 0 ? a : b).TryCreateApp("contested", $"user{i}", out var app);
+            return (Created: created, app.Owner);
+        })));
+
+        Assert.Single(results, r => r.Created);
+        var owner = results.Single(r => r.Created).Owner;
+        Assert.All(results, r => Assert.Equal(owner, r.Owner));
+        Assert.Equal(owner, b.FindApp("contested")!.Owner);
+        Assert.Equal(["contested"], a.ListApps().Select(x => x.Name));
+    }
+
+    [Fact]
+    public void Tokens_AreFoundByHash_WithTheirUsersCurrentRole_AndGoWithTheirUser()
+    {
+        var (store, _) = Open();
+        Assert.False(store.AnyTokens());
+        Assert.True(store.TryCreateUser("alice", "user"));
+        Assert.False(store.TryCreateUser("alice", "admin"));
+        store.AddToken("t1", "hash-one", "alice", "laptop");
+        store.AddToken("t2", "hash-two", "alice", "ci");
+
+        var found = store.FindTokenByHash("hash-two")!;
+
+        Assert.Equal(("t2", "alice", "user", "ci"), (found.Id, found.User, found.Role, found.Description));
+        Assert.Null(store.FindTokenByHash("hash-unknown"));
+        Assert.True(store.AnyTokens());
+        Assert.Equal(["t1", "t2"], store.ListTokens("alice").Select(t => t.Id));
+        Assert.True(store.DeleteToken("alice", "t1"));
+        Assert.False(store.DeleteToken("alice", "t1"));
+        Assert.Null(store.FindTokenByHash("hash-one"));
+
+        Assert.True(store.DeleteUser("alice"));
+
+        Assert.Null(store.FindTokenByHash("hash-two"));
+        Assert.Null(store.FindUser("alice"));
+        Assert.Empty(store.ListUsers());
+    }
+
+    [Fact]
+    public void ReplaceConfig_ReplacesEveryVar()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("cfg", "alice", out _);
+        store.ReplaceConfig("cfg", new Dictionary<string, string> { ["A"] = "1", ["B"] = "2" });
+
+        store.ReplaceConfig("cfg", new Dictionary<string, string> { ["C"] = "3", ["B"] = "two" });
+
+        Assert.Equal(new Dictionary<string, string> { ["B"] = "two", ["C"] = "3" }, Open().State.Config("cfg"));
+        Assert.Empty(store.Config("other"));
+    }
+
+    [Fact]
+    public void Events_ComeOldestFirst_LimitedToTheNewest_AndRaiseEventAdded()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("ev", "alice", out _);
+        var raised = new List<string>();
+        store.EventAdded += e => raised.Add(e.Message);
+
+        for (var i = 1; i <= 5; i++)
+            store.AddEvent("ev", "alice", "release", $"event {i}");
+
+        Assert.Equal(["event 3", "event 4", "event 5"], Open().State.Events("ev", 3).Select(e => e.Message));
+        Assert.Equal(5, store.Events("ev", 100).Count);
+        Assert.Equal(["event 1", "event 2", "event 3", "event 4", "event 5"], raised);
+        Assert.Empty(store.Events("other", 10));
+    }
+
+    [Fact]
+    public void Events_AreBoundedPerApp()
+    {
+        var (store, _) = Open(eventsKept: 20);
+        store.TryCreateApp("chatty", "alice", out _);
+
+        for (var i = 1; i <= 23; i++)
+            store.AddEvent("chatty", "platform", "crash", $"event {i}");
+
+        var kept = store.Events("chatty", int.MaxValue);
+        Assert.Equal(20, kept.Count);
+        Assert.Equal(("event 4", "event 23"), (kept[0].Message, kept[^1].Message));
+    }
+
+    [Fact]
+    public void Domains_AreUniqueAndNeverOverlapAnotherApps()
+    {
+        var (state, domains) = Open();
+        state.TryCreateApp("shop", "alice", out _);
+        state.TryCreateApp("blog", "bob", out _);
+
+        Assert.True(domains.TryAdd("shop", "*.example.com", out _));
+        Assert.True(domains.TryAdd("shop", "www.example.com", out _)); // its own names may overlap
+        Assert.False(domains.TryAdd("shop", "www.example.com", out var again));
+        Assert.False(domains.TryAdd("blog", "www.example.com", out var same));
+        Assert.False(domains.TryAdd("blog", "example.com", out var parent));
+        Assert.True(domains.TryAdd("blog", "blog.example.org", out _));
+
+        Assert.Equal(("shop", "www.example.com"), (again.App, again.Hostname));
+        Assert.Equal(("shop", "www.example.com"), (same.App, same.Hostname));
+        Assert.Equal("shop", parent.App);
+        Assert.Equal(["*.example.com", "www.example.com"], domains.ListForApp("shop").Select(d => d.Hostname));
+        Assert.Equal("blog", domains.Find("blog.example.org")!.App);
+        Assert.False(domains.Remove("shop", "blog.example.org"));
+        Assert.True(domains.Remove("blog", "blog.example.org"));
+        Assert.Null(domains.Find("blog.example.org"));
+    }
+
+    [Fact]
+    public async Task Domains_OverlappingNamesAddedAtOnceByTwoApps_OnlyOneWins()
+    {
+        var (state, _) = Open();
+        for (var i = 0; i < 6; i++)
+            state.TryCreateApp($"app{i}", "alice", out _);
+
+        // Six apps, six names that all overlap one another, two store instances.
+        string[] names = ["example.net", "*.example.net", "www.example.net", "a.www.example.net", "*.www.example.net", "b.a.www.example.net"];
+        var stores = new[] { Open().Domains, Open().Domains };
+        var added = await Task.WhenAll(names.Select((name, i) => Task.Run(() => stores[i % 2].TryAdd($"app{i}", name, out _))));
+
+        Assert.Single(added, a => a);
+    }
+
+    [Fact]
+    public void DeleteApp_TakesEverythingOfTheAppWithIt()
+    {
+        var (store, domains) = Open();
+        store.TryCreateUser("bob", "user");
+        store.TryCreateApp("gone", "alice", out _);
+        store.TryCreateApp("kept", "alice", out _);
+        store.AddCollaborator("gone", "bob");
+        store.AddRelease(Release("gone", store.NextReleaseVersion("gone")), replaceConfig: true);
+        store.SetFormation("gone", [new FormationEntry("web", 2, 256)]);
+        store.AddEvent("gone", "alice", "release", "Released v1");
+        domains.TryAdd("gone", "gone.example.com", out _);
+
+        Assert.True(store.DeleteApp("gone"));
+
+        Assert.False(store.DeleteApp("gone"));
+        Assert.Null(store.FindApp("gone"));
+        Assert.Empty(store.ListReleases("gone"));
+        Assert.Empty(store.Config("gone"));
+        Assert.Empty(store.Formation("gone"));
+        Assert.Empty(store.Events("gone", 10));
+        Assert.Empty(store.Collaborators("gone"));
+        Assert.Empty(store.ListApps(visibleTo: "bob"));
+        Assert.Null(domains.Find("gone.example.com"));
+        Assert.True(store.TryCreateApp("gone", "bob", out _));
+        Assert.Equal(1, store.NextReleaseVersion("gone"));
+    }
+
+    [Fact]
+    public void Collaborators_SeeTheAppsTheyWorkOn()
+    {
+        var (store, _) = Open();
+        store.TryCreateUser("alice", "user");
+        store.TryCreateUser("bob", "user");
+        store.TryCreateApp("mine", "alice", out _);
+        store.TryCreateApp("ours", "alice", out _);
+        store.TryCreateApp("theirs", "carol", out _);
+
+        Assert.True(store.AddCollaborator("ours", "bob"));
+        Assert.False(store.AddCollaborator("ours", "bob"));
+
+        Assert.Equal(["mine", "ours"], store.ListApps(visibleTo: "alice").Select(a => a.Name));
+        Assert.Equal(["ours"], store.ListApps(visibleTo: "bob").Select(a => a.Name));
+        Assert.Equal(["mine", "ours", "theirs"], store.ListApps().Select(a => a.Name));
+        Assert.True(store.IsCollaborator("ours", "bob"));
+        Assert.Equal(["bob"], store.Collaborators("ours"));
+
+        Assert.True(store.DeleteUser("bob"));
+
+        Assert.Empty(store.Collaborators("ours"));
+        Assert.False(store.IsCollaborator("ours", "bob"));
+    }
+
+    [Fact]
+    public void Formation_HealthChecks_Buildpacks_AndSettings_RoundTrip()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("misc", "alice", out _);
+
+        store.SetFormation("misc", [new FormationEntry("web", 2, 256), new FormationEntry("worker", 1, null)]);
+        store.SetFormation("misc", [new FormationEntry("web", 3, null)]); // memory kept
+        store.SetHealthCheck("misc", "web", new HealthCheckSpec(HealthCheckSpec.Http, "/healthz", 2, 5, 30));
+        store.SetBuildpacks("misc", ["nodejs", "https://example.com/bp.tgz"]);
+
+        var formation = Open().State.Formation("misc");
+        Assert.Equal(new FormationEntry("web", 3, 256), formation["web"]);
+        Assert.Equal(new FormationEntry("worker", 1, null), formation["worker"]);
+        Assert.Equal("/healthz", store.HealthCheck("misc", "web")!.Path);
+        Assert.Null(store.HealthCheck("misc", "worker"));
+        Assert.Equal(["nodejs", "https://example.com/bp.tgz"], store.Buildpacks("misc"));
+        Assert.Equal("first", store.GetOrCreateSetting("platform_id", () => "first"));
+        Assert.Equal("first", Open().State.GetOrCreateSetting("platform_id", () => "second"));
+        store.Ping();
+    }
+}
+
+public sealed class SqliteStateStoreTests : StateStoreContract, IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("paas-state-").FullName;
+
+    protected override (IStateStore State, IDomainStore Domains) Open(int eventsKept = IStateStore.EventsKeptPerApp)
+    {
+        var path = Path.Combine(_dir, "paas.db");
+        return (new PlatformDatabase(path, TimeProvider.System, eventsKept), new DomainStore(path, TimeProvider.System));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
+
+public sealed class EtcdStateStoreTests(EtcdClusterFixture etcd) : StateStoreContract, IClassFixture<EtcdClusterFixture>, IDisposable
+{
+    // Tests share the cluster; each works under its own prefix, as separate platforms would.
+    private readonly string _prefix = $"/paas-test-{Guid.NewGuid():N}/";
+    private readonly List<EtcdConnection> _connections = [];
+
+    protected override (IStateStore State, IDomainStore Domains) Open(int eventsKept = IStateStore.EventsKeptPerApp)
+    {
+        var connection = new EtcdConnection(etcd.Cluster.ClientUrls, _prefix, TimeProvider.System);
+        _connections.Add(connection);
+        return (new EtcdStateStore(connection, TimeProvider.System, new Random(_connections.Count), eventsKept), new EtcdDomainStore(connection, TimeProvider.System));
+    }
+
+    public void Dispose()
+    {
+        foreach (var connection in _connections)
+            connection.Dispose();
+    }
+}
