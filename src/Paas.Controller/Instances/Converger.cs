@@ -218,6 +218,7 @@ public sealed class Converger(
     {
         var apps = database.ListApps();
         var known = apps.Select(a => a.Name).ToHashSet();
+        var generations = apps.ToDictionary(a => a.Name, a => locks.Generation(a.Name));
         // One look at everything per pass, shared by every app's pass: each cell listed once, the routes
         // hash read once, the cells' status once. Per app, a pass then costs what that app has, and one
         // with nothing to change makes no call at all.
@@ -241,7 +242,11 @@ public sealed class Converger(
                     await routes.SetHostAsync(host, app.Name);
             }
             using var _ = await locks.AcquireAsync(app.Name, cancellationToken);
-            await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken, new AppSnapshot(byApp[app.Name].ToList(), lostByApp[app.Name].ToList()));
+            // Someone changed the app since the snapshot (a scale, a deploy, a crash replaced): read it afresh.
+            var snapshot = locks.Generation(app.Name) == generations[app.Name]
+                ? new AppSnapshot(byApp[app.Name].ToList(), lostByApp[app.Name].ToList())
+                : null;
+            await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken, snapshot);
         }
     }
 
@@ -250,9 +255,8 @@ public sealed class Converger(
 
     /// <summary>
     /// One pass over one app; the caller holds the app's lock. <paramref name="snapshot"/> is what a full
-    /// pass already read (taken before this app's lock: anything that changed since shows up as a start
-    /// that finds its slot taken at the next pass, never as a lost instance); without it the pass reads
-    /// the cells itself.
+    /// pass already read, valid only if nobody held the app's lock since (<see cref="AppLocks.Generation"/>);
+    /// without it the pass reads the cells itself.
     /// </summary>
     public async Task<ConvergeResult> ConvergeAppAsync(string app, Func<string, Task> output, CancellationToken cancellationToken, AppSnapshot? snapshot = null)
     {
