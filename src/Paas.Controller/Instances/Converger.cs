@@ -135,7 +135,9 @@ public sealed class Converger(
     {
         if (database.FindApp(died.App) is null)
             return;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         using var _ = await locks.AcquireAsync(died.App, cancellationToken);
+        var locked = clock.ElapsedMilliseconds;
         var current = database.CurrentRelease(died.App);
         var uptime = died.StartedAt is { } started ? died.At - started : TimeSpan.Zero;
         RecordCrash(died.App, died.Instance, died.Process, died.Index, died.Release, died.ExitCode, died.OomKilled, uptime);
@@ -150,7 +152,8 @@ public sealed class Converger(
         try
         {
             var replacement = await instances.StartAsync(current!, died.Process, died.Index, [], [], _ => Task.CompletedTask, cancellationToken, preferredCell: died.Cell);
-            logger.LogInformation("Replaced crashed {Process}.{Index} of {App} with {Instance} on cell {Cell}", died.Process, died.Index, died.App, replacement.InstanceId, replacement.Cell);
+            logger.LogInformation("Replaced crashed {Process}.{Index} of {App} with {Instance} on cell {Cell} in {Ms} ms (the app's lock after {Locked} ms; {Late} ms from the agent's report to here)",
+                died.Process, died.Index, died.App, replacement.InstanceId, replacement.Cell, clock.ElapsedMilliseconds, locked, (long)(time.GetUtcNow() - died.At).TotalMilliseconds - clock.ElapsedMilliseconds);
         }
         catch (Exception e) when (e is DeployException or CellUnavailableException)
         {

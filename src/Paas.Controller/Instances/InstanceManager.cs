@@ -47,6 +47,8 @@ public sealed class InstanceManager(
     public async Task<InstanceState> StartAsync(ReleaseRecord release, string process, int index, IReadOnlyList<InstanceState> known,
         List<InstanceState> pending, Func<string, Task> output, CancellationToken cancellationToken, string? preferredCell = null)
     {
+        // Where a start's seconds go, logged per instance: placement, the engine's create and start, the first healthy check, the routers.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var memory = MemoryBytesFor(release.App, process);
         var spec = new InstanceSpec(
             InstanceId: $"{release.App}-{process}-{index}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}",
@@ -85,6 +87,7 @@ public sealed class InstanceManager(
                 throw new DeployException($"{process}.{index} could not start on cell {cell.Name}: {e.Message.TrimEnd('.')}.");
             }
         }
+        var placed = clock.ElapsedMilliseconds;
         var starts = _cellStarts.GetOrAdd(cell.Name, _ => new SemaphoreSlim(StartsPerCell));
         InstanceState instance;
         await starts.WaitAsync(cancellationToken);
@@ -96,6 +99,7 @@ public sealed class InstanceManager(
         {
             starts.Release();
         }
+        var running = clock.ElapsedMilliseconds;
         await output($"       {process}.{index} started on cell {cell.Name}");
         var check = HealthCheckFor(release.App, process);
         var health = process == ProcessType.Web || database.HealthCheck(release.App, process) is not null
@@ -106,6 +110,7 @@ public sealed class InstanceManager(
             await cell.StopAsync(instance.InstanceId, TimeSpan.FromSeconds(1), CancellationToken.None);
             throw new DeployException($"{process}.{index} of v{release.Version} never became healthy: {health.Reason}");
         }
+        var healthy = clock.ElapsedMilliseconds;
         await output($"       {process}.{index} is healthy");
         if (process == ProcessType.Web && instance.Address is not null)
         {
@@ -115,6 +120,8 @@ public sealed class InstanceManager(
             else
                 await output($" !     Not every router confirmed the route for {process}.{index} within {RouteConfirmation.TotalSeconds:0} s; one may be down.");
         }
+        logger.LogInformation("Started {Instance} on {Cell}: placed at {Placed} ms, running at {Running} ms, healthy at {Healthy} ms, routed at {Routed} ms",
+            instance.InstanceId, cell.Name, placed, running, healthy, clock.ElapsedMilliseconds);
         return instance;
     }
 
