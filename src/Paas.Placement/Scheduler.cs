@@ -64,4 +64,18 @@ public sealed class Scheduler
             Reserve(chosen, app, memoryBytes);
         return chosen;
     }
+
+    /// <summary>
+    /// Places one instance on the named cell if it has room (memory and instance count), whatever the
+    /// policy would prefer: a crashed instance's replacement goes back to its own cell, whose engine has
+    /// the image and where nothing needs moving. Null when the cell is not live or full.
+    /// </summary>
+    public string? PlaceOn(string cell, string app, long memoryBytes)
+    {
+        var state = Array.Find(_cells, c => c.Capacity.Name == cell);
+        if (state is null || state.Instances >= state.Capacity.MaxInstances || state.Capacity.MemoryBytes - state.Reserved < memoryBytes)
+            return null;
+        Reserve(cell, app, memoryBytes);
+        return cell;
+    }
 }

@@ -12,44 +12,82 @@ public sealed class FormationTests(PlatformFixture platform)
     private static bool Running(JsonElement i) => i.GetProperty("state").GetString() == "running";
 
     [Fact]
-    public async Task ScaleWeb3_SpreadsOverCells_AllServe_ThenACrashIsReplacedAndShown()
+    public async Task ScaleWeb10_SpreadsOverCells_AllAnswerThroughTheRouter_ThenACrashIsReplacedOnItsCellAndShown()
     {
         var app = await AppUnderTest.PushedAsync(platform, "scale", "python");
 
-        var scaled = await app.PaasAsync("ps:scale", "web=3");
+        var scaled = await app.PaasAsync("ps:scale", "web=10");
 
         Assert.True(scaled.ExitCode == 0, scaled.ToString());
         var instances = await app.InstancesAsync();
-        Assert.Equal(3, instances.Count(Running));
+        Assert.Equal(10, instances.Count(Running));
         Assert.Equal(3, instances.Select(i => i.GetProperty("cell").GetString()).Distinct().Count());
+        // The scale returned once all ten were routed: every one answers through the router now.
+        var answeredBy = await AnsweredByAsync(app, until: s => s.Count == 10);
+        Assert.Equal(Enumerable.Range(1, 10).Select(n => $"web.{n}").Order(), answeredBy.Order());
+
+        // docker kill one instance: the platform notices at once and starts a replacement on the same cell.
+        var victim = instances.Single(i => i.GetProperty("id").GetString() == "web.2");
+        using (var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient())
+            await docker.Containers.KillContainerAsync("paas-" + victim.GetProperty("instance").GetString(), new ContainerKillParameters());
+        var after = await app.WaitForInstancesAsync(
+            l => l.Count(Running) == 10 && l.All(i => i.GetProperty("instance").GetString() != victim.GetProperty("instance").GetString()),
+            TimeSpan.FromSeconds(20));
+
+        var replacement = Assert.Single(after, i => i.GetProperty("id").GetString() == "web.2");
+        Assert.Equal("running", replacement.GetProperty("state").GetString());
+        Assert.Equal(victim.GetProperty("cell").GetString(), replacement.GetProperty("cell").GetString());
+        Assert.Equal(1, replacement.GetProperty("restarts").GetInt32());
+        Assert.Equal(137, replacement.GetProperty("last_crash").GetProperty("exit_code").GetInt64());
+        var events = await app.PaasAsync("events");
+        Assert.Contains("web.2 of v1 crashed: exited with code 137", events.Stdout);
+        Assert.Contains("web.2", await AnsweredByAsync(app, until: s => s.Contains("web.2")));
+
+        var down = await app.PaasAsync("ps:scale", "web=1");
+        Assert.Equal(0, down.ExitCode);
+        Assert.Single(await app.InstancesAsync());
+    }
+
+    /// <summary>Which instances (the fixture names itself, "(web.3)") answer through the router, asking until <paramref name="until"/> holds (at most 300 GETs, each must be 200).</summary>
+    private static async Task<HashSet<string>> AnsweredByAsync(AppUnderTest app, Func<HashSet<string>, bool> until)
+    {
         var answeredBy = new HashSet<string>();
-        for (var i = 0; i < 30; i++)
+        for (var i = 0; i < 300 && !until(answeredBy); i++)
         {
             var body = await app.GetAsync();
             Assert.StartsWith("200 Hello from python", body);
             answeredBy.Add(body[(body.IndexOf('(') + 1)..body.IndexOf(')')]);
         }
-        Assert.Equal(["web.1", "web.2", "web.3"], answeredBy.Order());
+        return answeredBy;
+    }
 
-        // docker kill one instance: the platform notices at once and starts a replacement.
-        var victim = instances.Single(i => i.GetProperty("id").GetString() == "web.2");
-        using (var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient())
-            await docker.Containers.KillContainerAsync("paas-" + victim.GetProperty("instance").GetString(), new ContainerKillParameters());
+    [Fact]
+    public async Task NewRelease_ThatPassesItsFirstCheckThenCrashesInALoop_IsRolledBackToThePreviousAtFullScale()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "crashloop", "python");
+        AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=2"));
+
+        // v2 listens (so its deploy passes the health checks), then exits after 6 s, every time.
+        File.WriteAllText(Path.Combine(app.WorkTree, "Procfile"), "web: timeout 6 python3 app.py\n");
+        await platform.CommitAllAsync(app.WorkTree, "v2 dies after 6 s");
+        AppUnderTest.Must(await platform.GitAsync(app.WorkTree, "push", "paas", "main"));
+
+        // Crash, restart at once, crash, 1 s, crash: rolled back as v3, with v1's image and config, at full scale.
         var after = await app.WaitForInstancesAsync(
-            l => l.Count(Running) == 3 && l.All(i => i.GetProperty("instance").GetString() != victim.GetProperty("instance").GetString()),
-            TimeSpan.FromSeconds(20));
+            l => l.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3) == 2 && l.Count == 2, TimeSpan.FromSeconds(120));
 
-        var replacement = Assert.Single(after, i => i.GetProperty("id").GetString() == "web.2");
-        Assert.Equal("running", replacement.GetProperty("state").GetString());
-        Assert.Equal(1, replacement.GetProperty("restarts").GetInt32());
-        Assert.Equal(137, replacement.GetProperty("last_crash").GetProperty("exit_code").GetInt64());
-        var events = await app.PaasAsync("events");
-        Assert.Contains("web.2 of v1 crashed: exited with code 137", events.Stdout);
-        Assert.StartsWith("200", await app.GetAsync());
-
-        var down = await app.PaasAsync("ps:scale", "web=1");
-        Assert.Equal(0, down.ExitCode);
-        Assert.Single(await app.InstancesAsync());
+        Assert.Equal(2, after.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3));
+        var releases = AppUnderTest.Must(await app.PaasAsync("releases"));
+        Assert.Contains("Automatic rollback to v1: v2 crashed 3 times in a row after its deploy", releases.Stdout);
+        var events = AppUnderTest.Must(await app.PaasAsync("events"));
+        Assert.Contains("Automatic rollback to v1", events.Stdout);
+        Assert.Contains("of v2 crashed: exited with code 124", events.Stdout);
+        Assert.StartsWith("200 Hello from python", await app.GetAsync());
+        // And it stays: v3 is not rolled back, v2 is not restarted.
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        var later = await app.InstancesAsync();
+        Assert.Equal(2, later.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3));
+        Assert.DoesNotContain(later, i => i.GetProperty("release").GetInt32() == 2);
     }
 
     [Fact]

@@ -63,7 +63,10 @@ public sealed class ContainerEventWatcher(
                 int.TryParse(labels.GetValueOrDefault(ContainerLabels.Release), NumberStyles.Integer, CultureInfo.InvariantCulture, out var release) ? release : 0,
                 inspected.State.ExitCode,
                 inspected.State.OOMKilled,
-                time.GetUtcNow());
+                time.GetUtcNow())
+            {
+                StartedAt = DateTimeOffset.TryParse(inspected.State.StartedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var started) ? started : null,
+            };
             await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Events), JsonSerializer.Serialize(died));
             heartbeat.BeatNow();
         }

@@ -28,7 +28,7 @@ public static class CellApi
 
         api.MapPost("/instances", async (InstanceSpec spec, DockerCell cell, CellAgentSettings settings, HeartbeatService heartbeat, CancellationToken ct) =>
         {
-            var running = (await cell.ListAsync(ct)).Count(i => i.Running);
+            var running = await cell.CountRunningAsync(ct);
             if (running >= settings.MaxInstances)
                 return Results.Json(new { id = "cell_full", message = $"Cell {settings.Name} already runs its maximum of {settings.MaxInstances} instances." }, statusCode: StatusCodes.Status409Conflict);
             var instance = await cell.StartAsync(spec, ct);

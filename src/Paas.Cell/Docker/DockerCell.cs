@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -19,6 +21,7 @@ public sealed class DockerCell : ICell
 
     private readonly IDockerClient _docker;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _starting = new(); // instance id -> waits for its first health
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IPAddress?> _addresses = new(); // container id -> address on the engine's network
     private readonly string _platformId;
     private readonly TimeProvider _time;
     private readonly string _address;
@@ -170,6 +173,12 @@ public sealed class DockerCell : ICell
         }
     }
 
+    /// <summary>
+    /// How often an instance is checked while it starts, until its first success (Diego's start-up check
+    /// polls as fast): it is not routed before, so every interval spent waiting is a second of scale-up.
+    /// </summary>
+    public static readonly TimeSpan StartupPoll = TimeSpan.FromMilliseconds(100);
+
     private async Task<HealthResult> WaitFirstHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var deadline = _time.GetUtcNow() + timeout;
@@ -182,21 +191,95 @@ public sealed class DockerCell : ICell
                 var oom = inspected.State.OOMKilled ? " after running out of memory" : "";
                 return HealthResult.Failed($"the process exited with code {inspected.State.ExitCode}{oom} before it became healthy");
             }
-            if (await CheckOnceAsync(instance.ContainerId, check, cancellationToken))
+            if (await CheckOnceAsync(inspected.ID, AddressOn(inspected), check, cancellationToken))
                 return HealthResult.Ok;
             if (_time.GetUtcNow() >= deadline)
                 return HealthResult.Failed(check.Type == HealthCheckSpec.Http
                     ? $"GET {check.Path} on $PORT did not answer 2xx or 3xx within {timeout.TotalSeconds:0} s"
                     : $"the process did not listen on $PORT ({ContainerPort}) within {timeout.TotalSeconds:0} s");
-            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken);
+            await Task.Delay(StartupPoll, _time, cancellationToken);
         }
     }
 
-    /// <summary>
-    /// One check, run inside the container's network namespace: the engine's port proxy on the host
-    /// accepts connections even when nothing listens in the container, so checking from outside would lie.
-    /// </summary>
+    /// <summary>One check of a running instance (the liveness monitor's), at its address on the engine's network.</summary>
     public async Task<bool> CheckOnceAsync(string containerId, HealthCheckSpec check, CancellationToken cancellationToken)
+    {
+        IPAddress? address;
+        if (!_addresses.TryGetValue(containerId, out address))
+        {
+            try
+            {
+                address = AddressOn(await _docker.Containers.InspectContainerAsync(containerId, cancellationToken));
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                return false;
+            }
+        }
+        return await CheckOnceAsync(containerId, address, check, cancellationToken);
+    }
+
+    /// <summary>
+    /// One check, from this agent straight to the container's address on the engine's network (the agent
+    /// runs in the engine's network namespace): a TCP connect, or a GET answering 2xx/3xx. Not through the
+    /// published port, whose proxy on the host accepts connections even when nothing listens in the
+    /// container, and not by `docker exec` (a process spawned in the container, 100-500 ms of engine work
+    /// per check on a busy host). A container without such an address is checked by exec as before.
+    /// </summary>
+    private async Task<bool> CheckOnceAsync(string containerId, IPAddress? address, HealthCheckSpec check, CancellationToken cancellationToken)
+    {
+        if (address is null)
+            return await CheckByExecAsync(containerId, check, cancellationToken);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(TimeSpan.FromSeconds(Math.Max(1, check.TimeoutSeconds)));
+        try
+        {
+            if (check.Type != HealthCheckSpec.Http)
+            {
+                using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+                await socket.ConnectAsync(address, ContainerPort, bounded.Token);
+                return true;
+            }
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{new IPEndPoint(address, ContainerPort)}{check.Path ?? "/"}");
+            request.Headers.ConnectionClose = true;
+            using var response = await HealthClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, bounded.Token);
+            return (int)response.StatusCode is >= 200 and < 400;
+        }
+        catch (Exception e) when (e is SocketException or HttpRequestException or IOException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Redirects are answers (2xx or 3xx pass), and each check opens its own connection (a kept one would prove nothing).</summary>
+    private static readonly HttpClient HealthClient = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        PooledConnectionLifetime = TimeSpan.Zero,
+    })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    /// <summary>The container's address on the isolated network, remembered per container (it keeps it while it runs).</summary>
+    private IPAddress? AddressOn(ContainerInspectResponse inspected)
+    {
+        if (_addresses.TryGetValue(inspected.ID, out var known))
+            return known;
+        var networks = inspected.NetworkSettings?.Networks;
+        var endpoint = networks is null ? null
+            : networks.TryGetValue(Paas.Core.Instances.IsolatedNetwork.Name, out var isolated) ? isolated
+            : networks.Values.FirstOrDefault();
+        var address = endpoint is not null && IPAddress.TryParse(endpoint.IPAddress, out var parsed) ? parsed : null;
+        if (address is not null)
+            _addresses[inspected.ID] = address;
+        return address;
+    }
+
+    /// <summary>The check run inside the container's network namespace, for a container with no address the agent can reach.</summary>
+    private async Task<bool> CheckByExecAsync(string containerId, HealthCheckSpec check, CancellationToken cancellationToken)
     {
         var script = check.Type == HealthCheckSpec.Http
             ? $"exec curl -fsS -o /dev/null --max-time {Math.Max(1, check.TimeoutSeconds)} \"http://127.0.0.1:{ContainerPort}$1\""
@@ -285,8 +368,30 @@ public sealed class DockerCell : ICell
             }
             states.Add(state);
         }
+        // Addresses are remembered only for containers that still run (a restarted one may get another).
+        foreach (var gone in _addresses.Keys.Except(states.Where(i => i.Running).Select(i => i.ContainerId)).ToList())
+            _addresses.TryRemove(gone, out _);
         return states;
     }
+
+    /// <summary>
+    /// How many of this cell's instances run: one engine query, for the capacity check of every start (a
+    /// full <see cref="ListAsync"/> inspects each exited container, and twenty parallel starts made twenty of those).
+    /// </summary>
+    public async Task<int> CountRunningAsync(CancellationToken cancellationToken) =>
+        (await _docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool>
+                {
+                    [$"{ContainerLabels.Platform}={_platformId}"] = true,
+                    [$"{ContainerLabels.Role}=instance"] = true,
+                    [$"{ContainerLabels.Cell}={Name}"] = true,
+                },
+                ["status"] = new Dictionary<string, bool> { ["running"] = true },
+            },
+        }, cancellationToken)).Count;
 
     private InstanceState ToState(string containerId, IDictionary<string, string> labels, bool running, string? address, DateTimeOffset since) =>
         new(

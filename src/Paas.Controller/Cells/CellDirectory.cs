@@ -75,7 +75,11 @@ public sealed class CellDirectory(
     /// agent is not a crashed host), so their routes stay until their slots are filled elsewhere.
     /// </summary>
     public async Task<IReadOnlyList<InstanceState>> OnLostCellsAsync(string app) =>
-        (await StatusAsync()).Where(s => !s.Live).SelectMany(s => s.Registration.Instances).Where(i => i.App == app).ToList();
+        (await OnLostCellsAsync()).Where(i => i.App == app).ToList();
+
+    /// <summary>Every app's instances on lost cells, for a full pass (one read, not one per app).</summary>
+    public async Task<IReadOnlyList<InstanceState>> OnLostCellsAsync() =>
+        (await StatusAsync()).Where(s => !s.Live).SelectMany(s => s.Registration.Instances).ToList();
 
     public ICell Get(string name, string url) =>
         _clients.AddOrUpdate(name, _ => new RemoteCell(name, url, cellSecret, _handler),
@@ -116,7 +120,8 @@ public sealed class CellDirectory(
     /// Picks a cell for a new instance. <paramref name="pending"/> counts placements made in this pass that
     /// the cells have not reported yet, so a burst of starts does not pile onto one cell.
     /// </summary>
-    public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending)
+    /// <param name="preferred">A cell to use whenever it has room (memory and instance count), whatever the spread would say.</param>
+    public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending, string? preferred = null)
     {
         var live = await LiveAsync();
         var scheduler = new Scheduler(policy, live.Select(r => new CellCapacity(r.Name, r.Zone, r.MemoryBytes, r.MaxInstances)));
@@ -127,7 +132,9 @@ public sealed class CellDirectory(
             .DistinctBy(i => i.InstanceId);
         foreach (var instance in counted)
             scheduler.Reserve(instance.Cell, instance.App, instance.MemoryLimitBytes);
-        var chosen = scheduler.Place(app, memoryBytes, out var reason);
+        string? reason = null;
+        var chosen = preferred is null ? null : scheduler.PlaceOn(preferred, app, memoryBytes);
+        chosen ??= scheduler.Place(app, memoryBytes, out reason);
         return chosen is null ? (null, reason) : (Get(chosen, live.First(r => r.Name == chosen).Url), null);
     }
 }

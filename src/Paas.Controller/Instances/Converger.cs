@@ -31,16 +31,21 @@ public sealed class Converger(
     CellKeys cellKeys,
     PaasSettings settings,
     TimeProvider time,
-    ILogger<Converger> logger) : BackgroundService
+    ILogger<Converger> logger,
+    IServiceProvider? services = null) : BackgroundService
 {
-    private const int ParallelStarts = 8;
     private readonly Channel<string> _wake = Channel.CreateUnbounded<string>();
+    private readonly CrashLoopRollback _crashLoops = CrashLoopRollback.Default;
+    /// <summary>Apps with an automatic rollback under way (to the version given), so a crash storm starts one.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _rollingBack = new();
+    private CancellationToken _stopping;
 
     /// <summary>Asks for a pass over one app as soon as possible.</summary>
     public void Wake(string app) => _wake.Writer.TryWrite(app);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
         await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(cellKeys.Events), (_, message) => OnCellEvent(message));
         // The full pass and the event-driven passes run side by side: a crash must not wait behind a
         // slow full pass. The per-app lock keeps two passes off the same app.
@@ -112,7 +117,7 @@ public sealed class Converger(
                 return;
             // Take it out of the routing table right away: the router must not send traffic to a dead process.
             _ = routes.RemoveRouteAsync(died.Instance);
-            Wake(died.App);
+            _ = GuardedAsync(() => ReplaceCrashedAsync(died, _stopping));
         }
         catch (JsonException)
         {
@@ -120,31 +125,147 @@ public sealed class Converger(
         }
     }
 
+    /// <summary>
+    /// The crash fast path: a cell reported that an instance died, so its slot is refilled now, on the same
+    /// cell when it has room (its engine has the image), while the dead container is removed beside it;
+    /// no listing of every cell, no waiting for the next pass. Anything unusual (an old release's instance,
+    /// a slot scaled away, a slot in restart backoff, no room, a failed start) goes to the general pass.
+    /// </summary>
+    private async Task ReplaceCrashedAsync(CellEvent died, CancellationToken cancellationToken)
+    {
+        if (database.FindApp(died.App) is null)
+            return;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var _ = await locks.AcquireAsync(died.App, cancellationToken);
+        var locked = clock.ElapsedMilliseconds;
+        var current = database.CurrentRelease(died.App);
+        var uptime = died.StartedAt is { } started ? died.At - started : TimeSpan.Zero;
+        RecordCrash(died.App, died.Instance, died.Process, died.Index, died.Release, died.ExitCode, died.OomKilled, uptime);
+        var wanted = current is not null && current.Version == died.Release
+            && database.Formation(died.App).TryGetValue(died.Process, out var entry) && died.Index <= entry.Quantity;
+        if (!wanted || _rollingBack.ContainsKey(died.App) || !crashes.MayStart(died.App, died.Process, died.Index))
+        {
+            Wake(died.App);
+            return;
+        }
+        var cleanup = RemoveDeadAsync(died);
+        try
+        {
+            var replacement = await instances.StartAsync(current!, died.Process, died.Index, [], [], _ => Task.CompletedTask, cancellationToken, preferredCell: died.Cell);
+            logger.LogInformation("Replaced crashed {Process}.{Index} of {App} with {Instance} on cell {Cell} in {Ms} ms (the app's lock after {Locked} ms; {Late} ms from the agent's report to here)",
+                died.Process, died.Index, died.App, replacement.InstanceId, replacement.Cell, clock.ElapsedMilliseconds, locked, (long)(time.GetUtcNow() - died.At).TotalMilliseconds - clock.ElapsedMilliseconds);
+        }
+        catch (Exception e) when (e is DeployException or CellUnavailableException)
+        {
+            logger.LogWarning("Replacing crashed {Process}.{Index} of {App} failed: {Reason}", died.Process, died.Index, died.App, e.Message);
+            Wake(died.App);
+        }
+        await cleanup;
+    }
+
+    private async Task RemoveDeadAsync(CellEvent died)
+    {
+        try
+        {
+            if (await cells.FindAsync(died.Cell) is { } cell)
+                await cell.StopAsync(died.Instance, TimeSpan.FromSeconds(1), CancellationToken.None);
+        }
+        catch (Exception e) when (e is CellUnavailableException or DeployException or HttpRequestException)
+        {
+            // The next full pass removes it.
+            logger.LogInformation("Could not remove crashed {Instance} yet: {Reason}", died.Instance, e.Message);
+        }
+    }
+
+    /// <summary>Counts a crash once (the event and a pass may both see it), tells `paas events`, and rolls a crash-looping new release back.</summary>
+    private void RecordCrash(string app, string instanceId, string process, int index, int release, long exitCode, bool oomKilled, TimeSpan uptime)
+    {
+        if (!crashes.Record(instanceId, app, process, index, exitCode, oomKilled, uptime, release))
+            return;
+        var why = oomKilled ? "killed for exceeding its memory limit" : $"exited with code {exitCode}";
+        database.AddEvent(app, "platform", "crash", $"{process}.{index} of v{release} crashed: {why}");
+        logger.LogInformation("{App} {Process}.{Index} crashed: {Why}", app, process, index, why);
+        if (database.CurrentRelease(app) is not { } current || crashes.Get(app, process, index) is not { } record)
+            return;
+        var previous = database.ListReleases(app, 2).Skip(1).FirstOrDefault();
+        if (_crashLoops.Decide(current, previous, record, release, time.GetUtcNow()) is not { } target || services is null)
+            return;
+        if (!_rollingBack.TryAdd(app, target))
+            return;
+        var reason = CrashLoopRollback.Describe(current.Version, target, $"{process}.{index}", why, record.CrashesInARow);
+        database.AddEvent(app, "platform", "rollback", reason);
+        logger.LogWarning("{App}: {Reason}", app, reason);
+        // After this pass lets go of the app's lock: the rollback rolls out like a deploy, taking the lock itself.
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                // Resolved here, not injected: the rollback rolls out through the Deployer, which converges through this.
+                var releases = services.GetRequiredService<Releases.ReleaseService>();
+                await releases.RollbackAsync(app, target, "platform", null, _stopping, reason);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                database.AddEvent(app, "platform", "rollback", $"The automatic rollback to v{target} failed: {e.Message}");
+                logger.LogWarning(e, "Automatic rollback of {App} to v{Target} failed", app, target);
+            }
+            finally
+            {
+                _rollingBack.TryRemove(app, out _);
+                Wake(app);
+            }
+        });
+    }
+
     public async Task ConvergeAllAsync(CancellationToken cancellationToken)
     {
         var apps = database.ListApps();
         var known = apps.Select(a => a.Name).ToHashSet();
-        foreach (var orphan in (await cells.ListAsync(cancellationToken)).Where(i => !known.Contains(i.App)))
+        var generations = apps.ToDictionary(a => a.Name, a => locks.Generation(a.Name));
+        // One look at everything per pass, shared by every app's pass: each cell listed once, the routes
+        // hash read once, the cells' status once. Per app, a pass then costs what that app has, and one
+        // with nothing to change makes no call at all.
+        var everything = await cells.ListAsync(cancellationToken);
+        var lost = await cells.OnLostCellsAsync();
+        await routes.ReloadAsync();
+        var hosts = await routes.HostsAsync();
+        foreach (var orphan in everything.Where(i => !known.Contains(i.App)))
         {
             logger.LogInformation("Removing orphan {Instance}: its app {App} no longer exists", orphan.InstanceId, orphan.App);
             await instances.RetireAsync(orphan, drain: false, cancellationToken);
         }
+        var byApp = everything.ToLookup(i => i.App);
+        var lostByApp = lost.ToLookup(i => i.App);
         foreach (var app in apps)
         {
-            await routes.EnsureHostAsync(settings.AppHost(app.Name), app.Name);
-            foreach (var domain in domains.ListForApp(app.Name))
-                await routes.EnsureHostAsync(domain.Hostname, app.Name);
+            // Set again only when Redis lacks it (it was flushed), so passes do not churn every router's table.
+            foreach (var host in domains.ListForApp(app.Name).Select(d => d.Hostname).Prepend(settings.AppHost(app.Name)))
+            {
+                if (hosts.GetValueOrDefault(host) != app.Name)
+                    await routes.SetHostAsync(host, app.Name);
+            }
             using var _ = await locks.AcquireAsync(app.Name, cancellationToken);
-            await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken);
+            // Someone changed the app since the snapshot (a scale, a deploy, a crash replaced): read it afresh.
+            var snapshot = locks.Generation(app.Name) == generations[app.Name]
+                ? new AppSnapshot(byApp[app.Name].ToList(), lostByApp[app.Name].ToList())
+                : null;
+            await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken, snapshot);
         }
     }
 
-    /// <summary>One pass over one app; the caller holds the app's lock.</summary>
-    public async Task<ConvergeResult> ConvergeAppAsync(string app, Func<string, Task> output, CancellationToken cancellationToken)
+    /// <summary>What a full pass read once for every app: this app's instances on live cells, and on lost ones.</summary>
+    public sealed record AppSnapshot(IReadOnlyList<InstanceState> Instances, IReadOnlyList<InstanceState> OnLostCells);
+
+    /// <summary>
+    /// One pass over one app; the caller holds the app's lock. <paramref name="snapshot"/> is what a full
+    /// pass already read, valid only if nobody held the app's lock since (<see cref="AppLocks.Generation"/>);
+    /// without it the pass reads the cells itself.
+    /// </summary>
+    public async Task<ConvergeResult> ConvergeAppAsync(string app, Func<string, Task> output, CancellationToken cancellationToken, AppSnapshot? snapshot = null)
     {
         var current = database.CurrentRelease(app);
         var formation = database.Formation(app);
-        var all = await instances.ListAsync(app, cancellationToken);
+        var all = snapshot?.Instances ?? await instances.ListAsync(app, cancellationToken);
         var started = 0;
         var stopped = 0;
         var problems = new List<string>();
@@ -152,19 +273,14 @@ public sealed class Converger(
         // Crashed instances: record (once) and unroute now; their slots are refilled below (after backoff),
         // and the dead containers removed only after that, so a replacement does not wait on the cleanup.
         var deadInstances = all.Where(i => !i.Running).ToList();
+        var routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
         foreach (var dead in deadInstances)
         {
-            var uptime = time.GetUtcNow() - dead.Since;
-            if (crashes.Record(dead.ContainerId, app, dead.Process, dead.Index, dead.ExitCode ?? -1, dead.OomKilled, uptime))
-            {
-                var why = dead.OomKilled ? "killed for exceeding its memory limit" : $"exited with code {dead.ExitCode?.ToString() ?? "unknown"}";
-                database.AddEvent(app, "platform", "crash", $"{dead.Process}.{dead.Index} of v{dead.Release} crashed: {why}");
-                logger.LogInformation("{App} {Process}.{Index} crashed: {Why}", app, dead.Process, dead.Index, why);
-            }
-            await routes.RemoveRouteAsync(dead.InstanceId);
+            RecordCrash(app, dead.InstanceId, dead.Process, dead.Index, dead.Release, dead.ExitCode ?? -1, dead.OomKilled, time.GetUtcNow() - dead.Since);
+            if (routed.Remove(dead.InstanceId))
+                await routes.RemoveRouteAsync(dead.InstanceId);
         }
         var running = all.Where(i => i.Running).ToList();
-        var routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
 
         var desired = current is null
             ? new Dictionary<string, int>()
@@ -189,30 +305,29 @@ public sealed class Converger(
         var missing = desired.SelectMany(d => Enumerable.Range(1, d.Value).Select(index => (Process: d.Key, Index: index)))
             .Where(s => !keep.Any(i => i.Process == s.Process && i.Index == s.Index))
             .ToList();
+        // All at once: InstanceManager bounds the creates per cell, and the health waits overlap.
         var pending = new List<InstanceState>();
-        using var gate = new SemaphoreSlim(ParallelStarts);
         var starts = missing.Select(async slot =>
         {
+            if (_rollingBack.ContainsKey(app))
+                return; // the rollback replaces the crash-looping release; restarting it meanwhile only adds churn
             if (!crashes.MayStart(app, slot.Process, slot.Index))
             {
                 var notBefore = crashes.Get(app, slot.Process, slot.Index)!.NotBefore;
                 _ = WakeLaterAsync(app, notBefore - time.GetUtcNow());
                 return;
             }
-            await gate.WaitAsync(cancellationToken);
             try
             {
-                var instance = await instances.StartAsync(current!, slot.Process, slot.Index, running, pending, output, cancellationToken);
+                // A crashed slot goes back to its own cell when it has room.
+                var crashedOn = deadInstances.FirstOrDefault(d => d.Process == slot.Process && d.Index == slot.Index)?.Cell;
+                var instance = await instances.StartAsync(current!, slot.Process, slot.Index, running, pending, output, cancellationToken, crashedOn);
                 lock (keep) keep.Add(instance);
                 Interlocked.Increment(ref started);
             }
             catch (Exception e) when (e is DeployException or CellUnavailableException)
             {
                 lock (problems) problems.Add(e.Message);
-            }
-            finally
-            {
-                gate.Release();
             }
         });
         await Task.WhenAll(starts);
@@ -235,7 +350,7 @@ public sealed class Converger(
         // when they stop answering).
         routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
         var runningIds = running.Concat(keep).Select(i => i.InstanceId).ToHashSet();
-        var stranded = (await cells.OnLostCellsAsync(app))
+        var stranded = (snapshot?.OnLostCells ?? await cells.OnLostCellsAsync(app))
             .Where(i => i.Running && current is not null && i.Release == current.Version && i.Index <= desired.GetValueOrDefault(i.Process)
                 && !keep.Any(k => k.Process == i.Process && k.Index == i.Index && routed.Contains(k.InstanceId)))
             .Select(i => i.InstanceId)

@@ -11,18 +11,22 @@ public sealed class CrashTracker(RestartBackoff backoff, TimeProvider time)
     private readonly ConcurrentDictionary<(string App, string Process, int Index), CrashRecord> _records = new();
     private readonly ConcurrentDictionary<string, byte> _seen = new();
 
-    /// <summary>Records a crash once per container (the event and the periodic sync may both report it); true if it was new.</summary>
-    public bool Record(string containerId, string app, string process, int index, long exitCode, bool oomKilled, TimeSpan uptime)
+    /// <summary>
+    /// Records a crash once per instance (the cell's event and the periodic pass may both report it, so both
+    /// key it by instance id); true if it was new. A crash of another release than the slot's last one
+    /// starts the count over: a new release's first crash restarts at once.
+    /// </summary>
+    public bool Record(string instanceId, string app, string process, int index, long exitCode, bool oomKilled, TimeSpan uptime, int release = 0)
     {
-        if (!_seen.TryAdd(containerId, 0))
+        if (!_seen.TryAdd(instanceId, 0))
             return false;
         var now = time.GetUtcNow();
         _records.AddOrUpdate((app, process, index),
-            _ => new CrashRecord(1, 1, exitCode, oomKilled, now, now + backoff.DelayAfter(1)),
+            _ => new CrashRecord(1, 1, exitCode, oomKilled, now, now + backoff.DelayAfter(1), release),
             (_, previous) =>
             {
-                var count = backoff.NextCount(previous.CrashesInARow, uptime);
-                return new CrashRecord(count, previous.Restarts + 1, exitCode, oomKilled, now, now + backoff.DelayAfter(count));
+                var count = previous.Release == release ? backoff.NextCount(previous.CrashesInARow, uptime) : 1;
+                return new CrashRecord(count, previous.Restarts + 1, exitCode, oomKilled, now, now + backoff.DelayAfter(count), release);
             });
         return true;
     }

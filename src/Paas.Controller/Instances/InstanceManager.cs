@@ -20,6 +20,13 @@ public sealed class InstanceManager(
 {
     /// <summary>One placement decision at a time, so concurrent starts see each other's reservations.</summary>
     private readonly SemaphoreSlim _placement = new(1, 1);
+    /// <summary>
+    /// Creates and starts in flight per cell: an engine creates containers in parallel well, but twenty at
+    /// once on a small host only queue behind each other; the health waits that follow are not bounded.
+    /// </summary>
+    public const int StartsPerCell = 4;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> _cellStarts = new();
+    private readonly RouteBatcher _routeBatches = new(routes, RouteConfirmation, time);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RouteConfirmation = TimeSpan.FromSeconds(5);
     /// <summary>A process without a port to check counts as healthy once it has stayed up this long.</summary>
@@ -36,9 +43,12 @@ public sealed class InstanceManager(
     /// instance is removed and a <see cref="DeployException"/> says why.
     /// </summary>
     /// <param name="known">Instances already running, for placement; <paramref name="pending"/> those being placed in the same pass.</param>
+    /// <param name="preferredCell">Where to start it if that cell has room (a crashed instance's own cell, whose engine has the image).</param>
     public async Task<InstanceState> StartAsync(ReleaseRecord release, string process, int index, IReadOnlyList<InstanceState> known,
-        List<InstanceState> pending, Func<string, Task> output, CancellationToken cancellationToken)
+        List<InstanceState> pending, Func<string, Task> output, CancellationToken cancellationToken, string? preferredCell = null)
     {
+        // Where a start's seconds go, logged per instance: placement, the engine's create and start, the first healthy check, the routers.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var memory = MemoryBytesFor(release.App, process);
         var spec = new InstanceSpec(
             InstanceId: $"{release.App}-{process}-{index}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}",
@@ -57,7 +67,7 @@ public sealed class InstanceManager(
         await _placement.WaitAsync(cancellationToken);
         try
         {
-            var (chosen, reason) = await cells.PlaceAsync(release.App, memory, known, pending);
+            var (chosen, reason) = await cells.PlaceAsync(release.App, memory, known, pending, preferredCell);
             cell = chosen ?? throw new DeployException($"{process}.{index} could not be placed: {reason}");
             // Reserve the slot before the slow start, so parallel starts in this pass spread out.
             pending.Add(new InstanceState(spec.InstanceId, "", release.App, release.Version, process, index, cell.Name, true, null, time.GetUtcNow()) { MemoryLimitBytes = memory });
@@ -77,7 +87,19 @@ public sealed class InstanceManager(
                 throw new DeployException($"{process}.{index} could not start on cell {cell.Name}: {e.Message.TrimEnd('.')}.");
             }
         }
-        var instance = await cell.StartAsync(spec, cancellationToken);
+        var placed = clock.ElapsedMilliseconds;
+        var starts = _cellStarts.GetOrAdd(cell.Name, _ => new SemaphoreSlim(StartsPerCell));
+        InstanceState instance;
+        await starts.WaitAsync(cancellationToken);
+        try
+        {
+            instance = await cell.StartAsync(spec, cancellationToken);
+        }
+        finally
+        {
+            starts.Release();
+        }
+        var running = clock.ElapsedMilliseconds;
         await output($"       {process}.{index} started on cell {cell.Name}");
         var check = HealthCheckFor(release.App, process);
         var health = process == ProcessType.Web || database.HealthCheck(release.App, process) is not null
@@ -88,15 +110,18 @@ public sealed class InstanceManager(
             await cell.StopAsync(instance.InstanceId, TimeSpan.FromSeconds(1), CancellationToken.None);
             throw new DeployException($"{process}.{index} of v{release.Version} never became healthy: {health.Reason}");
         }
+        var healthy = clock.ElapsedMilliseconds;
         await output($"       {process}.{index} is healthy");
         if (process == ProcessType.Web && instance.Address is not null)
         {
-            var version = await routes.AddRouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address, instance.Cell));
-            if (await routes.WaitAppliedAsync(version, RouteConfirmation, time, cancellationToken))
+            // Routed with whatever else became healthy meanwhile: one write and one acknowledgement wait per batch.
+            if (await _routeBatches.RouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address, instance.Cell), cancellationToken))
                 await output($"       {process}.{index} is routed");
             else
                 await output($" !     Not every router confirmed the route for {process}.{index} within {RouteConfirmation.TotalSeconds:0} s; one may be down.");
         }
+        logger.LogInformation("Started {Instance} on {Cell}: placed at {Placed} ms, running at {Running} ms, healthy at {Healthy} ms, routed at {Routed} ms",
+            instance.InstanceId, cell.Name, placed, running, healthy, clock.ElapsedMilliseconds);
         return instance;
     }
 

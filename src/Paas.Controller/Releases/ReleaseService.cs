@@ -43,7 +43,8 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
     }
 
     /// <summary>A new release with vN's image, process types and config vars, rolled out like any other.</summary>
-    public async Task<ReleaseRecord> RollbackAsync(string app, int version, string actor, Func<string, Task>? output, CancellationToken cancellationToken)
+    /// <param name="description">The new release's description; "Rollback to vN" unless given (the automatic rollback names its reason).</param>
+    public async Task<ReleaseRecord> RollbackAsync(string app, int version, string actor, Func<string, Task>? output, CancellationToken cancellationToken, string? description = null)
     {
         output ??= _ => Task.CompletedTask;
         using var _ = await locks.AcquireAsync(app, cancellationToken);
@@ -60,7 +61,7 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
         {
             Version = database.NextReleaseVersion(app),
             CreatedAt = time.GetUtcNow(),
-            Description = $"Rollback to v{version}",
+            Description = description ?? $"Rollback to v{version}",
         };
         await output($"-----> Rolling back {app} to v{version} as v{release.Version}");
         await RollOutAsync(release, actor, output, cancellationToken);

@@ -12,4 +12,9 @@ public sealed record CellEvent(
     [property: JsonPropertyName("release")] int Release,
     [property: JsonPropertyName("exit_code")] long ExitCode,
     [property: JsonPropertyName("oom_killed")] bool OomKilled,
-    [property: JsonPropertyName("at")] DateTimeOffset At);
+    [property: JsonPropertyName("at")] DateTimeOffset At)
+{
+    /// <summary>When the process had started, for its uptime (a long run resets the restart backoff); null from older agents.</summary>
+    [JsonPropertyName("started_at")]
+    public DateTimeOffset? StartedAt { get; init; }
+}

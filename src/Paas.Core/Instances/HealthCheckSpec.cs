@@ -4,7 +4,8 @@ namespace Paas.Core.Instances;
 
 /// <summary>
 /// How a process type's instances are judged healthy: a TCP connect to $PORT by default, or an HTTP GET
-/// of a path answering 2xx/3xx. Checks run inside the instance's network namespace.
+/// of a path answering 2xx/3xx. The cell agent checks the instance at its address on the engine's
+/// network: every 100 ms while it starts, until the first success, then every IntervalSeconds.
 /// </summary>
 public sealed record HealthCheckSpec(
     [property: JsonPropertyName("type")] string Type,

@@ -17,6 +17,33 @@ public sealed class RouteWriter(IConnectionMultiplexer redis, RouteKeys keys)
     /// <param name="json">The <see cref="RouteEntry"/> JSON, stored and published as is.</param>
     public Task<long> SetRouteAsync(string instance, string json) => SetAsync(keys.Routes, RouteChange.RouteSet, instance, json);
 
+    /// <summary>
+    /// Several routes in one transaction: each field still gets its own version and message, in order, so
+    /// routers apply them as they apply single writes; the writer waits once, for the last version.
+    /// </summary>
+    /// <returns>The version of the last write.</returns>
+    public async Task<long> SetRoutesAsync(IReadOnlyList<(string Instance, string Json)> routes)
+    {
+        if (routes.Count == 0)
+            return 0;
+        var transaction = redis.GetDatabase().CreateTransaction();
+        var versions = new List<Task<long>>(routes.Count);
+        foreach (var (instance, json) in routes)
+        {
+            _ = transaction.HashSetAsync(keys.Routes, instance, json);
+            versions.Add(transaction.StringIncrementAsync(keys.Version));
+        }
+        await transaction.ExecuteAsync();
+        var subscriber = redis.GetSubscriber();
+        // Sent in version order on one connection, so they arrive in order.
+        var published = new List<Task>(routes.Count);
+        for (var i = 0; i < routes.Count; i++)
+            published.Add(subscriber.PublishAsync(RedisChannel.Literal(keys.Changes),
+                JsonSerializer.Serialize(new RouteChange(RouteChange.RouteSet, routes[i].Instance, routes[i].Json, await versions[i]))));
+        await Task.WhenAll(published);
+        return await versions[^1];
+    }
+
     public Task<long> RemoveRouteAsync(string instance) => RemoveAsync(keys.Routes, RouteChange.RouteDel, instance);
 
     /// <param name="json">The <see cref="AppRouteOptions"/> JSON, stored and published as is.</param>

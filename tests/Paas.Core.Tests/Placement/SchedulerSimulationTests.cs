@@ -84,4 +84,18 @@ public sealed class SchedulerSimulationTests
 
         Assert.Equal(Run(), Run());
     }
+
+    [Fact]
+    public void PlaceOn_ACrashedInstancesOwnCell_WhenItHasRoom_ElseNothing()
+    {
+        var scheduler = new Scheduler(new SpreadPlacementPolicy(), [new CellCapacity("a", "z1", 1024 * Mb, 10), new CellCapacity("b", "z2", 1024 * Mb, 10)]);
+        scheduler.Reserve("a", "app", 512 * Mb);
+        scheduler.Reserve("a", "app", 256 * Mb);
+
+        // Spread would choose b (no instance of the app there); the replacement goes back to a.
+        Assert.Equal("a", scheduler.PlaceOn("a", "app", 256 * Mb));
+        Assert.Null(scheduler.PlaceOn("a", "app", 1 * Mb)); // full now
+        Assert.Null(scheduler.PlaceOn("gone", "app", 1 * Mb));
+        Assert.Equal("b", scheduler.Place("app", 256 * Mb, out _));
+    }
 }

@@ -10,7 +10,8 @@
 #   start_redis / kill_redis                 (re)start it on the same port and directory / SIGKILL it
 #   start_platform_supervised                the platform as users run it: deploy/run.sh, one cell "local"
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+# BENCH_ROOT runs another checkout's build with this script (a before/after comparison).
+ROOT=${BENCH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 CONFIGURATION=${CONFIGURATION:-Release}
 WORK=$(mktemp -d /tmp/paas-bench.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
