@@ -38,6 +38,11 @@ public sealed record PaasSettings
     public TimeSpan ConvergeInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long staging (all buildpacks together) and a release command may run before they are stopped.</summary>
     public TimeSpan StagingTimeout { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>
+    /// The cell that runs staging, release phases and one-offs (PAAS_STAGING_CELL); null: the live cell with the
+    /// most free memory (the cell that staged a release runs its release phase, as the image is already there).
+    /// </summary>
+    public string? StagingCell { get; init; }
     public long StagingMemoryBytes { get; init; } = 1024L * 1024 * 1024;
     /// <summary>Build output past this many bytes is not forwarded to the pusher (the build goes on).</summary>
     public long StagingOutputLimitBytes { get; init; } = 8L * 1024 * 1024;
@@ -104,6 +109,7 @@ public sealed record PaasSettings
             RolloutMaxInFlight = Int(read, "PAAS_ROLLOUT_MAX_IN_FLIGHT", 1),
             ConvergeInterval = TimeSpan.FromSeconds(Int(read, "PAAS_CONVERGE_SECONDS", 5)),
             StagingTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_STAGING_TIMEOUT_SECONDS", 900)),
+            StagingCell = read("PAAS_STAGING_CELL") is { Length: > 0 } stagingCell ? stagingCell.Trim() : null,
             StagingMemoryBytes = Int(read, "PAAS_STAGING_MEMORY_MB", 1024) * 1024L * 1024,
             StagingOutputLimitBytes = Int(read, "PAAS_STAGING_OUTPUT_LIMIT_MB", 8) * 1024L * 1024,
             MaxPushBytes = Int(read, "PAAS_MAX_PUSH_MB", 512) * 1024L * 1024,
