@@ -72,6 +72,7 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
     return Results.Text(report.Line + "\n", statusCode: report.StatusCode);
 });
 app.MapCellApi(CellSecret.Load(settings.DataDirectory));
+await app.Services.GetRequiredService<Paas.Cell.Tasks.TaskRunner>().RemoveLeftoversAsync(CancellationToken.None);
 await app.StartAsync();
 Console.WriteLine($"Paas cell {settings.Name} (zone {settings.Zone}, {settings.MemoryBytes / (1024 * 1024)} MB, max {settings.MaxInstances} instances) at {settings.AdvertisedUrl}");
 await app.WaitForShutdownAsync();

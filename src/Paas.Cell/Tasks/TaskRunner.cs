@@ -40,6 +40,7 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
                 TimeLimit = TimeSpan.FromSeconds(job.TimeLimitSeconds),
                 MemoryBytes = job.MemoryBytes,
                 OutputLimitBytes = job.OutputLimitBytes,
+                Cell = cell.Name,
             };
             StagingResult staged;
             try
@@ -73,8 +74,39 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
         }
     }
 
+    /// <summary>
+    /// Removes this cell's staging and one-off containers: at start-up, any there are were left by an agent that
+    /// died mid-task (its controller has already failed that push or run), and would otherwise run on to their limit.
+    /// </summary>
+    public async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
+    {
+        var containers = await docker.Containers.ListContainersAsync(new Docker.DotNet.Models.ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool>
+                {
+                    [$"{Paas.Core.Instances.ContainerLabels.Platform}={platformId}"] = true,
+                    [$"{Paas.Core.Instances.ContainerLabels.Cell}={cell.Name}"] = true,
+                },
+            },
+        }, cancellationToken);
+        foreach (var container in containers.Where(c => c.Labels.TryGetValue(Paas.Core.Instances.ContainerLabels.Role, out var role) && role != "instance"))
+        {
+            try
+            {
+                await docker.Containers.RemoveContainerAsync(container.ID, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true }, cancellationToken);
+                logger.LogInformation("Removed {Role} container {Id} left by an earlier agent", container.Labels[Paas.Core.Instances.ContainerLabels.Role], container.ID[..12]);
+            }
+            catch (DockerContainerNotFoundException)
+            {
+            }
+        }
+    }
+
     /// <summary>Runs a one-off command of a release whose image is on this engine (the controller prepared it first).</summary>
     public Task<OneOffResult> RunAsync(OneOffJob job, Func<string, Task> output, CancellationToken cancellationToken) =>
-        new OneOffRunner(docker, platformId).RunAsync(job.App, cell.Local(job.Image), job.Kind, job.Command, job.Environment,
+        new OneOffRunner(docker, platformId, cell.Name).RunAsync(job.App, cell.Local(job.Image), job.Kind, job.Command, job.Environment,
             job.MemoryBytes, TimeSpan.FromSeconds(job.TimeLimitSeconds), output, cancellationToken, linePrefix: "");
 }

@@ -66,10 +66,15 @@ public sealed class RemoteCell : ICell
         {
             throw new CellUnavailableException($"Cell {Name} at {Url} could not be reached for {doing}: {e.Message.TrimEnd('.')}.");
         }
-        catch (Exception e) when (e is TimeoutException or IOException or InvalidDataException or JsonException)
+        catch (TimeoutException e)
         {
-            // The agent died (its connection closed or reset) or its host vanished (silence): the task is lost with it.
+            // Its host vanished (or hangs): packets are swallowed, nothing closes the connection.
             throw new CellUnavailableException($"Cell {Name} at {Url} stopped answering while {doing}: {e.Message.TrimEnd('.')}.");
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
+        {
+            // The agent died: its connection closed or was reset before the outcome line. The task is lost with it.
+            throw new CellUnavailableException($"Cell {Name} at {Url} went away while {doing}: its answer ended before the outcome.");
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

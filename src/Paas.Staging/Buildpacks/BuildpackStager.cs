@@ -74,6 +74,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
                 [ContainerLabels.Platform] = options.PlatformId,
                 [ContainerLabels.Role] = "staging",
                 [ContainerLabels.App] = job.App,
+                [ContainerLabels.Cell] = options.Cell ?? "",
             },
             HostConfig = new HostConfig
             {

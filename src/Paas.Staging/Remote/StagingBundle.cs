@@ -52,10 +52,12 @@ public static class StagingBundle
             {
                 job = await JsonSerializer.DeserializeAsync<StagingJob>(entry.DataStream, cancellationToken: cancellationToken);
             }
-            else if (name == SourceEntry && entry.DataStream is not null)
+            else if (name == SourceEntry)
             {
+                // An empty entry has no data stream, and is still the (empty) source.
                 await using var file = File.Create(sourceTar);
-                await entry.DataStream.CopyToAsync(file, cancellationToken);
+                if (entry.DataStream is not null)
+                    await entry.DataStream.CopyToAsync(file, cancellationToken);
             }
             else if (name is not null && name.StartsWith(BuiltInPrefix, StringComparison.Ordinal) && name.Length > BuiltInPrefix.Length)
             {
