@@ -1,4 +1,5 @@
 using Docker.DotNet;
+using Docker.DotNet.Models;
 using Paas.Cell.Agent;
 using Paas.Cell.Docker;
 using Paas.Staging;
@@ -80,7 +81,7 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
     /// </summary>
     public async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
     {
-        var containers = await docker.Containers.ListContainersAsync(new Docker.DotNet.Models.ContainersListParameters
+        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>>
@@ -96,7 +97,7 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
         {
             try
             {
-                await docker.Containers.RemoveContainerAsync(container.ID, new Docker.DotNet.Models.ContainerRemoveParameters { Force = true }, cancellationToken);
+                await docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true }, cancellationToken);
                 logger.LogInformation("Removed {Role} container {Id} left by an earlier agent", container.Labels[Paas.Core.Instances.ContainerLabels.Role], container.ID[..12]);
             }
             catch (DockerContainerNotFoundException)
