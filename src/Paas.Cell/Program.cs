@@ -51,6 +51,8 @@ services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(new Paas.Core.Routing.RouteKeys(settings.RedisPrefix));
 services.AddSingleton(new DockerCell(settings.Name, docker, platformId, time, settings.Address, settings.Registry));
 services.AddSingleton<StoppingInstances>();
+services.AddSingleton(sp => new Paas.Cell.Tasks.TaskRunner(docker, sp.GetRequiredService<DockerCell>(), settings, platformId,
+    sp.GetRequiredService<ILogger<Paas.Cell.Tasks.TaskRunner>>()));
 services.AddSingleton<HeartbeatService>();
 services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
 services.AddHostedService<ContainerEventWatcher>();
@@ -70,6 +72,7 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
     return Results.Text(report.Line + "\n", statusCode: report.StatusCode);
 });
 app.MapCellApi(CellSecret.Load(settings.DataDirectory));
+await app.Services.GetRequiredService<Paas.Cell.Tasks.TaskRunner>().RemoveLeftoversAsync(CancellationToken.None);
 await app.StartAsync();
 Console.WriteLine($"Paas cell {settings.Name} (zone {settings.Zone}, {settings.MemoryBytes / (1024 * 1024)} MB, max {settings.MaxInstances} instances) at {settings.AdvertisedUrl}");
 await app.WaitForShutdownAsync();

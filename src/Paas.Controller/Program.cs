@@ -114,10 +114,11 @@ services.AddSingleton(new BuildpackFetcher(Path.Combine(dataDir, "buildpacks-cac
     settings.AllowPrivateBuildpackHosts));
 services.AddSingleton(new StagingOptions(settings.StackImage, buildpacksDir, Path.Combine(dataDir, "cache"), Path.Combine(dataDir, "tmp"), platformId)
     { TimeLimit = settings.StagingTimeout, MemoryBytes = settings.StagingMemoryBytes, OutputLimitBytes = settings.StagingOutputLimitBytes });
-services.AddSingleton<IStager>(sp => new BuildpackStager(docker, sp.GetRequiredService<StagingOptions>(), sp.GetRequiredService<BuildpackFetcher>()));
-services.AddSingleton(new OneOffRunner(docker, platformId));
-if (settings.Registry is { } registry)
-    services.AddSingleton(new Paas.Staging.Images.ReleaseImagePublisher(docker, registry));
+// Staging, release phases and one-offs run on a cell (TaskPlacement), with that cell's engine; buildpacks are fetched here.
+services.AddSingleton<Paas.Controller.Tasks.TaskPlacement>();
+services.AddSingleton<IStager>(sp => new Paas.Controller.Tasks.CellStager(sp.GetRequiredService<Paas.Controller.Tasks.TaskPlacement>(),
+    sp.GetRequiredService<BuildpackFetcher>(), settings, buildpacksDir));
+services.AddSingleton<Paas.Controller.Tasks.OneOffTasks>();
 services.AddSingleton(new ImageJanitor(docker, platformId, Path.Combine(dataDir, "tmp")));
 services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
 services.AddSingleton(new CellKeys(settings.RedisPrefix));

@@ -11,6 +11,8 @@ public sealed record StagingOptions(
     public TimeSpan TimeLimit { get; init; } = TimeSpan.FromMinutes(15);
     /// <summary>Build output past this many bytes is dropped (with a note) instead of streamed to the pusher.</summary>
     public long OutputLimitBytes { get; init; } = 8L * 1024 * 1024;
+    /// <summary>The cell staging runs on, labelled on the container so that cell's agent can remove it if it died mid-stage.</summary>
+    public string? Cell { get; init; }
 
     /// <summary>"90 seconds" or "15 minutes": how limits read in messages.</summary>
     public static string Describe(TimeSpan limit) =>

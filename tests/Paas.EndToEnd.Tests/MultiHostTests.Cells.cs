@@ -55,7 +55,9 @@ public sealed partial class MultiHostTests
         for (var attempt = 0; attempt < 20; attempt++)
         {
             var listed = AppUnderTest.Must(await platform.PaasAsync(null, "cells", "--json"));
-            cells = JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray().Select(c => c.Clone()).ToList();
+            // The hosts' cells; the fixture's staging cell on the main host is not one of them.
+            cells = JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray().Select(c => c.Clone())
+                .Where(c => c.GetProperty("name").GetString() != MultiHostPlatform.StagingCell).ToList();
             if (cells.Count == 3 && cells.All(c => c.TryGetProperty("images", out var n) && n.GetInt32() > 0))
                 break;
             await Task.Delay(250);

@@ -29,6 +29,9 @@ public sealed record CellAgentSettings(
     /// <summary>How this cell reaches the image registry (PAAS_REGISTRY and its credentials), if there is one.</summary>
     public Paas.Core.Images.RegistryAccess? Registry { get; init; }
 
+    /// <summary>The image staging containers run on (PAAS_STACK_IMAGE): it must be on this cell's engine for the cell to stage.</summary>
+    public string StackImage { get; init; } = "paas/stack:latest";
+
     /// <summary>The TTL of this cell's alive key: silent this long, the cell is lost (see <see cref="Paas.Core.Routing.CellHeartbeat"/>).</summary>
     public TimeSpan LostAfter { get; init; } = Paas.Core.Routing.CellHeartbeat.DefaultLostAfter;
 
@@ -65,6 +68,7 @@ public sealed record CellAgentSettings(
             LostAfter = platform.CellLostAfter,
             Address = address,
             Registry = platform.Registry,
+            StackImage = platform.StackImage,
             LogMaxLines = platform.LogMaxLines,
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
         };

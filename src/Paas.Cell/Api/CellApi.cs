@@ -2,6 +2,9 @@ using Paas.Cell.Agent;
 using Paas.Cell.Docker;
 using Paas.Core.Cells;
 using Paas.Core.Instances;
+using Paas.Cell.Tasks;
+using Paas.Staging;
+using Paas.Staging.Remote;
 
 namespace Paas.Cell.Api;
 
@@ -11,6 +14,30 @@ public static class CellApi
     public sealed record WaitHealthyRequest(InstanceState Instance, HealthCheckSpec Check, double TimeoutSeconds);
 
     public sealed record PrepareImageRequest(string Image);
+
+    /// <summary>Streams a task's output and outcome as NDJSON, with ticks while it is quiet; a failure is one {"error"} sentence.</summary>
+    private static async Task AnswerTaskAsync(HttpContext context, Func<Func<string, Task>, Task<TaskMessage>> run, ILogger logger, CancellationToken ct)
+    {
+        context.Response.ContentType = TaskStream.ContentType;
+        await context.Response.StartAsync(ct);
+        await using var writer = new TaskStream.Writer(context.Response.Body);
+        writer.StartTicks(ct);
+        TaskMessage outcome;
+        try
+        {
+            outcome = await run(line => writer.WriteAsync(new TaskMessage { Line = line }, ct));
+        }
+        catch (StagingException e)
+        {
+            outcome = new TaskMessage { Error = e.Message };
+        }
+        catch (global::Docker.DotNet.DockerApiException e)
+        {
+            logger.LogWarning("A task failed on the engine: {Reason}", e.Message);
+            outcome = new TaskMessage { Error = Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message) };
+        }
+        await writer.WriteAsync(outcome, ct);
+    }
 
     public static void MapCellApi(this IEndpointRouteBuilder app, string secret)
     {
@@ -55,6 +82,19 @@ public static class CellApi
                 await WriteAsync(new { error = e.Message });
             }
         });
+
+        // Staging: the body is a StagingBundle (a tar), the answer NDJSON (TaskStream): the build's lines live, then {"staged"} or {"error"}.
+        api.MapPost("/staging", async (TaskRunner tasks, HttpContext context, ILogger<TaskRunner> logger, CancellationToken ct) =>
+        {
+            // The controller checked the push against its limits (PushedSource.CheckLimits) before sending it.
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                size.MaxRequestBodySize = null;
+            await AnswerTaskAsync(context, async output => new TaskMessage { Staged = await tasks.StageAsync(context.Request.Body, output, ct) }, logger, ct);
+        });
+
+        // A one-off command of a release (`paas run`, the release phase): its lines live, then {"ran"} or {"error"}.
+        api.MapPost("/runs", async (OneOffJob job, TaskRunner tasks, HttpContext context, ILogger<TaskRunner> logger, CancellationToken ct) =>
+            await AnswerTaskAsync(context, async output => new TaskMessage { Ran = await tasks.RunAsync(job, output, ct) }, logger, ct));
 
         api.MapPost("/instances/wait-healthy", async (WaitHealthyRequest request, DockerCell cell, CancellationToken ct) =>
             Results.Json(await cell.WaitHealthyAsync(request.Instance, request.Check, TimeSpan.FromSeconds(request.TimeoutSeconds), ct)));

@@ -32,7 +32,7 @@ public sealed class DockerCell : ICell
     public long PullFailures => Interlocked.Read(ref _pullFailures);
 
     /// <summary>The release's image as this cell's engine knows it: the digest, at the registry address this cell uses.</summary>
-    private string Local(string image) => _registry?.Rehost(image) ?? image;
+    public string Local(string image) => _registry?.Rehost(image) ?? image;
 
     /// <param name="address">Where other hosts reach this cell's instances (PAAS_CELL_ADDRESS): ports are published on it.</param>
     /// <param name="registry">How this cell reaches the image registry, when there is one.</param>

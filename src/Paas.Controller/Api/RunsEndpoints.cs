@@ -1,10 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Docker.DotNet;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
 using Paas.Staging;
-using Paas.Staging.OneOff;
 
 namespace Paas.Controller.Api;
 
@@ -32,7 +30,7 @@ public static class RunsEndpoints
             .Produces(StatusCodes.Status200OK, contentType: ContentType);
     }
 
-    private static async Task<IResult> RunAsync(string name, RunRequest? body, IStateStore db, OneOffRunner runner, PaasSettings settings,
+    private static async Task<IResult> RunAsync(string name, RunRequest? body, IStateStore db, Tasks.OneOffTasks runner, PaasSettings settings,
         HttpContext context, ILoggerFactory loggers, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
@@ -59,10 +57,13 @@ public static class RunsEndpoints
         // The headers go out before the container starts, so the client knows the run was accepted even if the command is silent.
         await response.StartAsync(ct);
         string outcome = "was cancelled (the client went away)";
+        var ranOn = "";
         try
         {
-            var result = await runner.RunAsync(name, release.Image, Kind, command, release.Config, settings.AppMemoryBytes, limit,
-                line => WriteAsync(response, new { line }, ct), ct, linePrefix: "");
+            // Only the command's own lines reach the user's stdout; getting the image onto the cell is not its output.
+            var (result, cell) = await runner.RunAsync(release, Kind, command, release.Config, settings.AppMemoryBytes, limit,
+                line => WriteAsync(response, new { line }, ct), _ => Task.CompletedTask, ct);
+            ranOn = $" (cell {cell})";
             outcome = result.TimedOut ? $"was stopped after {StagingOptions.Describe(limit)}"
                 : result.OutOfMemory ? $"ran out of memory ({settings.AppMemoryBytes / (1024 * 1024)} MB)"
                 : $"exited with code {result.ExitCode}";
@@ -79,15 +80,15 @@ public static class RunsEndpoints
         {
             // The client went away (Ctrl-C): the runner has removed the container, and there is no one left to answer.
         }
-        catch (DockerApiException e)
+        catch (Exception e) when (e is Cells.CellTaskException or Cells.CellUnavailableException or Instances.DeployException)
         {
             outcome = "could not start";
             loggers.CreateLogger(typeof(RunsEndpoints)).LogWarning("One-off run for {App} failed: {Error}", name, e.Message);
-            await WriteAsync(response, new { error = $"The one-off container could not be run: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}" }, ct);
+            await WriteAsync(response, new { error = $"The one-off container could not be run: {e.Message.TrimEnd('.')}." }, ct);
         }
         finally
         {
-            db.AddEvent(name, actor, "run", $"Ran `{Shorten(command)}` on v{release.Version}: {outcome}");
+            db.AddEvent(name, actor, "run", $"Ran `{Shorten(command)}` on v{release.Version}: {outcome}{ranOn}");
         }
         return Results.Empty;
     }

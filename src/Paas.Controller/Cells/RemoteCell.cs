@@ -5,6 +5,8 @@ using System.Text.Json;
 using Paas.Controller.Instances;
 using Paas.Core.Cells;
 using Paas.Core.Instances;
+using Paas.Staging.OneOff;
+using Paas.Staging.Remote;
 
 namespace Paas.Controller.Cells;
 
@@ -12,6 +14,9 @@ namespace Paas.Controller.Cells;
 public sealed class RemoteCell : ICell
 {
     private readonly HttpClient _http;
+    // Tasks (staging, one-offs) last as long as their own limits allow: each call is bounded by its caller's
+    // limit plus a margin, and by TaskStream.Silence between lines, rather than by one client-wide timeout.
+    private readonly HttpClient _tasks;
 
     /// <param name="timeout">How long one call may take (a hung agent must not hang the caller): 3 minutes by default, for image pulls.</param>
     public RemoteCell(string name, string url, string secret, HttpMessageHandler handler, TimeSpan? timeout = null)
@@ -20,6 +25,75 @@ public sealed class RemoteCell : ICell
         Url = url;
         _http = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = timeout ?? TimeSpan.FromMinutes(3) };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        _tasks = new HttpClient(handler, disposeHandler: false) { BaseAddress = _http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        _tasks.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+    }
+
+    /// <summary>
+    /// Stages on this cell: <paramref name="writeBundle"/> writes the <see cref="StagingBundle"/> as the request streams,
+    /// the build's lines come back as they are printed. Throws <see cref="CellTaskException"/> with the cell's reason
+    /// when staging fails there, <see cref="CellUnavailableException"/> naming the cell when it cannot be reached or
+    /// goes away (or falls silent) mid-stage, or takes longer than <paramref name="bound"/>.
+    /// </summary>
+    public async Task<StagedImage> StageAsync(Func<Stream, CancellationToken, Task> writeBundle, TimeSpan bound, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/staging") { Content = new StreamingContent(writeBundle) };
+        var outcome = await RunTaskAsync(request, "staging", bound, output, cancellationToken);
+        return outcome.Staged ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended staging without a result.");
+    }
+
+    /// <summary>Runs a one-off command on this cell (its image must be there: <see cref="PrepareImageAsync"/>); errors as for <see cref="StageAsync"/>.</summary>
+    public async Task<OneOffResult> RunAsync(OneOffJob job, TimeSpan bound, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/runs") { Content = JsonContent.Create(job) };
+        var outcome = await RunTaskAsync(request, "running a one-off command", bound, output, cancellationToken);
+        return outcome.Ran ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended the run without a result.");
+    }
+
+    private async Task<TaskMessage> RunTaskAsync(HttpRequestMessage request, string doing, TimeSpan bound, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(bound);
+        try
+        {
+            using var response = await _tasks.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, limit.Token);
+            if (!response.IsSuccessStatusCode)
+                await ReadAsync<JsonElement?>(response, limit.Token);
+            var outcome = await TaskStream.ReadAsync(await response.Content.ReadAsStreamAsync(limit.Token), output, limit.Token);
+            return outcome.Error is { } error ? throw new CellTaskException(error) : outcome;
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CellUnavailableException($"Cell {Name} at {Url} could not be reached for {doing}: {e.Message.TrimEnd('.')}.");
+        }
+        catch (TimeoutException e)
+        {
+            // Its host vanished (or hangs): packets are swallowed, nothing closes the connection.
+            throw new CellUnavailableException($"Cell {Name} at {Url} stopped answering while {doing}: {e.Message.TrimEnd('.')}.");
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException)
+        {
+            // The agent died: its connection closed or was reset before the outcome line. The task is lost with it.
+            throw new CellUnavailableException($"Cell {Name} at {Url} went away while {doing}: its answer ended before the outcome.");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CellUnavailableException($"Cell {Name} at {Url} did not finish {doing} within {bound.TotalMinutes:0} minutes.");
+        }
+    }
+
+    /// <summary>A request body written as it is sent (chunked), so a large push is never held in memory.</summary>
+    private sealed class StreamingContent(Func<Stream, CancellationToken, Task> write) : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => write(stream, CancellationToken.None);
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) => write(stream, cancellationToken);
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     public string Name { get; }

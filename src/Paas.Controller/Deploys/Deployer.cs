@@ -10,7 +10,6 @@ using Paas.Core.Releases;
 using Paas.Staging;
 using Paas.Staging.Buildpacks;
 using Paas.Staging.Hygiene;
-using Paas.Staging.Images;
 using Paas.Staging.OneOff;
 using Paas.Staging.Source;
 
@@ -29,11 +28,10 @@ public sealed class Deployer(
     AppLocks locks,
     Converger converger,
     PaasSettings settings,
-    OneOffRunner oneOff,
+    Tasks.OneOffTasks oneOff,
     ImageJanitor janitor,
     AppLogWriter logs,
-    ILogger<Deployer> logger,
-    ReleaseImagePublisher? publisher = null)
+    ILogger<Deployer> logger)
 {
     public async Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken)
     {
@@ -52,8 +50,8 @@ public sealed class Deployer(
         {
             var firstDeploy = database.CurrentRelease(app) is null;
             version = database.NextReleaseVersion(app);
-            var (release, manifest) = await BuildReleaseAsync(app, version.Value, revision, quarantine, actor, output, cancellationToken);
-            await RunReleasePhaseAsync(release, output, cancellationToken);
+            var (release, manifest, stagedOn) = await BuildReleaseAsync(app, version.Value, revision, quarantine, actor, output, cancellationToken);
+            await RunReleasePhaseAsync(release, output, cancellationToken, stagedOn);
             ApplyManifest(release, manifest, firstDeploy);
             await RollOutAsync(release, actor, output, cancellationToken);
             recorded = true;
@@ -61,7 +59,7 @@ public sealed class Deployer(
             await output($"       {settings.AppUrl(app)} deployed to Paas");
             logger.LogInformation("Deployed {App} v{Version} ({Commit}) in {Seconds:0.0} s", app, release.Version, revision, clock.Elapsed.TotalSeconds);
             if (firstDeploy && manifest.Postdeploy is { Length: > 0 } postdeploy)
-                await RunPostdeployAsync(release, postdeploy, output, cancellationToken);
+                await RunPostdeployAsync(release, postdeploy, output, cancellationToken, stagedOn);
             return true;
         }
         catch (Exception e) when (e is StagingException or DeployException or StateStoreUnavailableException)
@@ -93,13 +91,20 @@ public sealed class Deployer(
     /// Heroku's release phase: the Procfile's `release:` command runs once, in a one-off container of the new
     /// image with the new config, before any instance of the release starts. If it fails, nothing is rolled out.
     /// </summary>
-    internal async Task RunReleasePhaseAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
+    internal async Task RunReleasePhaseAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken, string? stagedOn = null)
     {
         if (!release.ProcessTypes.TryGetValue(ReleaseProcess, out var command))
             return;
         await output($"-----> Running release command: {command}");
-        var result = await oneOff.RunAsync(release.App, release.Image, ReleaseProcess, command, release.Environment,
-            settings.AppMemoryBytes, settings.StagingTimeout, output, cancellationToken);
+        OneOffResult result;
+        try
+        {
+            (result, _) = await RunOneOffAsync(release, ReleaseProcess, command, output, cancellationToken, stagedOn);
+        }
+        catch (Exception e) when (e is Cells.CellTaskException or Cells.CellUnavailableException)
+        {
+            throw new DeployException($"The release command could not run, so v{release.Version} was not deployed: {e.Message.TrimEnd('.')}.");
+        }
         if (result.TimedOut)
             throw new DeployException($"The release command was still running after {StagingOptions.Describe(settings.StagingTimeout)}, so it was stopped and v{release.Version} was not deployed.");
         if (result.OutOfMemory)
@@ -110,15 +115,28 @@ public sealed class Deployer(
     }
 
     /// <summary>app.json's `scripts.postdeploy` runs once, after the app's first release is live; a failure is reported, not undone.</summary>
-    private async Task RunPostdeployAsync(ReleaseRecord release, string command, Func<string, Task> output, CancellationToken cancellationToken)
+    private async Task RunPostdeployAsync(ReleaseRecord release, string command, Func<string, Task> output, CancellationToken cancellationToken, string? stagedOn)
     {
         await output($"-----> Running postdeploy script: {command}");
-        var result = await oneOff.RunAsync(release.App, release.Image, "postdeploy", command, release.Environment,
-            settings.AppMemoryBytes, settings.StagingTimeout, output, cancellationToken);
-        await output(result.Succeeded
+        string outcome;
+        try
+        {
+            var (result, _) = await RunOneOffAsync(release, "postdeploy", command, output, cancellationToken, stagedOn);
+            outcome = result.Succeeded ? "" : result.TimedOut ? "time limit reached" : $"exit code {result.ExitCode}";
+        }
+        catch (Exception e) when (e is Cells.CellTaskException or Cells.CellUnavailableException or DeployException)
+        {
+            outcome = e.Message.TrimEnd('.');
+        }
+        await output(outcome.Length == 0
             ? "       Postdeploy script succeeded"
-            : $" !     The postdeploy script failed ({(result.TimedOut ? "time limit reached" : $"exit code {result.ExitCode}")}); v{release.Version} stays deployed.");
+            : $" !     The postdeploy script failed ({outcome}); v{release.Version} stays deployed.");
     }
+
+    /// <summary>A deploy's one-off (release phase, postdeploy): the app's memory and the staging time limit, lines indented under their heading.</summary>
+    private Task<(OneOffResult Result, string Cell)> RunOneOffAsync(ReleaseRecord release, string kind, string command, Func<string, Task> output, CancellationToken cancellationToken, string? stagedOn) =>
+        oneOff.RunAsync(release, kind, command, release.Environment, settings.AppMemoryBytes, settings.StagingTimeout,
+            line => output(OneOffRunner.IndentedLines + line), line => output(OneOffRunner.IndentedLines + line), cancellationToken, stagedOn);
 
     /// <summary>app.json's formation applies on the first deploy only (later, `paas ps:scale` owns it); its health checks on every deploy.</summary>
     private void ApplyManifest(ReleaseRecord release, AppManifest manifest, bool firstDeploy)
@@ -159,7 +177,7 @@ public sealed class Deployer(
 
     private const string ReleaseProcess = "release";
 
-    private async Task<(ReleaseRecord Release, AppManifest Manifest)> BuildReleaseAsync(string app, int version, string revision, string? quarantine, string pusher, Func<string, Task> output, CancellationToken cancellationToken)
+    private async Task<(ReleaseRecord Release, AppManifest Manifest, string? StagedOn)> BuildReleaseAsync(string app, int version, string revision, string? quarantine, string pusher, Func<string, Task> output, CancellationToken cancellationToken)
     {
         await output($"-----> Building {app} from {revision[..Math.Min(7, revision.Length)]}");
         var scratch = Path.Combine(settings.DataDirectory, "tmp");
@@ -194,8 +212,6 @@ public sealed class Deployer(
             new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust),
             output,
             cancellationToken);
-        // Cells on other hosts pull the release from the registry, by digest.
-        var registryImage = publisher is null ? null : await publisher.PushAsync(staged.Image, output, cancellationToken);
 
         // A Procfile wins over the buildpack's defaults, as on Heroku.
         var processTypes = new Dictionary<string, string>(staged.Release.DefaultProcessTypes);
@@ -212,8 +228,9 @@ public sealed class Deployer(
             Config = config,
             Defaults = new Dictionary<string, string>(staged.Release.ConfigVars),
             Description = $"Deploy {revision[..Math.Min(7, revision.Length)]}",
-            RegistryImage = registryImage,
-        }, manifest);
+            // Cells on other hosts pull the release from the registry, by digest (the staging cell pushed it).
+            RegistryImage = staged.RegistryImage,
+        }, manifest, staged.Cell);
     }
 
     /// <summary>

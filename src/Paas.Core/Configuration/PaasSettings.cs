@@ -42,6 +42,11 @@ public sealed record PaasSettings
     public TimeSpan ConvergeInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>How long staging (all buildpacks together) and a release command may run before they are stopped.</summary>
     public TimeSpan StagingTimeout { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>
+    /// The cell that runs staging, release phases and one-offs (PAAS_STAGING_CELL); null: the live cell with the
+    /// most free memory (the cell that staged a release runs its release phase, as the image is already there).
+    /// </summary>
+    public string? StagingCell { get; init; }
     public long StagingMemoryBytes { get; init; } = 1024L * 1024 * 1024;
     /// <summary>Build output past this many bytes is not forwarded to the pusher (the build goes on).</summary>
     public long StagingOutputLimitBytes { get; init; } = 8L * 1024 * 1024;
@@ -109,6 +114,7 @@ public sealed record PaasSettings
             RolloutMaxInFlight = env.Count("PAAS_ROLLOUT_MAX_IN_FLIGHT", d.RolloutMaxInFlight),
             ConvergeInterval = env.Seconds("PAAS_CONVERGE_SECONDS", d.ConvergeInterval),
             StagingTimeout = env.Seconds("PAAS_STAGING_TIMEOUT_SECONDS", d.StagingTimeout),
+            StagingCell = env.Optional("PAAS_STAGING_CELL"),
             StagingMemoryBytes = env.Megabytes("PAAS_STAGING_MEMORY_MB", d.StagingMemoryBytes),
             StagingOutputLimitBytes = env.Megabytes("PAAS_STAGING_OUTPUT_LIMIT_MB", d.StagingOutputLimitBytes),
             MaxPushBytes = env.Megabytes("PAAS_MAX_PUSH_MB", d.MaxPushBytes),

@@ -38,6 +38,7 @@ public static class SettingsCatalogue
         new("PAAS_ROLLOUT_MAX_IN_FLIGHT", "`1`", "controller", "new instances a rolling deploy starts at once"),
         new("PAAS_KEEP_RELEASES", "`5`", "controller", "releases per app whose images are kept for rollback; older images are pruned"),
         new("PAAS_STAGING_TIMEOUT_SECONDS", "`900`", "controller", "how long staging (all buildpacks) and a release command may run"),
+        new("PAAS_STAGING_CELL", "none", "controller", "the cell that stages, runs release phases and one-offs (it needs `PAAS_STACK_IMAGE` on its engine); unset, the live cell with the most unreserved memory does (a release phase runs where its release was staged)"),
         new("PAAS_STAGING_MEMORY_MB", "`1024`", "controller", "memory limit of a staging container"),
         new("PAAS_STAGING_OUTPUT_LIMIT_MB", "`8`", "controller", "build output forwarded to the pusher (the build goes on past it)"),
         new("PAAS_MAX_PUSH_MB", "`512`", "controller", "the largest pushed tree (the sum of its files) that is staged"),

@@ -249,32 +249,8 @@ public sealed class BuildpackFetcher(string cacheRoot, HttpClient operatorHttp, 
         using var reader = new TarReader(tar);
         while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
         {
-            var name = entry.Name.Replace('\\', '/').TrimStart('.', '/');
-            if (entry.Name.StartsWith('/') || name.Split('/').Contains(".."))
-                throw new InvalidDataException("entry outside the archive");
-            if (name.Length == 0)
-                continue;
-            var path = Path.Combine(dir, name);
-            switch (entry.EntryType)
-            {
-                case TarEntryType.Directory:
-                    Directory.CreateDirectory(path);
-                    break;
-                case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    await using (var file = File.Create(path))
-                        if (entry.DataStream is not null)
-                            await entry.DataStream.CopyToAsync(file, cancellationToken);
-                    File.SetUnixFileMode(path, (entry.Mode & (UnixFileMode)0x1FF) | UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                    break;
-                case TarEntryType.SymbolicLink when PushedSource.SymlinkStaysInside(name.TrimEnd('/'), entry.LinkName):
-                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                    File.CreateSymbolicLink(path, entry.LinkName);
-                    break;
-                default:
-                    // Hard links, devices, escaping symlinks: a buildpack has no use for them.
-                    break;
-            }
+            if (SafeTar.RelativeName(entry) is { } name)
+                await SafeTar.ExtractEntryAsync(entry, name, dir, cancellationToken);
         }
     }
 

@@ -4,6 +4,7 @@ using Docker.DotNet;
 using Docker.DotNet.Models;
 using Paas.Core.Instances;
 using Paas.Core.Releases;
+using Paas.Staging.Remote;
 
 namespace Paas.Staging.Buildpacks;
 
@@ -12,40 +13,40 @@ namespace Paas.Staging.Buildpacks;
 /// then commits that container's /app as the release image: the stack plus one app layer. Buildpacks,
 /// cache and results are bind mounts, so they never end up in the image.
 /// </summary>
-public sealed class BuildpackStager(IDockerClient docker, StagingOptions options, BuildpackFetcher fetcher) : IStager
+public sealed class BuildpackStager(IDockerClient docker, StagingOptions options)
 {
     private const string AppUser = "1000:1000";
     private const int AppUid = 1000;
 
-    public async Task<StagingResult> StageAsync(StagingRequest request, Func<string, Task> output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stages <paramref name="job"/> on this engine: the pushed tree from <paramref name="sourceTarPath"/>, the built-in
+    /// buildpacks from <see cref="StagingOptions.BuildpacksDirectory"/>, fetched buildpack i from <paramref name="customDirectory"/>/i.
+    /// Throws <see cref="StagingException"/> with the reason.
+    /// </summary>
+    public async Task<StagingResult> StageAsync(StagingJob job, string sourceTarPath, string customDirectory, Func<string, Task> output, CancellationToken cancellationToken)
     {
-        // Fetched before the container exists: a buildpack that cannot be fetched fails fast, naming itself.
-        var chosen = request.Buildpacks ?? [];
+        var chosen = job.Buildpacks;
         var entries = new List<string>();
         var customBinds = new List<string>();
         for (var i = 0; i < chosen.Count; i++)
         {
-            var buildpack = chosen[i];
-            if (buildpack.Kind == BuildpackKind.BuiltIn)
+            if (chosen[i].BuiltIn is { } name)
             {
-                if (!File.Exists(Path.Combine(options.BuildpacksDirectory, buildpack.Location, "bin", "compile")))
-                    throw new StagingException($"Unknown buildpack '{buildpack}': use a built-in one ({string.Join(", ", BuiltInNames())}), a git URL or a .tgz URL.");
-                entries.Add(buildpack.Location);
+                entries.Add(name);
                 continue;
             }
-            var directory = await fetcher.FetchAsync(buildpack, request.App, request.Trust, output, cancellationToken);
-            customBinds.Add($"{directory}:/buildpacks-custom/{i}:ro");
+            customBinds.Add($"{Path.Combine(customDirectory, i.ToString(CultureInfo.InvariantCulture))}:/buildpacks-custom/{i}:ro");
             entries.Add($"/buildpacks-custom/{i}");
         }
 
-        var scratch = Path.Combine(options.ScratchRoot, $"stage-{request.App}-{Guid.NewGuid():N}");
+        var scratch = Path.Combine(options.ScratchRoot, $"stage-{job.App}-{Guid.NewGuid():N}");
         var outDir = Path.Combine(scratch, "out");
         var envDir = Path.Combine(scratch, "env");
-        var cacheDir = Path.Combine(options.CacheRoot, request.App);
+        var cacheDir = Path.Combine(options.CacheRoot, job.App);
         Directory.CreateDirectory(outDir);
         Directory.CreateDirectory(envDir);
         Directory.CreateDirectory(cacheDir);
-        foreach (var (name, value) in request.ConfigVars)
+        foreach (var (name, value) in job.ConfigVars)
             await File.WriteAllTextAsync(Path.Combine(envDir, name), value, cancellationToken);
         foreach (var dir in new[] { outDir, envDir, cacheDir })
             ChownToAppUser(dir);
@@ -55,8 +56,8 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
         {
             "HOME=/app",
             "STACK=paas-bookworm",
-            $"SOURCE_VERSION={request.SourceVersion}",
-            $"APP_NAME={request.App}",
+            $"SOURCE_VERSION={job.SourceVersion}",
+            $"APP_NAME={job.App}",
         };
         if (entries.Count > 0)
             env.Add("PAAS_BUILDPACKS=" + string.Join(',', entries));
@@ -72,7 +73,8 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
             {
                 [ContainerLabels.Platform] = options.PlatformId,
                 [ContainerLabels.Role] = "staging",
-                [ContainerLabels.App] = request.App,
+                [ContainerLabels.App] = job.App,
+                [ContainerLabels.Cell] = options.Cell ?? "",
             },
             HostConfig = new HostConfig
             {
@@ -99,7 +101,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
 
         try
         {
-            await CopySourceAsync(created.ID, scratch, request, cancellationToken);
+            await CopySourceAsync(created.ID, sourceTarPath, cancellationToken);
             using var timeLimit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeLimit.CancelAfter(options.TimeLimit);
             long exitCode;
@@ -148,14 +150,14 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
             var names = chosen.Count > 0 ? string.Join(",", chosen) : buildpack ?? "";
 
             await output("-----> Building image");
-            var image = ImageName(request.App);
-            var tag = "v" + request.Release.ToString(CultureInfo.InvariantCulture);
+            var image = ImageName(job.App);
+            var tag = "v" + job.Release.ToString(CultureInfo.InvariantCulture);
             await docker.Images.CommitContainerChangesAsync(new CommitContainerChangesParameters
             {
                 ContainerID = created.ID,
                 RepositoryName = image,
                 Tag = tag,
-                Comment = $"Paas release {tag} of {request.App}",
+                Comment = $"Paas release {tag} of {job.App}",
                 Config = new Config
                 {
                     User = AppUser,
@@ -164,8 +166,8 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
                     Labels = new Dictionary<string, string>
                     {
                         [ContainerLabels.Platform] = options.PlatformId,
-                        [ContainerLabels.App] = request.App,
-                        [ContainerLabels.Release] = request.Release.ToString(CultureInfo.InvariantCulture),
+                        [ContainerLabels.App] = job.App,
+                        [ContainerLabels.Release] = job.Release.ToString(CultureInfo.InvariantCulture),
                     },
                 },
             }, cancellationToken);
@@ -193,13 +195,8 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
 
     public static string ImageName(string app) => "paas/app-" + app;
 
-    private IEnumerable<string> BuiltInNames() =>
-        File.Exists(Path.Combine(options.BuildpacksDirectory, "order"))
-            ? File.ReadAllLines(Path.Combine(options.BuildpacksDirectory, "order")).Select(l => l.Split('#')[0].Trim()).Where(l => l.Length > 0)
-            : [];
-
     /// <summary>How a buildpack is named to the pusher: as they chose it (a name or URL), or as its detect named itself.</summary>
-    private static string? Label(IReadOnlyList<BuildpackReference> chosen, string outDir, string? index)
+    private static string? Label(IReadOnlyList<StagedBuildpack> chosen, string outDir, string? index)
     {
         if (!int.TryParse(index, out var i))
             return null;
@@ -213,7 +210,7 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
     /// Parses each buildpack's bin/release output, naming the buildpack whose YAML is bad, and merges them:
     /// process types and config vars of a later buildpack win over an earlier one's (the last buildpack is the app's primary).
     /// </summary>
-    private static async Task<BuildpackRelease> ReadReleasesAsync(IReadOnlyList<BuildpackReference> chosen, string outDir, string? detected, Func<string, Task> output)
+    private static async Task<BuildpackRelease> ReadReleasesAsync(IReadOnlyList<StagedBuildpack> chosen, string outDir, string? detected, Func<string, Task> output)
     {
         var types = new Dictionary<string, string>(StringComparer.Ordinal);
         var config = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -251,13 +248,9 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
         }
     }
 
-    private async Task CopySourceAsync(string containerId, string scratch, StagingRequest request, CancellationToken cancellationToken)
+    private async Task CopySourceAsync(string containerId, string sourceTarPath, CancellationToken cancellationToken)
     {
-        // Spooled to disk rather than memory: a push may be large, and the engine wants a plain stream.
-        var tarPath = Path.Combine(scratch, "source.tar");
-        await using (var file = File.Create(tarPath))
-            await request.WriteSourceTar(file, cancellationToken);
-        await using var tar = File.OpenRead(tarPath);
+        await using var tar = File.OpenRead(sourceTarPath);
         await docker.Containers.ExtractArchiveToContainerAsync(containerId, new ContainerPathStatParameters { Path = "/app" }, tar, cancellationToken);
     }
 

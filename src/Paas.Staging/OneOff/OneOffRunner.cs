@@ -9,7 +9,8 @@ namespace Paas.Staging.OneOff;
 /// phase and `scripts.postdeploy`: the app user, the release's config, `.profile.d` sourced first, output
 /// streamed line by line, a time limit, and the container always removed.
 /// </summary>
-public sealed class OneOffRunner(IDockerClient docker, string platformId)
+/// <param name="cell">The cell it runs on, labelled on the container so that cell's agent can remove it if it died mid-run.</param>
+public sealed class OneOffRunner(IDockerClient docker, string platformId, string cell = "")
 {
     /// <summary>Deploy output indents a command's lines under its `-----> ` heading; `paas run` passes "" to get them as printed.</summary>
     public const string IndentedLines = "       ";
@@ -32,6 +33,7 @@ public sealed class OneOffRunner(IDockerClient docker, string platformId)
                 [ContainerLabels.Platform] = platformId,
                 [ContainerLabels.Role] = kind,
                 [ContainerLabels.App] = app,
+                [ContainerLabels.Cell] = cell,
             },
             HostConfig = new HostConfig
             {

@@ -6,14 +6,19 @@ namespace Paas.EndToEnd.Tests.Infrastructure;
 /// A platform across hosts, with real parts only: the controller and router on the main host, three cell
 /// hosts (network namespaces on one bridge, each with its own dockerd, see <see cref="TestHost"/>), a
 /// Docker Distribution registry with credentials, and a Redis with a password the hosts reach at the bridge's gateway.
-/// Release images leave the builder's engine only through the registry: the controller pushes at
-/// 127.0.0.1, the hosts pull the same digest at the gateway.
+/// Release images leave the builder's engine only through the registry: the staging cell <see cref="StagingCell"/>
+/// (an agent on the main host's engine that takes no instances: 1 MB of memory to place in) pushes at 127.0.0.1,
+/// the hosts pull the same digest at the gateway. A test may pin staging to a host's cell instead
+/// (PAAS_STAGING_CELL, after <see cref="LoadStackAsync"/>).
 /// </summary>
 public sealed class MultiHostPlatform : PlatformFixture
 {
     public static readonly IReadOnlyList<(string Name, string Zone)> HostLayout = [("h1", "zone-1"), ("h2", "zone-2"), ("h3", "zone-3")];
 
     public const int CellPort = 8091;
+    /// <summary>The cell on the main host's engine that stages, runs release phases and one-offs (PAAS_STAGING_CELL).</summary>
+    public const string StagingCell = "builder";
+    private PlatformProcess? _builder;
     private readonly Dictionary<string, TestHost> _hosts = new();
     private readonly Dictionary<string, PlatformProcess> _agents = new();
     private TestNetwork? _network;
@@ -37,6 +42,7 @@ public sealed class MultiHostPlatform : PlatformFixture
     protected override IReadOnlyDictionary<string, string> ControllerSettings => new Dictionary<string, string>
     {
         ["PAAS_REGISTRY"] = Registry.LoopbackAddress,
+        ["PAAS_STAGING_CELL"] = StagingCell,
         ["PAAS_CELL_LOST_SECONDS"] = "3",
         ["PAAS_REGISTRY_USERNAME"] = ImageRegistry.Username,
         ["PAAS_REGISTRY_PASSWORD"] = Registry.Credentials.Password,
@@ -51,12 +57,57 @@ public sealed class MultiHostPlatform : PlatformFixture
             _hosts[name] = await _network.AddHostAsync(_registry.Address);
     }
 
+    protected override int ExtraCells => 1;
+
     protected override async Task StartCellsAsync()
     {
+        var port = FreePort.Next();
+        _builder = new PlatformProcess(RepoPaths.Dll("src/Paas.Cell", "Paas.Cell"), new Dictionary<string, string>
+        {
+            ["PAAS_CELL_NAME"] = StagingCell,
+            ["PAAS_CELL_ZONE"] = "zone-0",
+            // Nothing fits: instances go to the hosts, as the tests expect; staging comes here by PAAS_STAGING_CELL.
+            ["PAAS_CELL_MEMORY_MB"] = "1",
+            ["PAAS_CELL_PORT"] = port.ToString(),
+            ["PAAS_CELL_HEARTBEAT_MS"] = "500",
+            ["PAAS_CELL_LOST_SECONDS"] = "3",
+            ["PAAS_CELL_SECRET"] = await CellSecretAsync(),
+            ["PAAS_DATA_DIR"] = DataDirectory,
+            ["PAAS_REDIS"] = RedisConfiguration,
+            ["PAAS_REDIS_PREFIX"] = RedisPrefix,
+            ["PAAS_REGISTRY"] = Registry.LoopbackAddress,
+            ["PAAS_REGISTRY_USERNAME"] = ImageRegistry.Username,
+            ["PAAS_REGISTRY_PASSWORD"] = Registry.Credentials.Password,
+        });
+        await _builder.WaitReadyAsync($"http://127.0.0.1:{port}/healthz", TimeSpan.FromSeconds(30));
         foreach (var (name, _) in HostLayout)
             await StartCellAsync(name);
         await WaitForCellsAsync(HostLayout.Count);
     }
+
+    /// <summary>
+    /// Puts the stack image on host <paramref name="name"/>'s engine, as a host that stages needs it: pushed from the
+    /// main engine to the registry, pulled there by digest and tagged as the platform names it.
+    /// </summary>
+    public async Task LoadStackAsync(string name)
+    {
+        using var main = new Docker.DotNet.DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        var digest = await Registry.PushAsync(main, StackImage, "paas/stack", "latest");
+        var reference = Registry.Reference("paas/stack", digest);
+        await _hosts[name].PullAsync(reference, Registry.Credentials);
+        var colon = StackImage.LastIndexOf(':');
+        await _hosts[name].DockerClient.Images.TagImageAsync(reference, new ImageTagParameters { RepositoryName = StackImage[..colon], Tag = StackImage[(colon + 1)..] });
+    }
+
+    /// <summary>The app's images on one host's engine.</summary>
+    public async Task<IList<ImagesListResponse>> ImagesOnAsync(string host, string app) =>
+        await _hosts[host].DockerClient.Images.ListImagesAsync(new ImagesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true, [$"paas.app={app}"] = true },
+            },
+        });
 
     /// <summary>Starts the cell agent of host <paramref name="name"/>, in the host's network, on the host's engine.</summary>
     public override async Task StartCellAsync(string name)
@@ -127,6 +178,7 @@ public sealed class MultiHostPlatform : PlatformFixture
     {
         // The agents are the hosts' processes: each host stops its own.
         _agents.Clear();
+        _builder?.Dispose();
         await base.DisposeAsync();
         if (_network is not null)
             await _network.DisposeAsync();

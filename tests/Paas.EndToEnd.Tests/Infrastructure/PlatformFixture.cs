@@ -136,9 +136,13 @@ public partial class PlatformFixture : IAsyncLifetime
             cell.Kill();
     }
 
-    /// <summary>Waits until the controller sees this many live cells.</summary>
+    /// <summary>Live cells a subclass runs besides those its tests count (a staging cell, say): <see cref="WaitForCellsAsync"/> waits for them too.</summary>
+    protected virtual int ExtraCells => 0;
+
+    /// <summary>Waits until the controller sees this many live cells (and the <see cref="ExtraCells"/>).</summary>
     public async Task WaitForCellsAsync(int count)
     {
+        count += ExtraCells;
         for (var i = 0; i < 200; i++)
         {
             var cells = await PaasAsync(null, "cells", "--json");

@@ -1,0 +1,113 @@
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Paas.Cell.Agent;
+using Paas.Cell.Docker;
+using Paas.Staging;
+using Paas.Staging.Buildpacks;
+using Paas.Staging.Images;
+using Paas.Staging.OneOff;
+using Paas.Staging.Remote;
+
+namespace Paas.Cell.Tasks;
+
+/// <summary>
+/// Runs the controller's tasks on this cell's engine: staging a push (then pushing the image to the registry,
+/// when there is one, so other hosts can pull it) and one-off commands of a release. The controller chose
+/// this cell, fetched the buildpacks and set the limits; this side only runs what it was sent.
+/// </summary>
+public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentSettings settings, string platformId, ILogger<TaskRunner> logger)
+{
+    /// <summary>Stages the bundle read from <paramref name="body"/> (see <see cref="StagingBundle"/>); throws <see cref="StagingException"/> with the reason.</summary>
+    public async Task<StagedImage> StageAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        var scratch = Path.Combine(settings.DataDirectory, "tmp", $"bundle-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            StagingJob job;
+            string sourceTar, builtIns, custom;
+            try
+            {
+                (job, sourceTar, builtIns, custom) = await StagingBundle.ReadAsync(body, scratch, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or System.Text.Json.JsonException)
+            {
+                throw new StagingException($"Cell {cell.Name} could not read the staging request: {e.Message.TrimEnd('.')}.");
+            }
+            logger.LogInformation("Staging {App} v{Release} on cell {Cell}", job.App, job.Release, cell.Name);
+            await output($"-----> Staging on cell {cell.Name}");
+            var options = new StagingOptions(settings.StackImage, builtIns, Path.Combine(settings.DataDirectory, "cache"), Path.Combine(settings.DataDirectory, "tmp"), platformId)
+            {
+                TimeLimit = TimeSpan.FromSeconds(job.TimeLimitSeconds),
+                MemoryBytes = job.MemoryBytes,
+                OutputLimitBytes = job.OutputLimitBytes,
+                Cell = cell.Name,
+            };
+            StagingResult staged;
+            try
+            {
+                staged = await new BuildpackStager(docker, options).StageAsync(job, sourceTar, custom, output, cancellationToken);
+            }
+            catch (DockerImageNotFoundException)
+            {
+                throw new StagingException($"Cell {cell.Name} has no stack image {settings.StackImage}, so it cannot stage: build or load it on that host (deploy/setup.sh).");
+            }
+            catch (DockerApiException e)
+            {
+                throw new StagingException($"Staging on cell {cell.Name} failed: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}.");
+            }
+            // Other hosts pull the release from the registry, by digest.
+            var registryImage = settings.Registry is { } registry
+                ? await new ReleaseImagePublisher(docker, registry).PushAsync(staged.Image, output, cancellationToken)
+                : null;
+            return new StagedImage(staged.Image, registryImage, staged.Buildpack, staged.DetectedAs,
+                staged.Release.DefaultProcessTypes, staged.Release.ConfigVars);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes this cell's staging and one-off containers: at start-up, any there are were left by an agent that
+    /// died mid-task (its controller has already failed that push or run), and would otherwise run on to their limit.
+    /// </summary>
+    public async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
+    {
+        var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters
+        {
+            All = true,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool>
+                {
+                    [$"{Paas.Core.Instances.ContainerLabels.Platform}={platformId}"] = true,
+                    [$"{Paas.Core.Instances.ContainerLabels.Cell}={cell.Name}"] = true,
+                },
+            },
+        }, cancellationToken);
+        foreach (var container in containers.Where(c => c.Labels.TryGetValue(Paas.Core.Instances.ContainerLabels.Role, out var role) && role != "instance"))
+        {
+            try
+            {
+                await docker.Containers.RemoveContainerAsync(container.ID, new ContainerRemoveParameters { Force = true }, cancellationToken);
+                logger.LogInformation("Removed {Role} container {Id} left by an earlier agent", container.Labels[Paas.Core.Instances.ContainerLabels.Role], container.ID[..12]);
+            }
+            catch (DockerContainerNotFoundException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Runs a one-off command of a release whose image is on this engine (the controller prepared it first).</summary>
+    public Task<OneOffResult> RunAsync(OneOffJob job, Func<string, Task> output, CancellationToken cancellationToken) =>
+        new OneOffRunner(docker, platformId, cell.Name).RunAsync(job.App, cell.Local(job.Image), job.Kind, job.Command, job.Environment,
+            job.MemoryBytes, TimeSpan.FromSeconds(job.TimeLimitSeconds), output, cancellationToken, linePrefix: "");
+}

@@ -1,0 +1,26 @@
+using System.Text.Json.Serialization;
+
+namespace Paas.Staging.Remote;
+
+/// <summary>
+/// One build as a staging cell runs it: everything the controller decided (which buildpacks, the config the
+/// buildpacks see, the limits), with the buildpacks already fetched, so fetching and its network rules stay on
+/// the controller. Travels as the `request.json` of a <see cref="StagingBundle"/>. Config vars are secrets: never logged.
+/// </summary>
+public sealed record StagingJob(
+    [property: JsonPropertyName("app")] string App,
+    [property: JsonPropertyName("release")] int Release,
+    [property: JsonPropertyName("source_version")] string SourceVersion,
+    [property: JsonPropertyName("config_vars")] IReadOnlyDictionary<string, string> ConfigVars,
+    [property: JsonPropertyName("buildpacks")] IReadOnlyList<StagedBuildpack> Buildpacks,
+    [property: JsonPropertyName("time_limit_seconds")] double TimeLimitSeconds,
+    [property: JsonPropertyName("memory_bytes")] long MemoryBytes,
+    [property: JsonPropertyName("output_limit_bytes")] long OutputLimitBytes);
+
+/// <summary>
+/// A chosen buildpack: how the pusher named it (a name or URL, used in messages), and either the name of a
+/// built-in or, for a fetched one, nothing: its files travel in the bundle under `custom/INDEX/`.
+/// </summary>
+public sealed record StagedBuildpack(
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("built_in")] string? BuiltIn);

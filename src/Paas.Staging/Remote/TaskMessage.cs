@@ -1,0 +1,147 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Paas.Staging.OneOff;
+
+namespace Paas.Staging.Remote;
+
+/// <summary>
+/// One line of a cell's answer to a task (staging, a one-off run), as NDJSON flushed line by line: output
+/// lines as they are printed, a tick every few seconds so the controller can tell a silent build from a
+/// vanished cell, and last one outcome (staged, ran) or one error sentence. Written and read only through
+/// <see cref="TaskStream"/>.
+/// </summary>
+public sealed record TaskMessage
+{
+    [JsonPropertyName("line")] public string? Line { get; init; }
+    [JsonPropertyName("tick")] public bool? Tick { get; init; }
+    [JsonPropertyName("error")] public string? Error { get; init; }
+    [JsonPropertyName("staged")] public StagedImage? Staged { get; init; }
+    [JsonPropertyName("ran")] public OneOffResult? Ran { get; init; }
+
+    public static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+}
+
+/// <summary>
+/// A staged release image as the cell that built it names it: the local tag (`paas/app-APP:vN`), and its
+/// registry digest reference at the registry address the cell used, when the cell pushed it.
+/// </summary>
+public sealed record StagedImage(
+    [property: JsonPropertyName("image")] string Image,
+    [property: JsonPropertyName("registry_image")] string? RegistryImage,
+    [property: JsonPropertyName("buildpack")] string Buildpack,
+    [property: JsonPropertyName("detected_as")] string DetectedAs,
+    [property: JsonPropertyName("process_types")] IReadOnlyDictionary<string, string> ProcessTypes,
+    [property: JsonPropertyName("config_vars")] IReadOnlyDictionary<string, string> ConfigVars);
+
+/// <summary>A one-off command for a cell: `paas run`, the release phase, app.json's postdeploy. The environment holds config vars: never logged.</summary>
+public sealed record OneOffJob(
+    [property: JsonPropertyName("app")] string App,
+    [property: JsonPropertyName("image")] string Image,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("command")] string Command,
+    [property: JsonPropertyName("environment")] IReadOnlyDictionary<string, string> Environment,
+    [property: JsonPropertyName("memory_bytes")] long MemoryBytes,
+    [property: JsonPropertyName("time_limit_seconds")] double TimeLimitSeconds);
+
+/// <summary>The NDJSON framing of task answers, both ends.</summary>
+public static class TaskStream
+{
+    public const string ContentType = "application/x-ndjson";
+
+    /// <summary>How often a cell says it is still there while a task prints nothing (a quiet compile, an image push).</summary>
+    public static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long the controller waits for any line before it takes the cell for gone: a host that vanished
+    /// swallows packets without closing the connection, and a build may be silent for minutes.
+    /// </summary>
+    public static readonly TimeSpan Silence = TimeSpan.FromSeconds(20);
+
+    /// <summary>The cell's side: serialises writes from the task's output and the ticks, flushing each line.</summary>
+    public sealed class Writer(Stream body) : IAsyncDisposable
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private readonly CancellationTokenSource _stop = new();
+        private Task? _ticks;
+
+        public void StartTicks(CancellationToken cancellationToken)
+        {
+            var token = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token).Token;
+            _ticks = Task.Run(async () =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        await Task.Delay(TickInterval, token);
+                        await WriteAsync(new TaskMessage { Tick = true }, token);
+                    }
+                }
+                catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+                {
+                    // The task ended, or the controller went away: its request's cancellation stops the task too.
+                }
+            }, CancellationToken.None);
+        }
+
+        public async Task WriteAsync(TaskMessage message, CancellationToken cancellationToken)
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(message, TaskMessage.Json);
+            await _gate.WaitAsync(cancellationToken);
+            try
+            {
+                await body.WriteAsync(bytes, cancellationToken);
+                await body.WriteAsync("\n"u8.ToArray(), cancellationToken);
+                await body.FlushAsync(cancellationToken);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            if (_ticks is not null)
+                await _ticks;
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The controller's side: passes output lines on and returns the outcome line (staged, ran or error).
+    /// Throws <see cref="TimeoutException"/> when nothing arrived for <see cref="Silence"/>, and
+    /// <see cref="EndOfStreamException"/> when the answer ended without an outcome (the cell went away).
+    /// </summary>
+    public static async Task<TaskMessage> ReadAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        using var reader = new StreamReader(body);
+        while (true)
+        {
+            string? text;
+            using (var silence = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                silence.CancelAfter(Silence);
+                try
+                {
+                    text = await reader.ReadLineAsync(silence.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"nothing came from it for {Silence.TotalSeconds:0} s");
+                }
+            }
+            if (text is null)
+                throw new EndOfStreamException("its answer ended before the task did");
+            if (text.Length == 0)
+                continue;
+            var message = JsonSerializer.Deserialize<TaskMessage>(text, TaskMessage.Json)
+                ?? throw new InvalidDataException("it sent an empty message");
+            if (message.Line is { } line)
+                await output(line);
+            else if (message.Error is not null || message.Staged is not null || message.Ran is not null)
+                return message;
+        }
+    }
+}
