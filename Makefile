@@ -40,11 +40,15 @@ install-cli: $(BUILD_STAMP)
 # README's command reference, regenerated from the CLI's own help (a test fails when they differ).
 docs: $(BUILD_STAMP)
 	@dotnet src/Paas.Cli/bin/$(CONFIGURATION)/net10.0/paas.dll help --markdown > .build/commands.md
+	@dotnet src/Paas.Cli/bin/$(CONFIGURATION)/net10.0/paas.dll help --settings-markdown > .build/settings.md
 	@awk -v generated=.build/commands.md \
 		'/^<!-- BEGIN COMMAND REFERENCE/ { print; while ((getline line < generated) > 0) print line; skip = 1; next } \
 		 /^<!-- END COMMAND REFERENCE/ { skip = 0 } !skip' README.md > .build/README.md
-	@mv .build/README.md README.md
-	@echo "==> README command reference regenerated"
+	@awk -v generated=.build/settings.md \
+		'/^<!-- BEGIN SETTINGS TABLE/ { print; while ((getline line < generated) > 0) print line; skip = 1; next } \
+		 /^<!-- END SETTINGS TABLE/ { skip = 0 } !skip' .build/README.md > .build/README2.md
+	@mv .build/README2.md README.md && rm -f .build/README.md
+	@echo "==> README command reference and settings table regenerated"
 
 bench: setup $(BUILD_STAMP)
 	tests/benchmarks/push-to-serving.sh

@@ -26,7 +26,7 @@ try
 {
     settings = RouterSettings.FromEnvironment(Environment.GetEnvironmentVariable);
 }
-catch (FormatException ex)
+catch (Paas.Core.Configuration.SettingException ex)
 {
     Console.Error.WriteLine($"paas-router: {ex.Message}");
     return 2;

@@ -1,3 +1,4 @@
+using Paas.Core.Configuration;
 using System.Globalization;
 using System.Net;
 using StackExchange.Redis;
@@ -100,48 +101,48 @@ public sealed record RouterSettings
     /// <exception cref="FormatException">A variable is set to something unusable.</exception>
     public static RouterSettings FromEnvironment(Func<string, string?> read)
     {
+        var env = new SettingsReader(read);
         var settings = new RouterSettings
         {
-            PublicPort = Port(read, "PAAS_ROUTER_PORT", DefaultPublicPort),
-            Bind = Address(read, "PAAS_ROUTER_BIND", DefaultBind),
-            AdminPort = Port(read, "PAAS_ROUTER_ADMIN_PORT", DefaultAdminPort),
-            Redis = NonEmpty(read("PAAS_REDIS")) ?? DefaultRedis,
+            PublicPort = env.Port("PAAS_ROUTER_PORT", DefaultPublicPort),
+            Bind = env.Address("PAAS_ROUTER_BIND", DefaultBind),
+            AdminPort = env.Port("PAAS_ROUTER_ADMIN_PORT", DefaultAdminPort),
+            Redis = env.Text("PAAS_REDIS", DefaultRedis),
             // An empty prefix is legitimate (keys at the top level), so only an unset variable falls back.
-            RedisPrefix = read("PAAS_REDIS_PREFIX") ?? DefaultPrefix,
-            ResyncInterval = Seconds(read, "PAAS_ROUTER_RESYNC_SECONDS", DefaultResyncInterval),
-            TlsPort = NonEmpty(read("PAAS_ROUTER_TLS_PORT")) == "0" ? 0 : Port(read, "PAAS_ROUTER_TLS_PORT", DefaultTlsPort),
-            H2cPort = NonEmpty(read("PAAS_ROUTER_H2C_PORT")) is null or "0" ? 0 : Port(read, "PAAS_ROUTER_H2C_PORT", 0),
-            CertsDir = NonEmpty(read("PAAS_ROUTER_CERTS_DIR"))
-                ?? Path.Combine(NonEmpty(read("PAAS_DATA_DIR")) ?? "/var/lib/paas", "certs"),
-            MaxHeaderBytes = (int)Bytes(read, "PAAS_ROUTER_MAX_HEADER_BYTES", DefaultMaxHeaderBytes, 1024, 1024 * 1024)!.Value,
-            MaxBodyBytes = Bytes(read, "PAAS_ROUTER_MAX_BODY_BYTES", null, 0, long.MaxValue),
-            BackendTimeout = Seconds(read, "PAAS_ROUTER_BACKEND_TIMEOUT_SECONDS", DefaultBackendTimeout),
-            Cooldown = Seconds(read, "PAAS_ROUTER_COOLDOWN_SECONDS", DefaultCooldown),
-            HeartbeatCheckInterval = Seconds(read, "PAAS_ROUTER_HEARTBEAT_CHECK_SECONDS", DefaultHeartbeatCheck),
-            HeartbeatGrace = Seconds(read, "PAAS_ROUTER_HEARTBEAT_GRACE_SECONDS", Paas.Core.Routing.CellHeartbeat.DefaultLostAfter),
-            AccessLog = NonEmpty(read("PAAS_ROUTER_ACCESS_LOG")) ?? "stdout",
-            AppLogs = NonEmpty(read("PAAS_ROUTER_APP_LOGS"))?.ToLowerInvariant() is not ("off" or "0" or "false" or "no"),
-            LogMaxLines = Count(read, "PAAS_LOG_MAX_LINES", 10000),
-            FrontEnd = FrontEndChoice(read),
-            FrontEndThreads = Count(read, "PAAS_ROUTER_THREADS", Environment.ProcessorCount),
-            BatchedIo = NonEmpty(read("PAAS_ROUTER_IO_URING"))?.ToLowerInvariant() is not ("off" or "0" or "false" or "no"),
+            RedisPrefix = env.Exact("PAAS_REDIS_PREFIX") ?? DefaultPrefix,
+            ResyncInterval = env.Seconds("PAAS_ROUTER_RESYNC_SECONDS", DefaultResyncInterval),
+            TlsPort = env.Port("PAAS_ROUTER_TLS_PORT", DefaultTlsPort, zeroTurnsOff: true),
+            H2cPort = env.Port("PAAS_ROUTER_H2C_PORT", 0, zeroTurnsOff: true),
+            CertsDir = env.Optional("PAAS_ROUTER_CERTS_DIR") ?? Path.Combine(env.Text("PAAS_DATA_DIR", "/var/lib/paas"), "certs"),
+            MaxHeaderBytes = (int)env.Bytes("PAAS_ROUTER_MAX_HEADER_BYTES", DefaultMaxHeaderBytes, 1024, 1024 * 1024)!.Value,
+            MaxBodyBytes = env.Bytes("PAAS_ROUTER_MAX_BODY_BYTES", null),
+            BackendTimeout = env.Seconds("PAAS_ROUTER_BACKEND_TIMEOUT_SECONDS", DefaultBackendTimeout),
+            Cooldown = env.Seconds("PAAS_ROUTER_COOLDOWN_SECONDS", DefaultCooldown),
+            HeartbeatCheckInterval = env.Seconds("PAAS_ROUTER_HEARTBEAT_CHECK_SECONDS", DefaultHeartbeatCheck),
+            HeartbeatGrace = env.Seconds("PAAS_ROUTER_HEARTBEAT_GRACE_SECONDS", Paas.Core.Routing.CellHeartbeat.DefaultLostAfter),
+            AccessLog = env.Text("PAAS_ROUTER_ACCESS_LOG", "stdout"),
+            AppLogs = env.Switch("PAAS_ROUTER_APP_LOGS", true),
+            LogMaxLines = env.Count("PAAS_LOG_MAX_LINES", 10000),
+            FrontEnd = FrontEndChoice(env),
+            FrontEndThreads = env.Count("PAAS_ROUTER_THREADS", Environment.ProcessorCount),
+            BatchedIo = env.Switch("PAAS_ROUTER_IO_URING", true),
         };
-        settings = settings with { RouterId = NonEmpty(read("PAAS_ROUTER_ID")) ?? $"{Environment.MachineName}-{settings.PublicPort}" };
+        settings = settings with { RouterId = env.Text("PAAS_ROUTER_ID", $"{Environment.MachineName}-{settings.PublicPort}") };
 
         if (settings.TlsPort != 0 && (settings.TlsPort == settings.PublicPort || settings.TlsPort == settings.AdminPort))
         {
-            throw new FormatException($"PAAS_ROUTER_TLS_PORT must differ from the public and admin ports (got {settings.TlsPort}).");
+            throw SettingsReader.Invalid("PAAS_ROUTER_TLS_PORT", "a port other than the public and admin ports", settings.TlsPort.ToString(CultureInfo.InvariantCulture));
         }
 
         if (settings.H2cPort != 0 && (settings.H2cPort == settings.PublicPort || settings.H2cPort == settings.AdminPort || settings.H2cPort == settings.TlsPort))
         {
-            throw new FormatException($"PAAS_ROUTER_H2C_PORT must differ from the other router ports (got {settings.H2cPort}).");
+            throw SettingsReader.Invalid("PAAS_ROUTER_H2C_PORT", "a port other than the router's other ports", settings.H2cPort.ToString(CultureInfo.InvariantCulture));
         }
 
         if (settings.PublicPort == settings.AdminPort)
         {
             // Admin is told apart from public traffic by the local port; sharing one would expose /routes publicly.
-            throw new FormatException($"PAAS_ROUTER_PORT and PAAS_ROUTER_ADMIN_PORT must differ (both {settings.PublicPort}).");
+            throw SettingsReader.Invalid("PAAS_ROUTER_ADMIN_PORT", "a port other than PAAS_ROUTER_PORT", settings.AdminPort.ToString(CultureInfo.InvariantCulture));
         }
 
         try
@@ -150,98 +151,18 @@ public sealed record RouterSettings
         }
         catch (ArgumentException ex)
         {
-            throw new FormatException($"PAAS_REDIS is not a valid Redis configuration string: {ex.Message}", ex);
+            throw new SettingException($"PAAS_REDIS must be a Redis configuration string such as 127.0.0.1:6379,password=..., not one that fails with: {ex.Message}");
         }
 
         return settings;
     }
 
-    private static FrontEndKind FrontEndChoice(Func<string, string?> read) => NonEmpty(read("PAAS_ROUTER_FRONT_END"))?.ToLowerInvariant() switch
+    private static FrontEndKind FrontEndChoice(SettingsReader env) => env.Optional("PAAS_ROUTER_FRONT_END")?.ToLowerInvariant() switch
     {
         null => OperatingSystem.IsLinux() ? FrontEndKind.EventLoop : FrontEndKind.Kestrel,
         "event-loop" when OperatingSystem.IsLinux() => FrontEndKind.EventLoop,
-        "event-loop" => throw new FormatException("PAAS_ROUTER_FRONT_END=event-loop needs Linux (epoll)."),
+        "event-loop" => throw SettingsReader.Invalid("PAAS_ROUTER_FRONT_END", "'kestrel' on this system (the event loop needs Linux's epoll)", "event-loop"),
         "kestrel" => FrontEndKind.Kestrel,
-        var other => throw new FormatException($"PAAS_ROUTER_FRONT_END must be 'event-loop' or 'kestrel', got '{other}'."),
+        var other => throw SettingsReader.Invalid("PAAS_ROUTER_FRONT_END", "'event-loop' or 'kestrel'", other),
     };
-
-    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
-
-    private static int Port(Func<string, string?> read, string name, int fallback)
-    {
-        var raw = NonEmpty(read(name));
-        if (raw is null)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-        {
-            throw new FormatException($"{name} must be a TCP port (1-65535), got '{raw}'.");
-        }
-
-        return port;
-    }
-
-    private static int Count(Func<string, string?> read, string name, int fallback)
-    {
-        var raw = NonEmpty(read(name));
-        if (raw is null)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < 1)
-        {
-            throw new FormatException($"{name} must be a positive whole number, got '{raw}'.");
-        }
-
-        return count;
-    }
-
-    private static IPAddress Address(Func<string, string?> read, string name, string fallback)
-    {
-        var raw = NonEmpty(read(name)) ?? fallback;
-        try
-        {
-            return IPAddress.Parse(raw);
-        }
-        catch (FormatException)
-        {
-            throw new FormatException($"{name} must be an IP address such as 0.0.0.0 or 127.0.0.1, got '{raw}'.");
-        }
-    }
-
-    private static long? Bytes(Func<string, string?> read, string name, long? fallback, long min, long max)
-    {
-        var raw = NonEmpty(read(name));
-        if (raw is null)
-        {
-            return fallback;
-        }
-
-        if (!long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) || bytes < min || bytes > max)
-        {
-            throw new FormatException($"{name} must be a number of bytes between {min} and {max}, got '{raw}'.");
-        }
-
-        return bytes;
-    }
-
-    private static TimeSpan Seconds(Func<string, string?> read, string name, TimeSpan fallback)
-    {
-        var raw = NonEmpty(read(name));
-        if (raw is null)
-        {
-            return fallback;
-        }
-
-        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
-            || !double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.FromDays(1).TotalSeconds)
-        {
-            throw new FormatException($"{name} must be a positive number of seconds, got '{raw}'.");
-        }
-
-        return TimeSpan.FromSeconds(seconds);
-    }
 }

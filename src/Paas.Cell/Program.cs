@@ -15,7 +15,7 @@ try
 {
     settings = CellAgentSettings.FromEnvironment();
 }
-catch (ArgumentException e)
+catch (SettingException e)
 {
     Console.Error.WriteLine($"paas cell: {e.Message}");
     return 2;

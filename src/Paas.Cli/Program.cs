@@ -32,6 +32,12 @@ try
             Console.Write(CommandReference.Markdown(commands.Values));
             return 0;
         }
+        if (topic is "--settings-markdown")
+        {
+            // README's configuration table (make docs), from the one list of settings every process reads.
+            Console.Write(Paas.Core.Configuration.SettingsCatalogue.MarkdownTable());
+            return 0;
+        }
         if (topic is not null && commands.TryGetValue(topic, out var about))
             return Help(about);
         Console.WriteLine("Usage: paas COMMAND [options]\n\nCommands:");

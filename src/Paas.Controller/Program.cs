@@ -31,7 +31,7 @@ try
 {
     settings = PaasSettings.FromEnvironment();
 }
-catch (ArgumentException e)
+catch (SettingException e)
 {
     Console.Error.WriteLine($"paas controller: {e.Message}");
     return 2;

@@ -160,7 +160,11 @@ public sealed class BuildpackTests(PlatformFixture platform)
         var stderr = push.Stderr;
         Assert.Contains("remote: -----> Running release command:", stderr);
         Assert.Contains("remote:        migrating with -less env on release.1", stderr);
-        Assert.True(stderr.IndexOf("Release command succeeded", StringComparison.Ordinal) < stderr.IndexOf("Launching v1", StringComparison.Ordinal));
+        // Both present, then in order: IndexOf alone would pass with the first missing (-1).
+        var succeeded = stderr.IndexOf("Release command succeeded", StringComparison.Ordinal);
+        var launching = stderr.IndexOf("Launching v1", StringComparison.Ordinal);
+        Assert.True(succeeded >= 0 && launching >= 0, stderr);
+        Assert.True(succeeded < launching, stderr);
         var instances = await new AppUnderTest(platform, app, workTree).InstancesAsync();
         Assert.All(instances, i => Assert.Equal("web", i.GetProperty("process").GetString()));
 

@@ -59,6 +59,7 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         Assert.Equal("one", config.GetProperty("MARKER").GetString());
         Assert.Contains("MARKER: one", info.Stdout);
         var instances = await app.InstancesAsync();
+        Assert.NotEmpty(instances);
         Assert.All(instances, i => Assert.Equal(5, i.GetProperty("release").GetInt32()));
     }
 
@@ -110,6 +111,7 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
         Assert.Equal(1, releases.GetArrayLength());
         var instances = await app.InstancesAsync();
+        Assert.NotEmpty(instances);
         Assert.All(instances, i => Assert.Equal(1, i.GetProperty("release").GetInt32()));
     }
 }

@@ -64,9 +64,11 @@ public sealed class FormationTests(PlatformFixture platform)
         using var stop = new CancellationTokenSource();
         var failures = new List<string>();
         var requests = 0;
+        // Bounded by time, not by count: a count could run out before the rollout it watches has finished.
+        var loadDeadline = DateTime.UtcNow.AddMinutes(5);
         var load = Task.Run(async () =>
         {
-            while (!stop.IsCancellationRequested && requests < 20_000)
+            while (!stop.IsCancellationRequested && DateTime.UtcNow < loadDeadline)
             {
                 requests++;
                 var body = await app.GetAsync();
@@ -75,8 +77,10 @@ public sealed class FormationTests(PlatformFixture platform)
             }
         });
         var push = await platform.GitAsync(app.WorkTree, "push", "paas", "main");
+        var loadRanThroughout = !load.IsCompleted;
         stop.Cancel();
         await load;
+        Assert.True(loadRanThroughout, "the load loop ended before the rollout did");
 
         Assert.True(push.ExitCode == 0, push.ToString());
         Assert.True(requests > 50, $"only {requests} requests were made");

@@ -80,7 +80,9 @@ public sealed class LogsTests(PlatformFixture platform)
         var json = AppUnderTest.Must(await app.PaasAsync("logs", "--json", "-n", "5")).Stdout;
         var badSource = await app.PaasAsync("logs", "--source", "nope");
 
-        Assert.All(router.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.Contains(" router: ", line));
+        var routerLines = router.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(routerLines);
+        Assert.All(routerLines, line => Assert.Contains(" router: ", line));
         Assert.Contains("app[web.1]: filtered", Assert.Single(web.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         var entries = json.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(5, entries.Count);

@@ -16,6 +16,7 @@ public sealed class RestartTests(PlatformFixture platform)
         var push = await platform.GitAsync(workTree, "push", "paas", "main");
         Assert.True(push.ExitCode == 0, push.ToString());
         var before = Assert.Single(await platform.ContainersAsync(app));
+        var startedBefore = await platform.StartedAtAsync(before.ID);
 
         platform.StopController();
         using (var whileStopped = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app)))
@@ -27,7 +28,9 @@ public sealed class RestartTests(PlatformFixture platform)
         var after = Assert.Single(await platform.ContainersAsync(app));
         using var response = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app));
 
+        // Same container, and not restarted: a restart keeps the id, so the start time is what tells.
         Assert.Equal(before.ID, after.ID);
+        Assert.Equal(startedBefore, await platform.StartedAtAsync(after.ID));
         Assert.Equal("running", after.State);
         Assert.Contains("\"state\": \"running\"", ps.Stdout);
         Assert.Contains("Hello from static v1", await response.Content.ReadAsStringAsync());

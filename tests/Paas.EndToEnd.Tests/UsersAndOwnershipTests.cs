@@ -116,7 +116,9 @@ public sealed class UsersAndOwnershipTests(PlatformFixture platform)
         Assert.Contains("not a valid user name", badName.Stderr);
         var users = AppUnderTest.Must(await platform.PaasAsync(null, "users"));
         Assert.DoesNotContain("mallory", users.Stdout);
-        foreach (var file in Directory.GetFiles(platform.DataDirectory, "paas.db*"))
+        var stateFiles = Directory.GetFiles(platform.DataDirectory, "paas.db*");
+        Assert.NotEmpty(stateFiles);
+        foreach (var file in stateFiles)
         {
             var stored = System.Text.Encoding.ASCII.GetString(await File.ReadAllBytesAsync(file));
             Assert.DoesNotContain(dave.Token!, stored);

@@ -70,8 +70,11 @@ public class RouterSettingsTests
     [InlineData("PAAS_ROUTER_ADMIN_PORT", "8080")]
     [InlineData("PAAS_ROUTER_FRONT_END", "nginx")]
     [InlineData("PAAS_ROUTER_THREADS", "0")]
+    [InlineData("PAAS_ROUTER_APP_LOGS", "sometimes")]
     public void Refuses_bad_values(string name, string value)
     {
-        Assert.Throws<FormatException>(() => From((name, value)));
+        // The platform's one error shape (SettingsReader): the variable, what it must be, what it was.
+        var error = Assert.Throws<Paas.Core.Configuration.SettingException>(() => From((name, value)));
+        Assert.Matches($"^{name} must be .+, not '{value}'\\.$", error.Message);
     }
 }

@@ -23,6 +23,12 @@ public static class RoutesJson
             {
                 json.WriteStartObject(host);
                 json.WriteString("app", app);
+                // Additive: the balancing the router applies to this app now, so an operator (or a test) can see an option arrive.
+                json.WriteString("balancing", (table.Options.GetValueOrDefault(app) ?? Table.AppRouteConfig.Default).Balancing switch
+                {
+                    Table.BalancingPolicy.LeastRequests => "least-requests",
+                    _ => "round-robin",
+                });
                 json.WriteStartArray("endpoints");
                 foreach (var endpoint in table.EndpointsFor(app))
                 {

@@ -71,6 +71,14 @@ public sealed class ProxyHandler
     private async Task HandleAsync(HttpContext context, ProxyRequest proxy)
     {
         var request = context.Request;
+        if (RequestRules.Refusal(request) is { } refusal)
+        {
+            // Nothing of a refused request is read on: the connection cannot be trusted to be in step with the client.
+            context.Response.Headers.Connection = "close";
+            await FailAsync(context, proxy, StatusCodes.Status400BadRequest, RouterErrorPage.BadRequest, refusal);
+            return;
+        }
+
         if (HeaderBytes(request) > _settings.MaxHeaderBytes)
         {
             await FailAsync(context, proxy, StatusCodes.Status431RequestHeaderFieldsTooLarge, RouterErrorPage.HeadersTooLarge,

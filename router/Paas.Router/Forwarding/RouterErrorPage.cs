@@ -15,6 +15,7 @@ public static class RouterErrorPage
     public const string Timeout = "timeout";
     public const string HeadersTooLarge = "headers_too_large";
     public const string BodyTooLarge = "body_too_large";
+    public const string BadRequest = "bad_request";
 
     /// <summary>Not a page (nobody is left to read it) but a reason for the access log.</summary>
     public const string ClientClosed = "client_closed";

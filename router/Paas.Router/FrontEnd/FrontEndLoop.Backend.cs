@@ -359,11 +359,7 @@ internal sealed unsafe partial class FrontEndLoop
                 }
 
                 client.UpstreamHeaders = Stopwatch.GetTimestamp();
-                if (!StageHead(link, client, link.Buffer.AsSpan(headStart, length)))
-                {
-                    InvalidResponse(link, client);
-                    return;
-                }
+                StageHead(link, client, link.Buffer.AsSpan(headStart, length));
 
                 link.HeadDone = true;
                 break;
@@ -432,9 +428,9 @@ internal sealed unsafe partial class FrontEndLoop
     /// <summary>
     /// Stages the head for the client: the status line, the app's end-to-end header lines as it wrote them,
     /// the framing header that matches how the body is passed on, and Connection: close when this is the
-    /// connection's last response. False when a header cannot be passed on safely.
+    /// connection's last response. <see cref="ResponseHead"/> has already refused a head with a line unsafe to pass on.
     /// </summary>
-    private bool StageHead(BackendLink link, ClientConnection client, ReadOnlySpan<byte> head)
+    private void StageHead(BackendLink link, ClientConnection client, ReadOnlySpan<byte> head)
     {
         var response = link.Head;
         var status = response.StatusCode;
@@ -484,12 +480,6 @@ internal sealed unsafe partial class FrontEndLoop
                 continue;
             }
 
-            // A control character in a value (a bare CR above all) could split the response for the client.
-            if (line[(colon + 1)..].ContainsAnyExcept(HeaderValueBytes))
-            {
-                return false;
-            }
-
             Stage(line);
             Stage("\r\n"u8);
         }
@@ -501,11 +491,7 @@ internal sealed unsafe partial class FrontEndLoop
 
         Stage("\r\n"u8);
         client.HeadSent = true;
-        return true;
     }
-
-    private static readonly System.Buffers.SearchValues<byte> HeaderValueBytes = System.Buffers.SearchValues.Create(
-        [9, .. Enumerable.Range(0x20, 0x7F - 0x20).Select(b => (byte)b), .. Enumerable.Range(0x80, 0x80).Select(b => (byte)b)]);
 
     private static byte[] StatusLine(int status)
     {

@@ -161,7 +161,9 @@ internal sealed unsafe partial class FrontEndLoop
         var headEnd = input.IndexOf("\r\n\r\n"u8);
         if (headEnd < 0)
         {
-            if (client.InputLength >= _maxHead)
+            // A head this path would never take: too large, or ended by a bare LF (which it would wait on
+            // forever). Kestrel's parser judges it, so both front ends give one answer.
+            if (client.InputLength >= _maxHead || HasBareLineFeed(input))
             {
                 HandOver(client);
             }
@@ -247,8 +249,22 @@ internal sealed unsafe partial class FrontEndLoop
     /// line first (the client's address and the port it reached, which X-Forwarded-* and access logs
     /// need), then every byte the client sent that has not been answered.
     /// </summary>
+    private static bool HasBareLineFeed(ReadOnlySpan<byte> input)
+    {
+        for (var at = input.IndexOf((byte)'\n'); at >= 0; at = input[(at + 1)..].IndexOf((byte)'\n') is var next and >= 0 ? at + 1 + next : -1)
+        {
+            if (at == 0 || input[at - 1] != '\r')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void HandOver(ClientConnection client)
     {
+        _metrics.HandedOver.Add(1);
         var fd = socket(AfUnix, SockStream | SockNonBlock | SockCloExec, 0);
         int connected;
         fixed (byte* address = _handoffAddress)

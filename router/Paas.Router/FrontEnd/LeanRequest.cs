@@ -14,12 +14,6 @@ namespace Paas.Router.FrontEnd;
 /// </summary>
 internal struct LeanRequest
 {
-    private static readonly SearchValues<byte> TokenBytes =
-        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
-
-    private static readonly SearchValues<byte> ControlBytes = SearchValues.Create(
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 127]);
-
     private static readonly SearchValues<byte> HostNameBytes =
         SearchValues.Create("-._0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
@@ -75,7 +69,7 @@ internal struct LeanRequest
         request.IsHead = ReferenceEquals(request.Method, HttpMethods.Head);
         var target = line[(firstSpace + 1)..^9];
         // Origin form, visible ASCII only: forwarded byte for byte, so no encoding question can arise.
-        if (target.IsEmpty || target[0] != '/' || target.ContainsAnyExceptInRange((byte)0x21, (byte)0x7E))
+        if (!Forwarding.RequestRules.IsForwardableTarget(target) || target[0] != '/')
         {
             return false;
         }
@@ -230,13 +224,13 @@ internal struct LeanRequest
         valueStart = 0;
         valueLength = 0;
         // A name of token bytes right up to the colon: no whitespace before it, no folded continuation line.
-        if (colon <= 0 || name.ContainsAnyExcept(TokenBytes))
+        if (colon <= 0 || !Forwarding.HeaderSyntax.IsName(name))
         {
             return false;
         }
 
         var value = line[(colon + 1)..];
-        if (value.ContainsAny(ControlBytes))
+        if (!Forwarding.HeaderSyntax.IsValue(value))
         {
             return false;
         }

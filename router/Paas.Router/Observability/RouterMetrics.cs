@@ -31,6 +31,9 @@ public sealed class RouterMetrics
     /// <summary>Sends and receives the front end made in io_uring submissions of several at once rather than one system call each.</summary>
     public Counter BatchedIo { get; } = new();
 
+    /// <summary>Connections the event-loop front end handed to Kestrel: what its own path does not take, and how often.</summary>
+    public Counter HandedOver { get; } = new();
+
     public long OpenConnections => Volatile.Read(ref _openConnections);
 
     public void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
@@ -105,6 +108,7 @@ public sealed class RouterMetrics
         CounterLine(text, "paas_router_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", AccessLogDropped.Value);
         CounterLine(text, "paas_router_app_log_dropped_total", "Router lines for apps' logs dropped because Redis was slow or away.", AppLogDropped.Value);
         CounterLine(text, "paas_router_batched_io_total", "Sends and receives made several to a system call (io_uring) rather than one each.", BatchedIo.Value);
+        CounterLine(text, "paas_router_front_end_handed_over_total", "Connections the event-loop front end handed to Kestrel's general path.", HandedOver.Value);
         return text.ToString();
     }
 

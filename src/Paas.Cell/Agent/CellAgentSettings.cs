@@ -35,28 +35,27 @@ public sealed record CellAgentSettings(
     public static CellAgentSettings FromEnvironment(Func<string, string?>? read = null)
     {
         read ??= Environment.GetEnvironmentVariable;
+        var env = new SettingsReader(read);
         var platform = PaasSettings.FromEnvironment(read);
-        var port = Int(read, "PAAS_CELL_PORT", 8091);
-        var address = Str(read, "PAAS_CELL_ADDRESS", "127.0.0.1");
-        if (!System.Net.IPAddress.TryParse(address, out _))
-            throw new ArgumentException($"PAAS_CELL_ADDRESS must be an IP address other hosts reach this cell at, not '{address}'.");
-        var bind = Str(read, "PAAS_CELL_BIND", address);
-        var name = Str(read, "PAAS_CELL_NAME", "local");
+        var port = env.Port("PAAS_CELL_PORT", 8091);
+        var address = env.Address("PAAS_CELL_ADDRESS", "127.0.0.1").ToString();
+        var bind = env.Text("PAAS_CELL_BIND", address);
+        var name = env.Text("PAAS_CELL_NAME", "local");
         if (!Paas.Core.Apps.AppName.IsValid(name))
-            throw new ArgumentException($"PAAS_CELL_NAME '{name}' must be a DNS label (lowercase letters, digits, hyphens).");
+            throw SettingsReader.Invalid("PAAS_CELL_NAME", "a DNS label (lowercase letters, digits, hyphens)", name);
         var hostMemory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        var heartbeat = TimeSpan.FromMilliseconds(Int(read, "PAAS_CELL_HEARTBEAT_MS", 1000));
+        var heartbeat = env.Milliseconds("PAAS_CELL_HEARTBEAT_MS", TimeSpan.FromSeconds(1));
         // Two beats may be lost (a slow Redis, a GC pause) before the key expires.
         if (heartbeat * 3 > platform.CellLostAfter)
-            throw new ArgumentException($"PAAS_CELL_HEARTBEAT_MS ({heartbeat.TotalMilliseconds:0}) must be at most a third of PAAS_CELL_LOST_SECONDS ({platform.CellLostAfter.TotalSeconds:0} s).");
+            throw SettingsReader.Invalid("PAAS_CELL_HEARTBEAT_MS", $"at most a third of PAAS_CELL_LOST_SECONDS ({platform.CellLostAfter.TotalMilliseconds:0} ms)", $"{heartbeat.TotalMilliseconds:0}");
         return new CellAgentSettings(
             Name: name,
-            Zone: Str(read, "PAAS_CELL_ZONE", "zone-1"),
-            MemoryBytes: read("PAAS_CELL_MEMORY_MB") is { Length: > 0 } ? Int(read, "PAAS_CELL_MEMORY_MB", 0) * 1024L * 1024 : hostMemory,
-            MaxInstances: Int(read, "PAAS_CELL_MAX_INSTANCES", 100),
+            Zone: env.Text("PAAS_CELL_ZONE", "zone-1"),
+            MemoryBytes: env.Megabytes("PAAS_CELL_MEMORY_MB", hostMemory),
+            MaxInstances: env.Count("PAAS_CELL_MAX_INSTANCES", 100),
             Bind: bind,
             Port: port,
-            AdvertisedUrl: Str(read, "PAAS_CELL_URL", $"http://{(bind == "0.0.0.0" ? address : bind)}:{port}"),
+            AdvertisedUrl: env.Text("PAAS_CELL_URL", $"http://{(bind == "0.0.0.0" ? address : bind)}:{port}"),
             DockerEndpoint: platform.DockerEndpoint,
             Redis: platform.Redis,
             RedisPrefix: platform.RedisPrefix,
@@ -70,8 +69,4 @@ public sealed record CellAgentSettings(
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
         };
     }
-
-    private static string Str(Func<string, string?> read, string name, string fallback) => PaasSettings.Str(read, name, fallback);
-
-    private static int Int(Func<string, string?> read, string name, int fallback) => PaasSettings.Int(read, name, fallback);
 }

@@ -11,8 +11,7 @@ public static class CellSecret
 {
     public static string Load(string dataDirectory, Func<string, string?>? read = null)
     {
-        read ??= Environment.GetEnvironmentVariable;
-        if (read("PAAS_CELL_SECRET") is { Length: > 0 } fromEnvironment)
+        if (new Configuration.SettingsReader(read ?? Environment.GetEnvironmentVariable).Optional("PAAS_CELL_SECRET") is { } fromEnvironment)
             return fromEnvironment;
         Directory.CreateDirectory(dataDirectory);
         var path = Path.Combine(dataDirectory, "cell-secret");

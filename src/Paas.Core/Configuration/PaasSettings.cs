@@ -80,68 +80,43 @@ public sealed record PaasSettings
 
     public static PaasSettings FromEnvironment(Func<string, string?>? read = null)
     {
-        read ??= Environment.GetEnvironmentVariable;
+        var env = new SettingsReader(read ?? Environment.GetEnvironmentVariable);
         var d = new PaasSettings();
-        var apiPort = Int(read, "PAAS_API_PORT", d.ApiPort);
-        var routerPort = Int(read, "PAAS_ROUTER_PORT", d.RouterPort);
+        var apiPort = env.Port("PAAS_API_PORT", d.ApiPort);
         return d with
         {
-            DataDirectory = Str(read, "PAAS_DATA_DIR", d.DataDirectory),
-            ApiBind = Str(read, "PAAS_API_BIND", d.ApiBind),
+            DataDirectory = env.Text("PAAS_DATA_DIR", d.DataDirectory),
+            ApiBind = env.Text("PAAS_API_BIND", d.ApiBind),
             ApiPort = apiPort,
-            ApiTlsPort = read("PAAS_API_TLS_PORT") == "0" ? 0 : Int(read, "PAAS_API_TLS_PORT", d.ApiTlsPort),
-            CertsDirectory = read("PAAS_CERTS_DIR") is { Length: > 0 } certs ? certs : null,
-            PublicApiUrl = Str(read, "PAAS_API_URL", $"http://localhost:{apiPort}"),
-            AppDomain = Str(read, "PAAS_DOMAIN", d.AppDomain).ToLowerInvariant(),
-            RouterPort = routerPort,
-            Redis = Str(read, "PAAS_REDIS", d.Redis),
+            ApiTlsPort = env.Port("PAAS_API_TLS_PORT", d.ApiTlsPort, zeroTurnsOff: true),
+            CertsDirectory = env.Optional("PAAS_CERTS_DIR"),
+            PublicApiUrl = env.Text("PAAS_API_URL", $"http://localhost:{apiPort}"),
+            AppDomain = env.Text("PAAS_DOMAIN", d.AppDomain).ToLowerInvariant(),
+            RouterPort = env.Port("PAAS_ROUTER_PORT", d.RouterPort),
+            Redis = env.Text("PAAS_REDIS", d.Redis),
             // An empty prefix is legitimate (keys at the top level), as the router reads it: only unset falls back.
-            RedisPrefix = read("PAAS_REDIS_PREFIX") ?? d.RedisPrefix,
-            DockerEndpoint = Str(read, "DOCKER_HOST", d.DockerEndpoint),
-            StackImage = Str(read, "PAAS_STACK_IMAGE", d.StackImage),
-            Registry = Images.RegistryAccess.FromEnvironment(read),
-            BuildpacksDirectory = read("PAAS_BUILDPACKS_DIR") is { Length: > 0 } b ? b : null,
-            EtcdEndpoints = (read("PAAS_ETCD_ENDPOINTS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            EtcdPrefix = Str(read, "PAAS_ETCD_PREFIX", d.EtcdPrefix),
-            HealthTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_HEALTH_TIMEOUT_SECONDS", 60)),
-            AppMemoryBytes = Int(read, "PAAS_APP_MEMORY_MB", 512) * 1024L * 1024,
-            CellLostAfter = TimeSpan.FromSeconds(Int(read, "PAAS_CELL_LOST_SECONDS", (int)d.CellLostAfter.TotalSeconds)),
-            DrainTime = TimeSpan.FromMilliseconds(Int(read, "PAAS_DRAIN_MS", 1000)),
-            RolloutMaxInFlight = Int(read, "PAAS_ROLLOUT_MAX_IN_FLIGHT", 1),
-            ConvergeInterval = TimeSpan.FromSeconds(Int(read, "PAAS_CONVERGE_SECONDS", 5)),
-            StagingTimeout = TimeSpan.FromSeconds(Int(read, "PAAS_STAGING_TIMEOUT_SECONDS", 900)),
-            StagingMemoryBytes = Int(read, "PAAS_STAGING_MEMORY_MB", 1024) * 1024L * 1024,
-            StagingOutputLimitBytes = Int(read, "PAAS_STAGING_OUTPUT_LIMIT_MB", 8) * 1024L * 1024,
-            MaxPushBytes = Int(read, "PAAS_MAX_PUSH_MB", 512) * 1024L * 1024,
-            MaxPushEntries = Int(read, "PAAS_MAX_PUSH_FILES", d.MaxPushEntries),
-            KeepReleases = Int(read, "PAAS_KEEP_RELEASES", 5),
-            LogMaxLines = Int(read, "PAAS_LOG_MAX_LINES", d.LogMaxLines),
-            LogRateLinesPerSecond = Int(read, "PAAS_LOG_RATE_LINES_PER_SEC", d.LogRateLinesPerSecond),
-            AllowPrivateBuildpackHosts = Bool(read, "PAAS_BUILDPACK_ALLOW_PRIVATE_HOSTS", false),
+            RedisPrefix = env.Exact("PAAS_REDIS_PREFIX") ?? d.RedisPrefix,
+            DockerEndpoint = env.Text("DOCKER_HOST", d.DockerEndpoint),
+            StackImage = env.Text("PAAS_STACK_IMAGE", d.StackImage),
+            Registry = Images.RegistryAccess.From(env),
+            BuildpacksDirectory = env.Optional("PAAS_BUILDPACKS_DIR"),
+            EtcdEndpoints = (env.Optional("PAAS_ETCD_ENDPOINTS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            EtcdPrefix = env.Text("PAAS_ETCD_PREFIX", d.EtcdPrefix),
+            HealthTimeout = env.Seconds("PAAS_HEALTH_TIMEOUT_SECONDS", d.HealthTimeout),
+            AppMemoryBytes = env.Megabytes("PAAS_APP_MEMORY_MB", d.AppMemoryBytes),
+            CellLostAfter = env.Seconds("PAAS_CELL_LOST_SECONDS", d.CellLostAfter),
+            DrainTime = env.Milliseconds("PAAS_DRAIN_MS", d.DrainTime),
+            RolloutMaxInFlight = env.Count("PAAS_ROLLOUT_MAX_IN_FLIGHT", d.RolloutMaxInFlight),
+            ConvergeInterval = env.Seconds("PAAS_CONVERGE_SECONDS", d.ConvergeInterval),
+            StagingTimeout = env.Seconds("PAAS_STAGING_TIMEOUT_SECONDS", d.StagingTimeout),
+            StagingMemoryBytes = env.Megabytes("PAAS_STAGING_MEMORY_MB", d.StagingMemoryBytes),
+            StagingOutputLimitBytes = env.Megabytes("PAAS_STAGING_OUTPUT_LIMIT_MB", d.StagingOutputLimitBytes),
+            MaxPushBytes = env.Megabytes("PAAS_MAX_PUSH_MB", d.MaxPushBytes),
+            MaxPushEntries = env.Count("PAAS_MAX_PUSH_FILES", d.MaxPushEntries),
+            KeepReleases = env.Count("PAAS_KEEP_RELEASES", d.KeepReleases),
+            LogMaxLines = env.Count("PAAS_LOG_MAX_LINES", d.LogMaxLines),
+            LogRateLinesPerSecond = env.Count("PAAS_LOG_RATE_LINES_PER_SEC", d.LogRateLinesPerSecond),
+            AllowPrivateBuildpackHosts = env.Switch("PAAS_BUILDPACK_ALLOW_PRIVATE_HOSTS", d.AllowPrivateBuildpackHosts),
         };
-    }
-
-    /// <summary>The variable's value, or the fallback when it is unset or empty.</summary>
-    public static string Str(Func<string, string?> read, string name, string fallback) =>
-        read(name) is { Length: > 0 } v ? v : fallback;
-
-    /// <summary>The variable as true/false (also 1/0, yes/no, on/off), or the fallback when unset; a one-sentence error otherwise.</summary>
-    public static bool Bool(Func<string, string?> read, string name, bool fallback) =>
-        read(name)?.Trim().ToLowerInvariant() switch
-        {
-            null or "" => fallback,
-            "true" or "1" or "yes" or "on" => true,
-            "false" or "0" or "no" or "off" => false,
-            var v => throw new ArgumentException($"{name} must be true or false, not '{v}'."),
-        };
-
-    /// <summary>The variable as a positive whole number, or the fallback when unset; a one-sentence error otherwise.</summary>
-    public static int Int(Func<string, string?> read, string name, int fallback)
-    {
-        if (read(name) is not { Length: > 0 } v)
-            return fallback;
-        return int.TryParse(v, out var n) && n > 0
-            ? n
-            : throw new ArgumentException($"{name} must be a positive whole number, not '{v}'.");
     }
 }

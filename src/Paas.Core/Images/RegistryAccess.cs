@@ -23,10 +23,10 @@ public sealed record RegistryAccess(string Address, string? Username = null, str
         return namesRegistry ? Address + image[slash..] : image;
     }
 
-    public static RegistryAccess? FromEnvironment(Func<string, string?> read) =>
-        read("PAAS_REGISTRY") is { Length: > 0 } address
-            ? new RegistryAccess(address.Trim().TrimEnd('/'), NonEmpty(read("PAAS_REGISTRY_USERNAME")), NonEmpty(read("PAAS_REGISTRY_PASSWORD")))
-            : null;
+    public static RegistryAccess? FromEnvironment(Func<string, string?> read) => From(new Configuration.SettingsReader(read));
 
-    private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+    public static RegistryAccess? From(Configuration.SettingsReader env) =>
+        env.Optional("PAAS_REGISTRY") is { } address
+            ? new RegistryAccess(address.TrimEnd('/'), env.Optional("PAAS_REGISTRY_USERNAME"), env.Optional("PAAS_REGISTRY_PASSWORD"))
+            : null;
 }

@@ -15,14 +15,16 @@ public sealed class CertificateStore
 
     private readonly string _directory;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly object _reloadLock = new();
     private Snapshot _snapshot = Snapshot.Empty;
     private long _nextCheck;
 
-    public CertificateStore(string directory, ILogger logger)
+    public CertificateStore(string directory, ILogger logger, TimeProvider? time = null)
     {
         _directory = directory;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
         Reload();
     }
 
@@ -33,10 +35,11 @@ public sealed class CertificateStore
     /// <summary>The certificate for an SNI name; the first loaded one when nothing matches or no SNI was sent.</summary>
     public X509Certificate2? Select(string? serverName)
     {
-        var now = Environment.TickCount64;
+        // Checked on the handshake path, at most every RecheckInterval: a directory listing per connection would cost more than TLS.
+        var now = _time.GetTimestamp();
         if (now >= Volatile.Read(ref _nextCheck))
         {
-            Volatile.Write(ref _nextCheck, now + (long)RecheckInterval.TotalMilliseconds);
+            Volatile.Write(ref _nextCheck, now + (long)(RecheckInterval.TotalSeconds * _time.TimestampFrequency));
             Reload();
         }
 

@@ -18,7 +18,7 @@ public class RoutesJsonTests
         var json = Encoding.UTF8.GetString(RoutesJson.Render(table));
 
         Assert.Equal(
-            """{"version":12,"hosts":{"hello.localhost":{"app":"hello","endpoints":[{"instance":"hello-web-1","address":"127.0.0.1:32768","cooling":false}]},"idle.localhost":{"app":"idle","endpoints":[]}}}""",
+            """{"version":12,"hosts":{"hello.localhost":{"app":"hello","balancing":"round-robin","endpoints":[{"instance":"hello-web-1","address":"127.0.0.1:32768","cooling":false}]},"idle.localhost":{"app":"idle","balancing":"round-robin","endpoints":[]}}}""",
             json);
         using var _ = JsonDocument.Parse(json);
     }

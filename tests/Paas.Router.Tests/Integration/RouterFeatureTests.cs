@@ -216,10 +216,20 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     {
         var host = await RouteAsync("h2", _a.Address);
 
+        // The certificate the handshake got: the fixture's default is another one, so this names SNI's choice.
+        string? served = null;
+        using var handler = LoopbackHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            served = certificate?.Subject;
+            return true;
+        };
+        using var tls = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(20) };
         using (var request = new HttpRequestMessage(HttpMethod.Get, $"https://{host}:{_f.TlsPort}/")
                { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
-        using (var response = await _f.Http.SendAsync(request))
+        using (var response = await tls.SendAsync(request))
         {
+            Assert.Equal("CN=*.localhost", served);
             Assert.Equal(HttpVersion.Version20, response.Version);
             Assert.Equal("a", await response.Content.ReadAsStringAsync());
             Assert.Equal("https", Header(response, "X-Seen-X-Forwarded-Proto"));
@@ -318,11 +328,16 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     {
         var host = await RouteAsync("least", _a.Address, _b.Address);
         await _f.SetOptionsAsync(App("least"), new { balancing = "least-requests" });
-        await Task.Delay(300);
+        await _f.EventuallyAsync(async () =>
+        {
+            using var routes = JsonDocument.Parse(await _f.Http.GetStringAsync(new Uri(_f.Router.AdminUrl, "routes")));
+            return routes.RootElement.GetProperty("hosts").GetProperty(host).GetProperty("balancing").GetString() == "least-requests";
+        }, "the router applying least-requests");
 
-        // Occupy one instance with a long request, then every quick one must go to the other.
+        // Occupy one instance with a long request (until it has arrived there), then every quick one must go to the other.
+        var hitsBefore = _a.Hits + _b.Hits;
         var slow = _f.GetAsync(host, "/slow?ms=2500");
-        await Task.Delay(300);
+        await _f.EventuallyAsync(() => Task.FromResult(_a.Hits + _b.Hits > hitsBefore), "the slow request reaching an instance");
         var seen = new List<string>();
         for (var i = 0; i < 6; i++)
         {

@@ -59,7 +59,10 @@ public sealed class RouterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Redis = await ConnectionMultiplexer.ConnectAsync(RedisTestEnvironment.Configuration + ",connectTimeout=3000");
+        // Two certificates, and the one for the apps' names is not the default (the default is the first file by
+        // name): a handshake gets *.localhost only when the router reads its SNI.
         WriteWildcardCertificate(Path.Combine(Dir, "certs"), "localhost");
+        WriteWildcardCertificate(Path.Combine(Dir, "certs"), "default.invalid", file: "0-default");
         Router = await StartRouterAsync();
     }
 
@@ -162,7 +165,7 @@ public sealed class RouterFixture : IAsyncLifetime
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values)
         : response.Content.Headers.TryGetValues(name, out var content) ? string.Join(",", content) : null;
 
-    private static void WriteWildcardCertificate(string directory, string domain)
+    private static void WriteWildcardCertificate(string directory, string domain, string? file = null)
     {
         Directory.CreateDirectory(directory);
         using var key = RSA.Create(2048);
@@ -172,7 +175,7 @@ public sealed class RouterFixture : IAsyncLifetime
         names.AddDnsName(domain);
         request.CertificateExtensions.Add(names.Build());
         using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-        File.WriteAllText(Path.Combine(directory, domain + ".crt"), certificate.ExportCertificatePem());
-        File.WriteAllText(Path.Combine(directory, domain + ".key"), key.ExportPkcs8PrivateKeyPem());
+        File.WriteAllText(Path.Combine(directory, (file ?? domain) + ".crt"), certificate.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(directory, (file ?? domain) + ".key"), key.ExportPkcs8PrivateKeyPem());
     }
 }

@@ -116,7 +116,14 @@ public sealed class ResponseHead
             }
 
             var name = line[..colon];
-            var value = line[(colon + 1)..].Trim(" \t"u8);
+            var rawValue = line[(colon + 1)..];
+            // A bare CR or another control byte in either half could split the head for the client.
+            if (!HeaderSyntax.IsName(name) || !HeaderSyntax.IsValue(rawValue))
+            {
+                return Result.Invalid;
+            }
+
+            var value = rawValue.Trim(" \t"u8);
             if (!Classify(name, value))
             {
                 return Result.Invalid;
