@@ -25,6 +25,8 @@ public static class SettingsCatalogue
         new("PAAS_REDIS", "`127.0.0.1:6379`", "all", "Redis (a StackExchange.Redis string: `127.0.0.1:6379,password=…`, or sentinels, see [Redis](#redis)); `deploy/run.sh` and `make test` fill in set-up's password"),
         new("PAAS_REDIS_PREFIX", "`paas:`", "all", "prefix of every Redis key and channel (empty is allowed: keys at the top level)"),
         new("PAAS_REDIS_PORT", "`6379`", "set-up", "port `deploy/setup.sh` starts Redis on"),
+        new("PAAS_ETCD_ENDPOINTS", "none", "controller", "comma-separated client URLs of an etcd cluster (`http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379`, every member) holding the controller's state instead of `paas.db`; see [State store](#state-store-sqlite-or-etcd)"),
+        new("PAAS_ETCD_PREFIX", "`/paas/`", "controller", "the key prefix of this platform's state in etcd (platforms can share a cluster)"),
         new("DOCKER_HOST", "`unix:///var/run/docker.sock`", "controller, cell agent", "the Docker engine staging and the local cell use"),
         new("PAAS_STACK_IMAGE", "`paas/stack:latest`", "controller", "image builds and apps run on"),
         new("PAAS_BUILDPACKS_DIR", "`buildpacks/` of this checkout", "controller", "built-in buildpacks"),

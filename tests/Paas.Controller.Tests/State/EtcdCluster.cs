@@ -121,12 +121,18 @@ public sealed class EtcdCluster : IDisposable
     /// <summary>The member that is the Raft leader now.</summary>
     public int Leader()
     {
-        foreach (var i in LiveMembers())
+        // On a loaded machine a status call can miss its second, or an election be under way: ask again for a while.
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(15))
         {
-            if (StatusOrNull(i) is { } status && status.Leader == status.Header.MemberId)
-                return i;
+            foreach (var i in LiveMembers())
+            {
+                if (StatusOrNull(i) is { } status && status.Leader == status.Header.MemberId)
+                    return i;
+            }
+            Thread.Sleep(100);
         }
-        throw new InvalidOperationException("No etcd member is the leader.");
+        throw new InvalidOperationException($"No etcd member has been the leader for 15 s: {Tail()}");
     }
 
     /// <summary>SIGKILL, as a crashed machine would stop.</summary>
