@@ -106,7 +106,8 @@ public sealed class EtcdConnection : IDisposable
         {
             var serializable = request.Clone();
             serializable.Serializable = true;
-            return Call((member, deadline) => member.Get(serializable, deadline: deadline), ReadTimeout);
+            // Any one live member can answer this, so refusals from most of them are no reason to stop.
+            return Call((member, deadline) => member.Get(serializable, deadline: deadline), ReadTimeout, anyMemberWillDo: true);
         }
         catch (Exception e) when (IsUnavailable(e))
         {
@@ -134,9 +135,10 @@ public sealed class EtcdConnection : IDisposable
     /// <paramref name="budget"/> is spent. A timed-out write may have been committed after all, so every
     /// write sent here must be safe to send twice: unconditional puts and deletes are; a compare-and-swap
     /// that finds its own value already there counts as done (see <see cref="EtcdStateStore"/>).
-    /// Gives up at once when most members refuse connections: no quorum can answer then.
+    /// Gives up at once when most members refuse connections: no quorum can answer then (or, for a call any one
+    /// member can answer, when all of them refuse).
     /// </summary>
-    private T Call<T>(Func<EtcdClient, DateTime, T> call, TimeSpan budget)
+    private T Call<T>(Func<EtcdClient, DateTime, T> call, TimeSpan budget, bool anyMemberWillDo = false)
     {
         var until = _time.GetUtcNow() + budget;
         var start = Volatile.Read(ref _preferred);
@@ -157,7 +159,8 @@ public sealed class EtcdConnection : IDisposable
                     refused.Add(index);
                 else
                     refused.Remove(index);
-                if (refused.Count * 2 >= _members.Count || _time.GetUtcNow() >= until)
+                var hopeless = anyMemberWillDo ? refused.Count == _members.Count : refused.Count * 2 >= _members.Count;
+                if (hopeless || _time.GetUtcNow() >= until)
                     throw;
                 // Once every member was tried, wait a little for an election before the next round.
                 if ((attempt + 1) % _members.Count == 0)

@@ -31,8 +31,6 @@ public static class SettingsCatalogue
         new("PAAS_STACK_IMAGE", "`paas/stack:latest`", "controller", "image builds and apps run on"),
         new("PAAS_BUILDPACKS_DIR", "`buildpacks/` of this checkout", "controller", "built-in buildpacks"),
         new("PAAS_BUILDPACK_ALLOW_PRIVATE_HOSTS", "`false`", "controller", "let ordinary users' buildpack URLs name loopback/private hosts"),
-        new("PAAS_ETCD_ENDPOINTS", "none", "controller", "comma-separated client URLs of an etcd cluster (`http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379`, every member) holding the controller's state instead of `paas.db`; see [State store](#state-store-sqlite-or-etcd)"),
-        new("PAAS_ETCD_PREFIX", "`/paas/`", "controller", "the key prefix of this platform's state in etcd (platforms can share a cluster)"),
         new("PAAS_HEALTH_TIMEOUT_SECONDS", "`60`", "controller", "how long a new instance has to listen on `$PORT`"),
         new("PAAS_APP_MEMORY_MB", "`512`", "controller", "memory limit per app instance (unless `ps:scale TYPE=N:SIZE`)"),
         new("PAAS_CONVERGE_SECONDS", "`5`", "controller", "period of the full convergence pass (crash events act at once)"),
