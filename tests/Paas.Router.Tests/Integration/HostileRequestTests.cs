@@ -132,34 +132,15 @@ public sealed class HostileRequestTests : IClassFixture<HostileRequestTests.Rout
         return lines.ToString();
     }
 
-    /// <summary>Two routers on one route table, one per front end, in front of one app.</summary>
-    public sealed class Routers : IAsyncLifetime
+    /// <summary>Both front ends in front of the echoing test app, whose request count tells what reached it.</summary>
+    public sealed class Routers : FrontEndPair
     {
-        private readonly RouterFixture _fixture = new();
-        public RouterProcess EventLoop => _fixture.Router;
-
-        public RouterProcess Kestrel { get; private set; } = null!;
-
         internal TestBackend Backend { get; private set; } = null!;
 
-        public string Host { get; } = $"hostile-{Guid.NewGuid():N}"[..16] + ".localhost";
-
-        public async Task InitializeAsync()
+        protected override async Task<(string Address, IAsyncDisposable Stop)> StartAppAsync()
         {
-            await _fixture.InitializeAsync();
-            Kestrel = await _fixture.StartRouterAsync(new Dictionary<string, string> { ["PAAS_ROUTER_FRONT_END"] = "kestrel" });
             Backend = await TestBackend.StartAsync("hostile");
-            await _fixture.SetHostAsync(Host, "hostile");
-            await _fixture.SetRouteAsync("hostile-web-0", "hostile", Backend.Address);
-            await _fixture.WaitForEndpointsAsync(Host, 1, EventLoop);
-            await _fixture.WaitForEndpointsAsync(Host, 1, Kestrel);
-        }
-
-        public async Task DisposeAsync()
-        {
-            await Kestrel.DisposeAsync();
-            await Backend.DisposeAsync();
-            await _fixture.DisposeAsync();
+            return (Backend.Address, Backend);
         }
     }
 }

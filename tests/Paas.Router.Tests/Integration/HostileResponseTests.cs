@@ -90,34 +90,13 @@ public sealed class HostileResponseTests : IClassFixture<HostileResponseTests.Ro
         }
     }
 
-    /// <summary>Two routers on one route table, one per front end, in front of the canned app.</summary>
-    public sealed class Routers : IAsyncLifetime
+    /// <summary>Both front ends in front of the canned app.</summary>
+    public sealed class Routers : FrontEndPair
     {
-        private readonly RouterFixture _fixture = new();
-        private CannedBackend _backend = null!;
-
-        public RouterProcess EventLoop => _fixture.Router;
-
-        public RouterProcess Kestrel { get; private set; } = null!;
-
-        public string Host { get; } = $"canned-{Guid.NewGuid():N}"[..16] + ".localhost";
-
-        public async Task InitializeAsync()
+        protected override Task<(string Address, IAsyncDisposable Stop)> StartAppAsync()
         {
-            await _fixture.InitializeAsync();
-            Kestrel = await _fixture.StartRouterAsync(new Dictionary<string, string> { ["PAAS_ROUTER_FRONT_END"] = "kestrel" });
-            _backend = new CannedBackend();
-            await _fixture.SetHostAsync(Host, "canned");
-            await _fixture.SetRouteAsync("canned-web-0", "canned", _backend.Address);
-            await _fixture.WaitForEndpointsAsync(Host, 1, EventLoop);
-            await _fixture.WaitForEndpointsAsync(Host, 1, Kestrel);
-        }
-
-        public async Task DisposeAsync()
-        {
-            await Kestrel.DisposeAsync();
-            await _backend.DisposeAsync();
-            await _fixture.DisposeAsync();
+            var backend = new CannedBackend();
+            return Task.FromResult<(string, IAsyncDisposable)>((backend.Address, backend));
         }
     }
 }
