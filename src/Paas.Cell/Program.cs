@@ -72,8 +72,10 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
     return Results.Text(report.Line + "\n", statusCode: report.StatusCode);
 });
 app.MapCellApi(CellSecret.Load(settings.DataDirectory));
-await app.Services.GetRequiredService<Paas.Cell.Tasks.TaskRunner>().RemoveLeftoversAsync(CancellationToken.None);
 await app.StartAsync();
+// Beside start-up, not before it: the agent must answer /healthz (naming Docker when the engine is away) at
+// once, and a restart must not wait on an engine listing.
+_ = app.Services.GetRequiredService<Paas.Cell.Tasks.TaskRunner>().RemoveLeftoversAsync(app.Lifetime.ApplicationStopping);
 Console.WriteLine($"Paas cell {settings.Name} (zone {settings.Zone}, {settings.MemoryBytes / (1024 * 1024)} MB, max {settings.MaxInstances} instances) at {settings.AdvertisedUrl}");
 await app.WaitForShutdownAsync();
 return 0;

@@ -81,6 +81,19 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
     /// </summary>
     public async Task RemoveLeftoversAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await RemoveLeftoversOnceAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // An engine that is away now is reported by /healthz; its leftovers hit their own limits meanwhile.
+            logger.LogWarning("Could not look for staging and one-off containers left by an earlier agent: {Error}", e.Message);
+        }
+    }
+
+    private async Task RemoveLeftoversOnceAsync(CancellationToken cancellationToken)
+    {
         var containers = await docker.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
