@@ -91,6 +91,7 @@ public sealed partial class PlatformDatabase : IStateStore
         AddColumnIfMissing(connection, "releases", "registry_image", "TEXT");
         CreateAccessSchema(connection);
         CreateConfigSchema(connection);
+        CreateDeploySchema(connection);
     }
 
     /// <summary>
@@ -185,6 +186,8 @@ public sealed partial class PlatformDatabase : IStateStore
         using var connection = Open();
         using (var events = Command(connection, "DELETE FROM events WHERE app = $name", ("$name", name)))
             events.ExecuteNonQuery();
+        using (var deploys = Command(connection, "DELETE FROM deploys WHERE app = $name", ("$name", name)))
+            deploys.ExecuteNonQuery();
         using var command = Command(connection, "DELETE FROM apps WHERE name = $name", ("$name", name));
         return command.ExecuteNonQuery() == 1;
     }
