@@ -3,22 +3,11 @@ using Microsoft.Data.Sqlite;
 
 namespace Paas.Controller.State;
 
-/// <summary>Deploy records (<see cref="DeployRecord"/>): one row per app and version, the record itself as JSON.</summary>
+/// <summary>Deploy records (<see cref="DeployRecord"/>): one row per app and version, the record itself as JSON (table: <see cref="SqliteSchema"/>, migration 2).</summary>
 public sealed partial class PlatformDatabase
 {
     /// <summary>How many deploy records each app keeps (by version); older ones go as new ones are written.</summary>
     private const int DeploysKeptPerApp = 100;
-
-    private static void CreateDeploySchema(SqliteConnection connection) => Execute(connection, """
-        CREATE TABLE IF NOT EXISTS deploys (
-            app TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            finished INTEGER NOT NULL,
-            record TEXT NOT NULL,
-            PRIMARY KEY (app, version)
-        );
-        CREATE INDEX IF NOT EXISTS deploys_unfinished ON deploys (finished);
-        """);
 
     public void SaveDeploy(DeployRecord deploy)
     {

@@ -12,7 +12,7 @@ public static class StateStores
             var etcd = new EtcdConnection(settings.EtcdEndpoints, settings.EtcdPrefix, time);
             return (new EtcdStateStore(etcd, time, Random.Shared), new EtcdDomainStore(etcd, time));
         }
-        var path = Path.Combine(dataDir, "paas.db");
-        return (new PlatformDatabase(path, time), new DomainStore(path, time));
+        var file = new SqliteFile(Path.Combine(dataDir, "paas.db"));
+        return (new PlatformDatabase(file, time), new DomainStore(file, time));
     }
 }
