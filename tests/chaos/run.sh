@@ -71,9 +71,10 @@ cleanup() {
   fi
   echo "==> cleaning up (platform, Redis, etcd, containers, $WORK)"
   mountpoint -q "$PAAS_DATA_DIR/cache" 2>/dev/null && umount "$PAAS_DATA_DIR/cache"
-  stop_platform
+  # etcd members are background jobs: stopped before stop_platform, whose `wait` would wait for them forever.
   local pid
   for pid in "${ETCD_PIDS[@]}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done
+  stop_platform
 }
 trap cleanup EXIT
 trap 'echo "==> interrupted"; exit 130' INT TERM
@@ -406,7 +407,7 @@ fault_controller_mid_deploy() {
   version=$(($(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(max(r["version"] for r in json.load(sys.stdin)))') + 1))
   (
     cd "$WORK/$APP"
-    sed -i "s/Hello from static v[0-9]*/Hello from static mid$version/" index.html
+    sed -i "s/Hello from static v[0-9]*/Hello from static v$version/" index.html
     git -c user.name=chaos -c user.email=chaos@localhost commit -qam "mid-deploy $version"
   )
   (cd "$WORK/$APP" && timeout 300 git push paas main >"$WORK/mid-deploy.log" 2>&1) &
