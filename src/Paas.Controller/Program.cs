@@ -136,6 +136,9 @@ services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
+services.AddSingleton<DeployRecovery>();
+// Before the converger: it takes the locks of apps with an interrupted deploy before the first pass runs.
+services.AddHostedService(sp => sp.GetRequiredService<DeployRecovery>());
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 

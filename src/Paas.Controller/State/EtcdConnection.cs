@@ -311,6 +311,8 @@ public sealed class EtcdKeys
     public string HealthCheck(string app, string process) => AppData(app) + "healthchecks/" + process;
     public string Releases(string app) => AppData(app) + "releases/";
     public string Release(string app, int version) => Releases(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+    public string Deploys(string app) => AppData(app) + "deploys/";
+    public string Deploy(string app, int version) => Deploys(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
     public string ReleaseSequence(string app) => AppData(app) + "release-seq";
     public string Collaborators(string app) => AppData(app) + "collaborators/";
     public string Collaborations(string user) => $"{Root}collaborations/{user}/";

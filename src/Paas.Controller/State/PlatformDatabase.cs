@@ -78,6 +78,8 @@ public sealed partial class PlatformDatabase : IStateStore
         using var connection = Open();
         using (var events = Command(connection, "DELETE FROM events WHERE app = $name", ("$name", name)))
             events.ExecuteNonQuery();
+        using (var deploys = Command(connection, "DELETE FROM deploys WHERE app = $name", ("$name", name)))
+            deploys.ExecuteNonQuery();
         using var command = Command(connection, "DELETE FROM apps WHERE name = $name", ("$name", name));
         return command.ExecuteNonQuery() == 1;
     }

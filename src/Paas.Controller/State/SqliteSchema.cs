@@ -16,6 +16,8 @@ public static class SqliteSchema
         // 1: the schema as it stood when versioning began. Databases from before (user_version 0) may hold
         // any earlier shape of it, so this one migration alone is written to be idempotent.
         Baseline,
+        // 2: deploy records (DeployRecord), one per app and version, so a restarted controller can settle an interrupted deploy.
+        DeployRecords,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -140,6 +142,18 @@ public static class SqliteSchema
             INSERT OR IGNORE INTO users (name, role, created_at) SELECT user_name, role, MIN(created_at) FROM tokens GROUP BY user_name;
             """, transaction);
     }
+
+    private static void DeployRecords(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS deploys (
+                app TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                finished INTEGER NOT NULL,
+                record TEXT NOT NULL,
+                PRIMARY KEY (app, version)
+            );
+            CREATE INDEX IF NOT EXISTS deploys_unfinished ON deploys (finished);
+            """, transaction);
 
     private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)
     {

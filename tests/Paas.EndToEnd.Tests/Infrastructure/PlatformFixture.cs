@@ -171,6 +171,13 @@ public partial class PlatformFixture : IAsyncLifetime
         _controller = null;
     }
 
+    /// <summary>SIGKILLs the controller, as a crash or power loss would: no shutdown code runs.</summary>
+    public void KillController()
+    {
+        _controller?.Kill();
+        _controller = null;
+    }
+
     public string ControllerOutput => _controller?.Output ?? "";
 
     [GeneratedRegex(@"Paas controller (\w+) is serving")]
