@@ -22,8 +22,12 @@ public sealed class StandbyControllerTests(StandbyPlatform platform, ITestOutput
         AppUnderTest.Must(await platform.PaasViaAsync(platform.StandbyUrl, workTree, "git:remote", app));
         var first = await platform.GitAsync(workTree, "push", "paas", "main");
         Assert.True(first.ExitCode == 0, first.ToString());
-        Assert.Contains("Repository copied to 1 standby controller", first.Stderr);
         Assert.Contains("Hello from static v1", await ServedAsync(app, "v1", TimeSpan.FromSeconds(30)));
+        // A read the standby serves itself, from its own copy of the repository.
+        var v1 = AppUnderTest.Must(await platform.GitAsync(workTree, "rev-parse", "HEAD")).Stdout.Trim();
+        var listed = AppUnderTest.Must(await platform.GitAsync(workTree, "ls-remote", "paas", "refs/heads/main"));
+        Assert.StartsWith(v1, listed.Stdout);
+        Assert.Contains("Repository copied to 1 standby controller", first.Stderr);
 
         platform.KillController();
         var clock = Stopwatch.StartNew();
