@@ -56,6 +56,15 @@ public sealed class StandbyControllerTests(StandbyPlatform platform, ITestOutput
         Assert.Equal(AppUnderTest.Must(await platform.GitAsync(workTree, "rev-list", "main")).Stdout, log);
         Assert.StartsWith(head, log);
         Assert.Contains("Hello from static v2", await ServedAsync(app, "v2", TimeSpan.FromSeconds(30)));
+
+        // The old leader, started again (its supervisor would), is a standby and fetches what it missed.
+        await platform.StartControllerAsync();
+        await WaitForRoleAsync(platform.ApiUrl, $"role: standby; leader: {platform.StandbyUrl}", TimeSpan.FromSeconds(15));
+        var repository = Path.Combine(platform.DataDirectory, "repos", app + ".git");
+        var caughtUp = "";
+        for (var waited = Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(15) && !caughtUp.StartsWith(head); await Task.Delay(200))
+            caughtUp = (await platform.GitAsync(repository, "rev-parse", "main")).Stdout.Trim();
+        Assert.Equal(head, caughtUp);
     }
 
     private async Task WaitForRoleAsync(string apiUrl, string expected, TimeSpan timeout)

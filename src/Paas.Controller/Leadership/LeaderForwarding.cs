@@ -65,6 +65,10 @@ public sealed class LeaderForwarding(ILeadership leadership, IHttpForwarder forw
             return false;
         if (path.EndsWith(".git/git-upload-pack", StringComparison.Ordinal))
             return false;
+        // A Heroku log session is a ticket for the log stream of the controller that issued it (kept in its
+        // memory, nothing stored): the stream is read from this controller, so the session is made here too.
+        if (path.EndsWith("/log-sessions", StringComparison.Ordinal))
+            return false;
         if (path.EndsWith(".git/git-receive-pack", StringComparison.Ordinal)
             || (path.EndsWith(".git/info/refs", StringComparison.Ordinal) && request.Query["service"] == "git-receive-pack"))
             return true;

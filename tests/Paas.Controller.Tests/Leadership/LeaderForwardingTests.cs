@@ -15,6 +15,7 @@ public sealed class LeaderForwardingTests
     [InlineData("GET", "/x.git/info/refs", "?service=git-upload-pack", false)]
     [InlineData("POST", "/x.git/git-upload-pack", "", false)]
     [InlineData("POST", "/internal/hooks/pre-receive", "", false)]
+    [InlineData("POST", "/apps/x/log-sessions", "", false)]
     [InlineData("POST", "/internal/replicas/x.git/git-receive-pack", "", false)]
     public void IsWrite_WhatOnlyTheLeaderMayDo(string method, string path, string query, bool write)
     {
