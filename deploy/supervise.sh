@@ -1,6 +1,6 @@
 # Supervision for `make run`, sourced by deploy/run.sh (bash 5.1 or later).
 #
-# Each child (router, cell agent, controller) runs under its own watcher: a background subshell that
+# Each child (registry, router, cell agent, controller) runs under its own watcher: a background subshell that
 # starts it, waits for it, and starts it again whenever it exits, for any reason, SIGKILL included.
 # The watchers are independent, so a crashing controller never touches the router or the cell agent:
 # the data plane keeps serving while the control plane comes back.
@@ -88,7 +88,7 @@ supervise_begin() {
     [[ $name == supervisor ]] && continue
     pid=$(<"$file")
     [[ $pid =~ ^[0-9]+$ ]] && supervise_running "$pid" &&
-      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'Paas\.' || { rm -f "$file"; continue; }
+      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq 'Paas\.|docker-registry serve|registry/start\.sh' || { rm -f "$file"; continue; }
     echo "==> stopping the $name left running by an earlier supervisor (pid $pid)"
     supervise_terminate "$pid" >/dev/null
     rm -f "$file"

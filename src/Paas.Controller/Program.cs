@@ -134,6 +134,9 @@ services.AddSingleton<IStager>(sp => new Paas.Controller.Tasks.CellStager(sp.Get
     sp.GetRequiredService<BuildpackFetcher>(), settings, buildpacksDir));
 services.AddSingleton<Paas.Controller.Tasks.OneOffTasks>();
 services.AddSingleton(new ImageJanitor(docker, platformId, Path.Combine(dataDir, "tmp")));
+// The registry's own API (health, deleting pruned releases' manifests), when there is a registry.
+var registryClient = settings.Registry is { } registryAccess ? new Paas.Core.Images.RegistryClient(registryAccess) : null;
+services.AddSingleton(new Paas.Controller.Deploys.RegistryPruner(registryClient));
 services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellKeys>(), sp.GetRequiredService<RouteKeys>(), cellSecret,
@@ -166,12 +169,16 @@ var forwarding = app.Services.GetRequiredService<LeaderForwarding>();
 app.Use((context, next) => forwarding.InvokeAsync(context, _ => next()));
 var leadership = app.Services.GetRequiredService<ILeadership>();
 
-// What a supervisor asks: 200 "ok" when Redis and the database answer, else 503 naming what failed.
-var health = new DependencyHealth(
+// What a supervisor asks: 200 "ok" when Redis, the database and the registry (when there is one) answer, else
+// 503 naming what failed. Without its registry the controller cannot deploy: a monitor should hear of it.
+List<DependencyCheck> dependencies =
 [
     new DependencyCheck("redis", _ => redis.GetDatabase().PingAsync()),
     new DependencyCheck(settings.EtcdEndpoints.Count > 0 ? "etcd" : "database", ct => Task.Run(database.Ping, ct)),
-]);
+];
+if (registryClient is not null)
+    dependencies.Add(new DependencyCheck("registry", registryClient.PingAsync));
+var health = new DependencyHealth(dependencies);
 // The second line says which role this controller has and where the leader is (standbys forward writes there).
 app.MapGet("/healthz", async (CancellationToken ct) =>
 {

@@ -29,6 +29,7 @@ public sealed class SupervisionTests(SupervisedPlatform platform, ITestOutputHel
     private static readonly TimeSpan HealthyLimit = TimeSpan.FromSeconds(20);
 
     [Theory]
+    [InlineData("registry")]
     [InlineData("router")]
     [InlineData("cell")]
     [InlineData("controller")]

@@ -21,8 +21,9 @@ public sealed class SystemdUnitTests
                 $"{Analyzer} is missing (install the systemd package): CI must verify deploy/systemd/*.service.");
             return;
         }
-        var units = Directory.GetFiles(UnitDirectory, "*.service").Order().ToArray();
-        Assert.Equal(["paas-cell.service", "paas-controller.service", "paas-router.service"], units.Select(Path.GetFileName));
+        var units = Directory.GetFiles(UnitDirectory, "paas-*").Order().ToArray();
+        Assert.Equal(["paas-cell.service", "paas-controller.service", "paas-registry-gc.service", "paas-registry-gc.timer", "paas-registry.service", "paas-router.service"],
+            units.Select(Path.GetFileName));
 
         var result = await ProcessRunner.RunAsync(Analyzer, ["verify", .. units], null, new Dictionary<string, string>(), TimeSpan.FromMinutes(1));
 
@@ -47,6 +48,24 @@ public sealed class SystemdUnitTests
         if (role != "router")
             Assert.Contains("docker.service", unit["After"]);
         Assert.True(File.Exists(Path.Combine(UnitDirectory, $"{role}.env.example")), $"{role}.env.example is missing");
+    }
+
+    [Fact]
+    public void TheRegistry_RestartsAlways_RunsTheStartScript_AndIsCollectedNightlyByARestart()
+    {
+        var unit = Directives(Path.Combine(UnitDirectory, "paas-registry.service"));
+        Assert.Equal("always", unit["Restart"]);
+        Assert.Equal("/etc/paas/registry.env", unit["EnvironmentFile"]);
+        // start.sh garbage-collects before it serves: the only moment nothing writes to the store.
+        Assert.Contains("/opt/paas/registry/start.sh ${PAAS_REGISTRY_BIND} ${PAAS_REGISTRY_PORT} ${PAAS_DATA_DIR}/registry", unit["ExecStart"]);
+        Assert.True(File.Exists(Path.Combine(UnitDirectory, "registry.env.example")), "registry.env.example is missing");
+
+        var gc = Directives(Path.Combine(UnitDirectory, "paas-registry-gc.service"));
+        Assert.Equal("oneshot", gc["Type"]);
+        Assert.Equal("/bin/systemctl try-restart paas-registry.service", gc["ExecStart"]);
+        var timer = Directives(Path.Combine(UnitDirectory, "paas-registry-gc.timer"));
+        Assert.Contains("03:30", timer["OnCalendar"]);
+        Assert.Equal("true", timer["Persistent"]);
     }
 
     private static Dictionary<string, string> Directives(string file) =>

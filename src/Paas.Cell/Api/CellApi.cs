@@ -15,6 +15,8 @@ public static class CellApi
 
     public sealed record PrepareImageRequest(string Image);
 
+    public sealed record PruneImagesRequest(string App, string[] Keep);
+
     /// <summary>Streams a task's output and outcome as NDJSON, with ticks while it is quiet; a failure is one {"error"} sentence.</summary>
     private static async Task AnswerTaskAsync(HttpContext context, Func<Func<string, Task>, Task<TaskMessage>> run, ILogger logger, CancellationToken ct)
     {
@@ -82,6 +84,10 @@ public static class CellApi
                 await WriteAsync(new { error = e.Message });
             }
         });
+
+        // Image hygiene after a deploy: the app's images no kept release uses and no container runs go; the answer lists them.
+        api.MapPost("/images/prune", async (PruneImagesRequest request, DockerCell cell, CancellationToken ct) =>
+            Results.Json(await cell.PruneImagesAsync(request.App, request.Keep, ct)));
 
         // Staging: the body is a StagingBundle (a tar), the answer NDJSON (TaskStream): the build's lines live, then {"staged"} or {"error"}.
         api.MapPost("/staging", async (TaskRunner tasks, HttpContext context, ILogger<TaskRunner> logger, CancellationToken ct) =>

@@ -83,6 +83,69 @@ public sealed class DockerCell : ICell
         return true;
     }
 
+    public async Task<IReadOnlyList<string>> PruneImagesAsync(string app, IReadOnlyCollection<string> keep, CancellationToken cancellationToken)
+    {
+        // Kept by image id: one build is a local tag on the engine that staged it and a registry digest
+        // everywhere (at this cell's address for the registry), and either name keeps it.
+        var keptIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var reference in keep)
+        {
+            try
+            {
+                keptIds.Add((await _docker.Images.InspectImageAsync(Local(reference), cancellationToken)).ID);
+            }
+            catch (DockerImageNotFoundException)
+            {
+            }
+        }
+        // Every container counts, stopped ones too: a crashed instance is restarted from its image.
+        var containers = await _docker.Containers.ListContainersAsync(new ContainersListParameters { All = true }, cancellationToken);
+        var used = containers.Select(c => c.ImageID).ToHashSet(StringComparer.Ordinal);
+        var repository = Paas.Staging.Buildpacks.BuildpackStager.ImageName(app);
+        var images = await _docker.Images.ListImagesAsync(new ImagesListParameters
+        {
+            All = false,
+            Filters = new Dictionary<string, IDictionary<string, bool>>
+            {
+                ["label"] = new Dictionary<string, bool> { [$"{ContainerLabels.Platform}={_platformId}"] = true },
+            },
+        }, cancellationToken);
+        var removed = new List<string>();
+        foreach (var image in images)
+        {
+            var names = (image.RepoTags ?? []).Concat(image.RepoDigests ?? []).Where(n => RepositoryOf(n) == repository).ToList();
+            if (names.Count == 0 || keptIds.Contains(image.ID) || used.Contains(image.ID))
+                continue;
+            try
+            {
+                // By id, forced: an image pulled by digest and also tagged has several names, all of them this app's.
+                await _docker.Images.DeleteImageAsync(image.ID, new ImageDeleteParameters { Force = true }, cancellationToken);
+                removed.AddRange(names);
+            }
+            catch (DockerApiException)
+            {
+                // A container started from it since the listing, or another prune removed it: the next pass decides.
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>`paas/app-x` of `REG:5000/paas/app-x@sha256:…`, `paas/app-x:v3` or `localhost/paas/app-x:v3`.</summary>
+    private static string RepositoryOf(string name)
+    {
+        var end = name.IndexOf('@');
+        if (end < 0)
+        {
+            var colon = name.LastIndexOf(':');
+            end = colon > name.LastIndexOf('/') ? colon : name.Length;
+        }
+        name = name[..end];
+        var slash = name.IndexOf('/');
+        if (slash > 0 && name[..slash] is var first && (first.Contains('.') || first.Contains(':') || first == "localhost"))
+            name = name[(slash + 1)..];
+        return name;
+    }
+
     public async Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
         var env = new List<string>(spec.Environment.Select(kv => $"{kv.Key}={kv.Value}"))

@@ -19,7 +19,7 @@ namespace Paas.Controller.Apps;
 /// </summary>
 public sealed class AppLifecycle(
     IStateStore db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
-    AppLocks locks, PaasSettings settings, ImageJanitor janitor, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs)
+    AppLocks locks, PaasSettings settings, ImageJanitor janitor, Deploys.RegistryPruner registry, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs)
 {
     public async Task<IResult?> CreateAsync(string? name, Caller caller)
     {
@@ -53,6 +53,15 @@ public sealed class AppLifecycle(
         await logs.DeleteAsync(name);
         // Everything the app left on disk: its release images, staging leftovers, build cache and fetched buildpacks.
         await janitor.RemoveAppAsync(name, ct);
+        try
+        {
+            await registry.RemoveAppAsync(name, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            // Its layers stay until a later destroy of the same name or an operator's clean-up; the app is gone either way.
+            System.Console.Error.WriteLine($"paas controller: removing {name}'s images from the registry failed: {e.Message}");
+        }
         buildpacks.ForgetApp(name);
         var cache = Path.Combine(staging.CacheRoot, name);
         if (Directory.Exists(cache))

@@ -126,6 +126,12 @@ public sealed class RemoteCell : ICell
         throw new CellUnavailableException($"Cell {Name} at {Url} stopped answering while getting the image.");
     }
 
+    public async Task<IReadOnlyList<string>> PruneImagesAsync(string app, IReadOnlyCollection<string> keep, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/images/prune", new { app, keep }, cancellationToken), cancellationToken);
+        return await ReadAsync<List<string>>(response, cancellationToken);
+    }
+
     public async Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/instances/wait-healthy", new { instance, check, timeoutSeconds = timeout.TotalSeconds }, cancellationToken), cancellationToken);

@@ -30,6 +30,8 @@ public sealed class Deployer(
     PaasSettings settings,
     Tasks.OneOffTasks oneOff,
     ImageJanitor janitor,
+    RegistryPruner registry,
+    Cells.CellDirectory cells,
     AppLogWriter logs,
     TimeProvider time,
     ILogger<Deployer> logger)
@@ -222,24 +224,59 @@ public sealed class Deployer(
             database.SetHealthCheck(release.App, process, check);
     }
 
-    /// <summary>Keeps the images of the last N releases (and of anything still running); removes older ones and staging leftovers.</summary>
+    /// <summary>
+    /// Keeps the images of the last N releases (and of anything still running); removes older ones and staging
+    /// leftovers from the controller's engine, their manifests from the registry, and their copies from every
+    /// live cell's engine. A cell that is down now is pruned by a later deploy of the app.
+    /// </summary>
     private async Task PruneAsync(string app, Func<string, Task> output)
     {
+        var kept = database.ListReleases(app, settings.KeepReleases).ToList();
         try
         {
-            var keep = database.ListReleases(app, settings.KeepReleases).Select(r => r.Image).ToHashSet();
             foreach (var instance in await instances.ListAsync(app, CancellationToken.None))
             {
                 if (database.FindRelease(app, instance.Release) is { } running)
-                    keep.Add(running.Image);
+                    kept.Add(running);
             }
-            var removed = await janitor.PruneReleasesAsync(app, keep, CancellationToken.None);
-            if (removed.Count > 0)
-                logger.LogInformation("Pruned {Count} old image(s) of {App}: {Images}", removed.Count, app, string.Join(", ", removed));
         }
         catch (Exception e) when (e is Docker.DotNet.DockerApiException or HttpRequestException or IOException or Cells.CellUnavailableException)
         {
-            logger.LogWarning("Pruning images of {App} failed: {Reason}", app, e.Message);
+            // Without knowing what runs, nothing is removed: a running image must never go.
+            logger.LogWarning("Pruning images of {App} skipped: {Reason}", app, e.Message);
+            return;
+        }
+        var keep = kept.SelectMany(r => new[] { r.Image, r.RunImage }).ToHashSet(StringComparer.Ordinal);
+        await PruneStepAsync(app, "the controller's engine", () => janitor.PruneReleasesAsync(app, keep, CancellationToken.None));
+        if (registry.Enabled)
+            await PruneStepAsync(app, "the registry", () => registry.PruneAsync(app, keep, CancellationToken.None));
+        IReadOnlyList<Core.Cells.CellRegistration> live;
+        try
+        {
+            live = await cells.LiveAsync();
+        }
+        catch (StackExchange.Redis.RedisException e)
+        {
+            logger.LogWarning("Pruning images of {App} on cells skipped: {Reason}", app, e.Message);
+            return;
+        }
+        var runImages = kept.Select(r => r.RunImage).Concat(kept.Select(r => r.Image)).Distinct().ToList();
+        await Task.WhenAll(live.Select(cell => PruneStepAsync(app, $"cell {cell.Name}",
+            () => cells.Get(cell.Name, cell.Url).PruneImagesAsync(app, runImages, CancellationToken.None))));
+    }
+
+    /// <summary>One place's pruning: what it removed is logged; a failure is logged and left to the next deploy.</summary>
+    private async Task PruneStepAsync(string app, string where, Func<Task<IReadOnlyList<string>>> prune)
+    {
+        try
+        {
+            var removed = await prune();
+            if (removed.Count > 0)
+                logger.LogInformation("Pruned {Count} old image(s) of {App} from {Where}: {Images}", removed.Count, app, where, string.Join(", ", removed));
+        }
+        catch (Exception e) when (e is Docker.DotNet.DockerApiException or HttpRequestException or IOException or Cells.CellUnavailableException or TaskCanceledException)
+        {
+            logger.LogWarning("Pruning images of {App} from {Where} failed: {Reason}", app, where, e.Message);
         }
     }
 

@@ -17,6 +17,13 @@ public interface ICell
     /// </summary>
     Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken) => Task.FromResult(false);
 
+    /// <summary>
+    /// Removes the app's release images from the cell's engine that no container uses and that are not in
+    /// <paramref name="keep"/> (release image references: a registry digest or a local tag); returns what it removed.
+    /// </summary>
+    Task<IReadOnlyList<string>> PruneImagesAsync(string app, IReadOnlyCollection<string> keep, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
+
     /// <summary>Creates and starts the instance's container; returns once it is running (not yet healthy).</summary>
     Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken);
 

@@ -19,15 +19,16 @@ public sealed class ImageRegistry : IAsyncDisposable
 {
     private PlatformProcess _process;
     private readonly int _port;
+    private readonly string _bind;
 
-    private ImageRegistry(PlatformProcess process, string directory, string hostAddress, int port, string password)
+    private ImageRegistry(PlatformProcess process, string directory, string hostAddress, string bind, int port)
     {
         _process = process;
         _port = port;
+        _bind = bind;
         Directory = directory;
         Address = $"{hostAddress}:{port}";
         LoopbackAddress = $"127.0.0.1:{port}";
-        Credentials = new AuthConfig { Username = Username, Password = password };
     }
 
     public const string Username = "paas";
@@ -38,47 +39,30 @@ public sealed class ImageRegistry : IAsyncDisposable
     /// <summary>127.0.0.1:PORT, as the main host's engine reaches it.</summary>
     public string LoopbackAddress { get; }
 
-    public AuthConfig Credentials { get; }
+    /// <summary>The credentials deploy/registry/credentials.sh made at the first start (and keeps across restarts).</summary>
+    public AuthConfig Credentials => new()
+    {
+        Username = File.ReadAllText(Path.Combine(Directory, "registry", "username")).Trim(),
+        Password = File.ReadAllText(Path.Combine(Directory, "registry", "password")).Trim(),
+    };
 
-    /// <summary>The registry's configuration, password file and storage.</summary>
+    /// <summary>The test's directory; the registry's configuration, credentials and storage are in its registry/.</summary>
     public string Directory { get; }
 
     public string Output => _process.Output;
 
     /// <param name="hostAddress">The main host's address as hosts see it, normally <see cref="TestNetwork.Gateway"/>.</param>
-    public static async Task<ImageRegistry> StartAsync(string hostAddress)
+    /// <param name="bind">The address it listens on: every one by default (hosts reach it at the gateway), or loopback.</param>
+    /// <remarks>
+    /// Started by the platform's own deploy/registry/start.sh (what `make run` and paas-registry.service run), so
+    /// the configuration, credentials and garbage collection under test are the ones operators get.
+    /// </remarks>
+    public static async Task<ImageRegistry> StartAsync(string hostAddress, string bind = "0.0.0.0")
     {
         Requirements.EnsureTestHostTools();
         var directory = OwnedDirectory.Create("paas-registry-");
-        System.IO.Directory.CreateDirectory(Path.Combine(directory, "data"));
-        var password = Guid.NewGuid().ToString("N");
-        // bcrypt (-B), the only hash Distribution accepts; the password on stdin (-i), not on a command line.
-        var hash = await ProcessRunner.RunAsync("htpasswd", ["-niB", Username], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(30), password);
-        if (hash.ExitCode != 0)
-            throw new InvalidOperationException($"htpasswd failed: {hash}");
-        await File.WriteAllTextAsync(Path.Combine(directory, "htpasswd"), hash.Stdout);
         var port = FreePort.Next();
-        var config = Path.Combine(directory, "config.yml");
-        await File.WriteAllTextAsync(config, $"""
-            version: 0.1
-            log:
-              level: warn
-              accesslog:
-                disabled: true
-            storage:
-              filesystem:
-                rootdirectory: {Path.Combine(directory, "data")}
-              delete:
-                enabled: true
-            http:
-              addr: 0.0.0.0:{port}
-              secret: {Guid.NewGuid():N}
-            auth:
-              htpasswd:
-                realm: paas-test-registry
-                path: {Path.Combine(directory, "htpasswd")}
-            """);
-        var registry = new ImageRegistry(Serve(directory), directory, hostAddress, port, password);
+        var registry = new ImageRegistry(Serve(directory, bind, port), directory, hostAddress, bind, port);
         try
         {
             await registry.WaitReadyAsync();
@@ -91,9 +75,11 @@ public sealed class ImageRegistry : IAsyncDisposable
         return registry;
     }
 
-    private static PlatformProcess Serve(string directory)
+    /// <summary>deploy/registry/start.sh execs the server, so the process started is the server (its pid is recorded for clean-up).</summary>
+    private static PlatformProcess Serve(string directory, string bind, int port)
     {
-        var process = new PlatformProcess(ProcessRunner.StartInfo("docker-registry", ["serve", Path.Combine(directory, "config.yml")], null, new Dictionary<string, string>()));
+        var script = Path.Combine(RepoPaths.Root, "deploy", "registry", "start.sh");
+        var process = new PlatformProcess(ProcessRunner.StartInfo(script, [bind, port.ToString(), Path.Combine(directory, "registry")], null, new Dictionary<string, string>()));
         OwnedDirectory.RecordServer(directory, process.Id);
         return process;
     }
@@ -108,7 +94,7 @@ public sealed class ImageRegistry : IAsyncDisposable
     public async Task StartAgainAsync()
     {
         _process.Dispose();
-        _process = Serve(Directory);
+        _process = Serve(Directory, _bind, _port);
         await WaitReadyAsync();
     }
 

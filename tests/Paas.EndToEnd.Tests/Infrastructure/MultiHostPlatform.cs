@@ -44,6 +44,8 @@ public sealed class MultiHostPlatform : PlatformFixture
         ["PAAS_REGISTRY"] = Registry.LoopbackAddress,
         ["PAAS_STAGING_CELL"] = StagingCell,
         ["PAAS_CELL_LOST_SECONDS"] = "3",
+        // Two, so that a third deploy prunes the first (MultiHostTests.Hygiene.cs); no test here rolls back further.
+        ["PAAS_KEEP_RELEASES"] = "2",
         ["PAAS_REGISTRY_USERNAME"] = ImageRegistry.Username,
         ["PAAS_REGISTRY_PASSWORD"] = Registry.Credentials.Password,
     };

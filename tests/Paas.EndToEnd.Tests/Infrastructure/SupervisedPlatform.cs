@@ -4,16 +4,18 @@ using StackExchange.Redis;
 namespace Paas.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
-/// The platform as `make run` starts it: the real deploy/run.sh, supervising router, cell agent and
-/// controller, on free loopback ports with its own data directory, Redis prefix and cell name, so it
+/// The platform as `make run` starts it: the real deploy/run.sh, supervising the registry, router, cell agent
+/// and controller, on free loopback ports with its own data directory, Redis prefix and cell name, so it
 /// never meets `make run` or <see cref="PlatformFixture"/>. Its processes are found in /proc (below the
 /// supervisor, or by the unique Redis prefix in their environment), and every one of them is gone
 /// after <see cref="DisposeAsync"/>, whatever the test did to the supervisor.
 /// </summary>
 public sealed class SupervisedPlatform : IAsyncLifetime
 {
+    /// <summary>Each supervised child, by what its command line contains (the registry is Debian's server, the others our dlls).</summary>
     public static readonly IReadOnlyDictionary<string, string> Dlls = new Dictionary<string, string>
     {
+        ["registry"] = "docker-registry serve",
         ["router"] = "Paas.Router.dll",
         ["cell"] = "Paas.Cell.dll",
         ["controller"] = "Paas.Controller.dll",
@@ -28,6 +30,7 @@ public sealed class SupervisedPlatform : IAsyncLifetime
     public int RouterAdminPort { get; } = FreePort.Next();
     public int ApiPort { get; } = FreePort.Next();
     public int CellPort { get; } = FreePort.Next();
+    public int RegistryPort { get; } = FreePort.Next();
     public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
     public HttpClient Http { get; } = new(new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(1) };
     public int SupervisorPid => _supervisor?.Id ?? throw new InvalidOperationException("not started");
@@ -35,6 +38,8 @@ public sealed class SupervisedPlatform : IAsyncLifetime
 
     public string HealthUrl(string name) => name switch
     {
+        // The registry's root answers 200 without credentials once it serves.
+        "registry" => $"http://127.0.0.1:{RegistryPort}/",
         "router" => $"http://127.0.0.1:{RouterAdminPort}/healthz",
         "cell" => $"http://127.0.0.1:{CellPort}/healthz",
         "controller" => $"{ApiUrl}/healthz",
@@ -75,6 +80,7 @@ public sealed class SupervisedPlatform : IAsyncLifetime
         ["PAAS_API_TLS_PORT"] = "0",
         ["PAAS_CELL_NAME"] = CellName,
         ["PAAS_CELL_PORT"] = CellPort.ToString(),
+        ["PAAS_REGISTRY_PORT"] = RegistryPort.ToString(),
     };
 
     /// <summary>The running process of a child (router, cell, controller) below the supervisor, if there is one.</summary>
