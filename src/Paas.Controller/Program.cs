@@ -127,6 +127,7 @@ services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellK
 services.AddSingleton(new CrashTracker(RestartBackoff.Default, time));
 services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();
+services.AddSingleton<Paas.Controller.Releases.ReleaseImagePushes>();
 services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
