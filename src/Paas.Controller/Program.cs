@@ -137,6 +137,8 @@ services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddHostedService(sp => sp.GetRequiredService<Converger>());
+services.AddHostedService(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
+    sp.GetRequiredService<ILogger<StackImagePublisher>>()));
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 // Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
