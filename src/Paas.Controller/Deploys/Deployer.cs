@@ -101,6 +101,8 @@ public sealed class Deployer(
         try
         {
             await push.Digest.WaitAsync(cancellationToken);
+            // Stored now, not only by ReleaseImagePushes' own continuation: `paas releases` shows it once the push returns.
+            pushes.StoreIfPushed(release.App, release.Version);
         }
         catch (StagingException e)
         {
