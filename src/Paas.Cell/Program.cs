@@ -55,6 +55,8 @@ services.AddSingleton(sp => new Paas.Cell.Tasks.TaskRunner(docker, sp.GetRequire
     sp.GetRequiredService<ILogger<Paas.Cell.Tasks.TaskRunner>>()));
 services.AddSingleton<HeartbeatService>();
 services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+services.AddSingleton<StackPrepull>();
+services.AddHostedService(sp => sp.GetRequiredService<StackPrepull>());
 services.AddHostedService<ContainerEventWatcher>();
 services.AddHostedService<LivenessMonitor>();
 services.AddLogCollector(settings);

@@ -144,6 +144,7 @@ services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellK
 services.AddSingleton(new CrashTracker(RestartBackoff.Default, time));
 services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();
+services.AddSingleton<Paas.Controller.Releases.ReleaseImagePushes>();
 services.AddSingleton<InstanceManager>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
@@ -158,6 +159,8 @@ services.AddSingleton<DeployRecovery>();
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
 services.AddHostedService<LeadershipService>();
+services.AddHostedService(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
+    sp.GetRequiredService<ILogger<StackImagePublisher>>()));
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 // Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Paas.EndToEnd.Tests.Infrastructure;
 
@@ -84,5 +85,36 @@ public sealed partial class MultiHostTests
             var columns = row.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             Assert.Equal(platform.Host(name).Address, columns[2]);
         }
+    }
+
+    [Fact]
+    public async Task CellThatJoinsWithStackPrepull_PullsTheStackTheControllerPublished_AndPaasCellsShowsItPulled()
+    {
+        // h3 joins again, now pre-pulling: its engine gets the stack from the registry, by the digest the controller published.
+        const string joining = "h3";
+        platform.KillCell(joining);
+        var clock = Stopwatch.StartNew();
+        await platform.StartCellAsync(joining, new Dictionary<string, string> { ["PAAS_CELL_STACK_PREPULL"] = "on" });
+        JsonElement cell = default;
+        string? stack = null;
+        while (clock.Elapsed < TimeSpan.FromSeconds(180))
+        {
+            var cells = JsonDocument.Parse(AppUnderTest.Must(await platform.PaasAsync(null, "cells", "--json")).Stdout).RootElement;
+            cell = cells.EnumerateArray().Single(c => c.GetProperty("name").GetString() == joining);
+            stack = cell.TryGetProperty("stack", out var s) ? s.GetString() : null;
+            if (stack == "pulled" || stack?.StartsWith("failed", StringComparison.Ordinal) == true)
+                break;
+            await Task.Delay(500);
+        }
+        log.WriteLine($"stack on {joining}: {stack} after {clock.Elapsed.TotalSeconds:0.0} s; {cell}");
+        Assert.Equal("pulled", stack);
+
+        // On h3's engine as the platform names it (so h3 can stage), pulled by digest from the registry at h3's address.
+        var image = await platform.Host(joining).DockerClient.Images.InspectImageAsync(PlatformFixture.StackImage);
+        Assert.Contains(image.RepoDigests, d => d.StartsWith($"{platform.Registry.Address}/paas/stack@sha256:", StringComparison.Ordinal));
+
+        var table = AppUnderTest.Must(await platform.PaasAsync(null, "cells")).Stdout.Split('\n');
+        Assert.Contains("STACK", table[0]);
+        Assert.EndsWith(" pulled", Assert.Single(table, l => l.StartsWith(joining + " ", StringComparison.Ordinal)).TrimEnd());
     }
 }

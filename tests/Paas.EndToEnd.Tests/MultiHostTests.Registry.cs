@@ -27,7 +27,8 @@ public sealed partial class MultiHostTests
         }
         log.WriteLine(push.Stderr);
         Assert.NotEqual(0, push.ExitCode);
-        Assert.Matches($@"Push rejected: Pushing the image to the registry {System.Text.RegularExpressions.Regex.Escape(platform.Registry.LoopbackAddress)} failed: \S.*", push.Stderr);
+        // The staging cell takes no instances: the one instance needed the push, so it failed with the push's reason.
+        Assert.Matches($@"Push rejected: web\.1 could not start on cell h\d: Pushing the image to the registry {System.Text.RegularExpressions.Regex.Escape(platform.Registry.LoopbackAddress)} failed: \S.*", push.Stderr);
         await AssertServesV1Async(app);
     }
 
@@ -72,6 +73,52 @@ public sealed partial class MultiHostTests
             failures = cells.EnumerateArray().Single(c => c.GetProperty("name").GetString() == cell).GetProperty("pull_failures").GetInt64();
         }
         Assert.True(failures >= 1, cells.ToString());
+    }
+
+    [Fact]
+    public async Task RegistryStoppedWhenStagingOnAHost_ThatHostsInstanceStartsFromItsOwnImage_OthersFailWithThePushsReason()
+    {
+        // h2 stages, and rolls out three at once: one instance lands on each host.
+        await platform.LoadStackAsync(Stager);
+        platform.StopController();
+        await platform.StartControllerAsync(new Dictionary<string, string> { ["PAAS_STAGING_CELL"] = Stager, ["PAAS_ROLLOUT_MAX_IN_FLIGHT"] = "3" });
+        await platform.WaitForCellsAsync(MultiHostPlatform.HostLayout.Count);
+        try
+        {
+            var app = await SpreadOverThreeHostsAsync("push-behind");
+            await File.WriteAllTextAsync(Path.Combine(app.WorkTree, "index.html"), "<h1>Hello from static v2</h1>\n");
+            await platform.CommitAllAsync(app.WorkTree, "v2");
+
+            platform.Registry.Stop();
+            ProcessResult push;
+            try
+            {
+                push = await platform.GitAsync(app.WorkTree, "push", "paas", "main");
+            }
+            finally
+            {
+                await platform.Registry.StartAgainAsync();
+            }
+            log.WriteLine(push.Stderr);
+            Assert.NotEqual(0, push.ExitCode);
+            // h2 built v2: its instance started from that image and became healthy with no registry at all ...
+            var onStager = System.Text.RegularExpressions.Regex.Match(push.Stderr, $@"remote:        (web\.\d) started on cell {Stager}\b");
+            Assert.True(onStager.Success, push.Stderr);
+            Assert.Contains($"remote:        {onStager.Groups[1].Value} is healthy", push.Stderr);
+            // ... while the instances on the other hosts, which needed the push, failed with its reason.
+            Assert.Matches($@"web\.\d could not start on cell h[13]: Pushing the image to the registry {System.Text.RegularExpressions.Regex.Escape(platform.Registry.Address)} failed: \S", push.Stderr);
+            Assert.Contains("The previous release, if any, is still serving.", push.Stderr);
+
+            // v1 serves on, on all three hosts, and nothing of v2 is left running.
+            var instances = await app.WaitForInstancesAsync(l => l.Count(Running) == 3 && l.Where(Running).All(i => i.GetProperty("release").GetInt32() == 1), TimeSpan.FromSeconds(30));
+            Assert.Equal(3, instances.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 1));
+            for (var i = 0; i < 6; i++)
+                Assert.Contains("Hello from static v1", await app.GetAsync());
+        }
+        finally
+        {
+            await PinStagingAsync(null);
+        }
     }
 
     /// <summary>v1 still runs, and still answers, after a failed deploy of v2 (and after the next converge passes).</summary>

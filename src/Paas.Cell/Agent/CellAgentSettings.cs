@@ -29,6 +29,9 @@ public sealed record CellAgentSettings(
     /// <summary>How this cell reaches the image registry (PAAS_REGISTRY and its credentials), if there is one.</summary>
     public Paas.Core.Images.RegistryAccess? Registry { get; init; }
 
+    /// <summary>Whether the agent pulls the stack image from the registry when it starts (PAAS_CELL_STACK_PREPULL; on with a registry).</summary>
+    public bool StackPrepull { get; init; }
+
     /// <summary>The image staging containers run on (PAAS_STACK_IMAGE): it must be on this cell's engine for the cell to stage.</summary>
     public string StackImage { get; init; } = "paas/stack:latest";
 
@@ -68,6 +71,7 @@ public sealed record CellAgentSettings(
             LostAfter = platform.CellLostAfter,
             Address = address,
             Registry = platform.Registry,
+            StackPrepull = env.Switch("PAAS_CELL_STACK_PREPULL", platform.Registry is not null) && platform.Registry is not null,
             StackImage = platform.StackImage,
             LogMaxLines = platform.LogMaxLines,
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,

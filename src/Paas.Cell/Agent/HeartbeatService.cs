@@ -18,6 +18,7 @@ public sealed class HeartbeatService(
     CellKeys keys,
     RouteKeys routeKeys,
     TimeProvider time,
+    IServiceProvider services,
     ILogger<HeartbeatService> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -50,6 +51,8 @@ public sealed class HeartbeatService(
                     Address = settings.Address,
                     Images = await cell.CountImagesAsync(stoppingToken),
                     PullFailures = cell.PullFailures,
+                    // Resolved late: the pre-pull reports through the heartbeat (BeatNow), so it depends on this service.
+                    Stack = services.GetService<StackPrepull>()?.State,
                 };
                 var db = redis.GetDatabase();
                 await db.HashSetAsync(keys.Cells, settings.Name, JsonSerializer.Serialize(registration));

@@ -17,8 +17,13 @@ public static class CellApi
 
     public sealed record PruneImagesRequest(string App, string[] Keep);
 
-    /// <summary>Streams a task's output and outcome as NDJSON, with ticks while it is quiet; a failure is one {"error"} sentence.</summary>
-    private static async Task AnswerTaskAsync(HttpContext context, Func<Func<string, Task>, Task<TaskMessage>> run, ILogger logger, CancellationToken ct)
+    /// <summary>
+    /// Streams a task's output and outcome as NDJSON, with ticks while it is quiet; a failure is one {"error"} sentence.
+    /// When <paramref name="afterwards"/> then gives work still under way (an image push), its lines and its own outcome
+    /// ({"pushed"} or {"push_error"}) follow in the same answer.
+    /// </summary>
+    private static async Task AnswerTaskAsync(HttpContext context, Func<Func<string, Task>, Task<TaskMessage>> run, ILogger logger, CancellationToken ct,
+        Func<Task<string>?>? afterwards = null)
     {
         context.Response.ContentType = TaskStream.ContentType;
         await context.Response.StartAsync(ct);
@@ -39,6 +44,23 @@ public static class CellApi
             outcome = new TaskMessage { Error = Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message) };
         }
         await writer.WriteAsync(outcome, ct);
+        if (outcome.Error is null && afterwards?.Invoke() is { } pending)
+        {
+            TaskMessage pushed;
+            try
+            {
+                pushed = new TaskMessage { Pushed = await pending };
+            }
+            catch (StagingException e)
+            {
+                pushed = new TaskMessage { PushError = e.Message };
+            }
+            catch (global::Docker.DotNet.DockerApiException e)
+            {
+                pushed = new TaskMessage { PushError = Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message) };
+            }
+            await writer.WriteAsync(pushed, ct);
+        }
     }
 
     public static void MapCellApi(this IEndpointRouteBuilder app, string secret)
@@ -95,7 +117,14 @@ public static class CellApi
             // The controller checked the push against its limits (PushedSource.CheckLimits) before sending it.
             if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
                 size.MaxRequestBodySize = null;
-            await AnswerTaskAsync(context, async output => new TaskMessage { Staged = await tasks.StageAsync(context.Request.Body, output, ct) }, logger, ct);
+            // With a registry the answer goes on after {"staged"}: the push's lines, then {"pushed"} or {"push_error"}.
+            Task<string>? push = null;
+            await AnswerTaskAsync(context, async output =>
+            {
+                var (image, pushing) = await tasks.StageAsync(context.Request.Body, output, ct);
+                push = pushing;
+                return new TaskMessage { Staged = image };
+            }, logger, ct, () => push);
         });
 
         // A one-off command of a release (`paas run`, the release phase): its lines live, then {"ran"} or {"error"}.

@@ -12,13 +12,18 @@ namespace Paas.Cell.Tasks;
 
 /// <summary>
 /// Runs the controller's tasks on this cell's engine: staging a push (then pushing the image to the registry,
-/// when there is one, so other hosts can pull it) and one-off commands of a release. The controller chose
+/// when there is one, so other hosts can pull it: in the background, since instances on this engine need no
+/// registry) and one-off commands of a release. The controller chose
 /// this cell, fetched the buildpacks and set the limits; this side only runs what it was sent.
 /// </summary>
 public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentSettings settings, string platformId, ILogger<TaskRunner> logger)
 {
-    /// <summary>Stages the bundle read from <paramref name="body"/> (see <see cref="StagingBundle"/>); throws <see cref="StagingException"/> with the reason.</summary>
-    public async Task<StagedImage> StageAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stages the bundle read from <paramref name="body"/> (see <see cref="StagingBundle"/>); throws <see cref="StagingException"/>
+    /// with the reason. With a registry, returns as soon as the image is built, with its push to the registry under way
+    /// (<c>Push</c>: the digest reference, or a <see cref="StagingException"/> with the reason), its lines on <paramref name="output"/>.
+    /// </summary>
+    public async Task<(StagedImage Image, Task<string>? Push)> StageAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
     {
         try
         {
@@ -49,7 +54,7 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
         return [Path.Combine(settings.DataDirectory, "tmp"), Path.Combine(settings.DataDirectory, "cache"), engineRoot];
     }
 
-    private async Task<StagedImage> StageOnEngineAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
+    private async Task<(StagedImage Image, Task<string>? Push)> StageOnEngineAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
     {
         var scratch = Path.Combine(settings.DataDirectory, "tmp", $"bundle-{Guid.NewGuid():N}");
         Directory.CreateDirectory(scratch);
@@ -87,12 +92,13 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
             {
                 throw new StagingException($"Staging on cell {cell.Name} failed: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}.");
             }
-            // Other hosts pull the release from the registry, by digest.
-            var registryImage = settings.Registry is { } registry
-                ? await new ReleaseImagePublisher(docker, registry).PushAsync(staged.Image, output, cancellationToken)
+            // Other hosts pull the release from the registry, by digest; instances on this engine start meanwhile
+            // from the image it has, so a single host never waits for the registry round trip.
+            var push = settings.Registry is { } registry
+                ? Task.Run(() => new ReleaseImagePublisher(docker, registry).PushAsync(staged.Image, output, cancellationToken), CancellationToken.None)
                 : null;
-            return new StagedImage(staged.Image, registryImage, staged.Buildpack, staged.DetectedAs,
-                staged.Release.DefaultProcessTypes, staged.Release.ConfigVars);
+            return (new StagedImage(staged.Image, null, staged.Buildpack, staged.DetectedAs,
+                staged.Release.DefaultProcessTypes, staged.Release.ConfigVars, Pushing: push is not null), push);
         }
         finally
         {

@@ -153,14 +153,16 @@ public static partial class ProcessCommands
             cli.WriteJson(cells);
             return 0;
         }
-        cli.Out.WriteLine($"{"NAME",-12} {"ZONE",-10} {"ADDRESS",-15} {"STATE",-6} {"MEMORY",-10} {"RESERVED",-10} {"INSTANCES",-10} {"IMAGES",-7} {"PULL FAILURES",-14} LAST HEARTBEAT");
+        cli.Out.WriteLine($"{"NAME",-12} {"ZONE",-10} {"ADDRESS",-15} {"STATE",-6} {"MEMORY",-10} {"RESERVED",-10} {"INSTANCES",-10} {"IMAGES",-7} {"PULL FAILURES",-14} {"LAST HEARTBEAT",-14} STACK");
         foreach (var c in cells.EnumerateArray())
         {
             // A controller older than these fields leaves them out; show what is there.
             var address = c.TryGetProperty("address", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : "-";
             var images = c.TryGetProperty("images", out var i) && i.ValueKind == JsonValueKind.Number ? i.GetInt32().ToString() : "-";
             var failures = c.TryGetProperty("pull_failures", out var f) && f.ValueKind == JsonValueKind.Number ? f.GetInt64().ToString() : "-";
-            cli.Out.WriteLine($"{c.GetProperty("name").GetString(),-12} {c.GetProperty("zone").GetString(),-10} {address,-15} {c.GetProperty("state").GetString(),-6} {Mb(c.GetProperty("memory_bytes").GetInt64()) + "M",-10} {Mb(c.GetProperty("reserved_bytes").GetInt64()) + "M",-10} {c.GetProperty("instances").GetInt32() + "/" + c.GetProperty("max_instances").GetInt32(),-10} {images,-7} {failures,-14} {c.GetProperty("last_heartbeat").GetDateTimeOffset():HH:mm:ss}");
+            // Last: a failure's reason may be long.
+            var stack = c.TryGetProperty("stack", out var st) && st.ValueKind == JsonValueKind.String ? st.GetString() : "-";
+            cli.Out.WriteLine($"{c.GetProperty("name").GetString(),-12} {c.GetProperty("zone").GetString(),-10} {address,-15} {c.GetProperty("state").GetString(),-6} {Mb(c.GetProperty("memory_bytes").GetInt64()) + "M",-10} {Mb(c.GetProperty("reserved_bytes").GetInt64()) + "M",-10} {c.GetProperty("instances").GetInt32() + "/" + c.GetProperty("max_instances").GetInt32(),-10} {images,-7} {failures,-14} {c.GetProperty("last_heartbeat").GetDateTimeOffset(),-14:HH:mm:ss} {stack}");
         }
         return 0;
     }

@@ -24,6 +24,8 @@ public sealed class CellsView(CellDirectory cells)
             instances = s.Registration.Instances.Count(i => i.Running),
             images = s.Registration.Images,
             pull_failures = s.Registration.PullFailures,
+            // The stack image's pre-pull: pulled, pulling, waiting, failed: REASON; null when the cell does not pre-pull.
+            stack = s.Registration.Stack,
             last_heartbeat = s.Registration.HeartbeatAt,
         }));
     }

@@ -33,13 +33,63 @@ public sealed class RemoteCell : ICell
     /// Stages on this cell: <paramref name="writeBundle"/> writes the <see cref="StagingBundle"/> as the request streams,
     /// the build's lines come back as they are printed. Throws <see cref="CellTaskException"/> with the cell's reason
     /// when staging fails there, <see cref="CellUnavailableException"/> naming the cell when it cannot be reached or
-    /// goes away (or falls silent) mid-stage, or takes longer than <paramref name="bound"/>.
+    /// goes away (or falls silent) mid-stage, or takes longer than <paramref name="bound"/>. When the cell answers
+    /// while its push to the registry still runs, <c>Push</c> reads the rest of the answer in the background: the
+    /// push's lines on <paramref name="pushOutput"/>, then the digest reference, or a <see cref="CellTaskException"/>
+    /// (the push failed) or <see cref="CellUnavailableException"/> (the cell went away) with the reason.
     /// </summary>
-    public async Task<StagedImage> StageAsync(Func<Stream, CancellationToken, Task> writeBundle, TimeSpan bound, Func<string, Task> output, CancellationToken cancellationToken)
+    public async Task<(StagedImage Image, Task<string>? Push)> StageAsync(Func<Stream, CancellationToken, Task> writeBundle, TimeSpan bound, Func<string, Task> output,
+        Func<string, Task> pushOutput, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/staging") { Content = new StreamingContent(writeBundle) };
-        var outcome = await RunTaskAsync(request, "staging", bound, output, cancellationToken);
-        return outcome.Staged ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended staging without a result.");
+        var request = new HttpRequestMessage(HttpMethod.Post, "v1/staging") { Content = new StreamingContent(writeBundle) };
+        var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(bound);
+        HttpResponseMessage? response = null;
+        StreamReader? reader = null;
+        var handedOver = false;
+        try
+        {
+            var outcome = await CallTaskAsync(async () =>
+            {
+                response = await _tasks.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, limit.Token);
+                if (!response.IsSuccessStatusCode)
+                    await ReadAsync<JsonElement?>(response, limit.Token);
+                reader = new StreamReader(await response.Content.ReadAsStreamAsync(limit.Token));
+                return await TaskStream.ReadAsync(reader, output, limit.Token);
+            }, "staging", bound, cancellationToken);
+            var staged = outcome.Staged ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended staging without a result.");
+            if (!staged.Pushing)
+                return (staged, null);
+            handedOver = true;
+            return (staged, ReadPushAsync());
+        }
+        finally
+        {
+            if (!handedOver)
+                Release();
+        }
+
+        async Task<string> ReadPushAsync()
+        {
+            try
+            {
+                var pushed = await CallTaskAsync(() => TaskStream.ReadAsync(reader!, pushOutput, limit.Token), "pushing the image", bound, cancellationToken);
+                return pushed.PushError is { } error ? throw new CellTaskException(error)
+                    : pushed.Pushed ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended the image push without a result.");
+            }
+            finally
+            {
+                Release();
+            }
+        }
+
+        void Release()
+        {
+            reader?.Dispose();
+            response?.Dispose();
+            request.Dispose();
+            limit.Dispose();
+        }
     }
 
     /// <summary>Runs a one-off command on this cell (its image must be there: <see cref="PrepareImageAsync"/>); errors as for <see cref="StageAsync"/>.</summary>
@@ -54,12 +104,21 @@ public sealed class RemoteCell : ICell
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(bound);
-        try
+        return await CallTaskAsync(async () =>
         {
             using var response = await _tasks.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, limit.Token);
             if (!response.IsSuccessStatusCode)
                 await ReadAsync<JsonElement?>(response, limit.Token);
-            var outcome = await TaskStream.ReadAsync(await response.Content.ReadAsStreamAsync(limit.Token), output, limit.Token);
+            return await TaskStream.ReadAsync(await response.Content.ReadAsStreamAsync(limit.Token), output, limit.Token);
+        }, doing, bound, cancellationToken);
+    }
+
+    /// <summary>One task's answer, read by <paramref name="read"/>: its error sentence, or why the cell did not answer, as exceptions naming the cell.</summary>
+    private async Task<TaskMessage> CallTaskAsync(Func<Task<TaskMessage>> read, string doing, TimeSpan bound, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var outcome = await read();
             return outcome.Error is { } error ? throw new CellTaskException(error) : outcome;
         }
         catch (HttpRequestException e)

@@ -32,6 +32,7 @@ public sealed class Deployer(
     ImageJanitor janitor,
     RegistryPruner registry,
     Cells.CellDirectory cells,
+    Releases.ReleaseImagePushes pushes,
     AppLogWriter logs,
     TimeProvider time,
     ILogger<Deployer> logger)
@@ -66,6 +67,7 @@ public sealed class Deployer(
             logger.LogInformation("Deployed {App} v{Version} ({Commit}) in {Seconds:0.0} s", app, release.Version, revision, clock.Elapsed.TotalSeconds);
             if (firstDeploy && manifest.Postdeploy is { Length: > 0 } postdeploy)
                 await RunPostdeployAsync(release, postdeploy, output, cancellationToken, stagedOn);
+            await AwaitImagePushAsync(release, output, cancellationToken);
             return true;
         }
         catch (Exception e) when (e is StagingException or DeployException or StateStoreUnavailableException)
@@ -155,6 +157,27 @@ public sealed class Deployer(
             logger.LogWarning("The end of the deploy of {App} v{Version} ({Phase}) was not recorded: {Reason}", deploy.App, deploy.Version, phase, e.Message);
         }
         return done;
+    }
+
+    /// <summary>
+    /// The release serves already (its instances on the building cell did not wait for the registry); the push ends
+    /// here, in the push's output, so its outcome is seen and the digest is on the release when `git push` returns.
+    /// A failed push fails no deploy whose instances did not need it: it only keeps the release on its building cell.
+    /// </summary>
+    private async Task AwaitImagePushAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        if (pushes.Find(release.App, release.Version) is not { } push)
+            return;
+        try
+        {
+            await push.Digest.WaitAsync(cancellationToken);
+            // Stored now, not only by ReleaseImagePushes' own continuation: `paas releases` shows it once the push returns.
+            pushes.StoreIfPushed(release.App, release.Version);
+        }
+        catch (StagingException e)
+        {
+            await output($" !     {e.Message.TrimEnd('.')}; until a push succeeds, v{release.Version} runs only on cell {push.Cell}.");
+        }
     }
 
     /// <summary>
@@ -317,6 +340,8 @@ public sealed class Deployer(
             new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust),
             output,
             cancellationToken);
+        if (staged.RegistryPush is { } push && staged.Cell is { } builtOn)
+            pushes.Track(app, version, builtOn, staged.Image, push);
 
         // A Procfile wins over the buildpack's defaults, as on Heroku.
         var processTypes = new Dictionary<string, string>(staged.Release.DefaultProcessTypes);
@@ -333,7 +358,8 @@ public sealed class Deployer(
             Config = config,
             Defaults = new Dictionary<string, string>(staged.Release.ConfigVars),
             Description = $"Deploy {revision[..Math.Min(7, revision.Length)]}",
-            // Cells on other hosts pull the release from the registry, by digest (the staging cell pushed it).
+            // Cells on other hosts pull the release from the registry, by digest (the staging cell pushed it, or
+            // pushes it still: then ReleaseImagePushes has it, and stores it on the release once known).
             RegistryImage = staged.RegistryImage,
         }, manifest, staged.Cell);
     }
@@ -424,8 +450,12 @@ public sealed class Deployer(
         {
             foreach (var batch in slots.Chunk(settings.RolloutMaxInFlight))
             {
-                var fresh = await Task.WhenAll(batch.Select(slot => instances.StartAsync(release, slot.Process, slot.Index, old, pending, output, cancellationToken)));
-                lock (started) started.AddRange(fresh);
+                // Each one counted as it starts: when another of its batch fails, the rollback retires it too.
+                await Task.WhenAll(batch.Select(async slot =>
+                {
+                    var fresh = await instances.StartAsync(release, slot.Process, slot.Index, old, pending, output, cancellationToken);
+                    lock (started) started.Add(fresh);
+                }));
                 foreach (var slot in batch)
                 {
                     foreach (var replaced in old.Where(i => i.Process == slot.Process && i.Index == slot.Index))
@@ -448,7 +478,9 @@ public sealed class Deployer(
         }
 
         // The release and its config vars become current together: a rollout that failed changed neither.
-        database.AddRelease(release, replaceConfig: true);
+        database.AddRelease(pushes.WithKnownDigest(release), replaceConfig: true);
+        // A push that finished after the line above looked, and before the release was there to update.
+        pushes.StoreIfPushed(release.App, release.Version);
         database.AddEvent(release.App, actor, "release", $"Released v{release.Version}: {release.Description}");
         // Whatever the new release no longer runs (other process types, extra instances) leaves now.
         await converger.ConvergeAppAsync(release.App, output, cancellationToken);

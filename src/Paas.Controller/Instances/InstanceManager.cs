@@ -14,6 +14,7 @@ public sealed class InstanceManager(
     CellDirectory cells,
     RoutePublisher routes,
     IStateStore database,
+    Releases.ReleaseImagePushes pushes,
     PaasSettings settings,
     TimeProvider time,
     ILogger<InstanceManager> logger)
@@ -76,16 +77,18 @@ public sealed class InstanceManager(
         {
             _placement.Release();
         }
-        if (release.RegistryImage is not null)
+        try
         {
-            try
-            {
-                await cell.PrepareImageAsync(spec.Image, line => output($"       {process}.{index} {line}"), cancellationToken);
-            }
-            catch (Paas.Core.Cells.ImageUnavailableException e)
-            {
-                throw new DeployException($"{process}.{index} could not start on cell {cell.Name}: {e.Message.TrimEnd('.')}.");
-            }
+            // The cell that built the image starts it at once; another waits for the registry push and pulls the digest.
+            Func<string, Task> progress = line => output($"       {process}.{index} {line}");
+            var (image, pull) = await pushes.ImageForAsync(release, cell.Name, progress, cancellationToken);
+            spec = spec with { Image = image };
+            if (pull)
+                await cell.PrepareImageAsync(image, progress, cancellationToken);
+        }
+        catch (Exception e) when (e is Paas.Core.Cells.ImageUnavailableException or Paas.Staging.StagingException)
+        {
+            throw new DeployException($"{process}.{index} could not start on cell {cell.Name}: {e.Message.TrimEnd('.')}.");
         }
         var placed = clock.ElapsedMilliseconds;
         var starts = _cellStarts.GetOrAdd(cell.Name, _ => new SemaphoreSlim(StartsPerCell));

@@ -263,6 +263,16 @@ public sealed class EtcdStateStore : IStateStore
         return release with { CreatedAt = now };
     }
 
+    public bool SetReleaseRegistryImage(string app, int version, string registryImage)
+    {
+        // Releases are written once, except for this one field: nothing else changes one concurrently.
+        var key = _keys.Release(app, version);
+        if (One<StoredRelease>(key) is not { } stored)
+            return false;
+        _etcd.Write(Put(key, Json(stored with { RegistryImage = registryImage })));
+        return true;
+    }
+
     public ReleaseRecord? FindRelease(string app, int version) =>
         One<StoredRelease>(_keys.Release(app, version)) is { } stored ? ToRecord(app, stored) : null;
 

@@ -64,6 +64,8 @@ public interface IStateStore
     /// </summary>
     ReleaseRecord AddRelease(ReleaseRecord release, bool replaceConfig = false);
     ReleaseRecord? FindRelease(string app, int version);
+    /// <summary>Records the registry digest of a release whose image was still being pushed when it was recorded; false when there is no such release.</summary>
+    bool SetReleaseRegistryImage(string app, int version, string registryImage);
     ReleaseRecord? CurrentRelease(string app);
     /// <summary>The app's releases, newest first; <paramref name="before"/> pages back from a version.</summary>
     IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null);

@@ -102,6 +102,14 @@ public sealed partial class PlatformDatabase : IStateStore
         return version;
     }
 
+    public bool SetReleaseRegistryImage(string app, int version, string registryImage)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "UPDATE releases SET registry_image = $image WHERE app = $app AND version = $version",
+            ("$app", app), ("$version", version), ("$image", registryImage));
+        return command.ExecuteNonQuery() > 0;
+    }
+
     public void ReturnReleaseVersion(string app, int version)
     {
         using var connection = Open();

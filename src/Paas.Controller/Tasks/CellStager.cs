@@ -11,7 +11,8 @@ namespace Paas.Controller.Tasks;
 /// Stages a push on a cell (<see cref="TaskPlacement"/>): buildpacks are fetched here, under the controller's
 /// rules (a tenant's from public hosts only, as nobody), then the source, the buildpacks and the job go to the
 /// cell as one <see cref="StagingBundle"/>, and the build's lines come back as the cell prints them. The cell
-/// builds the image with its own engine and pushes it to the registry when there is one.
+/// builds the image with its own engine and pushes it to the registry when there is one: staging returns once the
+/// image is built, with the push under way (<see cref="StagingResult.RegistryPush"/>).
 /// </summary>
 public sealed class CellStager(TaskPlacement placement, BuildpackFetcher fetcher, PaasSettings settings, string buildpacksDirectory) : IStager
 {
@@ -58,10 +59,11 @@ public sealed class CellStager(TaskPlacement placement, BuildpackFetcher fetcher
                 throw new StagingException(e.Message);
             }
             StagedImage image;
+            Task<string>? push;
             try
             {
-                image = await cell.StageAsync((stream, ct) => StagingBundle.WriteAsync(stream, job, sourceTar, buildpacksDirectory, directories, ct),
-                    settings.StagingTimeout + Margin, output, cancellationToken);
+                (image, push) = await cell.StageAsync((stream, ct) => StagingBundle.WriteAsync(stream, job, sourceTar, buildpacksDirectory, directories, ct),
+                    settings.StagingTimeout + Margin, output, PushOutput, cancellationToken);
             }
             catch (CellTaskException e)
             {
@@ -74,13 +76,40 @@ public sealed class CellStager(TaskPlacement placement, BuildpackFetcher fetcher
             return new StagingResult(image.Image, image.Buildpack, image.DetectedAs, new BuildpackRelease(image.ProcessTypes, image.ConfigVars))
             {
                 // The cell pushed at its own address for the registry; the release records the controller's (RegistryAccess.Rehost).
-                RegistryImage = image.RegistryImage is { } pushed ? settings.Registry?.Rehost(pushed) ?? pushed : null,
+                RegistryImage = image.RegistryImage is { } pushed ? Rehost(pushed) : null,
+                RegistryPush = push is null ? null : PushedAsync(push),
                 Cell = cell.Name,
             };
         }
         finally
         {
             File.Delete(sourceTar);
+        }
+
+        string Rehost(string pushed) => settings.Registry?.Rehost(pushed) ?? pushed;
+
+        async Task<string> PushedAsync(Task<string> pushing)
+        {
+            try
+            {
+                return Rehost(await pushing);
+            }
+            catch (Exception e) when (e is CellTaskException or CellUnavailableException)
+            {
+                throw new StagingException(e.Message);
+            }
+        }
+
+        // The push may outlive the deploy that started it (a failed release phase): its lines then have nowhere to go.
+        async Task PushOutput(string line)
+        {
+            try
+            {
+                await output(line);
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
+            {
+            }
         }
     }
 

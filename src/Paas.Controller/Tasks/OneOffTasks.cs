@@ -11,7 +11,7 @@ namespace Paas.Controller.Tasks;
 /// <see cref="TaskPlacement"/>: the cell gets the release's image first (by digest from the registry, when it
 /// is not there yet), then runs the command and streams its lines back.
 /// </summary>
-public sealed class OneOffTasks(TaskPlacement placement)
+public sealed class OneOffTasks(TaskPlacement placement, Releases.ReleaseImagePushes pushes)
 {
     /// <summary>Past the command's own limit, how long getting the image and the container may take.</summary>
     private static readonly TimeSpan Margin = TimeSpan.FromMinutes(5);
@@ -25,18 +25,19 @@ public sealed class OneOffTasks(TaskPlacement placement)
         long memoryBytes, TimeSpan limit, Func<string, Task> output, Func<string, Task> progress, CancellationToken cancellationToken, string? preferredCell = null)
     {
         var cell = await placement.ChooseAsync(preferredCell);
-        if (release.RegistryImage is not null)
+        string image;
+        try
         {
-            try
-            {
-                await cell.PrepareImageAsync(release.RunImage, progress, cancellationToken);
-            }
-            catch (ImageUnavailableException e)
-            {
-                throw new CellTaskException(e.Message);
-            }
+            // On the cell that built the image (the release phase's), no registry round trip.
+            (image, var pull) = await pushes.ImageForAsync(release, cell.Name, progress, cancellationToken);
+            if (pull)
+                await cell.PrepareImageAsync(image, progress, cancellationToken);
         }
-        var job = new OneOffJob(release.App, release.RunImage, kind, command, environment, memoryBytes, limit.TotalSeconds);
+        catch (Exception e) when (e is ImageUnavailableException or Paas.Staging.StagingException)
+        {
+            throw new CellTaskException(e.Message);
+        }
+        var job = new OneOffJob(release.App, image, kind, command, environment, memoryBytes, limit.TotalSeconds);
         return (await cell.RunAsync(job, limit + Margin, output, cancellationToken), cell.Name);
     }
 }

@@ -28,4 +28,8 @@ public sealed record CellRegistration(
     /// <summary>Image pulls that failed on this cell since its agent started (registry down, disk full, bad credentials).</summary>
     [JsonPropertyName("pull_failures")]
     public long PullFailures { get; init; }
+
+    /// <summary>The stack image's pre-pull (PAAS_CELL_STACK_PREPULL): `pulled`, `pulling`, `waiting` (for the controller to publish it), `failed: REASON`; null when off.</summary>
+    [JsonPropertyName("stack")]
+    public string? Stack { get; init; }
 }

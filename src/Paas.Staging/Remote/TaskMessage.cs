@@ -8,7 +8,9 @@ namespace Paas.Staging.Remote;
 /// One line of a cell's answer to a task (staging, a one-off run), as NDJSON flushed line by line: output
 /// lines as they are printed, a tick every few seconds so the controller can tell a silent build from a
 /// vanished cell, and last one outcome (staged, ran) or one error sentence. Written and read only through
-/// <see cref="TaskStream"/>.
+/// <see cref="TaskStream"/>. A staging answer whose image is still being pushed to the registry
+/// (<see cref="StagedImage.Pushing"/>) goes on after `staged`: the push's lines, then `pushed` (the digest
+/// reference) or `push_error` (one sentence).
 /// </summary>
 public sealed record TaskMessage
 {
@@ -17,13 +19,17 @@ public sealed record TaskMessage
     [JsonPropertyName("error")] public string? Error { get; init; }
     [JsonPropertyName("staged")] public StagedImage? Staged { get; init; }
     [JsonPropertyName("ran")] public OneOffResult? Ran { get; init; }
+    [JsonPropertyName("pushed")] public string? Pushed { get; init; }
+    [JsonPropertyName("push_error")] public string? PushError { get; init; }
 
     public static readonly JsonSerializerOptions Json = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 }
 
 /// <summary>
 /// A staged release image as the cell that built it names it: the local tag (`paas/app-APP:vN`), and its
-/// registry digest reference at the registry address the cell used, when the cell pushed it.
+/// registry digest reference at the registry address the cell used, when the cell pushed it. <see cref="Pushing"/>:
+/// the cell answered before its push to the registry finished (instances on its own engine need no registry);
+/// the digest follows in the same answer (<see cref="TaskMessage.Pushed"/>).
 /// </summary>
 public sealed record StagedImage(
     [property: JsonPropertyName("image")] string Image,
@@ -31,7 +37,8 @@ public sealed record StagedImage(
     [property: JsonPropertyName("buildpack")] string Buildpack,
     [property: JsonPropertyName("detected_as")] string DetectedAs,
     [property: JsonPropertyName("process_types")] IReadOnlyDictionary<string, string> ProcessTypes,
-    [property: JsonPropertyName("config_vars")] IReadOnlyDictionary<string, string> ConfigVars);
+    [property: JsonPropertyName("config_vars")] IReadOnlyDictionary<string, string> ConfigVars,
+    [property: JsonPropertyName("pushing")] bool Pushing = false);
 
 /// <summary>A one-off command for a cell: `paas run`, the release phase, app.json's postdeploy. The environment holds config vars: never logged.</summary>
 public sealed record OneOffJob(
@@ -117,6 +124,12 @@ public static class TaskStream
     public static async Task<TaskMessage> ReadAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
     {
         using var reader = new StreamReader(body);
+        return await ReadAsync(reader, output, cancellationToken);
+    }
+
+    /// <summary>As <see cref="ReadAsync(Stream, Func{string, Task}, CancellationToken)"/>, on a reader the caller keeps: after a `staged` that is still pushing, it reads on to `pushed` or `push_error`.</summary>
+    public static async Task<TaskMessage> ReadAsync(StreamReader reader, Func<string, Task> output, CancellationToken cancellationToken)
+    {
         while (true)
         {
             string? text;
@@ -140,7 +153,7 @@ public static class TaskStream
                 ?? throw new InvalidDataException("it sent an empty message");
             if (message.Line is { } line)
                 await output(line);
-            else if (message.Error is not null || message.Staged is not null || message.Ran is not null)
+            else if (message.Error is not null || message.Staged is not null || message.Ran is not null || message.Pushed is not null || message.PushError is not null)
                 return message;
         }
     }

@@ -112,10 +112,13 @@ public sealed class MultiHostPlatform : PlatformFixture
         });
 
     /// <summary>Starts the cell agent of host <paramref name="name"/>, in the host's network, on the host's engine.</summary>
-    public override async Task StartCellAsync(string name)
+    public override Task StartCellAsync(string name) => StartCellAsync(name, null);
+
+    /// <param name="overrides">Settings of this start only (PAAS_CELL_STACK_PREPULL=on: the agent pre-pulls the stack).</param>
+    public async Task StartCellAsync(string name, IReadOnlyDictionary<string, string>? overrides)
     {
         var host = _hosts[name];
-        var agent = host.StartDll(RepoPaths.Dll("src/Paas.Cell", "Paas.Cell"), new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["PAAS_CELL_NAME"] = name,
             ["PAAS_CELL_ZONE"] = HostLayout.Single(h => h.Name == name).Zone,
@@ -135,7 +138,13 @@ public sealed class MultiHostPlatform : PlatformFixture
             ["PAAS_REGISTRY"] = Registry.Address,
             ["PAAS_REGISTRY_USERNAME"] = ImageRegistry.Username,
             ["PAAS_REGISTRY_PASSWORD"] = Registry.Credentials.Password,
-        });
+            // Off for the shared hosts: three pulls of the stack at every fixture start would slow every test here.
+            // The pre-pull test turns it on for one start of one host.
+            ["PAAS_CELL_STACK_PREPULL"] = "off",
+        };
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+            environment[key] = value;
+        var agent = host.StartDll(RepoPaths.Dll("src/Paas.Cell", "Paas.Cell"), environment);
         _agents[name] = agent;
         await agent.WaitReadyAsync($"http://{host.Address}:{CellPort}/healthz", TimeSpan.FromSeconds(60));
     }

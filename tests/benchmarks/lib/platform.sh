@@ -9,6 +9,9 @@
 #   start_own_redis                          a Redis of this run's own (before start_*), which it may kill
 #   start_redis / kill_redis                 (re)start it on the same port and directory / SIGKILL it
 #   start_platform_supervised                the platform as users run it: deploy/run.sh, one cell "local"
+#   start_registry [BIND]                    a Docker Distribution registry of this run's own (before start_*),
+#                                            with a password, on a spare port of BIND (default 127.0.0.1; the
+#                                            main engine pushes at 127.0.0.1 either way); sets PAAS_REGISTRY*
 
 # BENCH_ROOT runs another checkout's build with this script (a before/after comparison).
 ROOT=${BENCH_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
@@ -132,7 +135,49 @@ start_platform_supervised() {
   return 1
 }
 
+# A registry as `make run` and the multi-host tests use it (Debian's docker-registry, htpasswd, bcrypt), on a
+# spare loopback port (the engine trusts plain HTTP there), its storage under $WORK. Call before start_platform*:
+# the controller and cells read PAAS_REGISTRY* from the environment.
+REGISTRY_PID=
+REGISTRY_PORT=
+start_registry() {
+  local bind=${1:-127.0.0.1} dir=$WORK/registry port password
+  port=$(free_port)
+  REGISTRY_PORT=$port
+  password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  mkdir -p "$dir/data"
+  printf '%s' "$password" | htpasswd -niB paas >"$dir/htpasswd"
+  cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: $bind:$port
+  secret: $password
+auth:
+  htpasswd:
+    realm: paas-bench
+    path: $dir/htpasswd
+YAML
+  docker-registry serve "$dir/config.yml" >"$WORK/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  wait_url "http://127.0.0.1:$port/"
+  export PAAS_REGISTRY=127.0.0.1:$port PAAS_REGISTRY_USERNAME=paas PAAS_REGISTRY_PASSWORD=$password
+}
+
 stop_platform() {
+  [ -z "$REGISTRY_PID" ] || kill "$REGISTRY_PID" 2>/dev/null || true
+  if [ -n "$PAAS_REGISTRY" ]; then
+    # The engine keeps the registry's tags of this run's images: removed with them below.
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$PAAS_REGISTRY/" | xargs -r docker rmi -f >/dev/null 2>&1 || true
+  fi
   if [ -n "$SUPERVISOR_PID" ]; then
     kill -TERM "$SUPERVISOR_PID" 2>/dev/null || true # it stops its children (SIGTERM, 10 s, SIGKILL)
   fi
