@@ -48,8 +48,9 @@ try
 {
     (database, domainStore, etcd) = StateStores.Open(settings, dataDir, time);
 }
-catch (ArgumentException e)
+catch (Exception e) when (e is ArgumentException or SchemaVersionException)
 {
+    // A newer schema is refused before anything is written: this build would misread it.
     Console.Error.WriteLine($"paas controller: {e.Message}");
     return 2;
 }

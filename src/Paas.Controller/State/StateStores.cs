@@ -13,7 +13,7 @@ public static class StateStores
             var etcd = new EtcdConnection(settings.EtcdEndpoints, settings.EtcdPrefix, time);
             return (new EtcdStateStore(etcd, time, Random.Shared), new EtcdDomainStore(etcd, time), etcd);
         }
-        var path = Path.Combine(dataDir, "paas.db");
-        return (new PlatformDatabase(path, time), new DomainStore(path, time), null);
+        var file = new SqliteFile(Path.Combine(dataDir, "paas.db"));
+        return (new PlatformDatabase(file, time), new DomainStore(file, time), null);
     }
 }
