@@ -71,7 +71,9 @@ public sealed class LeaderElection(IElectionStore store, ControllerIdentity self
                 }
                 return IsLeader ? Lose($"controller {holder?.Address ?? "(none)"} holds the leader key") : ElectionOutcome.Unchanged;
             }
-            catch (StateStoreUnavailableException)
+            // Whatever went wrong, the lease was not renewed this round: the same as a store that did not answer
+            // (an exception escaping here would stop the host, and with it a standby that could have taken over).
+            catch (Exception e) when (e is StateStoreUnavailableException or Grpc.Core.RpcException or IOException or HttpRequestException or TimeoutException)
             {
                 return MustStepDown() ? Lose($"the lease was not renewed for {StepDownAfter.TotalSeconds:0} s (the state store did not answer)") : ElectionOutcome.Unchanged;
             }

@@ -323,7 +323,9 @@ public sealed class EtcdConnection : IDisposable
     {
         RpcException rpc => rpc.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled
             // etcd's own "etcdserver: request timed out" / "leader changed" come as Unknown.
-            || (rpc.StatusCode == StatusCode.Unknown && rpc.Status.Detail.StartsWith("etcdserver:", StringComparison.Ordinal)),
+            || (rpc.StatusCode == StatusCode.Unknown && rpc.Status.Detail.StartsWith("etcdserver:", StringComparison.Ordinal))
+            // A member without quorum ends a lease keep-alive stream with the server's own deadline (seen when two of three were killed).
+            || (rpc.StatusCode == StatusCode.Unknown && rpc.Status.Detail == "context deadline exceeded"),
         OperationCanceledException or HttpRequestException or IOException => true,
         _ => false,
     };

@@ -28,6 +28,8 @@ public sealed class PlatformProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    public int ExitCode => _process.ExitCode;
+
     public int Id => _process.Id;
 
     public string Output
