@@ -108,8 +108,12 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         Assert.StartsWith("200", await app.GetAsync());
         var config = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("config", "--json")).Stdout).RootElement;
         Assert.False(config.TryGetProperty("CRASH_ON_START", out _));
+        // One release; the change is listed beside it as the deploy that was rolled back, with its reason.
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
-        Assert.Equal(1, releases.GetArrayLength());
+        Assert.Equal([(2, "rolled back", false), (1, "released", true)],
+            releases.EnumerateArray().Select(r => (r.GetProperty("version").GetInt32(), r.GetProperty("status").GetString(), r.GetProperty("current").GetBoolean())));
+        Assert.Contains("CRASH_ON_START", releases[0].GetProperty("description").GetString());
+        Assert.NotEmpty(releases[0].GetProperty("status_reason").GetString()!);
         var instances = await app.InstancesAsync();
         Assert.NotEmpty(instances);
         Assert.All(instances, i => Assert.Equal(1, i.GetProperty("release").GetInt32()));

@@ -36,6 +36,29 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
     }
 
     [Fact]
+    public async Task ControllerKilledDuringTheRollout_WithTheNewImageGoneOnRestart_IsRolledBack_AndTheOldReleaseServes()
+    {
+        var (app, workTree) = await DeployedAppAsync("rollback");
+        await using var loop = RequestLoop.Start(platform, app);
+
+        var push = PushVersionTwoAsync(workTree);
+        // While the controller is down, v2's image goes (an operator's prune, a lost disk): nothing to resume.
+        await KillWhenAsync(app, "rolling", whileDown: () => RemoveImageAsync($"paas/app-{app}:v2"));
+        var (status, text) = await SettledAsync(app, push);
+
+        Assert.True(status.GetProperty("status").GetString() == "rolled back", $"v2 after a kill during its rollout, image gone: {status}\n{text}");
+        Assert.Contains("its image is gone, so the previous release was restored", status.GetProperty("status_reason").GetString());
+        Assert.Contains("[rolled back: The controller restarted during v2's rollout", text);
+        var (requests, failures) = await loop.StopAsync();
+        output.WriteLine($"rolled back: {requests} requests through the router, {failures.Count} failed");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {requests} requests failed: {string.Join("; ", failures.Take(5))}");
+        // The convergence that restored v1 (before the record said so) stopped any v2 instance started before the kill.
+        using var after = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app));
+        Assert.Contains("Hello from v1", await after.Content.ReadAsStringAsync());
+        Assert.All((await platform.ContainersAsync(app)).Where(c => c.State == "running"), c => Assert.Equal("1", c.Labels["paas.release"]));
+    }
+
+    [Fact]
     public async Task ControllerKilledDuringStaging_TheDeployIsMarkedFailed_AndTheOldReleaseKeepsServing()
     {
         var (app, workTree) = await DeployedAppAsync("unstaged");
@@ -82,7 +105,7 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
     }
 
     /// <summary>Watches v2's record until it reaches <paramref name="phase"/>, then SIGKILLs the controller and starts it again.</summary>
-    private async Task<string> KillWhenAsync(string app, string phase)
+    private async Task<string> KillWhenAsync(string app, string phase, Func<Task>? whileDown = null)
     {
         var clock = Stopwatch.StartNew();
         var seen = "";
@@ -95,6 +118,8 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
                 {
                     platform.KillController();
                     output.WriteLine($"controller killed during v2's {phase}, {clock.Elapsed.TotalSeconds:0.0} s after the push began");
+                    if (whileDown is not null)
+                        await whileDown();
                     await platform.StartControllerAsync();
                     return phase;
                 }
@@ -137,6 +162,13 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
                 return release.TryGetProperty("status", out _) ? release.Clone() : null;
         }
         return null;
+    }
+
+    /// <summary>Untags the image (a running container keeps its layers, as after `docker rmi -f`).</summary>
+    private static async Task RemoveImageAsync(string image)
+    {
+        using var docker = new Docker.DotNet.DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        await docker.Images.DeleteImageAsync(image, new Docker.DotNet.Models.ImageDeleteParameters { Force = true });
     }
 
     /// <summary>GETs through the router every 50 ms until stopped (at most 3,000 requests), noting failures and what it was served.</summary>

@@ -149,6 +149,10 @@ public sealed class DeployRecovery(
 
     private async Task<bool> ImageExistsAsync(ReleaseRecord release, CancellationToken cancellationToken)
     {
+        // With a registry, cells pull the release by digest and this host's engine may never have had it:
+        // try the rollout; an image the registry lost fails it, and a failed rollout rolls back.
+        if (release.RegistryImage is not null)
+            return true;
         try
         {
             return (await images.ReleaseTagsAsync(release.App, cancellationToken)).Any(t => t.Tag == release.Image);

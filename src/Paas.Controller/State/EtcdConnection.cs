@@ -322,10 +322,11 @@ public sealed class EtcdConnection : IDisposable
     private static bool IsUnavailable(Exception e) => e switch
     {
         RpcException rpc => rpc.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Cancelled
-            // etcd's own "etcdserver: request timed out" / "leader changed" come as Unknown.
-            || (rpc.StatusCode == StatusCode.Unknown && rpc.Status.Detail.StartsWith("etcdserver:", StringComparison.Ordinal))
-            // A member without quorum ends a lease keep-alive stream with the server's own deadline (seen when two of three were killed).
-            || (rpc.StatusCode == StatusCode.Unknown && rpc.Status.Detail == "context deadline exceeded"),
+            // etcd's own "etcdserver: request timed out" / "leader changed" come as Unknown, and so does its
+            // "context deadline exceeded" (a linearizable read that waited for a leader, or a lease keep-alive
+            // stream ended by a member without quorum; both seen with 2 of 3 members down).
+            || (rpc.StatusCode == StatusCode.Unknown && (rpc.Status.Detail.StartsWith("etcdserver:", StringComparison.Ordinal)
+                || rpc.Status.Detail == "context deadline exceeded")),
         OperationCanceledException or HttpRequestException or IOException => true,
         _ => false,
     };
