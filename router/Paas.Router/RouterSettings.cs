@@ -82,9 +82,18 @@ public sealed record RouterSettings
 
     /// <summary>
     /// Who serves the public port: the router's own event loops (<see cref="FrontEnd.FrontEndServer"/>,
-    /// Linux only, the default there) or Kestrel alone. TLS, h2c and admin ports are always Kestrel's.
+    /// the default where <see cref="EventLoopSupported"/>) or Kestrel alone. TLS, h2c and admin ports are always Kestrel's.
     /// </summary>
-    public FrontEndKind FrontEnd { get; init; } = OperatingSystem.IsLinux() ? FrontEndKind.EventLoop : FrontEndKind.Kestrel;
+    public FrontEndKind FrontEnd { get; init; } = EventLoopSupported ? FrontEndKind.EventLoop : FrontEndKind.Kestrel;
+
+    /// <summary>
+    /// The event loop talks to the kernel through <see cref="FrontEnd.Libc.EpollEvent"/>, whose layout is
+    /// packed (12 bytes) only on x86-64; on arm64 and others the kernel's struct epoll_event is 16 bytes with
+    /// the data aligned. Rather than a second layout nobody here can test, the loop runs only where its layout
+    /// is right (FrontEndPlatformTests checks it) and every other system gets Kestrel, which is correct everywhere.
+    /// </summary>
+    public static bool EventLoopSupported { get; } =
+        OperatingSystem.IsLinux() && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64;
 
     /// <summary>Event loops (threads) on the public port; one per core by default.</summary>
     public int FrontEndThreads { get; init; } = Environment.ProcessorCount;
@@ -157,11 +166,14 @@ public sealed record RouterSettings
         return settings;
     }
 
-    private static FrontEndKind FrontEndChoice(SettingsReader env) => env.Optional("PAAS_ROUTER_FRONT_END")?.ToLowerInvariant() switch
+    private static FrontEndKind FrontEndChoice(SettingsReader env) => FrontEndChoice(env.Optional("PAAS_ROUTER_FRONT_END"), EventLoopSupported);
+
+    internal static FrontEndKind FrontEndChoice(string? value, bool eventLoopSupported) => value?.ToLowerInvariant() switch
     {
-        null => OperatingSystem.IsLinux() ? FrontEndKind.EventLoop : FrontEndKind.Kestrel,
-        "event-loop" when OperatingSystem.IsLinux() => FrontEndKind.EventLoop,
-        "event-loop" => throw SettingsReader.Invalid("PAAS_ROUTER_FRONT_END", "'kestrel' on this system (the event loop needs Linux's epoll)", "event-loop"),
+        null => eventLoopSupported ? FrontEndKind.EventLoop : FrontEndKind.Kestrel,
+        "event-loop" when eventLoopSupported => FrontEndKind.EventLoop,
+        "event-loop" => throw SettingsReader.Invalid("PAAS_ROUTER_FRONT_END",
+            "'kestrel' on this system (the event loop needs Linux's epoll on x86-64)", "event-loop"),
         "kestrel" => FrontEndKind.Kestrel,
         var other => throw SettingsReader.Invalid("PAAS_ROUTER_FRONT_END", "'event-loop' or 'kestrel'", other),
     };

@@ -10,6 +10,7 @@ using Paas.Controller.Git;
 using Paas.Controller.Heroku;
 using Paas.Controller.Releases;
 using Paas.Controller.Instances;
+using Paas.Controller.Leadership;
 using Paas.Controller.Logs;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
@@ -42,12 +43,14 @@ Directory.CreateDirectory(dataDir);
 var time = TimeProvider.System;
 IStateStore database;
 IDomainStore domainStore;
+EtcdConnection? etcd;
 try
 {
-    (database, domainStore) = StateStores.Open(settings, dataDir, time);
+    (database, domainStore, etcd) = StateStores.Open(settings, dataDir, time);
 }
-catch (ArgumentException e)
+catch (Exception e) when (e is ArgumentException or SchemaVersionException)
 {
+    // A newer schema is refused before anything is written: this build would misread it.
     Console.Error.WriteLine($"paas controller: {e.Message}");
     return 2;
 }
@@ -107,6 +110,17 @@ services.AddSingleton(sp => new RoutePublisher(redis, sp.GetRequiredService<Rout
 services.AddSingleton(new GitRepositories(Path.Combine(dataDir, "repos"), Path.Combine(dataDir, "hooks")));
 services.AddSingleton<GitHttpBackend>();
 services.AddSingleton<GitEndpoint>();
+services.AddSingleton(new ReplicationKey(cellSecret));
+services.AddSingleton<ReplicaEndpoint>();
+services.AddSingleton<RepositoryReplicator>();
+services.AddSingleton<ReplicationHookEndpoint>();
+// One controller with SQLite; with etcd, any number, one of them elected to run the loops that change things.
+var self = ControllerIdentity.New(settings.ControllerAddress ?? settings.LocalApiUrl);
+services.AddSingleton<ILeadership>(sp => etcd is null
+    ? new SingleController(self)
+    : new ElectedLeadership(new EtcdElectionStore(etcd), self, time, sp.GetRequiredService<ILogger<ElectedLeadership>>()));
+services.AddHttpForwarder();
+services.AddSingleton<LeaderForwarding>();
 services.AddSingleton<HookSecret>();
 services.AddSingleton<HookEndpoint>();
 services.AddSingleton(new BuildpackFetcher(Path.Combine(dataDir, "buildpacks-cache"),
@@ -138,7 +152,12 @@ services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
-services.AddHostedService(sp => sp.GetRequiredService<Converger>());
+services.AddSingleton<DeployRecovery>();
+// Every hosted loop that changes state runs on the leader only: add it here, in start order. Deploy recovery
+// first: it takes the locks of apps with an interrupted deploy before the converger's first pass runs.
+services.AddLeaderOnly<DeployRecovery>();
+services.AddLeaderOnly<Converger>();
+services.AddHostedService<LeadershipService>();
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 // Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
@@ -146,6 +165,9 @@ services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.Thro
 
 var app = builder.Build();
 app.UseApiErrors();
+var forwarding = app.Services.GetRequiredService<LeaderForwarding>();
+app.Use((context, next) => forwarding.InvokeAsync(context, _ => next()));
+var leadership = app.Services.GetRequiredService<ILeadership>();
 
 // What a supervisor asks: 200 "ok" when Redis, the database and the registry (when there is one) answer, else
 // 503 naming what failed. Without its registry the controller cannot deploy: a monitor should hear of it.
@@ -157,11 +179,16 @@ List<DependencyCheck> dependencies =
 if (registryClient is not null)
     dependencies.Add(new DependencyCheck("registry", registryClient.PingAsync));
 var health = new DependencyHealth(dependencies);
+// The second line says which role this controller has and where the leader is (standbys forward writes there).
 app.MapGet("/healthz", async (CancellationToken ct) =>
 {
     var report = await health.CheckAsync(ct);
-    return Results.Text(report.Line + "\n", statusCode: report.StatusCode);
+    return Results.Text($"{report.Line}\nrole: {leadership.Role}; leader: {leadership.Leader?.Address ?? "none"}\n", statusCode: report.StatusCode);
 }).ExcludeFromDescription();
+app.MapGet("/metrics", () => Results.Text(
+    "# HELP paas_controller_leader 1 when this controller holds the leadership and runs the loops, 0 on a standby.\n"
+    + "# TYPE paas_controller_leader gauge\n"
+    + $"paas_controller_leader {(leadership.IsLeader ? 1 : 0)}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
 app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {
@@ -186,6 +213,8 @@ api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context)).ExcludeFromDescription();
+app.MapPost(ReplicationHookEndpoint.Path, (HttpContext context, ReplicationHookEndpoint hook) => hook.HandleAsync(context)).ExcludeFromDescription();
+app.Map(ReplicaEndpoint.Prefix + "/{app}.git/{**rest}", (HttpContext context, string app, string? rest, ReplicaEndpoint replicas) => replicas.HandleAsync(context, app, rest ?? "")).ExcludeFromDescription();
 app.Map("/{app}.git/{**rest}", (HttpContext context, string app, string? rest, GitEndpoint git) => git.HandleAsync(context, app, rest ?? "")).ExcludeFromDescription();
 
 await app.StartAsync();
@@ -194,7 +223,8 @@ Console.WriteLine($"  API:  {settings.PublicApiUrl}   (admin token in {adminToke
 Console.WriteLine($"  git:  {settings.GitUrl("APP")}{(certificates is null ? "" : $"   (and https on port {settings.ApiTlsPort})")}");
 Console.WriteLine($"  apps: {settings.AppUrl("APP")}");
 await app.WaitForShutdownAsync();
-return 0;
+// 3 when leadership was lost (LeadershipService), so the supervisor's log says why it restarts this controller.
+return Environment.ExitCode;
 
 static string? FindBuildpacks()
 {

@@ -13,7 +13,12 @@
 #   CHAOS_REDEPLOY_MINUTES  how long fault 5 redeploys every 30 s under load (default 2; the issue asks 10)
 #   CHAOS_RPS               steady load, requests per second (default 40)
 #   CHAOS_REDIS_DOWN        seconds Redis stays down in fault 4 (default 3)
-#   CHAOS_ONLY              space-separated fault functions to run (default: all), e.g. "router redis"
+#   CHAOS_ONLY              space-separated fault functions to run (default: all), e.g. "router redis";
+#                           the faults: router cell controller redis redeploy bad_pushes controller_mid_deploy
+#                           registry etcd_one etcd_two disk_full
+#   CHAOS_ETCD              1: the controller keeps its state in a three-member etcd cluster of this run's own
+#                           (loopback ports, $WORK/etcd); the default is 1 when an etcd fault is chosen and
+#                           Debian's etcd-server is installed, else 0 (SQLite, and the etcd faults are skipped)
 #   CHAOS_KEEP              a directory to copy the load log and platform logs to before clean-up
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,7 +28,11 @@ source "$HERE/../benchmarks/lib/platform.sh"
 REDEPLOY_MINUTES=${CHAOS_REDEPLOY_MINUTES:-2}
 RPS=${CHAOS_RPS:-40}
 REDIS_DOWN=${CHAOS_REDIS_DOWN:-3}
-ONLY=${CHAOS_ONLY:-router cell controller redis redeploy bad_pushes}
+ONLY=${CHAOS_ONLY:-router cell controller redis redeploy bad_pushes controller_mid_deploy registry etcd_one etcd_two disk_full}
+if [ -z "${CHAOS_ETCD:-}" ]; then
+  CHAOS_ETCD=0
+  [[ " $ONLY " == *" etcd_"* ]] && command -v etcd >/dev/null && CHAOS_ETCD=1
+fi
 WHOLE_LIMIT=60 # seconds a fault may take to heal before it counts as never whole
 SETTLE=3       # seconds after "whole" still counted in the fault's window (late failures)
 SLOW=5         # an answer that took longer than this is reported as slow (not as failed)
@@ -46,6 +55,8 @@ HOST=$APP.localhost
 LOAD_FILE=$WORK/load.log
 LOAD_PID=
 ROWS=()   # one per fault: "fault|failed|seconds|lost|goal|verdict"
+SKIPPED=() # "fault: reason" for each fault this platform cannot have, printed under the table
+ETCD_PIDS=() ETCD_ARGS=() ETCD_CLIENTS=()
 MISSED=0
 BAD_ERRORS=() # the one-sentence error of each bad push, printed under the table
 IN_WINDOWS=0 # failed requests counted in some fault's window; the rest happened between faults
@@ -58,7 +69,11 @@ cleanup() {
     mkdir -p "$CHAOS_KEEP" && cp -r "$LOAD_FILE" "$PAAS_DATA_DIR/logs" "$WORK"/*.log "$CHAOS_KEEP/" 2>/dev/null
     echo "==> kept the load log and platform logs in $CHAOS_KEEP"
   fi
-  echo "==> cleaning up (platform, Redis, containers, $WORK)"
+  echo "==> cleaning up (platform, Redis, etcd, containers, $WORK)"
+  mountpoint -q "$PAAS_DATA_DIR/cache" 2>/dev/null && umount "$PAAS_DATA_DIR/cache"
+  # etcd members are background jobs: stopped before stop_platform, whose `wait` would wait for them forever.
+  local pid
+  for pid in "${ETCD_PIDS[@]}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done
   stop_platform
 }
 trap cleanup EXIT
@@ -110,13 +125,14 @@ all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; }
 
 # --- nothing lost -----------------------------------------------------------------------------------
 
-# snapshot FILE: what must survive a fault. Releases and config as the CLI shows them, the app's routes
+# snapshot FILE: what must survive a fault. Releases (not failed deploys) and config as the CLI shows them, the app's routes
 # and host in Redis, and the ids of the app's last 20 log lines (newer lines keep coming under load, and
 # the stream is capped, so the check is that these are still there, not that the length is equal).
 snapshot() {
   local out=$1
   {
-    echo "releases $(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(" ".join(sorted(str(r.get("version")) for r in json.load(sys.stdin))))')"
+    # Releases only: `paas releases` also lists deploys that failed or were rolled back (by their status).
+    echo "releases $(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(" ".join(sorted(str(r.get("version")) for r in json.load(sys.stdin) if r.get("status", "released") == "released")))')"
     echo "config $(paas config -a "$APP" --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')"
     echo "routes $(rcli hgetall "${PREFIX}routes" | grep -c "\"$APP\"" || true)"
     echo "host $(rcli hget "${PREFIX}hosts" "$HOST")"
@@ -373,6 +389,187 @@ fault_bad_pushes() {
   bad_push "fork bomb" fork_bomb
 }
 
+# --- 7. the controller killed mid-deploy --------------------------------------------------------------
+# A push under load; when its rollout begins ("Launching vN" in the push's output) the controller is
+# SIGKILLed and the supervisor starts it again. The old release serves throughout; the restarted
+# controller resumes the rollout (the image exists) or rolls it back, and its record says which.
+
+release_status() { # VERSION: that release's status and reason as `paas releases --json` has them
+  paas releases -a "$APP" --json 2>/dev/null | python3 -c "import json,sys
+for r in json.load(sys.stdin):
+    if r['version'] == $1: print(r.get('status', '?') + (', resumed' if r.get('resumed') else '') + (': ' + r['status_reason'] if r.get('status_reason') else ''))" 2>/dev/null || true
+}
+
+fault_controller_mid_deploy() {
+  echo "==> 7. SIGKILL the controller mid-deploy (at the start of the rollout) under load"
+  local t0 t1 seconds window lost status version old extra=0 ok=1 deadline
+  snapshot "$WORK/before-mid-deploy"
+  version=$(($(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(max(r["version"] for r in json.load(sys.stdin)))') + 1))
+  (
+    cd "$WORK/$APP"
+    sed -i "s/Hello from static v[0-9]*/Hello from static v$version/" index.html
+    git -c user.name=chaos -c user.email=chaos@localhost commit -qam "mid-deploy $version"
+  )
+  (cd "$WORK/$APP" && timeout 300 git push paas main >"$WORK/mid-deploy.log" 2>&1) &
+  local push=$!
+  deadline=$(($(date +%s) + 120))
+  until grep -q -- "Launching v$version" "$WORK/mid-deploy.log" 2>/dev/null || (($(date +%s) > deadline)); do sleep 0.05; done
+  old=$(pid_of controller)
+  t0=$(now)
+  kill -9 "$old"
+  echo "    controller killed $(grep -c . "$WORK/mid-deploy.log") lines into the push: $(grep -o -- "-----> Launching v[0-9]*.*" "$WORK/mid-deploy.log" | head -n 1)"
+  wait "$push" || true
+  # Whole: the controller is back and v$version is settled (released, failed or rolled back).
+  # shellcheck disable=SC2016 # all_of evaluates these later
+  seconds=$(wait_whole "$t0" all_of "[ \"\$(pid_of controller)\" != $old ]" "http_ok http://127.0.0.1:$API_PORT/healthz" \
+    "release_status $version | grep -Eq '^(released|failed|rolled back)'")
+  status=$(release_status "$version")
+  echo "    v$version: ${status:-<no record>}"
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  echo "    failures: $(failure_kinds "$t0" "$t1")"
+  [[ "$status" == released* ]] && extra=1
+  lost=$(lost_since "$WORK/before-mid-deploy" "$extra")
+  [ "$seconds" != never ] && [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  [[ "$status" == "released, resumed"* || "$status" == "rolled back"* ]] || ok=0
+  record "SIGKILL controller mid-deploy (v$version ${status%%:*})" "$window" "$seconds" "$lost" "0 failed, deploy resumed or rolled back" "$ok"
+}
+
+# --- 8. the registry ---------------------------------------------------------------------------------
+# Multi-host platforms stage once and pull releases from a registry; the chaos platform is one host
+# (deploy/run.sh starts no registry), so there is nothing to kill.
+fault_registry() {
+  echo "==> 8. SIGKILL the registry under load"
+  local reason
+  if [ -n "$(pid_of registry)" ]; then
+    kill_supervised registry "${PAAS_REGISTRY_HEALTH:-http://127.0.0.1:5000/v2/}"
+    local lost ok=1
+    lost=$(lost_since "$WORK/before-registry")
+    [ "$K_SECONDS" != never ] && [ "$(failures_of "$K_WINDOW")" = 0 ] && [ "$lost" = nothing ] || ok=0
+    record "SIGKILL registry" "$K_WINDOW" "$K_SECONDS" "$lost" "0 failed" "$ok"
+    return
+  fi
+  reason="the chaos platform runs on one host and deploy/run.sh starts no registry (cells share the local engine's images)"
+  echo "    skipped: $reason"
+  SKIPPED+=("SIGKILL registry: $reason")
+}
+
+# --- 9, 10. etcd: one member of three killed, then two --------------------------------------------------
+# With CHAOS_ETCD=1 the controller's state lives in this run's three-member cluster. One member down
+# changes nothing; two down leaves no quorum: writes are refused with a clear message, reads (served
+# by the live member) and routing (Redis) go on. A write is `paas config:set` on a probe app that has
+# no release (so it rolls nothing out); a read is `paas releases`.
+
+start_etcd_cluster() {
+  local i peers=() clients=() cluster=""
+  for i in 0 1 2; do peers+=("$(free_port)"); clients+=("$(free_port)"); done
+  for i in 0 1 2; do cluster+="${cluster:+,}e$i=http://127.0.0.1:${peers[$i]}"; done
+  mkdir -p "$WORK/etcd"
+  for i in 0 1 2; do
+    ETCD_CLIENTS[i]=http://127.0.0.1:${clients[$i]}
+    ETCD_ARGS[i]="--name e$i --data-dir $WORK/etcd/e$i --listen-client-urls ${ETCD_CLIENTS[$i]} --advertise-client-urls ${ETCD_CLIENTS[$i]} --listen-peer-urls http://127.0.0.1:${peers[$i]} --initial-advertise-peer-urls http://127.0.0.1:${peers[$i]} --initial-cluster $cluster --initial-cluster-token chaos-$$ --initial-cluster-state new"
+    start_etcd_member "$i"
+  done
+  for _ in $(seq 1 150); do
+    ETCDCTL_API=3 etcdctl --endpoints "${ETCD_CLIENTS[0]}" endpoint health >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  export PAAS_ETCD_ENDPOINTS PAAS_ETCD_PREFIX="/chaos-$$/"
+  PAAS_ETCD_ENDPOINTS=$(IFS=,; echo "${ETCD_CLIENTS[*]}")
+  echo "==> etcd: three members at $PAAS_ETCD_ENDPOINTS"
+}
+start_etcd_member() { # INDEX (restarts it on its data directory)
+  # shellcheck disable=SC2086 # the arguments are words
+  etcd ${ETCD_ARGS[$1]} >>"$WORK/etcd-e$1.log" 2>&1 &
+  ETCD_PIDS[$1]=$!
+}
+kill_etcd_member() { kill -9 "${ETCD_PIDS[$1]}" 2>/dev/null || true; wait "${ETCD_PIDS[$1]}" 2>/dev/null || true; ETCD_PIDS[$1]=; }
+etcd_write() { paas config:set "CHAOS_PROBE=$1" -a "$APP-probe" >"$WORK/etcd-write.log" 2>&1; }
+etcd_read() { paas releases -a "$APP" --json >/dev/null 2>"$WORK/etcd-read.log"; }
+
+etcd_skipped() {
+  local reason="the controller runs on SQLite in this run (CHAOS_ETCD=0, or Debian's etcd-server is not installed)"
+  echo "    skipped: $reason"
+  SKIPPED+=("$1: $reason")
+}
+
+fault_etcd_one() {
+  echo "==> 9. SIGKILL one etcd member of three under load"
+  ((CHAOS_ETCD)) || { etcd_skipped "etcd, one member of three killed"; return; }
+  local t0 t1 window lost wrote=0 read=0 ok=1 seconds
+  snapshot "$WORK/before-etcd-one"
+  t0=$(now)
+  kill_etcd_member 2
+  etcd_write one && wrote=1
+  etcd_read && read=1
+  echo "    with one member down: write $( ((wrote)) && echo ok || echo "refused: $(tail -n 1 "$WORK/etcd-write.log")"), read $( ((read)) && echo ok || echo failed)"
+  start_etcd_member 2
+  # shellcheck disable=SC2016 # all_of evaluates these later
+  seconds=$(wait_whole "$t0" all_of "ETCDCTL_API=3 etcdctl --endpoints ${ETCD_CLIENTS[2]} endpoint health >/dev/null 2>&1")
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  lost=$(lost_since "$WORK/before-etcd-one")
+  ((wrote && read)) && [ "$seconds" != never ] && [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  record "SIGKILL etcd, 1 of 3 (writes $( ((wrote)) && echo ok || echo refused), reads $( ((read)) && echo ok || echo failed))" "$window" "$seconds" "$lost" "0 failed, writes and reads go on" "$ok"
+}
+
+fault_etcd_two() {
+  echo "==> 10. SIGKILL two etcd members of three under load"
+  ((CHAOS_ETCD)) || { etcd_skipped "etcd, two members of three killed"; return; }
+  local t0 t1 window lost refused=0 read=0 ok=1 seconds message
+  snapshot "$WORK/before-etcd-two"
+  t0=$(now)
+  kill_etcd_member 1
+  kill_etcd_member 2
+  etcd_write two || refused=1
+  message=$(grep -v '^\s*$' "$WORK/etcd-write.log" | tail -n 1)
+  etcd_read && read=1
+  echo "    with two members down: write $( ((refused)) && echo "refused: $message" || echo "accepted (!)"), read $( ((read)) && echo ok || echo "failed: $(tail -n 1 "$WORK/etcd-read.log")")"
+  sleep 5 # routing must go on while the store has no quorum, not only for an instant
+  start_etcd_member 1
+  start_etcd_member 2
+  # Whole: a write goes through again.
+  seconds=$(wait_whole "$t0" all_of "etcd_write back")
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  lost=$(lost_since "$WORK/before-etcd-two")
+  ((refused && read)) && [ -n "$message" ] && [ "$seconds" != never ] && [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  record "SIGKILL etcd, 2 of 3 (writes $( ((refused)) && echo refused || echo accepted), reads $( ((read)) && echo ok || echo failed))" "$window" "$seconds" "$lost" "0 failed, writes refused clearly, reads go on" "$ok"
+  BAD_ERRORS+=("etcd without quorum, paas config:set: ${message:-<none>}")
+}
+
+# --- 11. the staging cell's disk fills up -----------------------------------------------------------
+# The build cache ($PAAS_DATA_DIR/cache, where the cell's staging writes) on a 16 MB tmpfs, and a push
+# whose buildpack writes 64 MB there: refused with "The cell ran out of disk space …", the old release
+# serving, nothing else harmed. The tmpfs goes afterwards (the cache under it was only hidden).
+fault_disk_full() {
+  echo "==> 11. the staging cell's disk fills up during a push"
+  local cache=$PAAS_DATA_DIR/cache reason
+  mkdir -p "$cache"
+  if ! mount -t tmpfs -o size=16m,mode=0755 chaos-cache "$cache" 2>"$WORK/mount.log"; then
+    reason="could not mount a tmpfs on $cache ($(head -n 1 "$WORK/mount.log")): run as root"
+    echo "    skipped: $reason"
+    SKIPPED+=("staging cell disk full: $reason")
+    return
+  fi
+  local fill=$WORK/fill-buildpack
+  if [ ! -d "$fill/.git" ]; then
+    cp -r "$ROOT/tests/fixtures/buildpacks/fill-cache" "$fill"
+    (cd "$fill" && git init -q -b main && git add -A && git -c user.name=chaos -c user.email=chaos@localhost commit -qm fill)
+    chmod -R a+rX "$fill"
+  fi
+  fill_cache() { echo "file://$fill" >.buildpacks; }
+  bad_push "staging cell disk full (16 MB cache, build writes 64 MB)" fill_cache
+  umount "$cache" || true
+  [[ "${BAD_ERRORS[-1]}" == *"The cell ran out of disk space"* ]] || {
+    MISSED=1
+    ROWS[-1]=${ROWS[-1]%|*}"|MISS (not the disk-space sentence)"
+  }
+}
+
 # --- the run ----------------------------------------------------------------------------------------
 
 print_table() {
@@ -386,16 +583,22 @@ print_table() {
     printf '\nThe bad pushes were refused with:\n'
     printf -- '- %s\n' "${BAD_ERRORS[@]}"
   fi
+  if ((${#SKIPPED[@]})); then
+    printf '\nSkipped:\n'
+    printf -- '- %s\n' "${SKIPPED[@]}"
+  fi
 }
 
 main() {
   echo "==> starting this run's Redis and the platform (deploy/run.sh) in $WORK"
   start_own_redis
+  ((CHAOS_ETCD)) && start_etcd_cluster
   start_platform_supervised
   echo "==> pushing the static fixture as $APP, web=2, with a config var"
   new_app "$APP" static
   paas config:set CHAOS_MARK=kept -a "$APP" >/dev/null
   paas ps:scale web=2 -a "$APP" >/dev/null
+  paas apps:create "$APP-probe" >/dev/null # the etcd faults' writes go to this app, which never deploys
   for _ in $(seq 1 300); do [ "$(router_endpoints)" -ge 2 ] && break; sleep 0.1; done
   app_ok || { echo "the app does not answer through the router" >&2; exit 1; }
 

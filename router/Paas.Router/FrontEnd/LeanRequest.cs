@@ -55,7 +55,8 @@ internal struct LeanRequest
         }
 
         var firstSpace = line.IndexOf((byte)' ');
-        if (firstSpace < 0 || !line.EndsWith(" HTTP/1.1"u8))
+        // "M / HTTP/1.1" at least: "GET HTTP/1.1" (no target) would otherwise slice backwards and throw.
+        if (firstSpace < 0 || line.Length < firstSpace + 1 + 1 + 9 || !line.EndsWith(" HTTP/1.1"u8))
         {
             return false;
         }

@@ -2,6 +2,7 @@ using RouteKeys = Paas.Core.Routing.RouteKeys;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Paas.Core.Routing;
 using System.Threading.Channels;
 using Paas.Router.Health;
 using Paas.Router.Observability;
@@ -92,8 +93,8 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             return;
         }
 
-        var message = JsonSerializer.Serialize(new Paas.Core.Routing.RouteChange(
-            Paas.Core.Routing.RouteChange.EndpointDown, instance, ((long)cooldown.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
+        var message = RoutingJson.Write(new RouteChange(
+            RouteChange.EndpointDown, instance, ((long)cooldown.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
         _ = redis.GetSubscriber().PublishAsync(RedisChannel.Literal(_keys.Changes), message, CommandFlags.FireAndForget);
     }
 
@@ -298,7 +299,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
     private void Apply(RouteTableBuilder builder, string payload)
     {
-        if (!RouteChange.TryParse(payload, out var change))
+        if (!TableChange.TryParse(payload, out var change))
         {
             _logger.LogWarning("Ignoring unreadable route change message ({Length} bytes); resyncing", payload.Length);
             _work.Writer.TryWrite(Work.Resync("unreadable message"));
@@ -425,20 +426,20 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     {
         // ".invalid" is reserved (RFC 2606): no real host or app can be touched, and nothing is published anyway.
         const string Host = "paas-warm-up.invalid", App = "paas-warm-up", Instance = "paas-warm-up-web-1";
-        var registration = JsonSerializer.Serialize(new Paas.Core.Routing.RouteEntry(Instance, App, "web", 1, "127.0.0.1:9"));
-        var options = JsonSerializer.Serialize(new Paas.Core.Routing.AppRouteOptions(TimeoutSeconds: 5));
+        var registration = RoutingJson.Write(new RouteEntry(Instance, App, "web", 1, "127.0.0.1:9"));
+        var options = RoutingJson.Write(new AppRouteOptions(TimeoutSeconds: 5));
         foreach (var (kind, key, value) in new[]
         {
-            (Paas.Core.Routing.RouteChange.RouteSet, Instance, registration),
-            (Paas.Core.Routing.RouteChange.HostSet, Host, App),
-            (Paas.Core.Routing.RouteChange.AppOptionsSet, App, options),
-            (Paas.Core.Routing.RouteChange.HostDel, Host, null),
-            (Paas.Core.Routing.RouteChange.AppOptionsDel, App, null),
-            (Paas.Core.Routing.RouteChange.RouteDel, Instance, null),
+            (RouteChange.RouteSet, Instance, registration),
+            (RouteChange.HostSet, Host, App),
+            (RouteChange.AppOptionsSet, App, options),
+            (RouteChange.HostDel, Host, null),
+            (RouteChange.AppOptionsDel, App, null),
+            (RouteChange.RouteDel, Instance, null),
         })
         {
-            var message = JsonSerializer.Serialize(new Paas.Core.Routing.RouteChange(kind, key, value));
-            if (RouteChange.TryParse(message, out var change))
+            var message = RoutingJson.Write(new RouteChange(kind, key, value));
+            if (TableChange.TryParse(message, out var change))
             {
                 var builder = new RouteTableBuilder(table);
                 builder.TryApply(change);

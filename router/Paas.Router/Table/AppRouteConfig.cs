@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Paas.Core.Routing;
 
 namespace Paas.Router.Table;
@@ -21,52 +20,20 @@ public sealed record AppRouteConfig(BalancingPolicy Balancing, string? StickyCoo
     public static bool TryParse(string? json, out AppRouteConfig config)
     {
         config = Default;
-        if (string.IsNullOrWhiteSpace(json))
+        if (!RoutingJson.TryReadOptions(json, out var options))
         {
             return false;
         }
 
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return false;
-            }
-
-            var balancing = root.TryGetProperty("balancing", out var b) && b.ValueKind == JsonValueKind.String
-                && string.Equals(b.GetString(), AppRouteOptions.LeastRequests, StringComparison.OrdinalIgnoreCase)
-                    ? BalancingPolicy.LeastRequests
-                    : BalancingPolicy.RoundRobin;
-
-            string? cookie = null;
-            if (root.TryGetProperty("sticky_cookie", out var c) && c.ValueKind == JsonValueKind.String && IsCookieName(c.GetString()))
-            {
-                cookie = c.GetString();
-            }
-
-            TimeSpan? timeout = null;
-            if (root.TryGetProperty("timeout_seconds", out var t) && t.ValueKind == JsonValueKind.Number
-                && t.TryGetDouble(out var seconds) && seconds > 0 && seconds <= 86400)
-            {
-                timeout = TimeSpan.FromSeconds(seconds);
-            }
-
-            long? maxBody = null;
-            if (root.TryGetProperty("max_body_bytes", out var m) && m.ValueKind == JsonValueKind.Number
-                && m.TryGetInt64(out var bytes) && bytes >= 0)
-            {
-                maxBody = bytes;
-            }
-
-            config = new AppRouteConfig(balancing, cookie, timeout, maxBody);
-            return true;
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
+        // Values out of range fall back to the default one by one: one bad option must not cost the others.
+        var balancing = string.Equals(options.Balancing, AppRouteOptions.LeastRequests, StringComparison.OrdinalIgnoreCase)
+            ? BalancingPolicy.LeastRequests
+            : BalancingPolicy.RoundRobin;
+        var cookie = IsCookieName(options.StickyCookie) ? options.StickyCookie : null;
+        TimeSpan? timeout = options.TimeoutSeconds is double seconds && seconds > 0 && seconds <= 86400 ? TimeSpan.FromSeconds(seconds) : null;
+        long? maxBody = options.MaxBodyBytes is >= 0 ? options.MaxBodyBytes : null;
+        config = new AppRouteConfig(balancing, cookie, timeout, maxBody);
+        return true;
     }
 
     // RFC 6265 token: a name with separators or spaces would produce a Set-Cookie header browsers misread.

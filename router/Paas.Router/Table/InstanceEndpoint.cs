@@ -1,11 +1,11 @@
-using System.Text.Json;
+using Paas.Core.Routing;
 
 namespace Paas.Router.Table;
 
 /// <summary>
-/// One routable web instance, as the controller writes it into the routes hash.
+/// One routable web instance: a <see cref="RouteEntry"/> from the routes hash (the controller's record), checked for use.
 /// </summary>
-public sealed record InstanceEndpoint(string Instance, string App, string Process, long Release, string Address, string? Cell = null)
+public sealed record InstanceEndpoint(string Instance, string App, string Process, int Release, string Address, string? Cell = null)
 {
     /// <summary>
     /// The routes-hash value this was parsed from. A resync compares it with what Redis holds now and parses
@@ -32,41 +32,17 @@ public sealed record InstanceEndpoint(string Instance, string App, string Proces
             return false;
         }
 
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return false;
-            }
-
-            var app = String(root, "app");
-            var address = String(root, "address");
-            if (string.IsNullOrWhiteSpace(app) || !IsPlausibleAddress(address))
-            {
-                return false;
-            }
-
-            var release = root.TryGetProperty("release", out var r) && r.ValueKind == JsonValueKind.Number && r.TryGetInt64(out var n)
-                ? n
-                : 0;
-
-            var cell = String(root, "cell");
-            // Interned, as hosts' app names are (RouteTableBuilder.SetHost): the lookup's host -> app -> pool step
-            // then matches the pool's key by reference, without reading a second copy of the name.
-            endpoint = new InstanceEndpoint(instance, string.Intern(app), String(root, "process") ?? "web", release, address!,
-                string.IsNullOrWhiteSpace(cell) ? null : cell) { Source = json };
-            return true;
-        }
-        catch (JsonException)
+        if (!RoutingJson.TryReadEntry(json, out var entry) || string.IsNullOrWhiteSpace(entry.App) || !IsPlausibleAddress(entry.Address))
         {
             return false;
         }
-    }
 
-    private static string? String(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        // Interned, as hosts' app names are (RouteTableBuilder.SetHost): the lookup's host -> app -> pool step
+        // then matches the pool's key by reference, without reading a second copy of the name.
+        endpoint = new InstanceEndpoint(instance, string.Intern(entry.App), string.IsNullOrWhiteSpace(entry.Process) ? "web" : entry.Process,
+            entry.Release, entry.Address, string.IsNullOrWhiteSpace(entry.Cell) ? null : entry.Cell) { Source = json };
+        return true;
+    }
 
     // The forwarder builds "http://" + address, so anything that would change the URL's meaning
     // (a scheme, a path, userinfo) must be refused rather than silently sending traffic elsewhere.

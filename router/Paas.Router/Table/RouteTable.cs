@@ -168,7 +168,7 @@ public sealed class RouteTable
     /// Applies one change message. Returns false when the message cannot be understood (the caller
     /// should resync); a change that alters nothing returns this same snapshot so no version is burnt.
     /// </summary>
-    public bool TryApply(RouteChange change, out RouteTable next)
+    public bool TryApply(TableChange change, out RouteTable next)
     {
         var builder = new RouteTableBuilder(this);
         var ok = builder.TryApply(change);

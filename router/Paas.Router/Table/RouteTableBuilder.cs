@@ -49,7 +49,7 @@ public sealed class RouteTableBuilder
 
     public bool HasChanges => _changed;
 
-    public bool TryApply(RouteChange change)
+    public bool TryApply(TableChange change)
     {
         switch (change.Kind)
         {

@@ -20,6 +20,37 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
     /// <summary>Stages the bundle read from <paramref name="body"/> (see <see cref="StagingBundle"/>); throws <see cref="StagingException"/> with the reason.</summary>
     public async Task<StagedImage> StageAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await StageOnEngineAsync(body, output, cancellationToken);
+        }
+        catch (Exception e) when (e is StagingException or IOException or DockerApiException && !cancellationToken.IsCancellationRequested)
+        {
+            // Whatever failed, a full disk is the reason to report: the failure above is only its symptom.
+            var full = DiskSpace.IsNoSpace(e) ? settings.DataDirectory : DiskSpace.FirstFull(await StagingDirectoriesAsync());
+            if (full is null)
+                throw;
+            logger.LogWarning("Staging failed on cell {Cell} with {Directory} full: {Error}", cell.Name, full, e.Message);
+            throw new StagingException(DiskSpace.CellFull(cell.Name, full));
+        }
+    }
+
+    /// <summary>Where staging writes on this host: scratch, the build cache and the engine's own storage (image layers).</summary>
+    private async Task<string?[]> StagingDirectoriesAsync()
+    {
+        string? engineRoot = null;
+        try
+        {
+            engineRoot = (await docker.System.GetSystemInfoAsync(CancellationToken.None)).DockerRootDir;
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException or TimeoutException)
+        {
+        }
+        return [Path.Combine(settings.DataDirectory, "tmp"), Path.Combine(settings.DataDirectory, "cache"), engineRoot];
+    }
+
+    private async Task<StagedImage> StageOnEngineAsync(Stream body, Func<string, Task> output, CancellationToken cancellationToken)
+    {
         var scratch = Path.Combine(settings.DataDirectory, "tmp", $"bundle-{Guid.NewGuid():N}");
         Directory.CreateDirectory(scratch);
         try

@@ -35,7 +35,14 @@ public static class ReleaseCommands
         foreach (var r in releases.EnumerateArray())
         {
             var current = r.GetProperty("current").GetBoolean() ? "  (current)" : "";
-            cli.Out.WriteLine($"v{r.GetProperty("version").GetInt32(),-4} {r.GetProperty("description").GetString(),-36} {r.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}{current}");
+            // A deploy that did not simply become a release says how it ended (older controllers send no status).
+            var status = r.TryGetProperty("status", out var s) ? s.GetString() : "released";
+            var resumed = r.TryGetProperty("resumed", out var res) && res.GetBoolean();
+            var reason = r.TryGetProperty("status_reason", out var why) ? why.GetString() : "";
+            var note = status == "released"
+                ? resumed ? "  [released, resumed after a controller restart]" : ""
+                : $"  [{status}{(reason is { Length: > 0 } ? ": " + reason : "")}]";
+            cli.Out.WriteLine($"v{r.GetProperty("version").GetInt32(),-4} {r.GetProperty("description").GetString(),-36} {r.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}{current}{note}");
         }
         return 0;
     }
@@ -64,9 +71,18 @@ public static class ReleaseCommands
         cli.Out.WriteLine($"Buildpack:   {release.GetProperty("buildpack").GetString()}");
         cli.Out.WriteLine($"Image:       {release.GetProperty("image").GetString()}");
         cli.Out.WriteLine($"Current:     {(release.GetProperty("current").GetBoolean() ? "yes" : "no")}");
+        if (release.TryGetProperty("status", out var status))
+        {
+            var reason = release.TryGetProperty("status_reason", out var why) && why.GetString() is { Length: > 0 } text ? $" ({text})" : "";
+            cli.Out.WriteLine($"Status:      {status.GetString()}{reason}");
+        }
         cli.Out.WriteLine("Process types:");
-        foreach (var p in release.GetProperty("process_types").EnumerateObject())
-            cli.Out.WriteLine($"  {p.Name}: {p.Value.GetString()}");
+        // A deploy that failed before its image existed has no process types.
+        if (release.GetProperty("process_types") is { ValueKind: JsonValueKind.Object } types)
+        {
+            foreach (var p in types.EnumerateObject())
+                cli.Out.WriteLine($"  {p.Name}: {p.Value.GetString()}");
+        }
         if (release.GetProperty("config") is { ValueKind: JsonValueKind.Object } config)
         {
             cli.Out.WriteLine("Config vars:");

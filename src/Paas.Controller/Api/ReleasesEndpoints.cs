@@ -14,14 +14,23 @@ public static class ReleasesEndpoints
         api.MapGet("/apps/{name}/releases", (string name, HttpContext context, IStateStore db) =>
         {
             var current = db.CurrentRelease(name)?.Version;
-            return Paging.Page(context, db.ListReleases(name, int.MaxValue), r => "v" + r.Version, r => Describe(r, current, withConfig: false));
+            var deploys = db.Deploys(name).ToDictionary(d => d.Version);
+            var releases = db.ListReleases(name, int.MaxValue);
+            // A deploy that never became a release (failed, rolled back, under way) is listed in its version's place.
+            var rows = releases.Select(r => (r.Version, Release: (ReleaseRecord?)r, Deploy: deploys.GetValueOrDefault(r.Version)))
+                .Concat(deploys.Values.Where(d => releases.All(r => r.Version != d.Version)).Select(d => (d.Version, Release: (ReleaseRecord?)null, Deploy: (DeployRecord?)d)))
+                .OrderByDescending(row => row.Version);
+            return Paging.Page(context, rows, row => "v" + row.Version,
+                row => row.Release is { } release ? Describe(release, current, withConfig: false, row.Deploy) : DescribeUnreleased(row.Deploy!));
         });
         api.MapGet("/apps/{name}/releases/{version}", (string name, string version, IStateStore db) =>
         {
             if (ParseVersion(version) is not { } number)
                 return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_version", $"'{version}' is not a release version; use a number such as 3 or v3.");
-            return db.FindRelease(name, number) is { } release
-                ? Results.Json(Describe(release, db.CurrentRelease(name)?.Version, withConfig: true))
+            if (db.FindRelease(name, number) is { } release)
+                return Results.Json(Describe(release, db.CurrentRelease(name)?.Version, withConfig: true, db.FindDeploy(name, number)));
+            return db.FindDeploy(name, number) is { } deploy
+                ? Results.Json(DescribeUnreleased(deploy))
                 : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{name} has no release v{number}.");
         });
         api.MapPost("/apps/{name}/releases/rollback", async (string name, RollbackRequest? body, HttpContext context, ReleaseService releases, IStateStore db, CancellationToken ct) =>
@@ -46,7 +55,8 @@ public static class ReleasesEndpoints
         return int.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
     }
 
-    public static object Describe(ReleaseRecord r, int? current, bool withConfig) => new
+    /// <summary>A release; <paramref name="deploy"/> (its deploy record, if any) gives its status, else it is "released".</summary>
+    public static object Describe(ReleaseRecord r, int? current, bool withConfig, DeployRecord? deploy = null) => new
     {
         version = r.Version,
         description = r.Description.Length > 0 ? r.Description : $"Deploy {r.Commit[..Math.Min(7, r.Commit.Length)]}",
@@ -58,6 +68,27 @@ public static class ReleasesEndpoints
         created_at = r.CreatedAt,
         current = r.Version == current,
         config = withConfig ? r.Config : null,
+        status = DeployRecord.Describe(deploy?.Phase ?? DeployPhase.Released),
+        status_reason = deploy?.Reason ?? "",
+        resumed = deploy?.Resumed ?? false,
+    };
+
+    /// <summary>A deploy that has no release (yet, or ever): the same fields, its status saying why.</summary>
+    public static object DescribeUnreleased(DeployRecord d) => new
+    {
+        version = d.Version,
+        description = d.Release?.Description is { Length: > 0 } description ? description : $"Deploy {d.Commit[..Math.Min(7, d.Commit.Length)]}",
+        image = d.Release?.Image,
+        registry_image = d.Release?.RegistryImage,
+        commit = d.Commit,
+        buildpack = d.Release?.Buildpack,
+        process_types = d.Release?.ProcessTypes,
+        created_at = d.StartedAt,
+        current = false,
+        config = (IReadOnlyDictionary<string, string>?)null,
+        status = DeployRecord.Describe(d.Phase),
+        status_reason = d.Reason,
+        resumed = d.Resumed,
     };
 
     public static IResult Problem(ReleaseException e) => e.Problem switch

@@ -33,6 +33,7 @@ public sealed class Deployer(
     RegistryPruner registry,
     Cells.CellDirectory cells,
     AppLogWriter logs,
+    TimeProvider time,
     ILogger<Deployer> logger)
 {
     public async Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken)
@@ -47,15 +48,18 @@ public sealed class Deployer(
         var clock = Stopwatch.StartNew();
         using var _ = await locks.AcquireAsync(app, cancellationToken);
         int? version = null;
+        DeployRecord? deploy = null;
         var recorded = false;
         try
         {
             var firstDeploy = database.CurrentRelease(app) is null;
             version = database.NextReleaseVersion(app);
+            var now = time.GetUtcNow();
+            deploy = new DeployRecord(app, version.Value, DeployPhase.Staging, revision, now, now);
+            database.SaveDeploy(deploy);
             var (release, manifest, stagedOn) = await BuildReleaseAsync(app, version.Value, revision, quarantine, actor, output, cancellationToken);
-            await RunReleasePhaseAsync(release, output, cancellationToken, stagedOn);
-            ApplyManifest(release, manifest, firstDeploy);
-            await RollOutAsync(release, actor, output, cancellationToken);
+            deploy = deploy with { Release = release };
+            await RunDeployStepsAsync(deploy, actor, output, cancellationToken, stagedOn, beforeRollout: () => ApplyManifest(release, manifest, firstDeploy));
             recorded = true;
             await output($"-----> Released v{release.Version} in {clock.Elapsed.TotalSeconds:0.0} s");
             await output($"       {settings.AppUrl(app)} deployed to Paas");
@@ -66,6 +70,9 @@ public sealed class Deployer(
         }
         catch (Exception e) when (e is StagingException or DeployException or StateStoreUnavailableException)
         {
+            // Failures after staging are recorded by RunDeployStepsAsync; this records the ones before it.
+            if (deploy is { Release: null })
+                Finish(deploy, DeployPhase.Failed, e.Message);
             await output($" !     Push rejected: {e.Message}");
             await output(" !     The previous release, if any, is still serving.");
             logger.LogInformation("Deploy of {App} failed: {Reason}", app, e.Message);
@@ -87,6 +94,67 @@ public sealed class Deployer(
             }
             await PruneAsync(app, output);
         }
+    }
+
+    /// <summary>
+    /// A deploy from its staged image on: release phase, then the rolling start, each step recorded in the
+    /// deploy's record before it begins (so a controller that dies in it knows, on restart, what to resume
+    /// or undo), and the outcome recorded at the end. A cancelled deploy (the controller is stopping) stays
+    /// unfinished on purpose: the next start resumes it. Pushes, config changes and rollbacks all come here.
+    /// </summary>
+    /// <param name="fromRollout">Skip the release phase: a resumed deploy whose release command already succeeded.</param>
+    internal async Task<DeployRecord> RunDeployStepsAsync(DeployRecord deploy, string actor, Func<string, Task> output, CancellationToken cancellationToken,
+        string? stagedOn = null, Action? beforeRollout = null, bool fromRollout = false)
+    {
+        var release = deploy.Release ?? throw new ArgumentException("A deploy has a release once its image exists.", nameof(deploy));
+        try
+        {
+            if (!fromRollout)
+            {
+                deploy = Advance(deploy, release.ProcessTypes.ContainsKey(ReleaseProcess) ? DeployPhase.ReleasePhase : DeployPhase.ImageReady);
+                await RunReleasePhaseAsync(release, output, cancellationToken, stagedOn);
+            }
+        }
+        catch (Exception e) when (e is DeployException or Cells.CellUnavailableException)
+        {
+            Finish(deploy, DeployPhase.Failed, e.Message);
+            throw;
+        }
+        try
+        {
+            beforeRollout?.Invoke();
+            deploy = Advance(deploy, DeployPhase.Rolling);
+            await RollOutAsync(release, actor, output, cancellationToken);
+        }
+        catch (Exception e) when (e is DeployException or Cells.CellUnavailableException)
+        {
+            // RollOutAsync put the previous release back before throwing.
+            Finish(deploy, DeployPhase.RolledBack, e.Message);
+            throw;
+        }
+        return Advance(deploy, DeployPhase.Released);
+    }
+
+    private DeployRecord Advance(DeployRecord deploy, DeployPhase phase)
+    {
+        var next = deploy with { Phase = phase, UpdatedAt = time.GetUtcNow() };
+        database.SaveDeploy(next);
+        return next;
+    }
+
+    /// <summary>Records a deploy's end; a store that refuses it leaves the record unfinished, and the next start settles it.</summary>
+    internal DeployRecord Finish(DeployRecord deploy, DeployPhase phase, string reason)
+    {
+        var done = deploy with { Phase = phase, Reason = reason, UpdatedAt = time.GetUtcNow() };
+        try
+        {
+            database.SaveDeploy(done);
+        }
+        catch (StateStoreUnavailableException e)
+        {
+            logger.LogWarning("The end of the deploy of {App} v{Version} ({Phase}) was not recorded: {Reason}", deploy.App, deploy.Version, phase, e.Message);
+        }
+        return done;
     }
 
     /// <summary>

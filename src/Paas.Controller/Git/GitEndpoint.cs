@@ -7,7 +7,7 @@ using Paas.Core.Configuration;
 namespace Paas.Controller.Git;
 
 /// <summary>Authenticates git smart-HTTP requests for /APP.git/... and hands them to git http-backend.</summary>
-public sealed class GitEndpoint(RequestAuthenticator authenticator, AppAccess access, GitHttpBackend backend, HookSecret hookSecret, PaasSettings settings)
+public sealed class GitEndpoint(RequestAuthenticator authenticator, AppAccess access, GitHttpBackend backend, GitRepositories repositories, HookSecret hookSecret, PaasSettings settings)
 {
     private static readonly HashSet<string> ServedPaths = ["info/refs", "git-receive-pack", "git-upload-pack"];
 
@@ -31,10 +31,15 @@ public sealed class GitEndpoint(RequestAuthenticator authenticator, AppAccess ac
             await PlainAsync(context, StatusCodes.Status404NotFound, "Not a git smart-HTTP path.");
             return;
         }
+        // The app exists in the shared store, but this controller may not have its repository yet: it was created
+        // on another controller and never pushed (pushes are copied here; creations are not).
+        if (!repositories.Exists(app))
+            repositories.Create(app);
         var hookEnvironment = new Dictionary<string, string>
         {
             ["PAAS_HOOK_URL"] = settings.LocalApiUrl + HookEndpoint.Path,
             ["PAAS_HOOK_SECRET"] = hookSecret.Value,
+            ["PAAS_REPLICATE_URL"] = settings.LocalApiUrl + ReplicationHookEndpoint.Path,
             ["PAAS_APP"] = app,
         };
         await backend.ServeAsync(context, app, rest, token.User, hookEnvironment);

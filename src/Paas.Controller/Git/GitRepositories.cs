@@ -13,10 +13,13 @@ public sealed class GitRepositories
         Directory.CreateDirectory(root);
         File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(hooksDirectory);
-        // Rewritten at every start so an upgraded platform brings its hook to every existing repository.
-        var hook = Path.Combine(hooksDirectory, "pre-receive");
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "Git", "pre-receive"), hook, overwrite: true);
-        File.SetUnixFileMode(hook, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        // Rewritten at every start so an upgraded platform brings its hooks to every existing repository.
+        foreach (var name in new[] { "pre-receive", "post-receive" })
+        {
+            var hook = Path.Combine(hooksDirectory, name);
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Git", name), hook, overwrite: true);
+            File.SetUnixFileMode(hook, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        }
     }
 
     public string Root { get; }

@@ -73,8 +73,9 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
         var recorded = false;
         try
         {
-            await deployer.RunReleasePhaseAsync(release, output, cancellationToken);
-            await deployer.RollOutAsync(release, actor, output, cancellationToken);
+            var now = time.GetUtcNow();
+            var deploy = new DeployRecord(release.App, release.Version, DeployPhase.ImageReady, release.Commit, now, now) { Release = release };
+            await deployer.RunDeployStepsAsync(deploy, actor, output, cancellationToken);
             recorded = true;
         }
         catch (DeployException e)

@@ -34,7 +34,7 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys)
     /// <returns>The write's version, for <see cref="WaitAppliedAsync"/>.</returns>
     public async Task<long> AddRouteAsync(RouteEntry entry)
     {
-        var version = await _writer.SetRouteAsync(entry.Instance, JsonSerializer.Serialize(entry));
+        var version = await _writer.SetRouteAsync(entry);
         Indexed(entry);
         return version;
     }
@@ -43,7 +43,7 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys)
     /// <returns>The version of the last write, for <see cref="WaitAppliedAsync"/>.</returns>
     public async Task<long> AddRoutesAsync(IReadOnlyList<RouteEntry> entries)
     {
-        var version = await _writer.SetRoutesAsync(entries.Select(e => (e.Instance, JsonSerializer.Serialize(e))).ToList());
+        var version = await _writer.SetRoutesAsync(entries);
         foreach (var entry in entries)
             Indexed(entry);
         return version;
@@ -96,17 +96,7 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys)
         }
     }
 
-    private static RouteEntry? TryParse(RedisValue value)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize<RouteEntry>(value.ToString());
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    private static RouteEntry? TryParse(RedisValue value) => RoutingJson.TryReadEntry(value.ToString(), out var entry) ? entry : null;
 
     /// <summary>
     /// Waits until every live router serves the table at <paramref name="version"/> or later (see

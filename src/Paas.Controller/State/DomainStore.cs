@@ -9,42 +9,24 @@ namespace Paas.Controller.State;
 /// </summary>
 public sealed class DomainStore : IDomainStore
 {
-    private readonly string _connectionString;
+    private readonly SqliteFile _file;
     private readonly TimeProvider _time;
 
     public DomainStore(string path, TimeProvider time)
+        : this(new SqliteFile(path), time)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
+    }
+
+    public DomainStore(SqliteFile file, TimeProvider time)
+    {
+        _file = file;
         _time = time;
-        using var connection = Open();
-        using var create = Command(connection, """
-            CREATE TABLE IF NOT EXISTS domains (
-                hostname TEXT PRIMARY KEY,
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                created_at TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS domains_by_app ON domains (app, hostname);
-            """);
-        create.ExecuteNonQuery();
     }
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        using var pragmas = Command(connection, "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
-        pragmas.ExecuteNonQuery();
-        return connection;
-    }
+    private SqliteConnection Open() => _file.Open();
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value);
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        SqliteFile.Command(connection, sql, parameters);
 
     public bool TryAdd(string app, string hostname, out DomainRecord domain)
     {

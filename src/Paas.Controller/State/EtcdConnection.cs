@@ -29,6 +29,10 @@ public sealed class EtcdConnection : IDisposable
     private static readonly Metadata RequireLeader = new() { { "hasleader", "true" } };
 
     private readonly IReadOnlyList<EtcdClient> _members;
+    // Lease keep-alives are a bidirectional stream in etcd's API; dotnet-etcd's helpers keep that stream open
+    // for the life of a token, so each renewal here opens one, sends one request and reads one answer.
+    private readonly IReadOnlyList<Etcdserverpb.Lease.LeaseClient> _leases;
+    private readonly IReadOnlyList<Grpc.Net.Client.GrpcChannel> _leaseChannels;
     private readonly TimeProvider _time;
     private long _serializableUntilTicks;
     // The member calls go to first: the last one that answered. A member that refuses connections is skipped.
@@ -53,6 +57,8 @@ public sealed class EtcdConnection : IDisposable
             options.ServiceConfig = new Grpc.Net.Client.Configuration.ServiceConfig { LoadBalancingConfigs = { new Grpc.Net.Client.Configuration.PickFirstConfig() } };
             options.MaxRetryAttempts = 0;
         })).ToList();
+        _leaseChannels = endpoints.Select(e => Grpc.Net.Client.GrpcChannel.ForAddress(e, new Grpc.Net.Client.GrpcChannelOptions { MaxRetryAttempts = 0 })).ToList();
+        _leases = _leaseChannels.Select(c => new Etcdserverpb.Lease.LeaseClient(c)).ToList();
         // The store's interface is synchronous (as SQLite is), so each call blocks a pool thread while gRPC
         // completes it on another: without spare threads, a burst of concurrent calls (16 in the contract
         // test) starves the pool and every call misses its deadline.
@@ -180,7 +186,7 @@ public sealed class EtcdConnection : IDisposable
         return Transaction(request);
     }
 
-    public static RequestOp Put(string key, string value) => new() { RequestPut = new PutRequest { Key = Bytes(key), Value = Bytes(value) } };
+    public static RequestOp Put(string key, string value, long lease = 0) => new() { RequestPut = new PutRequest { Key = Bytes(key), Value = Bytes(value), Lease = lease } };
 
     public static RequestOp Delete(string key) => new() { RequestDeleteRange = new DeleteRangeRequest { Key = Bytes(key) } };
 
@@ -207,6 +213,70 @@ public sealed class EtcdConnection : IDisposable
 
     public static Compare ValueIs(string key, string value) =>
         new() { Key = Bytes(key), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = Bytes(value) };
+
+    /// <summary>A new lease of <paramref name="ttl"/> (whole seconds); keys written with it vanish when it is not renewed in time.</summary>
+    public long GrantLease(TimeSpan ttl)
+    {
+        try
+        {
+            return Call((member, deadline) => member.LeaseGrant(new LeaseGrantRequest { TTL = (long)Math.Ceiling(ttl.TotalSeconds) }, RequireLeader, deadline), WriteTimeout).ID;
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw new StateStoreUnavailableException(Describe(reading: false), e);
+        }
+    }
+
+    /// <summary>Renews a lease: false when it has already expired (or was revoked), so its keys are gone.</summary>
+    public bool KeepAlive(long lease)
+    {
+        try
+        {
+            // One attempt's worth of time: a renewal that cannot land quickly is better retried at the next tick.
+            return Call((member, deadline) => KeepAliveOnce(_leases[IndexOf(member)], lease, deadline), AttemptTimeout) > 0;
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            throw new StateStoreUnavailableException(Describe(reading: false), e);
+        }
+    }
+
+    public void RevokeLease(long lease)
+    {
+        try
+        {
+            Call((member, deadline) => member.LeaseRevoke(new LeaseRevokeRequest { ID = lease }, RequireLeader, deadline), AttemptTimeout);
+        }
+        catch (Exception e) when (IsUnavailable(e) || e is RpcException { StatusCode: StatusCode.NotFound })
+        {
+            // Not revoked: it expires on its own within its TTL.
+        }
+    }
+
+    private int IndexOf(EtcdClient member)
+    {
+        for (var i = 0; i < _members.Count; i++)
+        {
+            if (ReferenceEquals(_members[i], member))
+                return i;
+        }
+        throw new InvalidOperationException("not a member of this connection");
+    }
+
+    private static long KeepAliveOnce(Etcdserverpb.Lease.LeaseClient client, long lease, DateTime deadline)
+    {
+        return Run().GetAwaiter().GetResult();
+
+        async Task<long> Run()
+        {
+            using var call = client.LeaseKeepAlive(RequireLeader, deadline);
+            await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = lease });
+            await call.RequestStream.CompleteAsync();
+            if (!await call.ResponseStream.MoveNext(CancellationToken.None))
+                throw new RpcException(new Status(StatusCode.Unavailable, "the keep-alive stream ended without an answer"));
+            return call.ResponseStream.Current.TTL;
+        }
+    }
 
     /// <summary>Throws <see cref="StateStoreUnavailableException"/> unless the cluster can serve a linearizable read now.</summary>
     public void Ping()
@@ -264,6 +334,8 @@ public sealed class EtcdConnection : IDisposable
     {
         foreach (var member in _members)
             member.Dispose();
+        foreach (var channel in _leaseChannels)
+            channel.Dispose();
     }
 }
 
@@ -284,6 +356,8 @@ public sealed class EtcdConnection : IDisposable
 /// app/NAME/events/ID           event; ordered by etcd's create revision
 /// collaborations/USER/APP      created_at                            (the same pairs by user, for listing a user's apps)
 /// domains/HOSTNAME             {app, created_at}
+/// controllers/leader           {id, address} of the controller holding the leader lease  (with its lease)
+/// controllers/members/ID       {id, address} of every live controller                    (each with its own lease)
 /// </code>
 /// Deleting an app deletes <c>app/NAME/</c> in one range.
 /// </summary>
@@ -311,10 +385,17 @@ public sealed class EtcdKeys
     public string HealthCheck(string app, string process) => AppData(app) + "healthchecks/" + process;
     public string Releases(string app) => AppData(app) + "releases/";
     public string Release(string app, int version) => Releases(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+    public string Deploys(string app) => AppData(app) + "deploys/";
+    public string Deploy(string app, int version) => Deploys(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
     public string ReleaseSequence(string app) => AppData(app) + "release-seq";
     public string Collaborators(string app) => AppData(app) + "collaborators/";
     public string Collaborations(string user) => $"{Root}collaborations/{user}/";
     public string Events(string app) => AppData(app) + "events/";
     public string Domains => $"{Root}domains/";
     public string Domain(string hostname) => Domains + hostname;
+    /// <summary>The leader controller's {id, address}, written with its lease.</summary>
+    public string Leader => $"{Root}controllers/leader";
+    /// <summary>Every live controller's address, each written with its own lease (where pushes are replicated to).</summary>
+    public string Controllers => $"{Root}controllers/members/";
+    public string Controller(string id) => Controllers + id;
 }

@@ -290,6 +290,38 @@ public sealed class EtcdStateStore : IStateStore
             Config = r.Config, Defaults = r.Defaults, Description = r.Description, RegistryImage = r.RegistryImage,
         };
 
+    // Deploy records: one key per app and version under the app's data (so DeleteApp takes them), the record as JSON.
+
+    private const int DeploysKeptPerApp = 100;
+
+    public void SaveDeploy(DeployRecord deploy)
+    {
+        var operations = new List<RequestOp> { Put(_keys.Deploy(deploy.App, deploy.Version), Json(deploy)) };
+        if (deploy.Version > DeploysKeptPerApp)
+        {
+            operations.Add(new RequestOp
+            {
+                RequestDeleteRange = new DeleteRangeRequest
+                {
+                    Key = Bytes(_keys.Deploys(deploy.App)),
+                    RangeEnd = Bytes(_keys.Deploy(deploy.App, deploy.Version - DeploysKeptPerApp + 1)),
+                },
+            });
+        }
+        _etcd.Write([.. operations]);
+    }
+
+    public DeployRecord? FindDeploy(string app, int version) => One<DeployRecord>(_keys.Deploy(app, version));
+
+    public IReadOnlyList<DeployRecord> Deploys(string app, int limit = 100) =>
+        limit <= 0 ? [] : _etcd.GetPrefix(_keys.Deploys(app), limit: limit, order: RangeRequest.Types.SortOrder.Descend).Kvs
+            .Select(kv => Parse<DeployRecord>(kv.Value)).ToList();
+
+    // Read at a controller's start only: a scan of every app's records is cheap enough there.
+    public IReadOnlyList<DeployRecord> UnfinishedDeploys() =>
+        ListApps().SelectMany(app => _etcd.GetPrefix(_keys.Deploys(app.Name)).Kvs.Select(kv => Parse<DeployRecord>(kv.Value)))
+            .Where(d => !d.Finished).ToList();
+
     // Buildpacks, formation, health checks, settings
 
     public IReadOnlyList<string> Buildpacks(string app) => One<List<string>>(_keys.Buildpacks(app)) ?? [];

@@ -4,7 +4,7 @@ namespace Paas.Controller.State;
 
 /// <summary>
 /// The controller's durable desired state: users, tokens (hashes only), apps, collaborators, config vars,
-/// releases, buildpacks, formation, health checks, settings and events. Actual state (what runs where) is
+/// releases, deploy records, buildpacks, formation, health checks, settings and events. Actual state (what runs where) is
 /// never stored here: it is read back from cells. Two implementations behave the same
 /// (<c>tests/Paas.Controller.Tests/State/StateStoreContract.cs</c> runs one set of cases against both):
 /// <see cref="PlatformDatabase"/>, an embedded SQLite file (the default), and <see cref="EtcdStateStore"/>,
@@ -67,6 +67,14 @@ public interface IStateStore
     ReleaseRecord? CurrentRelease(string app);
     /// <summary>The app's releases, newest first; <paramref name="before"/> pages back from a version.</summary>
     IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null);
+
+    /// <summary>Stores the deploy's record, replacing the one of the same app and version (each step of a deploy writes its phase).</summary>
+    void SaveDeploy(DeployRecord deploy);
+    DeployRecord? FindDeploy(string app, int version);
+    /// <summary>The app's last <paramref name="limit"/> deploy records, newest version first.</summary>
+    IReadOnlyList<DeployRecord> Deploys(string app, int limit = 100);
+    /// <summary>Every app's deploys that are not released, failed or rolled back: what a controller that died left half-done.</summary>
+    IReadOnlyList<DeployRecord> UnfinishedDeploys();
 
     /// <summary>The buildpacks chosen for the app (`paas buildpacks:set`), in order; empty means detect.</summary>
     IReadOnlyList<string> Buildpacks(string app);

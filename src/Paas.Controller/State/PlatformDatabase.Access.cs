@@ -6,25 +6,6 @@ namespace Paas.Controller.State;
 /// <summary>Users, their tokens (hashes only) and who may work on which app.</summary>
 public sealed partial class PlatformDatabase
 {
-    private static void CreateAccessSchema(SqliteConnection connection)
-    {
-        Execute(connection, """
-            CREATE TABLE IF NOT EXISTS users (
-                name TEXT PRIMARY KEY,
-                role TEXT NOT NULL,
-                created_at TEXT NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS collaborators (
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-                created_at TEXT NOT NULL,
-                PRIMARY KEY (app, user_name)
-            );
-            -- Databases from before users existed: every token holder becomes a user.
-            INSERT OR IGNORE INTO users (name, role, created_at) SELECT user_name, role, MIN(created_at) FROM tokens GROUP BY user_name;
-            """);
-    }
-
     /// <summary>Creates the user; false when one of that name exists.</summary>
     public bool TryCreateUser(string name, string role)
     {

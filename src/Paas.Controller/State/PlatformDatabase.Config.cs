@@ -8,18 +8,6 @@ namespace Paas.Controller.State;
 /// </summary>
 public sealed partial class PlatformDatabase
 {
-    private static void CreateConfigSchema(SqliteConnection connection)
-    {
-        Execute(connection, """
-            CREATE TABLE IF NOT EXISTS app_config (
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                name TEXT NOT NULL,
-                value TEXT NOT NULL,
-                PRIMARY KEY (app, name)
-            );
-            """);
-    }
-
     public IReadOnlyDictionary<string, string> Config(string app)
     {
         using var connection = Open();

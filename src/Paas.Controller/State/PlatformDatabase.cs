@@ -10,135 +10,28 @@ namespace Paas.Controller.State;
 /// </summary>
 public sealed partial class PlatformDatabase : IStateStore
 {
-    private readonly string _connectionString;
+    private readonly SqliteFile _file;
     private readonly TimeProvider _time;
     private readonly int _eventsKept;
 
     public PlatformDatabase(string path, TimeProvider time, int eventsKeptPerApp = IStateStore.EventsKeptPerApp)
+        : this(new SqliteFile(path), time, eventsKeptPerApp)
     {
+    }
+
+    public PlatformDatabase(SqliteFile file, TimeProvider time, int eventsKeptPerApp = IStateStore.EventsKeptPerApp)
+    {
+        _file = file;
         _eventsKept = eventsKeptPerApp;
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true }.ToString();
-        KeepPrivate(path);
         _time = time;
-        using var connection = Open();
-        Execute(connection, """
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS apps (
-                name TEXT PRIMARY KEY,
-                created_at TEXT NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS releases (
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                version INTEGER NOT NULL,
-                image TEXT NOT NULL,
-                git_commit TEXT NOT NULL,
-                buildpack TEXT NOT NULL,
-                process_types TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                PRIMARY KEY (app, version)
-            );
-            CREATE TABLE IF NOT EXISTS tokens (
-                id TEXT PRIMARY KEY,
-                hash TEXT NOT NULL UNIQUE,
-                user_name TEXT NOT NULL,
-                role TEXT NOT NULL,
-                created_at TEXT NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS formation (
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                process TEXT NOT NULL,
-                quantity INTEGER NOT NULL,
-                memory_mb INTEGER,
-                PRIMARY KEY (app, process)
-            );
-            CREATE TABLE IF NOT EXISTS healthchecks (
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                process TEXT NOT NULL,
-                spec TEXT NOT NULL,
-                PRIMARY KEY (app, process)
-            );
-            CREATE TABLE IF NOT EXISTS events (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                app TEXT NOT NULL,
-                at TEXT NOT NULL,
-                actor TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                message TEXT NOT NULL
-            );
-            CREATE INDEX IF NOT EXISTS events_by_app ON events (app, id);
-            CREATE TABLE IF NOT EXISTS settings (
-                key TEXT PRIMARY KEY,
-                value TEXT NOT NULL
-            );
-            -- The last release version handed out per app (NextReleaseVersion), so none is handed out twice.
-            CREATE TABLE IF NOT EXISTS release_versions (
-                app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
-                last INTEGER NOT NULL
-            );
-            CREATE TABLE IF NOT EXISTS app_buildpacks (
-                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-                position INTEGER NOT NULL,
-                buildpack TEXT NOT NULL,
-                PRIMARY KEY (app, position)
-            );
-            """);
-        // Columns added after the first schema, for databases created before them.
-        AddColumnIfMissing(connection, "releases", "config", "TEXT NOT NULL DEFAULT '{}'");
-        AddColumnIfMissing(connection, "releases", "defaults", "TEXT NOT NULL DEFAULT '{}'");
-        AddColumnIfMissing(connection, "releases", "description", "TEXT NOT NULL DEFAULT ''");
-        AddColumnIfMissing(connection, "apps", "owner", "TEXT NOT NULL DEFAULT 'admin'");
-        AddColumnIfMissing(connection, "tokens", "description", "TEXT NOT NULL DEFAULT ''");
-        AddColumnIfMissing(connection, "releases", "registry_image", "TEXT");
-        CreateAccessSchema(connection);
-        CreateConfigSchema(connection);
     }
 
-    /// <summary>
-    /// The database holds every app's config vars: readable by root only, like its WAL and shared-memory
-    /// files (SQLite gives those the database file's mode, so the file is made private before they exist).
-    /// </summary>
-    private static void KeepPrivate(string path)
-    {
-        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        if (!File.Exists(path))
-            File.Create(path, 0, FileOptions.None).Dispose();
-        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
-        {
-            if (File.Exists(file))
-                File.SetUnixFileMode(file, ownerOnly);
-        }
-    }
+    private SqliteConnection Open() => _file.Open();
 
-    private static void AddColumnIfMissing(SqliteConnection connection, string table, string column, string definition)
-    {
-        using var columns = Command(connection, $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column", ("$column", column));
-        if (Convert.ToInt64(columns.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
-            Execute(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition}");
-    }
+    private static void Execute(SqliteConnection connection, string sql) => SqliteFile.Execute(connection, sql);
 
-    private SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Execute(connection, "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
-        return connection;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        return command;
-    }
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        SqliteFile.Command(connection, sql, parameters);
 
     private string Now() => _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture);
 
@@ -185,6 +78,8 @@ public sealed partial class PlatformDatabase : IStateStore
         using var connection = Open();
         using (var events = Command(connection, "DELETE FROM events WHERE app = $name", ("$name", name)))
             events.ExecuteNonQuery();
+        using (var deploys = Command(connection, "DELETE FROM deploys WHERE app = $name", ("$name", name)))
+            deploys.ExecuteNonQuery();
         using var command = Command(connection, "DELETE FROM apps WHERE name = $name", ("$name", name));
         return command.ExecuteNonQuery() == 1;
     }

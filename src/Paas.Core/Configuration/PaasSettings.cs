@@ -31,6 +31,11 @@ public sealed record PaasSettings
     public IReadOnlyList<string> EtcdEndpoints { get; init; } = [];
     /// <summary>The key prefix of this platform's state in etcd, so platforms can share a cluster.</summary>
     public string EtcdPrefix { get; init; } = "/paas/";
+    /// <summary>
+    /// Where other controllers reach this one (PAAS_CONTROLLER_ADDRESS): standbys forward writes and pushes to the
+    /// leader's, and the leader copies pushes to the standbys'. Null: <see cref="LocalApiUrl"/>, enough on one host.
+    /// </summary>
+    public string? ControllerAddress { get; init; }
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public long AppMemoryBytes { get; init; } = 512L * 1024 * 1024;
     /// <summary>How long a cell may miss heartbeats before it is lost and its instances are placed elsewhere (the TTL of its alive key, <see cref="Routing.CellHeartbeat"/>).</summary>
@@ -79,6 +84,11 @@ public sealed record PaasSettings
         var bind => $"http://{bind}:{ApiPort}",
     };
 
+    private static string ControllerUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/" && uri.Query.Length == 0
+            ? value.TrimEnd('/')
+            : throw SettingsReader.Invalid("PAAS_CONTROLLER_ADDRESS", "an http(s) URL of this controller's API like http://10.0.0.5:8090", value);
+
     public string GitUrl(string app) => $"{PublicApiUrl.TrimEnd('/')}/{app}.git";
 
     public string AppHost(string app) => $"{app}.{AppDomain}".ToLowerInvariant();
@@ -107,6 +117,7 @@ public sealed record PaasSettings
             BuildpacksDirectory = env.Optional("PAAS_BUILDPACKS_DIR"),
             EtcdEndpoints = (env.Optional("PAAS_ETCD_ENDPOINTS") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             EtcdPrefix = env.Text("PAAS_ETCD_PREFIX", d.EtcdPrefix),
+            ControllerAddress = env.Optional("PAAS_CONTROLLER_ADDRESS") is { } address ? ControllerUrl(address) : null,
             HealthTimeout = env.Seconds("PAAS_HEALTH_TIMEOUT_SECONDS", d.HealthTimeout),
             AppMemoryBytes = env.Megabytes("PAAS_APP_MEMORY_MB", d.AppMemoryBytes),
             CellLostAfter = env.Seconds("PAAS_CELL_LOST_SECONDS", d.CellLostAfter),

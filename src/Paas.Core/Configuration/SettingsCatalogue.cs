@@ -26,6 +26,7 @@ public static class SettingsCatalogue
         new("PAAS_REDIS_PREFIX", "`paas:`", "all", "prefix of every Redis key and channel (empty is allowed: keys at the top level)"),
         new("PAAS_REDIS_PORT", "`6379`", "set-up", "port `deploy/setup.sh` starts Redis on"),
         new("PAAS_ETCD_ENDPOINTS", "none", "controller", "comma-separated client URLs of an etcd cluster (`http://10.0.0.1:2379,http://10.0.0.2:2379,http://10.0.0.3:2379`, every member) holding the controller's state instead of `paas.db`; see [State store](#state-store-sqlite-or-etcd)"),
+        new("PAAS_CONTROLLER_ADDRESS", "`PAAS_API_BIND`:`PAAS_API_PORT` (loopback when bound to all)", "controller", "the URL other controllers reach this one's API on (`http://10.0.0.5:8090`): with etcd, standbys forward writes and pushes to the leader's, and the leader copies each push to the standbys'; see [Standby controllers](#standby-controllers)"),
         new("PAAS_ETCD_PREFIX", "`/paas/`", "controller", "the key prefix of this platform's state in etcd (platforms can share a cluster)"),
         new("DOCKER_HOST", "`unix:///var/run/docker.sock`", "controller, cell agent", "the Docker engine staging and the local cell use"),
         new("PAAS_STACK_IMAGE", "`paas/stack:latest`", "controller", "image builds and apps run on"),

@@ -14,6 +14,15 @@ public sealed class RouteWriter(IConnectionMultiplexer redis, RouteKeys keys)
 
     public Task<long> RemoveHostAsync(string host) => RemoveAsync(keys.Hosts, RouteChange.HostDel, host);
 
+    public Task<long> SetRouteAsync(RouteEntry entry) => SetRouteAsync(entry.Instance, RoutingJson.Write(entry));
+
+    /// <summary>Several routes in one transaction, in the one wire format (<see cref="RoutingJson"/>).</summary>
+    public Task<long> SetRoutesAsync(IReadOnlyList<RouteEntry> entries) =>
+        SetRoutesAsync(entries.Select(e => (e.Instance, RoutingJson.Write(e))).ToList());
+
+    public Task<long> SetAppOptionsAsync(string app, AppRouteOptions options) => SetAppOptionsAsync(app, RoutingJson.Write(options));
+
+    /// <summary>Writes an already serialised value as it is (tests write hostile values this way).</summary>
     /// <param name="json">The <see cref="RouteEntry"/> JSON, stored and published as is.</param>
     public Task<long> SetRouteAsync(string instance, string json) => SetAsync(keys.Routes, RouteChange.RouteSet, instance, json);
 
@@ -39,7 +48,7 @@ public sealed class RouteWriter(IConnectionMultiplexer redis, RouteKeys keys)
         var published = new List<Task>(routes.Count);
         for (var i = 0; i < routes.Count; i++)
             published.Add(subscriber.PublishAsync(RedisChannel.Literal(keys.Changes),
-                JsonSerializer.Serialize(new RouteChange(RouteChange.RouteSet, routes[i].Instance, routes[i].Json, await versions[i]))));
+                RoutingJson.Write(new RouteChange(RouteChange.RouteSet, routes[i].Instance, routes[i].Json, await versions[i]))));
         await Task.WhenAll(published);
         return await versions[^1];
     }
@@ -80,7 +89,7 @@ public sealed class RouteWriter(IConnectionMultiplexer redis, RouteKeys keys)
         // no message for yet and reloads once: wasted work, never a wrong table.
         await transaction.ExecuteAsync();
         var change = new RouteChange(kind, field, value, await version);
-        await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Changes), JsonSerializer.Serialize(change));
+        await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Changes), RoutingJson.Write(change));
         return change.Version!.Value;
     }
 }

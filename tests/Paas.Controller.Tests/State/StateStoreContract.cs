@@ -78,6 +78,33 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public void DeployRecords_AreReplacedStepByStep_SeenByAnotherInstance_AndGoWithTheirApp()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        a.TryCreateApp("dep", "alice", out _);
+        a.TryCreateApp("other", "alice", out _);
+        var at = DateTimeOffset.UnixEpoch;
+        var staging = new DeployRecord("dep", 1, DeployPhase.Staging, "abc1234", at, at);
+        a.SaveDeploy(staging);
+        a.SaveDeploy(new DeployRecord("other", 1, DeployPhase.Staging, "def5678", at, at));
+        a.SaveDeploy(staging with { Version = 2, Phase = DeployPhase.Rolling, Release = Release("dep", 2), Resumed = true });
+        a.SaveDeploy(staging with { Phase = DeployPhase.Failed, Reason = "The cell ran out of disk space." });
+
+        Assert.Equal([("dep", 2), ("other", 1)], b.UnfinishedDeploys().Select(d => (d.App, d.Version)).OrderBy(d => d.App));
+        Assert.Equal([2, 1], b.Deploys("dep").Select(d => d.Version));
+        var rolling = b.FindDeploy("dep", 2)!;
+        Assert.Equal((DeployPhase.Rolling, true, "paas/app-dep:v2", "serve", "2"),
+            (rolling.Phase, rolling.Resumed, rolling.Release!.Image, rolling.Release.ProcessTypes["web"], rolling.Release.Config["V"]));
+        Assert.Equal((DeployPhase.Failed, "The cell ran out of disk space."), (b.FindDeploy("dep", 1)!.Phase, b.FindDeploy("dep", 1)!.Reason));
+        Assert.Null(b.FindDeploy("dep", 3));
+
+        b.DeleteApp("dep");
+        Assert.Equal(["other"], a.UnfinishedDeploys().Select(d => d.App));
+        Assert.Empty(a.Deploys("dep"));
+    }
+
+    [Fact]
     public async Task TryCreateApp_FromTwoInstancesAtOnce_CreatesItOnce()
     {
         var (a, _) = Open();

@@ -10,7 +10,7 @@ namespace Paas.Core.Tests.Configuration;
 public sealed class SettingsCatalogueTests
 {
     // Set by the controller for git's hook process: the hook's contract, not settings anyone configures.
-    private static readonly HashSet<string> HookContract = ["PAAS_HOOK_URL", "PAAS_HOOK_SECRET", "PAAS_APP"];
+    private static readonly HashSet<string> HookContract = ["PAAS_HOOK_URL", "PAAS_HOOK_SECRET", "PAAS_APP", "PAAS_REPLICATE_URL"];
 
     [Fact]
     public void Every_variable_the_code_reads_is_in_the_catalogue()

@@ -171,6 +171,16 @@ public partial class PlatformFixture : IAsyncLifetime
         _controller = null;
     }
 
+    /// <summary>SIGKILLs the controller, as a crash or power loss would: no shutdown code runs.</summary>
+    public void KillController()
+    {
+        _controller?.Kill();
+        _controller = null;
+    }
+
+    /// <summary>The settings the controller was started with (a second controller starts from a copy).</summary>
+    public IReadOnlyDictionary<string, string> ControllerEnvironment => _controllerEnvironment;
+
     public string ControllerOutput => _controller?.Output ?? "";
 
     [GeneratedRegex(@"Paas controller (\w+) is serving")]

@@ -81,7 +81,7 @@ public class BalancingPolicyTests
             [new InstanceEndpoint("a", "x", "web", 1, "127.0.0.1:1"), new InstanceEndpoint("b", "x", "web", 1, "127.0.0.1:2")]);
         Assert.Equal("a", RoundRobinPolicy.Instance.Pick(table.PoolFor("x")!, null, null, 0)!.Instance);
 
-        Assert.True(table.TryApply(new RouteChange(RouteChangeKind.HostSet, "y.localhost", "y"), out var next));
+        Assert.True(table.TryApply(new TableChange(RouteChangeKind.HostSet, "y.localhost", "y"), out var next));
 
         Assert.Equal("b", RoundRobinPolicy.Instance.Pick(next.PoolFor("x")!, null, null, 0)!.Instance);
     }

@@ -36,6 +36,7 @@ public sealed class LeanRequestTests
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n", "an upgrade token alone")]
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", "Expect")]
     [InlineData("GET / HTTP/1.0\r\nHost: a\r\n\r\n", "HTTP/1.0 (different keep-alive rules)")]
+    [InlineData("GET HTTP/1.1\r\nHost: a\r\n\r\n", "no target at all (found by HeadParserFuzzTests: it threw)")]
     [InlineData("GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", "an absolute-form target")]
     [InlineData("GET /caf\u00e9 HTTP/1.1\r\nHost: a\r\n\r\n", "a target with raw non-ASCII bytes")]
     [InlineData("GET / HTTP/1.1\r\n\r\n", "no Host")]

@@ -52,6 +52,7 @@ public sealed class HostileRequestTests : IClassFixture<HostileRequestTests.Rout
         new("pipelined request after a good one", "GET /status?code=200 HTTP/1.1\r\nHost: HOST\r\n\r\nGET /status?code=202 HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n", "200 202", 2),
         new("unknown Transfer-Encoding", "POST /body HTTP/1.1\r\nHost: HOST\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nabc", "400", 0),
         new("request line with two spaces", "GET  /status?code=200 HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n", "400", 0),
+        new("request line without a target (found by HeadParserFuzzTests)", "GET HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n", "400", 0),
         new("control byte in the target", "GET /status?code=200\u0001 HTTP/1.1\r\nHost: HOST\r\nConnection: close\r\n\r\n", "400", 0),
         new("unknown host", "GET / HTTP/1.1\r\nHost: nobody-here.localhost\r\nConnection: close\r\n\r\n", "404", 0),
     ];

@@ -13,7 +13,7 @@ public class HostPoolIndexTests
 
     private static RouteTable Apply(RouteTable table, RouteChangeKind kind, string key, string? value = null)
     {
-        Assert.True(table.TryApply(new RouteChange(kind, key, value), out var next));
+        Assert.True(table.TryApply(new TableChange(kind, key, value), out var next));
         return next;
     }
 
@@ -62,9 +62,9 @@ public class HostPoolIndexTests
         table = Apply(table, RouteChangeKind.RouteSet, "a-web-1", Json("a", 1));
 
         var builder = new RouteTableBuilder(table);
-        Assert.True(builder.TryApply(new RouteChange(RouteChangeKind.RouteSet, "b-web-1", Json("b", 2))));
-        Assert.True(builder.TryApply(new RouteChange(RouteChangeKind.HostSet, "two.localhost", "b")));
-        Assert.True(builder.TryApply(new RouteChange(RouteChangeKind.RouteSet, "a-web-2", Json("a", 3))));
+        Assert.True(builder.TryApply(new TableChange(RouteChangeKind.RouteSet, "b-web-1", Json("b", 2))));
+        Assert.True(builder.TryApply(new TableChange(RouteChangeKind.HostSet, "two.localhost", "b")));
+        Assert.True(builder.TryApply(new TableChange(RouteChangeKind.RouteSet, "a-web-2", Json("a", 3))));
         table = builder.Build(table.Version + 1);
 
         Assert.Equal(["a-web-1", "a-web-2"], Instances(table, "one.localhost"));

@@ -40,7 +40,7 @@ public class RouteTableFeatureTests
     {
         var table = RouteTable.Build(1, [new("*.example.com", "wide")], [Web("w", "wide")]);
 
-        Assert.True(table.TryApply(new RouteChange(RouteChangeKind.HostDel, "*.example.com", null), out var next));
+        Assert.True(table.TryApply(new TableChange(RouteChangeKind.HostDel, "*.example.com", null), out var next));
 
         Assert.Equal(RouteLookupStatus.UnknownHost, next.Lookup("a.example.com").Status);
     }
@@ -75,7 +75,7 @@ public class RouteTableFeatureTests
     {
         var table = RouteTable.Build(1, [new("x.localhost", "x")], [Web("a", "x")]);
 
-        Assert.True(table.TryApply(new RouteChange(RouteChangeKind.AppOptionsSet, "x",
+        Assert.True(table.TryApply(new TableChange(RouteChangeKind.AppOptionsSet, "x",
             """{"balancing":"least-requests","sticky_cookie":"SID","timeout_seconds":2.5,"max_body_bytes":10}"""), out var next));
         var options = next.PoolFor("x")!.Options;
         Assert.Equal(BalancingPolicy.LeastRequests, options.Balancing);
@@ -83,7 +83,7 @@ public class RouteTableFeatureTests
         Assert.Equal(TimeSpan.FromSeconds(2.5), options.Timeout);
         Assert.Equal(10, options.MaxBodyBytes);
 
-        Assert.True(next.TryApply(new RouteChange(RouteChangeKind.AppOptionsDel, "x", null), out var reset));
+        Assert.True(next.TryApply(new TableChange(RouteChangeKind.AppOptionsDel, "x", null), out var reset));
         Assert.Same(AppRouteConfig.Default, reset.PoolFor("x")!.Options);
     }
 
@@ -103,7 +103,7 @@ public class RouteTableFeatureTests
         var state = table.Instances["a"].State;
         state.CoolDown(until: long.MaxValue);
 
-        Assert.True(table.TryApply(new RouteChange(RouteChangeKind.RouteSet, "a",
+        Assert.True(table.TryApply(new TableChange(RouteChangeKind.RouteSet, "a",
             """{"app":"x","process":"web","release":2,"address":"127.0.0.1:2000"}"""), out var next));
         var resynced = RouteTable.Build(3, [new("x.localhost", "x")], [Web("a", "x")], previous: next);
 

@@ -12,7 +12,7 @@ public class RouteTableTests
 
     private static RouteTable Apply(RouteTable table, RouteChangeKind kind, string key, string? value)
     {
-        Assert.True(table.TryApply(new RouteChange(kind, key, value), out var next));
+        Assert.True(table.TryApply(new TableChange(kind, key, value), out var next));
         return next;
     }
 
@@ -145,7 +145,7 @@ public class RouteTableTests
     {
         var table = RouteTable.Build(1, [new("hello.localhost", "hello")], []);
 
-        Assert.False(table.TryApply(new RouteChange(kind, key, value), out var next));
+        Assert.False(table.TryApply(new TableChange(kind, key, value), out var next));
         Assert.Same(table, next);
     }
 
