@@ -76,6 +76,14 @@ if ((${#missing[@]})); then
   step_done
 fi
 
+# Debian's docker-registry package enables its own registry on *:5000, writable by anyone. The platform runs
+# its registry itself (deploy/registry/start.sh, with credentials, on the platform's address and the same port),
+# so the packaged service is stopped and disabled where systemd runs.
+if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet docker-registry.service 2>/dev/null; then
+  systemctl disable --now docker-registry.service >/dev/null 2>&1 || true
+  echo "    stopped and disabled Debian's docker-registry.service (anonymous, on *:5000): Paas runs its own registry"
+fi
+
 docker_up() { docker info >/dev/null 2>&1; }
 
 step "checking dockerd"

@@ -16,8 +16,12 @@ public sealed partial class MultiHostTests
 
         platform.Registry.Stop();
         ProcessResult push;
+        string health;
         try
         {
+            // The controller's /healthz names the registry it cannot reach (a monitor hears of it before a push fails).
+            using var answer = await platform.Http.GetAsync($"{platform.ApiUrl}/healthz");
+            health = $"{(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}";
             push = await platform.GitAsync(app.WorkTree, "push", "paas", "main");
         }
         finally
@@ -25,6 +29,8 @@ public sealed partial class MultiHostTests
             // Same port, storage and credentials: later tests find their images where they left them.
             await platform.Registry.StartAgainAsync();
         }
+        log.WriteLine(health);
+        Assert.Matches("^503 unhealthy: .*registry: ", health);
         log.WriteLine(push.Stderr);
         Assert.NotEqual(0, push.ExitCode);
         // The staging cell takes no instances: the one instance needed the push, so it failed with the push's reason.

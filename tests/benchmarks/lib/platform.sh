@@ -117,13 +117,17 @@ kill_redis() {
   wait "$REDIS_PID" 2>/dev/null || true
 }
 
-# The platform as `make run` starts it: deploy/run.sh supervises the router, one cell agent ("local",
-# on a spare port) and the controller, restarting each when it exits; pids in $PAAS_DATA_DIR/run.
+# The platform as `make run` starts it: deploy/run.sh supervises the registry, the router, one cell agent
+# ("local", on a spare port) and the controller, restarting each when it exits; pids in $PAAS_DATA_DIR/run.
+# The registry gets a spare port too, so it never meets `make run`'s on 5000; the first push (not counted)
+# pushes the stack layer into it, later pushes only their app layer.
 start_platform_supervised() {
   CELL_PORT=$(free_port)
-  PAAS_CELL_NAME=local PAAS_CELL_PORT=$CELL_PORT CONFIGURATION=$CONFIGURATION \
+  REGISTRY_PORT=$(free_port)
+  PAAS_CELL_NAME=local PAAS_CELL_PORT=$CELL_PORT PAAS_REGISTRY_PORT=$REGISTRY_PORT CONFIGURATION=$CONFIGURATION \
     "$ROOT/deploy/run.sh" >"$WORK/run.log" 2>&1 &
   SUPERVISOR_PID=$!
+  wait_url "http://127.0.0.1:$REGISTRY_PORT/"
   wait_url "http://127.0.0.1:$ADMIN_PORT/healthz"
   wait_url "http://127.0.0.1:$CELL_PORT/healthz"
   wait_url "http://127.0.0.1:$API_PORT/healthz"
