@@ -8,7 +8,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 
-SOURCES := $(shell find src router tests -name '*.cs' -o -name '*.csproj' -o -name 'pre-receive' -o -name 'stage.sh' -o -name '*.props' | grep -v '/obj/' | grep -v '/bin/') Paas.sln
+SOURCES := $(shell find src router tests -name '*.cs' -o -name '*.csproj' -o -name 'pre-receive' -o -name 'post-receive' -o -name 'stage.sh' -o -name '*.props' | grep -v '/obj/' | grep -v '/bin/') Paas.sln
 BUILD_STAMP := .build/$(CONFIGURATION).stamp
 
 .PHONY: run test setup build install-cli bench chaos clean docs

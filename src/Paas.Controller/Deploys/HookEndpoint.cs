@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -15,16 +14,15 @@ public sealed class HookEndpoint(Deployer deployer, HookSecret secret)
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        if (context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote)
-            || !secret.Matches(request.Headers["X-Paas-Hook-Secret"].ToString()))
+        if (!Git.HookContract.Admits(context, secret))
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
-        var app = request.Headers["X-Paas-App"].ToString();
-        var revision = request.Headers["X-Paas-Revision"].ToString();
-        var quarantine = request.Headers["X-Paas-Quarantine"].ToString();
-        var pusher = request.Headers["X-Paas-User"].ToString() is { Length: > 0 } user ? user : "unknown";
+        var app = request.Headers[Git.HookContract.AppHeader].ToString();
+        var revision = request.Headers[Git.HookContract.RevisionHeader].ToString();
+        var quarantine = request.Headers[Git.HookContract.QuarantineHeader].ToString();
+        var pusher = request.Headers[Git.HookContract.UserHeader].ToString() is { Length: > 0 } user ? user : "unknown";
 
         context.Response.ContentType = "text/plain; charset=utf-8";
         var body = context.Response.Body;
@@ -34,6 +32,6 @@ public sealed class HookEndpoint(Deployer deployer, HookSecret secret)
             await body.FlushAsync(context.RequestAborted);
         }
         var ok = await deployer.DeployAsync(app, revision, quarantine.Length == 0 ? null : quarantine, pusher, Write, context.RequestAborted);
-        await Write("@@paas-status " + (ok ? "ok" : "failed"));
+        await Write(Git.HookContract.StatusLine(ok));
     }
 }

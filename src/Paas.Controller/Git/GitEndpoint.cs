@@ -35,13 +35,7 @@ public sealed class GitEndpoint(RequestAuthenticator authenticator, AppAccess ac
         // on another controller and never pushed (pushes are copied here; creations are not).
         if (!repositories.Exists(app))
             repositories.Create(app);
-        var hookEnvironment = new Dictionary<string, string>
-        {
-            ["PAAS_HOOK_URL"] = settings.LocalApiUrl + HookEndpoint.Path,
-            ["PAAS_HOOK_SECRET"] = hookSecret.Value,
-            ["PAAS_REPLICATE_URL"] = settings.LocalApiUrl + ReplicationHookEndpoint.Path,
-            ["PAAS_APP"] = app,
-        };
+        var hookEnvironment = HookContract.Environment(settings.LocalApiUrl, hookSecret, app);
         await backend.ServeAsync(context, app, rest, token.User, hookEnvironment);
     }
 

@@ -14,10 +14,10 @@ public sealed class GitRepositories
         File.SetUnixFileMode(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         Directory.CreateDirectory(hooksDirectory);
         // Rewritten at every start so an upgraded platform brings its hooks to every existing repository.
-        foreach (var name in new[] { "pre-receive", "post-receive" })
+        foreach (var name in HookContract.Hooks)
         {
             var hook = Path.Combine(hooksDirectory, name);
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Git", name), hook, overwrite: true);
+            File.WriteAllText(hook, HookContract.Render(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Git", name))));
             File.SetUnixFileMode(hook, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
         }
     }

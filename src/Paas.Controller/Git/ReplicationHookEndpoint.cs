@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text;
 using Paas.Controller.Deploys;
 
@@ -12,13 +11,12 @@ public sealed class ReplicationHookEndpoint(RepositoryReplicator replicator, Hoo
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        if (context.Connection.RemoteIpAddress is not { } remote || !IPAddress.IsLoopback(remote)
-            || !secret.Matches(request.Headers["X-Paas-Hook-Secret"].ToString()))
+        if (!HookContract.Admits(context, secret))
         {
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
-        var app = request.Headers["X-Paas-App"].ToString();
+        var app = request.Headers[HookContract.AppHeader].ToString();
         if (!Paas.Core.Apps.AppName.IsValid(app))
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
