@@ -19,8 +19,11 @@ namespace Paas.Staging.Buildpacks;
 /// held to those protocols, follows no redirect and connects to the addresses checked here; tarballs are
 /// downloaded through <paramref name="tenantHttp"/>, which connects to public addresses only.
 /// </summary>
-public sealed class BuildpackFetcher(string cacheRoot, HttpClient operatorHttp, HttpClient tenantHttp, bool allowPrivateHosts = false)
+public sealed class BuildpackFetcher(string cacheRoot, HttpClient operatorHttp, HttpClient tenantHttp, bool allowPrivateHosts = false, TimeProvider? time = null)
 {
+    // Injected so the cache's refresh rule can be tested without waiting ten minutes.
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     public static readonly TimeSpan Refresh = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan GitTimeout = TimeSpan.FromMinutes(3);
     private const long MaxTarballBytes = 200L * 1024 * 1024;
@@ -47,7 +50,7 @@ public sealed class BuildpackFetcher(string cacheRoot, HttpClient operatorHttp, 
         try
         {
             var pinned = buildpack.Ref is { Length: 40 } r && r.All(Uri.IsHexDigit);
-            if (Directory.Exists(target) && (pinned || DateTime.UtcNow - Directory.GetLastWriteTimeUtc(target) < Refresh))
+            if (Directory.Exists(target) && (pinned || _time.GetUtcNow().UtcDateTime - Directory.GetLastWriteTimeUtc(target) < Refresh))
             {
                 await output($"-----> Using buildpack {buildpack} (cached)");
                 return target;
@@ -64,7 +67,7 @@ public sealed class BuildpackFetcher(string cacheRoot, HttpClient operatorHttp, 
                 if (Directory.Exists(target))
                     Directory.Delete(target, recursive: true);
                 Directory.Move(root, target);
-                Directory.SetLastWriteTimeUtc(target, DateTime.UtcNow);
+                Directory.SetLastWriteTimeUtc(target, _time.GetUtcNow().UtcDateTime);
                 await File.WriteAllTextAsync(target + ".source", buildpack.Text + "\n", CancellationToken.None);
                 return target;
             }
