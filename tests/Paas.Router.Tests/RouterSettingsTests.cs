@@ -11,7 +11,7 @@ public class RouterSettingsTests
     }
 
     [Fact]
-    public void Defaults_match_the_contract()
+    public void DefaultsMatchTheContract()
     {
         var settings = From();
 
@@ -25,7 +25,7 @@ public class RouterSettingsTests
     }
 
     [Fact]
-    public void Reads_every_variable()
+    public void ReadsEveryVariable()
     {
         var settings = From(
             ("PAAS_ROUTER_PORT", "9000"),
@@ -45,7 +45,7 @@ public class RouterSettingsTests
     }
 
     [Fact]
-    public void The_public_port_is_the_event_loops_unless_kestrel_is_chosen()
+    public void ThePublicPortIsTheEventLoopsUnlessKestrelIsChosen()
     {
         Assert.Equal(FrontEndKind.EventLoop, From().FrontEnd);
         Assert.Equal(Environment.ProcessorCount, From().FrontEndThreads);
@@ -55,7 +55,7 @@ public class RouterSettingsTests
     }
 
     [Fact]
-    public void Empty_prefix_is_allowed()
+    public void EmptyPrefixIsAllowed()
     {
         Assert.Equal("", From(("PAAS_REDIS_PREFIX", "")).RedisPrefix);
     }
@@ -71,7 +71,7 @@ public class RouterSettingsTests
     [InlineData("PAAS_ROUTER_FRONT_END", "nginx")]
     [InlineData("PAAS_ROUTER_THREADS", "0")]
     [InlineData("PAAS_ROUTER_APP_LOGS", "sometimes")]
-    public void Refuses_bad_values(string name, string value)
+    public void RefusesBadValues(string name, string value)
     {
         // The platform's one error shape (SettingsReader): the variable, what it must be, what it was.
         var error = Assert.Throws<Paas.Core.Configuration.SettingException>(() => From((name, value)));

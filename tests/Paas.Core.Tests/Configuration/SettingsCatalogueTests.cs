@@ -13,7 +13,7 @@ public sealed class SettingsCatalogueTests
     private static readonly HashSet<string> HookContract = ["PAAS_HOOK_URL", "PAAS_HOOK_SECRET", "PAAS_APP", "PAAS_REPLICATE_URL"];
 
     [Fact]
-    public void Every_variable_the_code_reads_is_in_the_catalogue()
+    public void EveryVariableTheCodeReadsIsInTheCatalogue()
     {
         var root = RepositoryRoot();
         var read = Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories)
@@ -30,7 +30,7 @@ public sealed class SettingsCatalogueTests
     }
 
     [Fact]
-    public void Readme_shows_the_catalogue_exactly()
+    public void ReadmeShowsTheCatalogueExactly()
     {
         var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
         var start = readme.IndexOf(SettingsCatalogue.TableStart, StringComparison.Ordinal);
@@ -42,7 +42,7 @@ public sealed class SettingsCatalogueTests
     }
 
     [Fact]
-    public void Each_name_is_listed_once()
+    public void EachNameIsListedOnce()
     {
         var names = SettingsCatalogue.All.Select(s => s.Name).ToList();
         Assert.Equal(names.Count, names.Distinct().Count());
@@ -55,7 +55,7 @@ public sealed class SettingsCatalogueTests
     [InlineData("PAAS_APP_MEMORY_MB", "0")]
     [InlineData("PAAS_BUILDPACK_ALLOW_PRIVATE_HOSTS", "maybe")]
     [InlineData("PAAS_API_TLS_PORT", "70000")]
-    public void A_bad_value_stops_start_up_with_one_sentence_naming_the_variable_and_the_value(string name, string value)
+    public void ABadValueStopsStartUpWithOneSentenceNamingTheVariableAndTheValue(string name, string value)
     {
         var error = Assert.Throws<SettingException>(() => PaasSettings.FromEnvironment(n => n == name ? value : null));
 
@@ -63,7 +63,7 @@ public sealed class SettingsCatalogueTests
     }
 
     [Fact]
-    public void Unset_or_blank_takes_the_default_and_an_empty_prefix_stays_empty()
+    public void UnsetOrBlankTakesTheDefaultAndAnEmptyPrefixStaysEmpty()
     {
         var blank = PaasSettings.FromEnvironment(n => n == "PAAS_API_PORT" ? "  " : n == "PAAS_REDIS_PREFIX" ? "" : null);
 

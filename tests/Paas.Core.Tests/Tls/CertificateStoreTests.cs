@@ -18,7 +18,7 @@ public sealed class CertificateStoreTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
-    public void Exact_name_beats_wildcard_and_wildcard_beats_the_default()
+    public void ExactNameBeatsWildcardAndWildcardBeatsTheDefault()
     {
         Write("a-default", "default.example");
         Write("b-wild", "*.apps.example");
@@ -34,7 +34,7 @@ public sealed class CertificateStoreTests : IDisposable
     }
 
     [Fact]
-    public void A_wildcard_covers_one_label_only()
+    public void AWildcardCoversOneLabelOnly()
     {
         Write("a-default", "default.example");
         Write("b-wild", "*.apps.example");
@@ -45,7 +45,7 @@ public sealed class CertificateStoreTests : IDisposable
     }
 
     [Fact]
-    public void A_certificate_added_or_renewed_is_served_after_the_recheck_interval_without_a_restart()
+    public void ACertificateAddedOrRenewedIsServedAfterTheRecheckIntervalWithoutARestart()
     {
         Write("a-default", "default.example");
         var store = new CertificateStore(_dir, NullLogger.Instance, _clock);
@@ -64,7 +64,7 @@ public sealed class CertificateStoreTests : IDisposable
     }
 
     [Fact]
-    public void A_certificate_without_its_key_or_a_corrupt_file_is_skipped_and_the_rest_still_load()
+    public void ACertificateWithoutItsKeyOrACorruptFileIsSkippedAndTheRestStillLoad()
     {
         Write("a-keyless", "keyless.example");
         File.Delete(Path.Combine(_dir, "a-keyless.key"));
@@ -79,7 +79,7 @@ public sealed class CertificateStoreTests : IDisposable
     }
 
     [Fact]
-    public void An_empty_or_missing_directory_serves_nothing()
+    public void AnEmptyOrMissingDirectoryServesNothing()
     {
         var store = new CertificateStore(Path.Combine(_dir, "missing"), NullLogger.Instance, _clock);
 

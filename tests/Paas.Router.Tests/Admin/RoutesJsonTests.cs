@@ -8,7 +8,7 @@ namespace Paas.Router.Tests.Admin;
 public class RoutesJsonTests
 {
     [Fact]
-    public void Renders_the_documented_shape()
+    public void RendersTheDocumentedShape()
     {
         var table = RouteTable.Build(
             12,
@@ -24,7 +24,7 @@ public class RoutesJsonTests
     }
 
     [Fact]
-    public void Empty_table_renders_version_zero()
+    public void EmptyTableRendersVersionZero()
     {
         Assert.Equal("""{"version":0,"hosts":{}}""", Encoding.UTF8.GetString(RoutesJson.Render(RouteTable.Empty)));
     }

@@ -75,7 +75,7 @@ public class BalancingPolicyTests
     }
 
     [Fact]
-    public void Round_robin_position_survives_a_table_change()
+    public void RoundRobinPositionSurvivesATableChange()
     {
         var table = RouteTable.Build(1, [new("x.localhost", "x")],
             [new InstanceEndpoint("a", "x", "web", 1, "127.0.0.1:1"), new InstanceEndpoint("b", "x", "web", 1, "127.0.0.1:2")]);

@@ -24,7 +24,7 @@ public class ConnectFailureTests
     }
 
     [Fact]
-    public async Task Refused_connection_counts_as_before_request_sent()
+    public async Task RefusedConnectionCountsAsBeforeRequestSent()
     {
         var port = FreePort();
 
@@ -34,7 +34,7 @@ public class ConnectFailureTests
     }
 
     [Fact]
-    public async Task Connection_dropped_after_the_request_was_sent_does_not_count()
+    public async Task ConnectionDroppedAfterTheRequestWasSentDoesNotCount()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -64,7 +64,7 @@ public class ConnectFailureTests
     }
 
     [Fact]
-    public async Task Connect_timeout_counts_as_before_request_sent()
+    public async Task ConnectTimeoutCountsAsBeforeRequestSent()
     {
         // A listener that never accepts, with its accept queue filled: further SYNs go unanswered,
         // which is what a frozen or firewalled instance looks like to the router.
@@ -97,7 +97,7 @@ public class ConnectFailureTests
     }
 
     [Fact]
-    public void Other_forwarder_errors_never_count()
+    public void OtherForwarderErrorsNeverCount()
     {
         var refused = new HttpRequestException(HttpRequestError.ConnectionError, "refused");
 
@@ -107,7 +107,7 @@ public class ConnectFailureTests
     }
 
     [Fact]
-    public void Activity_timeout_without_a_timeout_exception_does_not_count()
+    public void ActivityTimeoutWithoutATimeoutExceptionDoesNotCount()
     {
         Assert.False(ConnectFailure.IsBeforeRequestSent(ForwarderError.RequestTimedOut, new TaskCanceledException("activity timeout")));
     }

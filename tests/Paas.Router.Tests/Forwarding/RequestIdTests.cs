@@ -11,7 +11,7 @@ public class RequestIdTests
     [InlineData("3f2c1e9a-7b7e-4c55-9a55-1234567890ab")]
     [InlineData("trace.span:01-ok")]
     [InlineData("under_score")]
-    public void Accepts_plain_ids(string id)
+    public void AcceptsPlainIds(string id)
     {
         Assert.True(RequestId.IsValid(id));
     }
@@ -23,20 +23,20 @@ public class RequestIdTests
     [InlineData("new\nline")]
     [InlineData("semi;colon")]
     [InlineData("ünicode")]
-    public void Refuses_anything_else(string? id)
+    public void RefusesAnythingElse(string? id)
     {
         Assert.False(RequestId.IsValid(id));
     }
 
     [Fact]
-    public void Length_limit_is_200()
+    public void LengthLimitIs200()
     {
         Assert.True(RequestId.IsValid(new string('a', 200)));
         Assert.False(RequestId.IsValid(new string('a', 201)));
     }
 
     [Fact]
-    public void Resolve_keeps_a_valid_id_and_replaces_the_rest()
+    public void ResolveKeepsAValidIdAndReplacesTheRest()
     {
         Assert.Equal("keep-me", RequestId.Resolve(new StringValues("keep-me")));
 
@@ -50,7 +50,7 @@ public class RequestIdTests
     }
 
     [Fact]
-    public void Generated_ids_are_unique_and_valid()
+    public void GeneratedIdsAreUniqueAndValid()
     {
         var ids = Enumerable.Range(0, 100).Select(_ => RequestId.New()).ToHashSet();
 

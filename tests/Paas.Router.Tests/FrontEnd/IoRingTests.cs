@@ -27,7 +27,7 @@ public sealed unsafe class IoRingTests : IDisposable
     }
 
     [Fact]
-    public void Sends_and_receives_in_one_submission_each_come_back_with_their_own_results()
+    public void SendsAndReceivesInOneSubmissionEachComeBackWithTheirOwnResults()
     {
         var (a1, b1) = Pair();
         var (a2, b2) = Pair();
@@ -67,7 +67,7 @@ public sealed unsafe class IoRingTests : IDisposable
     }
 
     [Fact]
-    public void A_send_on_a_closed_connection_fails_with_its_errno_and_the_others_in_the_submission_still_go()
+    public void ASendOnAClosedConnectionFailsWithItsErrnoAndTheOthersInTheSubmissionStillGo()
     {
         var (broken, _) = Pair();
         broken.Shutdown(SocketShutdown.Send);
@@ -88,7 +88,7 @@ public sealed unsafe class IoRingTests : IDisposable
     }
 
     [Fact]
-    public void A_send_the_kernel_cannot_take_whole_says_how_much_it_took_instead_of_waiting()
+    public void ASendTheKernelCannotTakeWholeSaysHowMuchItTookInsteadOfWaiting()
     {
         var (sender, _) = Pair();
         sender.SendBufferSize = 4096;

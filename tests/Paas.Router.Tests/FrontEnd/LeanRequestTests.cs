@@ -25,7 +25,7 @@ public sealed class LeanRequestTests
     [InlineData("HEAD /x?y=1 HTTP/1.1\r\nHost: a.example:8080\r\nAccept: */*\r\n\r\n")]
     [InlineData("DELETE /items/1 HTTP/1.1\r\nhost: A.Example\r\nCookie: a=b\r\n\r\n")]
     [InlineData("OPTIONS /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")]
-    public void Plain_bodiless_requests_are_forwarded_by_the_loop(string head) => Assert.True(Parse(head, out _));
+    public void PlainBodilessRequestsAreForwardedByTheLoop(string head) => Assert.True(Parse(head, out _));
 
     [Theory]
     [InlineData("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n", "a method that carries a body")]
@@ -50,11 +50,11 @@ public sealed class LeanRequestTests
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-A : 1\r\n\r\n", "whitespace before the colon")]
     [InlineData("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\u0000\r\n\r\n", "a NUL in a value")]
     [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "an HTTP/2 preface")]
-    public void Anything_else_goes_to_kestrel(string head, string why) =>
+    public void AnythingElseGoesToKestrel(string head, string why) =>
         Assert.False(Parse(head, out _), $"{why} must not be forwarded by the loop");
 
     [Fact]
-    public void The_router_stamps_forwarding_headers_over_the_clients_and_drops_hop_by_hop_ones()
+    public void TheRouterStampsForwardingHeadersOverTheClientsAndDropsHopByHopOnes()
     {
         var sent = Forwarded(
             "GET /p?q=1 HTTP/1.1\r\nHost: app.example:8080\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n" +
@@ -79,13 +79,13 @@ public sealed class LeanRequestTests
     }
 
     [Fact]
-    public void Without_a_port_in_host_the_forwarded_port_is_80()
+    public void WithoutAPortInHostTheForwardedPortIs80()
     {
         Assert.Contains("\r\nX-Forwarded-Port: 80\r\n", Forwarded("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
     }
 
     [Fact]
-    public void A_single_well_formed_request_id_is_kept_and_anything_else_replaced()
+    public void ASingleWellFormedRequestIdIsKeptAndAnythingElseReplaced()
     {
         Assert.True(Parse("GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: abc-123\r\n\r\n", out var kept));
         Assert.False(kept.RequestId.Equals(default(Range)));
@@ -103,7 +103,7 @@ public sealed class LeanRequestTests
     }
 
     [Fact]
-    public void Connection_close_from_the_client_is_noticed()
+    public void ConnectionCloseFromTheClientIsNoticed()
     {
         Assert.True(Parse("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n", out var request));
         Assert.True(request.CloseAfter);

@@ -34,7 +34,7 @@ public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
     }
 
     [Fact]
-    public async Task New_connections_arriving_in_the_same_batch_as_reads_are_all_answered()
+    public async Task NewConnectionsArrivingInTheSameBatchAsReadsAreAllAnswered()
     {
         // The listener's readiness, sharing an epoll batch with readable connections, made the batched
         // receive throw (its marker became fd -1 and indexed the channel table) and leave its queued
@@ -72,7 +72,7 @@ public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
     }
 
     [Fact]
-    public async Task Pipelined_requests_are_answered_in_order_across_the_hand_over_to_kestrel()
+    public async Task PipelinedRequestsAreAnsweredInOrderAcrossTheHandOverToKestrel()
     {
         var host = await RouteAsync("pipelined");
 
@@ -108,7 +108,7 @@ public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_slow_client_gets_a_large_response_whole()
+    public async Task ASlowClientGetsALargeResponseWhole()
     {
         var host = await RouteAsync("slowclient");
         const int size = 8 * 1024 * 1024;
@@ -146,7 +146,7 @@ public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
     [Theory]
     [InlineData("on")]
     [InlineData("off")]
-    public async Task Many_clients_at_once_each_get_their_own_answers_whole(string ioUring)
+    public async Task ManyClientsAtOnceEachGetTheirOwnAnswersWhole(string ioUring)
     {
         // On (the default), a busy loop makes a whole epoll batch's receives, and then its sends, in one
         // io_uring submission each; off, one system call each. Both must give every client its own answers.
@@ -195,7 +195,7 @@ public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_second_router_on_the_same_port_fails_to_start_instead_of_sharing_it()
+    public async Task ASecondRouterOnTheSamePortFailsToStartInsteadOfSharingIt()
     {
         var start = new ProcessStartInfo(RouterProcess.DotnetHost())
         {
@@ -224,7 +224,7 @@ public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
     }
 
     [Fact]
-    public async Task Kestrel_alone_serves_the_public_port_when_chosen()
+    public async Task KestrelAloneServesThePublicPortWhenChosen()
     {
         await using var router = await _f.StartRouterAsync(new Dictionary<string, string> { ["PAAS_ROUTER_FRONT_END"] = "kestrel" });
         var host = await RouteAsync("kestrelonly", router);
@@ -246,7 +246,7 @@ public sealed class FrontEndTests : IClassFixture<RouterFixture>, IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_event_loops_serve_the_public_port_by_default()
+    public async Task TheEventLoopsServeThePublicPortByDefault()
     {
         var host = await RouteAsync("loops");
         using var response = await _f.GetAsync(host);

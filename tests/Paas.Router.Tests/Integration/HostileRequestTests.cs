@@ -70,7 +70,7 @@ public sealed class HostileRequestTests : IClassFixture<HostileRequestTests.Rout
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Both_front_ends_answer_the_same_and_as_expected(string name)
+    public async Task BothFrontEndsAnswerTheSameAndAsExpected(string name)
     {
         var row = Table.Single(r => r.Name == name);
         var eventLoop = await SendAsync(_routers.EventLoop.PublicPort, row);

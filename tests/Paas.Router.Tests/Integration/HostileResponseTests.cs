@@ -43,7 +43,7 @@ public sealed class HostileResponseTests : IClassFixture<HostileResponseTests.Ro
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Both_front_ends_pass_on_only_a_response_head_every_parser_reads_alike(string name)
+    public async Task BothFrontEndsPassOnOnlyAResponseHeadEveryParserReadsAlike(string name)
     {
         var eventLoop = await FetchAsync(_routers.EventLoop.PublicPort, name);
         var kestrel = await FetchAsync(_routers.Kestrel.PublicPort, name);

@@ -34,7 +34,7 @@ public sealed class RedisPersistenceTests(ITestOutputHelper log) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task Log_lines_and_routes_written_a_second_before_a_kill_are_all_there_after_a_restart()
+    public async Task LogLinesAndRoutesWrittenASecondBeforeAKillAreAllThereAfterARestart()
     {
         var (kept, route) = await WriteKillRestartAndReadAsync();
 
@@ -44,7 +44,7 @@ public sealed class RedisPersistenceTests(ITestOutputHelper log) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task The_settings_before_the_append_only_file_lost_everything_in_the_same_restart()
+    public async Task TheSettingsBeforeTheAppendOnlyFileLostEverythingInTheSameRestart()
     {
         // What deploy/setup.sh used to start Redis with. Kept as a test so the one above is known to be
         // able to fail: the same writes, the same kill and restart, and nothing comes back.

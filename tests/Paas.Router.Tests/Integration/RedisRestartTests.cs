@@ -28,7 +28,7 @@ public sealed class RedisRestartTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Redis_stopped_and_restarted_under_load_fails_no_request_and_changes_flow_again()
+    public async Task RedisStoppedAndRestartedUnderLoadFailsNoRequestAndChangesFlowAgain()
     {
         await using var a = await TestBackend.StartAsync("a");
         await using var b = await TestBackend.StartAsync("b");

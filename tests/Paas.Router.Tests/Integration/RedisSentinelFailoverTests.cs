@@ -87,7 +87,7 @@ public sealed class RedisSentinelFailoverTests(ITestOutputHelper log) : IAsyncLi
     }
 
     [Fact]
-    public async Task Primary_killed_under_load_fails_no_request_and_later_route_changes_reach_the_router()
+    public async Task PrimaryKilledUnderLoadFailsNoRequestAndLaterRouteChangesReachTheRouter()
     {
         await using var a = await TestBackend.StartAsync("a");
         await using var b = await TestBackend.StartAsync("b");

@@ -32,7 +32,7 @@ public sealed class ResponsePassThroughTests : IClassFixture<RouterFixture>, IAs
     }
 
     [Fact]
-    public async Task Server_sent_events_reach_the_client_while_the_app_is_still_sending()
+    public async Task ServerSentEventsReachTheClientWhileTheAppIsStillSending()
     {
         var host = await RouteAsync("events", _app.Address);
 
@@ -53,7 +53,7 @@ public sealed class ResponsePassThroughTests : IClassFixture<RouterFixture>, IAs
     }
 
     [Fact]
-    public async Task A_client_that_leaves_a_stream_closes_the_apps_side_too()
+    public async Task AClientThatLeavesAStreamClosesTheAppsSideToo()
     {
         var host = await RouteAsync("leaving", _app.Address);
 
@@ -70,7 +70,7 @@ public sealed class ResponsePassThroughTests : IClassFixture<RouterFixture>, IAs
     }
 
     [Fact]
-    public async Task A_large_body_arrives_byte_for_byte_and_head_gets_its_length_without_it()
+    public async Task ALargeBodyArrivesByteForByteAndHeadGetsItsLengthWithoutIt()
     {
         var host = await RouteAsync("big", _app.Address);
         const int size = 3 * 1024 * 1024 + 17;
@@ -106,7 +106,7 @@ public sealed class ResponsePassThroughTests : IClassFixture<RouterFixture>, IAs
     [InlineData(304)]
     [InlineData(404)]
     [InlineData(503)]
-    public async Task The_apps_own_status_passes_through_without_a_router_error_header(int code)
+    public async Task TheAppsOwnStatusPassesThroughWithoutARouterErrorHeader(int code)
     {
         var host = await RouteAsync($"status{code}", _app.Address);
         using var response = await _f.GetAsync(host, $"/status?code={code}");
@@ -118,7 +118,7 @@ public sealed class ResponsePassThroughTests : IClassFixture<RouterFixture>, IAs
     }
 
     [Fact]
-    public async Task A_keep_alive_connection_the_app_dropped_is_replaced_without_a_failed_request()
+    public async Task AKeepAliveConnectionTheAppDroppedIsReplacedWithoutAFailedRequest()
     {
         await using var dropping = new DroppingBackend();
         var host = await RouteAsync("dropping", dropping.Address);

@@ -51,7 +51,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Each_request_leaves_a_router_line_in_the_apps_log_in_order()
+    public async Task EachRequestLeavesARouterLineInTheAppsLogInOrder()
     {
         var host = $"logged-{_id}.localhost";
         await _f.SetHostAsync(host, App("logged"));
@@ -80,7 +80,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Wildcard_host_routes_when_no_exact_host_matches()
+    public async Task WildcardHostRoutesWhenNoExactHostMatches()
     {
         var domain = $"wild-{_id}.test";
         await _f.SetHostAsync($"*.{domain}", App("wild"));
@@ -115,7 +115,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Slow_app_gets_504_with_timeout_reason_after_its_own_timeout()
+    public async Task SlowAppGets504WithTimeoutReasonAfterItsOwnTimeout()
     {
         var host = await RouteAsync("slow", _a.Address);
         await _f.SetOptionsAsync(App("slow"), new { timeout_seconds = 0.5 });
@@ -139,7 +139,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Dead_instances_are_retried_up_to_three_attempts_and_no_request_fails()
+    public async Task DeadInstancesAreRetriedUpToThreeAttemptsAndNoRequestFails()
     {
         var host = await RouteAsync("dead", $"127.0.0.1:{RouterProcess.FreePort()}", $"127.0.0.1:{RouterProcess.FreePort()}", _a.Address);
 
@@ -159,7 +159,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Get_is_retried_when_the_backend_closes_without_answering_but_a_post_with_a_body_is_not()
+    public async Task GetIsRetriedWhenTheBackendClosesWithoutAnsweringButAPostWithABodyIsNot()
     {
         await using var closing = new ClosingBackend();
         var host = await RouteAsync("closing", closing.Address, _a.Address);
@@ -193,7 +193,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Websocket_echoes_through_the_router()
+    public async Task WebsocketEchoesThroughTheRouter()
     {
         var host = await RouteAsync("ws", _a.Address);
 
@@ -212,7 +212,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Http2_over_tls_by_sni_and_over_h2c()
+    public async Task Http2OverTlsBySniAndOverH2c()
     {
         var host = await RouteAsync("h2", _a.Address);
 
@@ -247,7 +247,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Forwarding_headers_are_the_routers_and_hop_by_hop_headers_are_stripped()
+    public async Task ForwardingHeadersAreTheRoutersAndHopByHopHeadersAreStripped()
     {
         var host = await RouteAsync("headers", _a.Address);
 
@@ -277,7 +277,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Oversized_headers_get_431_and_oversized_bodies_413_with_reasons()
+    public async Task OversizedHeadersGet431AndOversizedBodies413WithReasons()
     {
         var host = await RouteAsync("limits", _a.Address);
         await _f.SetOptionsAsync(App("limits"), new { max_body_bytes = 100 });
@@ -324,7 +324,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Least_requests_avoids_the_busy_instance()
+    public async Task LeastRequestsAvoidsTheBusyInstance()
     {
         var host = await RouteAsync("least", _a.Address, _b.Address);
         await _f.SetOptionsAsync(App("least"), new { balancing = "least-requests" });
@@ -351,7 +351,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Sticky_cookie_keeps_a_client_on_its_instance()
+    public async Task StickyCookieKeepsAClientOnItsInstance()
     {
         var host = await RouteAsync("sticky", _a.Address, _b.Address);
         await _f.SetOptionsAsync(App("sticky"), new { sticky_cookie = "PAAS_INSTANCE" });
@@ -380,7 +380,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Removed_endpoint_gets_no_more_traffic_within_the_bound()
+    public async Task RemovedEndpointGetsNoMoreTrafficWithinTheBound()
     {
         var host = await RouteAsync("removed", _a.Address, _b.Address);
 
@@ -402,7 +402,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Endpoint_on_a_cell_whose_heartbeat_lapses_keeps_traffic_while_it_answers()
+    public async Task EndpointOnACellWhoseHeartbeatLapsesKeepsTrafficWhileItAnswers()
     {
         // A crashed cell agent stops the heartbeats; its instances, unharmed, must go on serving.
         var cell = "cell-" + _id;
@@ -428,7 +428,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Endpoint_on_a_cell_whose_heartbeat_lapses_and_that_does_not_answer_stops_getting_traffic()
+    public async Task EndpointOnACellWhoseHeartbeatLapsesAndThatDoesNotAnswerStopsGettingTraffic()
     {
         var cell = "cell-" + _id;
         var gone = "127.0.0.1:" + ClosedPort();
@@ -454,7 +454,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Every_router_acknowledges_the_route_version_it_serves()
+    public async Task EveryRouterAcknowledgesTheRouteVersionItServes()
     {
         // A writer waits for every live router (Paas.Core's RouterAcknowledgement), not for one admin port.
         await using var other = await _f.StartRouterAsync(new Dictionary<string, string> { ["PAAS_ROUTER_ID"] = "other-" + _id });
@@ -486,7 +486,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Access_log_has_one_line_per_request_with_its_details()
+    public async Task AccessLogHasOneLinePerRequestWithItsDetails()
     {
         var host = await RouteAsync("logged", _a.Address);
         var id = "req-" + _id;
@@ -527,7 +527,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task Metrics_count_requests_by_app_and_status()
+    public async Task MetricsCountRequestsByAppAndStatus()
     {
         var host = await RouteAsync("metrics", _a.Address);
         for (var i = 0; i < 3; i++)
@@ -544,7 +544,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
     }
 
     [Fact]
-    public async Task A_refused_connection_is_shared_with_every_router_through_redis()
+    public async Task ARefusedConnectionIsSharedWithEveryRouterThroughRedis()
     {
         await using var other = await _f.StartRouterAsync(new Dictionary<string, string>());
         var dead = $"127.0.0.1:{RouterProcess.FreePort()}";

@@ -64,7 +64,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Routes_follow_redis_changes()
+    public async Task RoutesFollowRedisChanges()
     {
         // Unknown host: the router's own 404.
         using (var response = await GetAsync("nobody.localhost"))
@@ -149,7 +149,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Refused_connection_is_retried_on_another_instance()
+    public async Task RefusedConnectionIsRetriedOnAnotherInstance()
     {
         await SetHostAsync("retry.localhost", "retry");
         // Sorted first, so round-robin starts on the dead one.
@@ -166,7 +166,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Only_instance_refusing_gives_502()
+    public async Task OnlyInstanceRefusingGives502()
     {
         await SetHostAsync("down.localhost", "down");
         await SetRouteAsync("down-web-1", "down", $"127.0.0.1:{RouterProcess.FreePort()}");
@@ -177,7 +177,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Periodic_resync_heals_a_missed_message()
+    public async Task PeriodicResyncHealsAMissedMessage()
     {
         // Written and counted but never published, as if the message had been lost: the periodic check
         // finds the counter ahead of the table.
@@ -209,7 +209,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_resync_that_finds_nothing_new_keeps_the_table_and_one_that_does_rebuilds_it()
+    public async Task AResyncThatFindsNothingNewKeepsTheTableAndOneThatDoesRebuildsIt()
     {
         await Db.HashSetAsync(_prefix + "hosts", "steady.localhost", "steady");
         await Db.HashSetAsync(_prefix + "routes", "steady-web-1", RouteJson("steady-web-1", "steady", _backend!.Address));
@@ -255,7 +255,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_lost_message_is_noticed_by_the_next_one_without_waiting_for_the_periodic_check()
+    public async Task ALostMessageIsNoticedByTheNextOneWithoutWaitingForThePeriodicCheck()
     {
         await using var router = await StartLoadedRouterAsync(resyncSeconds: "3600");
 
@@ -270,7 +270,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Changes_keep_flowing_when_the_counter_starts_again()
+    public async Task ChangesKeepFlowingWhenTheCounterStartsAgain()
     {
         await using var router = await StartLoadedRouterAsync(resyncSeconds: "3600");
         await SetHostAsync("before.localhost", "before");
@@ -288,7 +288,7 @@ public sealed class RouterIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_write_that_skips_the_counter_is_still_found_by_the_occasional_full_reload()
+    public async Task AWriteThatSkipsTheCounterIsStillFoundByTheOccasionalFullReload()
     {
         await using var router = await StartLoadedRouterAsync(resyncSeconds: "0.2");
 

@@ -14,7 +14,7 @@ namespace Paas.Router.Tests.Integration;
 public sealed class RouterStartTests
 {
     [Fact]
-    public async Task The_first_requests_a_starting_router_answers_are_served_from_the_loaded_table()
+    public async Task TheFirstRequestsAStartingRouterAnswersAreServedFromTheLoadedTable()
     {
         var prefix = $"test-{Guid.NewGuid():N}:";
         await using var backend = await TestBackend.StartAsync("served");

@@ -7,7 +7,7 @@ namespace Paas.Router.Tests.Integration;
 public sealed class RouterWithoutRedisTests
 {
     [Fact]
-    public async Task Starts_and_serves_while_redis_is_down()
+    public async Task StartsAndServesWhileRedisIsDown()
     {
         var nowhere = $"127.0.0.1:{RouterProcess.FreePort()}";
         await using var router = await RouterProcess.StartAsync(nowhere, $"test-{Guid.NewGuid():N}:");
@@ -26,7 +26,7 @@ public sealed class RouterWithoutRedisTests
     }
 
     [Fact]
-    public async Task Admin_endpoints_are_not_on_the_public_port()
+    public async Task AdminEndpointsAreNotOnThePublicPort()
     {
         var nowhere = $"127.0.0.1:{RouterProcess.FreePort()}";
         await using var router = await RouterProcess.StartAsync(nowhere, $"test-{Guid.NewGuid():N}:");

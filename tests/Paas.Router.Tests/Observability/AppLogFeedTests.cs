@@ -9,12 +9,12 @@ public class AppLogFeedTests
         10.0, "hello", "abc123", 1, "req-1", error);
 
     [Fact]
-    public void Format_is_one_heroku_style_line_with_method_path_status_bytes_duration_and_request_id() =>
+    public void FormatIsOneHerokuStyleLineWithMethodPathStatusBytesDurationAndRequestId() =>
         Assert.Equal("at=info method=GET path=\"/orders\" host=hello.localhost request_id=req-1 status=200 bytes=1234 duration=12.3ms instance=abc123",
             AppLogFeed.Format(Entry()));
 
     [Fact]
-    public void Format_of_a_router_error_names_the_error() =>
+    public void FormatOfARouterErrorNamesTheError() =>
         Assert.StartsWith("at=error code=no_endpoints method=GET", AppLogFeed.Format(Entry("no_endpoints")));
 
     [Theory]
@@ -22,7 +22,7 @@ public class AppLogFeedTests
     [InlineData("on", true)]
     [InlineData("off", false)]
     [InlineData("0", false)]
-    public void App_logs_are_on_unless_switched_off(string? value, bool expected)
+    public void AppLogsAreOnUnlessSwitchedOff(string? value, bool expected)
     {
         var settings = RouterSettings.FromEnvironment(name => name == "PAAS_ROUTER_APP_LOGS" ? value : null);
 

@@ -25,13 +25,13 @@ public sealed class StoredRoutesTests
     }
 
     [Fact]
-    public void What_the_table_was_built_from_matches_it()
+    public void WhatTheTableWasBuiltFromMatchesIt()
     {
         Assert.True(StoredRoutes.Match(TableOf(Hosts, Routes, Options), Hosts, Routes, Options));
     }
 
     [Fact]
-    public void A_host_stored_in_other_case_still_matches_because_hostnames_ignore_case()
+    public void AHostStoredInOtherCaseStillMatchesBecauseHostnamesIgnoreCase()
     {
         HashEntry[] shouted = [new("SHOP.example", "shop"), Hosts[1]];
         Assert.True(StoredRoutes.Match(TableOf(Hosts, Routes, Options), shouted, Routes, Options));
@@ -45,7 +45,7 @@ public sealed class StoredRoutesTests
 
     [Theory]
     [MemberData(nameof(Differences))]
-    public void Any_difference_is_a_mismatch(string difference)
+    public void AnyDifferenceIsAMismatch(string difference)
     {
         var (hosts, routes, options) = Stored(difference);
         Assert.False(StoredRoutes.Match(TableOf(Hosts, Routes, Options), hosts, routes, options));
@@ -67,7 +67,7 @@ public sealed class StoredRoutesTests
         };
 
     [Fact]
-    public void A_registration_longer_than_the_first_buffer_is_compared_whole()
+    public void ARegistrationLongerThanTheFirstBufferIsComparedWhole()
     {
         HashEntry[] routes = [new("shop-web-1", Json("shop-web-1", "shop", "10.0.0.1:8080").Replace("}", ",\"note\":\"" + new string('x', 5000) + "\"}"))];
         var table = TableOf([Hosts[0]], routes, []);

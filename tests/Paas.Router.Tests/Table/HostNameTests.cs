@@ -17,7 +17,7 @@ public class HostNameTests
     [InlineData("127.0.0.1:8080", "127.0.0.1")]
     [InlineData("", "")]
     [InlineData(null, "")]
-    public void Normalize_strips_port_and_case(string? header, string expected)
+    public void NormalizeStripsPortAndCase(string? header, string expected)
     {
         Assert.Equal(expected, HostName.Normalize(header));
     }

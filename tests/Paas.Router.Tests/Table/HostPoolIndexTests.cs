@@ -21,7 +21,7 @@ public class HostPoolIndexTests
         [.. table.Lookup(host).Endpoints.Select(e => e.Instance)];
 
     [Fact]
-    public void A_host_follows_its_app_through_moves_deletes_and_pool_changes()
+    public void AHostFollowsItsAppThroughMovesDeletesAndPoolChanges()
     {
         var table = Apply(RouteTable.Empty, RouteChangeKind.HostSet, "shop.localhost", "a");
         Assert.Equal(RouteLookupStatus.NoEndpoints, table.Lookup("shop.localhost").Status);
@@ -55,7 +55,7 @@ public class HostPoolIndexTests
     }
 
     [Fact]
-    public void A_batch_that_moves_a_host_and_rebuilds_both_pools_leaves_every_host_right()
+    public void ABatchThatMovesAHostAndRebuildsBothPoolsLeavesEveryHostRight()
     {
         var table = Apply(RouteTable.Empty, RouteChangeKind.HostSet, "one.localhost", "a");
         table = Apply(table, RouteChangeKind.HostSet, "two.localhost", "a");
@@ -75,7 +75,7 @@ public class HostPoolIndexTests
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
-    public void Random_changes_answer_as_a_table_built_whole_from_the_same_registry(int seed)
+    public void RandomChangesAnswerAsATableBuiltWholeFromTheSameRegistry(int seed)
     {
         var random = new Random(seed);
         string[] hosts = [.. Enumerable.Range(0, 12).Select(i => $"h{i}.localhost")];

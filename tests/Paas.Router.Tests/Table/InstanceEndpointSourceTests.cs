@@ -5,7 +5,7 @@ namespace Paas.Router.Tests.Table;
 public class InstanceEndpointSourceTests
 {
     [Fact]
-    public void Parsing_keeps_the_source_text_but_equality_ignores_its_spelling()
+    public void ParsingKeepsTheSourceTextButEqualityIgnoresItsSpelling()
     {
         const string compact = """{"app":"a","address":"127.0.0.1:5000","release":3}""";
         const string spaced = """{ "address": "127.0.0.1:5000", "app": "a", "release": 3 }""";

@@ -5,7 +5,7 @@ namespace Paas.Router.Tests.Table;
 public class InstanceEndpointTests
 {
     [Fact]
-    public void Parses_the_controller_json()
+    public void ParsesTheControllerJson()
     {
         const string json = """{"instance":"hello-web-1-v2-ab12cd","app":"hello","process":"web","release":2,"address":"127.0.0.1:32768"}""";
 
@@ -14,7 +14,7 @@ public class InstanceEndpointTests
     }
 
     [Fact]
-    public void Hash_field_wins_over_instance_property()
+    public void HashFieldWinsOverInstanceProperty()
     {
         Assert.True(InstanceEndpoint.TryParse("field-id", """{"instance":"other","app":"a","address":"127.0.0.1:1"}""", out var endpoint));
         Assert.Equal("field-id", endpoint.Instance);
@@ -32,7 +32,7 @@ public class InstanceEndpointTests
     [InlineData("""{"app":"a","address":"user@127.0.0.1:80"}""")]
     [InlineData("""{"app":"","address":"127.0.0.1:1"}""")]
     [InlineData("")]
-    public void Rejects_unusable_values(string json)
+    public void RejectsUnusableValues(string json)
     {
         Assert.False(InstanceEndpoint.TryParse("i", json, out _));
     }

@@ -8,7 +8,7 @@ public class RouteTableFeatureTests
         new(instance, app, "web", 1, "127.0.0.1:1000", cell);
 
     [Fact]
-    public void Lookup_prefers_exact_host_then_the_wildcard_one_label_up()
+    public void LookupPrefersExactHostThenTheWildcardOneLabelUp()
     {
         var table = RouteTable.Build(1,
             [new("*.example.com", "wide"), new("*.api.example.com", "api"), new("www.example.com", "www")],
@@ -25,7 +25,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void Malformed_wildcards_are_refused()
+    public void MalformedWildcardsAreRefused()
     {
         var builder = new RouteTableBuilder(RouteTable.Empty);
 
@@ -36,7 +36,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void Wildcard_host_del_stops_matching()
+    public void WildcardHostDelStopsMatching()
     {
         var table = RouteTable.Build(1, [new("*.example.com", "wide")], [Web("w", "wide")]);
 
@@ -46,7 +46,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void Dead_cell_endpoints_leave_the_pool_and_come_back()
+    public void DeadCellEndpointsLeaveThePoolAndComeBack()
     {
         var table = RouteTable.Build(1, [new("x.localhost", "x")], [Web("a", "x", "cell-1"), Web("b", "x", "cell-2"), Web("c", "x")]);
 
@@ -63,7 +63,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void All_cells_dead_means_no_endpoints_not_unknown_host()
+    public void AllCellsDeadMeansNoEndpointsNotUnknownHost()
     {
         var table = RouteTable.Build(1, [new("x.localhost", "x")], [Web("a", "x", "cell-1")], deadCells: ["cell-1"]);
 
@@ -71,7 +71,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void App_options_apply_and_reset()
+    public void AppOptionsApplyAndReset()
     {
         var table = RouteTable.Build(1, [new("x.localhost", "x")], [Web("a", "x")]);
 
@@ -88,7 +88,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void Unusable_option_values_fall_back_to_defaults()
+    public void UnusableOptionValuesFallBackToDefaults()
     {
         Assert.True(AppRouteConfig.TryParse("""{"balancing":"random","sticky_cookie":"bad name;","timeout_seconds":-1}""", out var config));
 
@@ -97,7 +97,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void Endpoint_state_survives_reregistration_and_resync()
+    public void EndpointStateSurvivesReregistrationAndResync()
     {
         var table = RouteTable.Build(1, [new("x.localhost", "x")], [Web("a", "x")]);
         var state = table.Instances["a"].State;
@@ -112,7 +112,7 @@ public class RouteTableFeatureTests
     }
 
     [Fact]
-    public void Lookup_of_a_large_table_allocates_nothing()
+    public void LookupOfALargeTableAllocatesNothing()
     {
         var table = RouteTable.Build(1,
             Enumerable.Range(0, 1000).Select(i => KeyValuePair.Create($"app{i}.localhost", $"app{i}")),

@@ -11,7 +11,7 @@ namespace Paas.Router.Tests.Table;
 public class RoutingContractTests
 {
     [Fact]
-    public void A_route_entry_written_by_the_controller_arrives_whole()
+    public void ARouteEntryWrittenByTheControllerArrivesWhole()
     {
         var written = new RouteEntry("shop-web-3-v12-ab12cd", "shop", "web", 12, "10.213.1.2:40123", "cell-h2");
 
@@ -21,7 +21,7 @@ public class RoutingContractTests
     }
 
     [Fact]
-    public void App_options_written_by_the_controller_arrive_whole()
+    public void AppOptionsWrittenByTheControllerArriveWhole()
     {
         var written = new AppRouteOptions(AppRouteOptions.LeastRequests, "JSESSIONID", 12.5, 1_000_000);
 
@@ -31,7 +31,7 @@ public class RoutingContractTests
     }
 
     [Fact]
-    public void Every_change_kind_the_writer_has_is_one_the_router_applies()
+    public void EveryChangeKindTheWriterHasIsOneTheRouterApplies()
     {
         var kinds = typeof(RouteChange).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral && f.FieldType == typeof(string))

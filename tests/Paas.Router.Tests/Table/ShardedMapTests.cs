@@ -5,7 +5,7 @@ namespace Paas.Router.Tests.Table;
 public class ShardedMapTests
 {
     [Fact]
-    public void Writes_make_a_new_map_and_leave_every_published_one_as_it_was()
+    public void WritesMakeANewMapAndLeaveEveryPublishedOneAsItWas()
     {
         var builder = ShardedMap<int>.Empty(ignoreCase: false).ToBuilder();
         for (var i = 0; i < 1000; i++)
@@ -33,7 +33,7 @@ public class ShardedMapTests
     }
 
     [Fact]
-    public void Every_key_of_a_large_map_is_found_and_no_other_is_after_removals()
+    public void EveryKeyOfALargeMapIsFoundAndNoOtherIsAfterRemovals()
     {
         var builder = ShardedMap<int>.Empty(ignoreCase: true).ToBuilder();
         for (var i = 0; i < 20_000; i++)
@@ -61,7 +61,7 @@ public class ShardedMapTests
     }
 
     [Fact]
-    public void A_builder_with_no_writes_gives_back_the_same_map()
+    public void ABuilderWithNoWritesGivesBackTheSameMap()
     {
         var map = ShardedMap<int>.Empty(ignoreCase: false).ToBuilder().ToMap();
         var builder = map.ToBuilder();
@@ -74,7 +74,7 @@ public class ShardedMapTests
     [InlineData("café.example", "CAFÉ.example")]
     [InlineData("дом.example", "ДОМ.example")]
     [InlineData("ÿ.example", "Ÿ.example")]
-    public void Keys_equal_ignoring_case_are_found_by_string_and_by_span(string stored, string asked)
+    public void KeysEqualIgnoringCaseAreFoundByStringAndBySpan(string stored, string asked)
     {
         var builder = ShardedMap<string>.Empty(ignoreCase: true).ToBuilder();
         builder.Set(stored, "app");
@@ -87,7 +87,7 @@ public class ShardedMapTests
     }
 
     [Fact]
-    public void Ordinal_maps_tell_case_apart()
+    public void OrdinalMapsTellCaseApart()
     {
         var builder = ShardedMap<int>.Empty(ignoreCase: false).ToBuilder();
         builder.Set("App", 1);

@@ -9,14 +9,14 @@ public class TableChangeTests
     [InlineData("host-del", RouteChangeKind.HostDel)]
     [InlineData("route-set", RouteChangeKind.RouteSet)]
     [InlineData("route-del", RouteChangeKind.RouteDel)]
-    public void Parses_each_kind(string kind, RouteChangeKind expected)
+    public void ParsesEachKind(string kind, RouteChangeKind expected)
     {
         Assert.True(TableChange.TryParse($$"""{"kind":"{{kind}}","key":"k","value":"v"}""", out var change));
         Assert.Equal(new TableChange(expected, "k", "v"), change);
     }
 
     [Fact]
-    public void Carries_the_version_the_writer_produced()
+    public void CarriesTheVersionTheWriterProduced()
     {
         var written = Paas.Core.Routing.RoutingJson.Write(new Paas.Core.Routing.RouteChange("host-set", "k", "v", 42));
 
@@ -27,14 +27,14 @@ public class TableChangeTests
     }
 
     [Fact]
-    public void Null_value_for_deletes()
+    public void NullValueForDeletes()
     {
         Assert.True(TableChange.TryParse("""{"kind":"route-del","key":"i1","value":null}""", out var change));
         Assert.Null(change.Value);
     }
 
     [Fact]
-    public void Route_value_arrives_as_an_embedded_json_string()
+    public void RouteValueArrivesAsAnEmbeddedJsonString()
     {
         const string message = """{"kind":"route-set","key":"i1","value":"{\"app\":\"hello\",\"address\":\"127.0.0.1:5000\"}"}""";
 
@@ -43,7 +43,7 @@ public class TableChangeTests
     }
 
     [Fact]
-    public void Inline_object_value_is_not_the_contract()
+    public void InlineObjectValueIsNotTheContract()
     {
         // The one writer (RouteWriter through RoutingJson) sends the hash value as a string; anything else is
         // a message nobody in the platform wrote.
@@ -60,7 +60,7 @@ public class TableChangeTests
     [InlineData("""{"kind":"host-set","key":"k","value":"v","version":"7"}""")]
     [InlineData("""{"kind":"host-set","key":"k","value":"v","version":0}""")]
     [InlineData("""{"kind":"host-set","key":"k","value":"v","version":1.5}""")]
-    public void Rejects_malformed_messages(string json)
+    public void RejectsMalformedMessages(string json)
     {
         Assert.False(TableChange.TryParse(json, out _));
     }

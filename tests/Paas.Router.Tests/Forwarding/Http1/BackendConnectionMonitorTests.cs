@@ -18,7 +18,7 @@ public sealed class BackendConnectionMonitorTests : IDisposable
     }
 
     [Fact]
-    public async Task A_request_quiet_for_longer_than_its_timeout_is_ended_and_marked_timed_out()
+    public async Task ARequestQuietForLongerThanItsTimeoutIsEndedAndMarkedTimedOut()
     {
         var connection = await _pool.ConnectAsync(_monitor);
         var now = Environment.TickCount64;
@@ -33,7 +33,7 @@ public sealed class BackendConnectionMonitorTests : IDisposable
     }
 
     [Fact]
-    public async Task An_idle_connection_past_the_idle_timeout_is_closed_and_leaves_its_pool()
+    public async Task AnIdleConnectionPastTheIdleTimeoutIsClosedAndLeavesItsPool()
     {
         var connection = await _pool.ConnectAsync(_monitor);
         _pool.Return(connection);

@@ -40,7 +40,7 @@ public class ChunkedDecoderTests
     [InlineData(1)]
     [InlineData(3)]
     [InlineData(1000)]
-    public void Decodes_chunks_extensions_and_trailers_however_the_bytes_arrive(int piece)
+    public void DecodesChunksExtensionsAndTrailersHoweverTheBytesArrive(int piece)
     {
         var body = "5\r\nhello\r\n1;name=value\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: yes\r\n\r\n";
         var (ok, complete, data, consumed) = Decode(body + "NEXT", piece);
@@ -52,7 +52,7 @@ public class ChunkedDecoderTests
     }
 
     [Fact]
-    public void Not_complete_until_the_last_chunk_and_its_blank_line()
+    public void NotCompleteUntilTheLastChunkAndItsBlankLine()
     {
         Assert.False(Decode("5\r\nhello\r\n", 100).Complete);
         Assert.False(Decode("5\r\nhello\r\n0\r\n", 100).Complete);
@@ -64,7 +64,7 @@ public class ChunkedDecoderTests
     [InlineData("5\r\nhelloXX0\r\n\r\n")]
     [InlineData("\r\n")]
     [InlineData("1000000000000000\r\n")]
-    public void Malformed_framing_is_refused(string input)
+    public void MalformedFramingIsRefused(string input)
     {
         Assert.False(Decode(input, 100).Ok);
     }

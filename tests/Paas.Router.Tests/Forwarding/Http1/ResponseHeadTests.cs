@@ -12,7 +12,7 @@ public class ResponseHeadTests
     }
 
     [Fact]
-    public void Reads_status_framing_and_end_to_end_headers_and_drops_hop_by_hop_ones()
+    public void ReadsStatusFramingAndEndToEndHeadersAndDropsHopByHopOnes()
     {
         var head = new ResponseHead();
         var text = "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: keep-alive\r\n" +
@@ -31,7 +31,7 @@ public class ResponseHeadTests
     }
 
     [Fact]
-    public void Header_strings_are_reused_while_the_bytes_are_the_same_and_renewed_when_they_change()
+    public void HeaderStringsAreReusedWhileTheBytesAreTheSameAndRenewedWhenTheyChange()
     {
         var head = new ResponseHead();
         Parse(head, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: Sat, 28 Nov 2026 01:00:00 GMT\r\n\r\n");
@@ -45,7 +45,7 @@ public class ResponseHeadTests
     }
 
     [Fact]
-    public void Incomplete_until_the_blank_line_arrives()
+    public void IncompleteUntilTheBlankLineArrives()
     {
         var head = new ResponseHead();
         Assert.Equal(ResponseHead.Result.Incomplete, Parse(head, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n").Result);
@@ -59,7 +59,7 @@ public class ResponseHeadTests
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false)]
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", false)]
     [InlineData("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", true)]
-    public void Keep_alive_follows_version_connection_and_framing(string text, bool keepAlive)
+    public void KeepAliveFollowsVersionConnectionAndFraming(string text, bool keepAlive)
     {
         var head = new ResponseHead();
         Assert.Equal(ResponseHead.Result.Complete, Parse(head, text).Result);
@@ -75,13 +75,13 @@ public class ResponseHeadTests
     [InlineData("HTTP/1.1 200 OK\r\nBad Name : x\r\n\r\n")]
     [InlineData("HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\n\r\n")]
     [InlineData("HTTP/1.1 200 OK\r\nno colon\r\n\r\n")]
-    public void Malformed_or_ambiguous_heads_are_refused(string text)
+    public void MalformedOrAmbiguousHeadsAreRefused(string text)
     {
         Assert.Equal(ResponseHead.Result.Invalid, Parse(new ResponseHead(), text).Result);
     }
 
     [Fact]
-    public void A_head_larger_than_the_limit_is_refused_rather_than_buffered_forever()
+    public void AHeadLargerThanTheLimitIsRefusedRatherThanBufferedForever()
     {
         var text = "HTTP/1.1 200 OK\r\nX-Big: " + new string('x', ResponseHead.MaxHeadBytes) + "\r\n\r\n";
         Assert.Equal(ResponseHead.Result.Invalid, Parse(new ResponseHead(), text).Result);
