@@ -145,35 +145,15 @@ start_platform_supervised() {
 REGISTRY_PID=
 REGISTRY_PORT=
 start_registry() {
-  local bind=${1:-127.0.0.1} dir=$WORK/registry port password
+  # The same registry `make run` starts (deploy/registry/start.sh: its config, credentials and auth), on a
+  # port and directory of this run's own; no garbage collection, the directory is new.
+  local bind=${1:-127.0.0.1} dir=$WORK/registry port
   port=$(free_port)
   REGISTRY_PORT=$port
-  password=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  mkdir -p "$dir/data"
-  printf '%s' "$password" | htpasswd -niB paas >"$dir/htpasswd"
-  cat >"$dir/config.yml" <<YAML
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: $bind:$port
-  secret: $password
-auth:
-  htpasswd:
-    realm: paas-bench
-    path: $dir/htpasswd
-YAML
-  docker-registry serve "$dir/config.yml" >"$WORK/registry.log" 2>&1 &
+  "$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/deploy/registry/start.sh" "$bind" "$port" "$dir" --no-gc >"$WORK/registry.log" 2>&1 &
   REGISTRY_PID=$!
   wait_url "http://127.0.0.1:$port/"
-  export PAAS_REGISTRY=127.0.0.1:$port PAAS_REGISTRY_USERNAME=paas PAAS_REGISTRY_PASSWORD=$password
+  export PAAS_REGISTRY=127.0.0.1:$port PAAS_REGISTRY_USERNAME=$(<"$dir/username") PAAS_REGISTRY_PASSWORD=$(<"$dir/password")
 }
 
 stop_platform() {
