@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Paas.EndToEnd.Tests.Infrastructure;
+using StackExchange.Redis;
 
 namespace Paas.EndToEnd.Tests;
 
@@ -34,6 +35,21 @@ public sealed class RoutingTests(PlatformFixture platform)
         }
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2.4), $"the 504 took {clock.Elapsed}");
         Assert.StartsWith("200 Hello from python", await app.GetAsync());
+
+        // Redis lost them (flushed, restarted empty): the next convergence pass publishes them again from the store.
+        using (var redis = await ConnectionMultiplexer.ConnectAsync(PlatformFixture.Redis))
+        {
+            var hash = platform.RedisPrefix + "app-options";
+            Assert.True(await redis.GetDatabase().HashDeleteAsync(hash, app.Name));
+            var republished = RedisValue.Null;
+            for (var i = 0; i < 100 && republished.IsNull; i++)
+            {
+                await Task.Delay(100);
+                republished = await redis.GetDatabase().HashGetAsync(hash, app.Name);
+            }
+            Assert.False(republished.IsNull, "the routing options were not published again within 10 s");
+            Assert.Equal(1, JsonDocument.Parse(republished.ToString()).RootElement.GetProperty("timeout_seconds").GetDouble());
+        }
 
         // Bad input changes nothing.
         var bad = await app.PaasAsync("routes:set", "--timeout", "0");
