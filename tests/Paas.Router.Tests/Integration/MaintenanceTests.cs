@@ -55,6 +55,28 @@ public sealed class MaintenanceTests(MaintenanceTests.Routers routers) : IClassF
         }
     }
 
+    [Fact]
+    public async Task MaintenanceOn_AnAppWithNoInstance_GetsTheMaintenancePage_NotNoEndpoints()
+    {
+        var f = routers.Fixture;
+        var host = $"idle-{Guid.NewGuid():N}"[..13] + ".localhost";
+        var app = host.Split('.')[0];
+        await f.SetHostAsync(host, app);
+        await f.SetOptionsAsync(app, new { maintenance = true });
+
+        foreach (var (name, router) in new[] { ("event-loop", routers.EventLoop), ("kestrel", routers.Kestrel) })
+        {
+            await f.EventuallyAsync(async () =>
+            {
+                using var response = await f.GetAsync(host, "/", router);
+                return Header(response, "X-Paas-Router-Error") == "maintenance";
+            }, $"the maintenance page from the {name} front end");
+            using var page = await f.GetAsync(host, "/", router);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, page.StatusCode);
+            Assert.Equal("60", Header(page, "Retry-After"));
+        }
+    }
+
     /// <summary>Both front ends in front of the test app, whose hit count tells whether a request reached it.</summary>
     public sealed class Routers : FrontEndPair
     {
