@@ -76,5 +76,10 @@ public sealed class RoutingTests(PlatformFixture platform)
         Assert.True(off.ExitCode == 0, off.ToString());
         Assert.StartsWith("200 Hello from python", await app.GetAsync());
         Assert.Equal(instances[0].GetProperty("instance").GetString(), Assert.Single(await app.InstancesAsync()).GetProperty("instance").GetString());
+
+        // Destroyed, the app leaves no options behind for a later app of the same name.
+        AppUnderTest.Must(await app.PaasAsync("apps:destroy", "--confirm", app.Name));
+        using var after = await ConnectionMultiplexer.ConnectAsync(PlatformFixture.Redis);
+        Assert.False(await after.GetDatabase().HashExistsAsync(platform.RedisPrefix + "app-options", app.Name));
     }
 }
