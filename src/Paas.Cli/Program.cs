@@ -12,6 +12,7 @@ var commands = AuthCommands.All()
     .Concat(BuildpackCommands.All())
     .Concat(RunCommands.All())
     .Concat(DomainCommands.All())
+    .Concat(RoutingCommands.All())
     .Concat(LogsCommands.All())
     .ToDictionary(c => c.Name);
 commands.Add("completion", new("completion", "print a shell completion script (bash)", "paas completion bash", (args, cli) =>

@@ -211,6 +211,7 @@ api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapRunsApi();
 api.MapDomainsApi();
+api.MapRoutingApi();
 api.MapLogsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));

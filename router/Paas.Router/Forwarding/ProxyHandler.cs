@@ -96,6 +96,13 @@ public sealed class ProxyHandler
                     $"No app is served at {(host.Length == 0 ? "(no host)" : host)}.");
                 return;
 
+            case RouteLookupStatus.NoEndpoints when _store.Current.Options.GetValueOrDefault(lookup.App!)?.Maintenance == true:
+            case RouteLookupStatus.Found when lookup.Pool!.InMaintenance:
+                // Before anything else about the app: in maintenance, with or without running instances, the page is the answer.
+                proxy.Error = RouterErrorPage.Maintenance;
+                await RouterErrorPage.WriteMaintenanceAsync(context, lookup.App!, proxy.RequestId);
+                return;
+
             case RouteLookupStatus.NoEndpoints:
                 await FailAsync(context, proxy, StatusCodes.Status503ServiceUnavailable, RouterErrorPage.NoEndpoints,
                     $"{lookup.App} has no running instance right now.");

@@ -16,6 +16,7 @@ public static class RouterErrorPage
     public const string HeadersTooLarge = "headers_too_large";
     public const string BodyTooLarge = "body_too_large";
     public const string BadRequest = "bad_request";
+    public const string Maintenance = "maintenance";
 
     /// <summary>Not a page (nobody is left to read it) but a reason for the access log.</summary>
     public const string ClientClosed = "client_closed";
@@ -32,6 +33,22 @@ public static class RouterErrorPage
             + $"{HeaderName}: {code}\r\nCache-Control: no-store\r\n{RequestId.HeaderName}: {requestId}\r\n"
             + (close ? "Connection: close\r\n" : "") + "\r\n";
         return Encoding.UTF8.GetBytes(headOnly ? head : head + body);
+    }
+
+    /// <summary>
+    /// The page of an app in maintenance (<c>paas maintenance:on</c>): 503 with <c>Retry-After</c>, so browsers
+    /// and crawlers come back rather than treat the app as gone. Both front ends serve it from here: the event
+    /// loop hands such requests to this path, as it does unknown hosts.
+    /// </summary>
+    public static Task WriteMaintenanceAsync(HttpContext context, string app, string? requestId)
+    {
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers.RetryAfter = Paas.Core.Routing.AppRouteOptions.MaintenanceRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Task.CompletedTask;
+        });
+        return WriteAsync(context, StatusCodes.Status503ServiceUnavailable, Maintenance,
+            $"{app} is down for maintenance. Please try again shortly.", requestId);
     }
 
     public static async Task WriteAsync(HttpContext context, int statusCode, string code, string message, string? requestId)

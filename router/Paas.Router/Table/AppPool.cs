@@ -23,6 +23,7 @@ public sealed class AppPool
         AllByAddress = Array.TrueForAll(routable, endpoint => endpoint.Connections.NativeAddress is not null);
         Policy = IBalancingPolicy.For(options.Balancing);
         IsSticky = options.StickyCookie is not null;
+        InMaintenance = options.Maintenance;
         Sole = routable.Length == 1 ? routable[0] : null;
         SoleState = Sole?.State;
         IsRoutable = routable.Length > 0;
@@ -44,6 +45,9 @@ public sealed class AppPool
     internal IBalancingPolicy Policy { get; }
 
     internal bool IsSticky { get; }
+
+    /// <summary>The app is in maintenance: the general path answers with the maintenance page.</summary>
+    internal bool InMaintenance { get; }
 
     /// <summary>The only routable endpoint, when there is exactly one (most apps): picked without reading <see cref="Routable"/>.</summary>
     internal Destination? Sole { get; }

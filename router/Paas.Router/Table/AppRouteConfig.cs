@@ -17,6 +17,9 @@ public sealed record AppRouteConfig(BalancingPolicy Balancing, string? StickyCoo
 {
     public static AppRouteConfig Default { get; } = new(BalancingPolicy.RoundRobin, null, null, null);
 
+    /// <summary>Every request gets the maintenance page (503, Retry-After); the instances keep running.</summary>
+    public bool Maintenance { get; init; }
+
     public static bool TryParse(string? json, out AppRouteConfig config)
     {
         config = Default;
@@ -29,15 +32,10 @@ public sealed record AppRouteConfig(BalancingPolicy Balancing, string? StickyCoo
         var balancing = string.Equals(options.Balancing, AppRouteOptions.LeastRequests, StringComparison.OrdinalIgnoreCase)
             ? BalancingPolicy.LeastRequests
             : BalancingPolicy.RoundRobin;
-        var cookie = IsCookieName(options.StickyCookie) ? options.StickyCookie : null;
+        var cookie = AppRouteOptions.IsCookieName(options.StickyCookie) ? options.StickyCookie : null;
         TimeSpan? timeout = options.TimeoutSeconds is double seconds && seconds > 0 && seconds <= 86400 ? TimeSpan.FromSeconds(seconds) : null;
         long? maxBody = options.MaxBodyBytes is >= 0 ? options.MaxBodyBytes : null;
-        config = new AppRouteConfig(balancing, cookie, timeout, maxBody);
+        config = new AppRouteConfig(balancing, cookie, timeout, maxBody) { Maintenance = options.Maintenance == true };
         return true;
     }
-
-    // RFC 6265 token: a name with separators or spaces would produce a Set-Cookie header browsers misread.
-    private static bool IsCookieName(string? name) =>
-        !string.IsNullOrEmpty(name) && name.Length <= 64
-        && name.All(ch => ch > 32 && ch < 127 && "()<>@,;:\\\"/[]?={}".IndexOf(ch) < 0);
 }

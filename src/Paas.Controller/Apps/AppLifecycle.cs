@@ -47,6 +47,8 @@ public sealed class AppLifecycle(
             await instances.RetireAsync(instance, drain: false, ct);
         crashes.Forget(name);
         await routes.RemoveHostAsync(settings.AppHost(name));
+        // Not left for an app created later under the same name (the store's copy goes with DeleteApp).
+        await routes.SetAppOptionsAsync(name, Paas.Core.Routing.AppRouteOptions.None);
         await DomainsEndpoints.RemoveAllAsync(name, domains, routes);
         db.DeleteApp(name);
         repos.Delete(name);

@@ -229,6 +229,7 @@ public sealed class Converger(
         var lost = await cells.OnLostCellsAsync();
         await routes.ReloadAsync();
         var hosts = await routes.HostsAsync();
+        var appOptions = await routes.AppOptionsAsync();
         foreach (var orphan in everything.Where(i => !known.Contains(i.App)))
         {
             logger.LogInformation("Removing orphan {Instance}: its app {App} no longer exists", orphan.InstanceId, orphan.App);
@@ -244,6 +245,11 @@ public sealed class Converger(
                 if (hosts.GetValueOrDefault(host) != app.Name)
                     await routes.SetHostAsync(host, app.Name);
             }
+            // Routing options likewise: written when Redis lacks them or holds others (flushed, or a write lost).
+            var options = database.RouteOptions(app.Name);
+            var published = appOptions.GetValueOrDefault(app.Name);
+            if (options == AppRouteOptions.None ? published is not null : published != RoutingJson.Write(options))
+                await routes.SetAppOptionsAsync(app.Name, options);
             using var _ = await locks.AcquireAsync(app.Name, cancellationToken);
             // Someone changed the app since the snapshot (a scale, a deploy, a crash replaced): read it afresh.
             var snapshot = locks.Generation(app.Name) == generations[app.Name]

@@ -31,6 +31,15 @@ public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys)
 
     public Task RemoveHostAsync(string host) => _writer.RemoveHostAsync(host);
 
+    /// <summary>Publishes the app's routing options; none set removes the entry, so routers use their defaults.</summary>
+    /// <returns>The write's version, for <see cref="WaitAppliedAsync"/>.</returns>
+    public Task<long> SetAppOptionsAsync(string app, AppRouteOptions options) =>
+        options == AppRouteOptions.None ? _writer.RemoveAppOptionsAsync(app) : _writer.SetAppOptionsAsync(app, options);
+
+    /// <summary>The whole app-options hash (app → options JSON), read once per full pass.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> AppOptionsAsync() =>
+        (await Db.HashGetAllAsync(keys.AppOptions)).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString(), StringComparer.Ordinal);
+
     /// <returns>The write's version, for <see cref="WaitAppliedAsync"/>.</returns>
     public async Task<long> AddRouteAsync(RouteEntry entry)
     {

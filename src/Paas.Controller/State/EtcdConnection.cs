@@ -351,6 +351,7 @@ public sealed class EtcdConnection : IDisposable
 /// apps/NAME                    {owner, created_at}
 /// app/NAME/config              {name: value}                         (one key, so a replace is one write)
 /// app/NAME/buildpacks          [url, ...]
+/// app/NAME/routing             AppRouteOptions JSON (as the routers read it)
 /// app/NAME/formation/PROCESS   {quantity, memory_mb}
 /// app/NAME/healthchecks/PROC   health check spec
 /// app/NAME/releases/0000000042 release v42 (zero-padded so key order is version order)
@@ -384,6 +385,7 @@ public sealed class EtcdKeys
     public string AppData(string app) => $"{Root}app/{app}/";
     public string Config(string app) => AppData(app) + "config";
     public string Buildpacks(string app) => AppData(app) + "buildpacks";
+    public string RouteOptions(string app) => AppData(app) + "routing";
     public string FormationOf(string app) => AppData(app) + "formation/";
     public string HealthCheck(string app, string process) => AppData(app) + "healthchecks/" + process;
     public string Releases(string app) => AppData(app) + "releases/";

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Etcdserverpb;
 using Paas.Core.Instances;
+using Paas.Core.Routing;
 using static Paas.Controller.State.EtcdConnection;
 
 namespace Paas.Controller.State;
@@ -337,6 +338,14 @@ public sealed class EtcdStateStore : IStateStore
     public IReadOnlyList<string> Buildpacks(string app) => One<List<string>>(_keys.Buildpacks(app)) ?? [];
 
     public void SetBuildpacks(string app, IReadOnlyList<string> buildpacks) => _etcd.Write(Put(_keys.Buildpacks(app), Json(buildpacks)));
+
+    public AppRouteOptions RouteOptions(string app)
+    {
+        var response = _etcd.Get(_keys.RouteOptions(app));
+        return response.Kvs.Count > 0 && RoutingJson.TryReadOptions(response.Kvs[0].Value.ToStringUtf8(), out var options) ? options : AppRouteOptions.None;
+    }
+
+    public void SetRouteOptions(string app, AppRouteOptions options) => _etcd.Write(Put(_keys.RouteOptions(app), RoutingJson.Write(options)));
 
     public IReadOnlyDictionary<string, FormationEntry> Formation(string app)
     {

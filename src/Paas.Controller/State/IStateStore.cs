@@ -1,4 +1,5 @@
 using Paas.Core.Instances;
+using Paas.Core.Routing;
 
 namespace Paas.Controller.State;
 
@@ -86,6 +87,11 @@ public interface IStateStore
     IReadOnlyDictionary<string, FormationEntry> Formation(string app);
     /// <summary>Sets quantities; an entry whose memory is null keeps the memory already set.</summary>
     void SetFormation(string app, IEnumerable<FormationEntry> entries);
+
+    /// <summary>The app's routing options (`paas routes:set`, `paas maintenance:on`); <see cref="AppRouteOptions.None"/> when none is set.</summary>
+    AppRouteOptions RouteOptions(string app);
+    /// <summary>Replaces the app's routing options; the caller publishes them to the routers.</summary>
+    void SetRouteOptions(string app, AppRouteOptions options);
 
     HealthCheckSpec? HealthCheck(string app, string process);
     void SetHealthCheck(string app, string process, HealthCheckSpec spec);

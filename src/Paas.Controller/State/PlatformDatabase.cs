@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Paas.Core.Instances;
+using Paas.Core.Routing;
 
 namespace Paas.Controller.State;
 
@@ -255,6 +256,22 @@ public sealed partial class PlatformDatabase : IStateStore
             command.ExecuteNonQuery();
         }
         transaction.Commit();
+    }
+
+    public AppRouteOptions RouteOptions(string app)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT options FROM app_route_options WHERE app = $app", ("$app", app));
+        return RoutingJson.TryReadOptions(command.ExecuteScalar() as string, out var options) ? options : AppRouteOptions.None;
+    }
+
+    public void SetRouteOptions(string app, AppRouteOptions options)
+    {
+        using var connection = Open();
+        using var command = Command(connection,
+            "INSERT INTO app_route_options (app, options) VALUES ($app, $options) ON CONFLICT (app) DO UPDATE SET options = excluded.options",
+            ("$app", app), ("$options", RoutingJson.Write(options)));
+        command.ExecuteNonQuery();
     }
 
     public HealthCheckSpec? HealthCheck(string app, string process)

@@ -18,6 +18,8 @@ public static class SqliteSchema
         Baseline,
         // 2: deploy records (DeployRecord), one per app and version, so a restarted controller can settle an interrupted deploy.
         DeployRecords,
+        // 3: per-app routing options (AppRouteOptions JSON, as the routers read it): timeout, sticky cookie, balancing, maintenance.
+        RouteOptions,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -153,6 +155,14 @@ public static class SqliteSchema
                 PRIMARY KEY (app, version)
             );
             CREATE INDEX IF NOT EXISTS deploys_unfinished ON deploys (finished);
+            """, transaction);
+
+    private static void RouteOptions(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS app_route_options (
+                app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+                options TEXT NOT NULL
+            );
             """, transaction);
 
     private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)

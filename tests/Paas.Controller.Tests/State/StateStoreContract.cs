@@ -1,5 +1,6 @@
 using Paas.Controller.State;
 using Paas.Core.Instances;
+using Paas.Core.Routing;
 
 namespace Paas.Controller.Tests.State;
 
@@ -306,6 +307,24 @@ public abstract class StateStoreContract
         Assert.Equal("first", store.GetOrCreateSetting("platform_id", () => "first"));
         Assert.Equal("first", Open().State.GetOrCreateSetting("platform_id", () => "second"));
         store.Ping();
+    }
+
+    [Fact]
+    public void RouteOptions_RoundTrip_AndGoWithTheApp()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("routed", "alice", out _);
+        Assert.Equal(AppRouteOptions.None, store.RouteOptions("routed"));
+
+        var options = new AppRouteOptions(AppRouteOptions.LeastRequests, "SESSION", 30, Maintenance: true);
+        store.SetRouteOptions("routed", options);
+        Assert.Equal(options, Open().State.RouteOptions("routed"));
+        store.SetRouteOptions("routed", options with { StickyCookie = null, Maintenance = false });
+        Assert.Equal(options with { StickyCookie = null, Maintenance = false }, store.RouteOptions("routed"));
+
+        Assert.True(store.DeleteApp("routed"));
+        store.TryCreateApp("routed", "alice", out _);
+        Assert.Equal(AppRouteOptions.None, store.RouteOptions("routed"));
     }
 }
 

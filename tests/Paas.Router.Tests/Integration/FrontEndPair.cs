@@ -15,6 +15,12 @@ public abstract class FrontEndPair : IAsyncLifetime
 
     public string Host { get; } = $"pair-{Guid.NewGuid():N}"[..14] + ".localhost";
 
+    /// <summary>The routers' Redis and helpers (requests, waits), shared by both.</summary>
+    public RouterFixture Fixture => _fixture;
+
+    /// <summary>Sets the app's routing options (<see cref="Paas.Core.Routing.AppRouteOptions"/> JSON) for both routers.</summary>
+    public Task SetOptionsAsync(object options) => _fixture.SetOptionsAsync("pair", options);
+
     /// <summary>Starts the app both routers forward to; returns its host:port and what stops it.</summary>
     protected abstract Task<(string Address, IAsyncDisposable Stop)> StartAppAsync();
 
