@@ -1,8 +1,10 @@
+using Paas.Core.Instances;
+
 namespace Paas.Placement;
 
 /// <summary>
 /// Places instances one after another on a fixed set of cells, keeping the running totals (reserved
-/// memory, instances per cell, per app per cell and per app per zone) that the policy scores, so each
+/// memory and CPU shares, instances per cell, per app per cell and per app per zone) that the policy scores, so each
 /// decision costs one pass over the cells. Pure and deterministic: the same inputs give the same placements.
 /// </summary>
 public sealed class Scheduler
@@ -15,6 +17,7 @@ public sealed class Scheduler
     {
         public CellCapacity Capacity { get; } = capacity;
         public long Reserved { get; set; }
+        public long ReservedCpu { get; set; }
         public int Instances { get; set; }
         public Dictionary<string, int> PerApp { get; } = new(StringComparer.Ordinal);
     }
@@ -32,6 +35,7 @@ public sealed class Scheduler
         if (state is null)
             return; // an instance on a cell that is no longer live takes nothing from the live ones
         state.Reserved += memoryBytes;
+        state.ReservedCpu += CpuShares.ForMemory(memoryBytes);
         state.Instances++;
         state.PerApp[app] = state.PerApp.GetValueOrDefault(app) + 1;
         var zone = (app, state.Capacity.Zone);
@@ -52,7 +56,8 @@ public sealed class Scheduler
             if (cell.Instances >= cell.Capacity.MaxInstances)
                 continue;
             candidates.Add(new CellCandidate(cell.Capacity.Name, cell.Capacity.Zone, cell.Capacity.MemoryBytes, cell.Reserved,
-                cell.PerApp.GetValueOrDefault(app), _appPerZone.GetValueOrDefault((app, cell.Capacity.Zone))));
+                cell.PerApp.GetValueOrDefault(app), _appPerZone.GetValueOrDefault((app, cell.Capacity.Zone)))
+            { CpuCapacityShares = cell.Capacity.CpuShares, CpuReservedShares = cell.ReservedCpu });
         }
         if (candidates.Count == 0)
         {
@@ -73,7 +78,8 @@ public sealed class Scheduler
     public string? PlaceOn(string cell, string app, long memoryBytes)
     {
         var state = Array.Find(_cells, c => c.Capacity.Name == cell);
-        if (state is null || state.Instances >= state.Capacity.MaxInstances || state.Capacity.MemoryBytes - state.Reserved < memoryBytes)
+        if (state is null || state.Instances >= state.Capacity.MaxInstances || state.Capacity.MemoryBytes - state.Reserved < memoryBytes
+            || (state.Capacity.CpuShares > 0 && state.Capacity.CpuShares - state.ReservedCpu < CpuShares.ForMemory(memoryBytes)))
             return null;
         Reserve(cell, app, memoryBytes);
         return cell;

@@ -23,6 +23,15 @@ public sealed record CellAgentSettings(
     /// <summary>Each app's allowance of log lines per second on this cell (see <see cref="PaasSettings.LogRateLinesPerSecond"/>).</summary>
     public int LogRateLinesPerSecond { get; init; } = 500;
 
+    /// <summary>CPU shares offered to instances (PAAS_CELL_CPU_SHARES), counted by placement as memory is (see <see cref="Paas.Core.Instances.CpuShares"/>).</summary>
+    public long CpuShares { get; init; } = DefaultCpuShares;
+
+    /// <summary>
+    /// 1024 per core, overcommitted 4×: shares are weights, not caps, so an idle neighbour's share is usable;
+    /// under contention each instance still gets at least a quarter of its memory-proportional entitlement.
+    /// </summary>
+    public static long DefaultCpuShares => Environment.ProcessorCount * Paas.Core.Instances.CpuShares.PerCore * 4;
+
     /// <summary>Where other hosts reach this cell and its instances (PAAS_CELL_ADDRESS): instance ports are published on it.</summary>
     public string Address { get; init; } = "127.0.0.1";
 
@@ -68,6 +77,7 @@ public sealed record CellAgentSettings(
             DataDirectory: platform.DataDirectory,
             HeartbeatInterval: heartbeat)
         {
+            CpuShares = env.Count("PAAS_CELL_CPU_SHARES", (int)DefaultCpuShares),
             LostAfter = platform.CellLostAfter,
             Address = address,
             Registry = platform.Registry,

@@ -49,6 +49,7 @@ public sealed class HeartbeatService(
                     settings.MaxInstances, time.GetUtcNow(), instances)
                 {
                     Address = settings.Address,
+                    CpuShares = settings.CpuShares,
                     Images = await cell.CountImagesAsync(stoppingToken),
                     PullFailures = cell.PullFailures,
                     // Resolved late: the pre-pull reports through the heartbeat (BeatNow), so it depends on this service.

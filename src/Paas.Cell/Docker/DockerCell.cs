@@ -190,6 +190,8 @@ public sealed class DockerCell : ICell
                 NetworkMode = network,
                 Memory = spec.MemoryBytes,
                 MemorySwap = spec.MemoryBytes,
+                // A weight, not a cap: idle cores stay usable, but a busy loop cannot take a neighbour's share.
+                CPUShares = CpuShares.ForMemory(spec.MemoryBytes),
                 PidsLimit = 256,
                 Privileged = false,
                 CapDrop = ["ALL"],

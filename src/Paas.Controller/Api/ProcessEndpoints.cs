@@ -70,6 +70,7 @@ public static class ProcessEndpoints
                 last_crash = crash is null ? null : new { at = crash.CrashedAt, exit_code = crash.ExitCode, oom_killed = crash.OomKilled },
                 memory_used_bytes = i.MemoryUsedBytes,
                 memory_limit_bytes = i.MemoryLimitBytes,
+                cpu_shares = i.CpuShares,
             };
         }));
     }

@@ -124,7 +124,7 @@ public sealed class CellDirectory(
     public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending, string? preferred = null)
     {
         var live = await LiveAsync();
-        var scheduler = new Scheduler(policy, live.Select(r => new CellCapacity(r.Name, r.Zone, r.MemoryBytes, r.MaxInstances)));
+        var scheduler = new Scheduler(policy, live.Select(r => new CellCapacity(r.Name, r.Zone, r.MemoryBytes, r.MaxInstances, r.CpuShares)));
         // Every running instance on the live cells counts, this app's and others' (from the heartbeats),
         // plus this pass's placements the cells have not reported yet.
         var counted = live.SelectMany(r => r.Instances).Concat(instances).Concat(pending)

@@ -21,6 +21,10 @@ public sealed record CellRegistration(
     [JsonPropertyName("address")]
     public string? Address { get; init; }
 
+    /// <summary>CPU shares the cell offers to instances (PAAS_CELL_CPU_SHARES); 0 from an agent that predates it, whose CPU placement does not count.</summary>
+    [JsonPropertyName("cpu_shares")]
+    public long CpuShares { get; init; }
+
     /// <summary>Release images of this platform on the cell's engine, whether built or pulled there.</summary>
     [JsonPropertyName("images")]
     public int Images { get; init; }

@@ -18,6 +18,10 @@ public sealed record InstanceState(
     [JsonPropertyName("memory_limit_bytes")]
     public long MemoryLimitBytes { get; init; }
 
+    /// <summary>CPU shares the instance weighs on its cell, derived from its memory (<see cref="Instances.CpuShares"/>).</summary>
+    [JsonPropertyName("cpu_shares")]
+    public long CpuShares => Instances.CpuShares.ForMemory(MemoryLimitBytes);
+
     [JsonPropertyName("memory_used_bytes")]
     public long MemoryUsedBytes { get; init; }
 

@@ -126,6 +126,7 @@ public sealed class MultiHostPlatform : PlatformFixture
             ["PAAS_CELL_PORT"] = CellPort.ToString(),
             // What placement may reserve, not what the apps use: room for every app the tests leave running.
             ["PAAS_CELL_MEMORY_MB"] = "16384",
+            ["PAAS_CELL_CPU_SHARES"] = "16384",
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             // Shorter than the 5 s default, like the fixture's other periods: the lost-host test's 10 s goal then
             // measures the re-placement with room for a loaded CI machine (measured 8-10 s with 5 s here).

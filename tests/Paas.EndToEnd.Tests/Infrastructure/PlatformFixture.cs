@@ -118,6 +118,8 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CELL_NAME"] = name,
             ["PAAS_CELL_ZONE"] = layout.Zone,
             ["PAAS_CELL_MEMORY_MB"] = layout.MemoryMb.ToString(),
+            // CPU room matching the memory (1024 shares per GB), so memory stays the limit the capacity tests meet.
+            ["PAAS_CELL_CPU_SHARES"] = layout.MemoryMb.ToString(),
             ["PAAS_CELL_PORT"] = port.ToString(),
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["PAAS_CELL_LOST_SECONDS"] = "5",
