@@ -188,15 +188,17 @@ public sealed class Deployer(
         }
     }
 
-    /// <summary>Whether an instance of the release runs on a cell other than <paramref name="builtOn"/> (when the cells cannot be asked: yes, wait as before).</summary>
+    /// <summary>Whether an instance of the release runs on a cell other than <paramref name="builtOn"/> (when the cells or Redis cannot be asked: yes, wait as before).</summary>
     private async Task<bool> NeedsRegistryAsync(ReleaseRecord release, string builtOn, CancellationToken cancellationToken)
     {
         try
         {
             return (await instances.ListAsync(release.App, cancellationToken)).Any(i => i.Release == release.Version && i.Cell != builtOn);
         }
-        catch (Cells.CellUnavailableException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // The release serves already: not knowing where is no reason to fail the push, only to wait for the registry.
+            logger.LogWarning("Could not list the instances of {App} v{Version} ({Reason}); waiting for its image push", release.App, release.Version, e.Message);
             return true;
         }
     }
