@@ -11,7 +11,7 @@ export DOTNET_SKIP_FIRST_TIME_EXPERIENCE := 1
 SOURCES := $(shell find src router tests -name '*.cs' -o -name '*.csproj' -o -name 'pre-receive' -o -name 'post-receive' -o -name 'stage.sh' -o -name '*.props' | grep -v '/obj/' | grep -v '/bin/') Paas.sln
 BUILD_STAMP := .build/$(CONFIGURATION).stamp
 
-.PHONY: run test setup build install-cli bench chaos clean docs
+.PHONY: run test setup build install-cli bench chaos clean docs cell-bundle
 
 run: setup $(BUILD_STAMP) install-cli
 	@CONFIGURATION=$(CONFIGURATION) deploy/run.sh
@@ -49,6 +49,18 @@ docs: $(BUILD_STAMP)
 		 /^<!-- END SETTINGS TABLE/ { skip = 0 } !skip' .build/README.md > .build/README2.md
 	@mv .build/README2.md README.md && rm -f .build/README.md
 	@echo "==> README command reference and settings table regenerated"
+
+# The cell agent self-contained (with its own .NET runtime), for deploy/join-cell.sh --bundle on a fresh host
+# that has no .NET: copy the tarball there or serve it over HTTP.
+CELL_BUNDLE := .build/paas-cell-linux-x64.tar.gz
+cell-bundle: $(CELL_BUNDLE)
+
+$(CELL_BUNDLE): $(SOURCES)
+	@echo "==> publishing the cell agent self-contained (linux-x64)"
+	@rm -rf .build/cell-bundle
+	@dotnet publish src/Paas.Cell -c $(CONFIGURATION) -r linux-x64 --self-contained -nologo -clp:ErrorsOnly -o .build/cell-bundle/paas-cell
+	@tar -C .build/cell-bundle -czf $@.tmp paas-cell && mv $@.tmp $@ && rm -rf .build/cell-bundle
+	@echo "==> $@ ($$(du -h $@ | cut -f1)): give it to deploy/join-cell.sh --bundle on the new host"
 
 bench: setup $(BUILD_STAMP)
 	tests/benchmarks/push-to-serving.sh

@@ -7,7 +7,9 @@
 #   PAAS_REGISTRY_USERNAME  (deploy/registry/credentials.sh, $PAAS_DATA_DIR/registry)
 #   PAAS_REGISTRY_PASSWORD
 # Run it on the controller's host, as root; keep its output private (it is every key to the cluster) and
-# give it to deploy/join-cell.sh --secrets FILE on the new host.
+# give it to deploy/join-cell.sh --secrets FILE on the new host. Redis must listen on ADDRESS: set-up binds
+# it to 127.0.0.1 only unless PAAS_REDIS_BIND="127.0.0.1 ADDRESS" (never every interface); this script
+# warns when it does not answer there.
 # usage: cluster-secrets.sh [--address ADDR] [--data-dir DIR] [--redis-port PORT] [--registry-port PORT] [--json]
 set -euo pipefail
 
@@ -19,7 +21,7 @@ registry_port=${PAAS_REGISTRY_PORT:-5000}
 json=0
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'TEXT'
 
 options:
@@ -76,6 +78,10 @@ if [[ -s $data_dir/redis/password ]]; then
   redis+=",password=$(<"$data_dir/redis/password")"
 else
   echo "cluster-secrets.sh: warning: $data_dir/redis/password is missing, so PAAS_REDIS carries no password (deploy/setup.sh makes one)." >&2
+fi
+if [[ $(REDISCLI_AUTH=$(cat "$data_dir/redis/password" 2>/dev/null) timeout 3 redis-cli --no-auth-warning \
+  -h "$address" -p "$redis_port" ping 2>/dev/null) != PONG ]]; then
+  echo "cluster-secrets.sh: warning: Redis does not answer on $address:$redis_port, so cell hosts cannot reach it: run deploy/setup.sh (or make run) with PAAS_REDIS_BIND=\"127.0.0.1 $address\"." >&2
 fi
 "$here/registry/credentials.sh" "$data_dir/registry"
 registry_user=$(<"$data_dir/registry/username")

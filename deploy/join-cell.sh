@@ -3,7 +3,8 @@
 # CONTROLLER_ADDR: installs Docker, lets it pull from the platform's registry (as an insecure registry on the
 # cluster network, or trusting the registry's CA), installs the cell agent and its settings
 # (/etc/paas/cell.env, 0600) and enables paas-cell.service, then waits until the agent answers.
-# The credentials come from `deploy/cluster-secrets.sh` run on the controller's host (--secrets FILE).
+# The credentials come from `deploy/cluster-secrets.sh` run on the controller's host (--secrets FILE), the
+# agent from `make cell-bundle` there (--bundle FILE or URL: self-contained, so this host needs no .NET).
 # Run as root, from a checkout of Paas. Nothing is done with --dry-run: every step is printed instead.
 # usage: join-cell.sh CONTROLLER_ADDR --secrets FILE [options]
 set -euo pipefail
@@ -17,6 +18,7 @@ address=
 cell_port=8091
 registry_ca=
 agent_dir=
+bundle=
 dry_run=0
 
 usage() {
@@ -33,8 +35,11 @@ options:
                       (default: this host's source address towards CONTROLLER_ADDR)
   --port PORT         the agent's API port (default: 8091)
   --registry-ca FILE  trust the registry over TLS with this CA certificate instead of listing it as insecure
-  --agent DIR         a published cell agent (dotnet publish src/Paas.Cell) to install instead of
-                      publishing one from this checkout
+  --bundle FILE|URL   the cell agent, self-contained with its own .NET runtime: the tarball `make cell-bundle`
+                      makes on the controller's host (.build/paas-cell-linux-x64.tar.gz), copied here or
+                      served over HTTP(S) (default: that file in this checkout, when it is there)
+  --agent DIR         a published cell agent directory to install instead (framework-dependent ones
+                      need the .NET 10 runtime on this host)
   --dry-run           print every step and change nothing
   -h, --help          this text
 
@@ -42,7 +47,7 @@ steps:
   1. install docker.io (and curl) with apt-get
   2. let Docker pull from the registry: "insecure-registries" in /etc/docker/daemon.json,
      or the CA in /etc/docker/certs.d/REGISTRY/ca.crt; restart Docker
-  3. install the cell agent in /opt/paas/cell
+  3. install the cell agent in /opt/paas/cell (unpack the bundle, or copy --agent DIR)
   4. write /etc/paas/cell.env (0600): name, zone, address, Redis, cell secret, registry credentials
   5. install and enable paas-cell.service
   6. wait until the agent's /healthz answers
@@ -58,7 +63,7 @@ while (($#)); do
   case $1 in
   -h | --help) usage; exit 0 ;;
   --dry-run) dry_run=1; shift ;;
-  --secrets | --name | --zone | --address | --port | --registry-ca | --agent)
+  --secrets | --name | --zone | --address | --port | --registry-ca | --agent | --bundle)
     (($# >= 2)) && [[ $2 != --* ]] || fail "$1 needs a value; see --help."
     case $1 in
     --secrets) secrets=$2 ;;
@@ -68,6 +73,7 @@ while (($#)); do
     --port) cell_port=$2 ;;
     --registry-ca) registry_ca=$2 ;;
     --agent) agent_dir=$2 ;;
+    --bundle) bundle=$2 ;;
     esac
     shift 2
     ;;
@@ -88,6 +94,16 @@ if [[ -n $secrets && ! -r $secrets ]]; then fail "cannot read the secrets file $
 if [[ -z $secrets ]] && ((!dry_run)); then fail "give the cluster's credentials with --secrets FILE (the output of deploy/cluster-secrets.sh on the controller's host)."; fi
 if [[ -n $registry_ca && ! -r $registry_ca ]]; then fail "cannot read the registry CA certificate $registry_ca."; fi
 if [[ -n $agent_dir && ! -f $agent_dir/Paas.Cell.dll ]]; then fail "$agent_dir holds no Paas.Cell.dll (publish src/Paas.Cell there)."; fi
+if [[ -n $agent_dir && -n $bundle ]]; then fail "give the agent once: --bundle or --agent, not both."; fi
+if [[ -z $agent_dir && -z $bundle && -s $ROOT/.build/paas-cell-linux-x64.tar.gz ]]; then bundle=$ROOT/.build/paas-cell-linux-x64.tar.gz; fi
+bundle_url=0
+if [[ $bundle =~ ^https?:// ]]; then
+  bundle_url=1
+elif [[ -n $bundle ]]; then
+  [[ -r $bundle ]] || fail "cannot read the agent bundle $bundle (make it with \`make cell-bundle\` on the controller's host)."
+  tar -tzf "$bundle" 2>/dev/null | grep -x 'paas-cell/Paas.Cell' >/dev/null || fail "$bundle is not a cell bundle: it holds no paas-cell/Paas.Cell (make it with \`make cell-bundle\`)."
+fi
+if [[ -z $agent_dir && -z $bundle ]] && ((!dry_run)); then fail "give the cell agent with --bundle FILE|URL (\`make cell-bundle\` on the controller's host makes it)."; fi
 if ((!dry_run)) && ((EUID != 0)); then fail "run it as root (it installs packages and writes /etc)."; fi
 
 # The credentials: only the keys this script expects, read as data (the file is never sourced).
@@ -174,18 +190,25 @@ fi
 run systemctl restart docker
 
 heading "install the cell agent in /opt/paas/cell"
-# paas-cell.service runs it with /usr/bin/dotnet: the .NET 10 runtime (Microsoft's Debian packages), not in Debian itself.
-if ((!dry_run)) && [[ ! -x /usr/bin/dotnet ]]; then
-  fail "/usr/bin/dotnet is missing: install the .NET 10 runtime (packages.microsoft.com, package aspnetcore-runtime-10.0) and run again."
-fi
+# paas-cell.service runs /opt/paas/cell/Paas.Cell: a bundle carries its own .NET runtime; a framework-dependent
+# --agent DIR needs the .NET 10 runtime (Microsoft's Debian packages, not in Debian itself).
 if [[ -n $agent_dir ]]; then
   run mkdir -p /opt/paas/cell
   run cp -a "$agent_dir/." /opt/paas/cell/
 else
-  if ((!dry_run)) && ! command -v dotnet >/dev/null; then
-    fail "the .NET SDK is not installed here, so the agent cannot be published from this checkout; publish it elsewhere and give --agent DIR."
+  archive=${bundle:-<the bundle from --bundle>}
+  if ((bundle_url)); then
+    archive=/tmp/paas-cell-bundle.tar.gz
+    run curl -fsSL --retry 3 -o "$archive" "$bundle"
   fi
-  run dotnet publish "$ROOT/src/Paas.Cell" -c Release -nologo -o /opt/paas/cell
+  # Unpacked beside the old agent, then swapped: a failed unpack leaves the running agent as it was.
+  run rm -rf /opt/paas/cell.new
+  run mkdir -p /opt/paas/cell.new
+  run tar -xzf "$archive" -C /opt/paas/cell.new --strip-components=1
+  run test -x /opt/paas/cell.new/Paas.Cell
+  run rm -rf /opt/paas/cell
+  run mv /opt/paas/cell.new /opt/paas/cell
+  if ((bundle_url)); then run rm -f "$archive"; fi
 fi
 
 heading "write /etc/paas/cell.env"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure the platform's Redis answers on 127.0.0.1:PORT with the settings of paas-redis.conf.
+# Makes sure the platform's Redis answers on 127.0.0.1:PORT with the settings of paas-redis.conf
+# (and listens on PAAS_REDIS_BIND's addresses, see start.sh).
 #  - Nothing answers: starts one (start.sh) keeping its files in DIR, with a password it generates
 #    once into DIR/password (0600; connection.sh turns it into PAAS_REDIS for the components).
 #  - The platform's own Redis answers (its directory is DIR, e.g. started by an earlier setup without
@@ -53,6 +54,16 @@ if answers || answers_with_password; then
   if [[ $(realpath -m "$running_dir") == $(realpath -m "$dir") ]]; then
     apply_live || true
     echo "    redis on :$port is the platform's own ($dir): append-only file and memory bound applied live"
+    # PAAS_REDIS_BIND too (start.sh reads it at the next start); only with the password on, as start.sh.
+    if [[ -n ${PAAS_REDIS_BIND:-} ]] && ! answers; then
+      bind=$PAAS_REDIS_BIND
+      [[ " $bind " == *" 127.0.0.1 "* ]] || bind="127.0.0.1 $bind"
+      if [[ $($cli_auth config set bind "$bind" 2>&1) == OK ]]; then
+        echo "    redis on :$port listens on $bind"
+      else
+        echo "    warning: redis on :$port refused to listen on $bind (is each address this host's?)" >&2
+      fi
+    fi
   else
     apply_live appendonly appendfsync || true
     echo "    redis on :$port keeps its files in ${running_dir:-?}, not $dir: not the platform's own."

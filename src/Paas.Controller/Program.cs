@@ -137,6 +137,9 @@ services.AddSingleton(new ImageJanitor(docker, platformId, Path.Combine(dataDir,
 // The registry's own API (health, deleting pruned releases' manifests), when there is a registry.
 var registryClient = settings.Registry is { } registryAccess ? new Paas.Core.Images.RegistryClient(registryAccess) : null;
 services.AddSingleton(new Paas.Controller.Deploys.RegistryPruner(registryClient));
+services.AddSingleton(sp => new Paas.Controller.Releases.ReleaseImages(registryClient,
+    async (app, ct) => (await sp.GetRequiredService<ImageJanitor>().ReleaseTagsAsync(app, ct)).Select(t => t.Tag),
+    sp.GetRequiredService<ILogger<Paas.Controller.Releases.ReleaseImages>>()));
 services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellKeys>(), sp.GetRequiredService<RouteKeys>(), cellSecret,

@@ -66,6 +66,60 @@ public sealed class JoinCellScriptTests : IDisposable
             Assert.Equal(before, File.Exists(file) ? File.GetLastWriteTimeUtc(file) : DateTime.MinValue);
     }
 
+    /// <summary>A tarball shaped as `make cell-bundle` makes it (paas-cell/Paas.Cell at least), or <paramref name="entry"/> instead.</summary>
+    private async Task<string> BundleAsync(string entry = "Paas.Cell")
+    {
+        var staging = Path.Combine(_dataDirectory, "bundle-src", "paas-cell");
+        Directory.CreateDirectory(staging);
+        await File.WriteAllTextAsync(Path.Combine(staging, entry), "#!/bin/sh\n");
+        var bundle = Path.Combine(_dataDirectory, $"bundle-{entry}.tar.gz");
+        var tar = await ProcessRunner.RunAsync("tar", ["-C", Path.GetDirectoryName(staging)!, "-czf", bundle, "paas-cell"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(30));
+        Assert.True(tar.ExitCode == 0, tar.ToString());
+        return bundle;
+    }
+
+    [Fact]
+    public async Task JoinCell_DryRun_WithABundleFile_UnpacksIt_AndNeedsNoDotnet()
+    {
+        var secrets = await SecretsFileAsync();
+        var bundle = await BundleAsync();
+
+        var result = await RunAsync("join-cell.sh", "10.0.0.1", "--secrets", secrets, "--name", "c2", "--address", "10.0.0.2", "--bundle", bundle, "--dry-run");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"would run: tar -xzf {bundle} -C /opt/paas/cell.new --strip-components=1", result.Stdout);
+        Assert.Contains("would run: mv /opt/paas/cell.new /opt/paas/cell", result.Stdout);
+        Assert.DoesNotContain("dotnet", result.Stdout);
+        Assert.Contains("Dry run done: 6 steps, nothing changed.", result.Stdout);
+    }
+
+    [Fact]
+    public async Task JoinCell_DryRun_WithABundleUrl_DownloadsItFirst()
+    {
+        var secrets = await SecretsFileAsync();
+
+        var result = await RunAsync("join-cell.sh", "10.0.0.1", "--secrets", secrets, "--name", "c2", "--address", "10.0.0.2",
+            "--bundle", "http://10.0.0.1:8000/paas-cell-linux-x64.tar.gz", "--dry-run");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var lines = result.Stdout.Split('\n');
+        int At(string text) => Array.FindIndex(lines, l => l.Contains(text, StringComparison.Ordinal));
+        Assert.True(At("would run: curl -fsSL --retry 3 -o /tmp/paas-cell-bundle.tar.gz http://10.0.0.1:8000/paas-cell-linux-x64.tar.gz") >= 0, result.Stdout);
+        Assert.True(At("would run: tar -xzf /tmp/paas-cell-bundle.tar.gz") > At("would run: curl"), result.Stdout);
+    }
+
+    [Fact]
+    public async Task JoinCell_ATarballThatIsNotABundle_IsRefusedWithOneSentence()
+    {
+        var notABundle = await BundleAsync("Paas.Cell.dll");
+
+        var result = await RunAsync("join-cell.sh", "10.0.0.1", "--bundle", notABundle, "--dry-run");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Equal("", result.Stdout);
+        Assert.Equal($"join-cell.sh: {notABundle} is not a cell bundle: it holds no paas-cell/Paas.Cell (make it with `make cell-bundle`).", result.Stderr.Trim());
+    }
+
     [Fact]
     public async Task JoinCell_Help_ExitsZero_AndNamesTheSteps()
     {
@@ -73,6 +127,7 @@ public sealed class JoinCellScriptTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("usage: join-cell.sh CONTROLLER_ADDR --secrets FILE", result.Stdout);
         Assert.Contains("--dry-run", result.Stdout);
+        Assert.Contains("--bundle FILE|URL", result.Stdout);
     }
 
     public static readonly TheoryData<string[], string> BadArguments = new()
@@ -84,6 +139,8 @@ public sealed class JoinCellScriptTests : IDisposable
         { ["10.0.0.1", "--port", "99999", "--dry-run"], "'99999' is not a port" },
         { ["10.0.0.1", "--secrets", "/nonexistent/cluster.env", "--dry-run"], "cannot read the secrets file" },
         { ["10.0.0.1", "--secrets"], "--secrets needs a value" },
+        { ["10.0.0.1", "--bundle", "/nonexistent/paas-cell.tar.gz", "--dry-run"], "cannot read the agent bundle /nonexistent/paas-cell.tar.gz" },
+        { ["10.0.0.1", "--bundle"], "--bundle needs a value" },
     };
 
     [Theory]

@@ -42,8 +42,10 @@ public sealed class RemoteCell : ICell
         Func<string, Task> pushOutput, CancellationToken cancellationToken)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/staging") { Content = new StreamingContent(writeBundle) };
-        var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(bound);
+        // Not linked to the caller's token for good: the push may outlive the deploy (a single host's `git push`
+        // returns before it ends), so the caller cancels only until the push is handed over; then only the bound holds.
+        var limit = new CancellationTokenSource(bound);
+        var caller = cancellationToken.Register(limit.Cancel);
         HttpResponseMessage? response = null;
         StreamReader? reader = null;
         var handedOver = false;
@@ -61,6 +63,7 @@ public sealed class RemoteCell : ICell
             if (!staged.Pushing)
                 return (staged, null);
             handedOver = true;
+            caller.Dispose();
             return (staged, ReadPushAsync());
         }
         finally
@@ -73,7 +76,7 @@ public sealed class RemoteCell : ICell
         {
             try
             {
-                var pushed = await CallTaskAsync(() => TaskStream.ReadAsync(reader!, pushOutput, limit.Token), "pushing the image", bound, cancellationToken);
+                var pushed = await CallTaskAsync(() => TaskStream.ReadAsync(reader!, pushOutput, limit.Token), "pushing the image", bound, CancellationToken.None);
                 return pushed.PushError is { } error ? throw new CellTaskException(error)
                     : pushed.Pushed ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended the image push without a result.");
             }
@@ -85,6 +88,7 @@ public sealed class RemoteCell : ICell
 
         void Release()
         {
+            caller.Dispose();
             reader?.Dispose();
             response?.Dispose();
             request.Dispose();

@@ -160,14 +160,22 @@ public sealed class Deployer(
     }
 
     /// <summary>
-    /// The release serves already (its instances on the building cell did not wait for the registry); the push ends
-    /// here, in the push's output, so its outcome is seen and the digest is on the release when `git push` returns.
-    /// A failed push fails no deploy whose instances did not need it: it only keeps the release on its building cell.
+    /// The release serves already (its instances on the building cell did not wait for the registry). When an instance
+    /// on another cell needed the push, it ends here, in the push's output, so its outcome is seen and the digest is on
+    /// the release when `git push` returns. When every instance runs on the building cell (a single host), nothing
+    /// waits for it: the first push after `make run` would otherwise wait for the stack layer's upload too; the digest
+    /// is stored when the push ends (ReleaseImagePushes). A failed push fails no deploy whose instances did not need
+    /// it: it only keeps the release on its building cell.
     /// </summary>
     private async Task AwaitImagePushAsync(ReleaseRecord release, Func<string, Task> output, CancellationToken cancellationToken)
     {
         if (pushes.Find(release.App, release.Version) is not { } push)
             return;
+        if (!push.Digest.IsCompleted && !await NeedsRegistryAsync(release, push.Cell, cancellationToken))
+        {
+            await output("       image push to the registry continues in the background");
+            return;
+        }
         try
         {
             await push.Digest.WaitAsync(cancellationToken);
@@ -177,6 +185,21 @@ public sealed class Deployer(
         catch (StagingException e)
         {
             await output($" !     {e.Message.TrimEnd('.')}; until a push succeeds, v{release.Version} runs only on cell {push.Cell}.");
+        }
+    }
+
+    /// <summary>Whether an instance of the release runs on a cell other than <paramref name="builtOn"/> (when the cells or Redis cannot be asked: yes, wait as before).</summary>
+    private async Task<bool> NeedsRegistryAsync(ReleaseRecord release, string builtOn, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await instances.ListAsync(release.App, cancellationToken)).Any(i => i.Release == release.Version && i.Cell != builtOn);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The release serves already: not knowing where is no reason to fail the push, only to wait for the registry.
+            logger.LogWarning("Could not list the instances of {App} v{Version} ({Reason}); waiting for its image push", release.App, release.Version, e.Message);
+            return true;
         }
     }
 

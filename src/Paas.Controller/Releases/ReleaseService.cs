@@ -1,7 +1,6 @@
 using Paas.Controller.Deploys;
 using Paas.Controller.Instances;
 using Paas.Controller.State;
-using Paas.Staging.Hygiene;
 
 namespace Paas.Controller.Releases;
 
@@ -10,7 +9,7 @@ namespace Paas.Controller.Releases;
 /// release's image and config as a new version). Both roll out like a deploy — release phase, rolling
 /// start gated on health — and both change nothing if the new release does not come up.
 /// </summary>
-public sealed class ReleaseService(IStateStore database, Deployer deployer, AppLocks locks, ImageJanitor images, TimeProvider time)
+public sealed class ReleaseService(IStateStore database, Deployer deployer, AppLocks locks, ReleaseImages images, TimeProvider time)
 {
     /// <summary>
     /// Applies config var changes (a null value unsets). With a release running, a new release rolls out and
@@ -53,8 +52,7 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
         var current = database.CurrentRelease(app)!;
         if (current.Version == version)
             throw new ReleaseException(ReleaseProblem.Conflict, $"v{version} is already the current release of {app}.");
-        var kept = await images.ReleaseTagsAsync(app, cancellationToken);
-        if (!kept.Any(t => t.Tag == target.Image))
+        if (!await images.ExistAsync(target, cancellationToken))
             throw new ReleaseException(ReleaseProblem.Conflict,
                 $"The image of v{version} was pruned (only the most recent releases keep theirs), so {app} cannot roll back to it.");
         var release = target with

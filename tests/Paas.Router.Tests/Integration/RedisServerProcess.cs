@@ -39,7 +39,11 @@ internal sealed class RedisServerProcess : IAsyncDisposable
 
     /// <summary>A data Redis: start.sh PORT DIR, then <paramref name="options"/> (redis-server options that win over the file).</summary>
     public static Task<RedisServerProcess> StartAsync(int port, string dir, params string[] options) =>
-        LaunchAsync(Path.Combine(RepoRoot(), "deploy", "redis", "start.sh"), [port.ToString(), dir, .. options], port, dir);
+        StartWithEnvironmentAsync(port, dir, new Dictionary<string, string>(), options);
+
+    /// <summary>As <see cref="StartAsync"/>, with variables start.sh reads (PAAS_REDIS_BIND).</summary>
+    public static Task<RedisServerProcess> StartWithEnvironmentAsync(int port, string dir, IReadOnlyDictionary<string, string> environment, params string[] options) =>
+        LaunchAsync(Path.Combine(RepoRoot(), "deploy", "redis", "start.sh"), [port.ToString(), dir, .. options], port, dir, environment);
 
     /// <summary>A sentinel watching the primary at <paramref name="primaryPort"/> under the name <paramref name="service"/>.</summary>
     public static Task<RedisServerProcess> StartSentinelAsync(int port, string dir, string service, int primaryPort, int quorum)
@@ -60,7 +64,7 @@ internal sealed class RedisServerProcess : IAsyncDisposable
         return LaunchAsync("redis-server", [conf, "--sentinel"], port, dir);
     }
 
-    private static async Task<RedisServerProcess> LaunchAsync(string file, string[] arguments, int port, string dir)
+    private static async Task<RedisServerProcess> LaunchAsync(string file, string[] arguments, int port, string dir, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -68,6 +72,10 @@ internal sealed class RedisServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -102,22 +110,29 @@ internal sealed class RedisServerProcess : IAsyncDisposable
     }
 
     // A bare PING over TCP: the same for a data Redis and a sentinel, and "-NOAUTH" counts as alive too.
-    private static async Task<bool> AnswersPingAsync(int port)
+    private static async Task<bool> AnswersPingAsync(int port) => await PingAsync(System.Net.IPAddress.Loopback, port) is not null;
+
+    /// <summary>
+    /// A bare PING without a password to <paramref name="address"/>:<paramref name="port"/>: Redis's first reply
+    /// line ("+PONG", "-NOAUTH …"), or null when nothing answers there.
+    /// </summary>
+    public static async Task<string?> PingAsync(System.Net.IPAddress address, int port)
     {
         try
         {
             using var client = new System.Net.Sockets.TcpClient();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await client.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+            await client.ConnectAsync(address, port, timeout.Token);
             var stream = client.GetStream();
             await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
             var buffer = new byte[64];
             var read = await stream.ReadAsync(buffer, timeout.Token);
-            return read > 0 && (buffer[0] == (byte)'+' || Encoding.ASCII.GetString(buffer, 0, read).StartsWith("-NOAUTH"));
+            var reply = Encoding.ASCII.GetString(buffer, 0, read).Split('\r')[0];
+            return reply.StartsWith('+') || reply.StartsWith("-NOAUTH") ? reply : null;
         }
         catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or OperationCanceledException)
         {
-            return false;
+            return null;
         }
     }
 

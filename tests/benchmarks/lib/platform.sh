@@ -158,7 +158,7 @@ start_registry() {
 
 stop_platform() {
   [ -z "$REGISTRY_PID" ] || kill "$REGISTRY_PID" 2>/dev/null || true
-  if [ -n "$PAAS_REGISTRY" ]; then
+  if [ -n "${PAAS_REGISTRY:-}" ]; then
     # The engine keeps the registry's tags of this run's images: removed with them below.
     docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$PAAS_REGISTRY/" | xargs -r docker rmi -f >/dev/null 2>&1 || true
   fi
