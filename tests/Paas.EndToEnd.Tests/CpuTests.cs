@@ -12,7 +12,7 @@ public sealed class CpuTests(PlatformFixture platform)
     [Fact]
     public async Task ContainerCpuShares_FollowMemory_AndAreWhatPsShows()
     {
-        var (app, docker) = await SpinnerAppAsync();
+        var (app, docker) = await OneGigabyteAppAsync();
         using var _ = docker;
         var web = Assert.Single(await app.InstancesAsync(), i => i.GetProperty("process").GetString() == "web");
         Assert.Equal(1024, web.GetProperty("cpu_shares").GetInt64());
@@ -28,12 +28,10 @@ public sealed class CpuTests(PlatformFixture platform)
         AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=0"));
     }
 
-    /// <summary>The python fixture (with a process type that spins four busy loops), web at 1 GB.</summary>
-    private async Task<(AppUnderTest App, DockerClient Docker)> SpinnerAppAsync()
+    /// <summary>The python fixture, web at 1 GB.</summary>
+    private async Task<(AppUnderTest App, DockerClient Docker)> OneGigabyteAppAsync()
     {
         var workTree = await platform.NewWorkTreeAsync("python");
-        await File.AppendAllTextAsync(Path.Combine(workTree, "Procfile"), "spin: for i in 1 2 3 4; do (while :; do :; done) & done; wait\n");
-        await platform.CommitAllAsync(workTree, "spin");
         var name = PlatformFixture.UniqueAppName("cpu");
         AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", name));
         AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", name));
