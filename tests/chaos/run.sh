@@ -650,6 +650,13 @@ fault_standby() {
     record "standby controller takeover" "$(failed_between "$t0" "$(now)")" never "-" "takeover <= 10 s, then a write and a push; 0 failed" 0
     return
   fi
+  # A standby fetches every repository from the leader after its start: the hand-over waits for that copy.
+  local head deadline=$(($(date +%s) + 60))
+  head=$(git -C "$WORK/$APP" rev-parse HEAD)
+  until [ "$(git --git-dir "$dir/repos/$APP.git" rev-parse main 2>/dev/null)" = "$head" ]; do
+    (($(date +%s) < deadline)) || break
+    sleep 0.2
+  done
   # The hand-over: SIGTERM makes the supervised controller resign; the standby leads at its next round.
   kill -TERM "$(pid_of controller)"
   if ! wait_role "$url" "role: leader" 30 || ! wait_role "$api" "role: standby; leader: $url" 60; then
@@ -666,7 +673,7 @@ fault_standby() {
   kill -9 "$STANDBY_PID"
   if wait_role "$api" "role: leader" 60; then
     takeover=$(elapsed "$t_kill")
-    local deadline=$(($(date +%s) + 30))
+    deadline=$(($(date +%s) + 30))
     while (($(date +%s) < deadline)); do
       if paas config:set "CHAOS_TAKEOVER=$takeover" -a "$APP-probe" >"$WORK/takeover-write.log" 2>&1; then
         wrote=$(elapsed "$t_kill")
