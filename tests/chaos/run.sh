@@ -481,13 +481,17 @@ fault_registry() {
 # push_version LABEL: commits a new version of the page and pushes it (log: $WORK/push-LABEL.log); prints the
 # version once the router serves it (bounded: 60 s), fails when the push or the serving does.
 push_version() {
-  local label=$1 version deadline
-  version=$(($(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(max(r["version"] for r in json.load(sys.stdin)))') + 1))
+  local label=$1 version deadline last page
+  # The page's number: one more than the last release's and than the page's now (a push that failed
+  # left its commit behind), so the page always changes and its commit is new.
+  last=$(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(max(r["version"] for r in json.load(sys.stdin)))')
+  page=$(grep -o 'static v[0-9]*' "$WORK/$APP/index.html" | tr -dc 0-9)
+  version=$(((page > last ? page : last) + 1))
   (
-    cd "$WORK/$APP"
-    sed -i "s/Hello from static v[0-9]*/Hello from static v$version/" index.html
-    git -c user.name=chaos -c user.email=chaos@localhost commit -qam "$label $version"
-    timeout 300 git push paas main >"$WORK/push-$label.log" 2>&1
+    cd "$WORK/$APP" &&
+      sed -i "s/Hello from static v[0-9]*/Hello from static v$version/" index.html &&
+      git -c user.name=chaos -c user.email=chaos@localhost commit -qam "$label $version" >"$WORK/push-$label.log" 2>&1 &&
+      timeout 300 git push paas main >>"$WORK/push-$label.log" 2>&1
   ) || return 1
   deadline=$(($(date +%s) + 60))
   until curl -s -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" | grep -q "static v$version\b"; do
@@ -640,9 +644,11 @@ fault_standby() {
   mkdir -p "$dir"
   snapshot "$WORK/before-standby"
   t0=$(now)
+  # Read before the command: its own PAAS_DATA_DIR would apply to what follows it on the line.
+  local secret user password
+  secret=$(cat "$PAAS_DATA_DIR/cell-secret") user=$(cat "$PAAS_DATA_DIR/registry/username") password=$(cat "$PAAS_DATA_DIR/registry/password")
   PAAS_DATA_DIR=$dir PAAS_API_PORT=$port PAAS_API_URL=$url PAAS_API_TLS_PORT=0 PAAS_CONTROLLER_ADDRESS=$url \
-    PAAS_CELL_SECRET=$(cat "$PAAS_DATA_DIR/cell-secret") PAAS_REGISTRY=127.0.0.1:$REGISTRY_PORT \
-    PAAS_REGISTRY_USERNAME=$(cat "$PAAS_DATA_DIR/registry/username") PAAS_REGISTRY_PASSWORD=$(cat "$PAAS_DATA_DIR/registry/password") \
+    PAAS_CELL_SECRET=$secret PAAS_REGISTRY=127.0.0.1:$REGISTRY_PORT PAAS_REGISTRY_USERNAME=$user PAAS_REGISTRY_PASSWORD=$password \
     dotnet "$(bin src/Paas.Controller Paas.Controller)" >"$WORK/standby.log" 2>&1 &
   STANDBY_PID=$!
   if ! wait_role "$url" "role: standby; leader: http" 60; then

@@ -178,9 +178,12 @@ YAML
 
 stop_platform() {
   [ -z "$REGISTRY_PID" ] || kill "$REGISTRY_PID" 2>/dev/null || true
-  if [ -n "$PAAS_REGISTRY" ]; then
+  # The registry: start_registry's, or the one deploy/run.sh started (its PAAS_REGISTRY is not exported here;
+  # under `set -u` the bare variable stopped the clean-up right here, leaving the platform running).
+  local registry=${PAAS_REGISTRY:-${REGISTRY_PORT:+127.0.0.1:$REGISTRY_PORT}}
+  if [ -n "$registry" ]; then
     # The engine keeps the registry's tags of this run's images: removed with them below.
-    docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$PAAS_REGISTRY/" | xargs -r docker rmi -f >/dev/null 2>&1 || true
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$registry/" | xargs -r docker rmi -f >/dev/null 2>&1 || true
   fi
   if [ -n "$SUPERVISOR_PID" ]; then
     kill -TERM "$SUPERVISOR_PID" 2>/dev/null || true # it stops its children (SIGTERM, 10 s, SIGKILL)
