@@ -21,11 +21,17 @@ dir=$(cd "$dir" && pwd)
 
 # redis-server is given a file of this instance's own, made afresh at each start: the shared file is
 # included, never loaded directly, because CONFIG REWRITE (which Sentinel sends at every failover)
-# rewrites the file Redis was started with. Sentinel's rewrites last until the next start; the sentinels
-# then put a restarted Redis back in its role. A rewrite writes the password into it too: DIR is kept
-# private (setup makes it 0700).
-(umask 077 && printf '# Made by %s at each start; the settings are in %s.\ninclude %s\n' \
-  "${BASH_SOURCE[0]}" "$conf" "$conf" >"$dir/redis.conf")
+# rewrites the file Redis was started with. Of Sentinel's rewrites, the role is kept: a Redis the
+# sentinels made a replica (a failed-over primary, once they have demoted it) has a `replicaof` line and
+# must come back as that replica. Started as a primary again, it would serve its stale data as a primary
+# until the sentinels demote it again, about 10 s, and clients that knew it read from it (make chaos saw
+# 13 s of 502s after a primary that was down during the failover came back: the router loaded the routes
+# of instances already stopped). A rewrite writes the password into it too: DIR is kept private (setup
+# makes it 0700).
+kept=$(grep -E '^(replicaof|masterauth) ' "$dir/redis.conf" 2>/dev/null || true)
+[[ -z $kept ]] || kept=$(printf '# Kept from the last CONFIG REWRITE (Sentinel): the role of this Redis.\n%s\n' "$kept")
+(umask 077 && printf '# Made by %s at each start; the settings are in %s.\ninclude %s\n%s' \
+  "${BASH_SOURCE[0]}" "$conf" "$conf" "${kept:+$kept$'\n'}" >"$dir/redis.conf.tmp" && mv "$dir/redis.conf.tmp" "$dir/redis.conf")
 
 args=("$dir/redis.conf" --port "$port" --bind 127.0.0.1 --dir "$dir" "$@")
 if [[ -s $dir/password ]]; then

@@ -785,20 +785,23 @@ fault_sentinel() {
   # Routes written to the new primary reach the router: a push is served.
   version=$(push_version sentinel) && pushed=1
   echo "    push after the failover: $( ((pushed)) && echo "serving v$version" || echo "failed: $(tail -n 3 "$WORK/push-sentinel.log" | tr '\n' ' ')")"
-  sleep "$SETTLE"
-  t1=$(now)
-  window=$(failed_between "$t0" "$t1")
-  echo "    failures: $(failure_kinds "$t0" "$t1")"
-  lost=$(lost_since "$WORK/before-sentinel" "$pushed")
-  # The old primary back on its files: the sentinels turn it into a replica of the new one.
+  # The old primary back on its files (as a supervisor would start it), inside the window: until the
+  # sentinels make it a replica of the new one, it is a primary with stale data.
+  local t_back
+  t_back=$(now)
   start_redis
   deadline=$(($(date +%s) + 30))
   while (($(date +%s) < deadline)); do
-    redis-cli -p "$REDIS_PORT" role 2>/dev/null | head -n 1 | grep -q slave && { rejoined=yes; break; }
+    redis-cli -p "$REDIS_PORT" role 2>/dev/null | head -n 1 | grep -q slave && { rejoined="yes, after $(elapsed "$t_back") s"; break; }
     sleep 0.2
   done
   echo "    the old primary, restarted, is a replica again: $rejoined"
-  [ "$seconds" != never ] && ((pushed)) && [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  echo "    failures: $(failure_kinds "$t0" "$t1"); after the old primary's restart: $(failed_between "$t_back" "$t1")"
+  lost=$(lost_since "$WORK/before-sentinel" "$pushed")
+  [ "$seconds" != never ] && ((pushed)) && [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] && [ "$rejoined" != no ] || ok=0
   record "Redis Sentinel failover (primary killed, promoted after $promoted s, push afterwards $( ((pushed)) && echo ok || echo failed))" "$window" "$seconds" "$lost" "0 failed, nothing lost" "$ok"
 }
 
