@@ -5,16 +5,31 @@
 # and win over the file.
 # If DIR/password exists, Redis requires that password. It is handed over on stdin, never on the
 # command line, where every user of the machine could read it.
-# usage: start.sh PORT DIR [--option value ...]
+# With Sentinel, `--sentinels HOST:PORT,... [--service NAME]` (first, before any Redis option; the
+# service defaults to paas): before it starts, this Redis asks the sentinels which Redis is the primary,
+# and when that is another one it starts as its replica. A primary that was down while the sentinels
+# failed it over must not come back as a primary: until they demote it (about 10 s) it would serve its
+# stale data, and clients that knew it read from it (make chaos: 13 s of 502s, the router loading the
+# routes of stopped instances).
+# usage: start.sh PORT DIR [--sentinels HOST:PORT,... [--service NAME]] [--option value ...]
 set -euo pipefail
 
 if (($# < 2)); then
-  echo "usage: $0 PORT DIR [--redis-option value ...]" >&2
+  echo "usage: $0 PORT DIR [--sentinels HOST:PORT,... [--service NAME]] [--redis-option value ...]" >&2
   exit 2
 fi
 port=$1
 dir=$2
 shift 2
+sentinels= service=paas
+if [[ ${1:-} == --sentinels ]]; then
+  sentinels=${2:?--sentinels needs HOST:PORT,...}
+  shift 2
+  if [[ ${1:-} == --service ]]; then
+    service=${2:?--service needs a name}
+    shift 2
+  fi
+fi
 conf=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/paas-redis.conf
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
@@ -33,7 +48,22 @@ kept=$(grep -E '^(replicaof|masterauth) ' "$dir/redis.conf" 2>/dev/null || true)
 (umask 077 && printf '# Made by %s at each start; the settings are in %s.\ninclude %s\n%s' \
   "${BASH_SOURCE[0]}" "$conf" "$conf" "${kept:+$kept$'\n'}" >"$dir/redis.conf.tmp" && mv "$dir/redis.conf.tmp" "$dir/redis.conf")
 
-args=("$dir/redis.conf" --port "$port" --bind 127.0.0.1 --dir "$dir" "$@")
+args=("$dir/redis.conf" --port "$port" --bind 127.0.0.1 --dir "$dir")
+if [[ -n $sentinels ]]; then
+  # The first sentinel that names a primary decides; none answering: start as the file says (the
+  # sentinels put this Redis in its role once they see it).
+  IFS=, read -ra list <<<"$sentinels"
+  for sentinel in "${list[@]}"; do
+    primary=$(timeout 2 redis-cli -h "${sentinel%:*}" -p "${sentinel##*:}" sentinel get-master-addr-by-name "$service" 2>/dev/null | paste -sd ' ') || continue
+    [[ $primary =~ ^[^[:space:]]+\ [0-9]+$ ]] || continue
+    if [[ ${primary#* } != "$port" || ! ${primary% *} =~ ^(127\.0\.0\.1|localhost)$ ]]; then
+      echo "start.sh: the sentinel at $sentinel names ${primary/ /:} the primary of $service: starting as its replica" >&2
+      args+=(--replicaof "${primary% *}" "${primary#* }")
+    fi
+    break
+  done
+fi
+args+=("$@")
 if [[ -s $dir/password ]]; then
   # A trailing "-" makes redis-server read more configuration from stdin.
   exec redis-server "${args[@]}" - < <(printf 'requirepass "%s"\n' "$(<"$dir/password")")
