@@ -811,8 +811,11 @@ fault_sentinel() {
   done
   echo "    replica :$new promoted after $promoted s (the sentinels wait 5 s before they act)"
   # shellcheck disable=SC2016 # all_of evaluates these later
+  # Whole includes the cell being live in the new primary (its heartbeat key): until then a push is refused
+  # with "No cell is live" (a full run pushed at once and was).
   seconds=$(wait_whole "$t0" all_of "[ $promoted != never ]" "http_ok http://127.0.0.1:$ADMIN_PORT/healthz" \
-    "http_ok http://127.0.0.1:$CELL_PORT/healthz" "http_ok http://127.0.0.1:$API_PORT/healthz")
+    "http_ok http://127.0.0.1:$CELL_PORT/healthz" "http_ok http://127.0.0.1:$API_PORT/healthz" \
+    "[ \"\$(rcli exists ${PREFIX}cells:local:alive)\" = 1 ]")
   # Routes written to the new primary reach the router: a push is served.
   version=$(push_version sentinel) && pushed=1
   echo "    push after the failover: $( ((pushed)) && echo "serving v$version" || echo "failed: $(tail -n 3 "$WORK/push-sentinel.log" | tr '\n' ' ')")"
