@@ -15,10 +15,15 @@
 #   CHAOS_REDIS_DOWN        seconds Redis stays down in fault 4 (default 3)
 #   CHAOS_ONLY              space-separated fault functions to run (default: all), e.g. "router redis";
 #                           the faults: router cell controller redis redeploy bad_pushes controller_mid_deploy
-#                           registry etcd_one etcd_two disk_full
+#                           registry etcd_one etcd_two disk_full standby sentinel (run sentinel after redis:
+#                           after a failover the Redis fault would kill a replica)
 #   CHAOS_ETCD              1: the controller keeps its state in a three-member etcd cluster of this run's own
-#                           (loopback ports, $WORK/etcd); the default is 1 when an etcd fault is chosen and
-#                           Debian's etcd-server is installed, else 0 (SQLite, and the etcd faults are skipped)
+#                           (loopback ports, $WORK/etcd); the default is 1 when an etcd fault or the standby
+#                           takeover is chosen and Debian's etcd-server is installed, else 0 (SQLite, and
+#                           those faults are skipped)
+#   CHAOS_SENTINEL          1: every component reaches this run's Redis through three sentinels of the run's own,
+#                           with a replica beside it (the default when the sentinel fault is chosen); the
+#                           sentinels wait 5 s before a failover, so the Redis fault (3 s down) stays a restart
 #   CHAOS_KEEP              a directory to copy the load log and platform logs to before clean-up
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,10 +33,11 @@ source "$HERE/../benchmarks/lib/platform.sh"
 REDEPLOY_MINUTES=${CHAOS_REDEPLOY_MINUTES:-2}
 RPS=${CHAOS_RPS:-40}
 REDIS_DOWN=${CHAOS_REDIS_DOWN:-3}
-ONLY=${CHAOS_ONLY:-router cell controller redis redeploy bad_pushes controller_mid_deploy registry etcd_one etcd_two disk_full}
+ONLY=${CHAOS_ONLY:-router cell controller redis redeploy bad_pushes controller_mid_deploy registry etcd_one etcd_two disk_full standby sentinel}
+CHAOS_SENTINEL=${CHAOS_SENTINEL:-$([[ " $ONLY " == *" sentinel "* ]] && echo 1 || echo 0)}
 if [ -z "${CHAOS_ETCD:-}" ]; then
   CHAOS_ETCD=0
-  [[ " $ONLY " == *" etcd_"* ]] && command -v etcd >/dev/null && CHAOS_ETCD=1
+  [[ " $ONLY " == *" etcd_"* || " $ONLY " == *" standby "* ]] && command -v etcd >/dev/null && CHAOS_ETCD=1
 fi
 WHOLE_LIMIT=60 # seconds a fault may take to heal before it counts as never whole
 SETTLE=3       # seconds after "whole" still counted in the fault's window (late failures)
@@ -57,6 +63,8 @@ LOAD_PID=
 ROWS=()   # one per fault: "fault|failed|seconds|lost|goal|verdict"
 SKIPPED=() # "fault: reason" for each fault this platform cannot have, printed under the table
 ETCD_PIDS=() ETCD_ARGS=() ETCD_CLIENTS=()
+STANDBY_PID= # the second controller of fault_standby
+SENTINEL_PIDS=() SENTINEL_PORTS=() REPLICA_PID= REPLICA_PORT= # CHAOS_SENTINEL: the replica and three sentinels
 MISSED=0
 BAD_ERRORS=() # the one-sentence error of each bad push, printed under the table
 IN_WINDOWS=0 # failed requests counted in some fault's window; the rest happened between faults
@@ -73,6 +81,8 @@ cleanup() {
   mountpoint -q "$PAAS_DATA_DIR/cache" 2>/dev/null && umount "$PAAS_DATA_DIR/cache"
   # etcd members are background jobs: stopped before stop_platform, whose `wait` would wait for them forever.
   local pid
+  [ -n "$STANDBY_PID" ] && kill -9 "$STANDBY_PID" 2>/dev/null
+  for pid in "${SENTINEL_PIDS[@]}" $REPLICA_PID; do kill -9 "$pid" 2>/dev/null; done
   for pid in "${ETCD_PIDS[@]}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; done
   stop_platform
 }
@@ -99,7 +109,16 @@ failure_kinds() {
 http_ok() { [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$1")" = 200 ]; }
 app_ok() { [ "$(get "$APP")" = 200 ]; }
 pid_of() { cat "$PAAS_DATA_DIR/run/$1.pid" 2>/dev/null || true; }
-rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+rcli() { redis-cli -p "$(redis_primary_port)" "$@"; }
+# The port of the Redis primary: this run's Redis, or with Sentinel the one the sentinels name now.
+redis_primary_port() {
+  local port
+  if ((CHAOS_SENTINEL)) && port=$(redis-cli -p "${SENTINEL_PORTS[0]}" sentinel get-master-addr-by-name paas 2>/dev/null | sed -n 2p) && [ -n "$port" ]; then
+    echo "$port"
+  else
+    echo "$REDIS_PORT"
+  fi
+}
 router_endpoints() {
   curl -s -m 2 "http://127.0.0.1:$ADMIN_PORT/routes" |
     python3 -c "import json,sys; print(len(json.load(sys.stdin)['hosts'].get('$HOST',{}).get('endpoints',[])))" 2>/dev/null || echo 0
@@ -125,19 +144,26 @@ all_of() { local c; for c in "$@"; do eval "$c" || return 1; done; }
 
 # --- nothing lost -----------------------------------------------------------------------------------
 
-# snapshot FILE: what must survive a fault. Releases (not failed deploys) and config as the CLI shows them, the app's routes
-# and host in Redis, and the ids of the app's last 20 log lines (newer lines keep coming under load, and
-# the stream is capped, so the check is that these are still there, not that the length is equal).
+# snapshot FILE: what must survive a fault. Releases (not failed deploys; all of them: `paas releases`
+# shows 20 unless told) and config as the CLI shows them, the app's routes and host in Redis, and the ids
+# of the app's last 20 log lines (newer lines keep coming under load, and the stream is capped, so the
+# check is that these are still there, not that the length is equal), with the stream's count of lines
+# ever added.
 snapshot() {
   local out=$1
   {
     # Releases only: `paas releases` also lists deploys that failed or were rolled back (by their status).
-    echo "releases $(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(" ".join(sorted(str(r.get("version")) for r in json.load(sys.stdin) if r.get("status", "released") == "released")))')"
+    echo "releases $(paas releases -a "$APP" -n 1000 --json | python3 -c 'import json,sys; print(" ".join(sorted(str(r.get("version")) for r in json.load(sys.stdin) if r.get("status", "released") == "released")))')"
     echo "config $(paas config -a "$APP" --json | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')"
     echo "routes $(rcli hgetall "${PREFIX}routes" | grep -c "\"$APP\"" || true)"
     echo "host $(rcli hget "${PREFIX}hosts" "$HOST")"
   } >"$out"
   rcli xrevrange "${PREFIX}logs:$APP" + - COUNT 20 | grep -E '^[0-9]+-[0-9]+$' >"$out.logs" || true
+  stream_info entries-added >"$out.added"
+}
+# stream_info FIELD: one field of XINFO STREAM for the app's log stream (entries-added, first-entry's id).
+stream_info() {
+  rcli xinfo stream "${PREFIX}logs:$APP" | awk -v f="$1" 'take { print; exit } $0 == f { take = 1 }'
 }
 
 # lost_since BEFORE [EXTRA_RELEASES]: "nothing" when the state now matches BEFORE (with EXTRA_RELEASES
@@ -157,12 +183,29 @@ lost_since() {
   [ "$(grep '^config' "$before")" = "$(grep '^config' "$now_file")" ] || problems+=("config")
   [ "$(grep '^host' "$before")" = "$(grep '^host' "$now_file")" ] || problems+=("host")
   [ "$(sed -n 's/^routes //p' "$now_file")" -ge 2 ] || problems+=("routes ($(sed -n 's/^routes //p' "$now_file"))")
+  # A line older than the stream's first one now was trimmed by the cap (10,000 lines: under this load, with
+  # the router's access lines, about two minutes), not lost, as long as the count of lines ever added has
+  # only grown: a Redis that came back empty starts that count again.
+  local first added_before added_now trimmed=0
+  first=$(rcli xinfo stream "${PREFIX}logs:$APP" | awk '$0 == "first-entry" { getline; print; exit }')
+  added_before=$(cat "$before.added" 2>/dev/null || echo 0) added_now=$(stream_info entries-added)
   while read -r id; do
-    [ -n "$(rcli xrange "${PREFIX}logs:$APP" "$id" "$id")" ] || missing=$((missing + 1))
+    [ -n "$(rcli xrange "${PREFIX}logs:$APP" "$id" "$id")" ] && continue
+    if [ -n "$first" ] && ((${added_now:-0} > ${added_before:-0})) && older_id "$id" "$first"; then
+      trimmed=$((trimmed + 1))
+    else
+      missing=$((missing + 1))
+    fi
   done <"$before.logs"
   ((missing == 0)) || problems+=("$missing of $(wc -l <"$before.logs") log lines")
+  ((trimmed == 0)) || echo "    ($trimmed of the log lines checked were trimmed by the stream's cap: $((added_now - added_before)) lines added meanwhile)" >&2
   [ -s "$before.logs" ] || problems+=("no log lines to check")
   if ((${#problems[@]})); then echo "lost: ${problems[*]}"; else echo "nothing"; fi
+}
+
+older_id() { # A B: stream id A is older than B
+  local a=$1 b=$2
+  ((${a%-*} < ${b%-*} || (${a%-*} == ${b%-*} && ${a#*-} < ${b#*-})))
 }
 
 # record FAULT FAILED SECONDS LOST GOAL PASSED(0/1)
@@ -395,25 +438,32 @@ fault_bad_pushes() {
 # controller resumes the rollout (the image exists) or rolls it back, and its record says which.
 
 release_status() { # VERSION: that release's status and reason as `paas releases --json` has them
-  paas releases -a "$APP" --json 2>/dev/null | python3 -c "import json,sys
-for r in json.load(sys.stdin):
-    if r['version'] == $1: print(r.get('status', '?') + (', resumed' if r.get('resumed') else '') + (': ' + r['status_reason'] if r.get('status_reason') else ''))" 2>/dev/null || true
+  # A deploy that failed keeps the number the next one gets too: the newest record of that number.
+  paas releases -a "$APP" -n 1000 --json 2>/dev/null | python3 -c "import json,sys
+rs = [r for r in json.load(sys.stdin) if r['version'] == $1]
+if rs:
+    r = max(rs, key=lambda r: r.get('created_at') or '')
+    print(r.get('status', '?') + (', resumed' if r.get('resumed') else '') + (': ' + r['status_reason'] if r.get('status_reason') else ''))" 2>/dev/null || true
 }
 
 fault_controller_mid_deploy() {
   echo "==> 7. SIGKILL the controller mid-deploy (at the start of the rollout) under load"
-  local t0 t1 seconds window lost status version old extra=0 ok=1 deadline
+  local t0 t1 seconds window lost status version old extra=0 ok=1 deadline page
   snapshot "$WORK/before-mid-deploy"
-  version=$(($(paas releases -a "$APP" --json | python3 -c 'import json,sys; print(max(r["version"] for r in json.load(sys.stdin)))') + 1))
+  page=$(grep -o 'static v[0-9]*' "$WORK/$APP/index.html" | tr -dc 0-9)
   (
     cd "$WORK/$APP"
-    sed -i "s/Hello from static v[0-9]*/Hello from static v$version/" index.html
-    git -c user.name=chaos -c user.email=chaos@localhost commit -qam "mid-deploy $version"
+    sed -i "s/Hello from static v[0-9]*/Hello from static v$((page + 1))/" index.html
+    git -c user.name=chaos -c user.email=chaos@localhost commit -qam "mid-deploy $((page + 1))"
   )
   (cd "$WORK/$APP" && timeout 300 git push paas main >"$WORK/mid-deploy.log" 2>&1) &
   local push=$!
+  # The release number is the one the push launches (a failed deploy does not use one up, so it cannot be
+  # told beforehand).
   deadline=$(($(date +%s) + 120))
-  until grep -q -- "Launching v$version" "$WORK/mid-deploy.log" 2>/dev/null || (($(date +%s) > deadline)); do sleep 0.05; done
+  until grep -q -- "Launching v[0-9]" "$WORK/mid-deploy.log" 2>/dev/null || (($(date +%s) > deadline)); do sleep 0.05; done
+  version=$(grep -o -- "Launching v[0-9]*" "$WORK/mid-deploy.log" | head -n 1 | tr -dc 0-9)
+  version=${version:-0}
   old=$(pid_of controller)
   t0=$(now)
   kill -9 "$old"
@@ -437,22 +487,49 @@ fault_controller_mid_deploy() {
 }
 
 # --- 8. the registry ---------------------------------------------------------------------------------
-# Multi-host platforms stage once and pull releases from a registry; the chaos platform is one host
-# (deploy/run.sh starts no registry), so there is nothing to kill.
+# deploy/run.sh supervises the platform's registry (here on a spare port, lib/platform.sh); cells pull
+# releases from it. Killing it must not touch serving apps; it is back once its root answers (after the
+# garbage collection its start runs), and a push afterwards goes through it again.
 fault_registry() {
   echo "==> 8. SIGKILL the registry under load"
   local reason
-  if [ -n "$(pid_of registry)" ]; then
-    kill_supervised registry "${PAAS_REGISTRY_HEALTH:-http://127.0.0.1:5000/v2/}"
-    local lost ok=1
-    lost=$(lost_since "$WORK/before-registry")
-    [ "$K_SECONDS" != never ] && [ "$(failures_of "$K_WINDOW")" = 0 ] && [ "$lost" = nothing ] || ok=0
-    record "SIGKILL registry" "$K_WINDOW" "$K_SECONDS" "$lost" "0 failed" "$ok"
+  if [ -z "$(pid_of registry)" ]; then
+    reason="deploy/run.sh started no registry (PAAS_REGISTRY names another, or PAAS_REGISTRY_PORT is 0)"
+    echo "    skipped: $reason"
+    SKIPPED+=("SIGKILL registry: $reason")
     return
   fi
-  reason="the chaos platform runs on one host and deploy/run.sh starts no registry (cells share the local engine's images)"
-  echo "    skipped: $reason"
-  SKIPPED+=("SIGKILL registry: $reason")
+  local lost ok=1 pushed=0 version
+  # Its root answers 200 without credentials once it serves (what run.sh's readiness check waits for).
+  kill_supervised registry "http://127.0.0.1:$REGISTRY_PORT/"
+  version=$(push_version registry) && pushed=1
+  echo "    push after the restart: $( ((pushed)) && echo "ok, serving v$version" || echo "failed: $(tail -n 3 "$WORK/push-registry.log" | tr '\n' ' ')")"
+  lost=$(lost_since "$WORK/before-registry" "$pushed")
+  [ "$K_SECONDS" != never ] && [ "$(failures_of "$K_WINDOW")" = 0 ] && [ "$lost" = nothing ] && ((pushed)) || ok=0
+  record "SIGKILL registry (push afterwards $( ((pushed)) && echo ok || echo failed))" "$K_WINDOW" "$K_SECONDS" "$lost" "0 failed, a push afterwards ok" "$ok"
+}
+
+# push_version LABEL: commits a new version of the page and pushes it (log: $WORK/push-LABEL.log); prints the
+# version once the router serves it (bounded: 60 s), fails when the push or the serving does.
+push_version() {
+  local label=$1 version deadline last page
+  # The page's number: one more than the last release's and than the page's now (a push that failed
+  # left its commit behind), so the page always changes and its commit is new.
+  last=$(paas releases -a "$APP" -n 1000 --json | python3 -c 'import json,sys; print(max(r["version"] for r in json.load(sys.stdin)))')
+  page=$(grep -o 'static v[0-9]*' "$WORK/$APP/index.html" | tr -dc 0-9)
+  version=$(((page > last ? page : last) + 1))
+  (
+    cd "$WORK/$APP" &&
+      sed -i "s/Hello from static v[0-9]*/Hello from static v$version/" index.html &&
+      git -c user.name=chaos -c user.email=chaos@localhost commit -qam "$label $version" >"$WORK/push-$label.log" 2>&1 &&
+      timeout 300 git push paas main >>"$WORK/push-$label.log" 2>&1
+  ) || return 1
+  deadline=$(($(date +%s) + 60))
+  until curl -s -H "Host: $HOST" "http://127.0.0.1:$ROUTER_PORT/" | grep -q "static v$version\b"; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.2
+  done
+  echo "$version"
 }
 
 # --- 9, 10. etcd: one member of three killed, then two --------------------------------------------------
@@ -486,7 +563,7 @@ start_etcd_member() { # INDEX (restarts it on its data directory)
 }
 kill_etcd_member() { kill -9 "${ETCD_PIDS[$1]}" 2>/dev/null || true; wait "${ETCD_PIDS[$1]}" 2>/dev/null || true; ETCD_PIDS[$1]=; }
 etcd_write() { paas config:set "CHAOS_PROBE=$1" -a "$APP-probe" >"$WORK/etcd-write.log" 2>&1; }
-etcd_read() { paas releases -a "$APP" --json >/dev/null 2>"$WORK/etcd-read.log"; }
+etcd_read() { paas releases -a "$APP" -n 1000 --json >/dev/null 2>"$WORK/etcd-read.log"; }
 
 etcd_skipped() {
   local reason="the controller runs on SQLite in this run (CHAOS_ETCD=0, or Debian's etcd-server is not installed)"
@@ -571,11 +648,204 @@ fault_disk_full() {
   }
 }
 
+# --- 12. standby controller takeover -----------------------------------------------------------------
+# A second controller on the same etcd (its own data directory and port, the same cell secret and
+# registry), started here as a standby, as StandbyControllerTests starts one. It is made the leader by a
+# graceful restart of the supervised controller (which resigns its lease; its supervisor starts it again,
+# as a standby), and a push through the supervised one, forwarded to the leader, is copied back to it.
+# Then the leader is SIGKILLed and never comes back (a lost host): the supervised controller must lead
+# within 10 s, take a config write, and take a push to the same app (its repository intact), while the
+# router answers every request.
+controller_role() { # URL: the role line of that controller's /healthz ("role: leader; leader: URL")
+  curl -s -m 2 "$1/healthz" 2>/dev/null | sed -n 2p
+}
+wait_role() { # URL PREFIX SECONDS: until the role line starts with PREFIX; fails after SECONDS
+  local deadline=$(($(date +%s) + $3))
+  until [[ "$(controller_role "$1")" == "$2"* ]]; do
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+fault_standby() {
+  echo "==> 12. standby controller takeover: SIGKILL the leading controller under load"
+  ((CHAOS_ETCD)) || { etcd_skipped "standby controller takeover"; return; }
+  local port url dir t0 t1 window lost takeover=never wrote=never version1 version2 pushed=0 ok=1 api=http://127.0.0.1:$API_PORT
+  port=$(free_port) url=http://127.0.0.1:$port dir=$WORK/standby
+  mkdir -p "$dir"
+  snapshot "$WORK/before-standby"
+  t0=$(now)
+  # Read before the command: its own PAAS_DATA_DIR would apply to what follows it on the line.
+  local secret user password
+  secret=$(cat "$PAAS_DATA_DIR/cell-secret") user=$(cat "$PAAS_DATA_DIR/registry/username") password=$(cat "$PAAS_DATA_DIR/registry/password")
+  PAAS_DATA_DIR=$dir PAAS_API_PORT=$port PAAS_API_URL=$url PAAS_API_TLS_PORT=0 PAAS_CONTROLLER_ADDRESS=$url \
+    PAAS_CELL_SECRET=$secret PAAS_REGISTRY=127.0.0.1:$REGISTRY_PORT PAAS_REGISTRY_USERNAME=$user PAAS_REGISTRY_PASSWORD=$password \
+    dotnet "$(bin src/Paas.Controller Paas.Controller)" >"$WORK/standby.log" 2>&1 &
+  STANDBY_PID=$!
+  if ! wait_role "$url" "role: standby; leader: http" 60; then
+    echo "    the second controller did not stand by: $(controller_role "$url"); $(tail -n 3 "$WORK/standby.log")"
+    record "standby controller takeover" "$(failed_between "$t0" "$(now)")" never "-" "takeover <= 10 s, then a write and a push; 0 failed" 0
+    return
+  fi
+  # A standby fetches every repository from the leader after its start: the hand-over waits for that copy.
+  local head deadline=$(($(date +%s) + 60))
+  head=$(git -C "$WORK/$APP" rev-parse HEAD)
+  until [ "$(git --git-dir "$dir/repos/$APP.git" rev-parse main 2>/dev/null)" = "$head" ]; do
+    (($(date +%s) < deadline)) || break
+    sleep 0.2
+  done
+  # The hand-over: SIGTERM makes the supervised controller resign; the standby leads at its next round.
+  kill -TERM "$(pid_of controller)"
+  if ! wait_role "$url" "role: leader" 30 || ! wait_role "$api" "role: standby; leader: $url" 60; then
+    echo "    the hand-over did not happen: $url: $(controller_role "$url"); $api: $(controller_role "$api")"
+    record "standby controller takeover" "$(failed_between "$t0" "$(now)")" never "-" "takeover <= 10 s, then a write and a push; 0 failed" 0
+    return
+  fi
+  echo "    $url leads after a graceful restart of the supervised controller, which stands by"
+  # A push while the second controller leads: through the standby, forwarded, copied back to it.
+  version1=$(push_version standby-1) && pushed=1
+  echo "    push through the standby: $( ((pushed)) && echo "serving v$version1; $(grep -o 'Repository copied to [0-9]* standby controllers*' "$WORK/push-standby-1.log" || echo 'no copy reported')" || echo "failed: $(tail -n 3 "$WORK/push-standby-1.log" | tr '\n' ' ')")"
+  local t_kill
+  t_kill=$(now)
+  kill -9 "$STANDBY_PID"
+  if wait_role "$api" "role: leader" 60; then
+    takeover=$(elapsed "$t_kill")
+    deadline=$(($(date +%s) + 30))
+    while (($(date +%s) < deadline)); do
+      if paas config:set "CHAOS_TAKEOVER=$takeover" -a "$APP-probe" >"$WORK/takeover-write.log" 2>&1; then
+        wrote=$(elapsed "$t_kill")
+        break
+      fi
+      sleep 0.2
+    done
+  fi
+  echo "    after the SIGKILL: leading again after ${takeover} s, a config write through it after ${wrote} s ($(tail -n 1 "$WORK/takeover-write.log" 2>/dev/null))"
+  if [ "$takeover" != never ] && version2=$(push_version standby-2); then
+    pushed=$((pushed + 1))
+    echo "    push to the same app through the new leader: serving v$version2"
+  else
+    echo "    push through the new leader failed: $(tail -n 3 "$WORK/push-standby-2.log" 2>/dev/null | tr '\n' ' ')"
+  fi
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  echo "    failures (from the standby's start): $(failure_kinds "$t0" "$t1")"
+  lost=$(lost_since "$WORK/before-standby" "$pushed")
+  [ "$takeover" != never ] && awk -v s="$takeover" 'BEGIN { exit !(s <= 10) }' && [ "$wrote" != never ] && ((pushed == 2)) &&
+    [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] || ok=0
+  record "standby controller takeover (leader SIGKILLed; write after ${wrote} s; $pushed of 2 pushes)" "$window" "$takeover" "$lost" "takeover <= 10 s, then a write and a push; 0 failed" "$ok"
+}
+
+# --- 13. Redis Sentinel failover ---------------------------------------------------------------------
+# With CHAOS_SENTINEL=1 the platform's Redis has a replica and three sentinels, and every component
+# connects through the sentinels (PAAS_REDIS names them and the service, as README's Redis section says).
+# The primary is SIGKILLed and stays down: the sentinels promote the replica, the components follow it,
+# the router keeps serving from its table meanwhile. Whole: the platform is healthy and a push's new
+# routes, written to the new primary, reach the router. The old primary then starts again on its files
+# and the sentinels make it a replica of the new one.
+
+start_sentinels() {
+  local i port
+  REPLICA_PORT=$(free_port)
+  "$ROOT/deploy/redis/start.sh" "$REPLICA_PORT" "$WORK/redis-replica" --replicaof 127.0.0.1 "$REDIS_PORT" >>"$WORK/redis-replica.log" 2>&1 &
+  REPLICA_PID=$!
+  for i in 0 1 2; do
+    port=$(free_port)
+    SENTINEL_PORTS[i]=$port
+    mkdir -p "$WORK/sentinel-$i"
+    # Sentinel rewrites its file as it learns the topology: one file each.
+    cat >"$WORK/sentinel-$i/sentinel.conf" <<CONF
+port $port
+bind 127.0.0.1
+dir $WORK/sentinel-$i
+sentinel monitor paas 127.0.0.1 $REDIS_PORT 2
+sentinel down-after-milliseconds paas 5000
+sentinel failover-timeout paas 10000
+sentinel parallel-syncs paas 1
+CONF
+    redis-server "$WORK/sentinel-$i/sentinel.conf" --sentinel >>"$WORK/sentinel-$i.log" 2>&1 &
+    SENTINEL_PIDS[i]=$!
+  done
+  # A failover needs the sentinels to know each other (the quorum) and the replica (to promote it).
+  local ready deadline=$(($(date +%s) + 60))
+  while (($(date +%s) < deadline)); do
+    ready=1
+    for port in "${SENTINEL_PORTS[@]}"; do
+      redis-cli -p "$port" sentinel ckquorum paas 2>/dev/null | grep -q '3 usable' || ready=0
+      [ "$(redis-cli -p "$port" sentinel replicas paas 2>/dev/null | grep -c '^name$')" = 1 ] || ready=0
+    done
+    ((ready)) && break
+    sleep 0.2
+  done
+  ((ready)) || { echo "the sentinels did not get ready (see $WORK/sentinel-*.log)" >&2; exit 1; }
+  PAAS_REDIS=$(printf '127.0.0.1:%s,' "${SENTINEL_PORTS[@]}")serviceName=paas,connectTimeout=2000
+  export PAAS_REDIS
+  echo "==> Redis through Sentinel: primary :$REDIS_PORT, replica :$REPLICA_PORT, sentinels :${SENTINEL_PORTS[*]}"
+}
+
+fault_sentinel() {
+  echo "==> 13. Redis Sentinel failover: SIGKILL the primary under load, kept down"
+  if ! ((CHAOS_SENTINEL)); then
+    local reason="the platform reaches Redis directly in this run (CHAOS_SENTINEL=0)"
+    echo "    skipped: $reason"
+    SKIPPED+=("Redis Sentinel failover: $reason")
+    return
+  fi
+  local t0 t1 old new promoted=never seconds window lost pushed=0 version rejoined=no ok=1 deadline
+  old=$(redis_primary_port)
+  if [ "$old" != "$REDIS_PORT" ]; then
+    echo "    the primary is :$old, not this run's first Redis: the sentinel fault runs once, after the redis fault"
+  fi
+  snapshot "$WORK/before-sentinel"
+  sleep 1.5 # what the primary acknowledged a moment ago has reached the replica
+  t0=$(now)
+  kill_redis
+  deadline=$(($(date +%s) + WHOLE_LIMIT))
+  while (($(date +%s) < deadline)); do
+    new=$(redis_primary_port)
+    if [ "$new" != "$old" ] && [ "$(redis-cli -p "$new" role 2>/dev/null | head -n 1)" = master ]; then
+      promoted=$(elapsed "$t0")
+      break
+    fi
+    sleep 0.1
+  done
+  echo "    replica :$new promoted after $promoted s (the sentinels wait 5 s before they act)"
+  # shellcheck disable=SC2016 # all_of evaluates these later
+  # Whole includes the cell being live in the new primary (its heartbeat key): until then a push is refused
+  # with "No cell is live" (a full run pushed at once and was).
+  seconds=$(wait_whole "$t0" all_of "[ $promoted != never ]" "http_ok http://127.0.0.1:$ADMIN_PORT/healthz" \
+    "http_ok http://127.0.0.1:$CELL_PORT/healthz" "http_ok http://127.0.0.1:$API_PORT/healthz" \
+    "[ \"\$(rcli exists ${PREFIX}cells:local:alive)\" = 1 ]")
+  # Routes written to the new primary reach the router: a push is served.
+  version=$(push_version sentinel) && pushed=1
+  echo "    push after the failover: $( ((pushed)) && echo "serving v$version" || echo "failed: $(tail -n 3 "$WORK/push-sentinel.log" | tr '\n' ' ')")"
+  # The old primary back on its files, as README says to start a Redis under Sentinel (start.sh
+  # --sentinels: it asks them for the primary first and starts as its replica), inside the window.
+  # Started plainly, it would be a primary with stale data until the sentinels demote it (~10 s), and a
+  # run saw 524 requests answered 502 then: clients that knew it read the routes of stopped instances.
+  local t_back
+  t_back=$(now)
+  start_redis --sentinels "$(printf '127.0.0.1:%s,' "${SENTINEL_PORTS[@]}" | sed 's/,$//')"
+  deadline=$(($(date +%s) + 30))
+  while (($(date +%s) < deadline)); do
+    redis-cli -p "$REDIS_PORT" role 2>/dev/null | head -n 1 | grep -q slave && { rejoined="yes, after $(elapsed "$t_back") s"; break; }
+    sleep 0.2
+  done
+  echo "    the old primary, restarted, is a replica again: $rejoined"
+  sleep "$SETTLE"
+  t1=$(now)
+  window=$(failed_between "$t0" "$t1")
+  echo "    failures: $(failure_kinds "$t0" "$t1"); after the old primary's restart: $(failed_between "$t_back" "$t1")"
+  lost=$(lost_since "$WORK/before-sentinel" "$pushed")
+  [ "$seconds" != never ] && ((pushed)) && [ "$(failures_of "$window")" = 0 ] && [ "$lost" = nothing ] && [ "$rejoined" != no ] || ok=0
+  record "Redis Sentinel failover (primary killed, promoted after $promoted s, push afterwards $( ((pushed)) && echo ok || echo failed))" "$window" "$seconds" "$lost" "0 failed, nothing lost" "$ok"
+}
+
 # --- the run ----------------------------------------------------------------------------------------
 
 print_table() {
   local row
-  printf '\n%s\n' "Chaos run of $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (load average $(cut -d' ' -f1-3 /proc/loadavg)), $RPS req/s (new connection each) through the router to $APP (static, web=2); slow = 2xx after more than $SLOW s"
+  printf '\n%s\n' "Chaos run of $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores (load average $(cut -d' ' -f1-3 /proc/loadavg)), $RPS req/s (new connection each) through the router to $APP (static, web=2); slow = 2xx after more than $SLOW s; controller state in $( ((CHAOS_ETCD)) && echo "etcd (3 members)" || echo SQLite); Redis $( ((CHAOS_SENTINEL)) && echo "through Sentinel (primary, replica, 3 sentinels)" || echo direct)"
   {
     echo "fault|failed requests|seconds to whole|nothing lost|goal|result"
     for row in "${ROWS[@]}"; do echo "$row"; done
@@ -593,6 +863,7 @@ print_table() {
 main() {
   echo "==> starting this run's Redis and the platform (deploy/run.sh) in $WORK"
   start_own_redis
+  ((CHAOS_SENTINEL)) && start_sentinels
   ((CHAOS_ETCD)) && start_etcd_cluster
   start_platform_supervised
   echo "==> pushing the static fixture as $APP, web=2, with a config var"

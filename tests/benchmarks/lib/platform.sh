@@ -7,7 +7,8 @@
 #   paas ARGS...                             the CLI against this platform
 #   kill_cell NAME                           kill a cell agent (its containers stay)
 #   start_own_redis                          a Redis of this run's own (before start_*), which it may kill
-#   start_redis / kill_redis                 (re)start it on the same port and directory / SIGKILL it
+#   start_redis / kill_redis                 (re)start it on the same port and directory (arguments go to
+#                                            deploy/redis/start.sh) / SIGKILL it
 #   start_platform_supervised                the platform as users run it: deploy/run.sh, one cell "local"
 #   start_registry [BIND]                    a Docker Distribution registry of this run's own (before start_*),
 #                                            with a password, on a spare port of BIND (default 127.0.0.1; the
@@ -101,8 +102,8 @@ start_own_redis() {
   start_redis
 }
 
-start_redis() {
-  "$ROOT/deploy/redis/start.sh" "$REDIS_PORT" "$WORK/redis" >>"$WORK/redis.log" 2>&1 &
+start_redis() { # [START.SH OPTIONS...], e.g. --sentinels HOST:PORT,...
+  "$ROOT/deploy/redis/start.sh" "$REDIS_PORT" "$WORK/redis" "$@" >>"$WORK/redis.log" 2>&1 &
   REDIS_PID=$! # start.sh execs redis-server, so this is the server's pid
   for _ in $(seq 1 100); do
     [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
@@ -158,9 +159,12 @@ start_registry() {
 
 stop_platform() {
   [ -z "$REGISTRY_PID" ] || kill "$REGISTRY_PID" 2>/dev/null || true
-  if [ -n "${PAAS_REGISTRY:-}" ]; then
+  # The registry: start_registry's, or the one deploy/run.sh started (its PAAS_REGISTRY is not exported here;
+  # under `set -u` the bare variable stopped the clean-up right here, leaving the platform running).
+  local registry=${PAAS_REGISTRY:-${REGISTRY_PORT:+127.0.0.1:$REGISTRY_PORT}}
+  if [ -n "$registry" ]; then
     # The engine keeps the registry's tags of this run's images: removed with them below.
-    docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$PAAS_REGISTRY/" | xargs -r docker rmi -f >/dev/null 2>&1 || true
+    docker images --format '{{.Repository}}:{{.Tag}}' | grep "^$registry/" | xargs -r docker rmi -f >/dev/null 2>&1 || true
   fi
   if [ -n "$SUPERVISOR_PID" ]; then
     kill -TERM "$SUPERVISOR_PID" 2>/dev/null || true # it stops its children (SIGTERM, 10 s, SIGKILL)
