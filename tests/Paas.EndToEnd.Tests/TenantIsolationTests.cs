@@ -69,12 +69,7 @@ public sealed class TenantIsolationTests(PlatformFixture platform)
     {
         var bob = await platform.NewUserAsync("bob");
         var (his, workTree) = await BobsAppAsync(bob);
-        int closedPort;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            closedPort = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var closedPort = FreePort.Next();
 
         var answers = new List<string>();
         foreach (var port in new[] { platform.ApiPort, closedPort })

@@ -80,12 +80,7 @@ public sealed class EtcdCluster : IDisposable
         throw new InvalidOperationException("etcd is not installed: install Debian's etcd-server (deploy/setup.sh does) to run the etcd state-store tests.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Paas.Testing.TestPorts.Next();
 
     private void WaitUntilHealthy(TimeSpan timeout)
     {

@@ -131,10 +131,5 @@ public sealed class BuildpackFetcherTests : IDisposable
     public void PublicNetwork_TellsPublicAddressesFromThePlatformsOwn(string address, bool isPublic) =>
         Assert.Equal(isPublic, PublicNetwork.IsPublic(IPAddress.Parse(address)));
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Paas.Testing.TestPorts.Next();
 }

@@ -1,14 +1,7 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace Paas.EndToEnd.Tests.Infrastructure;
 
+/// <summary>A port for a process a test starts; see <see cref="Paas.Testing.TestPorts"/> for why not port 0.</summary>
 public static class FreePort
 {
-    public static int Next()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int Next() => Paas.Testing.TestPorts.Next();
 }

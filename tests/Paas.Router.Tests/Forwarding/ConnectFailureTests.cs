@@ -129,10 +129,5 @@ public class ConnectFailureTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Paas.Testing.TestPorts.Next();
 }

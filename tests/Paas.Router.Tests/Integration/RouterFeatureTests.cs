@@ -478,12 +478,7 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
         Assert.Contains(routers[1], enrolled);
     }
 
-    private static int ClosedPort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int ClosedPort() => Paas.Testing.TestPorts.Next();
 
     [Fact]
     public async Task AccessLogHasOneLinePerRequestWithItsDetails()
