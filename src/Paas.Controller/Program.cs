@@ -161,9 +161,10 @@ services.AddSingleton<DeployRecovery>();
 // first: it takes the locks of apps with an interrupted deploy before the converger's first pass runs.
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
-services.AddHostedService<LeadershipService>();
-services.AddHostedService(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
+// The stack is published by one controller, which names its digest for joining cells; standbys would push it again.
+services.AddLeaderOnly(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
     sp.GetRequiredService<ILogger<StackImagePublisher>>()));
+services.AddHostedService<LeadershipService>();
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 // Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
