@@ -21,7 +21,10 @@ public sealed class FormationTests(PlatformFixture platform)
         Assert.True(scaled.ExitCode == 0, scaled.ToString());
         var instances = await app.InstancesAsync();
         Assert.Equal(10, instances.Count(Running));
-        Assert.Equal(3, instances.Select(i => i.GetProperty("cell").GetString()).Distinct().Count());
+        var cellsUsed = instances.Select(i => i.GetProperty("cell").GetString()).Distinct().Count();
+        // When this fails, the cells' view at that moment says why (one full, one silent): it failed once under heavy load.
+        if (cellsUsed != 3)
+            Assert.Fail($"10 instances on {cellsUsed} cells, not 3:\n{await app.PaasAsync("ps")}\n{await platform.PaasAsync(null, "cells")}");
         // The scale returned once all ten were routed: every one answers through the router now.
         var answeredBy = await AnsweredByAsync(app, until: s => s.Count == 10);
         Assert.Equal(Enumerable.Range(1, 10).Select(n => $"web.{n}").Order(), answeredBy.Order());

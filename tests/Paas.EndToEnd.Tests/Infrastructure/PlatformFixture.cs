@@ -234,6 +234,16 @@ public partial class PlatformFixture : IAsyncLifetime
         return dir;
     }
 
+    /// <summary>A fixture buildpack (tests/fixtures/buildpacks/NAME) as a fresh git repository, for a <c>file://</c> buildpack URL.</summary>
+    public async Task<string> BuildpackRepoAsync(string buildpack)
+    {
+        var dir = Path.Combine(DataDirectory, "buildpack-repos", buildpack + "-" + Guid.NewGuid().ToString("N")[..6]);
+        CopyDirectory(Path.Combine(RepoPaths.Root, "tests", "fixtures", "buildpacks", buildpack), dir);
+        await MustAsync(GitAsync(dir, "init", "-q", "-b", "main"));
+        await CommitAllAsync(dir, "buildpack");
+        return dir;
+    }
+
     public async Task CommitAllAsync(string workTree, string message)
     {
         await MustAsync(GitAsync(workTree, "add", "-A"));
