@@ -48,17 +48,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
-command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || need+=(haproxy)
-command -v redis-server >/dev/null || need+=(redis-server)
-if ((${#need[@]})); then
-  echo "==> installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+# shellcheck source=../lib/proxies.sh
+source "$ROOT/tests/benchmarks/lib/proxies.sh"
+install_proxy_tools
+command -v redis-server >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
@@ -94,41 +87,11 @@ CONF
 "${ON_LOAD[@]}" "$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
 
 # nginx as the proxy: same host route, upstream keep-alive, one worker per core it may use, no access log.
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes $PROXY_WORKERS; daemon off; pid $WORK/nginx/nginx.pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
-  server { listen 127.0.0.1:$NGINX_PORT default_server; server_name _; return 404; }
-  server { listen 127.0.0.1:$NGINX_PORT; server_name $HOST;
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme; } } }
-CONF
+nginx_proxy_conf "$WORK/nginx" "$NGINX_PORT" "127.0.0.1:$BACKEND_PORT" "$HOST" "$PROXY_WORKERS" off
 "${ON_PROXY[@]}" "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null & PIDS+=($!)
 
 # HAProxy: same host route, connection reuse, one thread per core, no log.
-cat >"$WORK/haproxy.cfg" <<CONF
-global
-  nbthread $PROXY_WORKERS
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  option forwardfor
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT
-  use_backend app if { hdr(host) -i $HOST }
-  default_backend none
-backend app
-  server s1 127.0.0.1:$BACKEND_PORT
-backend none
-  http-request return status 404
-CONF
+haproxy_cfg "$WORK/haproxy.cfg" "$HAPROXY_PORT" "127.0.0.1:$BACKEND_PORT" "$HOST" "$PROXY_WORKERS" off
 "${ON_PROXY[@]}" "$HAPROXY" -f "$WORK/haproxy.cfg" -db & PIDS+=($!)
 HAPROXY_PID=$!
 
@@ -176,10 +139,7 @@ PLAIN_PID=$!
 wait_port "$BACKEND_PORT"; wait_port "$NGINX_PORT"; wait_port "$KESTREL_PORT"; wait_port "$YARP_PORT"; wait_port "$PLAIN_PORT"; wait_port "$HAPROXY_PORT"; wait_port "$MINIMAL_PORT"; wait_port "$EPOLL_PORT"
 start_router off
 
-# wrk prints latency with units; normalise to milliseconds.
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
-# CPU ticks (user + system) used so far by the given processes, all threads included.
-cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+
 # The processes doing a target's work: its workers (nginx's master only forks them).
 pids_of() {
   case $1 in
@@ -228,7 +188,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "==> medians over $ROUNDS rounds"
-median() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$WORK/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { results_median "$WORK/results" "$@"; }
 for name in backend router router-plain router-kestrel router-kestrel-yarp nginx haproxy dotnet-min epoll-min; do
   printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.1f us/req\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" "$(median "$name" 4)" "$(median "$name" 5)"
 done

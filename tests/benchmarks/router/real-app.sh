@@ -15,16 +15,9 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-15}
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
-command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || need+=(haproxy)
-if ((${#need[@]})); then
-  echo "==> installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+# shellcheck source=../lib/proxies.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/proxies.sh"
+install_proxy_tools
 
 # shellcheck source=../lib/platform.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/platform.sh"
@@ -44,42 +37,9 @@ print(endpoints[0]["address"] if endpoints else "")' "$HOST")
 echo "    instance at $address"
 
 NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes $(nproc); daemon off; pid $WORK/nginx/nginx.pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log $WORK/nginx/access.log combined; keepalive_requests 1000000;
-  upstream app { server $address; keepalive 256; }
-  server { listen 127.0.0.1:$NGINX_PORT; server_name $HOST;
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme; } } }
-CONF
+nginx_proxy_conf "$WORK/nginx" "$NGINX_PORT" "$address" "$HOST" "$(nproc)" "$WORK/nginx/access.log"
 "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null & PIDS+=($!)
-cat >"$WORK/haproxy.cfg" <<CONF
-global
-  nbthread $(nproc)
-  maxconn 4000
-  log stdout format raw local0
-defaults
-  mode http
-  log global
-  option httplog
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  option forwardfor
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT
-  use_backend app if { hdr(host) -i $HOST }
-  default_backend none
-backend app
-  server s1 $address
-backend none
-  http-request return status 404
-CONF
+haproxy_cfg "$WORK/haproxy.cfg" "$HAPROXY_PORT" "$address" "$HOST" "$(nproc)" on
 "$HAPROXY" -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 HAPROXY_PID=$!
 for port in "$NGINX_PORT" "$HAPROXY_PORT"; do
@@ -89,8 +49,6 @@ done
 ROUTER_PID=$(ss -ltnpH "sport = :$ROUTER_PORT" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
 [ -n "$ROUTER_PID" ] || { echo "no process listens on the router's port $ROUTER_PORT" >&2; exit 1; }
 
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
-cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
 pids_of() {
   case $1 in
     nginx) pgrep -P "$(cat "$WORK/nginx/nginx.pid")" ;;
@@ -128,7 +86,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-median() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$WORK/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median() { results_median "$WORK/results" "$@"; }
 echo "==> medians over $ROUNDS rounds"
 for name in router nginx haproxy; do
   printf '   %-8s %9.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.1f us/req\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" "$(median "$name" 4)" "$(median "$name" 5)"
