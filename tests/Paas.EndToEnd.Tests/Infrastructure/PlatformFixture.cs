@@ -41,13 +41,15 @@ public partial class PlatformFixture : IAsyncLifetime
     /// <summary>
     /// Three cell agents on the local engine, in different zones, with different capacities. The capacities
     /// are what placement may reserve, not what the apps use: large enough for every app the whole suite
-    /// deploys (about 60 instances of 512 MB), so no test is refused room because of the tests before it.
+    /// deploys and leaves running, so no test is refused room because of the tests before it. Spread placement
+    /// puts about as many instances on each cell, so the smallest fills first: at 8 GB it held 16 of 512 MB, and
+    /// once the suite left more than that, a scale to 10 found only two cells with room (seen in a full run).
     /// </summary>
     public static readonly IReadOnlyList<(string Name, string Zone, int MemoryMb)> CellLayout =
     [
-        ("cell-a", "zone-1", 12288),
-        ("cell-b", "zone-2", 12288),
-        ("cell-c", "zone-3", 8192),
+        ("cell-a", "zone-1", 24576),
+        ("cell-b", "zone-2", 24576),
+        ("cell-c", "zone-3", 16384),
     ];
     private Dictionary<string, string> _controllerEnvironment = new();
 
