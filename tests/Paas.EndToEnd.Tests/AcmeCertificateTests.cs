@@ -72,6 +72,55 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
         }
     }
 
+    [Fact]
+    public async Task CertsAdd_ServesTheUsersCertificateBySniWithoutARestart_AndAKeyThatDoesNotMatchIsOneSentence()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "owncert", "python");
+        var host = $"shop-{app.Name[^6..]}.example.net";
+        AppUnderTest.Must(await app.PaasAsync("domains:add", host));
+        var dir = Path.Combine(platform.DataDirectory, "own-" + app.Name);
+        Directory.CreateDirectory(dir);
+        var (crt, key) = (Path.Combine(dir, "server.crt"), Path.Combine(dir, "server.key"));
+        var otherKey = Path.Combine(dir, "other.key");
+        using (var rsa = System.Security.Cryptography.RSA.Create(2048))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=" + host, rsa,
+                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+            var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+            names.AddDnsName(host);
+            request.CertificateExtensions.Add(names.Build());
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(60));
+            await File.WriteAllTextAsync(crt, certificate.ExportCertificatePem());
+            await File.WriteAllTextAsync(key, rsa.ExportPkcs8PrivateKeyPem());
+        }
+        using (var other = System.Security.Cryptography.RSA.Create(2048))
+            await File.WriteAllTextAsync(otherKey, other.ExportPkcs8PrivateKeyPem());
+
+        var mismatched = await app.PaasAsync("certs:add", crt, otherKey);
+        var added = await app.PaasAsync("certs:add", crt, key);
+
+        Assert.Equal(1, mismatched.ExitCode);
+        Assert.Contains("The certificate and key cannot be used together", mismatched.Stderr);
+        Assert.Single(mismatched.Stderr.Trim().Split('\n'));
+        Assert.True(added.ExitCode == 0, added.ToString());
+        Assert.Contains($"done: {host}, expires", added.Stdout);
+        // The router picks it up from Redis by notification: no restart, within a bounded wait.
+        ProcessResult curl = new(1, "", "");
+        for (var i = 0; i < 50 && curl.ExitCode != 0; i++)
+        {
+            if (i > 0)
+                await Task.Delay(100);
+            curl = await ProcessRunner.RunAsync("curl", ["-sS", "--max-time", "5", "--cacert", crt,
+                "--resolve", $"{host}:{platform.RouterTlsPort}:127.0.0.1", $"https://{host}:{platform.RouterTlsPort}/"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+        }
+        Assert.True(curl.ExitCode == 0, curl.ToString());
+        Assert.StartsWith("Hello from python", curl.Stdout);
+        var listed = AppUnderTest.Must(await app.PaasAsync("certs"));
+        Assert.Contains(host, listed.Stdout);
+        Assert.Contains("user", listed.Stdout);
+        Assert.Contains($"expires {DateTimeOffset.UtcNow.AddDays(60):yyyy-MM-dd}", listed.Stdout);
+    }
+
     /// <summary>Polls <c>paas certs --json</c> (bounded, 90 s) until the rows, by hostname, meet the condition.</summary>
     private static async Task<Dictionary<string, JsonElement>> WaitForCertsAsync(AppUnderTest app, Func<Dictionary<string, JsonElement>, bool> done, PebbleAcme pebble)
     {
