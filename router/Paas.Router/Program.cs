@@ -96,7 +96,7 @@ if (settings.TlsPort != 0)
     }
 }
 
-var published = new Paas.Router.Tls.PublishedCertificates(settings, loggerFactory.CreateLogger<Paas.Router.Tls.PublishedCertificates>());
+var published = new Paas.Router.Tls.PublishedCertificates(settings, metrics, loggerFactory.CreateLogger<Paas.Router.Tls.PublishedCertificates>());
 var platformContexts = new Paas.Router.Tls.CertificateContexts();
 
 builder.WebHost.UseSockets(sockets =>

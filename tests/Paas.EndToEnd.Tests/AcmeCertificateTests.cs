@@ -48,6 +48,10 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
             Assert.Equal("acme", rows[good].GetProperty("source").GetString());
             Assert.True(rows[good].GetProperty("not_after").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddDays(30));
 
+            var metrics = await platform.Http.GetStringAsync($"http://127.0.0.1:{platform.RouterAdminPort}/metrics");
+            Assert.Matches(@"paas_router_acme_challenges_answered_total [1-9]", metrics);
+            Assert.Matches(@"paas_router_published_certificates [1-9]", metrics);
+
             // The bad domain: one sentence saying why, and plain HTTP still serves the app there.
             var error = rows[bad].GetProperty("error").GetString()!;
             Assert.Contains($"could not validate {bad}", error);

@@ -22,8 +22,11 @@ public sealed class PublishedCertificates : BackgroundService
     private volatile ConnectionMultiplexer? _redis;
     private readonly SemaphoreSlim _reload = new(0);
 
-    public PublishedCertificates(RouterSettings settings, ILogger<PublishedCertificates> logger)
+    private readonly Observability.RouterMetrics _metrics;
+
+    public PublishedCertificates(RouterSettings settings, Observability.RouterMetrics metrics, ILogger<PublishedCertificates> logger)
     {
+        _metrics = metrics;
         _settings = settings;
         _logger = logger;
         _keys = new TlsKeys(settings.RedisPrefix);
@@ -57,7 +60,10 @@ public sealed class PublishedCertificates : BackgroundService
         try
         {
             var value = await redis.GetDatabase().StringGetAsync(_keys.Challenge(token)).WaitAsync(TimeSpan.FromSeconds(2));
-            return value.IsNullOrEmpty ? null : value.ToString();
+            if (value.IsNullOrEmpty)
+                return null;
+            _metrics.AcmeChallengesAnswered.Increment();
+            return value.ToString();
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
@@ -125,6 +131,7 @@ public sealed class PublishedCertificates : BackgroundService
             }
         }
         _snapshot = new Snapshot(stamp, byName, byWildcard);
+        _metrics.PublishedCertificates = byName.Count + byWildcard.Count;
         _logger.LogInformation("Loaded {Count} published certificate(s)", byName.Count + byWildcard.Count);
     }
 
