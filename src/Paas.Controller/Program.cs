@@ -161,6 +161,10 @@ services.AddSingleton<DeployRecovery>();
 // first: it takes the locks of apps with an interrupted deploy before the converger's first pass runs.
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
+services.AddSingleton(new Paas.Core.Tls.TlsKeys(settings.RedisPrefix));
+services.AddSingleton(sp => new Paas.Controller.Certificates.TlsPublisher(redis, sp.GetRequiredService<Paas.Core.Tls.TlsKeys>(), Paas.Core.Tls.KeySealer.ForRedis(settings.Redis)));
+services.AddSingleton<Paas.Controller.Certificates.ICertificateIssuer, Paas.Controller.Certificates.AcmeIssuer>();
+services.AddLeaderOnly<Paas.Controller.Certificates.CertificateManager>();
 // The stack is published by one controller, which names its digest for joining cells; standbys would push it again.
 services.AddLeaderOnly(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
     sp.GetRequiredService<ILogger<StackImagePublisher>>()));
@@ -215,6 +219,7 @@ api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapRunsApi();
 api.MapDomainsApi();
+api.MapCertsApi();
 api.MapRoutingApi();
 api.MapLogsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>

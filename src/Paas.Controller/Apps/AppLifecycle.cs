@@ -19,7 +19,8 @@ namespace Paas.Controller.Apps;
 /// </summary>
 public sealed class AppLifecycle(
     IStateStore db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
-    AppLocks locks, PaasSettings settings, ImageJanitor janitor, Deploys.RegistryPruner registry, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs)
+    AppLocks locks, PaasSettings settings, ImageJanitor janitor, Deploys.RegistryPruner registry, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs,
+    Certificates.TlsPublisher tls)
 {
     public async Task<IResult?> CreateAsync(string? name, Caller caller)
     {
@@ -49,7 +50,8 @@ public sealed class AppLifecycle(
         await routes.RemoveHostAsync(settings.AppHost(name));
         // Not left for an app created later under the same name (the store's copy goes with DeleteApp).
         await routes.SetAppOptionsAsync(name, Paas.Core.Routing.AppRouteOptions.None);
-        await DomainsEndpoints.RemoveAllAsync(name, domains, routes);
+        await DomainsEndpoints.RemoveAllAsync(name, domains, routes, tls);
+        await tls.SetAutoAsync(name, false);
         db.DeleteApp(name);
         repos.Delete(name);
         await logs.DeleteAsync(name);

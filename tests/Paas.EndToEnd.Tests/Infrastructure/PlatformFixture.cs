@@ -61,6 +61,8 @@ public partial class PlatformFixture : IAsyncLifetime
     public string CertificateFile => Path.Combine(DataDirectory, "certs", "localhost.crt");
     public int RouterPort { get; } = FreePort.Next();
     public int RouterAdminPort { get; } = FreePort.Next();
+    /// <summary>The router's HTTPS port: the platform certificate, and custom domains' certificates by SNI.</summary>
+    public int RouterTlsPort { get; } = FreePort.Next();
     public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
     public string PlatformId { get; private set; } = "";
     /// <summary>HOME for git and the CLI: an empty one, so the machine's global git config cannot interfere.</summary>
@@ -84,8 +86,9 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_ROUTER_ADMIN_PORT"] = RouterAdminPort.ToString(),
             ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
-            // No TLS port (it would collide with `make run`'s), and no per-request log lines kept in memory.
-            ["PAAS_ROUTER_TLS_PORT"] = "0",
+            // A TLS port of its own (with the platform certificate below), and no per-request log lines kept in memory.
+            ["PAAS_ROUTER_TLS_PORT"] = RouterTlsPort.ToString(),
+            ["PAAS_ROUTER_CERTS_DIR"] = Path.GetDirectoryName(CertificateFile)!,
             ["PAAS_ROUTER_ACCESS_LOG"] = "off",
         });
         await _router.WaitReadyAsync($"http://127.0.0.1:{RouterAdminPort}/healthz", TimeSpan.FromSeconds(30));
