@@ -14,6 +14,7 @@ var commands = AuthCommands.All()
     .Concat(DomainCommands.All())
     .Concat(RoutingCommands.All())
     .Concat(LogsCommands.All())
+    .Concat(AddonCommands.All())
     .ToDictionary(c => c.Name);
 commands.Add("completion", new("completion", "print a shell completion script (bash)", "paas completion bash", (args, cli) =>
 {

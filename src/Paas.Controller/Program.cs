@@ -157,10 +157,13 @@ services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddSingleton<DeployRecovery>();
+services.AddSingleton(System.Security.Cryptography.RandomNumberGenerator.Create());
+services.AddSingleton<Paas.Controller.Addons.AddonService>();
 // Every hosted loop that changes state runs on the leader only: add it here, in start order. Deploy recovery
 // first: it takes the locks of apps with an interrupted deploy before the converger's first pass runs.
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
+services.AddLeaderOnly<Paas.Controller.Addons.AddonConverger>();
 services.AddHostedService<LeadershipService>();
 services.AddHostedService(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
     sp.GetRequiredService<ILogger<StackImagePublisher>>()));
@@ -216,6 +219,7 @@ api.MapRunsApi();
 api.MapDomainsApi();
 api.MapRoutingApi();
 api.MapLogsApi();
+api.MapAddonsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();

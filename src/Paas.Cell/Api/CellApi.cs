@@ -1,4 +1,6 @@
+using Paas.Cell.Addons;
 using Paas.Cell.Agent;
+using Paas.Core.Addons;
 using Paas.Cell.Docker;
 using Paas.Core.Cells;
 using Paas.Core.Instances;
@@ -16,6 +18,8 @@ public static class CellApi
     public sealed record PrepareImageRequest(string Image);
 
     public sealed record PruneImagesRequest(string App, string[] Keep);
+
+    public sealed record AddonExecRequest(string[] Command, string? Stdin);
 
     /// <summary>
     /// Streams a task's output and outcome as NDJSON, with ticks while it is quiet; a failure is one {"error"} sentence.
@@ -130,6 +134,27 @@ public static class CellApi
         // A one-off command of a release (`paas run`, the release phase): its lines live, then {"ran"} or {"error"}.
         api.MapPost("/runs", async (OneOffJob job, TaskRunner tasks, HttpContext context, ILogger<TaskRunner> logger, CancellationToken ct) =>
             await AnswerTaskAsync(context, async output => new TaskMessage { Ran = await tasks.RunAsync(job, output, ct) }, logger, ct));
+
+        // Add-on servers: start (or start again on its volume), list with readiness and size, run a command in one, remove.
+        api.MapPost("/addons", async (AddonSpec spec, AddonContainers addons, CancellationToken ct) =>
+            Results.Json(await addons.StartAsync(spec, ct), statusCode: StatusCodes.Status201Created));
+        api.MapGet("/addons", async (AddonContainers addons, CancellationToken ct) => Results.Json(await addons.ListAsync(ct)));
+        api.MapPost("/addons/{id}/exec", async (string id, AddonExecRequest request, AddonContainers addons, CancellationToken ct) =>
+        {
+            try
+            {
+                return Results.Json(await addons.ExecAsync(id, request.Command, request.Stdin, ct));
+            }
+            catch (global::Docker.DotNet.DockerApiException e)
+            {
+                return Results.Json(new { id = "addon_unavailable", message = $"The add-on's server is not running on cell {id}: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}" }, statusCode: StatusCodes.Status409Conflict);
+            }
+        });
+        api.MapDelete("/addons/{id}", async (string id, bool? volume, AddonContainers addons, CancellationToken ct) =>
+        {
+            await addons.RemoveAsync(id, volume ?? false, ct);
+            return Results.NoContent();
+        });
 
         api.MapPost("/instances/wait-healthy", async (WaitHealthyRequest request, DockerCell cell, CancellationToken ct) =>
             Results.Json(await cell.WaitHealthyAsync(request.Instance, request.Check, TimeSpan.FromSeconds(request.TimeoutSeconds), ct)));

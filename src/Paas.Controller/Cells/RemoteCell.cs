@@ -213,6 +213,32 @@ public sealed class RemoteCell : ICell
         return await ReadAsync<List<InstanceState>>(response, cancellationToken);
     }
 
+    // Add-on servers (Paas.Cell.Addons.AddonContainers on the agent).
+
+    public async Task<Paas.Core.Addons.AddonState> StartAddonAsync(Paas.Core.Addons.AddonSpec spec, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/addons", spec, cancellationToken), cancellationToken);
+        return await ReadAsync<Paas.Core.Addons.AddonState>(response, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Paas.Core.Addons.AddonState>> ListAddonsAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.GetAsync("v1/addons", cancellationToken), cancellationToken);
+        return await ReadAsync<List<Paas.Core.Addons.AddonState>>(response, cancellationToken);
+    }
+
+    public async Task RemoveAddonAsync(string id, bool volume, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.DeleteAsync($"v1/addons/{Uri.EscapeDataString(id)}?volume={(volume ? "true" : "false")}", cancellationToken), cancellationToken);
+        await ReadAsync<JsonElement?>(response, cancellationToken);
+    }
+
+    public async Task<Paas.Core.Addons.AddonExecResult> ExecAddonAsync(string id, IReadOnlyList<string> command, string? stdin, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync($"v1/addons/{Uri.EscapeDataString(id)}/exec", new { command, stdin }, cancellationToken), cancellationToken);
+        return await ReadAsync<Paas.Core.Addons.AddonExecResult>(response, cancellationToken);
+    }
+
     private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
         try
