@@ -60,6 +60,17 @@ public sealed class AddonTests(PlatformFixture platform)
         var events = AppUnderTest.Must(await app.PaasAsync("events"));
         Assert.Contains($"Add-on {addonId} started again on its volume", events.Stdout);
 
+        // The controller killed and started, the agent of the add-on's cell killed and started: the same server keeps serving.
+        var serverBefore = (await docker.Containers.InspectContainerAsync(container)).ID;
+        var cellName = (await docker.Containers.InspectContainerAsync(container)).Config.Labels["paas.cell"];
+        platform.KillController();
+        platform.KillCell(cellName);
+        await platform.StartCellAsync(cellName);
+        await platform.StartControllerAsync();
+        await platform.WaitForCellsAsync(PlatformFixture.CellLayout.Count);
+        Assert.Equal("200 visits: 10\n", await UntilServedAsync(app));
+        Assert.Equal(serverBefore, (await docker.Containers.InspectContainerAsync(container)).ID);
+
         // Listed with its state, plan, host and size; the client session sees the app's table.
         var listed = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("addons", "--json")).Stdout).RootElement.EnumerateArray().Single();
         Assert.Equal("available", listed.GetProperty("state").GetString());
@@ -68,7 +79,7 @@ public sealed class AddonTests(PlatformFixture platform)
         Assert.True(listed.GetProperty("size_bytes").GetInt64() > 1_000_000, listed.ToString());
         var psql = await app.PaasAsync("pg:psql", "-c", "SELECT count(*) AS n FROM visits");
         Assert.True(psql.ExitCode == 0, psql.ToString());
-        Assert.Matches(@"\n\s+9\n", psql.Stdout);
+        Assert.Matches(@"\n\s+10\n", psql.Stdout);
 
         // Non-root, memory-limited, like any instance.
         var inspected = await docker.Containers.InspectContainerAsync(container);
@@ -91,7 +102,7 @@ public sealed class AddonTests(PlatformFixture platform)
         var noPassword = await other.GetAsync();
         Assert.Equal($"503 database unavailable: FATAL: password authentication failed for user \"{user}\"\n", wrongPassword);
         Assert.Equal("503 database unavailable: FATAL: password authentication failed for user \"postgres\"\n", noPassword);
-        Assert.Equal("200 visits: 10\n", await app.GetAsync());
+        Assert.Equal("200 visits: 11\n", await app.GetAsync());
 
         // The Heroku API lists it under Heroku's service name.
         using (var request = new HttpRequestMessage(HttpMethod.Get, $"{platform.ApiUrl}/apps/{name}/addons"))
@@ -113,7 +124,7 @@ public sealed class AddonTests(PlatformFixture platform)
         Assert.NotEqual(0, wrongConfirm.ExitCode);
         Assert.True((await docker.Containers.InspectContainerAsync(container)).State.Running);
         Assert.Equal(url, AppUnderTest.Must(await app.PaasAsync("config:get", "DATABASE_URL")).Stdout.Trim());
-        Assert.Equal("200 visits: 11\n", await app.GetAsync());
+        Assert.Equal("200 visits: 12\n", await app.GetAsync());
 
         var destroyed = await app.PaasAsync("addons:destroy", addonId, "--confirm", name);
         Assert.True(destroyed.ExitCode == 0, destroyed.ToString());
@@ -127,15 +138,49 @@ public sealed class AddonTests(PlatformFixture platform)
         Console.WriteLine($"addons:create postgresql took {createSeconds:0.0} s (server accepting connections, URL stored)");
     }
 
+    [Fact]
+    public async Task RedisAddon_KeyKeepsItsValue_ThroughARestartOfTheServer()
+    {
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        await RequireAddonImageAsync(docker);
+        var app = await AppUnderTest.PushedAsync(platform, "rediscount", "pgcount");
+
+        var created = await app.PaasAsync("addons:create", "redis", "--json");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        var addonId = JsonDocument.Parse(created.Stdout).RootElement.GetProperty("id").GetString()!;
+        var counts = new List<string>();
+        for (var i = 0; i < 3; i++)
+            counts.Add(await GetAsync(app, "/redis"));
+        await docker.Containers.RestartContainerAsync("paas-addon-" + addonId, new ContainerRestartParameters { WaitBeforeKillSeconds = 10 });
+        var afterRestart = await UntilServedAsync(app, "/redis");
+        var cli = await app.PaasAsync("redis:cli", "-c", "GET counter");
+        var url = AppUnderTest.Must(await app.PaasAsync("config:get", "REDIS_URL")).Stdout.Trim();
+        AppUnderTest.Must(await app.PaasAsync("config:set", $"REDIS_URL={url.Replace(":" + new Uri(url).UserInfo.TrimStart(':') + "@", ":wrong@")}"));
+        var wrongPassword = await GetAsync(app, "/redis");
+
+        Assert.Equal(["200 counter: 1\n", "200 counter: 2\n", "200 counter: 3\n"], counts);
+        Assert.Equal("200 counter: 4\n", afterRestart);
+        Assert.True(cli.ExitCode == 0, cli.ToString());
+        Assert.Equal("4", cli.Stdout.Trim());
+        Assert.StartsWith("503 redis unavailable: WRONGPASS", wrongPassword);
+        AppUnderTest.Must(await app.PaasAsync("addons:destroy", addonId, "--confirm", app.Name));
+    }
+
+    private async Task<string> GetAsync(AppUnderTest app, string path)
+    {
+        using var response = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app.Name), path);
+        return $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+    }
+
     /// <summary>GETs until the app answers 200 (bounded): the server is coming back after a restart.</summary>
-    private static async Task<string> UntilServedAsync(AppUnderTest app)
+    private async Task<string> UntilServedAsync(AppUnderTest app, string path = "/")
     {
         var clock = Stopwatch.StartNew();
-        var last = await app.GetAsync();
+        var last = await GetAsync(app, path);
         while (!last.StartsWith("200 ", StringComparison.Ordinal) && clock.Elapsed < TimeSpan.FromSeconds(60))
         {
             await Task.Delay(250);
-            last = await app.GetAsync();
+            last = await GetAsync(app, path);
         }
         return last;
     }
