@@ -159,6 +159,7 @@ services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddSingleton<DeployRecovery>();
 services.AddSingleton(System.Security.Cryptography.RandomNumberGenerator.Create());
 services.AddSingleton<Paas.Controller.Addons.AddonService>();
+services.AddSingleton(sp => new Paas.Controller.Addons.AddonBackups(database, sp.GetRequiredService<CellDirectory>(), Path.Combine(dataDir, "backups"), time));
 // Every hosted loop that changes state runs on the leader only: add it here, in start order. Deploy recovery
 // first: it takes the locks of apps with an interrupted deploy before the converger's first pass runs.
 services.AddLeaderOnly<DeployRecovery>();
@@ -220,6 +221,7 @@ api.MapDomainsApi();
 api.MapRoutingApi();
 api.MapLogsApi();
 api.MapAddonsApi();
+api.MapBackupsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();

@@ -139,6 +139,44 @@ public sealed class AddonTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task PostgresBackup_CapturedThenTableDropped_RestoreBringsTheCountBack_DownloadIsADump()
+    {
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        await RequireAddonImageAsync(docker);
+        var app = await AppUnderTest.PushedAsync(platform, "pgbackup", "pgcount");
+        var addonId = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("addons:create", "postgresql", "--json")).Stdout).RootElement.GetProperty("id").GetString()!;
+        for (var i = 0; i < 3; i++)
+            Assert.Equal($"200 visits: {i + 1}\n", await UntilServedAsync(app));
+
+        var capture = await app.PaasAsync("pg:backups:capture");
+        var drop = await app.PaasAsync("pg:psql", "-c", "DROP TABLE visits");
+        var gone = await app.PaasAsync("pg:psql", "-c", "SELECT count(*) FROM visits");
+        var unconfirmed = await app.PaasAsync("pg:backups:restore", "b001");
+        var restore = await app.PaasAsync("pg:backups:restore", "b001", "--confirm", app.Name);
+        var afterRestore = await app.GetAsync();
+        var list = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("pg:backups", "--json")).Stdout).RootElement.EnumerateArray().Single();
+        var file = Path.Combine(platform.DataDirectory, $"{app.Name}-b001.dump");
+        var download = await app.PaasAsync("pg:backups:download", "b001", "--output", file);
+
+        Assert.True(capture.ExitCode == 0, capture.ToString());
+        Assert.Contains($"Backup b001 of {addonId}", capture.Stdout);
+        Assert.True(drop.ExitCode == 0, drop.ToString());
+        Assert.NotEqual(0, gone.ExitCode);
+        Assert.Contains("relation \"visits\" does not exist", gone.Stdout);
+        Assert.NotEqual(0, unconfirmed.ExitCode);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.Equal("200 visits: 4\n", afterRestore);
+        Assert.Equal(addonId, list.GetProperty("addon").GetString());
+        Assert.True(download.ExitCode == 0, download.ToString());
+        var bytes = await File.ReadAllBytesAsync(file);
+        Assert.Equal(list.GetProperty("size_bytes").GetInt64(), bytes.Length);
+        Assert.Equal("PGDMP"u8.ToArray(), bytes[..5]);
+        var events = AppUnderTest.Must(await app.PaasAsync("events")).Stdout;
+        Assert.Contains("Backup b001 restored", events);
+        AppUnderTest.Must(await app.PaasAsync("addons:destroy", addonId, "--confirm", app.Name));
+    }
+
+    [Fact]
     public async Task RedisAddon_KeyKeepsItsValue_ThroughARestartOfTheServer()
     {
         using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();

@@ -179,6 +179,44 @@ public sealed class AddonContainers(IDockerClient docker, string cellName, strin
         return new AddonExecResult(result.ExitCode, output.ToString());
     }
 
+    /// <summary>
+    /// Runs a command in the add-on's container with its standard output copied to <paramref name="stdout"/> as
+    /// it comes (a dump of any size never sits in memory) and, when given, <paramref name="stdin"/> as its input
+    /// (a restore). Returns the exit code and what it printed on standard error (bounded).
+    /// </summary>
+    public async Task<AddonExecResult> ExecStreamingAsync(string id, IReadOnlyList<string> command, Stream? stdin, Stream stdout, CancellationToken cancellationToken)
+    {
+        var exec = await docker.Exec.ExecCreateContainerAsync(AddonKind.ContainerName(id), new ContainerExecCreateParameters
+        {
+            Cmd = command.ToList(),
+            User = User,
+            AttachStdin = stdin is not null,
+            AttachStdout = true,
+            AttachStderr = true,
+        }, cancellationToken);
+        using var stream = await docker.Exec.StartAndAttachContainerExecAsync(exec.ID, false, cancellationToken);
+        var feeding = stdin is null ? Task.CompletedTask : Task.Run(async () =>
+        {
+            await stream.CopyFromAsync(stdin, cancellationToken);
+            stream.CloseWrite();
+        }, cancellationToken);
+        var errors = new StringBuilder();
+        var buffer = new byte[81920];
+        while (true)
+        {
+            var read = await stream.ReadOutputAsync(buffer, 0, buffer.Length, cancellationToken);
+            if (read.EOF)
+                break;
+            if (read.Target == MultiplexedStream.TargetStream.StandardOut)
+                await stdout.WriteAsync(buffer.AsMemory(0, read.Count), cancellationToken);
+            else if (errors.Length < 64 * 1024)
+                errors.Append(Encoding.UTF8.GetString(buffer, 0, read.Count));
+        }
+        await feeding;
+        var result = await docker.Exec.InspectContainerExecAsync(exec.ID, cancellationToken);
+        return new AddonExecResult(result.ExitCode, errors.ToString());
+    }
+
     private async Task<AddonState> StateOfAsync(ContainerInspectResponse c, CancellationToken cancellationToken)
     {
         var labels = c.Config.Labels;

@@ -150,6 +150,27 @@ public static class CellApi
                 return Results.Json(new { id = "addon_unavailable", message = $"The add-on's server is not running on cell {id}: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}" }, statusCode: StatusCodes.Status409Conflict);
             }
         });
+        // A dump: the command's standard output is the answer's body, streamed; a failure aborts the answer, so the
+        // controller sees a cut body rather than a dump that looks whole.
+        api.MapPost("/addons/{id}/dump", async (string id, AddonExecRequest request, AddonContainers addons, HttpContext context, ILogger<AddonContainers> logger, CancellationToken ct) =>
+        {
+            context.Response.ContentType = "application/octet-stream";
+            await context.Response.StartAsync(ct);
+            var result = await addons.ExecStreamingAsync(id, request.Command, null, context.Response.Body, ct);
+            if (result.ExitCode != 0)
+            {
+                logger.LogWarning("Dump of add-on {Addon} failed with exit code {Code}: {Errors}", id, result.ExitCode, result.Output);
+                context.Abort();
+            }
+        });
+        // A restore: the body is the command's standard input; the answer its exit code and standard error.
+        api.MapPost("/addons/{id}/restore", async (string id, string command, AddonContainers addons, HttpContext context, CancellationToken ct) =>
+        {
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                size.MaxRequestBodySize = null;
+            var argv = System.Text.Json.JsonSerializer.Deserialize<string[]>(command) ?? [];
+            return Results.Json(await addons.ExecStreamingAsync(id, argv, context.Request.Body, Stream.Null, ct));
+        });
         api.MapDelete("/addons/{id}", async (string id, bool? volume, AddonContainers addons, CancellationToken ct) =>
         {
             await addons.RemoveAsync(id, volume ?? false, ct);

@@ -13,6 +13,10 @@ public static class AddonCommands
             "paas addons:create postgresql[:hobby|small|standard] | redis[:PLAN] [-a APP] [--json]", CreateAsync),
         new("addons:destroy", "destroy an add-on: its server, its data and its config var", "paas addons:destroy NAME [-a APP] --confirm APP", DestroyAsync),
         new("pg:psql", "run SQL in the app's PostgreSQL add-on (-c SQL, or SQL on standard input)", "paas pg:psql [-a APP] [-c SQL]", PsqlAsync),
+        new("pg:backups", "list the app's PostgreSQL backups", "paas pg:backups [-a APP] [--json]", BackupsAsync),
+        new("pg:backups:capture", "back up the app's PostgreSQL add-on now (pg_dump, kept on the controller)", "paas pg:backups:capture [-a APP] [--json]", CaptureAsync),
+        new("pg:backups:restore", "replace the database's contents with a backup's", "paas pg:backups:restore ID [-a APP] --confirm APP", RestoreAsync),
+        new("pg:backups:download", "save a backup's dump (pg_restore format) to a file", "paas pg:backups:download ID [-a APP] [--output FILE]", DownloadAsync),
         new("redis:cli", "run a command in the app's Redis add-on", "paas redis:cli [-a APP] -c 'COMMAND ARGS'", RedisCliAsync),
     ];
 
@@ -93,6 +97,83 @@ public static class AddonCommands
             throw new CliException($"This deletes {name} and all its data for good. To proceed, run again with --confirm {app}.", 1);
         await cli.Api.DeleteAsync($"{AddonsPath(app)}/{Uri.EscapeDataString(name)}?confirm={Uri.EscapeDataString(confirm)}");
         cli.Out.WriteLine($"Destroyed {name} on {app}: its server, its volume and its config var are gone.");
+        return 0;
+    }
+
+    private static string BackupsPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/backups";
+
+    private static async Task<int> BackupsAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        var list = await cli.Api.GetAsync(BackupsPath(app));
+        if (args.Json)
+        {
+            cli.WriteJson(list);
+            return 0;
+        }
+        var rows = list.EnumerateArray().ToList();
+        if (rows.Count == 0)
+        {
+            cli.Out.WriteLine($"{app} has no backups; capture one with `paas pg:backups:capture -a {app}`.");
+            return 0;
+        }
+        cli.Out.WriteLine($"{"ID",-6} {"CREATED (UTC)",-20} {"SIZE",10} {"SECONDS",8}  ADD-ON");
+        foreach (var b in rows)
+        {
+            var created = b.GetProperty("created_at").GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+            cli.Out.WriteLine($"{b.GetProperty("id").GetString(),-6} {created,-20} {FormatSize(b.GetProperty("size_bytes").GetInt64()),10} "
+                + $"{b.GetProperty("seconds").GetDouble().ToString("0.00", CultureInfo.InvariantCulture),8}  {b.GetProperty("addon").GetString()}");
+        }
+        return 0;
+    }
+
+    private static async Task<int> CaptureAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        JsonElement? backup = null;
+        string? error = null;
+        await cli.Api.PostStreamingAsync(BackupsPath(app), new { }, line =>
+        {
+            if (line.TryGetProperty("progress", out var progress) && !args.Json)
+                cli.Out.WriteLine(progress.GetString());
+            else if (line.TryGetProperty("backup", out var b))
+                backup = b.Clone();
+            else if (line.TryGetProperty("error", out var e))
+                error = e.GetString();
+            return Task.CompletedTask;
+        });
+        if (backup is not { } done)
+            throw new CliException(error ?? "The backup ended without a result.");
+        if (args.Json)
+        {
+            cli.WriteJson(done);
+            return 0;
+        }
+        cli.Out.WriteLine($"Backup {done.GetProperty("id").GetString()} of {done.GetProperty("addon").GetString()}: "
+            + $"{FormatSize(done.GetProperty("size_bytes").GetInt64())} in {done.GetProperty("seconds").GetDouble().ToString("0.00", CultureInfo.InvariantCulture)} s");
+        return 0;
+    }
+
+    private static async Task<int> RestoreAsync(ParsedArgs args, CliContext cli)
+    {
+        var id = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which backup: paas pg:backups:restore ID -a APP --confirm APP", 2);
+        var app = cli.ResolveApp(args);
+        if (args.Get("confirm") != app)
+            throw new CliException($"Restoring {id} replaces everything in {app}'s database. To proceed, run again with --confirm {app}.", 1);
+        await cli.Api.PostAsync($"{BackupsPath(app)}/{Uri.EscapeDataString(id)}/restore?confirm={Uri.EscapeDataString(app)}", new { });
+        cli.Out.WriteLine($"Restored {id} into {app}'s database.");
+        return 0;
+    }
+
+    private static async Task<int> DownloadAsync(ParsedArgs args, CliContext cli)
+    {
+        var id = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which backup: paas pg:backups:download ID -a APP", 2);
+        var app = cli.ResolveApp(args);
+        var output = args.Get("output") ?? $"{app}-{id}.dump";
+        await using (var body = await cli.Api.OpenStreamAsync($"{BackupsPath(app)}/{Uri.EscapeDataString(id)}/download", CancellationToken.None))
+        await using (var file = File.Create(output))
+            await body.CopyToAsync(file);
+        cli.Out.WriteLine($"Saved {id} to {output} ({FormatSize(new FileInfo(output).Length)}; pg_restore reads it).");
         return 0;
     }
 

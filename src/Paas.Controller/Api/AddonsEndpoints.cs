@@ -35,6 +35,37 @@ public static class AddonsEndpoints
             AnswerAsync(async () => Results.Json(await addons.ClientAsync(name, body?.Kind ?? "postgresql", body?.Command, body?.Input, ct))));
     }
 
+    public static void MapBackupsApi(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/apps/{name}/backups", (string name, AddonBackups backups) => Results.Json(backups.List(name)));
+        // NDJSON: {"progress"} lines about once a second while the dump streams in, then {"backup"} or {"error"}.
+        api.MapPost("/apps/{name}/backups", async (string name, HttpContext context, AddonBackups backups, CancellationToken ct) =>
+        {
+            context.Response.ContentType = "application/x-ndjson";
+            await context.Response.StartAsync(ct);
+            async Task WriteAsync(object line)
+            {
+                await context.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(line) + "\n", ct);
+                await context.Response.Body.FlushAsync(ct);
+            }
+            try
+            {
+                var backup = await backups.CaptureAsync(name, Caller.Of(context).Name, line => WriteAsync(new { progress = line }), ct);
+                await WriteAsync(new { backup });
+            }
+            catch (AddonException e)
+            {
+                await WriteAsync(new { error = e.Message });
+            }
+        });
+        api.MapPost("/apps/{name}/backups/{id}/restore", (string name, string id, string? confirm, HttpContext context, AddonBackups backups, CancellationToken ct) =>
+            AnswerAsync(async () => confirm != name
+                ? ApiError.Result(StatusCodes.Status409Conflict, "confirmation_required", $"Restoring {id} replaces everything in {name}'s database; confirm with --confirm {name}.")
+                : Results.Json(await backups.RestoreAsync(name, id, Caller.Of(context).Name, ct))));
+        api.MapGet("/apps/{name}/backups/{id}/download", (string name, string id, AddonBackups backups) =>
+            AnswerAsync(() => Task.FromResult(Results.File(backups.PathOf(name, id), "application/octet-stream", $"{name}-{id}.dump"))));
+    }
+
     public static async Task<IResult> AnswerAsync(Func<Task<IResult>> act)
     {
         try
