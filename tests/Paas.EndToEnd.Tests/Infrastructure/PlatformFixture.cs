@@ -338,6 +338,27 @@ public partial class PlatformFixture : IAsyncLifetime
         });
         foreach (var c in containers)
             await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+        // Add-on servers' volumes, and the firewall rule each opened on the isolated network.
+        var volumes = await docker.Volumes.ListAsync(new VolumesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },
+        });
+        foreach (var volume in volumes.Volumes ?? [])
+        {
+            try
+            {
+                await docker.Volumes.RemoveAsync(volume.Name, force: true);
+            }
+            catch (DockerApiException)
+            {
+            }
+        }
+        foreach (var id in containers.Select(c => c.Labels.TryGetValue("paas.addon", out var addon) ? addon : null).OfType<string>())
+        {
+            var listing = await ProcessRunner.RunAsync("iptables", ["-w", "-L", "DOCKER-USER", "-n", "--line-numbers"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+            foreach (var number in listing.Stdout.Split('\n').Where(l => l.Contains($"/* paas addon {id} */")).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]).Reverse())
+                await ProcessRunner.RunAsync("iptables", ["-w", "-D", "DOCKER-USER", number], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+        }
         var images = await docker.Images.ListImagesAsync(new ImagesListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },
