@@ -12,6 +12,7 @@ var commands = AuthCommands.All()
     .Concat(BuildpackCommands.All())
     .Concat(RunCommands.All())
     .Concat(DomainCommands.All())
+    .Concat(MetricsCommands.All())
     .Concat(RoutingCommands.All())
     .Concat(LogsCommands.All())
     .ToDictionary(c => c.Name);
