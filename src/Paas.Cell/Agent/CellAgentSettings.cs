@@ -88,7 +88,7 @@ public sealed record CellAgentSettings(
             StackImage = platform.StackImage,
             LogMaxLines = platform.LogMaxLines,
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
-            MetricsInterval = env.Seconds("PAAS_METRICS_INTERVAL_SECONDS", TimeSpan.FromSeconds(10)),
+            MetricsInterval = platform.MetricsInterval,
         };
     }
 }

@@ -18,10 +18,10 @@ public sealed class MetricsCollector(
     RouteKeys routeKeys,
     CellKeys cellKeys,
     MetricsHistory history,
+    Paas.Core.Configuration.PaasSettings settings,
     TimeProvider time,
     ILogger<MetricsCollector> logger) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
     private readonly TrafficDeltas _deltas = new();
 
     /// <summary>Collections made since start, for the controller's /metrics.</summary>
@@ -29,7 +29,7 @@ public sealed class MetricsCollector(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, time);
+        using var timer = new PeriodicTimer(settings.MetricsInterval, time);
         do
         {
             try

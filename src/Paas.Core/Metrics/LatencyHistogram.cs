@@ -15,6 +15,14 @@ public sealed class LatencyHistogram
         Interlocked.Add(ref _sumTicks, duration.Ticks);
     }
 
+    /// <summary>Adds another histogram's counts into this one (for totals over apps; not on the request path).</summary>
+    public void Add(LatencyHistogram other)
+    {
+        for (var i = 0; i < _counts.Length; i++)
+            Interlocked.Add(ref _counts[i], Volatile.Read(ref other._counts[i]));
+        Interlocked.Add(ref _sumTicks, Volatile.Read(ref other._sumTicks));
+    }
+
     /// <summary>Requests counted so far.</summary>
     public long Total
     {
