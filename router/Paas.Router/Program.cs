@@ -83,7 +83,7 @@ if (settings.FrontEnd == FrontEndKind.EventLoop)
     }
 }
 
-var metrics = new RouterMetrics();
+var metrics = new RouterMetrics(settings.AppLatency);
 using var loggerFactory = LoggerFactory.Create(logging => logging.AddJsonConsole().AddFilter(level => level >= LogLevel.Information));
 CertificateStore? certificates = null;
 if (settings.TlsPort != 0)
@@ -221,6 +221,9 @@ builder.Services.AddSingleton<RedisEndpointDownPublisher>();
 builder.Services.AddSingleton<IEndpointDownPublisher>(services => services.GetRequiredService<RedisEndpointDownPublisher>());
 builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<RedisEndpointDownPublisher>());
 builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<AppLogFeed>());
+builder.Services.AddSingleton<TrafficPublisher>();
+builder.Services.AddHostedService(services => services.GetRequiredService<TrafficPublisher>());
+builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<TrafficPublisher>());
 builder.Services.AddSingleton<RedisRouteSource>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RedisRouteSource>());
 builder.Services.AddSingleton(published);

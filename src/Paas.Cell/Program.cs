@@ -61,6 +61,7 @@ services.AddSingleton<StackPrepull>();
 services.AddHostedService(sp => sp.GetRequiredService<StackPrepull>());
 services.AddHostedService<ContainerEventWatcher>();
 services.AddHostedService<LivenessMonitor>();
+services.AddHostedService<UsageSampler>();
 services.AddLogCollector(settings);
 
 var app = builder.Build();

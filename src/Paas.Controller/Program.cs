@@ -173,6 +173,11 @@ services.AddLeaderOnly<Paas.Controller.Certificates.CertificateManager>();
 services.AddLeaderOnly(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
     sp.GetRequiredService<ILogger<StackImagePublisher>>()));
 services.AddHostedService<LeadershipService>();
+// Every controller keeps its own in-memory metrics history (it only reads Redis), so standbys answer too.
+services.AddSingleton(new Paas.Core.Metrics.MetricsKeys(settings.RedisPrefix));
+services.AddSingleton(new Paas.Controller.Metrics.MetricsHistory(time));
+services.AddSingleton<Paas.Controller.Metrics.MetricsCollector>();
+services.AddHostedService(sp => sp.GetRequiredService<Paas.Controller.Metrics.MetricsCollector>());
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 // Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
@@ -200,10 +205,14 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
     var report = await health.CheckAsync(ct);
     return Results.Text($"{report.Line}\nrole: {leadership.Role}; leader: {leadership.Leader?.Address ?? "none"}\n", statusCode: report.StatusCode);
 }).ExcludeFromDescription();
+var collector = app.Services.GetRequiredService<Paas.Controller.Metrics.MetricsCollector>();
 app.MapGet("/metrics", () => Results.Text(
     "# HELP paas_controller_leader 1 when this controller holds the leadership and runs the loops, 0 on a standby.\n"
     + "# TYPE paas_controller_leader gauge\n"
-    + $"paas_controller_leader {(leadership.IsLeader ? 1 : 0)}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
+    + $"paas_controller_leader {(leadership.IsLeader ? 1 : 0)}\n"
+    + "# HELP paas_controller_metrics_collections_total Reads of routers' and cells' samples into the metrics history.\n"
+    + "# TYPE paas_controller_metrics_collections_total counter\n"
+    + $"paas_controller_metrics_collections_total {collector.Collections}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
 app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {
@@ -228,6 +237,7 @@ api.MapRoutingApi();
 api.MapLogsApi();
 api.MapAddonsApi();
 api.MapBackupsApi();
+Paas.Controller.Metrics.MetricsEndpoints.MapMetricsApi(api);
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();

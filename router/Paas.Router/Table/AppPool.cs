@@ -77,6 +77,9 @@ public sealed class AppPool
     /// <summary>The metrics counter this app's last request was counted on (see <see cref="RouterMetrics.Record"/>).</summary>
     internal StatusCounter? LastStatusCounter { get; set; }
 
+    /// <summary>This app's latency histogram (see <see cref="RouterMetrics.Record"/>).</summary>
+    internal Paas.Core.Metrics.LatencyHistogram? Latency { get; set; }
+
     /// <summary>The next round-robin ticket; unsigned so wrap-around after 2^32 requests stays valid.</summary>
     public uint NextTicket() => (uint)Interlocked.Increment(ref _counter.Value);
 }

@@ -45,6 +45,9 @@ public sealed record PaasSettings
     /// <summary>How many new instances a rolling deploy starts at once.</summary>
     public int RolloutMaxInFlight { get; init; } = 1;
     public TimeSpan ConvergeInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often routers and cells publish their samples and the controller reads them into its metrics history.</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long staging (all buildpacks together) and a release command may run before they are stopped.</summary>
     public TimeSpan StagingTimeout { get; init; } = TimeSpan.FromMinutes(15);
     /// <summary>
@@ -134,6 +137,7 @@ public sealed record PaasSettings
             DrainTime = env.Milliseconds("PAAS_DRAIN_MS", d.DrainTime),
             RolloutMaxInFlight = env.Count("PAAS_ROLLOUT_MAX_IN_FLIGHT", d.RolloutMaxInFlight),
             ConvergeInterval = env.Seconds("PAAS_CONVERGE_SECONDS", d.ConvergeInterval),
+            MetricsInterval = env.Seconds("PAAS_METRICS_INTERVAL_SECONDS", d.MetricsInterval),
             StagingTimeout = env.Seconds("PAAS_STAGING_TIMEOUT_SECONDS", d.StagingTimeout),
             StagingCell = env.Optional("PAAS_STAGING_CELL"),
             StagingMemoryBytes = env.Megabytes("PAAS_STAGING_MEMORY_MB", d.StagingMemoryBytes),

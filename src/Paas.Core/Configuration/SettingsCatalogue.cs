@@ -81,6 +81,8 @@ public static class SettingsCatalogue
         new("PAAS_ROUTER_LEAN_HTTP1", "`on`", "router", "`off`: the Kestrel path (TLS, HTTP/2, `kestrel` front end) forwards every request through YARP instead of the router's own HTTP/1.1 client; for benchmarking the two"),
         new("PAAS_ROUTER_ACCESS_LOG", "`stdout`", "router", "one JSON line per request: `stdout`, `off`, or a file path"),
         new("PAAS_ROUTER_APP_LOGS", "`on`", "router", "`off` stops the router's per-request lines in apps' logs"),
+        new("PAAS_ROUTER_APP_LATENCY", "`on`", "router", "`off` stops the latency histogram per app (`paas metrics`, the dashboard's charts); for measuring its cost"),
+        new("PAAS_METRICS_INTERVAL_SECONDS", "`10`", "router, cell, controller", "how often routers and cells hand their per-app samples to the controllers' metrics history (through Redis), and controllers read them"),
         new("PAAS_ROUTER_BACKEND_TIMEOUT_SECONDS", "`60`", "router", "router answers 504 after this (apps may set their own)"),
         new("PAAS_ROUTER_MAX_HEADER_BYTES", "`32768`", "router", "431 beyond this"),
         new("PAAS_ROUTER_MAX_BODY_BYTES", "unlimited", "router", "413 beyond this (apps may set their own)"),

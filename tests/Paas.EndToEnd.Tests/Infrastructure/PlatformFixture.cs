@@ -90,6 +90,8 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_ROUTER_TLS_PORT"] = RouterTlsPort.ToString(),
             ["PAAS_ROUTER_CERTS_DIR"] = Path.GetDirectoryName(CertificateFile)!,
             ["PAAS_ROUTER_ACCESS_LOG"] = "off",
+            // Metrics reach the history within seconds rather than the default 10 (MetricsTests waits for them).
+            ["PAAS_METRICS_INTERVAL_SECONDS"] = "2",
         });
         await _router.WaitReadyAsync($"http://127.0.0.1:{RouterAdminPort}/healthz", TimeSpan.FromSeconds(30));
         _controllerEnvironment = new Dictionary<string, string>
@@ -107,6 +109,7 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CELL_LOST_SECONDS"] = "5",
             ["PAAS_CONVERGE_SECONDS"] = "2",
             ["PAAS_DRAIN_MS"] = "300",
+            ["PAAS_METRICS_INTERVAL_SECONDS"] = "2",
         };
         foreach (var (name, value) in ControllerSettings)
             _controllerEnvironment[name] = value;
@@ -128,6 +131,7 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CELL_PORT"] = port.ToString(),
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["PAAS_CELL_LOST_SECONDS"] = "5",
+            ["PAAS_METRICS_INTERVAL_SECONDS"] = "2",
             ["PAAS_DATA_DIR"] = DataDirectory,
             ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
