@@ -64,7 +64,7 @@ public sealed class PackageServerFixture : IAsyncLifetime
         var wheelName = $"{Package}-1.0-py3-none-any.whl";
         var files = new Dictionary<string, string>
         {
-            [$"{Package}/__init__.py"] = $"GREETING = '{Greeting}'\n",
+            [$"{Package}/__init__.py"] = $"GREETING = \"{Greeting}\"\n",
             [$"{Package}-1.0.dist-info/METADATA"] = $"Metadata-Version: 2.1\nName: {Package}\nVersion: 1.0\n",
             [$"{Package}-1.0.dist-info/WHEEL"] = "Wheel-Version: 1.0\nGenerator: paas-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         };
