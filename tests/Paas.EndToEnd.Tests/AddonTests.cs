@@ -177,6 +177,37 @@ public sealed class AddonTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task HerokuCli_CreatesListsAndDestroysAHerokuPostgresqlAddon()
+    {
+        HerokuCli.EnsureInstalled();
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        await RequireAddonImageAsync(docker);
+        var user = $"hkaddon-{Guid.NewGuid().ToString("N")[..6]}";
+        var token = JsonDocument.Parse(AppUnderTest.Must(await platform.PaasAsync(null, "users:create", user, "--json")).Stdout).RootElement.GetProperty("token").GetString()!;
+        var heroku = new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + user));
+        var app = PlatformFixture.UniqueAppName("hkpg");
+        var workTree = await platform.NewWorkTreeAsync("pgcount");
+        AppUnderTest.Must(await heroku.RunAsync(workTree, "apps:create", app));
+        AppUnderTest.Must(await heroku.GitAsync(workTree, "push", "heroku", "main"));
+
+        var create = await heroku.RunAsync(workTree, "addons:create", "heroku-postgresql", "-a", app);
+        var served = await UntilServedAsync(new AppUnderTest(platform, app, workTree));
+        var list = await heroku.RunAsync(workTree, "addons", "-a", app);
+        var name = JsonDocument.Parse(AppUnderTest.Must(await heroku.RunAsync(workTree, "addons", "--json", "-a", app)).Stdout).RootElement[0].GetProperty("name").GetString()!;
+        var destroy = await heroku.RunAsync(workTree, "addons:destroy", name, "-a", app, "--confirm", app);
+        var config = JsonDocument.Parse(AppUnderTest.Must(await heroku.RunAsync(workTree, "config", "--json", "-a", app)).Stdout).RootElement;
+
+        Assert.True(create.ExitCode == 0, create.ToString());
+        Assert.Contains("DATABASE_URL", create.All);
+        Assert.Equal("200 visits: 1\n", served);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains("heroku-postgresql", list.Stdout);
+        Assert.True(destroy.ExitCode == 0, destroy.ToString());
+        Assert.False(config.TryGetProperty("DATABASE_URL", out _));
+        await Assert.ThrowsAsync<DockerContainerNotFoundException>(() => docker.Containers.InspectContainerAsync("paas-addon-" + name));
+    }
+
+    [Fact]
     public async Task RedisAddon_KeyKeepsItsValue_ThroughARestartOfTheServer()
     {
         using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();

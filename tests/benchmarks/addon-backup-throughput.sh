@@ -30,3 +30,5 @@ restore=$(elapsed "$start")
 rows_after=$(paas pg:psql -a "$app" -c "SELECT count(*) FROM big" | sed -n 3p | tr -d ' ')
 [[ $rows_after == "$rows" ]] || { echo "restore lost rows: $rows_after of $rows" >&2; exit 1; }
 echo "==> database ${db_mb} MB (dump $(awk -v b="$dump_bytes" 'BEGIN {printf "%.1f", b / 1e6}') MB): capture ${capture}s = $(awk -v m="$db_mb" -v s="$capture" 'BEGIN {printf "%.1f", m / s}') MB/s, restore ${restore}s = $(awk -v m="$db_mb" -v s="$restore" 'BEGIN {printf "%.1f", m / s}') MB/s; $rows_after rows back"
+# The platform's teardown removes containers; the add-on's volume and firewall rule go with the add-on.
+paas addons:destroy postgresql -a "$app" --confirm "$app" >/dev/null

@@ -11,8 +11,6 @@ namespace Paas.Controller.Heroku;
 /// </summary>
 public static class HerokuAddons
 {
-    public sealed record CreateBody(string? Plan);
-
     public static async Task<IResult> ListAsync(HttpContext context, AddonService addons, CancellationToken ct) =>
         Results.Json((await addons.ListAsync(HerokuEndpoints.Name(context), ct)).Select(Shape));
 
@@ -26,9 +24,53 @@ public static class HerokuAddons
             return Results.Json(Shape((await addons.ListAsync(HerokuEndpoints.Name(context), ct)).First(a => a.Id == id)));
         });
 
-    public static Task<IResult> CreateAsync(HttpContext context, CreateBody? body, AddonService addons, CancellationToken ct) =>
-        AddonsEndpoints.AnswerAsync(async () => Results.Json(Shape(await addons.CreateAsync(HerokuEndpoints.Name(context), body?.Plan ?? "",
+    /// <summary>`plan` as Heroku's CLI sends it ({"name": "heroku-postgresql:essential-0"}) or as a plain string.</summary>
+    public static Task<IResult> CreateAsync(HttpContext context, System.Text.Json.JsonElement body, AddonService addons, CancellationToken ct)
+    {
+        var plan = body.ValueKind == System.Text.Json.JsonValueKind.Object && body.TryGetProperty("plan", out var p)
+            ? p.ValueKind == System.Text.Json.JsonValueKind.String ? p.GetString()
+            : p.ValueKind == System.Text.Json.JsonValueKind.Object && p.TryGetProperty("name", out var n) ? n.GetString() : null
+            : null;
+        return AddonsEndpoints.AnswerAsync(async () => Results.Json(Shape(await addons.CreateAsync(HerokuEndpoints.Name(context), plan ?? "",
             HerokuEndpoints.User(context), _ => Task.CompletedTask, ct)), statusCode: StatusCodes.Status201Created));
+    }
+
+    /// <summary>Each add-on is attached to its own app once, under its config var's name (DATABASE for DATABASE_URL).</summary>
+    public static async Task<IResult> AttachmentsAsync(HttpContext context, AddonService addons, CancellationToken ct)
+    {
+        var app = context.Items.ContainsKey("heroku.app") ? HerokuEndpoints.Name(context) : null;
+        return Results.Json((await addons.ListAsync(app, ct)).Where(a => HerokuEndpoints.MayUse(context, a.App)).Select(a => new
+        {
+            id = HerokuIds.AddonService("attachment:" + a.Id),
+            name = a.ConfigVar.EndsWith("_URL", StringComparison.Ordinal) ? a.ConfigVar[..^4] : a.ConfigVar,
+            addon = new { id = HerokuIds.Addon(a.Id), name = a.Id, app = HerokuShapes.AppRef(a.App) },
+            app = HerokuShapes.AppRef(a.App),
+            created_at = a.CreatedAt,
+            updated_at = a.CreatedAt,
+            web_url = (string?)null,
+        }));
+    }
+
+    public sealed record ResolveBody(string? App, string? Addon);
+
+    /// <summary>
+    /// POST /actions/addons/resolve, which `heroku addons:destroy NAME` asks first: the add-ons (of the app, when
+    /// given by name or id) whose name, Heroku id or service matches; Heroku's not-found shape otherwise.
+    /// </summary>
+    public static async Task<IResult> ResolveAsync(HttpContext context, ResolveBody? body, AddonService addons, State.IStateStore db, CancellationToken ct)
+    {
+        var wanted = body?.Addon ?? "";
+        var app = body?.App is { Length: > 0 } a
+            ? db.FindApp(a)?.Name ?? db.ListApps().FirstOrDefault(x => HerokuIds.App(x.Name) == a.ToLowerInvariant())?.Name
+            : null;
+        var found = (await addons.ListAsync(app, ct))
+            .Where(v => HerokuEndpoints.MayUse(context, v.App))
+            .Where(v => v.Id == wanted || HerokuIds.Addon(v.Id) == wanted.ToLowerInvariant() || AddonKind.Find(wanted)?.Name == v.Service)
+            .ToList();
+        return found.Count == 0
+            ? Results.Json(new { id = "not_found", resource = "add_on", message = $"Couldn't find that add-on: '{wanted}'." }, statusCode: StatusCodes.Status404NotFound)
+            : Results.Json(found.Select(Shape));
+    }
 
     public static Task<IResult> DestroyAsync(HttpContext context, string addon, AddonService addons, CancellationToken ct) =>
         AddonsEndpoints.AnswerAsync(async () =>

@@ -26,12 +26,15 @@ public static class HerokuEndpoints
         api.MapGet("/users/{user}/apps", HerokuApps.ListApps);
         api.MapPost("/apps", HerokuApps.CreateAppAsync);
         api.MapGet("/addons", HerokuAddons.ListAllAsync);
+        api.MapPost("/actions/addons/resolve", HerokuAddons.ResolveAsync);
+        api.MapGet("/addon-attachments", HerokuAddons.AttachmentsAsync);
 
         var app = api.MapGroup("/apps/{app}").AddEndpointFilter(ResolveApp);
         app.MapGet("", HerokuApps.Show);
         app.MapDelete("", HerokuApps.DestroyAppAsync);
         app.MapGet("/domains", HerokuApps.Domains);
         app.MapGet("/addons", HerokuAddons.ListAsync);
+        app.MapGet("/addon-attachments", HerokuAddons.AttachmentsAsync);
         app.MapPost("/addons", HerokuAddons.CreateAsync);
         app.MapGet("/addons/{addon}", HerokuAddons.ShowAsync);
         app.MapDelete("/addons/{addon}", HerokuAddons.DestroyAsync);
