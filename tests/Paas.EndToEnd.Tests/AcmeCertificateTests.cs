@@ -51,6 +51,7 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
             var metrics = await platform.Http.GetStringAsync($"http://127.0.0.1:{platform.RouterAdminPort}/metrics");
             Assert.Matches(@"paas_router_acme_challenges_answered_total [1-9]", metrics);
             Assert.Matches(@"paas_router_published_certificates [1-9]", metrics);
+            Assert.Contains("paas_controller_certificates_issued_total 1\n", await platform.Http.GetStringAsync($"{platform.ApiUrl}/metrics"));
 
             // The bad domain: one sentence saying why, and plain HTTP still serves the app there.
             var error = rows[bad].GetProperty("error").GetString()!;
