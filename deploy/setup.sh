@@ -122,6 +122,8 @@ step "checking redis on 127.0.0.1:$PAAS_REDIS_PORT"
 step_done
 
 "$DEPLOY_DIR/stack/build.sh"
+# The add-on service image (PostgreSQL, Redis from Debian) on top of the stack: a no-op when neither changed.
+"$DEPLOY_DIR/addons/build.sh"
 
 # The router's TLS port serves apps with this self-signed wildcard certificate until an operator adds real ones.
 "$DEPLOY_DIR/tls/make-cert.sh" "$PAAS_DATA_DIR/certs" "${PAAS_DOMAIN:-localhost}"

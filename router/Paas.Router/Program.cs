@@ -216,8 +216,12 @@ builder.Services.AddHostedService(services => services.GetRequiredService<Access
 builder.Services.AddSingleton<IEndpointProbe>(new TcpConnectProbe(TimeSpan.FromMilliseconds(500)));
 builder.Services.AddSingleton<SilentCells>();
 builder.Services.AddSingleton<TableAcknowledger>();
+builder.Services.AddSingleton<CellHeartbeatCheck>();
+builder.Services.AddSingleton<RedisEndpointDownPublisher>();
+builder.Services.AddSingleton<IEndpointDownPublisher>(services => services.GetRequiredService<RedisEndpointDownPublisher>());
+builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<RedisEndpointDownPublisher>());
+builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<AppLogFeed>());
 builder.Services.AddSingleton<RedisRouteSource>();
-builder.Services.AddSingleton<IEndpointDownPublisher>(services => services.GetRequiredService<RedisRouteSource>());
 builder.Services.AddHostedService(services => services.GetRequiredService<RedisRouteSource>());
 builder.Services.AddSingleton(published);
 builder.Services.AddHostedService(services => services.GetRequiredService<Paas.Router.Tls.PublishedCertificates>());

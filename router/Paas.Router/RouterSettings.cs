@@ -104,6 +104,13 @@ public sealed record RouterSettings
     /// </summary>
     public bool BatchedIo { get; init; } = true;
 
+    /// <summary>
+    /// Whether the Kestrel path forwards bodiless HTTP/1.1 requests with the router's own client
+    /// (<see cref="Forwarding.Http1.Http1Forwarder"/>) rather than YARP. Off only to measure what that client is worth
+    /// (tests/benchmarks/router/bench.sh's router-kestrel-yarp row): it stays while that row shows a cost.
+    /// </summary>
+    public bool LeanHttp1 { get; init; } = true;
+
     /// <summary>True when the public listener should take every interface (IPv6 too, where present).</summary>
     public bool BindsAnyAddress => Bind.Equals(IPAddress.Any) || Bind.Equals(IPAddress.IPv6Any);
 
@@ -135,6 +142,7 @@ public sealed record RouterSettings
             FrontEnd = FrontEndChoice(env),
             FrontEndThreads = env.Count("PAAS_ROUTER_THREADS", Environment.ProcessorCount),
             BatchedIo = env.Switch("PAAS_ROUTER_IO_URING", true),
+            LeanHttp1 = env.Switch("PAAS_ROUTER_LEAN_HTTP1", true),
         };
         settings = settings with { RouterId = env.Text("PAAS_ROUTER_ID", $"{Environment.MachineName}-{settings.PublicPort}") };
 

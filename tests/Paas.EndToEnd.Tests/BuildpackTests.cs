@@ -27,14 +27,7 @@ public sealed class BuildpackTests(PlatformFixture platform)
     }
 
     /// <summary>A git repository holding a copy of a fixture buildpack, committed on main; returns its directory.</summary>
-    private async Task<string> BuildpackRepoAsync(string buildpack)
-    {
-        var dir = Path.Combine(platform.DataDirectory, "buildpack-repos", buildpack + "-" + Guid.NewGuid().ToString("N")[..6]);
-        CopyTree(Path.Combine(RepoPaths.Root, "tests", "fixtures", "buildpacks", buildpack), dir);
-        AppUnderTest.Must(await platform.GitAsync(dir, "init", "-q", "-b", "main"));
-        await platform.CommitAllAsync(dir, "buildpack");
-        return dir;
-    }
+    private Task<string> BuildpackRepoAsync(string buildpack) => platform.BuildpackRepoAsync(buildpack);
 
     private Task<ProcessResult> PushAsync(string workTree) => platform.GitAsync(workTree, "push", "paas", "main");
 
@@ -370,16 +363,6 @@ public sealed class BuildpackTests(PlatformFixture platform)
         var bytes = new byte[count];
         Random.Shared.NextBytes(bytes);
         return bytes;
-    }
-
-    private static void CopyTree(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
     }
 
     /// <summary>A GitHub-style .tgz: everything under one top-level directory, modes kept.</summary>

@@ -64,6 +64,9 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
         var (app, workTree) = await DeployedAppAsync("unstaged");
         await using var loop = RequestLoop.Start(platform, app);
 
+        // v2 is built by a buildpack whose compile takes 20 s: the kill lands in staging, not after it (a static
+        // build alone once finished between the status read and the kill, and the deploy was resumed instead).
+        await File.WriteAllTextAsync(Path.Combine(workTree, ".buildpacks"), $"file://{await platform.BuildpackRepoAsync("slow")}\n");
         var push = PushVersionTwoAsync(workTree);
         await KillWhenAsync(app, "staging");
         var (status, text) = await SettledAsync(app, push);

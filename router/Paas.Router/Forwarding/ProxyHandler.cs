@@ -156,7 +156,7 @@ public sealed class ProxyHandler
 
         var policy = IBalancingPolicy.For(options.Balancing);
         var timeout = options.Timeout ?? _settings.BackendTimeout;
-        var lean = Http1Forwarder.CanForward(context, out var target);
+        var lean = _settings.LeanHttp1 & Http1Forwarder.CanForward(context, out var target);
         var now = PassiveHealth.Now;
 
         Destination? endpoint = null;

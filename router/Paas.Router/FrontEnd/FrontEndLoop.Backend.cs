@@ -6,6 +6,7 @@ using Paas.Router.Health;
 using Paas.Router.Observability;
 using Paas.Router.Table;
 using static Paas.Router.FrontEnd.Libc;
+using static Paas.Router.FrontEnd.SocketIo;
 
 namespace Paas.Router.FrontEnd;
 
@@ -173,7 +174,7 @@ internal sealed unsafe partial class FrontEndLoop
     private void SendRequest(BackendLink link)
     {
         var client = link.Client!;
-        if (_ring is not null && link.Sent == 0 && !link.HasPendingOutput)
+        if (_batch is not null && link.Sent == 0 && !link.HasPendingOutput)
         {
             // With the batch's other sends, in one system call; the response is read once it arrives.
             link.Sent = client.OutgoingLength;

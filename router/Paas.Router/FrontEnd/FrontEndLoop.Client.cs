@@ -3,6 +3,7 @@ using System.Text;
 using Paas.Router.Forwarding;
 using Paas.Router.Table;
 using static Paas.Router.FrontEnd.Libc;
+using static Paas.Router.FrontEnd.SocketIo;
 
 namespace Paas.Router.FrontEnd;
 

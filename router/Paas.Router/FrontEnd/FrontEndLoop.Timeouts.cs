@@ -1,6 +1,7 @@
 using Paas.Router.Forwarding;
 using Paas.Router.Forwarding.Http1;
 using static Paas.Router.FrontEnd.Libc;
+using static Paas.Router.FrontEnd.SocketIo;
 
 namespace Paas.Router.FrontEnd;
 
@@ -15,7 +16,7 @@ internal sealed unsafe partial class FrontEndLoop
             SetListenerInterest(EpollIn);
         }
 
-        var channels = _channels;
+        var channels = _set.Slots;
         for (var i = 0; i < channels.Length; i++)
         {
             if (channels[i] is not { Closed: false } channel)

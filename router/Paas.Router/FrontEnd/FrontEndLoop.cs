@@ -8,6 +8,7 @@ using Paas.Router.Health;
 using Paas.Router.Observability;
 using Paas.Router.Table;
 using static Paas.Router.FrontEnd.Libc;
+using static Paas.Router.FrontEnd.SocketIo;
 
 namespace Paas.Router.FrontEnd;
 
@@ -20,6 +21,12 @@ namespace Paas.Router.FrontEnd;
 /// X-Forwarded-*, request ids, error pages, access log and metrics. Every other connection (a body, an
 /// upgrade, HTTP/1.0, an unknown host, a sticky app, anything unusual) is handed to Kestrel whole,
 /// from the first byte of the request it could not take, and from then on the loop only relays bytes.
+/// <para>
+/// This class is the proxying: accepting, reading heads (FrontEndLoop.Client.cs), talking to apps
+/// (FrontEndLoop.Backend.cs) and timing out (FrontEndLoop.Timeouts.cs). The socket plumbing under it has a type
+/// each: <see cref="EpollSet"/> (which channel an event is for), <see cref="SocketIo"/> (one send or receive) and
+/// <see cref="IoBatch"/> (a batch's sends and receives in one io_uring submission).
+/// </para>
 /// </summary>
 internal sealed unsafe partial class FrontEndLoop
 {
@@ -31,8 +38,7 @@ internal sealed unsafe partial class FrontEndLoop
     private const long HeadTimeoutMs = 30_000;
     private static readonly byte[][] StatusLines = new byte[1000][];
 
-    private readonly int _epoll;
-    private readonly int _listener;
+    private readonly EpollSet _set;
     private readonly byte[] _handoffAddress;
     private readonly string _localAddress;
     private readonly int _localPort;
@@ -45,9 +51,7 @@ internal sealed unsafe partial class FrontEndLoop
     private readonly ILogger _logger;
     private readonly Dictionary<BackendConnectionPool, List<BackendLink>> _idle = [];
     private readonly bool _batchedIo;
-    private readonly List<Channel> _toFlush = [];
-    private IoRing? _ring;
-    private Channel?[] _channels = new Channel?[1024];
+    private IoBatch? _batch;
     private uint _nextId = 1;
     private byte[] _stage = new byte[48 * 1024];
     private int _staged;
@@ -59,11 +63,13 @@ internal sealed unsafe partial class FrontEndLoop
     // lambda's closure was made on every turn of the loop), and what the loop allocates brings collections that pause it.
     private readonly Action _checkTimeouts;
     private readonly Action _acceptAll;
+    private readonly Action<Channel, int> _batchedSendDone;
+    private readonly Action<Channel> _closeChannelAndPeers;
+    private static readonly ReceiveTargetOf ReceiveTargetOfChannel = ReceiveTarget;
 
     public FrontEndLoop(int listener, byte[] handoffAddress, IPEndPoint local, RouterSettings settings, RouteTableStore store,
         PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, ILogger logger)
     {
-        _listener = listener;
         _handoffAddress = handoffAddress;
         _localAddress = local.Address.ToString();
         _localPort = local.Port;
@@ -75,16 +81,11 @@ internal sealed unsafe partial class FrontEndLoop
         _accessLog = accessLog;
         _checkTimeouts = () => CheckTimeouts(_lastTick);
         _acceptAll = AcceptAll;
+        _batchedSendDone = BatchedSendDone;
+        _closeChannelAndPeers = CloseChannelAndPeers;
         _logger = logger;
         _batchedIo = settings.BatchedIo;
-        _epoll = epoll_create1(0x80000);
-        if (_epoll < 0)
-        {
-            throw new IOException($"epoll_create1 failed (errno {Errno})");
-        }
-
-        var ev = new EpollEvent { Events = EpollIn, Data = uint.MaxValue };
-        epoll_ctl(_epoll, EpollCtlAdd, _listener, &ev);
+        _set = new EpollSet(listener);
     }
 
     public void Stop() => _stopping = true;
@@ -94,8 +95,8 @@ internal sealed unsafe partial class FrontEndLoop
         // Made here: a ring belongs to the thread that submits to it.
         if (_batchedIo)
         {
-            _ring = IoRing.TryCreate(RingEntries, out var unavailable);
-            if (_ring is null)
+            _batch = IoBatch.TryCreate(RingEntries, _metrics, out var unavailable);
+            if (_batch is null)
             {
                 _logger.LogInformation("Front end: {Reason}; sending and receiving with one system call each", unavailable);
             }
@@ -106,7 +107,7 @@ internal sealed unsafe partial class FrontEndLoop
         {
             while (!_stopping)
             {
-                var count = epoll_wait(_epoll, ready, events.Length, TickMs);
+                var count = _set.Wait(ready, events.Length, TickMs);
                 HandleBatch(ready, count);
                 var now = Environment.TickCount64;
                 if (now - _lastTick >= TickMs)
@@ -117,7 +118,7 @@ internal sealed unsafe partial class FrontEndLoop
             }
         }
 
-        foreach (var channel in _channels)
+        foreach (var channel in _set.Slots)
         {
             if (channel is not null)
             {
@@ -125,9 +126,8 @@ internal sealed unsafe partial class FrontEndLoop
             }
         }
 
-        close(_listener);
-        close(_epoll);
-        _ring?.Dispose();
+        _set.Dispose();
+        _batch?.Dispose();
     }
 
     /// <summary>
@@ -138,11 +138,11 @@ internal sealed unsafe partial class FrontEndLoop
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void HandleBatch(EpollEvent* ready, int count)
     {
-        if (_ring is not null && count > 1)
+        if (_batch is not null && count > 1)
         {
             try
             {
-                ReceiveBatch(ready, count);
+                _batch.Receive(ready, count, _set, ReceiveTargetOfChannel);
             }
             catch (Exception ex)
             {
@@ -154,13 +154,13 @@ internal sealed unsafe partial class FrontEndLoop
         for (var i = 0; i < count; i++)
         {
             var data = ready[i].Data;
-            if (data == uint.MaxValue)
+            if (data == EpollSet.ListenerMarker)
             {
                 Guarded(_acceptAll);
                 continue;
             }
 
-            var channel = ChannelOf(data);
+            var channel = _set.ChannelOf(data);
             if (channel is null)
             {
                 continue;
@@ -184,23 +184,17 @@ internal sealed unsafe partial class FrontEndLoop
             }
         }
 
-        if (_toFlush.Count > 0)
+        if (_batch is { HasQueuedSends: true })
         {
             try
             {
-                FlushBatch();
+                _batch.Flush(_batchedSendDone);
             }
             catch (Exception ex)
             {
                 // Their bytes may or may not have gone: those connections cannot go on.
                 _logger.LogError(ex, "Front end: a batched send failed; closing the connections it was for");
-                foreach (var channel in _toFlush)
-                {
-                    channel.FlushQueued = false;
-                    CloseChannelAndPeers(channel);
-                }
-
-                _toFlush.Clear();
+                _batch.Abandon(_closeChannelAndPeers);
             }
         }
     }
@@ -215,82 +209,6 @@ internal sealed unsafe partial class FrontEndLoop
         catch (Exception ex)
         {
             _logger.LogError(ex, "Front end: unexpected failure in the event loop");
-        }
-    }
-
-    /// <summary>
-    /// The live channel an epoll event is for, or null when it is for one already closed, or for no channel
-    /// at all: the listener's marker, uint.MaxValue, is fd -1 here, and must not index the table (it did,
-    /// from <see cref="ReceiveBatch"/>, whenever an accept shared a batch with reads: found by make chaos).
-    /// </summary>
-    private Channel? ChannelOf(ulong data)
-    {
-        var fd = (int)(data & 0xFFFFFFFF);
-        var channel = (uint)fd < (uint)_channels.Length ? _channels[fd] : null;
-        return channel is null || channel.Id != (uint)(data >> 32) ? null : channel;
-    }
-
-    /// <summary>
-    /// Makes, in one submission, the receives this batch's busiest events would each make first thing: a
-    /// client's head bytes and an app's response bytes, into the buffers the handlers read from (the
-    /// handler then takes the result through <see cref="Receive(Channel, Span{byte})"/>).
-    /// </summary>
-    private void ReceiveBatch(EpollEvent* ready, int count)
-    {
-        var ring = _ring!;
-        // A submission of one saves nothing over the call itself: the first wanted receive is only queued
-        // once a second one turns up.
-        var first = -1;
-        var firstQueued = false;
-        for (var i = 0; i < count; i++)
-        {
-            if ((ready[i].Events & (EpollIn | EpollErr | EpollHup)) == 0 || ChannelOf(ready[i].Data) is not { } channel)
-            {
-                continue;
-            }
-
-            var space = ReceiveTarget(channel);
-            if (space.IsEmpty)
-            {
-                continue;
-            }
-
-            if (first < 0)
-            {
-                first = i;
-                continue;
-            }
-
-            if (!firstQueued)
-            {
-                var firstChannel = ChannelOf(ready[first].Data)!;
-                QueueReceive(ring, firstChannel, ReceiveTarget(firstChannel), first);
-                firstQueued = true;
-            }
-            else if (ring.Queued == ring.Capacity)
-            {
-                SubmitReceives(ring, ready);
-            }
-
-            QueueReceive(ring, channel, space, i);
-        }
-
-        if (ring.Queued > 0)
-        {
-            SubmitReceives(ring, ready);
-        }
-    }
-
-    private static void QueueReceive(IoRing ring, Channel channel, Span<byte> space, int eventIndex) =>
-        ring.QueueRecv(channel.Fd, (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(space)), space.Length, (ulong)eventIndex);
-
-    private void SubmitReceives(IoRing ring, EpollEvent* ready)
-    {
-        _metrics.BatchedIo.Add(ring.Queued);
-        ring.SubmitAndWait();
-        while (ring.TryTake(out var eventIndex, out var result))
-        {
-            ChannelOf(ready[(int)eventIndex].Data)!.Received = result;
         }
     }
 
@@ -327,7 +245,7 @@ internal sealed unsafe partial class FrontEndLoop
         while (true)
         {
             var length = 128;
-            var fd = accept4(_listener, address, &length, SockNonBlock | SockCloExec);
+            var fd = accept4(_set.Listener, address, &length, SockNonBlock | SockCloExec);
             if (fd < 0)
             {
                 var errno = Errno;
@@ -354,54 +272,16 @@ internal sealed unsafe partial class FrontEndLoop
         }
     }
 
-    private void SetListenerInterest(uint events)
-    {
-        var ev = new EpollEvent { Events = events, Data = uint.MaxValue };
-        epoll_ctl(_epoll, EpollCtlMod, _listener, &ev);
-    }
+    private void SetListenerInterest(uint events) => _set.SetListenerInterest(events);
 
-    private void Register(Channel channel)
-    {
-        if (channel.Fd >= _channels.Length)
-        {
-            Array.Resize(ref _channels, Math.Max(_channels.Length * 2, channel.Fd + 1));
-        }
-
-        _channels[channel.Fd] = channel;
-        channel.Registered = channel.Interest;
-        var ev = new EpollEvent { Events = channel.Registered, Data = ((ulong)channel.Id << 32) | (uint)channel.Fd };
-        epoll_ctl(_epoll, EpollCtlAdd, channel.Fd, &ev);
-    }
+    private void Register(Channel channel) => _set.Register(channel);
 
     /// <summary>Brings the epoll mask in line with what the channel now wants (level-triggered: nothing is missed).</summary>
-    private void Refresh(Channel? channel)
-    {
-        if (channel is null || channel.Closed)
-        {
-            return;
-        }
-
-        var interest = channel.Interest;
-        if (interest != channel.Registered)
-        {
-            channel.Registered = interest;
-            var ev = new EpollEvent { Events = interest, Data = ((ulong)channel.Id << 32) | (uint)channel.Fd };
-            epoll_ctl(_epoll, EpollCtlMod, channel.Fd, &ev);
-        }
-    }
+    private void Refresh(Channel? channel) => _set.Refresh(channel);
 
     private void Close(Channel channel)
     {
-        if (channel.Closed)
-        {
-            return;
-        }
-
-        channel.Closed = true;
-        epoll_ctl(_epoll, EpollCtlDel, channel.Fd, null);
-        _channels[channel.Fd] = null;
-        close(channel.Fd);
-        if (channel is ClientConnection)
+        if (_set.Close(channel) && channel is ClientConnection)
         {
             _metrics.ConnectionClosed();
         }
@@ -426,110 +306,23 @@ internal sealed unsafe partial class FrontEndLoop
         }
     }
 
-    /// <summary>Sends now what the socket takes and queues the rest; false when the peer is gone.</summary>
-    private static bool Send(Channel channel, ReadOnlySpan<byte> bytes)
-    {
-        if (channel.HasPendingOutput)
-        {
-            channel.Enqueue(bytes);
-            return true;
-        }
-
-        while (!bytes.IsEmpty)
-        {
-            nint sent;
-            fixed (byte* start = bytes)
-            {
-                sent = send(channel.Fd, start, bytes.Length, MsgNoSignal);
-            }
-
-            if (sent > 0)
-            {
-                bytes = bytes[(int)sent..];
-                continue;
-            }
-
-            var errno = Errno;
-            if (sent < 0 && errno == EIntr)
-            {
-                continue;
-            }
-
-            if (sent < 0 && errno == EAgain)
-            {
-                channel.Enqueue(bytes);
-                return true;
-            }
-
-            return false;
-        }
-
-        return true;
-    }
-
     /// <summary>
     /// Sends <paramref name="bytes"/> with the rest of this epoll batch's sends, in one system call at its
-    /// end (<see cref="FlushBatch"/>); a failure is handled then (<see cref="BatchedSendFailed"/>). Without
+    /// end (<see cref="IoBatch.Flush"/>); a failure is handled then (<see cref="BatchedSendFailed"/>). Without
     /// a ring, or behind bytes already waiting for the socket, the same as <see cref="Send"/>.
     /// </summary>
     private bool SendBatched(Channel channel, ReadOnlySpan<byte> bytes)
     {
-        if (_ring is null || channel.IsBlocked)
+        if (_batch is null || channel.IsBlocked)
         {
             return Send(channel, bytes);
         }
 
-        channel.Enqueue(bytes);
-        if (!channel.FlushQueued)
-        {
-            channel.FlushQueued = true;
-            _toFlush.Add(channel);
-        }
-
+        _batch.Send(channel, bytes);
         return true;
     }
 
-    /// <summary>Makes the batch's queued sends in one submission and acts on each result as a send's caller would.</summary>
-    private void FlushBatch()
-    {
-        var ring = _ring!;
-        while (_toFlush.Count > 0)
-        {
-            // Acting on a result can queue another send (a retry on a fresh connection); it goes in the next round.
-            var round = Math.Min(_toFlush.Count, (int)ring.Capacity);
-            for (var i = 0; i < round; i++)
-            {
-                var channel = _toFlush[i];
-                if (channel.Closed || !channel.HasPendingOutput)
-                {
-                    channel.FlushQueued = false;
-                }
-                else if (round == 1)
-                {
-                    // A submission of one saves nothing over the call itself.
-                    var sent = send(channel.Fd, channel.PendingAddress, channel.PendingOutput.Length, MsgNoSignal);
-                    BatchedSendDone(channel, sent >= 0 ? (int)sent : -Errno);
-                }
-                else
-                {
-                    ring.QueueSend(channel.Fd, channel.PendingAddress, channel.PendingOutput.Length, (ulong)i);
-                }
-            }
-
-            if (ring.Queued > 0)
-            {
-                _metrics.BatchedIo.Add(ring.Queued);
-                ring.SubmitAndWait();
-                while (ring.TryTake(out var tag, out var result))
-                {
-                    BatchedSendDone(_toFlush[(int)tag], result);
-                }
-            }
-
-            _toFlush.RemoveRange(0, round);
-        }
-    }
-
+    /// <summary>What a batched send's result means for its exchange, as it would to a <see cref="SocketIo.Send"/> caller.</summary>
     private void BatchedSendDone(Channel channel, int result)
     {
         try
@@ -596,75 +389,6 @@ internal sealed unsafe partial class FrontEndLoop
             default:
                 CloseChannelAndPeers(channel);
                 break;
-        }
-    }
-
-    /// <summary>Sends queued bytes; false when the peer is gone.</summary>
-    private static bool Flush(Channel channel)
-    {
-        while (channel.HasPendingOutput)
-        {
-            var pending = channel.PendingOutput;
-            nint sent;
-            fixed (byte* start = pending)
-            {
-                sent = send(channel.Fd, start, pending.Length, MsgNoSignal);
-            }
-
-            if (sent > 0)
-            {
-                channel.Dequeue((int)sent);
-                continue;
-            }
-
-            var errno = Errno;
-            if (sent < 0 && errno == EIntr)
-            {
-                continue;
-            }
-
-            return sent < 0 && errno == EAgain;
-        }
-
-        return true;
-    }
-
-    /// <summary>What the batch received for <paramref name="channel"/> (into <paramref name="buffer"/>, where it was asked to go), else recv.</summary>
-    private static int Receive(Channel channel, Span<byte> buffer)
-    {
-        var received = channel.Received;
-        if (received == Channel.NoReceive)
-        {
-            return Receive(channel.Fd, buffer);
-        }
-
-        channel.Received = Channel.NoReceive;
-        return received >= 0 ? received : received is -EAgain or -EIntr ? -1 : -2;
-    }
-
-    /// <summary>recv into <paramref name="buffer"/>: bytes read, 0 at end of stream, -1 when nothing is there yet, -2 on error.</summary>
-    private static int Receive(int fd, Span<byte> buffer)
-    {
-        while (true)
-        {
-            nint read;
-            fixed (byte* start = buffer)
-            {
-                read = recv(fd, start, buffer.Length, 0);
-            }
-
-            if (read >= 0)
-            {
-                return (int)read;
-            }
-
-            var errno = Errno;
-            if (errno == EIntr)
-            {
-                continue;
-            }
-
-            return errno == EAgain ? -1 : -2;
         }
     }
 }

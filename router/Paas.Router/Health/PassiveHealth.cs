@@ -3,7 +3,7 @@ using Paas.Router.Table;
 
 namespace Paas.Router.Health;
 
-/// <summary>Tells every router that an instance is refusing connections (implemented by the Redis route source).</summary>
+/// <summary>Tells every router that an instance is refusing connections (<see cref="Sources.RedisEndpointDownPublisher"/>).</summary>
 public interface IEndpointDownPublisher
 {
     void PublishDown(string instance, TimeSpan cooldown);

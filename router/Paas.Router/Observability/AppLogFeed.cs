@@ -12,7 +12,7 @@ namespace Paas.Router.Observability;
 /// is full (Redis slow or away) lines are dropped and counted, never waited for. One background writer
 /// stores them in batches.
 /// </summary>
-public sealed class AppLogFeed : BackgroundService
+public sealed class AppLogFeed : BackgroundService, Sources.IRedisConnectionUser
 {
     private const int Capacity = 16384;
     private const int MaxBatch = 512;
@@ -35,9 +35,9 @@ public sealed class AppLogFeed : BackgroundService
         _logger = logger;
     }
 
-    /// <summary>Called by the route source once it has a Redis connection; lines before that are dropped.</summary>
-    public void Connect(IConnectionMultiplexer redis) =>
-        _writer = new AppLogWriter(redis, new LogKeys(_settings.RedisPrefix), _settings.LogMaxLines, _time);
+    /// <summary>Called by the route source with its Redis connection; lines while there is none are dropped.</summary>
+    public void Attach(IConnectionMultiplexer? redis) =>
+        _writer = redis is null ? null : new AppLogWriter(redis, new LogKeys(_settings.RedisPrefix), _settings.LogMaxLines, _time);
 
     public bool IsEnabled => _settings.AppLogs;
 

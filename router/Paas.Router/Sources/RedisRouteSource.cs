@@ -1,13 +1,11 @@
-using RouteKeys = Paas.Core.Routing.RouteKeys;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using Paas.Core.Routing;
 using System.Threading.Channels;
+using Paas.Core.Routing;
 using Paas.Router.Health;
-using Paas.Router.Observability;
 using Paas.Router.Table;
 using StackExchange.Redis;
+using RouteKeys = Paas.Core.Routing.RouteKeys;
 
 namespace Paas.Router.Sources;
 
@@ -17,86 +15,53 @@ namespace Paas.Router.Sources;
 /// Redis being down never empties the table; the last good snapshot keeps serving.
 ///
 /// Knowing when to reload: every write bumps <see cref="RouteKeys.Version"/> and its message carries the
-/// new value (Paas.Core's RouteWriter). A message whose number skips one means one was lost: reload now.
+/// new value (Paas.Core's RouteWriter); <see cref="RouteChangeSequence"/> tells a lost message from a stale one.
 /// The periodic check reads only the counter and reloads when the table is behind it, so a table of
 /// 100,000 routes is not fetched and compared every interval for nothing (that took a second of CPU and
 /// showed as 100+ ms latency spikes). Every <see cref="FullReloadEvery"/>th period reloads anyway, for
 /// writes made outside the contract (by hand, by an older writer).
 ///
-/// Liveness (TTL'd registrations): a route naming a cell is served only while that cell's heartbeat key
-/// (<see cref="RouteKeys.CellAlive"/>, SET with a TTL by the cell's owner) exists. Every
-/// <see cref="RouterSettings.HeartbeatCheckInterval"/> one MGET checks the keys of all cells the table
-/// names; a cell whose key is gone is silent, and marked dead only when none of its endpoints accepts a
-/// connection (<see cref="SilentCells"/>): then its endpoints leave the pools (they stay in the table, and
-/// come back if the key reappears). While Redis is unreachable nothing is checked, so nothing
-/// is pruned; after a reconnect missing keys are forgiven for <see cref="RouterSettings.HeartbeatGrace"/>,
-/// because a restarted Redis may have lost them and the owners re-set them within a refresh interval.
+/// This class owns the connection and the order of work; the rest is done by parts with one concern each:
+/// <see cref="StoredRoutes"/> (a full load into a table), <see cref="CellHeartbeatCheck"/> (which cells are
+/// dead), <see cref="TableAcknowledger"/> (telling the controller which version is served),
+/// <see cref="StartupWarmUp"/>, and the <see cref="IRedisConnectionUser"/>s sharing the connection (app-log
+/// feed, endpoint-down publisher).
 /// </summary>
-public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
+public sealed class RedisRouteSource(
+    RouterSettings settings,
+    RouteTableStore store,
+    TimeProvider time,
+    CellHeartbeatCheck heartbeats,
+    TableAcknowledger acknowledger,
+    IEnumerable<IRedisConnectionUser> connectionUsers,
+    ILogger<RedisRouteSource> logger) : BackgroundService
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
     /// <summary>Every this many periods the check reloads everything even when the counter says nothing changed.</summary>
     public const int FullReloadEvery = 10;
 
-    private readonly RouterSettings _settings;
-    private readonly RouteTableStore _store;
-    private readonly TimeProvider _time;
-    private readonly ILogger<RedisRouteSource> _logger;
-    private readonly RouteKeys _keys;
+    private readonly RouteKeys _keys = new(settings.RedisPrefix);
+    private readonly IRedisConnectionUser[] _connectionUsers = connectionUsers.ToArray();
 
     // Messages and resync requests share one queue with one reader, so a full reload and an incremental
     // change can never interleave: a reload cannot overwrite a change applied while it was in flight.
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
 
+    // Only the single reader of _work touches these.
+    private readonly RouteChangeSequence _sequence = new();
     private int _resyncFailures;
-    private bool _retryScheduled;
     private bool _loadedOnce;
-    private int _connectionDown;
-    private ConnectionMultiplexer? _redis;
-    private long _lastSync;
-    private long _graceUntil;
-
-    // The value of the routes:version counter the table reflects: set by each reload, advanced by each
-    // versioned message. Only the single reader of _work touches these two.
-    private long _tableVersion;
     private int _periodicChecks;
 
-    public RedisRouteSource(RouterSettings settings, RouteTableStore store, TimeProvider time, AccessLog accessLog, SilentCells silentCells, TableAcknowledger acknowledger, ILogger<RedisRouteSource> logger)
-    {
-        _acknowledger = acknowledger;
-        _silentCells = silentCells;
-        _settings = settings;
-        _store = store;
-        _time = time;
-        _accessLog = accessLog;
-        _logger = logger;
-        _keys = new RouteKeys(settings.RedisPrefix);
-    }
-
-    private readonly AccessLog _accessLog;
-    private readonly SilentCells _silentCells;
-    private readonly TableAcknowledger _acknowledger;
-
-    // The route version the next published table will reflect completely; no longer advanced once a
-    // message is found missing, until a reload has read everything again. Only the single reader touches it.
-    private long _completeVersion;
-    private bool _missedMessage;
+    private bool _retryScheduled;
+    private int _connectionDown;
+    private long _lastSync;
 
     /// <summary>Time since the table or the heartbeats were last read from Redis; null before the first read.</summary>
     public TimeSpan? SinceLastSync => Interlocked.Read(ref _lastSync) is var last && last != 0 ? Stopwatch.GetElapsedTime(last) : null;
 
-    public void PublishDown(string instance, TimeSpan cooldown)
-    {
-        if (_redis is not { IsConnected: true } redis)
-        {
-            return;
-        }
-
-        var message = RoutingJson.Write(new RouteChange(
-            RouteChange.EndpointDown, instance, ((long)cooldown.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)));
-        _ = redis.GetSubscriber().PublishAsync(RedisChannel.Literal(_keys.Changes), message, CommandFlags.FireAndForget);
-    }
+    private void MarkSynced() => Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -110,7 +75,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         catch (Exception ex)
         {
             // Without this the host would stop; a router with a frozen table is more useful than no router.
-            _logger.LogCritical(ex, "Route source stopped unexpectedly; serving the last route table without updates");
+            logger.LogCritical(ex, "Route source stopped unexpectedly; serving the last route table without updates");
         }
     }
 
@@ -119,31 +84,37 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         // The router must come up, and keep serving, while Redis is away; the multiplexer reconnects by
         // itself, and through Sentinel follows a failover. With Redis down this takes the whole connect
         // timeout (through Sentinel: until a sentinel names a primary); shutdown should not wait for it.
-        await using var redis = await Paas.Core.Configuration.RedisConnection.ConnectAsync(_settings.Redis, "paas-router",
-            message => _logger.LogWarning("Redis: {Message}", message), stop);
+        await using var redis = await Paas.Core.Configuration.RedisConnection.ConnectAsync(settings.Redis, "paas-router",
+            message => logger.LogWarning("Redis: {Message}", message), stop);
         redis.ConnectionFailed += OnConnectionFailed;
         redis.ConnectionRestored += OnConnectionRestored;
-        _redis = redis;
-        _accessLog.AppLogs.Connect(redis);
+        foreach (var user in _connectionUsers)
+        {
+            user.Attach(redis);
+        }
 
         var queue = await SubscribeAsync(redis, stop);
         _work.Writer.TryWrite(Work.Resync("startup"));
 
         var timer = ResyncPeriodicallyAsync(stop);
-        var heartbeats = CheckHeartbeatsPeriodicallyAsync(redis, stop);
-        var acknowledgements = _acknowledger.RunAsync(redis, stop);
+        var liveness = heartbeats.RunAsync(redis, dead => _work.Writer.TryWrite(Work.Cells(dead)), MarkSynced, stop);
+        var acknowledgements = acknowledger.RunAsync(redis, stop);
         try
         {
             await ProcessAsync(redis.GetDatabase(), stop);
         }
         finally
         {
-            _redis = null;
+            foreach (var user in _connectionUsers)
+            {
+                user.Attach(null);
+            }
+
             redis.ConnectionFailed -= OnConnectionFailed;
             redis.ConnectionRestored -= OnConnectionRestored;
             await IgnoreFailure(queue.UnsubscribeAsync(CommandFlags.FireAndForget));
             await IgnoreFailure(timer);
-            await IgnoreFailure(heartbeats);
+            await IgnoreFailure(liveness);
             await IgnoreFailure(acknowledgements);
         }
     }
@@ -159,7 +130,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             {
                 // A subscribe issued now would only wait out the backlog timeout; polling the connection
                 // state lets us subscribe within a moment of Redis coming back.
-                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, stop);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), time, stop);
                 continue;
             }
 
@@ -171,7 +142,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
                 // The queue's handler runs messages strictly in arrival order, which the incremental
                 // apply relies on (a set followed by a del must not be applied the other way round).
                 queue.OnMessage(message => _work.Writer.TryWrite(Work.Message(message.Message.ToString())));
-                _logger.LogInformation("Subscribed to {Channel}", _keys.Changes);
+                logger.LogInformation("Subscribed to {Channel}", _keys.Changes);
                 return queue;
             }
             catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
@@ -180,57 +151,17 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
                 LogRedisTrouble(failures, ex, "Subscribing to route changes failed; retrying");
                 // A half-registered subscription would later deliver every message twice, possibly out of order.
                 await IgnoreFailure(subscriber.UnsubscribeAsync(RedisChannel.Literal(_keys.Changes)));
-                await Task.Delay(Backoff(failures), _time, stop);
+                await Task.Delay(Backoff(failures), time, stop);
             }
         }
     }
 
     private async Task ResyncPeriodicallyAsync(CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(_settings.ResyncInterval, _time);
+        using var timer = new PeriodicTimer(settings.ResyncInterval, time);
         while (await timer.WaitForNextTickAsync(stop))
         {
             _work.Writer.TryWrite(Work.Resync(Work.PeriodicReason));
-        }
-    }
-
-    private async Task CheckHeartbeatsPeriodicallyAsync(ConnectionMultiplexer redis, CancellationToken stop)
-    {
-        using var timer = new PeriodicTimer(_settings.HeartbeatCheckInterval, _time);
-        while (await timer.WaitForNextTickAsync(stop))
-        {
-            var cells = _store.Current.Cells.ToArray();
-            if (cells.Length == 0 || !redis.IsConnected)
-            {
-                continue;
-            }
-
-            RedisValue[] values;
-            try
-            {
-                values = await redis.GetDatabase().StringGetAsync(cells.Select(c => (RedisKey)_keys.CellAlive(c)).ToArray()).WaitAsync(stop);
-            }
-            catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
-            {
-                // Unreachable Redis proves nothing about the cells: prune nothing.
-                _logger.LogDebug("Heartbeat check failed: {Error}", ex.Message);
-                continue;
-            }
-
-            Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
-            var forgiving = Stopwatch.GetTimestamp() < Interlocked.Read(ref _graceUntil);
-            var silent = new List<string>();
-            for (var i = 0; i < cells.Length; i++)
-            {
-                // During the grace after a reconnect only revivals count; a cell already dead stays dead.
-                if (values[i].IsNull && (!forgiving || _store.Current.DeadCells.Contains(cells[i])))
-                {
-                    silent.Add(cells[i]);
-                }
-            }
-
-            var dead = await _silentCells.DeadAmongAsync(silent, _store.Current, stop);
-            _work.Writer.TryWrite(Work.Cells(dead));
         }
     }
 
@@ -240,7 +171,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         {
             // Everything already queued is applied to one builder and published as one snapshot, so a burst
             // of changes costs one table copy rather than one per message.
-            var builder = new RouteTableBuilder(_store.Current);
+            var builder = new RouteTableBuilder(store.Current);
             while (_work.Reader.TryPeek(out var work))
             {
                 if (work.ResyncReason is { } reason)
@@ -255,14 +186,14 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
                     var cheap = reason == Work.CheckReason || (reason == Work.PeriodicReason && ++_periodicChecks % FullReloadEvery != 0);
                     if (cheap && _loadedOnce && await IsTableCurrentAsync(db, stop))
                     {
-                        Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
+                        MarkSynced();
                     }
                     else
                     {
                         await ResyncAsync(db, reason, stop);
                     }
 
-                    builder = new RouteTableBuilder(_store.Current);
+                    builder = new RouteTableBuilder(store.Current);
                     continue;
                 }
 
@@ -278,9 +209,9 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             }
 
             PublishBuilt(builder);
-            if (!_missedMessage && _loadedOnce)
+            if (!_sequence.HasGap && _loadedOnce)
             {
-                _acknowledger.Served(_completeVersion);
+                acknowledger.Served(_sequence.CompleteVersion);
             }
         }
     }
@@ -292,16 +223,16 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             return;
         }
 
-        var next = builder.Build(_store.Current.Version + 1);
-        _store.Publish(next);
-        _logger.LogDebug("Applied route changes; table version {Version}", next.Version);
+        var next = builder.Build(store.Current.Version + 1);
+        store.Publish(next);
+        logger.LogDebug("Applied route changes; table version {Version}", next.Version);
     }
 
     private void Apply(RouteTableBuilder builder, string payload)
     {
         if (!TableChange.TryParse(payload, out var change))
         {
-            _logger.LogWarning("Ignoring unreadable route change message ({Length} bytes); resyncing", payload.Length);
+            logger.LogWarning("Ignoring unreadable route change message ({Length} bytes); resyncing", payload.Length);
             _work.Writer.TryWrite(Work.Resync("unreadable message"));
             return;
         }
@@ -309,7 +240,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         if (change.Kind == RouteChangeKind.EndpointDown)
         {
             // Another router (or this one) saw the instance refuse a connection: skip it here too.
-            if (_store.Current.Instances.TryGetValue(change.Key, out var endpoint)
+            if (store.Current.Instances.TryGetValue(change.Key, out var endpoint)
                 && long.TryParse(change.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms is > 0 and <= 600_000)
             {
                 endpoint.State.CoolDown(PassiveHealth.Now + ms);
@@ -320,33 +251,21 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
         if (change.Version is { } version)
         {
-            if (version <= _tableVersion)
+            switch (_sequence.Observe(version, _loadedOnce))
             {
-                // Either a reload already read this write (it ran between the write and this message's
-                // arrival), and applying it now could undo a later write that reload also read; or the
-                // counter started again (Redis flushed): one read of the counter tells which.
-                _work.Writer.TryWrite(Work.Resync(Work.CheckReason));
-                return;
-            }
-
-            if (version != _tableVersion + 1 && _loadedOnce)
-            {
-                _missedMessage = true;
-                _logger.LogWarning("Route change {Version} arrived while the table is at {TableVersion}; a change was lost, reloading",
-                    version, _tableVersion);
-                _work.Writer.TryWrite(Work.Resync("lost message"));
-            }
-
-            _tableVersion = version;
-            if (!_missedMessage)
-            {
-                _completeVersion = version;
+                case RouteChangeVerdict.CheckCounter:
+                    _work.Writer.TryWrite(Work.Resync(Work.CheckReason));
+                    return;
+                case RouteChangeVerdict.ApplyAndReload:
+                    logger.LogWarning("Route change {Version} arrived after a gap in the sequence; a change was lost, reloading", version);
+                    _work.Writer.TryWrite(Work.Resync("lost message"));
+                    break;
             }
         }
 
         if (!builder.TryApply(change))
         {
-            _logger.LogWarning("Ignoring invalid {Kind} for {Key}; resyncing", change.Kind, change.Key);
+            logger.LogWarning("Ignoring invalid {Kind} for {Key}; resyncing", change.Kind, change.Key);
             _work.Writer.TryWrite(Work.Resync("invalid message"));
         }
     }
@@ -354,6 +273,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     private async Task ResyncAsync(IDatabase db, string reason, CancellationToken stop)
     {
         HashEntry[] hosts, routes, appOptions;
+        long counter;
         try
         {
             // One MULTI so hosts, routes and options describe the same moment.
@@ -366,9 +286,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
             hosts = await hostsTask;
             routes = await routesTask;
             appOptions = await optionsTask;
-            // Set, not raised to: a Redis restored from an older snapshot has an older counter, and the
-            // messages that follow count from it.
-            _tableVersion = ParseVersion(await versionTask);
+            counter = ParseVersion(await versionTask);
         }
         catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
         {
@@ -383,11 +301,11 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         // string per entry: at 100,000 routes those strings were 40 MB, and the collections they brought
         // paused every loop while they copied what the reload still held.
         // The first load always publishes: version 1 is how the admin API and tests tell "loaded" from "empty".
-        var table = _store.Current;
+        var table = store.Current;
         if (!_loadedOnce || !StoredRoutes.Match(table, hosts, routes, appOptions))
         {
-            table = Rebuild(table, hosts, routes, appOptions);
-            _store.Publish(table);
+            table = StoredRoutes.Rebuild(table, hosts, routes, appOptions, skipped => logger.LogWarning("Skipping unreadable {Entry}", skipped));
+            store.Publish(table);
         }
 
         // With 100,000 routes these arrays are large objects, which only a full collection frees. Left
@@ -396,103 +314,26 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         Array.Clear(hosts);
         Array.Clear(routes);
         Array.Clear(appOptions);
-        Interlocked.Exchange(ref _lastSync, Stopwatch.GetTimestamp());
+        MarkSynced();
 
         if (!_loadedOnce)
         {
-            WarmUpChangePath(table);
-
-            // The first table is most of what this process will ever keep. Left young, it is copied by
-            // the first gen1 collection, whenever that comes, with every loop paused (265 ms for 100,000
-            // routes, measured); moved to gen2 now, it is copied once, while the router is just starting.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            StartupWarmUp.Run(table);
         }
 
         var level = _loadedOnce && _resyncFailures == 0 ? LogLevel.Debug : LogLevel.Information;
-        _logger.Log(level, "Loaded {Hosts} hosts and {Routes} routes from Redis ({Reason}); table version {Version}",
+        logger.Log(level, "Loaded {Hosts} hosts and {Routes} routes from Redis ({Reason}); table version {Version}",
             table.Hosts.Count, table.Instances.Count, reason, table.Version);
         _loadedOnce = true;
         _resyncFailures = 0;
-        _completeVersion = _tableVersion;
-        _missedMessage = false;
-    }
-
-    /// <summary>
-    /// Runs one change of every kind through the path messages take, on a builder whose table is thrown
-    /// away. A full load never runs that path, so without this the first changes after a start waited for
-    /// the JIT (68 ms for the first host at 100,000 routes, measured; the propagation goal is 100 ms).
-    /// </summary>
-    private static void WarmUpChangePath(RouteTable table)
-    {
-        // ".invalid" is reserved (RFC 2606): no real host or app can be touched, and nothing is published anyway.
-        const string Host = "paas-warm-up.invalid", App = "paas-warm-up", Instance = "paas-warm-up-web-1";
-        var registration = RoutingJson.Write(new RouteEntry(Instance, App, "web", 1, "127.0.0.1:9"));
-        var options = RoutingJson.Write(new AppRouteOptions(TimeoutSeconds: 5));
-        foreach (var (kind, key, value) in new[]
-        {
-            (RouteChange.RouteSet, Instance, registration),
-            (RouteChange.HostSet, Host, App),
-            (RouteChange.AppOptionsSet, App, options),
-            (RouteChange.HostDel, Host, null),
-            (RouteChange.AppOptionsDel, App, null),
-            (RouteChange.RouteDel, Instance, null),
-        })
-        {
-            var message = RoutingJson.Write(new RouteChange(kind, key, value));
-            if (TableChange.TryParse(message, out var change))
-            {
-                var builder = new RouteTableBuilder(table);
-                builder.TryApply(change);
-                table = builder.Build(table.Version + 1);
-                table.Lookup(Host);
-            }
-        }
-    }
-
-    /// <summary>The next table, from what Redis holds; endpoints whose registration is unchanged are reused.</summary>
-    private RouteTable Rebuild(RouteTable current, HashEntry[] hosts, HashEntry[] routes, HashEntry[] appOptions)
-    {
-        var endpoints = new List<InstanceEndpoint>(routes.Length);
-        foreach (var entry in routes)
-        {
-            var instance = entry.Name.ToString();
-            var json = entry.Value.ToString();
-            if (current.InstanceMap.TryGetValue(instance, out var known) && known.Config.Source == json)
-            {
-                endpoints.Add(known.Config);
-            }
-            else if (InstanceEndpoint.TryParse(instance, json, out var endpoint))
-            {
-                endpoints.Add(endpoint);
-            }
-            else
-            {
-                _logger.LogWarning("Skipping unreadable route entry {Instance}", instance);
-            }
-        }
-
-        var options = new List<KeyValuePair<string, AppRouteConfig>>(appOptions.Length);
-        foreach (var entry in appOptions)
-        {
-            if (AppRouteConfig.TryParse(entry.Value.ToString(), out var config))
-            {
-                options.Add(KeyValuePair.Create(entry.Name.ToString(), config));
-            }
-            else
-            {
-                _logger.LogWarning("Skipping unreadable app options for {App}", entry.Name.ToString());
-            }
-        }
-
-        var hostPairs = hosts.Select(h => KeyValuePair.Create(h.Name.ToString(), h.Value.ToString())).ToList();
-        return RouteTable.Build(current.Version + 1, hostPairs, endpoints, options, previous: current);
+        _sequence.Reloaded(counter);
     }
 
     private async Task<bool> IsTableCurrentAsync(IDatabase db, CancellationToken stop)
     {
         try
         {
-            return ParseVersion(await db.StringGetAsync(_keys.Version).WaitAsync(stop)) == _tableVersion;
+            return ParseVersion(await db.StringGetAsync(_keys.Version).WaitAsync(stop)) == _sequence.TableVersion;
         }
         catch (Exception ex) when ((ex is RedisException or TimeoutException) && !stop.IsCancellationRequested)
         {
@@ -512,7 +353,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
 
         _retryScheduled = true;
         var delay = Backoff(_resyncFailures);
-        _ = Task.Delay(delay, _time).ContinueWith(
+        _ = Task.Delay(delay, time).ContinueWith(
             _ => _work.Writer.TryWrite(Work.Resync(Work.RetryReason)), TaskScheduler.Default);
     }
 
@@ -521,7 +362,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
         // The multiplexer reports every failed reconnect attempt; only the first of an outage is worth a warning.
         if (Interlocked.Exchange(ref _connectionDown, 1) == 0)
         {
-            _logger.LogWarning("Lost connection to Redis ({FailureType}); serving the last route table", e.FailureType);
+            logger.LogWarning("Lost connection to Redis ({FailureType}); serving the last route table", e.FailureType);
         }
     }
 
@@ -529,10 +370,10 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     {
         if (Interlocked.Exchange(ref _connectionDown, 0) == 1)
         {
-            _logger.LogInformation("Reconnected to Redis");
+            logger.LogInformation("Reconnected to Redis");
         }
 
-        Interlocked.Exchange(ref _graceUntil, Stopwatch.GetTimestamp() + (long)(_settings.HeartbeatGrace.TotalSeconds * Stopwatch.Frequency));
+        heartbeats.Forgive();
 
         // Messages published while we were away are gone for good; a reload is the only way to catch up.
         _work.Writer.TryWrite(Work.Resync("reconnected"));
@@ -542,7 +383,7 @@ public sealed class RedisRouteSource : BackgroundService, IEndpointDownPublisher
     {
         // First failure of a streak is a warning with the cause; the rest would only repeat it every few seconds.
         var level = failures == 1 ? LogLevel.Warning : LogLevel.Debug;
-        _logger.Log(level, "{What} (attempt {Attempt}): {Error}", what, failures, ex.Message);
+        logger.Log(level, "{What} (attempt {Attempt}): {Error}", what, failures, ex.Message);
     }
 
     private static TimeSpan Backoff(int failures) =>

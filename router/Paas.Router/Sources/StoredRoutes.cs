@@ -6,9 +6,10 @@ using StackExchange.Redis;
 namespace Paas.Router.Sources;
 
 /// <summary>
-/// Compares what a reload read from Redis with the table in use, decoding each entry into one reused
-/// buffer rather than a string of its own: a reload of an unchanged table (nearly every reload) then
-/// allocates nothing beyond what the Redis client returned.
+/// What a full reload read from Redis (the hosts, routes and app-options hashes), turned into a table: compared with
+/// the table in use first, decoding each entry into one reused buffer rather than a string of its own, so a reload of
+/// an unchanged table (nearly every reload) allocates nothing beyond what the Redis client returned; rebuilt only when
+/// something differs.
 /// </summary>
 internal static class StoredRoutes
 {
@@ -56,6 +57,48 @@ internal static class StoredRoutes
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The next table, from what Redis holds; endpoints whose registration is unchanged are reused. Entries that do
+    /// not parse are skipped and named to <paramref name="skipped"/>: one bad write must not empty the table.
+    /// </summary>
+    public static RouteTable Rebuild(RouteTable current, HashEntry[] hosts, HashEntry[] routes, HashEntry[] appOptions, Action<string> skipped)
+    {
+        var endpoints = new List<InstanceEndpoint>(routes.Length);
+        foreach (var entry in routes)
+        {
+            var instance = entry.Name.ToString();
+            var json = entry.Value.ToString();
+            if (current.InstanceMap.TryGetValue(instance, out var known) && known.Config.Source == json)
+            {
+                endpoints.Add(known.Config);
+            }
+            else if (InstanceEndpoint.TryParse(instance, json, out var endpoint))
+            {
+                endpoints.Add(endpoint);
+            }
+            else
+            {
+                skipped($"route entry {instance}");
+            }
+        }
+
+        var options = new List<KeyValuePair<string, AppRouteConfig>>(appOptions.Length);
+        foreach (var entry in appOptions)
+        {
+            if (AppRouteConfig.TryParse(entry.Value.ToString(), out var config))
+            {
+                options.Add(KeyValuePair.Create(entry.Name.ToString(), config));
+            }
+            else
+            {
+                skipped($"app options for {entry.Name}");
+            }
+        }
+
+        var hostPairs = hosts.Select(h => KeyValuePair.Create(h.Name.ToString(), h.Value.ToString())).ToList();
+        return RouteTable.Build(current.Version + 1, hostPairs, endpoints, options, previous: current);
     }
 
     /// <summary>The value's text in <paramref name="buffer"/>, which grows when the value needs more room.</summary>

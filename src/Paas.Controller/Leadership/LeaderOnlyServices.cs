@@ -23,7 +23,14 @@ public sealed class LeaderOnlyServices
 public static class LeaderOnlyServiceCollectionExtensions
 {
     /// <summary>Registers <typeparamref name="T"/> as a singleton that only the leader starts (instead of AddHostedService).</summary>
-    public static IServiceCollection AddLeaderOnly<T>(this IServiceCollection services) where T : class, IHostedService
+    public static IServiceCollection AddLeaderOnly<T>(this IServiceCollection services) where T : class, IHostedService =>
+        services.AddLeaderOnly<T>(descriptor: ServiceDescriptor.Singleton<T, T>());
+
+    /// <summary>As <see cref="AddLeaderOnly{T}(IServiceCollection)"/>, for a service made by <paramref name="factory"/>.</summary>
+    public static IServiceCollection AddLeaderOnly<T>(this IServiceCollection services, Func<IServiceProvider, T> factory) where T : class, IHostedService =>
+        services.AddLeaderOnly<T>(descriptor: ServiceDescriptor.Singleton(factory));
+
+    private static IServiceCollection AddLeaderOnly<T>(this IServiceCollection services, ServiceDescriptor descriptor) where T : class, IHostedService
     {
         var list = services.Select(d => d.ImplementationInstance).OfType<LeaderOnlyServices>().FirstOrDefault();
         if (list is null)
@@ -31,7 +38,7 @@ public static class LeaderOnlyServiceCollectionExtensions
             list = new LeaderOnlyServices();
             services.AddSingleton(list);
         }
-        services.TryAddSingleton<T>();
+        services.TryAdd(descriptor);
         list.Add(typeof(T));
         return services;
     }

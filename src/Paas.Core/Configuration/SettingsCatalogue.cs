@@ -78,6 +78,7 @@ public static class SettingsCatalogue
         new("PAAS_ROUTER_FRONT_END", "`event-loop` (Linux)", "router", "who serves the public port: the router's event loops, or `kestrel`"),
         new("PAAS_ROUTER_THREADS", "cores", "router", "event-loop threads"),
         new("PAAS_ROUTER_IO_URING", "`on`", "router", "`off`: the event loops make one system call per send and receive instead of batching a whole epoll batch's through io_uring"),
+        new("PAAS_ROUTER_LEAN_HTTP1", "`on`", "router", "`off`: the Kestrel path (TLS, HTTP/2, `kestrel` front end) forwards every request through YARP instead of the router's own HTTP/1.1 client; for benchmarking the two"),
         new("PAAS_ROUTER_ACCESS_LOG", "`stdout`", "router", "one JSON line per request: `stdout`, `off`, or a file path"),
         new("PAAS_ROUTER_APP_LOGS", "`on`", "router", "`off` stops the router's per-request lines in apps' logs"),
         new("PAAS_ROUTER_BACKEND_TIMEOUT_SECONDS", "`60`", "router", "router answers 504 after this (apps may set their own)"),

@@ -41,13 +41,15 @@ public partial class PlatformFixture : IAsyncLifetime
     /// <summary>
     /// Three cell agents on the local engine, in different zones, with different capacities. The capacities
     /// are what placement may reserve, not what the apps use: large enough for every app the whole suite
-    /// deploys (about 60 instances of 512 MB), so no test is refused room because of the tests before it.
+    /// deploys and leaves running, so no test is refused room because of the tests before it. Spread placement
+    /// puts about as many instances on each cell, so the smallest fills first: at 8 GB it held 16 of 512 MB, and
+    /// once the suite left more than that, a scale to 10 found only two cells with room (seen in a full run).
     /// </summary>
     public static readonly IReadOnlyList<(string Name, string Zone, int MemoryMb)> CellLayout =
     [
-        ("cell-a", "zone-1", 12288),
-        ("cell-b", "zone-2", 12288),
-        ("cell-c", "zone-3", 8192),
+        ("cell-a", "zone-1", 24576),
+        ("cell-b", "zone-2", 24576),
+        ("cell-c", "zone-3", 16384),
     ];
     private Dictionary<string, string> _controllerEnvironment = new();
 
@@ -237,6 +239,16 @@ public partial class PlatformFixture : IAsyncLifetime
         return dir;
     }
 
+    /// <summary>A fixture buildpack (tests/fixtures/buildpacks/NAME) as a fresh git repository, for a <c>file://</c> buildpack URL.</summary>
+    public async Task<string> BuildpackRepoAsync(string buildpack)
+    {
+        var dir = Path.Combine(DataDirectory, "buildpack-repos", buildpack + "-" + Guid.NewGuid().ToString("N")[..6]);
+        CopyDirectory(Path.Combine(RepoPaths.Root, "tests", "fixtures", "buildpacks", buildpack), dir);
+        await MustAsync(GitAsync(dir, "init", "-q", "-b", "main"));
+        await CommitAllAsync(dir, "buildpack");
+        return dir;
+    }
+
     public async Task CommitAllAsync(string workTree, string message)
     {
         await MustAsync(GitAsync(workTree, "add", "-A"));
@@ -326,6 +338,27 @@ public partial class PlatformFixture : IAsyncLifetime
         });
         foreach (var c in containers)
             await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+        // Add-on servers' volumes, and the firewall rule each opened on the isolated network.
+        var volumes = await docker.Volumes.ListAsync(new VolumesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },
+        });
+        foreach (var volume in volumes.Volumes ?? [])
+        {
+            try
+            {
+                await docker.Volumes.RemoveAsync(volume.Name, force: true);
+            }
+            catch (DockerApiException)
+            {
+            }
+        }
+        foreach (var id in containers.Select(c => c.Labels.TryGetValue("paas.addon", out var addon) ? addon : null).OfType<string>())
+        {
+            var listing = await ProcessRunner.RunAsync("iptables", ["-w", "-L", "DOCKER-USER", "-n", "--line-numbers"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+            foreach (var number in listing.Stdout.Split('\n').Where(l => l.Contains($"/* paas addon {id} */")).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]).Reverse())
+                await ProcessRunner.RunAsync("iptables", ["-w", "-D", "DOCKER-USER", number], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+        }
         var images = await docker.Images.ListImagesAsync(new ImagesListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },

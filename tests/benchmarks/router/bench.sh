@@ -8,7 +8,9 @@
 #      epoll loop, nginx's worker model, no Kestrel or .NET socket engine, one system call per send and
 #      receive), router-plain, the same router making one system call per send and receive instead of
 #      batching them through io_uring (PAAS_ROUTER_IO_URING=off), and router-kestrel, the same router
-#      with Kestrel serving its public port instead of its own event loops (PAAS_ROUTER_FRONT_END=kestrel);
+#      with Kestrel serving its public port instead of its own event loops (PAAS_ROUTER_FRONT_END=kestrel), and
+#      router-kestrel-yarp, that again forwarding through YARP alone (PAAS_ROUTER_LEAN_HTTP1=off): what the
+#      router's own HTTP/1.1 client (Forwarding/Http1) is worth on the Kestrel path (TLS, HTTP/2 clients);
 #      prints requests/s, p50 and p99 per target and the ratios router/nginx and router/HAProxy;
 #   2. router throughput with 100,000 hostnames in the table against 10 (random Host headers);
 #   3. route-change propagation time (write to Redis + publish -> first request routed), with the large table;
@@ -46,23 +48,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
-command -v haproxy >/dev/null || [[ -x /usr/sbin/haproxy ]] || need+=(haproxy)
-command -v redis-server >/dev/null || need+=(redis-server)
-if ((${#need[@]})); then
-  echo "==> installing ${need[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
-fi
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+# shellcheck source=../lib/proxies.sh
+source "$ROOT/tests/benchmarks/lib/proxies.sh"
+install_proxy_tools
+command -v redis-server >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
 
 BACKEND_PORT=$(free_port); NGINX_PORT=$(free_port); HAPROXY_PORT=$(free_port)
-ROUTER_PORT=$(free_port); ROUTER_ADMIN=$(free_port); KESTREL_PORT=$(free_port); KESTREL_ADMIN=$(free_port); PLAIN_PORT=$(free_port); PLAIN_ADMIN=$(free_port); REDIS_PORT=$(free_port); MINIMAL_PORT=$(free_port); EPOLL_PORT=$(free_port)
+ROUTER_PORT=$(free_port); ROUTER_ADMIN=$(free_port); KESTREL_PORT=$(free_port); KESTREL_ADMIN=$(free_port); PLAIN_PORT=$(free_port); PLAIN_ADMIN=$(free_port); YARP_PORT=$(free_port); YARP_ADMIN=$(free_port); REDIS_PORT=$(free_port); MINIMAL_PORT=$(free_port); EPOLL_PORT=$(free_port)
 if [[ $PIN == 1 ]]; then
   ON_PROXY=(taskset -c 0); ON_LOAD=(taskset -c 1); PROXY_WORKERS=1
   echo "==> layout: proxy under test on CPU 0; wrk and backend on CPU 1"
@@ -92,41 +87,11 @@ CONF
 "${ON_LOAD[@]}" "$NGINX" -c "$WORK/backend/nginx.conf" -p "$WORK/backend" & PIDS+=($!)
 
 # nginx as the proxy: same host route, upstream keep-alive, one worker per core it may use, no access log.
-cat >"$WORK/nginx/nginx.conf" <<CONF
-worker_processes $PROXY_WORKERS; daemon off; pid $WORK/nginx/nginx.pid; error_log stderr error;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  upstream app { server 127.0.0.1:$BACKEND_PORT; keepalive 256; }
-  server { listen 127.0.0.1:$NGINX_PORT default_server; server_name _; return 404; }
-  server { listen 127.0.0.1:$NGINX_PORT; server_name $HOST;
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme; } } }
-CONF
+nginx_proxy_conf "$WORK/nginx" "$NGINX_PORT" "127.0.0.1:$BACKEND_PORT" "$HOST" "$PROXY_WORKERS" off
 "${ON_PROXY[@]}" "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" 2>/dev/null & PIDS+=($!)
 
 # HAProxy: same host route, connection reuse, one thread per core, no log.
-cat >"$WORK/haproxy.cfg" <<CONF
-global
-  nbthread $PROXY_WORKERS
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  option forwardfor
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$HAPROXY_PORT
-  use_backend app if { hdr(host) -i $HOST }
-  default_backend none
-backend app
-  server s1 127.0.0.1:$BACKEND_PORT
-backend none
-  http-request return status 404
-CONF
+haproxy_cfg "$WORK/haproxy.cfg" "$HAPROXY_PORT" "127.0.0.1:$BACKEND_PORT" "$HOST" "$PROXY_WORKERS" off
 "${ON_PROXY[@]}" "$HAPROXY" -f "$WORK/haproxy.cfg" -db & PIDS+=($!)
 HAPROXY_PID=$!
 
@@ -160,19 +125,21 @@ PAAS_ROUTER_FRONT_END=kestrel PAAS_ROUTER_PORT=$KESTREL_PORT PAAS_ROUTER_ADMIN_P
 PAAS_ROUTER_TLS_PORT=0 PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=off PAAS_ROUTER_APP_LOGS=off \
   "${ON_PROXY[@]}" dotnet "$ROUTER_DLL" >/dev/null 2>&1 & PIDS+=($!)
 KESTREL_PID=$!
+# And Kestrel forwarding everything through YARP, without the router's own HTTP/1.1 client.
+PAAS_ROUTER_LEAN_HTTP1=off PAAS_ROUTER_FRONT_END=kestrel PAAS_ROUTER_PORT=$YARP_PORT PAAS_ROUTER_ADMIN_PORT=$YARP_ADMIN PAAS_ROUTER_BIND=127.0.0.1 \
+PAAS_ROUTER_TLS_PORT=0 PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=off PAAS_ROUTER_APP_LOGS=off \
+  "${ON_PROXY[@]}" dotnet "$ROUTER_DLL" >/dev/null 2>&1 & PIDS+=($!)
+YARP_PID=$!
 # And with its event loops making one system call per send and receive, as before io_uring.
 PAAS_ROUTER_IO_URING=off PAAS_ROUTER_THREADS=$PROXY_WORKERS PAAS_ROUTER_PORT=$PLAIN_PORT PAAS_ROUTER_ADMIN_PORT=$PLAIN_ADMIN PAAS_ROUTER_BIND=127.0.0.1 \
 PAAS_ROUTER_TLS_PORT=0 PAAS_REDIS="127.0.0.1:$REDIS_PORT" PAAS_REDIS_PREFIX=$PREFIX PAAS_ROUTER_ACCESS_LOG=off PAAS_ROUTER_APP_LOGS=off \
   "${ON_PROXY[@]}" dotnet "$ROUTER_DLL" >/dev/null 2>&1 & PIDS+=($!)
 PLAIN_PID=$!
 
-wait_port "$BACKEND_PORT"; wait_port "$NGINX_PORT"; wait_port "$KESTREL_PORT"; wait_port "$PLAIN_PORT"; wait_port "$HAPROXY_PORT"; wait_port "$MINIMAL_PORT"; wait_port "$EPOLL_PORT"
+wait_port "$BACKEND_PORT"; wait_port "$NGINX_PORT"; wait_port "$KESTREL_PORT"; wait_port "$YARP_PORT"; wait_port "$PLAIN_PORT"; wait_port "$HAPROXY_PORT"; wait_port "$MINIMAL_PORT"; wait_port "$EPOLL_PORT"
 start_router off
 
-# wrk prints latency with units; normalise to milliseconds.
-to_ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.3f", n }'; }
-# CPU ticks (user + system) used so far by the given processes, all threads included.
-cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+
 # The processes doing a target's work: its workers (nginx's master only forks them).
 pids_of() {
   case $1 in
@@ -182,6 +149,7 @@ pids_of() {
     dotnet-min) echo "$MINIMAL_PID" ;;
     epoll-min) echo "$EPOLL_PID" ;;
     router-kestrel) echo "$KESTREL_PID" ;;
+    router-kestrel-yarp) echo "$YARP_PID" ;;
     router-plain) echo "$PLAIN_PID" ;;
     *) echo "$ROUTER_PID" ;;
   esac
@@ -204,11 +172,11 @@ run_wrk() { # name port [script]
 }
 
 echo "==> warm-up (${WARMUP}s each)"
-for port in $BACKEND_PORT $ROUTER_PORT $PLAIN_PORT $KESTREL_PORT $NGINX_PORT $HAPROXY_PORT $MINIMAL_PORT $EPOLL_PORT; do
+for port in $BACKEND_PORT $ROUTER_PORT $PLAIN_PORT $KESTREL_PORT $YARP_PORT $NGINX_PORT $HAPROXY_PORT $MINIMAL_PORT $EPOLL_PORT; do
   "${ON_LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST" "http://127.0.0.1:$port/" >/dev/null
 done
 
-targets=("backend $BACKEND_PORT" "router $ROUTER_PORT" "router-plain $PLAIN_PORT" "router-kestrel $KESTREL_PORT" "nginx $NGINX_PORT" "haproxy $HAPROXY_PORT" "dotnet-min $MINIMAL_PORT" "epoll-min $EPOLL_PORT")
+targets=("backend $BACKEND_PORT" "router $ROUTER_PORT" "router-plain $PLAIN_PORT" "router-kestrel $KESTREL_PORT" "router-kestrel-yarp $YARP_PORT" "nginx $NGINX_PORT" "haproxy $HAPROXY_PORT" "dotnet-min $MINIMAL_PORT" "epoll-min $EPOLL_PORT")
 : >"$WORK/results"
 for round in $(seq 1 "$ROUNDS"); do
   echo "==> round $round/$ROUNDS (wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s)"
@@ -220,17 +188,18 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 echo "==> medians over $ROUNDS rounds"
-median() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$WORK/results" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-for name in backend router router-plain router-kestrel nginx haproxy dotnet-min epoll-min; do
+median() { results_median "$WORK/results" "$@"; }
+for name in backend router router-plain router-kestrel router-kestrel-yarp nginx haproxy dotnet-min epoll-min; do
   printf '   %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   cpu %6.1f us/req\n' "$name" "$(median "$name" 2)" "$(median "$name" 3)" "$(median "$name" 4)" "$(median "$name" 5)"
 done
 r=$(median router 2); pl=$(median router-plain 2); k=$(median router-kestrel 2); n=$(median nginx 2); h=$(median haproxy 2); m=$(median dotnet-min 2); e=$(median epoll-min 2)
-awk -v r="$r" -v pl="$pl" -v plc="$(median router-plain 5)" -v k="$k" -v kc="$(median router-kestrel 5)" -v n="$n" -v h="$h" -v m="$m" -v e="$e" -v rp="$(median router 4)" -v np="$(median nginx 4)" \
+awk -v r="$r" -v pl="$pl" -v plc="$(median router-plain 5)" -v k="$k" -v kc="$(median router-kestrel 5)" -v y="$(median router-kestrel-yarp 2)" -v yc="$(median router-kestrel-yarp 5)" -v n="$n" -v h="$h" -v m="$m" -v e="$e" -v rp="$(median router 4)" -v np="$(median nginx 4)" \
   -v rc="$(median router 5)" -v nc="$(median nginx 5)" -v hc="$(median haproxy 5)" -v mc="$(median dotnet-min 5)" -v ec="$(median epoll-min 5)" 'BEGIN {
   printf "   router/nginx   %.2fx req/s (goal >= 1.0)   p99 router %.3f ms vs nginx %.3f ms   cpu/req %.2fx nginx'"'"'s\n", r/n, rp, np, rc/nc
   printf "   router/haproxy %.2fx req/s (goal >= 1.1)   cpu/req %.2fx haproxy'"'"'s\n", r/h, rc/hc
   printf "   router-plain/nginx %.2fx req/s, cpu/req %.2fx: the same router making one system call per send and receive (PAAS_ROUTER_IO_URING=off)\n", pl/n, plc/nc
   printf "   router-kestrel/nginx %.2fx req/s, cpu/req %.2fx: the same router with Kestrel on the public port (PAAS_ROUTER_FRONT_END=kestrel)\n", k/n, kc/nc
+  printf "   router-kestrel-yarp/router-kestrel %.2fx req/s, cpu/req %.2fx: the Kestrel path through YARP alone vs with the router'"'"'s own HTTP/1.1 client (PAAS_ROUTER_LEAN_HTTP1=off)\n", y/k, yc/kc
   printf "   dotnet-min/nginx %.2fx req/s, cpu/req %.2fx: the floor of Kestrel + .NET sockets; router/dotnet-min %.2fx req/s, cpu/req %.2fx\n", m/n, mc/nc, r/m, rc/mc
   printf "   epoll-min/nginx %.2fx req/s, cpu/req %.2fx: C# on its own event loop, without Kestrel and .NET sockets\n", e/n, ec/nc }'
 
