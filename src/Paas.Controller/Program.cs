@@ -206,13 +206,20 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
     return Results.Text($"{report.Line}\nrole: {leadership.Role}; leader: {leadership.Leader?.Address ?? "none"}\n", statusCode: report.StatusCode);
 }).ExcludeFromDescription();
 var collector = app.Services.GetRequiredService<Paas.Controller.Metrics.MetricsCollector>();
+var certificateManager = app.Services.GetRequiredService<Paas.Controller.Certificates.CertificateManager>();
 app.MapGet("/metrics", () => Results.Text(
     "# HELP paas_controller_leader 1 when this controller holds the leadership and runs the loops, 0 on a standby.\n"
     + "# TYPE paas_controller_leader gauge\n"
     + $"paas_controller_leader {(leadership.IsLeader ? 1 : 0)}\n"
     + "# HELP paas_controller_metrics_collections_total Reads of routers' and cells' samples into the metrics history.\n"
     + "# TYPE paas_controller_metrics_collections_total counter\n"
-    + $"paas_controller_metrics_collections_total {collector.Collections}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
+    + $"paas_controller_metrics_collections_total {collector.Collections}\n"
+    + "# HELP paas_controller_certificates_issued_total Custom domains' certificates obtained from the ACME directory (first or renewed).\n"
+    + "# TYPE paas_controller_certificates_issued_total counter\n"
+    + $"paas_controller_certificates_issued_total {certificateManager.Issued}\n"
+    + "# HELP paas_controller_certificate_failures_total Certificate orders that failed (retried with backoff).\n"
+    + "# TYPE paas_controller_certificate_failures_total counter\n"
+    + $"paas_controller_certificate_failures_total {certificateManager.Failed}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
 app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {

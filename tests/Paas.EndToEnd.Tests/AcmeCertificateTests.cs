@@ -51,6 +51,7 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
             var metrics = await platform.Http.GetStringAsync($"http://127.0.0.1:{platform.RouterAdminPort}/metrics");
             Assert.Matches(@"paas_router_acme_challenges_answered_total [1-9]", metrics);
             Assert.Matches(@"paas_router_published_certificates [1-9]", metrics);
+            Assert.Contains("paas_controller_certificates_issued_total 1\n", await platform.Http.GetStringAsync($"{platform.ApiUrl}/metrics"));
 
             // The bad domain: one sentence saying why, and plain HTTP still serves the app there.
             var error = rows[bad].GetProperty("error").GetString()!;
@@ -123,6 +124,26 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
         Assert.Contains(host, listed.Stdout);
         Assert.Contains("user", listed.Stdout);
         Assert.Contains($"expires {DateTimeOffset.UtcNow.AddDays(60):yyyy-MM-dd}", listed.Stdout);
+
+        // HTTP to HTTPS: a 308 to the same path and query on the TLS port, until turned off; challenges are not redirected.
+        AppUnderTest.Must(await app.PaasAsync("certs:redirect:enable"));
+        using var noFollow = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false });
+        Task<HttpResponseMessage> GetAsync(string path)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{platform.RouterPort}{path}");
+            request.Headers.Host = host;
+            return noFollow.SendAsync(request);
+        }
+        using (var redirected = await GetAsync("/a/b?c=d"))
+        {
+            Assert.Equal(HttpStatusCode.PermanentRedirect, redirected.StatusCode);
+            Assert.Equal($"https://{host}:{platform.RouterTlsPort}/a/b?c=d", redirected.Headers.Location?.ToString());
+        }
+        using (var challenge = await GetAsync("/.well-known/acme-challenge/not-the-platforms"))
+            Assert.NotEqual(HttpStatusCode.PermanentRedirect, challenge.StatusCode);
+        AppUnderTest.Must(await app.PaasAsync("certs:redirect:disable"));
+        using (var plain = await platform.GetThroughRouterAsync(host))
+            Assert.Equal(HttpStatusCode.OK, plain.StatusCode);
     }
 
     /// <summary>Polls <c>paas certs --json</c> (bounded, 90 s) until the rows, by hostname, meet the condition.</summary>

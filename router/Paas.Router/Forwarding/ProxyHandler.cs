@@ -102,6 +102,17 @@ public sealed class ProxyHandler
 
         var lookup = _store.Current.Lookup(request.Host.Value.AsSpan());
         proxy.App = lookup.App;
+        if (lookup.App is { } redirecting && !request.IsHttps && _settings.TlsPort != 0 && context.Connection.LocalPort != _settings.H2cPort
+            && request.Path.Value?.StartsWith(Paas.Core.Tls.TlsKeys.ChallengePath, StringComparison.Ordinal) != true
+            && _store.Current.Options.GetValueOrDefault(redirecting)?.HttpsRedirect == true)
+        {
+            // 308, not 301: the method and body are kept. Not on the h2c port, where a TLS-terminating balancer
+            // in front has done HTTPS already, and never on the ACME challenge path (an app may answer its own there).
+            var port = _settings.TlsPort == 443 ? "" : ":" + _settings.TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
+            context.Response.Headers.Location = $"https://{HostName.Normalize(request.Host.Value)}{port}{request.PathBase}{request.Path}{request.QueryString}";
+            return;
+        }
         switch (lookup.Status)
         {
             case RouteLookupStatus.UnknownHost:

@@ -193,9 +193,10 @@ internal sealed unsafe partial class FrontEndLoop
         Encoding.ASCII.GetChars(hostBytes, hostChars);
         var lookup = _store.Current.Lookup(hostChars);
         // Unknown hosts and apps without instances get their error pages from the general path; sticky
-        // sessions read and set cookies there too, and an app in maintenance gets its page there. None of them
+        // sessions read and set cookies there too, an app in maintenance gets its page there, and one that redirects
+        // plain HTTP gets its redirect there. None of them
         // is the traffic that needs this path's speed.
-        if (lookup.Status != RouteLookupStatus.Found || lookup.Pool is not { AllByAddress: true, IsSticky: false, InMaintenance: false } pool)
+        if (lookup.Status != RouteLookupStatus.Found || lookup.Pool is not { AllByAddress: true, IsSticky: false, InMaintenance: false, RedirectsToHttps: false } pool)
         {
             HandOver(client);
             return;

@@ -13,7 +13,26 @@ public static class CertCommands
             (args, cli) => AutoAsync(args, cli, on: true)),
         new("certs:auto:disable", "stop renewing the app's certificates automatically", "paas certs:auto:disable [-a APP] [--json]",
             (args, cli) => AutoAsync(args, cli, on: false)),
+        new("certs:redirect:enable", "redirect the app's plain-HTTP requests to HTTPS (308; ACME challenges excepted)", "paas certs:redirect:enable [-a APP] [--json]",
+            (args, cli) => RedirectAsync(args, cli, on: true)),
+        new("certs:redirect:disable", "serve the app over plain HTTP again", "paas certs:redirect:disable [-a APP] [--json]",
+            (args, cli) => RedirectAsync(args, cli, on: false)),
     ];
+
+    private static async Task<int> RedirectAsync(ParsedArgs args, CliContext cli, bool on)
+    {
+        var app = cli.ResolveApp(args);
+        var routing = await cli.Api.PatchAsync($"v1/apps/{Uri.EscapeDataString(app)}/routing", new { https_redirect = on });
+        if (args.Json)
+        {
+            cli.WriteJson(routing);
+            return 0;
+        }
+        cli.Out.WriteLine(on
+            ? $"Redirecting {app}'s plain-HTTP requests to HTTPS... done"
+            : $"Serving {app} over plain HTTP again... done");
+        return 0;
+    }
 
     private static string PathOf(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/certs";
 

@@ -13,7 +13,7 @@ namespace Paas.Controller.Certificates;
 public sealed class AcmeIssuer : ICertificateIssuer, IDisposable
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(90);
-    private readonly HttpClient _http;
+    private readonly Lazy<HttpClient> _http;
     private readonly PaasSettings _settings;
     private readonly TlsPublisher _publisher;
     private readonly TimeProvider _time;
@@ -27,8 +27,13 @@ public sealed class AcmeIssuer : ICertificateIssuer, IDisposable
         _publisher = publisher;
         _time = time;
         _logger = logger;
-        _http = new HttpClient(Handler(settings.AcmeCaFile)) { Timeout = TimeSpan.FromSeconds(30) };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd("paas-acme/1");
+        // Made at the first order, so a bad PAAS_ACME_CA_FILE is that order's one-sentence failure, not a controller that cannot start.
+        _http = new Lazy<HttpClient>(() =>
+        {
+            var http = new HttpClient(Handler(settings.AcmeCaFile)) { Timeout = TimeSpan.FromSeconds(30) };
+            http.DefaultRequestHeaders.UserAgent.ParseAdd("paas-acme/1");
+            return http;
+        });
     }
 
     /// <summary>The system's roots, or only the CAs in <c>PAAS_ACME_CA_FILE</c> (a test server's own).</summary>
@@ -38,7 +43,14 @@ public sealed class AcmeIssuer : ICertificateIssuer, IDisposable
         if (caFile is null)
             return handler;
         var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(caFile);
+        try
+        {
+            roots.ImportFromPemFile(caFile);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            throw new AcmeException($"PAAS_ACME_CA_FILE {caFile} cannot be read as PEM certificates: {ex.Message.TrimEnd('.')}.");
+        }
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
         {
             if (certificate is null)
@@ -138,7 +150,7 @@ public sealed class AcmeIssuer : ICertificateIssuer, IDisposable
             // The stored key is registered again once per process: newAccount answers a known key with its URL, and a
             // directory that forgot the account (a test server restarted) makes it anew for the same key.
             var key = stored is null ? AcmeAccountKey.Create() : AcmeAccountKey.FromPem(_publisher.Sealer.Open(stored.SealedKey));
-            var client = new AcmeClient(_http, directory, key, _time);
+            var client = new AcmeClient(_http.Value, directory, key, _time);
             var url = await client.RegisterAsync(_settings.AcmeEmail, cancel);
             await _publisher.SaveAccountAsync(_settings.AcmeDirectory, new TlsPublisher.StoredAccount(_publisher.Sealer.Seal(client.Key.ExportPem()), url));
             _logger.LogInformation("Registered the platform's ACME account at {Directory}", _settings.AcmeDirectory);
@@ -150,5 +162,9 @@ public sealed class AcmeIssuer : ICertificateIssuer, IDisposable
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        if (_http.IsValueCreated)
+            _http.Value.Dispose();
+    }
 }

@@ -21,6 +21,14 @@ public sealed class CertificateManager(
     ILogger<CertificateManager> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0);
+    private long _issued;
+    private long _failed;
+
+    /// <summary>Certificates obtained (first issue or renewal) since this controller started, for /metrics.</summary>
+    public long Issued => Interlocked.Read(ref _issued);
+
+    /// <summary>Orders that failed since this controller started, for /metrics.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
 
     /// <summary>Asks for a pass as soon as possible (a user just enabled automatic certificates).</summary>
     public void Wake() => _wake.Release();
@@ -94,11 +102,13 @@ public sealed class CertificateManager(
             var issued = await issuer.IssueAsync(hostname, stop);
             await publisher.PublishAsync(hostname, app, issued.ChainPem, issued.KeyPem, PublishedCertificate.Acme, issued.NotAfter);
             await publisher.SetStatusAsync(hostname, new CertificateStatus(CertificateStatus.Issued, null, 0, null, time.GetUtcNow()));
+            Interlocked.Increment(ref _issued);
             database.AddEvent(app, "platform", "certificate",
                 $"{(current is null ? "Issued" : "Renewed")} the certificate for {hostname}, valid until {issued.NotAfter:yyyy-MM-dd}");
         }
         catch (AcmeException ex)
         {
+            Interlocked.Increment(ref _failed);
             var failures = attempts + 1;
             var next = time.GetUtcNow() + RenewalPolicy.Backoff(failures);
             await publisher.SetStatusAsync(hostname, new CertificateStatus(CertificateStatus.Failed, ex.Message, failures, next, time.GetUtcNow()));
