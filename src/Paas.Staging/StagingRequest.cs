@@ -14,4 +14,11 @@ public sealed record StagingRequest(
     Func<Stream, CancellationToken, Task> WriteSourceTar,
     IReadOnlyDictionary<string, string> ConfigVars,
     IReadOnlyList<BuildpackReference>? Buildpacks = null,
-    BuildpackTrust Trust = BuildpackTrust.Tenant);
+    BuildpackTrust Trust = BuildpackTrust.Tenant)
+{
+    /// <summary>Build the pushed tree's own Dockerfile instead of running buildpacks (no buildpack chosen and a root Dockerfile).</summary>
+    public bool Dockerfile { get; init; }
+
+    /// <summary>The Dockerfile build's --build-arg values: the config vars app.json's `build.args` names.</summary>
+    public IReadOnlyDictionary<string, string>? BuildArgs { get; init; }
+}

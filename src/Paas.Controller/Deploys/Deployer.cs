@@ -359,8 +359,26 @@ public sealed class Deployer(
             await output($"-----> Buildpacks from {chosenBy}: {string.Join(", ", buildpacks)}");
 
         await AddManifestConfigAsync(app, manifest, config, output);
+        // A root Dockerfile builds the app when no buildpack was chosen: chosen buildpacks always win.
+        var dockerfile = buildpacks.Count == 0 && source.ReadRootFile("Dockerfile") is not null;
+        var buildArgs = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (dockerfile)
+        {
+            await output("-----> Dockerfile detected");
+            foreach (var name in manifest.BuildArgs)
+            {
+                if (config.TryGetValue(name, out var value))
+                    buildArgs[name] = value;
+                else
+                    await output($" !     app.json's build.args names {name}, which is not a config var: the build gets no value for it.");
+            }
+        }
         var staged = await stager.StageAsync(
-            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust),
+            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust)
+            {
+                Dockerfile = dockerfile,
+                BuildArgs = buildArgs,
+            },
             output,
             cancellationToken);
         if (staged.RegistryPush is { } push && staged.Cell is { } builtOn)

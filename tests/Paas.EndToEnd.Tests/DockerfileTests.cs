@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>
+/// Apps that bring their own Dockerfile (fixture tests/fixtures/apps/dockerfile: FROM paas/stack, a RUN step
+/// that sees a build arg, EXPOSE 8000, CMD): built by the engine on the staging cell, run as the platform's
+/// unprivileged uid, served through the router, scaled and rolled back like any release.
+/// </summary>
+[Collection(PlatformCollection.Name)]
+public sealed class DockerfileTests(PlatformFixture platform)
+{
+    [Fact]
+    public async Task DockerfileApp_DeploysServesScalesAndRollsBack_AndAFailingBuildKeepsTheOldRelease()
+    {
+        var name = PlatformFixture.UniqueAppName("dockerfile");
+        var workTree = await platform.NewWorkTreeAsync("dockerfile");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", name));
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", name));
+        var app = new AppUnderTest(platform, name, workTree);
+        AppUnderTest.Must(await app.PaasAsync("config:set", "GREETING=from-config"));
+
+        var first = await platform.GitAsync(workTree, "push", "paas", "main");
+        var v1 = await app.GetAsync();
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("remote: -----> Dockerfile detected", first.Stderr);
+        Assert.Contains("remote:        Step 4/7 : RUN echo", first.Stderr);
+        Assert.Contains("Released v2", first.Stderr); // v1 was the config:set
+        Assert.Contains("dockerfile v1", v1);
+        Assert.Contains("built with GREETING=from-config", v1);   // app.json's build.args
+        Assert.Contains("uid=1000", v1);                          // no USER: the platform's uid, never root
+        Assert.Contains("port=8000", v1);                         // EXPOSE decides the port
+
+        // A second version: served after its push; the unchanged early steps come from the layer cache.
+        var server = Path.Combine(workTree, "server.py");
+        await File.WriteAllTextAsync(server, (await File.ReadAllTextAsync(server)).Replace("dockerfile v1", "dockerfile v2"));
+        await platform.CommitAllAsync(workTree, "v2");
+        var second = await platform.GitAsync(workTree, "push", "paas", "main");
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains("Using cache", second.Stderr);
+        Assert.Contains("dockerfile v2", await app.GetAsync());
+
+        AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=2"));
+        var scaled = await app.WaitForInstancesAsync(i => i.Count(e => e.GetProperty("state").GetString() == "running") == 2, TimeSpan.FromSeconds(60));
+        Assert.Equal(2, scaled.Count(e => e.GetProperty("state").GetString() == "running"));
+
+        var rollback = await app.PaasAsync("releases:rollback", "v2");
+        Assert.True(rollback.ExitCode == 0, rollback.ToString());
+        Assert.Contains("dockerfile v1", await app.GetAsync());
+
+        // A failing RUN step: rejected naming the step, and the rolled-back release keeps serving.
+        var dockerfile = Path.Combine(workTree, "Dockerfile");
+        await File.WriteAllTextAsync(dockerfile, (await File.ReadAllTextAsync(dockerfile)).Replace("EXPOSE 8000", "RUN echo about to fail && exit 3\nEXPOSE 8000"));
+        await platform.CommitAllAsync(workTree, "a failing step");
+        var failed = await platform.GitAsync(workTree, "push", "paas", "main");
+        Assert.NotEqual(0, failed.ExitCode);
+        Assert.Contains("The Dockerfile build failed at step 5/8 : RUN echo about to fail && exit 3", failed.Stderr);
+        Assert.Contains("dockerfile v1", await app.GetAsync());
+
+        // USER root is refused with one sentence (the operator setting is off), and nothing changes.
+        await File.WriteAllTextAsync(dockerfile, (await File.ReadAllTextAsync(dockerfile)).Replace("RUN echo about to fail && exit 3\n", "USER root\n"));
+        await platform.CommitAllAsync(workTree, "root");
+        var root = await platform.GitAsync(workTree, "push", "paas", "main");
+        Assert.NotEqual(0, root.ExitCode);
+        Assert.Contains("The Dockerfile sets USER root, and apps do not run as root here", root.Stderr);
+        Assert.Contains("dockerfile v1", await app.GetAsync());
+        var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
+        Assert.Equal("Rollback to v2", releases[0].GetProperty("description").GetString());
+    }
+}
