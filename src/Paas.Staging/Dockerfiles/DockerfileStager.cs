@@ -78,7 +78,7 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
                     if (text.Length == 0)
                         continue;
                     if (text.StartsWith("Step ", StringComparison.Ordinal))
-                        step = text["Step ".Length..];
+                        step = text["Step ".Length..].Split(" : ", 2) is [var number, var instruction] ? $"{number} ({instruction})" : text["Step ".Length..];
                     forwarded += text.Length + 1;
                     if (forwarded > options.OutputLimitBytes)
                     {
@@ -104,12 +104,7 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
                 MemorySwap = options.MemoryBytes,
                 Remove = true,
                 ForceRemove = true,
-                Labels = new Dictionary<string, string>
-                {
-                    [ContainerLabels.Platform] = options.PlatformId,
-                    [ContainerLabels.Role] = "staging",
-                    [ContainerLabels.App] = job.App,
-                },
+                // No labels here: the engine would add them as steps of the user's Dockerfile, renumbering its steps.
             }, context, [], new Dictionary<string, string>(), new SyncProgress(lines.Writer), timeLimit.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
