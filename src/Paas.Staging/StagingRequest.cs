@@ -21,4 +21,12 @@ public sealed record StagingRequest(
 
     /// <summary>The Dockerfile build's --build-arg values: the config vars app.json's `build.args` names.</summary>
     public IReadOnlyDictionary<string, string>? BuildArgs { get; init; }
+
+    /// <summary>A prebuilt image to deploy (`paas deploy:image`): the source is then a one-line Dockerfile `FROM` it.</summary>
+    public string? Image { get; init; }
+
+    /// <summary>Credentials for pulling <see cref="Image"/>, used for that pull only (never stored or printed).</summary>
+    public string? RegistryUsername { get; init; }
+
+    public string? RegistryPassword { get; init; }
 }

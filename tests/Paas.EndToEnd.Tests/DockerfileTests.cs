@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Docker.DotNet;
+using Docker.DotNet.Models;
 using Paas.EndToEnd.Tests.Infrastructure;
 
 namespace Paas.EndToEnd.Tests;
@@ -73,5 +75,42 @@ public sealed class DockerfileTests(PlatformFixture platform)
         // Failed pushes are listed too; the current release is still the rollback.
         var current = releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean());
         Assert.Equal("Rollback to v1", current.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task DeployImage_FromARegistryWithCredentials_ServesIt_AndAMissingTagChangesNothing()
+    {
+        await using var registry = await ImageRegistry.StartAsync("127.0.0.1", bind: "127.0.0.1");
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        var repository = "paas-e2e/prebuilt-" + Guid.NewGuid().ToString("N")[..8];
+        var local = await BusyboxImage.ImportAsync(docker, repository, "v1", "<h1>prebuilt image</h1>\n");
+        var digest = await registry.PushAsync(docker, local, repository, "v1");
+        await docker.Images.DeleteImageAsync(local, new ImageDeleteParameters { Force = true });
+        var name = PlatformFixture.UniqueAppName("image");
+        AppUnderTest.Must(await platform.PaasAsync(null, "apps:create", name));
+        var app = new AppUnderTest(platform, name, platform.DataDirectory);
+        var credentials = registry.Credentials;
+        var reference = $"{registry.LoopbackAddress}/{repository}:v1";
+
+        var deployed = await platform.PaasWithInputAsync(null, credentials.Password + "\n",
+            "deploy:image", reference, "-a", name, "--username", credentials.Username, "--password-stdin");
+        var body = await app.GetAsync();
+
+        Assert.True(deployed.ExitCode == 0, deployed.ToString());
+        Assert.Contains($"Released v1 ({registry.LoopbackAddress}/{repository}@{digest})", deployed.Stdout);
+        Assert.DoesNotContain(credentials.Password, deployed.Stdout + deployed.Stderr);
+        Assert.Contains("prebuilt image", body);
+        var instances = await app.InstancesAsync();
+        Assert.Single(instances);
+
+        // A tag the registry does not have: the reason, and nothing changes.
+        var missing = await platform.PaasWithInputAsync(null, credentials.Password + "\n",
+            "deploy:image", $"{registry.LoopbackAddress}/{repository}:no-such-tag", "-a", name, "--username", credentials.Username, "--password-stdin");
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains($"Could not pull {registry.LoopbackAddress}/{repository}:no-such-tag", missing.Stderr);
+        Assert.Contains("prebuilt image", await app.GetAsync());
+        var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
+        Assert.Equal(1, releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean()).GetProperty("version").GetInt32());
+        Assert.All(await app.InstancesAsync(), i => Assert.Equal(1, i.GetProperty("release").GetInt32()));
     }
 }

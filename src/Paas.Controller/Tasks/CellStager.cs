@@ -44,6 +44,9 @@ public sealed class CellStager(TaskPlacement placement, BuildpackFetcher fetcher
             settings.StagingTimeout.TotalSeconds, settings.StagingMemoryBytes, settings.StagingOutputLimitBytes)
         {
             Builder = request.Dockerfile ? Paas.Staging.Dockerfiles.DockerfileStager.Builder : null,
+            Image = request.Image,
+            RegistryUsername = request.RegistryUsername,
+            RegistryPassword = request.RegistryPassword,
             BuildArgs = request.Dockerfile ? request.BuildArgs : null,
             AllowRoot = settings.DockerfileAllowRoot,
         };

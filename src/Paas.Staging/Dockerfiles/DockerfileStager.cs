@@ -26,18 +26,25 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
 
     public async Task<StagingResult> StageAsync(StagingJob job, string sourceTarPath, Func<string, Task> output, CancellationToken cancellationToken)
     {
-        await output("-----> Building the Dockerfile");
+        await output(job.Image is null ? "-----> Building the Dockerfile" : $"-----> Pulling {job.Image}");
         var image = Buildpacks.BuildpackStager.ImageName(job.App);
         var tag = "v" + job.Release.ToString(CultureInfo.InvariantCulture);
         var built = await BuildAsync(job, sourceTarPath, $"{image}:{tag}-build", output, cancellationToken);
         var inspected = await docker.Images.InspectImageAsync(built, cancellationToken);
         var user = inspected.Config?.User ?? "";
         if (IsRoot(user) && !job.AllowRoot)
-            throw new StagingException($"The Dockerfile sets USER {user}, and apps do not run as root here: remove that line or name an unprivileged user (an operator may allow root with PAAS_DOCKERFILE_ALLOW_ROOT=true).");
+            throw new StagingException(job.Image is null
+                ? $"The Dockerfile sets USER {user}, and apps do not run as root here: remove that line or name an unprivileged user (an operator may allow root with PAAS_DOCKERFILE_ALLOW_ROOT=true)."
+                : $"The image {job.Image} runs as USER {user}, and apps do not run as root here: rebuild it with an unprivileged USER (an operator may allow root with PAAS_DOCKERFILE_ALLOW_ROOT=true).");
         var port = ExposedPort(inspected.Config?.ExposedPorts);
         var command = Describe(inspected.Config?.Entrypoint, inspected.Config?.Cmd);
         if (command.Length == 0)
-            throw new StagingException("The Dockerfile defines no CMD or ENTRYPOINT, so there is nothing to run: add a CMD line.");
+            throw new StagingException(job.Image is null
+                ? "The Dockerfile defines no CMD or ENTRYPOINT, so there is nothing to run: add a CMD line."
+                : $"The image {job.Image} defines no CMD or ENTRYPOINT, so there is nothing to run.");
+        // What the release records of a prebuilt image: the digest it was pulled by, whatever its tag points to later.
+        var pulled = job.Image is null ? null
+            : (await docker.Images.InspectImageAsync(job.Image, cancellationToken)).RepoDigests?.FirstOrDefault() ?? job.Image;
 
         // The release image: the built one with the platform's labels (and its user when it names none).
         // The run contract travels in the image's labels, so every cell that pulls it by digest starts it alike.
@@ -50,7 +57,9 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
         await output($"-----> Image built: runs `{command}` as {(user.Length == 0 ? $"uid {AppUser} (the Dockerfile names no USER)" : $"USER {user}")}, port {port}{(port == DockerImageContract.DefaultPort ? " ($PORT)" : " (EXPOSE)")}");
 
         var types = new Dictionary<string, string> { ["web"] = command };
-        return new StagingResult(final, Builder, "Dockerfile", new BuildpackRelease(types, new Dictionary<string, string>()));
+        if (pulled is not null)
+            await output($"-----> Pulled {pulled}");
+        return new StagingResult(final, pulled is null ? Builder : "image", pulled ?? "Dockerfile", new BuildpackRelease(types, new Dictionary<string, string>()));
     }
 
     private async Task<string> BuildAsync(StagingJob job, string sourceTarPath, string tag, Func<string, Task> output, CancellationToken cancellationToken)
@@ -105,7 +114,7 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
                 Remove = true,
                 ForceRemove = true,
                 // No labels here: the engine would add them as steps of the user's Dockerfile, renumbering its steps.
-            }, context, [], new Dictionary<string, string>(), new SyncProgress(lines.Writer), timeLimit.Token);
+            }, context, Credentials(job), new Dictionary<string, string>(), new SyncProgress(lines.Writer), timeLimit.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -118,7 +127,9 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
         {
             lines.Writer.TryComplete();
             await pump;
-            throw new StagingException($"The Dockerfile build failed: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}.");
+            throw new StagingException(job.Image is null
+                ? $"The Dockerfile build failed: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}."
+                : $"Could not pull {job.Image}: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}.");
         }
         lines.Writer.TryComplete();
         await pump;
@@ -126,6 +137,8 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
         {
             if (error.Contains("memory", StringComparison.OrdinalIgnoreCase) || error.Contains("code: 137", StringComparison.Ordinal))
                 error += $" (the staging memory limit is {options.MemoryBytes / (1024 * 1024)} MB)";
+            if (job.Image is not null)
+                throw new StagingException($"Could not pull {job.Image}: {error.TrimEnd('.')}.");
             throw new StagingException(step is null
                 ? $"The Dockerfile build failed: {error.TrimEnd('.')}."
                 : $"The Dockerfile build failed at step {step}: {error.TrimEnd('.')}.");
@@ -162,6 +175,16 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
         }, tar, [], new Dictionary<string, string>(), new Progress(m => error ??= m.Error?.Message ?? m.ErrorMessage), cancellationToken);
         if (error is not null)
             throw new StagingException($"Could not label the built image: {error.Trim().TrimEnd('.')}.");
+    }
+
+    /// <summary>The registry credentials given with an image deploy, for the registry its reference names.</summary>
+    private static IEnumerable<AuthConfig> Credentials(StagingJob job)
+    {
+        if (job.Image is null || job.RegistryUsername is null)
+            return [];
+        var first = job.Image.Split('/')[0];
+        var server = job.Image.Contains('/') && (first.Contains('.') || first.Contains(':') || first == "localhost") ? first : "https://index.docker.io/v1/";
+        return [new AuthConfig { ServerAddress = server, Username = job.RegistryUsername, Password = job.RegistryPassword ?? "" }];
     }
 
     private async Task RemoveQuietlyAsync(string image)

@@ -25,6 +25,14 @@ public sealed record StagingJob(
 
     /// <summary>The operator allows Dockerfile images that run as root (PAAS_DOCKERFILE_ALLOW_ROOT).</summary>
     [JsonPropertyName("allow_root")] public bool AllowRoot { get; init; }
+
+    /// <summary>A prebuilt image being deployed (the Dockerfile is then `FROM` it): messages name it, and the release records its digest.</summary>
+    [JsonPropertyName("image")] public string? Image { get; init; }
+
+    /// <summary>Credentials for pulling <see cref="Image"/> from its registry, given with that deploy only. Secrets: never logged.</summary>
+    [JsonPropertyName("registry_username")] public string? RegistryUsername { get; init; }
+
+    [JsonPropertyName("registry_password")] public string? RegistryPassword { get; init; }
 }
 
 /// <summary>
