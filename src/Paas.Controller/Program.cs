@@ -157,10 +157,18 @@ services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddSingleton<DeployRecovery>();
+services.AddSingleton(System.Security.Cryptography.RandomNumberGenerator.Create());
+services.AddSingleton<Paas.Controller.Addons.AddonService>();
+services.AddSingleton(sp => new Paas.Controller.Addons.AddonBackups(database, sp.GetRequiredService<CellDirectory>(), Path.Combine(dataDir, "backups"), time));
 // Every hosted loop that changes state runs on the leader only: add it here, in start order. Deploy recovery
 // first: it takes the locks of apps with an interrupted deploy before the converger's first pass runs.
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
+services.AddLeaderOnly<Paas.Controller.Addons.AddonConverger>();
+services.AddSingleton(new Paas.Core.Tls.TlsKeys(settings.RedisPrefix));
+services.AddSingleton(sp => new Paas.Controller.Certificates.TlsPublisher(redis, sp.GetRequiredService<Paas.Core.Tls.TlsKeys>(), Paas.Core.Tls.KeySealer.ForRedis(settings.Redis)));
+services.AddSingleton<Paas.Controller.Certificates.ICertificateIssuer, Paas.Controller.Certificates.AcmeIssuer>();
+services.AddLeaderOnly<Paas.Controller.Certificates.CertificateManager>();
 // The stack is published by one controller, which names its digest for joining cells; standbys would push it again.
 services.AddLeaderOnly(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
     sp.GetRequiredService<ILogger<StackImagePublisher>>()));
@@ -215,8 +223,11 @@ api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapRunsApi();
 api.MapDomainsApi();
+api.MapCertsApi();
 api.MapRoutingApi();
 api.MapLogsApi();
+api.MapAddonsApi();
+api.MapBackupsApi();
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();

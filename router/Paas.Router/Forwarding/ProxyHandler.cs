@@ -31,10 +31,13 @@ public sealed class ProxyHandler
     private readonly ForwarderRequestConfig _defaultConfig;
     private readonly ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> _configs = new();
     private readonly long _firstTableDeadline;
+    private readonly Paas.Router.Tls.PublishedCertificates _certificates;
 
     public ProxyHandler(RouteTableStore store, IHttpForwarder forwarder, BackendInvoker backend, Http1Forwarder http1,
-        PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger)
+        PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger,
+        Paas.Router.Tls.PublishedCertificates certificates)
     {
+        _certificates = certificates;
         _store = store;
         _forwarder = forwarder;
         _backend = backend;
@@ -83,6 +86,17 @@ public sealed class ProxyHandler
         {
             await FailAsync(context, proxy, StatusCodes.Status431RequestHeaderFieldsTooLarge, RouterErrorPage.HeadersTooLarge,
                 $"Request headers are larger than {_settings.MaxHeaderBytes} bytes.");
+            return;
+        }
+
+        // HTTP-01: the ACME server fetches the platform's challenge over plain HTTP on any custom domain, app
+        // running or not. A token the platform did not issue goes on to the app, which may answer its own.
+        if (HttpMethods.IsGet(request.Method) && request.Path.Value is { } path
+            && path.StartsWith(Paas.Core.Tls.TlsKeys.ChallengePath, StringComparison.Ordinal)
+            && await _certificates.ChallengeAsync(path[Paas.Core.Tls.TlsKeys.ChallengePath.Length..]) is { } keyAuthorization)
+        {
+            context.Response.ContentType = "application/octet-stream";
+            await context.Response.WriteAsync(keyAuthorization);
             return;
         }
 

@@ -150,6 +150,8 @@ internal sealed unsafe partial class FrontEndLoop
         ProcessInput(client);
     }
 
+    private static ReadOnlySpan<byte> AcmeChallengePath => "/.well-known/acme-challenge/"u8;
+
     /// <summary>Starts the next request if a whole head is in the buffer.</summary>
     private void ProcessInput(ClientConnection client)
     {
@@ -174,6 +176,13 @@ internal sealed unsafe partial class FrontEndLoop
 
         var head = input[..(headEnd + 4)];
         if (!LeanRequest.TryParse(head, out var request))
+        {
+            HandOver(client);
+            return;
+        }
+
+        // ACME HTTP-01 challenges are answered on the general path (ProxyHandler), from Redis.
+        if (head[request.Target].StartsWith(AcmeChallengePath))
         {
             HandOver(client);
             return;

@@ -34,6 +34,12 @@ public sealed class RouterMetrics
     /// <summary>Connections the event-loop front end handed to Kestrel: what its own path does not take, and how often.</summary>
     public Counter HandedOver { get; } = new();
 
+    /// <summary>ACME HTTP-01 challenges answered from Redis (certificates being issued for custom domains).</summary>
+    public Counter AcmeChallengesAnswered { get; } = new();
+
+    /// <summary>Custom domains' certificates loaded from Redis (set by <see cref="Paas.Router.Tls.PublishedCertificates"/>).</summary>
+    public long PublishedCertificates { get; set; }
+
     public long OpenConnections => Volatile.Read(ref _openConnections);
 
     public void ConnectionOpened() => Interlocked.Increment(ref _openConnections);
@@ -108,6 +114,8 @@ public sealed class RouterMetrics
         CounterLine(text, "paas_router_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", AccessLogDropped.Value);
         CounterLine(text, "paas_router_app_log_dropped_total", "Router lines for apps' logs dropped because Redis was slow or away.", AppLogDropped.Value);
         CounterLine(text, "paas_router_batched_io_total", "Sends and receives made several to a system call (io_uring) rather than one each.", BatchedIo.Value);
+        CounterLine(text, "paas_router_acme_challenges_answered_total", "ACME HTTP-01 challenges answered for custom domains' certificates.", AcmeChallengesAnswered.Value);
+        Gauge(text, "paas_router_published_certificates", "Custom domains' certificates loaded from Redis and served by SNI.", PublishedCertificates);
         CounterLine(text, "paas_router_front_end_handed_over_total", "Connections the event-loop front end handed to Kestrel's general path.", HandedOver.Value);
         return text.ToString();
     }

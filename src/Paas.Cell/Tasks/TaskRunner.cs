@@ -146,7 +146,8 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
                 },
             },
         }, cancellationToken);
-        foreach (var container in containers.Where(c => c.Labels.TryGetValue(Paas.Core.Instances.ContainerLabels.Role, out var role) && role != "instance"))
+        // Throwaway containers only: instances and add-on servers outlive any agent.
+        foreach (var container in containers.Where(c => c.Labels.TryGetValue(Paas.Core.Instances.ContainerLabels.Role, out var role) && role is not ("instance" or "addon")))
         {
             try
             {

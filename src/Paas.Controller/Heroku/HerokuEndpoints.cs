@@ -25,13 +25,16 @@ public static class HerokuEndpoints
         // `heroku apps` asks for the caller's own apps this way.
         api.MapGet("/users/{user}/apps", HerokuApps.ListApps);
         api.MapPost("/apps", HerokuApps.CreateAppAsync);
+        api.MapGet("/addons", HerokuAddons.ListAllAsync);
 
         var app = api.MapGroup("/apps/{app}").AddEndpointFilter(ResolveApp);
         app.MapGet("", HerokuApps.Show);
         app.MapDelete("", HerokuApps.DestroyAppAsync);
         app.MapGet("/domains", HerokuApps.Domains);
-        // Paas has no add-ons; `heroku apps:info` lists them.
-        app.MapGet("/addons", () => Results.Json(Array.Empty<object>()));
+        app.MapGet("/addons", HerokuAddons.ListAsync);
+        app.MapPost("/addons", HerokuAddons.CreateAsync);
+        app.MapGet("/addons/{addon}", HerokuAddons.ShowAsync);
+        app.MapDelete("/addons/{addon}", HerokuAddons.DestroyAsync);
         app.MapGet("/config-vars", (HttpContext context, IStateStore db) => Results.Json(db.Config(Name(context))));
         app.MapMethods("/config-vars", ["PATCH"], HerokuReleases.SetConfigAsync);
         app.MapGet("/releases", HerokuReleases.ListReleases);

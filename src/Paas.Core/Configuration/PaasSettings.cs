@@ -69,6 +69,13 @@ public sealed record PaasSettings
     public int LogRateLinesPerSecond { get; init; } = 500;
     /// <summary>Whether tenants' buildpack URLs may name loopback, private or link-local hosts (an operator's choice; off by default).</summary>
     public bool AllowPrivateBuildpackHosts { get; init; }
+    /// <summary>The ACME directory custom domains' certificates come from (<c>paas certs:auto:enable</c>).</summary>
+    public string AcmeDirectory { get; init; } = DefaultAcmeDirectory;
+    public const string DefaultAcmeDirectory = "https://acme-v02.api.letsencrypt.org/directory";
+    /// <summary>The contact address given to the ACME directory for the platform's account (expiry notices); none when unset.</summary>
+    public string? AcmeEmail { get; init; }
+    /// <summary>A PEM file of CA certificates trusted for the ACME directory's own HTTPS (a test server such as pebble); the system's roots when unset.</summary>
+    public string? AcmeCaFile { get; init; }
 
     public string AppUrl(string app) =>
         RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
@@ -107,6 +114,9 @@ public sealed record PaasSettings
             ApiPort = apiPort,
             ApiTlsPort = env.Port("PAAS_API_TLS_PORT", d.ApiTlsPort, zeroTurnsOff: true),
             CertsDirectory = env.Optional("PAAS_CERTS_DIR"),
+            AcmeDirectory = env.Text("PAAS_ACME_DIRECTORY", DefaultAcmeDirectory),
+            AcmeEmail = env.Optional("PAAS_ACME_EMAIL"),
+            AcmeCaFile = env.Optional("PAAS_ACME_CA_FILE"),
             PublicApiUrl = env.Text("PAAS_API_URL", $"http://localhost:{apiPort}"),
             AppDomain = env.Text("PAAS_DOMAIN", d.AppDomain).ToLowerInvariant(),
             RouterPort = env.Port("PAAS_ROUTER_PORT", d.RouterPort),
