@@ -58,6 +58,8 @@ public sealed record PaasSettings
     public long StagingMemoryBytes { get; init; } = 1024L * 1024 * 1024;
     /// <summary>Build output past this many bytes is not forwarded to the pusher (the build goes on).</summary>
     public long StagingOutputLimitBytes { get; init; } = 8L * 1024 * 1024;
+    /// <summary>Dockerfile and prebuilt images whose USER is root may run as root (off: they are refused at staging).</summary>
+    public bool DockerfileAllowRoot { get; init; }
     /// <summary>The largest pushed tree (sum of its files) that is staged.</summary>
     public long MaxPushBytes { get; init; } = 512L * 1024 * 1024;
     /// <summary>The most files and directories a pushed tree may hold (counted as staging would write them).</summary>
@@ -142,6 +144,7 @@ public sealed record PaasSettings
             StagingCell = env.Optional("PAAS_STAGING_CELL"),
             StagingMemoryBytes = env.Megabytes("PAAS_STAGING_MEMORY_MB", d.StagingMemoryBytes),
             StagingOutputLimitBytes = env.Megabytes("PAAS_STAGING_OUTPUT_LIMIT_MB", d.StagingOutputLimitBytes),
+            DockerfileAllowRoot = env.Switch("PAAS_DOCKERFILE_ALLOW_ROOT", d.DockerfileAllowRoot),
             MaxPushBytes = env.Megabytes("PAAS_MAX_PUSH_MB", d.MaxPushBytes),
             MaxPushEntries = env.Count("PAAS_MAX_PUSH_FILES", d.MaxPushEntries),
             KeepReleases = env.Count("PAAS_KEEP_RELEASES", d.KeepReleases),

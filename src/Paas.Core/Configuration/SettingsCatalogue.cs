@@ -46,6 +46,7 @@ public static class SettingsCatalogue
         new("PAAS_STAGING_CELL", "none", "controller", "the cell that stages, runs release phases and one-offs (it needs `PAAS_STACK_IMAGE` on its engine); unset, the live cell with the most unreserved memory does (a release phase runs where its release was staged)"),
         new("PAAS_STAGING_MEMORY_MB", "`1024`", "controller", "memory limit of a staging container"),
         new("PAAS_STAGING_OUTPUT_LIMIT_MB", "`8`", "controller", "build output forwarded to the pusher (the build goes on past it)"),
+        new("PAAS_DOCKERFILE_ALLOW_ROOT", "`false`", "controller", "let Dockerfile images whose `USER` is root run as root (off: such a push is refused; images with no `USER` run as uid 1000)"),
         new("PAAS_MAX_PUSH_MB", "`512`", "controller", "the largest pushed tree (the sum of its files) that is staged"),
         new("PAAS_MAX_PUSH_FILES", "`100000`", "controller", "the most files and directories a pushed tree may hold (a tree bomb is refused at the first limit crossed; directories nest at most 64 deep)"),
         new("PAAS_LOG_MAX_LINES", "`10000`", "all", "lines kept per app log"),

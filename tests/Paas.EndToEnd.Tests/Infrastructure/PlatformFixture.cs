@@ -212,6 +212,10 @@ public partial class PlatformFixture : IAsyncLifetime
     public Task<ProcessResult> PaasAsync(string? workingDirectory, params string[] args) =>
         ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), .. args], workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(2));
 
+    /// <summary>`paas` with <paramref name="stdin"/> on its standard input (a secret read with --password-stdin, never on the command line).</summary>
+    public Task<ProcessResult> PaasWithInputAsync(string? workingDirectory, string stdin, params string[] args) =>
+        ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), .. args], workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(2), stdin);
+
     public Task<ProcessResult> GitAsync(string workingDirectory, params string[] args) =>
         ProcessRunner.RunAsync("git", args, workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(10));
 
