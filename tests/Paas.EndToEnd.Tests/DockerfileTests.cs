@@ -112,5 +112,16 @@ public sealed class DockerfileTests(PlatformFixture platform)
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
         Assert.Equal(1, releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean()).GetProperty("version").GetInt32());
         Assert.All(await app.InstancesAsync(), i => Assert.Equal(1, i.GetProperty("release").GetInt32()));
+
+        // The cell's pull of the test image stays in the shared engine otherwise (the release image is the app's, pruned with it).
+        foreach (var pulled in await docker.Images.ListImagesAsync(new ImagesListParameters
+                 {
+                     Filters = new Dictionary<string, IDictionary<string, bool>> { ["reference"] = new Dictionary<string, bool> { [$"{registry.LoopbackAddress}/{repository}"] = true } },
+                 }))
+        {
+            // By tag, not id: the app's release image is built on it (its layers go when the app's images are pruned).
+            foreach (var tag in pulled.RepoTags ?? [])
+                await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { NoPrune = true });
+        }
     }
 }
