@@ -144,21 +144,28 @@ public sealed class AddonContainers(IDockerClient docker, string cellName, strin
         }
     }
 
+    /// <summary>Starts a command in the add-on's container as its unprivileged user, attached to its output (and input).</summary>
+    private async Task<(string ExecId, MultiplexedStream Stream)> AttachExecAsync(string id, IReadOnlyList<string> command, bool withStdin, CancellationToken cancellationToken)
+    {
+        var exec = await docker.Exec.ExecCreateContainerAsync(AddonKind.ContainerName(id), new ContainerExecCreateParameters
+        {
+            Cmd = command.ToList(),
+            User = User,
+            AttachStdin = withStdin,
+            AttachStdout = true,
+            AttachStderr = true,
+        }, cancellationToken);
+        return (exec.ID, await docker.Exec.StartAndAttachContainerExecAsync(exec.ID, false, cancellationToken));
+    }
+
     /// <summary>
     /// Runs a command in the add-on's container as its unprivileged user, with <paramref name="stdin"/> as its
     /// input; returns its exit code and output (stdout and stderr interleaved, bounded).
     /// </summary>
     public async Task<AddonExecResult> ExecAsync(string id, IReadOnlyList<string> command, string? stdin, CancellationToken cancellationToken)
     {
-        var exec = await docker.Exec.ExecCreateContainerAsync(AddonKind.ContainerName(id), new ContainerExecCreateParameters
-        {
-            Cmd = command.ToList(),
-            User = User,
-            AttachStdin = stdin is not null,
-            AttachStdout = true,
-            AttachStderr = true,
-        }, cancellationToken);
-        using var stream = await docker.Exec.StartAndAttachContainerExecAsync(exec.ID, false, cancellationToken);
+        var (execId, stream) = await AttachExecAsync(id, command, withStdin: stdin is not null, cancellationToken);
+        using var _ = stream;
         if (stdin is not null)
         {
             var bytes = Encoding.UTF8.GetBytes(stdin);
@@ -175,7 +182,7 @@ public sealed class AddonContainers(IDockerClient docker, string cellName, strin
             if (output.Length < 4 * 1024 * 1024)
                 output.Append(Encoding.UTF8.GetString(buffer, 0, read.Count));
         }
-        var result = await docker.Exec.InspectContainerExecAsync(exec.ID, cancellationToken);
+        var result = await docker.Exec.InspectContainerExecAsync(execId, cancellationToken);
         return new AddonExecResult(result.ExitCode, output.ToString());
     }
 
@@ -186,15 +193,8 @@ public sealed class AddonContainers(IDockerClient docker, string cellName, strin
     /// </summary>
     public async Task<AddonExecResult> ExecStreamingAsync(string id, IReadOnlyList<string> command, Stream? stdin, Stream stdout, CancellationToken cancellationToken)
     {
-        var exec = await docker.Exec.ExecCreateContainerAsync(AddonKind.ContainerName(id), new ContainerExecCreateParameters
-        {
-            Cmd = command.ToList(),
-            User = User,
-            AttachStdin = stdin is not null,
-            AttachStdout = true,
-            AttachStderr = true,
-        }, cancellationToken);
-        using var stream = await docker.Exec.StartAndAttachContainerExecAsync(exec.ID, false, cancellationToken);
+        var (execId, stream) = await AttachExecAsync(id, command, withStdin: stdin is not null, cancellationToken);
+        using var _ = stream;
         var feeding = stdin is null ? Task.CompletedTask : Task.Run(async () =>
         {
             await stream.CopyFromAsync(stdin, cancellationToken);
@@ -213,7 +213,7 @@ public sealed class AddonContainers(IDockerClient docker, string cellName, strin
                 errors.Append(Encoding.UTF8.GetString(buffer, 0, read.Count));
         }
         await feeding;
-        var result = await docker.Exec.InspectContainerExecAsync(exec.ID, cancellationToken);
+        var result = await docker.Exec.InspectContainerExecAsync(execId, cancellationToken);
         return new AddonExecResult(result.ExitCode, errors.ToString());
     }
 
