@@ -21,7 +21,7 @@ public sealed class CellDirectory(
     string cellSecret,
     IPlacementPolicy policy,
     TimeSpan lostAfter,
-    ILogger<CellDirectory> logger)
+    ILogger<CellDirectory> logger) : ICellFleet
 {
     private readonly ConcurrentDictionary<string, RemoteCell> _clients = new();
     // A host that vanished does not refuse connections, it swallows them: without a connect timeout a call to

@@ -11,8 +11,8 @@ namespace Paas.Controller.Instances;
 
 /// <summary>Starts instances of a release and retires old ones, keeping routes in step with health.</summary>
 public sealed class InstanceManager(
-    CellDirectory cells,
-    RoutePublisher routes,
+    ICellFleet cells,
+    IRoutePublisher routes,
     IStateStore database,
     Releases.ReleaseImagePushes pushes,
     PaasSettings settings,
