@@ -6,7 +6,10 @@ namespace Paas.Controller.Tests.Simulation;
 /// <summary>
 /// Convergence cases the end-to-end suite cannot provoke on demand, run on simulated cells and a manual clock
 /// (see <see cref="Simulation"/>). Each asserts what a user would see: how many instances serve, of which
-/// release, and that the router sends traffic to exactly those.
+/// release, and that the router sends traffic to exactly those. Each was seen failing with the rule it
+/// guards broken: the crash path ignoring the backoff (90 starts, not 60), no crash-loop rollback (v2
+/// restarted for ever), duplicates not stopped (4 running, 3 wanted), a scale not waiting for the deploy's
+/// lock (7 running, 5 wanted), and a cell lost mid-start rolling the deploy back (before InstanceManager re-placed it).
 /// </summary>
 public sealed class SimulationTests : IDisposable
 {
