@@ -16,6 +16,11 @@ public sealed class SimFleet(TimeProvider time) : ICellFleet, ICellEvents
     private readonly Dictionary<string, IReadOnlyList<InstanceState>> _lastReport = new(StringComparer.Ordinal);
     private readonly IPlacementPolicy _policy = new SpreadPlacementPolicy();
     private Func<CellEvent, Task>? _handler;
+    private long _lists;
+    private long _listed;
+
+    /// <summary>Listings of every live cell's instances (each one asks every agent in production), and the instances they returned.</summary>
+    public (long Lists, long Instances) Listings => (Interlocked.Read(ref _lists), Interlocked.Read(ref _listed));
 
     public TimeSpan LostAfter { get; } = TimeSpan.FromSeconds(5);
 
@@ -76,8 +81,13 @@ public sealed class SimFleet(TimeProvider time) : ICellFleet, ICellEvents
 
     public Task<ICell?> FindAsync(string name) => Task.FromResult<ICell?>(Cells.FirstOrDefault(c => c.Name == name && IsLive(c)));
 
-    public Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<InstanceState>>(Cells.Where(IsLive).SelectMany(c => c.Instances).ToList());
+    public Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
+    {
+        var all = Cells.Where(IsLive).SelectMany(c => c.Instances).ToList();
+        Interlocked.Increment(ref _lists);
+        Interlocked.Add(ref _listed, all.Count);
+        return Task.FromResult<IReadOnlyList<InstanceState>>(all);
+    }
 
     public Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending,
         string? preferred = null, IReadOnlySet<string>? avoid = null)

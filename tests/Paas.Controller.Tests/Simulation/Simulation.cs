@@ -16,7 +16,7 @@ namespace Paas.Controller.Tests.Simulation;
 /// classes) on simulated parts: in-memory cells and router, the real SQLite state store in a scratch file,
 /// and a clock the test moves. No Docker, Redis or HTTP; the end-to-end suite stays the proof on real parts.
 /// </summary>
-public sealed class Simulation : IDisposable
+public sealed partial class Simulation : IDisposable
 {
     public const string Owner = "sim";
     private readonly string _dir = Directory.CreateTempSubdirectory("paas-sim-").FullName;
@@ -74,9 +74,11 @@ public sealed class Simulation : IDisposable
     /// <summary>Creates the app and deploys its first release at <paramref name="web"/> web instances.</summary>
     public async Task CreateAppAsync(string app, int web, string image = "v1")
     {
-        Assert.True(State.TryCreateApp(app, Owner, out _));
+        if (!State.TryCreateApp(app, Owner, out _))
+            throw new InvalidOperationException($"{app} exists already.");
         State.SetFormation(app, [new FormationEntry("web", web, 64)]);
-        Assert.True(await DeployAsync(app, image), Log());
+        if (!await DeployAsync(app, image))
+            throw new InvalidOperationException($"The first deploy of {app} failed:\n{Log()}");
     }
 
     /// <summary>A push whose image is built: the deploy's steps from there (rolling start, retire, record), under the app's lock as a push holds it.</summary>
@@ -118,20 +120,6 @@ public sealed class Simulation : IDisposable
         Fleet.Cells.SelectMany(c => c.Instances).Where(i => i.App == app && i.Running).ToList();
 
     public string Log() => string.Join("\n", Output);
-
-    /// <summary>
-    /// What a user would check: exactly one running web instance per slot 1..<paramref name="quantity"/>, all of
-    /// <paramref name="release"/>, and the router sends traffic to exactly those.
-    /// </summary>
-    public void AssertServing(string app, int quantity, int release)
-    {
-        var running = Running(app);
-        var summary = string.Join(", ", running.OrderBy(i => i.Index).Select(i => $"web.{i.Index} v{i.Release} on {i.Cell}"));
-        Assert.True(running.Count == quantity, $"{app}: {running.Count} running, {quantity} wanted: {summary}");
-        Assert.Equal(Enumerable.Range(1, quantity), running.Select(i => i.Index).Order());
-        Assert.All(running, i => Assert.Equal(release, i.Release));
-        Assert.Equal(running.Select(i => i.InstanceId).Order(), Router.RoutesOf(app).Select(r => r.Instance).Order());
-    }
 
     /// <summary>Waits (real time, bounded) for work the converger started in the background, such as an automatic rollback.</summary>
     public static async Task<bool> EventuallyAsync(Func<bool> condition, int milliseconds = 10_000)
