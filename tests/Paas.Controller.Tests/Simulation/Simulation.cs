@@ -26,6 +26,7 @@ public sealed partial class Simulation : IDisposable
     public SimFleet Fleet { get; }
     public SimRouter Router { get; } = new();
     public PlatformDatabase State { get; }
+    public DomainStore Domains { get; }
     public AppLocks Locks { get; } = new();
     public CrashTracker Crashes { get; }
     public PaasSettings Settings { get; }
@@ -53,7 +54,8 @@ public sealed partial class Simulation : IDisposable
         Instances = new InstanceManager(Fleet, Router, State, pushes, Settings, Time, NullLogger<InstanceManager>.Instance);
         // The automatic rollback is resolved from the services when it happens, as in Program.cs.
         var services = new ServiceCollection().AddSingleton(_ => Releases!).BuildServiceProvider();
-        Converger = new Converger(State, new DomainStore(_file, Time), Fleet, Instances, Router, Crashes, Locks, Fleet, Settings, Time,
+        Domains = new DomainStore(_file, Time);
+        Converger = new Converger(State, Domains, Fleet, Instances, Router, Crashes, Locks, Fleet, Settings, Time,
             NullLogger<Converger>.Instance, services);
         // Staging, one-offs, image pruning and the app log are not on the paths simulated here (a deploy starts from its built release).
         Deployer = new Deployer(State, null!, null!, Instances, Locks, Converger, Settings, null!, null!, null!, null!, pushes, null!, Time, NullLogger<Deployer>.Instance);

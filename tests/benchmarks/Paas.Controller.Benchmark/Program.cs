@@ -29,6 +29,20 @@ var oneApp = await MeasureAsync(async () =>
     await sim.Converger.ConvergeAppAsync(changed, _ => Task.CompletedTask, CancellationToken.None);
 }, before: CrashOne);
 Print("the changed app's own pass (a cell event's wake-up)", oneApp);
+// Where a full pass's time goes: the desired state it reads per app from the store (domains, routing options, current release, formation).
+var names = sim.State.ListApps().Select(a => a.Name).ToList();
+var reads = await MeasureAsync(() =>
+{
+    foreach (var name in names)
+    {
+        _ = sim.Domains.ListForApp(name);
+        _ = sim.State.RouteOptions(name);
+        _ = sim.State.CurrentRelease(name);
+        _ = sim.State.Formation(name);
+    }
+    return Task.CompletedTask;
+});
+Print("of a full pass: the store reads alone (4 per app)", reads);
 if (sim.Running(changed).Count != perApp)
     Console.WriteLine($"!! {changed} runs {sim.Running(changed).Count} instances, not {perApp}");
 return 0;
