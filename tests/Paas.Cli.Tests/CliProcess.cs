@@ -5,9 +5,14 @@ namespace Paas.Cli.Tests;
 /// <summary>Runs the built `paas` (paas.dll next to the tests) with no platform behind it, for commands that need none.</summary>
 public static class CliProcess
 {
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunInAsync(null, args);
+
+    /// <summary>Runs it in <paramref name="directory"/> (a git repository whose remotes say which app), or the test's own.</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunInAsync(string? directory, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (directory is not null)
+            start.WorkingDirectory = directory;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "paas.dll"));
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
