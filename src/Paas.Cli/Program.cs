@@ -80,3 +80,15 @@ catch (CliException e)
     Console.Error.WriteLine($"{Terminal.ErrorPrefix}{e.Message}");
     return e.ExitCode;
 }
+catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or System.Text.Json.JsonException)
+{
+    // A command still reading JsonElement met an answer without the field it needs, or of another type.
+    Console.Error.WriteLine($"{Terminal.ErrorPrefix}The Paas API answered with a shape this CLI does not understand ({e.Message.Split('\n')[0].TrimEnd('.')}); the CLI and the platform are probably different versions.");
+    return 1;
+}
+catch (Exception e)
+{
+    // Never a stack trace: one sentence, and the kind of failure for a bug report.
+    Console.Error.WriteLine($"{Terminal.ErrorPrefix}paas failed unexpectedly ({e.GetType().Name}: {e.Message.Split('\n')[0].TrimEnd('.')}).");
+    return 1;
+}

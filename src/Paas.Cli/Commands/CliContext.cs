@@ -83,6 +83,10 @@ public sealed class CliContext(CliConfig config, TextWriter stdout)
     public void WriteJson(JsonElement value) =>
         Out.WriteLine(JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));
 
+    /// <summary>--json for a typed answer: the API's own field names, as the API sent them.</summary>
+    public void WriteJson<T>(T value) =>
+        Out.WriteLine(JsonSerializer.Serialize(value, new JsonSerializerOptions { WriteIndented = true }));
+
     public static (int ExitCode, string Output) Git(params string[] args)
     {
         var start = new ProcessStartInfo("git") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
