@@ -329,9 +329,10 @@ public sealed class BuildpackTests(PlatformFixture platform)
         }
 
         var tags = await ImageTagsAsync(app);
-        Assert.Equal(["v3", "v4", "v5", "v6", "v7"], tags);
+        // v1 is the app's "Initial release" (no image); the pushes are v2 to v8.
+        Assert.Equal(["v4", "v5", "v6", "v7", "v8"], tags);
         var releases = await platform.PaasAsync(workTree, "releases", "-a", app);
-        Assert.Contains("v1 ", releases.Stdout);
+        Assert.Contains("v2 ", releases.Stdout);
         Assert.Contains("round 7", await BodyAsync(app));
         Assert.True(Directory.Exists(Path.Combine(platform.DataDirectory, "cache", app)));
 

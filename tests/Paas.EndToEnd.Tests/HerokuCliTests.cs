@@ -3,17 +3,20 @@ using Paas.EndToEnd.Tests.Infrastructure;
 
 namespace Paas.EndToEnd.Tests;
 
-/// <summary>The real Heroku CLI against Paas's Heroku Platform API, and `git push heroku main` over HTTPS.</summary>
+/// <summary>
+/// The real Heroku CLI against Paas's Heroku Platform API, and `git push heroku main` over HTTPS: the whole flow with
+/// the current major (11.x), the access rules with the previous one (10.x).
+/// </summary>
 [Collection(PlatformCollection.Name)]
 public sealed class HerokuCliTests(PlatformFixture platform)
 {
-    private async Task<(HerokuCli Cli, string User)> NewUserAsync(string stem)
+    private async Task<(HerokuCli Cli, string User)> NewUserAsync(string stem, string? installDirectory = null)
     {
-        HerokuCli.EnsureInstalled();
+        HerokuCli.EnsureInstalled(installDirectory);
         var name = $"{stem}-{Guid.NewGuid().ToString("N")[..6]}";
         var created = AppUnderTest.Must(await platform.PaasAsync(null, "users:create", name, "--json"));
         var token = JsonDocument.Parse(created.Stdout).RootElement.GetProperty("token").GetString()!;
-        return (new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + name)), name);
+        return (new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + name), installDirectory), name);
     }
 
     private static ProcessResult Must(ProcessResult result) => AppUnderTest.Must(result);
@@ -31,19 +34,27 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var remote = Must(await heroku.GitAsync(workTree, "remote", "get-url", "heroku"));
         Assert.Equal($"https://{heroku.GitHost}/{app}.git", remote.Stdout.Trim());
 
+        // As on Heroku: v1 at creation, and a config change before the first deploy is a release too.
+        var early = Must(await heroku.RunAsync(workTree, "config:set", "GREETING=early", "-a", app));
+        Assert.Contains("done, v2", early.All);
+        var beforePush = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
+        Assert.Matches(@"v2\s+Set GREETING config vars", beforePush.Stdout);
+        Assert.Matches(@"v1\s+Initial release", beforePush.Stdout);
+
         var push = Must(await heroku.GitAsync(workTree, "push", "heroku", "main"));
-        Assert.Contains("Released v1", push.Stderr);
-        Assert.StartsWith("200 ", await served.GetAsync());
+        Assert.Contains("Released v3", push.Stderr);
+        Assert.Contains("GREETING=early\n", await served.GetAsync());
 
         var set = Must(await heroku.RunAsync(workTree, "config:set", "GREETING=hello", "SECRET_KEY=s3cret", "-a", app));
-        Assert.Contains("done, v2", set.All);
+        Assert.Contains("done, v4", set.All);
         var afterSet = await served.GetAsync();
         Assert.Contains("GREETING=hello\n", afterSet);
         Assert.Contains("SECRET_KEY=s3cret\n", afterSet);
         var config = Must(await heroku.RunAsync(workTree, "config", "--json", "-a", app));
         Assert.Equal("hello", JsonDocument.Parse(config.Stdout).RootElement.GetProperty("GREETING").GetString());
 
-        Must(await heroku.RunAsync(workTree, "config:unset", "SECRET_KEY", "-a", app));
+        var unset = Must(await heroku.RunAsync(workTree, "config:unset", "SECRET_KEY", "-a", app));
+        Assert.Contains("done, v5", unset.All);
         var afterUnset = await served.GetAsync();
         Assert.Contains("GREETING=hello\n", afterUnset);
         Assert.Contains("SECRET_KEY=\n", afterUnset);
@@ -56,19 +67,20 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.Contains("python3 server.py (2)", ps.Stdout);
 
         var releases = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
-        Assert.Contains("Current: v3", releases.Stdout);
-        Assert.Matches(@"v3\s+Remove SECRET_KEY config var", releases.Stdout);
-        Assert.Matches(@"v2\s+Set GREETING, SECRET_KEY config vars", releases.Stdout);
-        Assert.Matches($@"v1\s+Deploy [0-9a-f]{{7}}\s+{user}", releases.Stdout);
+        Assert.Matches(@"v5\s+Remove SECRET_KEY config var", releases.Stdout);
+        Assert.Matches(@"v4\s+Set GREETING, SECRET_KEY config vars", releases.Stdout);
+        Assert.Matches($@"v3\s+Deploy [0-9a-f]{{7}}\s+{user}", releases.Stdout);
+        Assert.Matches(@"v1\s+Initial release", releases.Stdout);
 
-        // Back to v2: its config (SECRET_KEY set) is served again, as a new release v4.
-        var rollback = Must(await heroku.RunAsync(workTree, "rollback", "v2", "-a", app));
-        Assert.Contains("done, v4", rollback.All);
+        // Back to v4: its config (SECRET_KEY set) is served again, as a new release v6.
+        var rollback = Must(await heroku.RunAsync(workTree, "rollback", "v4", "-a", app));
+        Assert.Contains("done, v6", rollback.All);
         Assert.Contains("SECRET_KEY=s3cret\n", await served.GetAsync());
         var afterRollback = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
-        Assert.Matches(@"v4\s+Rollback to v2", afterRollback.Stdout);
+        Assert.Matches(@"v6\s+Rollback to v4", afterRollback.Stdout);
 
-        Must(await platform.PaasAsync(workTree, "domains:add", $"www.{app}.example.com", "-a", app));
+        // The CLI lists the app's SNI endpoints before it adds a domain.
+        Must(await heroku.RunAsync(workTree, "domains:add", $"www.{app}.example.com", "-a", app));
         var domains = Must(await heroku.RunAsync(workTree, "domains", "-a", app));
         Assert.Contains(PlatformFixture.AppHost(app), domains.Stdout);
         Assert.Matches($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(app)}", domains.Stdout);
@@ -80,7 +92,7 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.Matches(@" app\[web\.\d\]: .*""GET / HTTP/1\.1"" 200", logs.Stdout);
         Assert.Contains(" router: ", logs.Stdout);
         Assert.Contains(" platform: Scaled to web=2", logs.Stdout);
-        Assert.Contains(" platform: Released v4: Rollback to v2", logs.Stdout);
+        Assert.Contains(" platform: Released v6: Rollback to v4", logs.Stdout);
         var routerOnly = Must(await heroku.RunAsync(workTree, "logs", "--source", "router", "-n", "5", "-a", app));
         var routerLines = routerOnly.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.NotEmpty(routerLines);
@@ -94,8 +106,8 @@ public sealed class HerokuCliTests(PlatformFixture platform)
     [Fact]
     public async Task HerokuCli_AsAnotherUser_CannotSeeTheApp_AndABadKeyIsRefused()
     {
-        var (owner, _) = await NewUserAsync("hk-owner");
-        var (stranger, _) = await NewUserAsync("hk-stranger");
+        var (owner, _) = await NewUserAsync("hk-owner", HerokuCli.Previous);
+        var (stranger, _) = await NewUserAsync("hk-stranger", HerokuCli.Previous);
         var app = PlatformFixture.UniqueAppName("hk-own");
         var workTree = await platform.NewWorkTreeAsync("envecho");
         Must(await owner.RunAsync(workTree, "apps:create", app));
@@ -103,7 +115,7 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var strangersConfig = await stranger.RunAsync(null, "config:set", "GREETING=mine", "-a", app);
         var strangersApps = Must(await stranger.RunAsync(null, "apps", "--json"));
         var strangersPush = await stranger.GitAsync(workTree, "push", "heroku", "main");
-        var badKey = new HerokuCli(platform, "paas_not-a-token", Path.Combine(platform.DataDirectory, "heroku-home-bad"));
+        var badKey = new HerokuCli(platform, "paas_not-a-token", Path.Combine(platform.DataDirectory, "heroku-home-bad"), HerokuCli.Previous);
         var refused = await badKey.RunAsync(null, "apps:info", "-a", app);
 
         Assert.NotEqual(0, strangersConfig.ExitCode);

@@ -161,7 +161,8 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
             return null; // the controller is down or starting
         foreach (var release in JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray())
         {
-            if (release.GetProperty("version").GetInt32() == 2)
+            // v1 is the app's "Initial release", v2 its first push.
+            if (release.GetProperty("version").GetInt32() == 3)
                 return release.TryGetProperty("status", out _) ? release.Clone() : null;
         }
         return null;

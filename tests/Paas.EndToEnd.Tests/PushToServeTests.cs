@@ -33,7 +33,7 @@ public sealed class PushToServeTests(PlatformFixture platform)
 
         Assert.True(push.ExitCode == 0, push.ToString());
         Assert.Contains("remote: -----> Static HTML app detected", push.Stderr);
-        Assert.Contains("remote: -----> Released v1", push.Stderr);
+        Assert.Contains("remote: -----> Released v2", push.Stderr);
         // Every live router acknowledged the route before the push said so.
         Assert.Contains("remote:        web.1 is routed", push.Stderr);
         Assert.Contains($"remote:        http://{app}.localhost:{platform.RouterPort}/ deployed to Paas", push.Stderr);
@@ -62,7 +62,7 @@ public sealed class PushToServeTests(PlatformFixture platform)
         await poller;
 
         Assert.True(second.ExitCode == 0, second.ToString());
-        Assert.Contains("remote: -----> Released v2", second.Stderr);
+        Assert.Contains("remote: -----> Released v3", second.Stderr);
         Assert.Contains("Hello from static v2", await BodyAsync(app));
         Assert.True(failures.Count == 0, $"{failures.Count} of {polls} requests failed during the rollout: {string.Join(" | ", failures.Take(3))}");
         var containers = await platform.ContainersAsync(app);

@@ -95,8 +95,9 @@ public static class ConfigCommands
             return 0;
         }
         var release = result.GetProperty("release");
+        var deployed = !result.TryGetProperty("deployed", out var d) || d.ValueKind != JsonValueKind.False;
         cli.Out.WriteLine(release.ValueKind == JsonValueKind.Number
-            ? $"done, v{release.GetInt32()}"
+            ? $"done, v{release.GetInt32()}" + (deployed ? "" : " (not deployed yet: the vars apply from the first deploy)")
             : "done (no release yet: the vars apply from the first deploy)");
         return 0;
     }

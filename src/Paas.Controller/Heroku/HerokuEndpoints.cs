@@ -32,6 +32,8 @@ public static class HerokuEndpoints
         app.MapGet("/domains", HerokuApps.Domains);
         // Paas has no add-ons; `heroku apps:info` lists them.
         app.MapGet("/addons", () => Results.Json(Array.Empty<object>()));
+        // No certificates are installed through this API yet; `heroku domains:add` lists them first.
+        app.MapGet("/sni-endpoints", () => Results.Json(Array.Empty<object>()));
         app.MapGet("/config-vars", (HttpContext context, IStateStore db) => Results.Json(db.Config(Name(context))));
         app.MapMethods("/config-vars", ["PATCH"], HerokuReleases.SetConfigAsync);
         app.MapGet("/releases", HerokuReleases.ListReleases);

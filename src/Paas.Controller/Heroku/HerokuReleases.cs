@@ -71,7 +71,7 @@ public static class HerokuReleases
     {
         var current = all.Count > 0 ? all[0].Version : 0;
         // Only the newest releases keep their images, so only they can be rolled back to.
-        var eligible = all.Take(settings.KeepReleases).Any(r => r.Version == release.Version);
+        var eligible = release.HasBuild && all.Take(settings.KeepReleases).Any(r => r.Version == release.Version);
         var description = release.Description.Length > 0 ? release.Description : $"Deploy {release.Commit[..Math.Min(7, release.Commit.Length)]}";
         return HerokuShapes.Release(release, current, eligible, description, author);
     }

@@ -80,7 +80,7 @@ public static class HerokuShapes
         updated_at = release.CreatedAt,
         app = AppRef(release.App),
         user = User(user),
-        slug = new { id = HerokuIds.Release(release.App, release.Version) },
+        slug = release.HasBuild ? new { id = HerokuIds.Release(release.App, release.Version) } : null,
         addon_plan_names = Array.Empty<string>(),
         artifacts = Array.Empty<object>(),
         output_stream_url = (string?)null,
