@@ -15,8 +15,9 @@ readonly DEPLOY_DIR
 readonly LOG_DIR=$PAAS_DATA_DIR/logs
 # iproute2 and the three after it are for the multi-host tests' test hosts (tests/Paas.EndToEnd.Tests/Infrastructure/TestNetwork.cs):
 # network namespaces (ip), a registry between hosts (docker-registry, with an htpasswd file), a 2 MB test image (busybox-static).
+# pebble: the ACME test server (and its DNS stand-in, pebble-challtestsrv) that the HTTPS-for-custom-domains tests order certificates from.
 # etcd-server and etcd-client: the state-store contract tests start a three-member etcd cluster (the PAAS_ETCD_ENDPOINTS option).
-readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl iproute2 docker-registry apache2-utils busybox-static etcd-server etcd-client)
+readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl iproute2 docker-registry apache2-utils busybox-static etcd-server etcd-client pebble)
 # The real Heroku CLI, for the tests that drive Paas through its Heroku Platform API. Pinned: its
 # requests and output are what those tests were written against. The current major (11.x, what users
 # install) and the previous one (10.x), each in its own directory.
@@ -124,6 +125,8 @@ step "checking redis on 127.0.0.1:$PAAS_REDIS_PORT"
 step_done
 
 "$DEPLOY_DIR/stack/build.sh"
+# The add-on service image (PostgreSQL, Redis from Debian) on top of the stack: a no-op when neither changed.
+"$DEPLOY_DIR/addons/build.sh"
 
 # The router's TLS port serves apps with this self-signed wildcard certificate until an operator adds real ones.
 "$DEPLOY_DIR/tls/make-cert.sh" "$PAAS_DATA_DIR/certs" "${PAAS_DOMAIN:-localhost}"

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Security;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration.Memory;
 using Paas.Router;
@@ -81,7 +83,7 @@ if (settings.FrontEnd == FrontEndKind.EventLoop)
     }
 }
 
-var metrics = new RouterMetrics();
+var metrics = new RouterMetrics(settings.AppLatency);
 using var loggerFactory = LoggerFactory.Create(logging => logging.AddJsonConsole().AddFilter(level => level >= LogLevel.Information));
 CertificateStore? certificates = null;
 if (settings.TlsPort != 0)
@@ -93,6 +95,9 @@ if (settings.TlsPort != 0)
         certificates = null;
     }
 }
+
+var published = new Paas.Router.Tls.PublishedCertificates(settings, metrics, loggerFactory.CreateLogger<Paas.Router.Tls.PublishedCertificates>());
+var platformContexts = new Paas.Router.Tls.CertificateContexts();
 
 builder.WebHost.UseSockets(sockets =>
 {
@@ -159,8 +164,16 @@ builder.WebHost.ConfigureKestrel(kestrel =>
         void Tls(ListenOptions listen)
         {
             Counted(listen, HttpProtocols.Http1AndHttp2);
-            // HTTP/2 or HTTP/1.1 by ALPN; the certificate by SNI.
-            listen.UseHttps(https => https.ServerCertificateSelector = (_, name) => certificates.Select(name));
+            // HTTP/2 or HTTP/1.1 by ALPN; the certificate by SNI: a custom domain's published one (sent with its
+            // intermediates, which an ACME certificate needs), else the platform's from the certificates directory.
+            listen.UseHttps(new TlsHandshakeCallbackOptions
+            {
+                OnConnection = context => ValueTask.FromResult(new SslServerAuthenticationOptions
+                {
+                    ServerCertificateContext = published.Select(context.ClientHelloInfo.ServerName) ?? platformContexts.For(certificates.Select(context.ClientHelloInfo.ServerName)!),
+                    ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+                }),
+            });
         }
 
         if (settings.BindsAnyAddress)
@@ -208,8 +221,13 @@ builder.Services.AddSingleton<RedisEndpointDownPublisher>();
 builder.Services.AddSingleton<IEndpointDownPublisher>(services => services.GetRequiredService<RedisEndpointDownPublisher>());
 builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<RedisEndpointDownPublisher>());
 builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<AppLogFeed>());
+builder.Services.AddSingleton<TrafficPublisher>();
+builder.Services.AddHostedService(services => services.GetRequiredService<TrafficPublisher>());
+builder.Services.AddSingleton<IRedisConnectionUser>(services => services.GetRequiredService<TrafficPublisher>());
 builder.Services.AddSingleton<RedisRouteSource>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RedisRouteSource>());
+builder.Services.AddSingleton(published);
+builder.Services.AddHostedService(services => services.GetRequiredService<Paas.Router.Tls.PublishedCertificates>());
 builder.Services.AddSingleton<PassiveHealth>();
 builder.Services.AddSingleton<ProxyHandler>();
 builder.Services.AddSingleton<AdminHandler>();

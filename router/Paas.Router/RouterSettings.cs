@@ -54,6 +54,12 @@ public sealed record RouterSettings
     /// <summary>Default backend idle timeout (504); apps may set their own.</summary>
     public TimeSpan BackendTimeout { get; init; } = DefaultBackendTimeout;
 
+    /// <summary>Keep a latency histogram per app, published for the controller's metrics history.</summary>
+    public bool AppLatency { get; init; } = true;
+
+    /// <summary>How often the per-app counts are published to Redis for the controller.</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long an instance that refused a connection is skipped.</summary>
     public TimeSpan Cooldown { get; init; } = DefaultCooldown;
 
@@ -143,6 +149,8 @@ public sealed record RouterSettings
             FrontEndThreads = env.Count("PAAS_ROUTER_THREADS", Environment.ProcessorCount),
             BatchedIo = env.Switch("PAAS_ROUTER_IO_URING", true),
             LeanHttp1 = env.Switch("PAAS_ROUTER_LEAN_HTTP1", true),
+            AppLatency = env.Switch("PAAS_ROUTER_APP_LATENCY", true),
+            MetricsInterval = env.Seconds("PAAS_METRICS_INTERVAL_SECONDS", TimeSpan.FromSeconds(10)),
         };
         settings = settings with { RouterId = env.Text("PAAS_ROUTER_ID", $"{Environment.MachineName}-{settings.PublicPort}") };
 

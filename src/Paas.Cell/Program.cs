@@ -51,6 +51,8 @@ services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(new Paas.Core.Routing.RouteKeys(settings.RedisPrefix));
 services.AddSingleton(new DockerCell(settings.Name, docker, platformId, time, settings.Address, settings.Registry));
 services.AddSingleton<StoppingInstances>();
+services.AddSingleton(sp => new Paas.Cell.Addons.AddonContainers(docker, settings.Name, platformId, time,
+    sp.GetRequiredService<ILogger<Paas.Cell.Addons.AddonContainers>>()));
 services.AddSingleton(sp => new Paas.Cell.Tasks.TaskRunner(docker, sp.GetRequiredService<DockerCell>(), settings, platformId,
     sp.GetRequiredService<ILogger<Paas.Cell.Tasks.TaskRunner>>()));
 services.AddSingleton<HeartbeatService>();
@@ -59,6 +61,7 @@ services.AddSingleton<StackPrepull>();
 services.AddHostedService(sp => sp.GetRequiredService<StackPrepull>());
 services.AddHostedService<ContainerEventWatcher>();
 services.AddHostedService<LivenessMonitor>();
+services.AddHostedService<UsageSampler>();
 services.AddLogCollector(settings);
 
 var app = builder.Build();

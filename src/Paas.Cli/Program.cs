@@ -12,8 +12,11 @@ var commands = AuthCommands.All()
     .Concat(BuildpackCommands.All())
     .Concat(RunCommands.All())
     .Concat(DomainCommands.All())
+    .Concat(CertCommands.All())
+    .Concat(MetricsCommands.All())
     .Concat(RoutingCommands.All())
     .Concat(LogsCommands.All())
+    .Concat(AddonCommands.All())
     .ToDictionary(c => c.Name);
 commands.Add("completion", new("completion", "print a shell completion script (bash)", "paas completion bash", (args, cli) =>
 {

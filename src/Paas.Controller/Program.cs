@@ -157,14 +157,27 @@ services.AddSingleton<FormationService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddSingleton<DeployRecovery>();
+services.AddSingleton(System.Security.Cryptography.RandomNumberGenerator.Create());
+services.AddSingleton<Paas.Controller.Addons.AddonService>();
+services.AddSingleton(sp => new Paas.Controller.Addons.AddonBackups(database, sp.GetRequiredService<CellDirectory>(), Path.Combine(dataDir, "backups"), time));
 // Every hosted loop that changes state runs on the leader only: add it here, in start order. Deploy recovery
 // first: it takes the locks of apps with an interrupted deploy before the converger's first pass runs.
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
+services.AddLeaderOnly<Paas.Controller.Addons.AddonConverger>();
+services.AddSingleton(new Paas.Core.Tls.TlsKeys(settings.RedisPrefix));
+services.AddSingleton(sp => new Paas.Controller.Certificates.TlsPublisher(redis, sp.GetRequiredService<Paas.Core.Tls.TlsKeys>(), Paas.Core.Tls.KeySealer.ForRedis(settings.Redis)));
+services.AddSingleton<Paas.Controller.Certificates.ICertificateIssuer, Paas.Controller.Certificates.AcmeIssuer>();
+services.AddLeaderOnly<Paas.Controller.Certificates.CertificateManager>();
 // The stack is published by one controller, which names its digest for joining cells; standbys would push it again.
 services.AddLeaderOnly(sp => new StackImagePublisher(docker, settings, redis, sp.GetRequiredService<CellKeys>(), time,
     sp.GetRequiredService<ILogger<StackImagePublisher>>()));
 services.AddHostedService<LeadershipService>();
+// Every controller keeps its own in-memory metrics history (it only reads Redis), so standbys answer too.
+services.AddSingleton(new Paas.Core.Metrics.MetricsKeys(settings.RedisPrefix));
+services.AddSingleton(new Paas.Controller.Metrics.MetricsHistory(time));
+services.AddSingleton<Paas.Controller.Metrics.MetricsCollector>();
+services.AddHostedService(sp => sp.GetRequiredService<Paas.Controller.Metrics.MetricsCollector>());
 services.AddOpenApi(o => o.AddDocumentTransformer<ApiDocumentTransformer>());
 
 // Unreadable bodies surface as exceptions, so ApiErrorMiddleware can answer them in the API's JSON shape.
@@ -192,10 +205,21 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
     var report = await health.CheckAsync(ct);
     return Results.Text($"{report.Line}\nrole: {leadership.Role}; leader: {leadership.Leader?.Address ?? "none"}\n", statusCode: report.StatusCode);
 }).ExcludeFromDescription();
+var collector = app.Services.GetRequiredService<Paas.Controller.Metrics.MetricsCollector>();
+var certificateManager = app.Services.GetRequiredService<Paas.Controller.Certificates.CertificateManager>();
 app.MapGet("/metrics", () => Results.Text(
     "# HELP paas_controller_leader 1 when this controller holds the leadership and runs the loops, 0 on a standby.\n"
     + "# TYPE paas_controller_leader gauge\n"
-    + $"paas_controller_leader {(leadership.IsLeader ? 1 : 0)}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
+    + $"paas_controller_leader {(leadership.IsLeader ? 1 : 0)}\n"
+    + "# HELP paas_controller_metrics_collections_total Reads of routers' and cells' samples into the metrics history.\n"
+    + "# TYPE paas_controller_metrics_collections_total counter\n"
+    + $"paas_controller_metrics_collections_total {collector.Collections}\n"
+    + "# HELP paas_controller_certificates_issued_total Custom domains' certificates obtained from the ACME directory (first or renewed).\n"
+    + "# TYPE paas_controller_certificates_issued_total counter\n"
+    + $"paas_controller_certificates_issued_total {certificateManager.Issued}\n"
+    + "# HELP paas_controller_certificate_failures_total Certificate orders that failed (retried with backoff).\n"
+    + "# TYPE paas_controller_certificate_failures_total counter\n"
+    + $"paas_controller_certificate_failures_total {certificateManager.Failed}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
 app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {
@@ -215,8 +239,12 @@ api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapRunsApi();
 api.MapDomainsApi();
+api.MapCertsApi();
 api.MapRoutingApi();
 api.MapLogsApi();
+api.MapAddonsApi();
+api.MapBackupsApi();
+Paas.Controller.Metrics.MetricsEndpoints.MapMetricsApi(api);
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();

@@ -208,14 +208,14 @@ public sealed class FormationTests(PlatformFixture platform)
     {
         var app = await AppUnderTest.PushedAsync(platform, "full", "python");
 
-        // Three cells of 12, 12 and 8 GB hold at most five 6 GB instances.
-        var scaled = await app.PaasAsync("ps:scale", "web=9:6G");
+        // Three cells of 24, 24 and 16 GB hold at most five 12 GB instances.
+        var scaled = await app.PaasAsync("ps:scale", "web=9:12G");
 
         Assert.NotEqual(0, scaled.ExitCode);
         Assert.Matches(@"[4-9] of 9 web instances unplaced: insufficient memory: \d+ MB short on the emptiest cell", scaled.Stderr);
         var placed = (await app.InstancesAsync()).Where(Running).ToList();
         Assert.InRange(placed.Count, 1, 5);
-        Assert.All(placed, i => Assert.Equal(6L * 1024 * 1024 * 1024, i.GetProperty("memory_limit_bytes").GetInt64()));
+        Assert.All(placed, i => Assert.Equal(12L * 1024 * 1024 * 1024, i.GetProperty("memory_limit_bytes").GetInt64()));
         Assert.StartsWith("200 Hello from python", await app.GetAsync());
         AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=0"));
     }

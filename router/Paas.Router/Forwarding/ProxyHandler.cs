@@ -31,10 +31,13 @@ public sealed class ProxyHandler
     private readonly ForwarderRequestConfig _defaultConfig;
     private readonly ConcurrentDictionary<TimeSpan, ForwarderRequestConfig> _configs = new();
     private readonly long _firstTableDeadline;
+    private readonly Paas.Router.Tls.PublishedCertificates _certificates;
 
     public ProxyHandler(RouteTableStore store, IHttpForwarder forwarder, BackendInvoker backend, Http1Forwarder http1,
-        PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger)
+        PassiveHealth health, RouterMetrics metrics, AccessLog accessLog, RouterSettings settings, ILogger<ProxyHandler> logger,
+        Paas.Router.Tls.PublishedCertificates certificates)
     {
+        _certificates = certificates;
         _store = store;
         _forwarder = forwarder;
         _backend = backend;
@@ -86,8 +89,30 @@ public sealed class ProxyHandler
             return;
         }
 
+        // HTTP-01: the ACME server fetches the platform's challenge over plain HTTP on any custom domain, app
+        // running or not. A token the platform did not issue goes on to the app, which may answer its own.
+        if (HttpMethods.IsGet(request.Method) && request.Path.Value is { } path
+            && path.StartsWith(Paas.Core.Tls.TlsKeys.ChallengePath, StringComparison.Ordinal)
+            && await _certificates.ChallengeAsync(path[Paas.Core.Tls.TlsKeys.ChallengePath.Length..]) is { } keyAuthorization)
+        {
+            context.Response.ContentType = "application/octet-stream";
+            await context.Response.WriteAsync(keyAuthorization);
+            return;
+        }
+
         var lookup = _store.Current.Lookup(request.Host.Value.AsSpan());
         proxy.App = lookup.App;
+        if (lookup.App is { } redirecting && !request.IsHttps && _settings.TlsPort != 0 && context.Connection.LocalPort != _settings.H2cPort
+            && request.Path.Value?.StartsWith(Paas.Core.Tls.TlsKeys.ChallengePath, StringComparison.Ordinal) != true
+            && _store.Current.Options.GetValueOrDefault(redirecting)?.HttpsRedirect == true)
+        {
+            // 308, not 301: the method and body are kept. Not on the h2c port, where a TLS-terminating balancer
+            // in front has done HTTPS already, and never on the ACME challenge path (an app may answer its own there).
+            var port = _settings.TlsPort == 443 ? "" : ":" + _settings.TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
+            context.Response.Headers.Location = $"https://{HostName.Normalize(request.Host.Value)}{port}{request.PathBase}{request.Path}{request.QueryString}";
+            return;
+        }
         switch (lookup.Status)
         {
             case RouteLookupStatus.UnknownHost:

@@ -150,6 +150,8 @@ internal sealed unsafe partial class FrontEndLoop
         ProcessInput(client);
     }
 
+    private static ReadOnlySpan<byte> AcmeChallengePath => "/.well-known/acme-challenge/"u8;
+
     /// <summary>Starts the next request if a whole head is in the buffer.</summary>
     private void ProcessInput(ClientConnection client)
     {
@@ -179,14 +181,22 @@ internal sealed unsafe partial class FrontEndLoop
             return;
         }
 
+        // ACME HTTP-01 challenges are answered on the general path (ProxyHandler), from Redis.
+        if (head[request.Target].StartsWith(AcmeChallengePath))
+        {
+            HandOver(client);
+            return;
+        }
+
         var hostBytes = head[request.Host];
         Span<char> hostChars = stackalloc char[hostBytes.Length];
         Encoding.ASCII.GetChars(hostBytes, hostChars);
         var lookup = _store.Current.Lookup(hostChars);
         // Unknown hosts and apps without instances get their error pages from the general path; sticky
-        // sessions read and set cookies there too, and an app in maintenance gets its page there. None of them
+        // sessions read and set cookies there too, an app in maintenance gets its page there, and one that redirects
+        // plain HTTP gets its redirect there. None of them
         // is the traffic that needs this path's speed.
-        if (lookup.Status != RouteLookupStatus.Found || lookup.Pool is not { AllByAddress: true, IsSticky: false, InMaintenance: false } pool)
+        if (lookup.Status != RouteLookupStatus.Found || lookup.Pool is not { AllByAddress: true, IsSticky: false, InMaintenance: false, RedirectsToHttps: false } pool)
         {
             HandOver(client);
             return;

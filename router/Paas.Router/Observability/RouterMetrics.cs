@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
+using Paas.Core.Metrics;
 using Paas.Router.Table;
 
 namespace Paas.Router.Observability;
@@ -11,14 +12,22 @@ namespace Paas.Router.Observability;
 /// </summary>
 public sealed class RouterMetrics
 {
-    // Seconds. Spans a loopback hit (well under a millisecond) to a slow app.
-    private static readonly double[] Bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    private static readonly double[] Bounds = LatencyBuckets.BoundsSeconds;
 
     private readonly ConcurrentDictionary<(string App, int Status), StatusCounter> _requests = new();
-    private readonly long[] _buckets = new long[Bounds.Length + 1];
-    private long _durationMicros;
-    private long _durationCount;
+    private readonly ConcurrentDictionary<string, LatencyHistogram> _latencyByApp = new(StringComparer.Ordinal);
+    private readonly LatencyHistogram _latency = new();
+    private readonly bool _perAppLatency;
     private long _openConnections;
+
+    /// <param name="perAppLatency">Keep a latency histogram per app (PAAS_ROUTER_APP_LATENCY); off only to measure its cost.</param>
+    public RouterMetrics(bool perAppLatency = true)
+    {
+        _perAppLatency = perAppLatency;
+    }
+
+    /// <summary>When this router started counting: the controller tells a restarted router's counts from a continued one's.</summary>
+    public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
     public Counter Retries { get; } = new();
 
@@ -33,6 +42,12 @@ public sealed class RouterMetrics
 
     /// <summary>Connections the event-loop front end handed to Kestrel: what its own path does not take, and how often.</summary>
     public Counter HandedOver { get; } = new();
+
+    /// <summary>ACME HTTP-01 challenges answered from Redis (certificates being issued for custom domains).</summary>
+    public Counter AcmeChallengesAnswered { get; } = new();
+
+    /// <summary>Custom domains' certificates loaded from Redis (set by <see cref="Paas.Router.Tls.PublishedCertificates"/>).</summary>
+    public long PublishedCertificates { get; set; }
 
     public long OpenConnections => Volatile.Read(ref _openConnections);
 
@@ -49,17 +64,45 @@ public sealed class RouterMetrics
             ? cached
             : CounterFor(pool, app, status);
         counter.Increment();
+        // One histogram per request either way: with histograms per app, the router-wide one is their sum
+        // (added up when /metrics is read), so keeping them per app costs no extra work per request. Same
+        // trick as the counter: the pool keeps its app's histogram, so the usual request does no lookup.
+        var histogram = _perAppLatency ? pool?.Latency ?? LatencyFor(pool, app) : _latency;
+        histogram.Record(duration);
+    }
 
-        var seconds = duration.TotalSeconds;
-        var bucket = 0;
-        while (bucket < Bounds.Length && seconds > Bounds[bucket])
+    private LatencyHistogram LatencyFor(AppPool? pool, string? app)
+    {
+        var histogram = _latencyByApp.GetOrAdd(app ?? string.Empty, static _ => new LatencyHistogram());
+        if (pool is not null)
         {
-            bucket++;
+            pool.Latency = histogram;
         }
 
-        Interlocked.Increment(ref _buckets[bucket]);
-        Interlocked.Add(ref _durationMicros, (long)(duration.Ticks / 10));
-        Interlocked.Increment(ref _durationCount);
+        return histogram;
+    }
+
+    /// <summary>Every app's counts so far (requests by status, durations by bucket), for the controller's history.</summary>
+    public Dictionary<string, AppTraffic> TrafficByApp()
+    {
+        var byApp = new Dictionary<string, AppTraffic>(StringComparer.Ordinal);
+        foreach (var ((app, status), counter) in _requests)
+        {
+            if (app.Length == 0)
+            {
+                continue;
+            }
+
+            if (!byApp.TryGetValue(app, out var traffic))
+            {
+                var buckets = _latencyByApp.TryGetValue(app, out var histogram) ? histogram.Snapshot() : new long[LatencyBuckets.Count];
+                byApp[app] = traffic = new AppTraffic(Started, [], buckets);
+            }
+
+            traffic.ByStatus[status] = counter.Value;
+        }
+
+        return byApp;
     }
 
     private StatusCounter CounterFor(AppPool? pool, string? app, int status)
@@ -84,17 +127,15 @@ public sealed class RouterMetrics
         }
 
         Header(text, "paas_router_request_duration_seconds", "histogram", "Time from request received to response complete.");
-        long cumulative = 0;
-        for (var i = 0; i < _buckets.Length; i++)
+        Histogram(text, "paas_router_request_duration_seconds", string.Empty, _perAppLatency ? Sum(_latencyByApp.Values) : _latency);
+        if (_perAppLatency)
         {
-            cumulative += Volatile.Read(ref _buckets[i]);
-            var le = i < Bounds.Length ? Bounds[i].ToString("R", CultureInfo.InvariantCulture) : "+Inf";
-            text.Append("paas_router_request_duration_seconds_bucket{le=\"").Append(le).Append("\"} ")
-                .Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            Header(text, "paas_router_app_request_duration_seconds", "histogram", "Time from request received to response complete, by app.");
+            foreach (var (app, histogram) in _latencyByApp.OrderBy(h => h.Key, StringComparer.Ordinal))
+            {
+                Histogram(text, "paas_router_app_request_duration_seconds", "app=\"" + Escape(app) + "\",", histogram);
+            }
         }
-
-        Line(text, "paas_router_request_duration_seconds_sum", (Volatile.Read(ref _durationMicros) / 1e6).ToString("R", CultureInfo.InvariantCulture));
-        Line(text, "paas_router_request_duration_seconds_count", Volatile.Read(ref _durationCount).ToString(CultureInfo.InvariantCulture));
 
         Gauge(text, "paas_router_open_connections", "Client connections open on the public and TLS ports.", OpenConnections);
         Gauge(text, "paas_router_table_hosts", "Hostnames in the route table.", table.Hosts.Count);
@@ -108,8 +149,38 @@ public sealed class RouterMetrics
         CounterLine(text, "paas_router_access_log_dropped_total", "Access-log lines dropped because the writer fell behind.", AccessLogDropped.Value);
         CounterLine(text, "paas_router_app_log_dropped_total", "Router lines for apps' logs dropped because Redis was slow or away.", AppLogDropped.Value);
         CounterLine(text, "paas_router_batched_io_total", "Sends and receives made several to a system call (io_uring) rather than one each.", BatchedIo.Value);
+        CounterLine(text, "paas_router_acme_challenges_answered_total", "ACME HTTP-01 challenges answered for custom domains' certificates.", AcmeChallengesAnswered.Value);
+        Gauge(text, "paas_router_published_certificates", "Custom domains' certificates loaded from Redis and served by SNI.", PublishedCertificates);
         CounterLine(text, "paas_router_front_end_handed_over_total", "Connections the event-loop front end handed to Kestrel's general path.", HandedOver.Value);
         return text.ToString();
+    }
+
+    private static LatencyHistogram Sum(IEnumerable<LatencyHistogram> histograms)
+    {
+        var sum = new LatencyHistogram();
+        foreach (var histogram in histograms)
+        {
+            sum.Add(histogram);
+        }
+
+        return sum;
+    }
+
+    private static void Histogram(StringBuilder text, string name, string labels, LatencyHistogram histogram)
+    {
+        var counts = histogram.Snapshot();
+        long cumulative = 0;
+        for (var i = 0; i < counts.Length; i++)
+        {
+            cumulative += counts[i];
+            var le = i < Bounds.Length ? Bounds[i].ToString("R", CultureInfo.InvariantCulture) : "+Inf";
+            text.Append(name).Append("_bucket{").Append(labels).Append("le=\"").Append(le).Append("\"} ")
+                .Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        var suffix = labels.Length == 0 ? string.Empty : "{" + labels.TrimEnd(',') + "}";
+        text.Append(name).Append("_sum").Append(suffix).Append(' ').Append(histogram.Sum.TotalSeconds.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        text.Append(name).Append("_count").Append(suffix).Append(' ').Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
     }
 
     private static void Header(StringBuilder text, string name, string type, string help) =>

@@ -24,6 +24,7 @@ public sealed class AppPool
         Policy = IBalancingPolicy.For(options.Balancing);
         IsSticky = options.StickyCookie is not null;
         InMaintenance = options.Maintenance;
+        RedirectsToHttps = options.HttpsRedirect;
         Sole = routable.Length == 1 ? routable[0] : null;
         SoleState = Sole?.State;
         IsRoutable = routable.Length > 0;
@@ -45,6 +46,9 @@ public sealed class AppPool
     internal IBalancingPolicy Policy { get; }
 
     internal bool IsSticky { get; }
+
+    /// <summary>Plain HTTP gets a redirect to HTTPS: the general path answers it.</summary>
+    internal bool RedirectsToHttps { get; }
 
     /// <summary>The app is in maintenance: the general path answers with the maintenance page.</summary>
     internal bool InMaintenance { get; }
@@ -76,6 +80,9 @@ public sealed class AppPool
 
     /// <summary>The metrics counter this app's last request was counted on (see <see cref="RouterMetrics.Record"/>).</summary>
     internal StatusCounter? LastStatusCounter { get; set; }
+
+    /// <summary>This app's latency histogram (see <see cref="RouterMetrics.Record"/>).</summary>
+    internal Paas.Core.Metrics.LatencyHistogram? Latency { get; set; }
 
     /// <summary>The next round-robin ticket; unsigned so wrap-around after 2^32 requests stays valid.</summary>
     public uint NextTicket() => (uint)Interlocked.Increment(ref _counter.Value);

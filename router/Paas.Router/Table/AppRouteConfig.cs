@@ -20,6 +20,9 @@ public sealed record AppRouteConfig(BalancingPolicy Balancing, string? StickyCoo
     /// <summary>Every request gets the maintenance page (503, Retry-After); the instances keep running.</summary>
     public bool Maintenance { get; init; }
 
+    /// <summary>Plain-HTTP requests get a 308 to HTTPS (see <see cref="AppRouteOptions.HttpsRedirect"/>).</summary>
+    public bool HttpsRedirect { get; init; }
+
     public static bool TryParse(string? json, out AppRouteConfig config)
     {
         config = Default;
@@ -35,7 +38,7 @@ public sealed record AppRouteConfig(BalancingPolicy Balancing, string? StickyCoo
         var cookie = AppRouteOptions.IsCookieName(options.StickyCookie) ? options.StickyCookie : null;
         TimeSpan? timeout = options.TimeoutSeconds is double seconds && seconds > 0 && seconds <= 86400 ? TimeSpan.FromSeconds(seconds) : null;
         long? maxBody = options.MaxBodyBytes is >= 0 ? options.MaxBodyBytes : null;
-        config = new AppRouteConfig(balancing, cookie, timeout, maxBody) { Maintenance = options.Maintenance == true };
+        config = new AppRouteConfig(balancing, cookie, timeout, maxBody) { Maintenance = options.Maintenance == true, HttpsRedirect = options.HttpsRedirect == true };
         return true;
     }
 }

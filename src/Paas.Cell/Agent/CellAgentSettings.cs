@@ -47,6 +47,9 @@ public sealed record CellAgentSettings(
     /// <summary>The TTL of this cell's alive key: silent this long, the cell is lost (see <see cref="Paas.Core.Routing.CellHeartbeat"/>).</summary>
     public TimeSpan LostAfter { get; init; } = Paas.Core.Routing.CellHeartbeat.DefaultLostAfter;
 
+    /// <summary>How often instances' CPU and memory are sampled for the controller's metrics history (PAAS_METRICS_INTERVAL_SECONDS).</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     public static CellAgentSettings FromEnvironment(Func<string, string?>? read = null)
     {
         read ??= Environment.GetEnvironmentVariable;
@@ -85,6 +88,7 @@ public sealed record CellAgentSettings(
             StackImage = platform.StackImage,
             LogMaxLines = platform.LogMaxLines,
             LogRateLinesPerSecond = platform.LogRateLinesPerSecond,
+            MetricsInterval = platform.MetricsInterval,
         };
     }
 }

@@ -1,4 +1,6 @@
+using Paas.Cell.Addons;
 using Paas.Cell.Agent;
+using Paas.Core.Addons;
 using Paas.Cell.Docker;
 using Paas.Core.Cells;
 using Paas.Core.Instances;
@@ -16,6 +18,8 @@ public static class CellApi
     public sealed record PrepareImageRequest(string Image);
 
     public sealed record PruneImagesRequest(string App, string[] Keep);
+
+    public sealed record AddonExecRequest(string[] Command, string? Stdin);
 
     /// <summary>
     /// Streams a task's output and outcome as NDJSON, with ticks while it is quiet; a failure is one {"error"} sentence.
@@ -130,6 +134,48 @@ public static class CellApi
         // A one-off command of a release (`paas run`, the release phase): its lines live, then {"ran"} or {"error"}.
         api.MapPost("/runs", async (OneOffJob job, TaskRunner tasks, HttpContext context, ILogger<TaskRunner> logger, CancellationToken ct) =>
             await AnswerTaskAsync(context, async output => new TaskMessage { Ran = await tasks.RunAsync(job, output, ct) }, logger, ct));
+
+        // Add-on servers: start (or start again on its volume), list with readiness and size, run a command in one, remove.
+        api.MapPost("/addons", async (AddonSpec spec, AddonContainers addons, CancellationToken ct) =>
+            Results.Json(await addons.StartAsync(spec, ct), statusCode: StatusCodes.Status201Created));
+        api.MapGet("/addons", async (AddonContainers addons, CancellationToken ct) => Results.Json(await addons.ListAsync(ct)));
+        api.MapPost("/addons/{id}/exec", async (string id, AddonExecRequest request, AddonContainers addons, CancellationToken ct) =>
+        {
+            try
+            {
+                return Results.Json(await addons.ExecAsync(id, request.Command, request.Stdin, ct));
+            }
+            catch (global::Docker.DotNet.DockerApiException e)
+            {
+                return Results.Json(new { id = "addon_unavailable", message = $"The add-on's server is not running on cell {id}: {Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message)}" }, statusCode: StatusCodes.Status409Conflict);
+            }
+        });
+        // A dump: the command's standard output is the answer's body, streamed; a failure aborts the answer, so the
+        // controller sees a cut body rather than a dump that looks whole.
+        api.MapPost("/addons/{id}/dump", async (string id, AddonExecRequest request, AddonContainers addons, HttpContext context, ILogger<AddonContainers> logger, CancellationToken ct) =>
+        {
+            context.Response.ContentType = "application/octet-stream";
+            await context.Response.StartAsync(ct);
+            var result = await addons.ExecStreamingAsync(id, request.Command, null, context.Response.Body, ct);
+            if (result.ExitCode != 0)
+            {
+                logger.LogWarning("Dump of add-on {Addon} failed with exit code {Code}: {Errors}", id, result.ExitCode, result.Output);
+                context.Abort();
+            }
+        });
+        // A restore: the body is the command's standard input; the answer its exit code and standard error.
+        api.MapPost("/addons/{id}/restore", async (string id, string command, AddonContainers addons, HttpContext context, CancellationToken ct) =>
+        {
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+                size.MaxRequestBodySize = null;
+            var argv = System.Text.Json.JsonSerializer.Deserialize<string[]>(command) ?? [];
+            return Results.Json(await addons.ExecStreamingAsync(id, argv, context.Request.Body, Stream.Null, ct));
+        });
+        api.MapDelete("/addons/{id}", async (string id, bool? volume, AddonContainers addons, CancellationToken ct) =>
+        {
+            await addons.RemoveAsync(id, volume ?? false, ct);
+            return Results.NoContent();
+        });
 
         api.MapPost("/instances/wait-healthy", async (WaitHealthyRequest request, DockerCell cell, CancellationToken ct) =>
             Results.Json(await cell.WaitHealthyAsync(request.Instance, request.Check, TimeSpan.FromSeconds(request.TimeoutSeconds), ct)));

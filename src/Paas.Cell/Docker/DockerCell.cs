@@ -14,7 +14,6 @@ public sealed class DockerCell : ICell
 {
     /// <summary>Every app listens on this port inside its container; the engine publishes it on the cell's address.</summary>
     public const int ContainerPort = 5000;
-    private const string PortKey = "5000/tcp";
     private const string AppUser = "1000:1000";
     private const string MemoryLabel = "paas.memory";
     private const string HealthCheckLabel = "paas.healthcheck";
@@ -22,6 +21,7 @@ public sealed class DockerCell : ICell
     private readonly IDockerClient _docker;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _starting = new(); // instance id -> waits for its first health
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IPAddress?> _addresses = new(); // container id -> address on the engine's network
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _ports = new(); // container id -> port the app listens on, when not ContainerPort
     private readonly string _platformId;
     private readonly TimeProvider _time;
     private readonly string _address;
@@ -148,26 +148,37 @@ public sealed class DockerCell : ICell
 
     public async Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {
+        // A Dockerfile or prebuilt image brings its own command, user, directory and port (its labels say so,
+        // checked at staging: never root unless allowed); a buildpack image runs Heroku's way.
+        var labels = (await _docker.Images.InspectImageAsync(Local(spec.Image), cancellationToken)).Config?.Labels;
+        var own = labels is not null && labels.ContainsKey(DockerImageContract.BuilderLabel);
+        var port = own && labels!.TryGetValue(DockerImageContract.PortLabel, out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var parsed) ? parsed : ContainerPort;
+        var portKey = $"{port}/tcp";
         var env = new List<string>(spec.Environment.Select(kv => $"{kv.Key}={kv.Value}"))
         {
-            $"PORT={ContainerPort}",
-            "HOME=/app",
+            $"PORT={port}",
             $"PS={spec.Process}.{spec.Index}",
             $"DYNO={spec.Process}.{spec.Index}",
         };
+        if (!own)
+            env.Add("HOME=/app");
         var network = await Paas.Staging.Containers.IsolatedNetworkSetup.EnsureAsync(_docker);
         var parameters = new CreateContainerParameters
         {
             Name = ContainerName(spec.InstanceId),
             Image = Local(spec.Image),
-            User = AppUser,
-            WorkingDir = "/app",
+            User = own ? null : AppUser,
+            WorkingDir = own ? null : "/app",
             Env = env,
             // Heroku runs each process through a shell after sourcing .profile.d, which buildpacks use to set PATH and friends.
             // The command runs in its own `bash -c`, as on Heroku, so "a && b" works, while a single command is
-            // exec'd by bash and receives SIGTERM itself.
-            Cmd = ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; exec /bin/bash -c \"$1\"", "paas-launch", spec.Command],
-            ExposedPorts = new Dictionary<string, EmptyStruct> { [PortKey] = default },
+            // exec'd by bash and receives SIGTERM itself. An image's own web process is its ENTRYPOINT/CMD as built;
+            // its other process types (a Procfile) run through /bin/sh.
+            Cmd = own
+                ? spec.Process == "web" ? null : ["/bin/sh", "-c", spec.Command]
+                : ["/bin/bash", "-c", "for f in /app/.profile.d/*.sh; do [ -r \"$f\" ] && . \"$f\"; done; exec /bin/bash -c \"$1\"", "paas-launch", spec.Command],
+            Entrypoint = own && spec.Process != "web" ? [] : null,
+            ExposedPorts = new Dictionary<string, EmptyStruct> { [portKey] = default },
             Labels = new Dictionary<string, string>
             {
                 [ContainerLabels.Platform] = _platformId,
@@ -180,12 +191,13 @@ public sealed class DockerCell : ICell
                 [ContainerLabels.Instance] = spec.InstanceId,
                 [MemoryLabel] = spec.MemoryBytes.ToString(CultureInfo.InvariantCulture),
                 [HealthCheckLabel] = spec.HealthCheck is null ? "" : JsonSerializer.Serialize(spec.HealthCheck),
+                [DockerImageContract.PortLabel] = port.ToString(CultureInfo.InvariantCulture),
             },
             HostConfig = new HostConfig
             {
                 PortBindings = new Dictionary<string, IList<PortBinding>>
                 {
-                    [PortKey] = [new PortBinding { HostIP = _address, HostPort = "" }],
+                    [portKey] = [new PortBinding { HostIP = _address, HostPort = "" }],
                 },
                 NetworkMode = network,
                 Memory = spec.MemoryBytes,
@@ -201,6 +213,7 @@ public sealed class DockerCell : ICell
             },
         };
         var created = await _docker.Containers.CreateContainerAsync(parameters, cancellationToken);
+        _ports[created.ID] = port;
         try
         {
             await _docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
@@ -261,7 +274,7 @@ public sealed class DockerCell : ICell
             if (_time.GetUtcNow() >= deadline)
                 return HealthResult.Failed(check.Type == HealthCheckSpec.Http
                     ? $"GET {check.Path} on $PORT did not answer 2xx or 3xx within {timeout.TotalSeconds:0} s"
-                    : $"the process did not listen on $PORT ({ContainerPort}) within {timeout.TotalSeconds:0} s");
+                    : $"the process did not listen on $PORT ({PortOf(inspected.ID)}) within {timeout.TotalSeconds:0} s");
             await Task.Delay(StartupPoll, _time, cancellationToken);
         }
     }
@@ -302,10 +315,10 @@ public sealed class DockerCell : ICell
             if (check.Type != HealthCheckSpec.Http)
             {
                 using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(address, ContainerPort, bounded.Token);
+                await socket.ConnectAsync(address, PortOf(containerId), bounded.Token);
                 return true;
             }
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{new IPEndPoint(address, ContainerPort)}{check.Path ?? "/"}");
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://{new IPEndPoint(address, PortOf(containerId))}{check.Path ?? "/"}");
             request.Headers.ConnectionClose = true;
             using var response = await HealthClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, bounded.Token);
             return (int)response.StatusCode is >= 200 and < 400;
@@ -333,6 +346,7 @@ public sealed class DockerCell : ICell
     {
         if (_addresses.TryGetValue(inspected.ID, out var known))
             return known;
+        _ports[inspected.ID] = PortOf(inspected.Config?.Labels);
         var networks = inspected.NetworkSettings?.Networks;
         var endpoint = networks is null ? null
             : networks.TryGetValue(Paas.Core.Instances.IsolatedNetwork.Name, out var isolated) ? isolated
@@ -343,12 +357,18 @@ public sealed class DockerCell : ICell
         return address;
     }
 
+    /// <summary>The port an instance's app listens on: its image's (<see cref="DockerImageContract.PortLabel"/>, copied onto the container), else $PORT's default.</summary>
+    private static int PortOf(IDictionary<string, string>? labels) =>
+        labels is not null && labels.TryGetValue(DockerImageContract.PortLabel, out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var port) ? port : ContainerPort;
+
+    private int PortOf(string containerId) => _ports.TryGetValue(containerId, out var port) ? port : ContainerPort;
+
     /// <summary>The check run inside the container's network namespace, for a container with no address the agent can reach.</summary>
     private async Task<bool> CheckByExecAsync(string containerId, HealthCheckSpec check, CancellationToken cancellationToken)
     {
         var script = check.Type == HealthCheckSpec.Http
-            ? $"exec curl -fsS -o /dev/null --max-time {Math.Max(1, check.TimeoutSeconds)} \"http://127.0.0.1:{ContainerPort}$1\""
-            : $"exec 3<>/dev/tcp/127.0.0.1/{ContainerPort}";
+            ? $"exec curl -fsS -o /dev/null --max-time {Math.Max(1, check.TimeoutSeconds)} \"http://127.0.0.1:{PortOf(containerId)}$1\""
+            : $"exec 3<>/dev/tcp/127.0.0.1/{PortOf(containerId)}";
         try
         {
             var exec = await _docker.Exec.ExecCreateContainerAsync(containerId, new ContainerExecCreateParameters
@@ -472,12 +492,13 @@ public sealed class DockerCell : ICell
             Since: since);
 
     private string? AddressOf(IDictionary<string, IList<PortBinding>>? ports) =>
-        ports is not null && ports.TryGetValue(PortKey, out var bindings) && bindings?.FirstOrDefault() is { } b
+        // The one published port: $PORT's, or the one the image EXPOSEs (an image may expose others, unpublished).
+        ports?.Values.Select(bindings => bindings?.FirstOrDefault(b => !string.IsNullOrEmpty(b.HostPort))).FirstOrDefault(b => b is not null) is { } b
             ? $"{_address}:{b.HostPort}"
             : null;
 
     private string? AddressOf(IList<Port>? ports) =>
-        ports?.FirstOrDefault(p => p.PrivatePort == ContainerPort && p.PublicPort != 0) is { } p
+        ports?.FirstOrDefault(p => p.PublicPort != 0) is { } p
             ? $"{_address}:{p.PublicPort}"
             : null;
 

@@ -4,6 +4,7 @@ using Paas.Cell.Agent;
 using Paas.Cell.Docker;
 using Paas.Staging;
 using Paas.Staging.Buildpacks;
+using Paas.Staging.Dockerfiles;
 using Paas.Staging.Images;
 using Paas.Staging.OneOff;
 using Paas.Staging.Remote;
@@ -82,7 +83,9 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
             StagingResult staged;
             try
             {
-                staged = await new BuildpackStager(docker, options).StageAsync(job, sourceTar, custom, output, cancellationToken);
+                staged = job.Builder == DockerfileStager.Builder
+                    ? await new DockerfileStager(docker, options).StageAsync(job, sourceTar, output, cancellationToken)
+                    : await new BuildpackStager(docker, options).StageAsync(job, sourceTar, custom, output, cancellationToken);
             }
             catch (DockerImageNotFoundException)
             {
@@ -143,7 +146,8 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
                 },
             },
         }, cancellationToken);
-        foreach (var container in containers.Where(c => c.Labels.TryGetValue(Paas.Core.Instances.ContainerLabels.Role, out var role) && role != "instance"))
+        // Throwaway containers only: instances and add-on servers outlive any agent.
+        foreach (var container in containers.Where(c => c.Labels.TryGetValue(Paas.Core.Instances.ContainerLabels.Role, out var role) && role is not ("instance" or "addon")))
         {
             try
             {

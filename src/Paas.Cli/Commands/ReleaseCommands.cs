@@ -10,6 +10,8 @@ public static class ReleaseCommands
         new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync),
         new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync),
         new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync),
+        new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password; used for this pull only)",
+            "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync),
     ];
 
     private static string ReleasesPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/releases";
@@ -89,6 +91,32 @@ public static class ReleaseCommands
             foreach (var v in config.EnumerateObject())
                 cli.Out.WriteLine($"  {v.Name}: {v.Value.GetString()}");
         }
+        return 0;
+    }
+
+    private static async Task<int> DeployImageAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        var image = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which image to deploy: paas deploy:image REGISTRY/REPO:TAG", 2);
+        var username = args.Get("username");
+        string? password = null;
+        if (args.Has("password-stdin"))
+        {
+            if (username is null)
+                throw new CliException("--password-stdin needs --username too.", 2);
+            password = Console.In.ReadLine()?.TrimEnd('\r', '\n') ?? "";
+        }
+        if (!args.Json)
+            cli.Out.WriteLine($"Deploying {image} to {app}...");
+        cli.Out.Flush();
+        var result = await cli.Api.PostAsync($"v1/apps/{Uri.EscapeDataString(app)}/deploys/image", new { image, username, password });
+        if (args.Json)
+        {
+            cli.WriteJson(result);
+            return 0;
+        }
+        foreach (var line in result.GetProperty("output").EnumerateArray())
+            cli.Out.WriteLine(line.GetString());
         return 0;
     }
 

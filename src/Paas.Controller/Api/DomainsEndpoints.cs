@@ -47,7 +47,8 @@ public static class DomainsEndpoints
         return Results.Json(Describe(domain), statusCode: StatusCodes.Status201Created);
     }
 
-    private static async Task<IResult> RemoveAsync(string name, string hostname, IStateStore db, IDomainStore domains, RoutePublisher routes, HttpContext context)
+    private static async Task<IResult> RemoveAsync(string name, string hostname, IStateStore db, IDomainStore domains, RoutePublisher routes, HttpContext context,
+        Paas.Controller.Certificates.TlsPublisher tls)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
@@ -55,16 +56,18 @@ public static class DomainsEndpoints
         if (!domains.Remove(name, hostname))
             return ApiError.Result(StatusCodes.Status404NotFound, "domain_not_found", $"{hostname} is not a domain of {name}.");
         await routes.RemoveHostAsync(hostname);
+        await tls.RemoveAsync(hostname);
         db.AddEvent(name, ProcessEndpoints.Actor(context), "domain", $"Removed domain {hostname}");
         return Results.NoContent();
     }
 
     /// <summary>Called by apps:destroy before the app's rows go: the router must stop serving its domains too.</summary>
-    public static async Task RemoveAllAsync(string app, IDomainStore domains, RoutePublisher routes)
+    public static async Task RemoveAllAsync(string app, IDomainStore domains, RoutePublisher routes, Paas.Controller.Certificates.TlsPublisher tls)
     {
         foreach (var domain in domains.ListForApp(app))
         {
             await routes.RemoveHostAsync(domain.Hostname);
+            await tls.RemoveAsync(domain.Hostname);
             domains.Remove(app, domain.Hostname);
         }
     }

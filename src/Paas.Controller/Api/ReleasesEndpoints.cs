@@ -47,7 +47,34 @@ public static class ReleasesEndpoints
                 return Problem(e);
             }
         });
+
+        // The deploy's lines come back in the answer (a prebuilt image has no build to watch); credentials are never echoed.
+        api.MapPost("/apps/{name}/deploys/image", async (string name, ImageDeployRequest? body, HttpContext context, Deploys.Deployer deployer, IStateStore db, CancellationToken ct) =>
+        {
+            var image = body?.Image?.Trim();
+            if (string.IsNullOrEmpty(image) || image.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+                return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_image", "Say which image to deploy, e.g. {\"image\": \"registry.example.com/team/app:1.2\"}.");
+            if (db.FindApp(name) is null)
+                return ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"There is no app named {name}.");
+            var lines = new List<string>();
+            var ok = await deployer.DeployImageAsync(name, image, body!.Username, body.Password, Caller.Of(context).Name, line =>
+            {
+                lock (lines)
+                    lines.Add(line);
+                return Task.CompletedTask;
+            }, ct);
+            var current = db.CurrentRelease(name);
+            if (!ok)
+            {
+                var reason = lines.LastOrDefault(l => l.StartsWith(" !     Push rejected: ", StringComparison.Ordinal))?[" !     Push rejected: ".Length..] ?? "The image deploy failed.";
+                return Results.Json(new { error = "deploy_failed", message = reason, output = lines }, statusCode: StatusCodes.Status422UnprocessableEntity);
+            }
+            return Results.Json(new { version = current?.Version, image = current?.Image, digest = current?.Description.Replace("Deploy image ", "", StringComparison.Ordinal), output = lines }, statusCode: StatusCodes.Status201Created);
+        });
     }
+
+    /// <summary>`paas deploy:image`: the body names the image (and, for a private registry, credentials used for this pull only).</summary>
+    public sealed record ImageDeployRequest(string? Image, string? Username, string? Password);
 
     public static int? ParseVersion(string text)
     {

@@ -52,10 +52,13 @@ public static class RoutingEndpoints
                     // Off is stored as absent, so an app never in maintenance and one taken out of it look the same.
                     options = options with { Maintenance = value.ValueKind == JsonValueKind.True ? true : null };
                     break;
-                case "timeout_seconds" or "sticky_cookie" or "balancing" or "maintenance":
+                case "https_redirect" when value.ValueKind is JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null:
+                    options = options with { HttpsRedirect = value.ValueKind == JsonValueKind.True ? true : null };
+                    break;
+                case "timeout_seconds" or "sticky_cookie" or "balancing" or "maintenance" or "https_redirect":
                     return Invalid($"'{field.Name}' has a value of the wrong type ({value.ValueKind}).");
                 default:
-                    return Invalid($"'{field.Name}' is not a routing option (timeout_seconds, sticky_cookie, balancing, maintenance).");
+                    return Invalid($"'{field.Name}' is not a routing option (timeout_seconds, sticky_cookie, balancing, maintenance, https_redirect).");
             }
         }
         if (options.Problem() is { } problem)
@@ -69,7 +72,9 @@ public static class RoutingEndpoints
             db.AddEvent(name, ProcessEndpoints.Actor(context), options.Maintenance != current.Maintenance ? "maintenance" : "routing",
                 options.Maintenance != current.Maintenance
                     ? $"Maintenance mode {(options.Maintenance == true ? "on" : "off")}"
-                    : $"Routing options: {Summary(options)}");
+                    : options.HttpsRedirect != current.HttpsRedirect
+                        ? $"HTTP to HTTPS redirect {(options.HttpsRedirect == true ? "on" : "off")}"
+                        : $"Routing options: {Summary(options)}");
         }
         return Describe(name, options);
     }
@@ -84,6 +89,7 @@ public static class RoutingEndpoints
         sticky_cookie = options.StickyCookie,
         balancing = options.Balancing ?? AppRouteOptions.RoundRobin,
         maintenance = options.Maintenance == true,
+        https_redirect = options.HttpsRedirect == true,
     });
 
     private static IResult Invalid(string message) =>

@@ -19,7 +19,9 @@ namespace Paas.Controller.Apps;
 /// </summary>
 public sealed class AppLifecycle(
     IStateStore db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
-    AppLocks locks, PaasSettings settings, ImageJanitor janitor, Deploys.RegistryPruner registry, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs, TimeProvider time)
+    AppLocks locks, PaasSettings settings, ImageJanitor janitor, Deploys.RegistryPruner registry, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs,
+    Certificates.TlsPublisher tls,
+    Addons.AddonService addons, TimeProvider time)
 {
     public async Task<IResult?> CreateAsync(string? name, Caller caller)
     {
@@ -49,10 +51,12 @@ public sealed class AppLifecycle(
         foreach (var instance in await instances.ListAsync(name, ct))
             await instances.RetireAsync(instance, drain: false, ct);
         crashes.Forget(name);
+        await addons.RemoveAllAsync(name);
         await routes.RemoveHostAsync(settings.AppHost(name));
         // Not left for an app created later under the same name (the store's copy goes with DeleteApp).
         await routes.SetAppOptionsAsync(name, Paas.Core.Routing.AppRouteOptions.None);
-        await DomainsEndpoints.RemoveAllAsync(name, domains, routes);
+        await DomainsEndpoints.RemoveAllAsync(name, domains, routes, tls);
+        await tls.SetAutoAsync(name, false);
         db.DeleteApp(name);
         repos.Delete(name);
         await logs.DeleteAsync(name);

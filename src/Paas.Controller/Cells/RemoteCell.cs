@@ -213,6 +213,68 @@ public sealed class RemoteCell : ICell
         return await ReadAsync<List<InstanceState>>(response, cancellationToken);
     }
 
+    // Add-on servers (Paas.Cell.Addons.AddonContainers on the agent).
+
+    public async Task<Paas.Core.Addons.AddonState> StartAddonAsync(Paas.Core.Addons.AddonSpec spec, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync("v1/addons", spec, cancellationToken), cancellationToken);
+        return await ReadAsync<Paas.Core.Addons.AddonState>(response, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Paas.Core.Addons.AddonState>> ListAddonsAsync(CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.GetAsync("v1/addons", cancellationToken), cancellationToken);
+        return await ReadAsync<List<Paas.Core.Addons.AddonState>>(response, cancellationToken);
+    }
+
+    public async Task RemoveAddonAsync(string id, bool volume, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.DeleteAsync($"v1/addons/{Uri.EscapeDataString(id)}?volume={(volume ? "true" : "false")}", cancellationToken), cancellationToken);
+        await ReadAsync<JsonElement?>(response, cancellationToken);
+    }
+
+    public async Task<Paas.Core.Addons.AddonExecResult> ExecAddonAsync(string id, IReadOnlyList<string> command, string? stdin, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsJsonAsync($"v1/addons/{Uri.EscapeDataString(id)}/exec", new { command, stdin }, cancellationToken), cancellationToken);
+        return await ReadAsync<Paas.Core.Addons.AddonExecResult>(response, cancellationToken);
+    }
+
+    /// <summary>Copies what <paramref name="command"/> prints in the add-on's container to <paramref name="destination"/>, reporting bytes so far.</summary>
+    public async Task<long> DumpAddonAsync(string id, IReadOnlyList<string> command, Stream destination, Func<long, Task> progress, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/addons/{Uri.EscapeDataString(id)}/dump") { Content = JsonContent.Create(new { command, stdin = (string?)null }) };
+        using var response = await SendAsync(() => _tasks.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken), cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            await ReadAsync<JsonElement?>(response, cancellationToken);
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            var buffer = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                total += read;
+                await progress(total);
+            }
+            return total;
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException)
+        {
+            throw new CellTaskException($"The dump on cell {Name} ended before it was complete (its agent's log has the reason)");
+        }
+    }
+
+    /// <summary>Runs <paramref name="command"/> in the add-on's container with <paramref name="source"/> as its input; its exit code and errors.</summary>
+    public async Task<Paas.Core.Addons.AddonExecResult> RestoreAddonAsync(string id, IReadOnlyList<string> command, Stream source, CancellationToken cancellationToken)
+    {
+        var query = Uri.EscapeDataString(JsonSerializer.Serialize(command));
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/addons/{Uri.EscapeDataString(id)}/restore?command={query}") { Content = new StreamContent(source) };
+        using var response = await SendAsync(() => _tasks.SendAsync(request, cancellationToken), cancellationToken);
+        return await ReadAsync<Paas.Core.Addons.AddonExecResult>(response, cancellationToken);
+    }
+
     private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send, CancellationToken cancellationToken)
     {
         try

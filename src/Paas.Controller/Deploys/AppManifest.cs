@@ -15,6 +15,9 @@ public sealed record AppManifest(
     string? Postdeploy,
     IReadOnlyDictionary<string, HealthCheckSpec> HealthChecks)
 {
+    /// <summary>`build.args`: the config vars a Dockerfile build receives as --build-arg (the others stay run-time only).</summary>
+    public IReadOnlyList<string> BuildArgs { get; init; } = [];
+
     public sealed record EnvVar(string Name, string? Value, bool GenerateSecret, bool Required);
 
     public sealed record FormationSpec(int Quantity, int? MemoryMb);
@@ -129,7 +132,18 @@ public sealed record AppManifest(
             }
         }
 
-        return new AppManifest(env, formation, buildpacks, postdeploy, checks);
+        var buildArgs = new List<string>();
+        if (Property(root, "build", JsonValueKind.Object) is { } build && Property(build, "args", JsonValueKind.Array) is { } args)
+        {
+            foreach (var arg in args.EnumerateArray())
+            {
+                if (arg.ValueKind != JsonValueKind.String || !IsVariableName(arg.GetString()!))
+                    throw Invalid("every build.args entry must be the name of a config var");
+                buildArgs.Add(arg.GetString()!);
+            }
+        }
+
+        return new AppManifest(env, formation, buildpacks, postdeploy, checks) { BuildArgs = buildArgs };
     }
 
     private static int Int(JsonElement element, string name, int fallback) =>

@@ -37,7 +37,49 @@ public sealed class Deployer(
     TimeProvider time,
     ILogger<Deployer> logger)
 {
-    public async Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken)
+    public Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken) =>
+        DeployCoreAsync(app, revision, actor, output, (version, lines) => BuildReleaseAsync(app, version, revision, quarantine, actor, lines, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Deploys a prebuilt image (`paas deploy:image`): the staging cell pulls it (a one-line Dockerfile `FROM IMAGE`,
+    /// through the same checks as a Dockerfile app: never root unless allowed), and it becomes a release like a push's.
+    /// A missing image or tag fails with the engine's reason and changes nothing.
+    /// </summary>
+    public Task<bool> DeployImageAsync(string app, string image, string? username, string? password, string actor, Func<string, Task> output, CancellationToken cancellationToken) =>
+        DeployCoreAsync(app, image, actor, output, (version, lines) => BuildImageReleaseAsync(app, version, image, username, password, lines, cancellationToken), cancellationToken);
+
+    private async Task<(ReleaseRecord Release, AppManifest Manifest, string? StagedOn)> BuildImageReleaseAsync(string app, int version, string image, string? username, string? password, Func<string, Task> output, CancellationToken cancellationToken)
+    {
+        await output($"-----> Deploying image {image}");
+        var config = new Dictionary<string, string>(database.Config(app), StringComparer.Ordinal);
+        var dockerfile = System.Text.Encoding.UTF8.GetBytes($"FROM {image}\n");
+        var staged = await stager.StageAsync(
+            new StagingRequest(app, version, image, async (stream, ct) =>
+            {
+                await using var writer = new System.Formats.Tar.TarWriter(stream, System.Formats.Tar.TarEntryFormat.Pax, leaveOpen: true);
+                await writer.WriteEntryAsync(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "Dockerfile") { DataStream = new MemoryStream(dockerfile) }, ct);
+            }, config, [], BuildpackTrust.Tenant)
+            {
+                Dockerfile = true,
+                Image = image,
+                RegistryUsername = username,
+                RegistryPassword = password,
+            },
+            output,
+            cancellationToken);
+        if (staged.RegistryPush is { } push && staged.Cell is { } builtOn)
+            pushes.Track(app, version, builtOn, staged.Image, push);
+        return (new ReleaseRecord(app, version, staged.Image, image, staged.Buildpack, new Dictionary<string, string>(staged.Release.DefaultProcessTypes), DateTimeOffset.UtcNow)
+        {
+            Config = config,
+            Defaults = new Dictionary<string, string>(),
+            Description = $"Deploy image {staged.DetectedAs}",
+            RegistryImage = staged.RegistryImage,
+        }, AppManifest.Empty, staged.Cell);
+    }
+
+    private async Task<bool> DeployCoreAsync(string app, string revision, string actor, Func<string, Task> output,
+        Func<int, Func<string, Task>, Task<(ReleaseRecord Release, AppManifest Manifest, string? StagedOn)>> build, CancellationToken cancellationToken)
     {
         // Everything the pusher sees also goes to the app's log, so `paas logs` shows the build afterwards.
         var pusher = output;
@@ -58,11 +100,11 @@ public sealed class Deployer(
             var now = time.GetUtcNow();
             deploy = new DeployRecord(app, version.Value, DeployPhase.Staging, revision, now, now);
             database.SaveDeploy(deploy);
-            var (release, manifest, stagedOn) = await BuildReleaseAsync(app, version.Value, revision, quarantine, actor, output, cancellationToken);
+            var (release, manifest, stagedOn) = await build(version.Value, output);
             deploy = deploy with { Release = release };
             await RunDeployStepsAsync(deploy, actor, output, cancellationToken, stagedOn, beforeRollout: () => ApplyManifest(release, manifest, firstDeploy));
             recorded = true;
-            await output($"-----> Released v{release.Version} in {clock.Elapsed.TotalSeconds:0.0} s");
+            await output($"-----> Released v{release.Version}{(release.Buildpack == "image" ? $" ({release.Description["Deploy image ".Length..]})" : "")} in {clock.Elapsed.TotalSeconds:0.0} s");
             await output($"       {settings.AppUrl(app)} deployed to Paas");
             logger.LogInformation("Deployed {App} v{Version} ({Commit}) in {Seconds:0.0} s", app, release.Version, revision, clock.Elapsed.TotalSeconds);
             if (firstDeploy && manifest.Postdeploy is { Length: > 0 } postdeploy)
@@ -359,8 +401,26 @@ public sealed class Deployer(
             await output($"-----> Buildpacks from {chosenBy}: {string.Join(", ", buildpacks)}");
 
         await AddManifestConfigAsync(app, manifest, config, output);
+        // A root Dockerfile builds the app when no buildpack was chosen: chosen buildpacks always win.
+        var dockerfile = buildpacks.Count == 0 && source.ReadRootFile("Dockerfile") is not null;
+        var buildArgs = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (dockerfile)
+        {
+            await output("-----> Dockerfile detected");
+            foreach (var name in manifest.BuildArgs)
+            {
+                if (config.TryGetValue(name, out var value))
+                    buildArgs[name] = value;
+                else
+                    await output($" !     app.json's build.args names {name}, which is not a config var: the build gets no value for it.");
+            }
+        }
         var staged = await stager.StageAsync(
-            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust),
+            new StagingRequest(app, version, revision, (stream, _) => { source.WriteTar(stream); return Task.CompletedTask; }, config, buildpacks, trust)
+            {
+                Dockerfile = dockerfile,
+                BuildArgs = buildArgs,
+            },
             output,
             cancellationToken);
         if (staged.RegistryPush is { } push && staged.Cell is { } builtOn)

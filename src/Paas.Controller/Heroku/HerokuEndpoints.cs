@@ -25,13 +25,19 @@ public static class HerokuEndpoints
         // `heroku apps` asks for the caller's own apps this way.
         api.MapGet("/users/{user}/apps", HerokuApps.ListApps);
         api.MapPost("/apps", HerokuApps.CreateAppAsync);
+        api.MapGet("/addons", HerokuAddons.ListAllAsync);
+        api.MapPost("/actions/addons/resolve", HerokuAddons.ResolveAsync);
+        api.MapGet("/addon-attachments", HerokuAddons.AttachmentsAsync);
 
         var app = api.MapGroup("/apps/{app}").AddEndpointFilter(ResolveApp);
         app.MapGet("", HerokuApps.Show);
         app.MapDelete("", HerokuApps.DestroyAppAsync);
         app.MapGet("/domains", HerokuApps.Domains);
-        // Paas has no add-ons; `heroku apps:info` lists them.
-        app.MapGet("/addons", () => Results.Json(Array.Empty<object>()));
+        app.MapGet("/addons", HerokuAddons.ListAsync);
+        app.MapGet("/addon-attachments", HerokuAddons.AttachmentsAsync);
+        app.MapPost("/addons", HerokuAddons.CreateAsync);
+        app.MapGet("/addons/{addon}", HerokuAddons.ShowAsync);
+        app.MapDelete("/addons/{addon}", HerokuAddons.DestroyAsync);
         // No certificates are installed through this API yet; `heroku domains:add` lists them first.
         app.MapGet("/sni-endpoints", () => Results.Json(Array.Empty<object>()));
         app.MapGet("/config-vars", (HttpContext context, IStateStore db) => Results.Json(db.Config(Name(context))));

@@ -24,6 +24,10 @@ public static class HerokuIds
 
     public static string Account(string user) => For("account", user);
 
+    public static string Addon(string id) => For("addon", id);
+
+    public static string AddonService(string name) => For("addon-service", name);
+
     private static string For(string kind, string name)
     {
         var hash = SHA1.HashData([.. Namespace, .. Encoding.UTF8.GetBytes($"{kind}:{name}")]);

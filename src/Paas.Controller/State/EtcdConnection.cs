@@ -397,6 +397,8 @@ public sealed class EtcdKeys
     public string Collaborations(string user) => $"{Root}collaborations/{user}/";
     public string Events(string app) => AppData(app) + "events/";
     public string Domains => $"{Root}domains/";
+    public string Addons => $"{Root}addons/";
+    public string Addon(string id) => Addons + id;
     public string Domain(string hostname) => Domains + hostname;
     /// <summary>The leader controller's {id, address}, written with its lease.</summary>
     public string Leader => $"{Root}controllers/leader";

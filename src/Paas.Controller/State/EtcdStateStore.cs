@@ -386,6 +386,16 @@ public sealed class EtcdStateStore : IStateStore
 
     public void SetHealthCheck(string app, string process, HealthCheckSpec spec) => _etcd.Write(Put(_keys.HealthCheck(app, process), Json(spec)));
 
+    public IReadOnlyList<AddonRecord> Addons(string? app = null) =>
+        _etcd.GetPrefix(_keys.Addons).Kvs.Select(kv => Parse<AddonRecord>(kv.Value))
+            .Where(a => app is null || a.App == app)
+            .OrderBy(a => a.CreatedAt).ThenBy(a => a.Id, StringComparer.Ordinal)
+            .ToList();
+
+    public void SaveAddon(AddonRecord addon) => _etcd.Write(Put(_keys.Addon(addon.Id), Json(addon)));
+
+    public bool DeleteAddon(string id) => _etcd.Write(Delete(_keys.Addon(id))).Responses[0].ResponseDeleteRange.Deleted > 0;
+
     public string GetOrCreateSetting(string key, Func<string> create)
     {
         var request = new TxnRequest();

@@ -113,6 +113,13 @@ public interface IStateStore
     /// <summary>The app's last <paramref name="limit"/> events, oldest first.</summary>
     IReadOnlyList<EventRecord> Events(string app, int limit);
 
+    /// <summary>Every add-on, or with <paramref name="app"/> that app's, oldest first.</summary>
+    IReadOnlyList<AddonRecord> Addons(string? app = null);
+    /// <summary>Stores the add-on, replacing the one with the same id.</summary>
+    void SaveAddon(AddonRecord addon);
+    /// <summary>False when there was no such add-on.</summary>
+    bool DeleteAddon(string id);
+
     /// <summary>For /healthz: throws when the store cannot serve (the file is gone, the cluster has no quorum).</summary>
     void Ping();
 }

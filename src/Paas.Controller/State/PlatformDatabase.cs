@@ -223,6 +223,35 @@ public sealed partial class PlatformDatabase : IStateStore
         query.ExecuteScalar();
     }
 
+    public IReadOnlyList<AddonRecord> Addons(string? app = null)
+    {
+        using var connection = Open();
+        using var command = app is null
+            ? Command(connection, "SELECT record FROM addons ORDER BY created_at, id")
+            : Command(connection, "SELECT record FROM addons WHERE app = $app ORDER BY created_at, id", ("$app", app));
+        using var reader = command.ExecuteReader();
+        var result = new List<AddonRecord>();
+        while (reader.Read())
+            result.Add(System.Text.Json.JsonSerializer.Deserialize<AddonRecord>(reader.GetString(0))!);
+        return result;
+    }
+
+    public void SaveAddon(AddonRecord addon)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "INSERT OR REPLACE INTO addons (id, app, created_at, record) VALUES ($id, $app, $at, $record)",
+            ("$id", addon.Id), ("$app", addon.App), ("$at", addon.CreatedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)),
+            ("$record", System.Text.Json.JsonSerializer.Serialize(addon)));
+        command.ExecuteNonQuery();
+    }
+
+    public bool DeleteAddon(string id)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "DELETE FROM addons WHERE id = $id", ("$id", id));
+        return command.ExecuteNonQuery() > 0;
+    }
+
     public string GetOrCreateSetting(string key, Func<string> create)
     {
         using var connection = Open();

@@ -20,6 +20,8 @@ public static class SqliteSchema
         DeployRecords,
         // 3: per-app routing options (AppRouteOptions JSON, as the routers read it): timeout, sticky cookie, balancing, maintenance.
         RouteOptions,
+        // 4: add-ons (AddonRecord JSON), not tied to the apps table: destroying an app destroys its add-ons' servers first.
+        Addons,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -163,6 +165,17 @@ public static class SqliteSchema
                 app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
                 options TEXT NOT NULL
             );
+            """, transaction);
+
+    private static void Addons(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS addons (
+                id TEXT PRIMARY KEY,
+                app TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                record TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS addons_by_app ON addons (app);
             """, transaction);
 
     private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)

@@ -38,8 +38,18 @@ public sealed class CellStager(TaskPlacement placement, BuildpackFetcher fetcher
             directories.Add(await fetcher.FetchAsync(buildpack, request.App, request.Trust, output, cancellationToken));
             staged.Add(new StagedBuildpack(buildpack.Text, null));
         }
-        var job = new StagingJob(request.App, request.Release, request.SourceVersion, request.ConfigVars, staged,
-            settings.StagingTimeout.TotalSeconds, settings.StagingMemoryBytes, settings.StagingOutputLimitBytes);
+        // A Dockerfile build sees only the config vars it was given as build args: the rest stay run-time secrets.
+        var job = new StagingJob(request.App, request.Release, request.SourceVersion,
+            request.Dockerfile ? new Dictionary<string, string>() : request.ConfigVars, staged,
+            settings.StagingTimeout.TotalSeconds, settings.StagingMemoryBytes, settings.StagingOutputLimitBytes)
+        {
+            Builder = request.Dockerfile ? Paas.Staging.Dockerfiles.DockerfileStager.Builder : null,
+            Image = request.Image,
+            RegistryUsername = request.RegistryUsername,
+            RegistryPassword = request.RegistryPassword,
+            BuildArgs = request.Dockerfile ? request.BuildArgs : null,
+            AllowRoot = settings.DockerfileAllowRoot,
+        };
 
         // Spooled to disk rather than memory: a push may be large, and the bundle names its size up front.
         var scratch = Path.Combine(settings.DataDirectory, "tmp");

@@ -45,6 +45,9 @@ public sealed record PaasSettings
     /// <summary>How many new instances a rolling deploy starts at once.</summary>
     public int RolloutMaxInFlight { get; init; } = 1;
     public TimeSpan ConvergeInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often routers and cells publish their samples and the controller reads them into its metrics history.</summary>
+    public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How long staging (all buildpacks together) and a release command may run before they are stopped.</summary>
     public TimeSpan StagingTimeout { get; init; } = TimeSpan.FromMinutes(15);
     /// <summary>
@@ -55,6 +58,8 @@ public sealed record PaasSettings
     public long StagingMemoryBytes { get; init; } = 1024L * 1024 * 1024;
     /// <summary>Build output past this many bytes is not forwarded to the pusher (the build goes on).</summary>
     public long StagingOutputLimitBytes { get; init; } = 8L * 1024 * 1024;
+    /// <summary>Dockerfile and prebuilt images whose USER is root may run as root (off: they are refused at staging).</summary>
+    public bool DockerfileAllowRoot { get; init; }
     /// <summary>The largest pushed tree (sum of its files) that is staged.</summary>
     public long MaxPushBytes { get; init; } = 512L * 1024 * 1024;
     /// <summary>The most files and directories a pushed tree may hold (counted as staging would write them).</summary>
@@ -67,6 +72,13 @@ public sealed record PaasSettings
     public int LogRateLinesPerSecond { get; init; } = 500;
     /// <summary>Whether tenants' buildpack URLs may name loopback, private or link-local hosts (an operator's choice; off by default).</summary>
     public bool AllowPrivateBuildpackHosts { get; init; }
+    /// <summary>The ACME directory custom domains' certificates come from (<c>paas certs:auto:enable</c>).</summary>
+    public string AcmeDirectory { get; init; } = DefaultAcmeDirectory;
+    public const string DefaultAcmeDirectory = "https://acme-v02.api.letsencrypt.org/directory";
+    /// <summary>The contact address given to the ACME directory for the platform's account (expiry notices); none when unset.</summary>
+    public string? AcmeEmail { get; init; }
+    /// <summary>A PEM file of CA certificates trusted for the ACME directory's own HTTPS (a test server such as pebble); the system's roots when unset.</summary>
+    public string? AcmeCaFile { get; init; }
 
     public string AppUrl(string app) =>
         RouterPort == 80 ? $"http://{app}.{AppDomain}/" : $"http://{app}.{AppDomain}:{RouterPort}/";
@@ -105,6 +117,9 @@ public sealed record PaasSettings
             ApiPort = apiPort,
             ApiTlsPort = env.Port("PAAS_API_TLS_PORT", d.ApiTlsPort, zeroTurnsOff: true),
             CertsDirectory = env.Optional("PAAS_CERTS_DIR"),
+            AcmeDirectory = env.Text("PAAS_ACME_DIRECTORY", DefaultAcmeDirectory),
+            AcmeEmail = env.Optional("PAAS_ACME_EMAIL"),
+            AcmeCaFile = env.Optional("PAAS_ACME_CA_FILE"),
             PublicApiUrl = env.Text("PAAS_API_URL", $"http://localhost:{apiPort}"),
             AppDomain = env.Text("PAAS_DOMAIN", d.AppDomain).ToLowerInvariant(),
             RouterPort = env.Port("PAAS_ROUTER_PORT", d.RouterPort),
@@ -124,10 +139,12 @@ public sealed record PaasSettings
             DrainTime = env.Milliseconds("PAAS_DRAIN_MS", d.DrainTime),
             RolloutMaxInFlight = env.Count("PAAS_ROLLOUT_MAX_IN_FLIGHT", d.RolloutMaxInFlight),
             ConvergeInterval = env.Seconds("PAAS_CONVERGE_SECONDS", d.ConvergeInterval),
+            MetricsInterval = env.Seconds("PAAS_METRICS_INTERVAL_SECONDS", d.MetricsInterval),
             StagingTimeout = env.Seconds("PAAS_STAGING_TIMEOUT_SECONDS", d.StagingTimeout),
             StagingCell = env.Optional("PAAS_STAGING_CELL"),
             StagingMemoryBytes = env.Megabytes("PAAS_STAGING_MEMORY_MB", d.StagingMemoryBytes),
             StagingOutputLimitBytes = env.Megabytes("PAAS_STAGING_OUTPUT_LIMIT_MB", d.StagingOutputLimitBytes),
+            DockerfileAllowRoot = env.Switch("PAAS_DOCKERFILE_ALLOW_ROOT", d.DockerfileAllowRoot),
             MaxPushBytes = env.Megabytes("PAAS_MAX_PUSH_MB", d.MaxPushBytes),
             MaxPushEntries = env.Count("PAAS_MAX_PUSH_FILES", d.MaxPushEntries),
             KeepReleases = env.Count("PAAS_KEEP_RELEASES", d.KeepReleases),

@@ -11,12 +11,14 @@ namespace Paas.Core.Routing;
 /// <param name="TimeoutSeconds">Backend idle timeout before the router answers 504.</param>
 /// <param name="MaxBodyBytes">Largest request body accepted; larger gets 413.</param>
 /// <param name="Maintenance">True: every request gets the router's 503 maintenance page; the instances keep running.</param>
+/// <param name="HttpsRedirect">True: plain-HTTP requests get a 308 to the same URL on the router's TLS port (ACME challenges excepted).</param>
 public sealed record AppRouteOptions(
     [property: JsonPropertyName("balancing"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Balancing = null,
     [property: JsonPropertyName("sticky_cookie"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StickyCookie = null,
     [property: JsonPropertyName("timeout_seconds"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? TimeoutSeconds = null,
     [property: JsonPropertyName("max_body_bytes"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? MaxBodyBytes = null,
-    [property: JsonPropertyName("maintenance"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Maintenance = null)
+    [property: JsonPropertyName("maintenance"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Maintenance = null,
+    [property: JsonPropertyName("https_redirect"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? HttpsRedirect = null)
 {
     public const string RoundRobin = "round-robin";
     public const string LeastRequests = "least-requests";

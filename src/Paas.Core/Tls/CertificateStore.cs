@@ -123,7 +123,8 @@ public sealed class CertificateStore
         }
     }
 
-    private static IEnumerable<string> DnsNames(X509Certificate2 certificate)
+    /// <summary>The DNS names a certificate covers: its subjectAltName entries, else its common name.</summary>
+    public static IReadOnlyList<string> DnsNames(X509Certificate2 certificate)
     {
         var names = new List<string>();
         foreach (var extension in certificate.Extensions)

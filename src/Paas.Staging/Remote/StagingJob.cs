@@ -15,7 +15,25 @@ public sealed record StagingJob(
     [property: JsonPropertyName("buildpacks")] IReadOnlyList<StagedBuildpack> Buildpacks,
     [property: JsonPropertyName("time_limit_seconds")] double TimeLimitSeconds,
     [property: JsonPropertyName("memory_bytes")] long MemoryBytes,
-    [property: JsonPropertyName("output_limit_bytes")] long OutputLimitBytes);
+    [property: JsonPropertyName("output_limit_bytes")] long OutputLimitBytes)
+{
+    /// <summary>null: the buildpack lifecycle; "dockerfile": the pushed tree's own Dockerfile (<see cref="Dockerfiles.DockerfileStager"/>).</summary>
+    [JsonPropertyName("builder")] public string? Builder { get; init; }
+
+    /// <summary>A Dockerfile build's --build-arg values (the config vars app.json's build.args names). Secrets: never logged.</summary>
+    [JsonPropertyName("build_args")] public IReadOnlyDictionary<string, string>? BuildArgs { get; init; }
+
+    /// <summary>The operator allows Dockerfile images that run as root (PAAS_DOCKERFILE_ALLOW_ROOT).</summary>
+    [JsonPropertyName("allow_root")] public bool AllowRoot { get; init; }
+
+    /// <summary>A prebuilt image being deployed (the Dockerfile is then `FROM` it): messages name it, and the release records its digest.</summary>
+    [JsonPropertyName("image")] public string? Image { get; init; }
+
+    /// <summary>Credentials for pulling <see cref="Image"/> from its registry, given with that deploy only. Secrets: never logged.</summary>
+    [JsonPropertyName("registry_username")] public string? RegistryUsername { get; init; }
+
+    [JsonPropertyName("registry_password")] public string? RegistryPassword { get; init; }
+}
 
 /// <summary>
 /// A chosen buildpack: how the pusher named it (a name or URL, used in messages), and either the name of a

@@ -23,6 +23,15 @@ public sealed class AppManifestTests
     }
 
     [Fact]
+    public void Parse_BuildArgs_NameConfigVarsForTheDockerfileBuild()
+    {
+        Assert.Equal(["NPM_TOKEN", "GREETING"], Parse("""{ "build": { "args": ["NPM_TOKEN", "GREETING"] } }""").BuildArgs);
+        Assert.Empty(Parse("{}").BuildArgs);
+        var bad = Assert.Throws<DeployException>(() => Parse("""{ "build": { "args": ["not a name"] } }"""));
+        Assert.Contains("build.args", bad.Message);
+    }
+
+    [Fact]
     public void Parse_EnvShorthandString_IsARequiredDefaultValue()
     {
         var manifest = Parse("""{ "env": { "GREETING": "hello" } }""");

@@ -43,6 +43,26 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public void Addons_AreStoredListedByAppAndDeleted_FromAnotherInstanceToo()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        AddonRecord Addon(string id, string app, int minute) =>
+            new(id, app, "postgresql", "hobby", 256, "cell-a", "DATABASE_URL", "u" + id, "secret-" + id, "d" + id, DateTimeOffset.UnixEpoch.AddMinutes(minute));
+        a.SaveAddon(Addon("pg-2", "shop", 2));
+        a.SaveAddon(Addon("pg-1", "shop", 1));
+        a.SaveAddon(Addon("pg-3", "blog", 3));
+        a.SaveAddon(Addon("pg-1", "shop", 1) with { Cell = "cell-b" });
+
+        Assert.Equal(["pg-1", "pg-2", "pg-3"], b.Addons().Select(x => x.Id));
+        Assert.Equal(["pg-1", "pg-2"], b.Addons("shop").Select(x => x.Id));
+        Assert.Equal(Addon("pg-1", "shop", 1) with { Cell = "cell-b" }, b.Addons("shop")[0]);
+        Assert.True(b.DeleteAddon("pg-1"));
+        Assert.False(a.DeleteAddon("pg-1"));
+        Assert.Equal(["pg-2", "pg-3"], a.Addons().Select(x => x.Id));
+    }
+
+    [Fact]
     public void ReturnReleaseVersion_LeavesNoGap_UnlessALaterVersionWasReserved()
     {
         var (store, _) = Open();

@@ -41,13 +41,15 @@ public partial class PlatformFixture : IAsyncLifetime
     /// <summary>
     /// Three cell agents on the local engine, in different zones, with different capacities. The capacities
     /// are what placement may reserve, not what the apps use: large enough for every app the whole suite
-    /// deploys (about 60 instances of 512 MB), so no test is refused room because of the tests before it.
+    /// deploys and leaves running, so no test is refused room because of the tests before it. Spread placement
+    /// puts about as many instances on each cell, so the smallest fills first: at 8 GB it held 16 of 512 MB, and
+    /// once the suite left more than that, a scale to 10 found only two cells with room (seen in a full run).
     /// </summary>
     public static readonly IReadOnlyList<(string Name, string Zone, int MemoryMb)> CellLayout =
     [
-        ("cell-a", "zone-1", 12288),
-        ("cell-b", "zone-2", 12288),
-        ("cell-c", "zone-3", 8192),
+        ("cell-a", "zone-1", 24576),
+        ("cell-b", "zone-2", 24576),
+        ("cell-c", "zone-3", 16384),
     ];
     private Dictionary<string, string> _controllerEnvironment = new();
 
@@ -59,6 +61,8 @@ public partial class PlatformFixture : IAsyncLifetime
     public string CertificateFile => Path.Combine(DataDirectory, "certs", "localhost.crt");
     public int RouterPort { get; } = FreePort.Next();
     public int RouterAdminPort { get; } = FreePort.Next();
+    /// <summary>The router's HTTPS port: the platform certificate, and custom domains' certificates by SNI.</summary>
+    public int RouterTlsPort { get; } = FreePort.Next();
     public string ApiUrl => $"http://127.0.0.1:{ApiPort}";
     public string PlatformId { get; private set; } = "";
     /// <summary>HOME for git and the CLI: an empty one, so the machine's global git config cannot interfere.</summary>
@@ -82,9 +86,12 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_ROUTER_ADMIN_PORT"] = RouterAdminPort.ToString(),
             ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
-            // No TLS port (it would collide with `make run`'s), and no per-request log lines kept in memory.
-            ["PAAS_ROUTER_TLS_PORT"] = "0",
+            // A TLS port of its own (with the platform certificate below), and no per-request log lines kept in memory.
+            ["PAAS_ROUTER_TLS_PORT"] = RouterTlsPort.ToString(),
+            ["PAAS_ROUTER_CERTS_DIR"] = Path.GetDirectoryName(CertificateFile)!,
             ["PAAS_ROUTER_ACCESS_LOG"] = "off",
+            // Metrics reach the history within seconds rather than the default 10 (MetricsTests waits for them).
+            ["PAAS_METRICS_INTERVAL_SECONDS"] = "2",
         });
         await _router.WaitReadyAsync($"http://127.0.0.1:{RouterAdminPort}/healthz", TimeSpan.FromSeconds(30));
         _controllerEnvironment = new Dictionary<string, string>
@@ -102,6 +109,7 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CELL_LOST_SECONDS"] = "5",
             ["PAAS_CONVERGE_SECONDS"] = "2",
             ["PAAS_DRAIN_MS"] = "300",
+            ["PAAS_METRICS_INTERVAL_SECONDS"] = "2",
         };
         foreach (var (name, value) in ControllerSettings)
             _controllerEnvironment[name] = value;
@@ -123,6 +131,7 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_CELL_PORT"] = port.ToString(),
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["PAAS_CELL_LOST_SECONDS"] = "5",
+            ["PAAS_METRICS_INTERVAL_SECONDS"] = "2",
             ["PAAS_DATA_DIR"] = DataDirectory,
             ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
@@ -202,6 +211,10 @@ public partial class PlatformFixture : IAsyncLifetime
 
     public Task<ProcessResult> PaasAsync(string? workingDirectory, params string[] args) =>
         ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), .. args], workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(2));
+
+    /// <summary>`paas` with <paramref name="stdin"/> on its standard input (a secret read with --password-stdin, never on the command line).</summary>
+    public Task<ProcessResult> PaasWithInputAsync(string? workingDirectory, string stdin, params string[] args) =>
+        ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), .. args], workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(2), stdin);
 
     public Task<ProcessResult> GitAsync(string workingDirectory, params string[] args) =>
         ProcessRunner.RunAsync("git", args, workingDirectory, ClientEnvironment(), TimeSpan.FromMinutes(10));
@@ -333,6 +346,27 @@ public partial class PlatformFixture : IAsyncLifetime
         });
         foreach (var c in containers)
             await docker.Containers.RemoveContainerAsync(c.ID, new ContainerRemoveParameters { Force = true });
+        // Add-on servers' volumes, and the firewall rule each opened on the isolated network.
+        var volumes = await docker.Volumes.ListAsync(new VolumesListParameters
+        {
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },
+        });
+        foreach (var volume in volumes.Volumes ?? [])
+        {
+            try
+            {
+                await docker.Volumes.RemoveAsync(volume.Name, force: true);
+            }
+            catch (DockerApiException)
+            {
+            }
+        }
+        foreach (var id in containers.Select(c => c.Labels.TryGetValue("paas.addon", out var addon) ? addon : null).OfType<string>())
+        {
+            var listing = await ProcessRunner.RunAsync("iptables", ["-w", "-L", "DOCKER-USER", "-n", "--line-numbers"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+            foreach (var number in listing.Stdout.Split('\n').Where(l => l.Contains($"/* paas addon {id} */")).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0]).Reverse())
+                await ProcessRunner.RunAsync("iptables", ["-w", "-D", "DOCKER-USER", number], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+        }
         var images = await docker.Images.ListImagesAsync(new ImagesListParameters
         {
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"paas.platform={PlatformId}"] = true } },

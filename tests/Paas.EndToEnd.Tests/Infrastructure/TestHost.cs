@@ -55,6 +55,21 @@ public sealed class TestHost : IAsyncDisposable
     internal async Task StartAsync(IReadOnlyList<string> insecureRegistries)
     {
         var clock = Stopwatch.StartNew();
+        await StartNetworkAsync();
+        await StartEngineAsync(insecureRegistries);
+        StartedIn = clock.Elapsed;
+    }
+
+    /// <summary>The namespace and its link only, no dockerd: a host for servers the platform reaches over the network (a package index).</summary>
+    internal async Task StartBareAsync()
+    {
+        var clock = Stopwatch.StartNew();
+        await StartNetworkAsync();
+        StartedIn = clock.Elapsed;
+    }
+
+    private async Task StartNetworkAsync()
+    {
         System.IO.Directory.CreateDirectory(Directory);
         await ProcessRunner.MustRunAsync("ip", "netns", "add", Name);
         await ProcessRunner.MustRunAsync("ip", "link", "add", Name, "type", "veth", "peer", "name", "eth0", "netns", Name);
@@ -63,6 +78,10 @@ public sealed class TestHost : IAsyncDisposable
         await ProcessRunner.MustRunAsync("ip", "-n", Name, "link", "set", "lo", "up");
         await ProcessRunner.MustRunAsync("ip", "-n", Name, "link", "set", "eth0", "up");
         await ProcessRunner.MustRunAsync("ip", "-n", Name, "route", "add", "default", "via", _network.Gateway);
+    }
+
+    private async Task StartEngineAsync(IReadOnlyList<string> insecureRegistries)
+    {
 
         // An empty configuration file of its own, so the machine's /etc/docker/daemon.json (the main engine's) is not read.
         var config = Path.Combine(Directory, "daemon.json");
@@ -85,7 +104,6 @@ public sealed class TestHost : IAsyncDisposable
         _dockerd = new PlatformProcess(ProcessRunner.StartInfo("nsenter", args, null, new Dictionary<string, string>()));
         _docker = new DockerClientConfiguration(new Uri(DockerEndpoint)).CreateClient();
         await WaitForDockerAsync(TimeSpan.FromSeconds(60));
-        StartedIn = clock.Elapsed;
     }
 
     /// <summary>

@@ -83,12 +83,29 @@ public sealed class TestNetwork : IAsyncDisposable
     /// </summary>
     public async Task<TestHost> AddHostAsync(params string[] insecureRegistries)
     {
+        var host = NewHost();
+        await host.StartAsync(insecureRegistries);
+        return host;
+    }
+
+    /// <summary>
+    /// One more host without a dockerd: its namespace and address only, for a server the platform must reach across
+    /// the network as it would a public one (a package index or registry for staging, through the engine's NAT).
+    /// </summary>
+    public async Task<TestHost> AddBareHostAsync()
+    {
+        var host = NewHost();
+        await host.StartBareAsync();
+        return host;
+    }
+
+    private TestHost NewHost()
+    {
         var number = _hosts.Count + 1;
         if (number > 250)
             throw new InvalidOperationException("A test network holds at most 250 hosts.");
         var host = new TestHost(this, $"{Prefix}{Id}-{number}", $"10.213.{_subnet}.{number + 1}", Path.Combine(Directory, number.ToString()));
         _hosts.Add(host);
-        await host.StartAsync(insecureRegistries);
         return host;
     }
 

@@ -533,9 +533,42 @@ public sealed class RouterFeatureTests : IClassFixture<RouterFixture>, IAsyncLif
         var text = await _f.Http.GetStringAsync(new Uri(_f.Router.AdminUrl, "metrics"));
         Assert.Contains($"paas_router_requests_total{{app=\"{App("metrics")}\",code=\"200\"}} 3\n", text);
         Assert.Contains("paas_router_request_duration_seconds_bucket{le=\"+Inf\"}", text);
+        // Latency per app, the data behind `paas metrics` and the dashboard's percentiles.
+        Assert.Contains($"paas_router_app_request_duration_seconds_count{{app=\"{App("metrics")}\"}} 3\n", text);
+        Assert.Contains($"paas_router_app_request_duration_seconds_bucket{{app=\"{App("metrics")}\",le=\"+Inf\"}} 3\n", text);
         Assert.Matches(@"paas_router_open_connections \d+", text);
         Assert.Matches(@"paas_router_table_hosts [1-9]\d*", text);
         Assert.Matches(@"paas_router_redis_last_sync_seconds \d", text);
+    }
+
+    [Fact]
+    public async Task TrafficPerAppIsHandedToTheControllerThroughRedis()
+    {
+        await using var router = await _f.StartRouterAsync(new Dictionary<string, string>
+        {
+            ["PAAS_ROUTER_ID"] = "metrics-publisher",
+            ["PAAS_METRICS_INTERVAL_SECONDS"] = "1",
+        });
+        var host = await RouteAsync("published", _a.Address);
+        await _f.WaitForEndpointsAsync(host, 1, router);
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await _f.GetAsync(host, router: router);
+        }
+
+        var key = new Paas.Core.Metrics.MetricsKeys(_f.Prefix).RouterTraffic("metrics-publisher");
+        await _f.EventuallyAsync(async () =>
+        {
+            var json = await _f.Db.HashGetAsync(key, App("published"));
+            if (json.IsNull)
+            {
+                return false;
+            }
+
+            var traffic = JsonSerializer.Deserialize<Paas.Core.Metrics.AppTraffic>(json.ToString())!;
+            return traffic.ByStatus.GetValueOrDefault(200) == 4 && traffic.Buckets.Sum() == 4;
+        }, "the router publishes 4 requests with their latency buckets");
+        Assert.True(await _f.Db.KeyTimeToLiveAsync(key) <= TimeSpan.FromSeconds(3), "the hash expires when the router stops publishing");
     }
 
     [Fact]

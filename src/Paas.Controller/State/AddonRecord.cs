@@ -1,0 +1,20 @@
+using System.Text.Json.Serialization;
+
+namespace Paas.Controller.State;
+
+/// <summary>
+/// An add-on the platform runs for an app (desired state): its server's kind, plan and memory, the cell that
+/// holds its volume, and its credentials (the config var's value is built from them; they are never logged).
+/// </summary>
+public sealed record AddonRecord(
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("app")] string App,
+    [property: JsonPropertyName("kind")] string Kind,
+    [property: JsonPropertyName("plan")] string Plan,
+    [property: JsonPropertyName("memory_mb")] int MemoryMb,
+    [property: JsonPropertyName("cell")] string Cell,
+    [property: JsonPropertyName("config_var")] string ConfigVar,
+    [property: JsonPropertyName("user")] string User,
+    [property: JsonPropertyName("password")] string Password,
+    [property: JsonPropertyName("database")] string Database,
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt);

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>
+/// Apps that bring their own Dockerfile (fixture tests/fixtures/apps/dockerfile: FROM paas/stack, a RUN step
+/// that sees a build arg, EXPOSE 8000, CMD): built by the engine on the staging cell, run as the platform's
+/// unprivileged uid, served through the router, scaled and rolled back like any release.
+/// </summary>
+[Collection(PlatformCollection.Name)]
+public sealed class DockerfileTests(PlatformFixture platform)
+{
+    /// <summary>Fails showing the whole push, not a truncated excerpt.</summary>
+    private static void Has(ProcessResult push, string text) => Assert.True(push.Stderr.Contains(text, StringComparison.Ordinal), $"'{text}' not in:\n{push}");
+
+    [Fact]
+    public async Task DockerfileApp_DeploysServesScalesAndRollsBack_AndAFailingBuildKeepsTheOldRelease()
+    {
+        var name = PlatformFixture.UniqueAppName("dockerfile");
+        var workTree = await platform.NewWorkTreeAsync("dockerfile");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", name));
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", name));
+        var app = new AppUnderTest(platform, name, workTree);
+        AppUnderTest.Must(await app.PaasAsync("config:set", "GREETING=from-config"));
+
+        var first = await platform.GitAsync(workTree, "push", "paas", "main");
+        var v1 = await app.GetAsync();
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Has(first, "remote: -----> Dockerfile detected");
+        Has(first, "remote:        Step 5/7 : RUN echo");
+        Has(first, "Released v1");
+        Assert.Contains("dockerfile v1", v1);
+        Assert.Contains("built with GREETING=from-config", v1);   // app.json's build.args
+        Assert.Contains("uid=1000", v1);                          // no USER: the platform's uid, never root
+        Assert.Contains("port=8000", v1);                         // EXPOSE decides the port
+
+        // A second version: served after its push; the unchanged early steps come from the layer cache.
+        var server = Path.Combine(workTree, "server.py");
+        await File.WriteAllTextAsync(server, (await File.ReadAllTextAsync(server)).Replace("dockerfile v1", "dockerfile v2"));
+        await platform.CommitAllAsync(workTree, "v2");
+        var second = await platform.GitAsync(workTree, "push", "paas", "main");
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Has(second, "Using cache");
+        Assert.Contains("dockerfile v2", await app.GetAsync());
+
+        AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=2"));
+        var scaled = await app.WaitForInstancesAsync(i => i.Count(e => e.GetProperty("state").GetString() == "running") == 2, TimeSpan.FromSeconds(60));
+        Assert.Equal(2, scaled.Count(e => e.GetProperty("state").GetString() == "running"));
+
+        var rollback = await app.PaasAsync("releases:rollback", "v1");
+        Assert.True(rollback.ExitCode == 0, rollback.ToString());
+        Assert.Contains("dockerfile v1", await app.GetAsync());
+
+        // A failing RUN step: rejected naming the step, and the rolled-back release keeps serving.
+        var dockerfile = Path.Combine(workTree, "Dockerfile");
+        await File.WriteAllTextAsync(dockerfile, (await File.ReadAllTextAsync(dockerfile)).Replace("EXPOSE 8000", "RUN echo about to fail && exit 3\nEXPOSE 8000"));
+        await platform.CommitAllAsync(workTree, "a failing step");
+        var failed = await platform.GitAsync(workTree, "push", "paas", "main");
+        Assert.NotEqual(0, failed.ExitCode);
+        Has(failed, "The Dockerfile build failed at step 6/8 (RUN echo about to fail && exit 3)");
+        Assert.Contains("dockerfile v1", await app.GetAsync());
+
+        // USER root is refused with one sentence (the operator setting is off), and nothing changes.
+        await File.WriteAllTextAsync(dockerfile, (await File.ReadAllTextAsync(dockerfile)).Replace("RUN echo about to fail && exit 3\n", "USER root\n"));
+        await platform.CommitAllAsync(workTree, "root");
+        var root = await platform.GitAsync(workTree, "push", "paas", "main");
+        Assert.NotEqual(0, root.ExitCode);
+        Has(root, "The Dockerfile sets USER root, and apps do not run as root here");
+        Assert.Contains("dockerfile v1", await app.GetAsync());
+        var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
+        // Failed pushes are listed too; the current release is still the rollback.
+        var current = releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean());
+        Assert.Equal("Rollback to v1", current.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task DeployImage_FromARegistryWithCredentials_ServesIt_AndAMissingTagChangesNothing()
+    {
+        await using var registry = await ImageRegistry.StartAsync("127.0.0.1", bind: "127.0.0.1");
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        var repository = "paas-e2e/prebuilt-" + Guid.NewGuid().ToString("N")[..8];
+        var local = await BusyboxImage.ImportAsync(docker, repository, "v1", "<h1>prebuilt image</h1>\n");
+        var digest = await registry.PushAsync(docker, local, repository, "v1");
+        await docker.Images.DeleteImageAsync(local, new ImageDeleteParameters { Force = true });
+        var name = PlatformFixture.UniqueAppName("image");
+        AppUnderTest.Must(await platform.PaasAsync(null, "apps:create", name));
+        var app = new AppUnderTest(platform, name, platform.DataDirectory);
+        var credentials = registry.Credentials;
+        var reference = $"{registry.LoopbackAddress}/{repository}:v1";
+
+        var deployed = await platform.PaasWithInputAsync(null, credentials.Password + "\n",
+            "deploy:image", reference, "-a", name, "--username", credentials.Username, "--password-stdin");
+        var body = await app.GetAsync();
+
+        Assert.True(deployed.ExitCode == 0, deployed.ToString());
+        Assert.Contains($"Released v1 ({registry.LoopbackAddress}/{repository}@{digest})", deployed.Stdout);
+        Assert.DoesNotContain(credentials.Password, deployed.Stdout + deployed.Stderr);
+        Assert.Contains("prebuilt image", body);
+        var instances = await app.InstancesAsync();
+        Assert.Single(instances);
+
+        // A tag the registry does not have: the reason, and nothing changes.
+        var missing = await platform.PaasWithInputAsync(null, credentials.Password + "\n",
+            "deploy:image", $"{registry.LoopbackAddress}/{repository}:no-such-tag", "-a", name, "--username", credentials.Username, "--password-stdin");
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains($"Could not pull {registry.LoopbackAddress}/{repository}:no-such-tag", missing.Stderr);
+        Assert.Contains("prebuilt image", await app.GetAsync());
+        var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
+        Assert.Equal(1, releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean()).GetProperty("version").GetInt32());
+        Assert.All(await app.InstancesAsync(), i => Assert.Equal(1, i.GetProperty("release").GetInt32()));
+
+        // The cell's pull of the test image stays in the shared engine otherwise (the release image is the app's, pruned with it).
+        foreach (var pulled in await docker.Images.ListImagesAsync(new ImagesListParameters
+                 {
+                     Filters = new Dictionary<string, IDictionary<string, bool>> { ["reference"] = new Dictionary<string, bool> { [$"{registry.LoopbackAddress}/{repository}"] = true } },
+                 }))
+        {
+            // By tag, not id: the app's release image is built on it (its layers go when the app's images are pruned).
+            foreach (var tag in pulled.RepoTags ?? [])
+                await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { NoPrune = true });
+        }
+    }
+}

