@@ -67,7 +67,7 @@ public sealed class PushToServeTests(PlatformFixture platform)
         Assert.True(failures.Count == 0, $"{failures.Count} of {polls} requests failed during the rollout: {string.Join(" | ", failures.Take(3))}");
         var containers = await platform.ContainersAsync(app);
         var only = Assert.Single(containers);
-        Assert.Equal("2", only.Labels["paas.release"]);
+        Assert.Equal("3", only.Labels["paas.release"]);
         Assert.Equal("web", only.Labels["paas.process"]);
     }
 
@@ -133,7 +133,7 @@ public sealed class PushToServeTests(PlatformFixture platform)
         Assert.Contains("Hello from static v1", await BodyAsync(app));
 
         var containers = await platform.ContainersAsync(app);
-        Assert.Equal("1", Assert.Single(containers).Labels["paas.release"]);
+        Assert.Equal("2", Assert.Single(containers).Labels["paas.release"]);
     }
 
     [Fact]
