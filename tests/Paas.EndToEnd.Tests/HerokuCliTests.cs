@@ -83,11 +83,49 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var afterRollback = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
         Listed(@"v6\s+Rollback to v4", afterRollback.Stdout);
 
-        // The CLI lists the app's SNI endpoints before it adds a domain.
-        Must(await heroku.RunAsync(workTree, "domains:add", $"www.{app}.example.com", "-a", app));
+        var info = Must(await heroku.RunAsync(workTree, "releases:info", "v3", "-a", app));
+        Listed(@"Release v3", info.Stdout);
+        Assert.Contains("GREETING: early", info.Stdout);
+
+        // The CLI lists the app's SNI endpoints before it adds a domain; --wait polls it by id until it succeeded.
+        var host = $"www.{app}.example.com";
+        var added = Must(await heroku.RunAsync(workTree, "domains:add", host, "--wait", "-a", app));
+        Assert.Contains($"DNS Target {PlatformFixture.AppHost(app)}", added.Stdout);
+        Must(await heroku.RunAsync(workTree, "domains:wait", host, "-a", app));
         var domains = Must(await heroku.RunAsync(workTree, "domains", "-a", app));
         Assert.Contains(PlatformFixture.AppHost(app), domains.Stdout);
         Listed($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(app)}", domains.Stdout);
+        using (var byDomain = await platform.GetThroughRouterAsync(host))
+            Assert.Equal(System.Net.HttpStatusCode.OK, byDomain.StatusCode);
+
+        // certs:add posts an SNI endpoint; the router serves the certificate for the domain over HTTPS.
+        var (crt, key) = await SelfSignedAsync(host);
+        var certAdded = await heroku.RunWithInputAsync(workTree, "\n", "certs:add", crt, key, "-a", app);
+        Assert.Contains("Certificate details:", certAdded.Stdout);
+        Assert.Contains($"CN={host}", certAdded.Stdout);
+        var certs = Must(await heroku.RunAsync(workTree, "certs", "-a", app));
+        Listed($@"sni-[0-9a-f]{{10}}\s+{System.Text.RegularExpressions.Regex.Escape(host)}\s+{DateTimeOffset.UtcNow.AddDays(60):yyyy-MM-dd}.*False\s+SNI\s+1", certs.Stdout);
+        var https = await HttpsAsync(host, crt);
+        Assert.True(https.ExitCode == 0, https.ToString());
+        Assert.Contains("GREETING=hello", https.Stdout);
+
+        // Maintenance: the router's 503 page with Retry-After while the app keeps running; off serves it again.
+        Must(await heroku.RunAsync(workTree, "maintenance:on", "-a", app));
+        Assert.Equal("on", Must(await heroku.RunAsync(workTree, "maintenance", "-a", app)).Stdout.Trim());
+        using (var down = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, down.StatusCode);
+            Assert.True(down.Headers.RetryAfter is not null, down.ToString());
+        }
+        Must(await heroku.RunAsync(workTree, "maintenance:off", "-a", app));
+        Assert.Equal("off", Must(await heroku.RunAsync(workTree, "maintenance", "-a", app)).Stdout.Trim());
+        Assert.StartsWith("200 ", await served.GetAsync());
+
+        // Buildpacks: set, listed back, cleared.
+        Must(await heroku.RunAsync(workTree, "buildpacks:set", "https://github.com/heroku/heroku-buildpack-python", "-a", app));
+        Assert.Contains("1. https://github.com/heroku/heroku-buildpack-python", Must(await heroku.RunAsync(workTree, "buildpacks", "-a", app)).Stdout);
+        Must(await heroku.RunAsync(workTree, "buildpacks:clear", "-a", app));
+        Assert.DoesNotContain("heroku-buildpack-python", Must(await heroku.RunAsync(workTree, "buildpacks", "-a", app)).Stdout);
 
         // The app's one log, every source in Heroku's format: build output, the instances' output, the
         // router's line per request, and platform events.
@@ -105,6 +143,38 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var webLines = webOnly.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.NotEmpty(webLines);
         Assert.All(webLines, l => Assert.Matches(@" app\[web\.\d+\]: ", l));
+    }
+
+    /// <summary>A self-signed certificate for <paramref name="host"/>, valid 60 days, written as PEM files.</summary>
+    private async Task<(string Crt, string Key)> SelfSignedAsync(string host)
+    {
+        var dir = Path.Combine(platform.DataDirectory, "certs-" + host);
+        Directory.CreateDirectory(dir);
+        var (crt, key) = (Path.Combine(dir, "server.crt"), Path.Combine(dir, "server.key"));
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=" + host, rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddDnsName(host);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(60));
+        await File.WriteAllTextAsync(crt, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(key, rsa.ExportPkcs8PrivateKeyPem());
+        return (crt, key);
+    }
+
+    /// <summary>curl over HTTPS to the router, trusting only <paramref name="caFile"/>; the router loads a new certificate by notification, so a bounded retry.</summary>
+    private async Task<ProcessResult> HttpsAsync(string host, string caFile)
+    {
+        ProcessResult curl = new(1, "", "");
+        for (var i = 0; i < 50 && curl.ExitCode != 0; i++)
+        {
+            if (i > 0)
+                await Task.Delay(100);
+            curl = await ProcessRunner.RunAsync("curl", ["-sS", "--max-time", "5", "--cacert", caFile,
+                "--resolve", $"{host}:{platform.RouterTlsPort}:127.0.0.1", $"https://{host}:{platform.RouterTlsPort}/"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+        }
+        return curl;
     }
 
     [Fact]

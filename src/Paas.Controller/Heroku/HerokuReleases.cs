@@ -56,6 +56,15 @@ public static class HerokuReleases
             : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{app} has no release {release}.");
     }
 
+    /// <summary>The config vars a release ran with (`releases:info` shows them).</summary>
+    internal static IResult ConfigOf(HttpContext context, string release, IStateStore db)
+    {
+        var app = HerokuEndpoints.Name(context);
+        return FindRelease(db, app, release) is { } found
+            ? Results.Json(found.Config)
+            : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{app} has no release {release}.");
+    }
+
     internal static IResult ListReleases(HttpContext context, IStateStore db, PaasSettings settings)
     {
         var app = HerokuEndpoints.Name(context);

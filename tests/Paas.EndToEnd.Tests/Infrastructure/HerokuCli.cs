@@ -83,9 +83,12 @@ public sealed partial class HerokuCli
         ["PAAS_TOKEN"] = "",
     };
 
-    public async Task<ProcessResult> RunAsync(string? workingDirectory, params string[] args)
+    public Task<ProcessResult> RunAsync(string? workingDirectory, params string[] args) => RunWithInputAsync(workingDirectory, null, args);
+
+    /// <summary>With <paramref name="stdin"/> as the answers to the CLI's prompts (certs:add asks which domains to associate).</summary>
+    public async Task<ProcessResult> RunWithInputAsync(string? workingDirectory, string? stdin, params string[] args)
     {
-        var result = await ProcessRunner.RunAsync(Binary, args, workingDirectory, Environment(), TimeSpan.FromMinutes(4));
+        var result = await ProcessRunner.RunAsync(Binary, args, workingDirectory, Environment(), TimeSpan.FromMinutes(4), stdin);
         // Progress spinners redraw with terminal escapes; tests read the text.
         return result with { Stdout = Plain(result.Stdout), Stderr = Plain(result.Stderr) };
     }
