@@ -19,9 +19,12 @@ readonly LOG_DIR=$PAAS_DATA_DIR/logs
 # etcd-server and etcd-client: the state-store contract tests start a three-member etcd cluster (the PAAS_ETCD_ENDPOINTS option).
 readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl iproute2 docker-registry apache2-utils busybox-static etcd-server etcd-client pebble)
 # The real Heroku CLI, for the tests that drive Paas through its Heroku Platform API. Pinned: its
-# requests and output are what those tests were written against.
-readonly HEROKU_CLI_VERSION=10.17.0
-readonly HEROKU_CLI_DIR=${PAAS_HEROKU_CLI_DIR:-/opt/paas/heroku-cli}
+# requests and output are what those tests were written against. The current major (11.x, what users
+# install) and the previous one (10.x), each in its own directory.
+readonly HEROKU_CLI_VERSION=11.10.0
+readonly HEROKU_CLI_DIR=${PAAS_HEROKU_CLI_DIR:-/opt/paas/heroku-cli-11}
+readonly HEROKU_CLI_PREVIOUS_VERSION=10.17.0
+readonly HEROKU_CLI_PREVIOUS_DIR=${PAAS_HEROKU_CLI_PREVIOUS_DIR:-/opt/paas/heroku-cli}
 readonly DOCKER_WAIT_S=60
 
 now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "$t"; }
@@ -128,23 +131,29 @@ step_done
 # The router's TLS port serves apps with this self-signed wildcard certificate until an operator adds real ones.
 "$DEPLOY_DIR/tls/make-cert.sh" "$PAAS_DATA_DIR/certs" "${PAAS_DOMAIN:-localhost}"
 
-step "checking the Heroku CLI $HEROKU_CLI_VERSION in $HEROKU_CLI_DIR"
-installed_cli=$(node -p "require('$HEROKU_CLI_DIR/node_modules/heroku/package.json').version" 2>/dev/null || true)
-if [[ $installed_cli == "$HEROKU_CLI_VERSION" ]]; then
-  step_done
-else
-  if ! command -v npm >/dev/null; then
-    # Debian's nodejs has no npm in it; a NodeSource nodejs brings its own (and conflicts with Debian's npm).
-    apt_log=$LOG_DIR/apt.log
-    apt-get update -q >>"$apt_log" 2>&1 || fail "apt-get update" "$apt_log"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >>"$apt_log" 2>&1 || fail "apt-get install nodejs npm" "$apt_log"
+# $1: version, $2: directory.
+install_heroku_cli() {
+  local installed_cli apt_log npm_log
+  step "checking the Heroku CLI $1 in $2"
+  installed_cli=$(node -p "require('$2/node_modules/heroku/package.json').version" 2>/dev/null || true)
+  if [[ $installed_cli == "$1" ]]; then
+    step_done
+  else
+    if ! command -v npm >/dev/null; then
+      # Debian's nodejs has no npm in it; a NodeSource nodejs brings its own (and conflicts with Debian's npm).
+      apt_log=$LOG_DIR/apt.log
+      apt-get update -q >>"$apt_log" 2>&1 || fail "apt-get update" "$apt_log"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >>"$apt_log" 2>&1 || fail "apt-get install nodejs npm" "$apt_log"
+    fi
+    npm_log=$LOG_DIR/npm-heroku-cli.log
+    mkdir -p "$2"
+    # No audit, funding or update notices: only the registry download itself.
+    npm install --prefix "$2" --no-audit --no-fund --no-update-notifier --loglevel=error \
+      "heroku@$1" >"$npm_log" 2>&1 || fail "npm install heroku@$1" "$npm_log"
+    step_done
   fi
-  npm_log=$LOG_DIR/npm-heroku-cli.log
-  mkdir -p "$HEROKU_CLI_DIR"
-  # No audit, funding or update notices: only the registry download itself.
-  npm install --prefix "$HEROKU_CLI_DIR" --no-audit --no-fund --no-update-notifier --loglevel=error \
-    "heroku@$HEROKU_CLI_VERSION" >"$npm_log" 2>&1 || fail "npm install heroku@$HEROKU_CLI_VERSION" "$npm_log"
-  step_done
-fi
+}
+install_heroku_cli "$HEROKU_CLI_VERSION" "$HEROKU_CLI_DIR"
+install_heroku_cli "$HEROKU_CLI_PREVIOUS_VERSION" "$HEROKU_CLI_PREVIOUS_DIR"
 
 printf '==> host ready (%ss)\n' "$(elapsed "$T0")"

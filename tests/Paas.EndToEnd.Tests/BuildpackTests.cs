@@ -155,7 +155,7 @@ public sealed class BuildpackTests(PlatformFixture platform)
         Assert.Contains("remote:        migrating with -less env on release.1", stderr);
         // Both present, then in order: IndexOf alone would pass with the first missing (-1).
         var succeeded = stderr.IndexOf("Release command succeeded", StringComparison.Ordinal);
-        var launching = stderr.IndexOf("Launching v1", StringComparison.Ordinal);
+        var launching = stderr.IndexOf("Launching v2", StringComparison.Ordinal);
         Assert.True(succeeded >= 0 && launching >= 0, stderr);
         Assert.True(succeeded < launching, stderr);
         var instances = await new AppUnderTest(platform, app, workTree).InstancesAsync();
@@ -167,11 +167,11 @@ public sealed class BuildpackTests(PlatformFixture platform)
 
         Assert.NotEqual(0, failing.ExitCode);
         Assert.Contains("remote:        failing on purpose", failing.Stderr);
-        Assert.Contains("remote:  !     Push rejected: The release command failed with exit code 3, so v2 was not deployed.", failing.Stderr);
-        Assert.DoesNotContain("Launching v2", failing.Stderr);
+        Assert.Contains("remote:  !     Push rejected: The release command failed with exit code 3, so v3 was not deployed.", failing.Stderr);
+        Assert.DoesNotContain("Launching v3", failing.Stderr);
         Assert.StartsWith("200", await BodyAsync(app));
         var containers = await platform.ContainersAsync(app);
-        Assert.All(containers, c => Assert.Equal("1", c.Labels["paas.release"]));
+        Assert.All(containers, c => Assert.Equal("2", c.Labels["paas.release"]));
     }
 
     [Fact]
@@ -195,7 +195,7 @@ public sealed class BuildpackTests(PlatformFixture platform)
         var push = await PushAsync(workTree);
 
         Assert.True(push.ExitCode == 0, push.ToString());
-        Assert.Contains("remote: -----> Launching v1 (2 instances)", push.Stderr);
+        Assert.Contains("remote: -----> Launching v2 (2 instances)", push.Stderr);
         var instances = await under.InstancesAsync();
         Assert.Equal(2, instances.Count(i => i.GetProperty("process").GetString() == "web"));
         var body = await BodyAsync(app);
@@ -232,7 +232,7 @@ public sealed class BuildpackTests(PlatformFixture platform)
 
         var push = await PushAsync(workTree);
 
-        Assert.Contains("no release yet", set.Stdout);
+        Assert.Contains("done, v2 (not deployed yet", set.Stdout);
         Assert.True(push.ExitCode == 0, push.ToString());
         Assert.Contains($"remote: -----> Buildpacks from BUILDPACK_URL: file://{repo}", push.Stderr);
         Assert.Contains("compiled=versioned v1", await BodyAsync(app));
@@ -329,9 +329,10 @@ public sealed class BuildpackTests(PlatformFixture platform)
         }
 
         var tags = await ImageTagsAsync(app);
-        Assert.Equal(["v3", "v4", "v5", "v6", "v7"], tags);
+        // v1 is the app's "Initial release" (no image); the pushes are v2 to v8.
+        Assert.Equal(["v4", "v5", "v6", "v7", "v8"], tags);
         var releases = await platform.PaasAsync(workTree, "releases", "-a", app);
-        Assert.Contains("v1 ", releases.Stdout);
+        Assert.Contains("v2 ", releases.Stdout);
         Assert.Contains("round 7", await BodyAsync(app));
         Assert.True(Directory.Exists(Path.Combine(platform.DataDirectory, "cache", app)));
 

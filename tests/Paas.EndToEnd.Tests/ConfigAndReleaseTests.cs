@@ -20,10 +20,10 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         var releases = AppUnderTest.Must(await app.PaasAsync("releases"));
 
         Assert.True(set.ExitCode == 0, set.ToString());
-        Assert.Contains("done, v2", set.Stdout);
+        Assert.Contains("done, v3", set.Stdout);
         Assert.Contains("GREETING=hello from config", servedAfterSet);
         Assert.Equal("hello from config", get.Stdout.Trim());
-        Assert.Contains("done, v3", unset.Stdout);
+        Assert.Contains("done, v4", unset.Stdout);
         Assert.Contains("GREETING=\n", servedAfterUnset);
         Assert.Contains("Set GREETING, EXTRA config vars", releases.Stdout);
         Assert.Contains("Remove GREETING config var", releases.Stdout);
@@ -43,24 +43,25 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         AppUnderTest.Must(await app.PaasAsync("config:set", "MARKER=two"));
         var beforeRollback = await app.GetAsync();
 
-        var rollback = await app.PaasAsync("releases:rollback", "v2");
+        // v1 is the app's "Initial release", v2 its first push, v3 MARKER=one.
+        var rollback = await app.PaasAsync("releases:rollback", "v3");
         var afterRollback = await app.GetAsync();
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
         var config = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("config", "--json")).Stdout).RootElement;
-        var info = AppUnderTest.Must(await app.PaasAsync("releases:info", "v5"));
+        var info = AppUnderTest.Must(await app.PaasAsync("releases:info", "v6"));
 
         Assert.Contains("static v2", beforeRollback);
         Assert.True(rollback.ExitCode == 0, rollback.ToString());
-        Assert.Contains("done, v5", rollback.Stdout);
+        Assert.Contains("done, v6", rollback.Stdout);
         Assert.Contains("static v1", afterRollback);
-        Assert.Equal(5, releases[0].GetProperty("version").GetInt32());
-        Assert.Equal("Rollback to v2", releases[0].GetProperty("description").GetString());
+        Assert.Equal(6, releases[0].GetProperty("version").GetInt32());
+        Assert.Equal("Rollback to v3", releases[0].GetProperty("description").GetString());
         Assert.True(releases[0].GetProperty("current").GetBoolean());
         Assert.Equal("one", config.GetProperty("MARKER").GetString());
         Assert.Contains("MARKER: one", info.Stdout);
         var instances = await app.InstancesAsync();
         Assert.NotEmpty(instances);
-        Assert.All(instances, i => Assert.Equal(5, i.GetProperty("release").GetInt32()));
+        Assert.All(instances, i => Assert.Equal(6, i.GetProperty("release").GetInt32()));
     }
 
     [Fact]
@@ -72,10 +73,11 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         var reserved = await app.PaasAsync("config:set", "PORT=80");
         var notPair = await app.PaasAsync("config:set", "JUSTANAME");
         var noSuchRelease = await app.PaasAsync("releases:rollback", "v42");
-        var current = await app.PaasAsync("releases:rollback", "v1");
+        var current = await app.PaasAsync("releases:rollback", "v2");
+        var initial = await app.PaasAsync("releases:rollback", "v1");
         var notAVersion = await app.PaasAsync("releases:rollback", "latest");
 
-        foreach (var refused in new[] { badName, reserved, notPair, noSuchRelease, current, notAVersion })
+        foreach (var refused in new[] { badName, reserved, notPair, noSuchRelease, current, initial, notAVersion })
         {
             Assert.NotEqual(0, refused.ExitCode);
             Assert.Single(refused.Stderr.Trim().Split('\n'));
@@ -84,8 +86,9 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         Assert.Contains("set by the platform", reserved.Stderr);
         Assert.Contains("has no release v42", noSuchRelease.Stderr);
         Assert.Contains("already the current release", current.Stderr);
+        Assert.Contains("has no build to run", initial.Stderr);
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
-        Assert.Equal(1, releases.GetArrayLength());
+        Assert.Equal(2, releases.GetArrayLength());
         Assert.StartsWith("200", await app.GetAsync());
     }
 
@@ -108,14 +111,14 @@ public sealed class ConfigAndReleaseTests(PlatformFixture platform)
         Assert.StartsWith("200", await app.GetAsync());
         var config = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("config", "--json")).Stdout).RootElement;
         Assert.False(config.TryGetProperty("CRASH_ON_START", out _));
-        // One release; the change is listed beside it as the deploy that was rolled back, with its reason.
+        // The initial release and the push; the change is listed beside it as the deploy that was rolled back, with its reason.
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
-        Assert.Equal([(2, "rolled back", false), (1, "released", true)],
+        Assert.Equal([(3, "rolled back", false), (2, "released", true), (1, "released", false)],
             releases.EnumerateArray().Select(r => (r.GetProperty("version").GetInt32(), r.GetProperty("status").GetString(), r.GetProperty("current").GetBoolean())));
         Assert.Contains("CRASH_ON_START", releases[0].GetProperty("description").GetString());
         Assert.NotEmpty(releases[0].GetProperty("status_reason").GetString()!);
         var instances = await app.InstancesAsync();
         Assert.NotEmpty(instances);
-        Assert.All(instances, i => Assert.Equal(1, i.GetProperty("release").GetInt32()));
+        Assert.All(instances, i => Assert.Equal(2, i.GetProperty("release").GetInt32()));
     }
 }

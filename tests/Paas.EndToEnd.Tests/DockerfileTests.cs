@@ -32,7 +32,8 @@ public sealed class DockerfileTests(PlatformFixture platform)
         Assert.True(first.ExitCode == 0, first.ToString());
         Has(first, "remote: -----> Dockerfile detected");
         Has(first, "remote:        Step 5/7 : RUN echo");
-        Has(first, "Released v1");
+        // v1 is the app's "Initial release", v2 the config change, so the first push is v3.
+        Has(first, "Released v3");
         Assert.Contains("dockerfile v1", v1);
         Assert.Contains("built with GREETING=from-config", v1);   // app.json's build.args
         Assert.Contains("uid=1000", v1);                          // no USER: the platform's uid, never root
@@ -51,7 +52,7 @@ public sealed class DockerfileTests(PlatformFixture platform)
         var scaled = await app.WaitForInstancesAsync(i => i.Count(e => e.GetProperty("state").GetString() == "running") == 2, TimeSpan.FromSeconds(60));
         Assert.Equal(2, scaled.Count(e => e.GetProperty("state").GetString() == "running"));
 
-        var rollback = await app.PaasAsync("releases:rollback", "v1");
+        var rollback = await app.PaasAsync("releases:rollback", "v3");
         Assert.True(rollback.ExitCode == 0, rollback.ToString());
         Assert.Contains("dockerfile v1", await app.GetAsync());
 
@@ -74,7 +75,7 @@ public sealed class DockerfileTests(PlatformFixture platform)
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
         // Failed pushes are listed too; the current release is still the rollback.
         var current = releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean());
-        Assert.Equal("Rollback to v1", current.GetProperty("description").GetString());
+        Assert.Equal("Rollback to v3", current.GetProperty("description").GetString());
     }
 
     [Fact]
@@ -97,7 +98,7 @@ public sealed class DockerfileTests(PlatformFixture platform)
         var body = await app.GetAsync();
 
         Assert.True(deployed.ExitCode == 0, deployed.ToString());
-        Assert.Contains($"Released v1 ({registry.LoopbackAddress}/{repository}@{digest})", deployed.Stdout);
+        Assert.Contains($"Released v2 ({registry.LoopbackAddress}/{repository}@{digest})", deployed.Stdout);
         Assert.DoesNotContain(credentials.Password, deployed.Stdout + deployed.Stderr);
         Assert.Contains("prebuilt image", body);
         var instances = await app.InstancesAsync();
@@ -110,8 +111,8 @@ public sealed class DockerfileTests(PlatformFixture platform)
         Assert.Contains($"Could not pull {registry.LoopbackAddress}/{repository}:no-such-tag", missing.Stderr);
         Assert.Contains("prebuilt image", await app.GetAsync());
         var releases = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement;
-        Assert.Equal(1, releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean()).GetProperty("version").GetInt32());
-        Assert.All(await app.InstancesAsync(), i => Assert.Equal(1, i.GetProperty("release").GetInt32()));
+        Assert.Equal(2, releases.EnumerateArray().Single(r => r.GetProperty("current").GetBoolean()).GetProperty("version").GetInt32());
+        Assert.All(await app.InstancesAsync(), i => Assert.Equal(2, i.GetProperty("release").GetInt32()));
 
         // The cell's pull of the test image stays in the shared engine otherwise (the release image is the app's, pruned with it).
         foreach (var pulled in await docker.Images.ListImagesAsync(new ImagesListParameters

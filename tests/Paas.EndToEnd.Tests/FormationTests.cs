@@ -70,27 +70,27 @@ public sealed class FormationTests(PlatformFixture platform)
         var app = await AppUnderTest.PushedAsync(platform, "crashloop", "python");
         AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=2"));
 
-        // v2 listens (so its deploy passes the health checks), then exits after 6 s, every time.
+        // v3 (v1 is the initial release, v2 the first push) listens (so its deploy passes the health checks), then exits after 6 s, every time.
         File.WriteAllText(Path.Combine(app.WorkTree, "Procfile"), "web: timeout 6 python3 app.py\n");
         await platform.CommitAllAsync(app.WorkTree, "v2 dies after 6 s");
         AppUnderTest.Must(await platform.GitAsync(app.WorkTree, "push", "paas", "main"));
 
-        // Crash, restart at once, crash, 1 s, crash: rolled back as v3, with v1's image and config, at full scale.
+        // Crash, restart at once, crash, 1 s, crash: rolled back as v4, with v2's image and config, at full scale.
         var after = await app.WaitForInstancesAsync(
-            l => l.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3) == 2 && l.Count == 2, TimeSpan.FromSeconds(120));
+            l => l.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 4) == 2 && l.Count == 2, TimeSpan.FromSeconds(120));
 
-        Assert.Equal(2, after.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3));
+        Assert.Equal(2, after.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 4));
         var releases = AppUnderTest.Must(await app.PaasAsync("releases"));
-        Assert.Contains("Automatic rollback to v1: v2 crashed 3 times in a row after its deploy", releases.Stdout);
+        Assert.Contains("Automatic rollback to v2: v3 crashed 3 times in a row after its deploy", releases.Stdout);
         var events = AppUnderTest.Must(await app.PaasAsync("events"));
-        Assert.Contains("Automatic rollback to v1", events.Stdout);
-        Assert.Contains("of v2 crashed: exited with code 124", events.Stdout);
+        Assert.Contains("Automatic rollback to v2", events.Stdout);
+        Assert.Contains("of v3 crashed: exited with code 124", events.Stdout);
         Assert.StartsWith("200 Hello from python", await app.GetAsync());
-        // And it stays: v3 is not rolled back, v2 is not restarted.
+        // And it stays: v4 is not rolled back, v3 is not restarted.
         await Task.Delay(TimeSpan.FromSeconds(8));
         var later = await app.InstancesAsync();
-        Assert.Equal(2, later.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3));
-        Assert.DoesNotContain(later, i => i.GetProperty("release").GetInt32() == 2);
+        Assert.Equal(2, later.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 4));
+        Assert.DoesNotContain(later, i => i.GetProperty("release").GetInt32() == 3);
     }
 
     [Fact]

@@ -3,20 +3,27 @@ using Paas.EndToEnd.Tests.Infrastructure;
 
 namespace Paas.EndToEnd.Tests;
 
-/// <summary>The real Heroku CLI against Paas's Heroku Platform API, and `git push heroku main` over HTTPS.</summary>
+/// <summary>
+/// The real Heroku CLI against Paas's Heroku Platform API, and `git push heroku main` over HTTPS: the whole flow with
+/// the current major (11.x), the access rules with the previous one (10.x).
+/// </summary>
 [Collection(PlatformCollection.Name)]
 public sealed class HerokuCliTests(PlatformFixture platform)
 {
-    private async Task<(HerokuCli Cli, string User)> NewUserAsync(string stem)
+    private async Task<(HerokuCli Cli, string User)> NewUserAsync(string stem, string? installDirectory = null)
     {
-        HerokuCli.EnsureInstalled();
+        HerokuCli.EnsureInstalled(installDirectory);
         var name = $"{stem}-{Guid.NewGuid().ToString("N")[..6]}";
         var created = AppUnderTest.Must(await platform.PaasAsync(null, "users:create", name, "--json"));
         var token = JsonDocument.Parse(created.Stdout).RootElement.GetProperty("token").GetString()!;
-        return (new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + name)), name);
+        return (new HerokuCli(platform, token, Path.Combine(platform.DataDirectory, "heroku-home-" + name), installDirectory), name);
     }
 
     private static ProcessResult Must(ProcessResult result) => AppUnderTest.Must(result);
+
+    /// <summary>Asserts a line of the CLI's table; on failure the whole output shows, as the CLI printed it.</summary>
+    private static void Listed(string pattern, string output) =>
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, pattern), $"/{pattern}/ not in:\n{output}");
 
     [Fact]
     public async Task HerokuCli_CreatesPushesConfiguresScalesRollsBackAndShowsDynosDomainsAndLogs()
@@ -31,19 +38,27 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var remote = Must(await heroku.GitAsync(workTree, "remote", "get-url", "heroku"));
         Assert.Equal($"https://{heroku.GitHost}/{app}.git", remote.Stdout.Trim());
 
+        // As on Heroku: v1 at creation, and a config change before the first deploy is a release too.
+        var early = Must(await heroku.RunAsync(workTree, "config:set", "GREETING=early", "-a", app));
+        Assert.Contains("done, v2", early.All);
+        var beforePush = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
+        Listed(@"v2\s+Set GREETING config var\s", beforePush.Stdout);
+        Listed(@"v1\s+Initial release", beforePush.Stdout);
+
         var push = Must(await heroku.GitAsync(workTree, "push", "heroku", "main"));
-        Assert.Contains("Released v1", push.Stderr);
-        Assert.StartsWith("200 ", await served.GetAsync());
+        Assert.Contains("Released v3", push.Stderr);
+        Assert.Contains("GREETING=early\n", await served.GetAsync());
 
         var set = Must(await heroku.RunAsync(workTree, "config:set", "GREETING=hello", "SECRET_KEY=s3cret", "-a", app));
-        Assert.Contains("done, v2", set.All);
+        Assert.Contains("done, v4", set.All);
         var afterSet = await served.GetAsync();
         Assert.Contains("GREETING=hello\n", afterSet);
         Assert.Contains("SECRET_KEY=s3cret\n", afterSet);
         var config = Must(await heroku.RunAsync(workTree, "config", "--json", "-a", app));
         Assert.Equal("hello", JsonDocument.Parse(config.Stdout).RootElement.GetProperty("GREETING").GetString());
 
-        Must(await heroku.RunAsync(workTree, "config:unset", "SECRET_KEY", "-a", app));
+        var unset = Must(await heroku.RunAsync(workTree, "config:unset", "SECRET_KEY", "-a", app));
+        Assert.Contains("done, v5", unset.All);
         var afterUnset = await served.GetAsync();
         Assert.Contains("GREETING=hello\n", afterUnset);
         Assert.Contains("SECRET_KEY=\n", afterUnset);
@@ -56,31 +71,71 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.Contains("python3 server.py (2)", ps.Stdout);
 
         var releases = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
-        Assert.Contains("Current: v3", releases.Stdout);
-        Assert.Matches(@"v3\s+Remove SECRET_KEY config var", releases.Stdout);
-        Assert.Matches(@"v2\s+Set GREETING, SECRET_KEY config vars", releases.Stdout);
-        Assert.Matches($@"v1\s+Deploy [0-9a-f]{{7}}\s+{user}", releases.Stdout);
+        Listed(@"v5\s+Remove SECRET_KEY config var", releases.Stdout);
+        Listed(@"v4\s+Set GREETING, SECRET_KEY config vars", releases.Stdout);
+        Listed($@"v3\s+Deploy [0-9a-f]{{7}}\s+{user}", releases.Stdout);
+        Listed(@"v1\s+Initial release", releases.Stdout);
 
-        // Back to v2: its config (SECRET_KEY set) is served again, as a new release v4.
-        var rollback = Must(await heroku.RunAsync(workTree, "rollback", "v2", "-a", app));
-        Assert.Contains("done, v4", rollback.All);
+        // Back to v4: its config (SECRET_KEY set) is served again, as a new release v6.
+        var rollback = Must(await heroku.RunAsync(workTree, "rollback", "v4", "-a", app));
+        Assert.Contains("done, v6", rollback.All);
         Assert.Contains("SECRET_KEY=s3cret\n", await served.GetAsync());
         var afterRollback = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
-        Assert.Matches(@"v4\s+Rollback to v2", afterRollback.Stdout);
+        Listed(@"v6\s+Rollback to v4", afterRollback.Stdout);
 
-        Must(await platform.PaasAsync(workTree, "domains:add", $"www.{app}.example.com", "-a", app));
+        var info = Must(await heroku.RunAsync(workTree, "releases:info", "v3", "-a", app));
+        Listed(@"Release v3", info.Stdout);
+        Assert.Contains("GREETING: early", info.Stdout);
+
+        // The CLI lists the app's SNI endpoints before it adds a domain; --wait polls it by id until it succeeded.
+        var host = $"www.{app}.example.com";
+        var added = Must(await heroku.RunAsync(workTree, "domains:add", host, "--wait", "-a", app));
+        Assert.Contains($"DNS Target {PlatformFixture.AppHost(app)}", added.Stdout);
+        Must(await heroku.RunAsync(workTree, "domains:wait", host, "-a", app));
         var domains = Must(await heroku.RunAsync(workTree, "domains", "-a", app));
         Assert.Contains(PlatformFixture.AppHost(app), domains.Stdout);
-        Assert.Matches($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(app)}", domains.Stdout);
+        Listed($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(app)}", domains.Stdout);
+        using (var byDomain = await platform.GetThroughRouterAsync(host))
+            Assert.Equal(System.Net.HttpStatusCode.OK, byDomain.StatusCode);
+
+        // certs:add posts an SNI endpoint; the router serves the certificate for the domain over HTTPS.
+        var (crt, key) = await SelfSignedAsync(host);
+        var certAdded = await heroku.RunWithInputAsync(workTree, "\n", "certs:add", crt, key, "-a", app);
+        Assert.Contains("Certificate details:", certAdded.Stdout);
+        Assert.Contains($"CN={host}", certAdded.Stdout);
+        var certs = Must(await heroku.RunAsync(workTree, "certs", "-a", app));
+        Listed($@"sni-[0-9a-f]{{10}}\s+{System.Text.RegularExpressions.Regex.Escape(host)}\s+{DateTimeOffset.UtcNow.AddDays(60):yyyy-MM-dd}.*False\s+SNI\s+1", certs.Stdout);
+        var https = await HttpsAsync(host, crt);
+        Assert.True(https.ExitCode == 0, https.ToString());
+        Assert.Contains("GREETING=hello", https.Stdout);
+
+        // Maintenance: the router's 503 page with Retry-After while the app keeps running; off serves it again.
+        Must(await heroku.RunAsync(workTree, "maintenance:on", "-a", app));
+        Assert.Equal("on", Must(await heroku.RunAsync(workTree, "maintenance", "-a", app)).Stdout.Trim());
+        using (var down = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, down.StatusCode);
+            Assert.True(down.Headers.RetryAfter is not null, down.ToString());
+        }
+        Must(await heroku.RunAsync(workTree, "maintenance:off", "-a", app));
+        Assert.Equal("off", Must(await heroku.RunAsync(workTree, "maintenance", "-a", app)).Stdout.Trim());
+        Assert.StartsWith("200 ", await served.GetAsync());
+
+        // Buildpacks: set, listed back, cleared.
+        Must(await heroku.RunAsync(workTree, "buildpacks:set", "https://github.com/heroku/heroku-buildpack-python", "-a", app));
+        // One buildpack is listed without a number.
+        Listed(@"(?m)^https://github\.com/heroku/heroku-buildpack-python$", Must(await heroku.RunAsync(workTree, "buildpacks", "-a", app)).Stdout);
+        Must(await heroku.RunAsync(workTree, "buildpacks:clear", "-a", app));
+        Assert.DoesNotContain("heroku-buildpack-python", Must(await heroku.RunAsync(workTree, "buildpacks", "-a", app)).Stdout);
 
         // The app's one log, every source in Heroku's format: build output, the instances' output, the
         // router's line per request, and platform events.
         var logs = Must(await heroku.RunAsync(workTree, "logs", "-n", "1500", "-a", app));
         Assert.Contains(" staging: ", logs.Stdout);
-        Assert.Matches(@" app\[web\.\d\]: .*""GET / HTTP/1\.1"" 200", logs.Stdout);
+        Listed(@" app\[web\.\d\]: .*""GET / HTTP/1\.1"" 200", logs.Stdout);
         Assert.Contains(" router: ", logs.Stdout);
         Assert.Contains(" platform: Scaled to web=2", logs.Stdout);
-        Assert.Contains(" platform: Released v4: Rollback to v2", logs.Stdout);
+        Assert.Contains(" platform: Released v6: Rollback to v4", logs.Stdout);
         var routerOnly = Must(await heroku.RunAsync(workTree, "logs", "--source", "router", "-n", "5", "-a", app));
         var routerLines = routerOnly.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.NotEmpty(routerLines);
@@ -91,11 +146,43 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.All(webLines, l => Assert.Matches(@" app\[web\.\d+\]: ", l));
     }
 
+    /// <summary>A self-signed certificate for <paramref name="host"/>, valid 60 days, written as PEM files.</summary>
+    private async Task<(string Crt, string Key)> SelfSignedAsync(string host)
+    {
+        var dir = Path.Combine(platform.DataDirectory, "certs-" + host);
+        Directory.CreateDirectory(dir);
+        var (crt, key) = (Path.Combine(dir, "server.crt"), Path.Combine(dir, "server.key"));
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=" + host, rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddDnsName(host);
+        request.CertificateExtensions.Add(names.Build());
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(60));
+        await File.WriteAllTextAsync(crt, certificate.ExportCertificatePem());
+        await File.WriteAllTextAsync(key, rsa.ExportPkcs8PrivateKeyPem());
+        return (crt, key);
+    }
+
+    /// <summary>curl over HTTPS to the router, trusting only <paramref name="caFile"/>; the router loads a new certificate by notification, so a bounded retry.</summary>
+    private async Task<ProcessResult> HttpsAsync(string host, string caFile)
+    {
+        ProcessResult curl = new(1, "", "");
+        for (var i = 0; i < 50 && curl.ExitCode != 0; i++)
+        {
+            if (i > 0)
+                await Task.Delay(100);
+            curl = await ProcessRunner.RunAsync("curl", ["-sS", "--max-time", "5", "--cacert", caFile,
+                "--resolve", $"{host}:{platform.RouterTlsPort}:127.0.0.1", $"https://{host}:{platform.RouterTlsPort}/"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
+        }
+        return curl;
+    }
+
     [Fact]
     public async Task HerokuCli_AsAnotherUser_CannotSeeTheApp_AndABadKeyIsRefused()
     {
-        var (owner, _) = await NewUserAsync("hk-owner");
-        var (stranger, _) = await NewUserAsync("hk-stranger");
+        var (owner, _) = await NewUserAsync("hk-owner", HerokuCli.Previous);
+        var (stranger, _) = await NewUserAsync("hk-stranger", HerokuCli.Previous);
         var app = PlatformFixture.UniqueAppName("hk-own");
         var workTree = await platform.NewWorkTreeAsync("envecho");
         Must(await owner.RunAsync(workTree, "apps:create", app));
@@ -103,7 +190,7 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var strangersConfig = await stranger.RunAsync(null, "config:set", "GREETING=mine", "-a", app);
         var strangersApps = Must(await stranger.RunAsync(null, "apps", "--json"));
         var strangersPush = await stranger.GitAsync(workTree, "push", "heroku", "main");
-        var badKey = new HerokuCli(platform, "paas_not-a-token", Path.Combine(platform.DataDirectory, "heroku-home-bad"));
+        var badKey = new HerokuCli(platform, "paas_not-a-token", Path.Combine(platform.DataDirectory, "heroku-home-bad"), HerokuCli.Previous);
         var refused = await badKey.RunAsync(null, "apps:info", "-a", app);
 
         Assert.NotEqual(0, strangersConfig.ExitCode);

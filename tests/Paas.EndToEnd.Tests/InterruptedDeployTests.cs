@@ -43,19 +43,19 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
 
         var push = PushVersionTwoAsync(workTree);
         // While the controller is down, v2's image goes (an operator's prune, a lost disk): nothing to resume.
-        await KillWhenAsync(app, "rolling", whileDown: () => RemoveImageAsync($"paas/app-{app}:v2"));
+        await KillWhenAsync(app, "rolling", whileDown: () => RemoveImageAsync($"paas/app-{app}:v3"));
         var (status, text) = await SettledAsync(app, push);
 
         Assert.True(status.GetProperty("status").GetString() == "rolled back", $"v2 after a kill during its rollout, image gone: {status}\n{text}");
         Assert.Contains("its image is gone, so the previous release was restored", status.GetProperty("status_reason").GetString());
-        Assert.Contains("[rolled back: The controller restarted during v2's rollout", text);
+        Assert.Contains("[rolled back: The controller restarted during v3's rollout", text);
         var (requests, failures) = await loop.StopAsync();
         output.WriteLine($"rolled back: {requests} requests through the router, {failures.Count} failed");
         Assert.True(failures.Count == 0, $"{failures.Count} of {requests} requests failed: {string.Join("; ", failures.Take(5))}");
         // The convergence that restored v1 (before the record said so) stopped any v2 instance started before the kill.
         using var after = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app));
         Assert.Contains("Hello from v1", await after.Content.ReadAsStringAsync());
-        Assert.All((await platform.ContainersAsync(app)).Where(c => c.State == "running"), c => Assert.Equal("1", c.Labels["paas.release"]));
+        Assert.All((await platform.ContainersAsync(app)).Where(c => c.State == "running"), c => Assert.Equal("2", c.Labels["paas.release"]));
     }
 
     [Fact]
@@ -72,8 +72,8 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
         var (status, text) = await SettledAsync(app, push);
 
         Assert.True(status.GetProperty("status").GetString() == "failed", $"v2 after a kill during staging: {status}\n{text}");
-        Assert.Contains("restarted while v2 was being built", status.GetProperty("status_reason").GetString());
-        Assert.Contains("[failed: The controller restarted while v2 was being built", text);
+        Assert.Contains("restarted while v3 was being built", status.GetProperty("status_reason").GetString());
+        Assert.Contains("[failed: The controller restarted while v3 was being built", text);
         var (requests, failures) = await loop.StopAsync();
         output.WriteLine($"failed: {requests} requests through the router, {failures.Count} failed, v1 served throughout: {!loop.Saw("Hello from v2")}");
         Assert.True(failures.Count == 0, $"{failures.Count} of {requests} requests failed: {string.Join("; ", failures.Take(5))}");
@@ -161,7 +161,8 @@ public sealed class InterruptedDeployTests(PlatformFixture platform, ITestOutput
             return null; // the controller is down or starting
         foreach (var release in JsonDocument.Parse(listed.Stdout).RootElement.EnumerateArray())
         {
-            if (release.GetProperty("version").GetInt32() == 2)
+            // v1 is the app's "Initial release", v2 its first push.
+            if (release.GetProperty("version").GetInt32() == 3)
                 return release.TryGetProperty("status", out _) ? release.Clone() : null;
         }
         return null;

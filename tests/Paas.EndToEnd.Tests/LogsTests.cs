@@ -47,7 +47,7 @@ public sealed class LogsTests(PlatformFixture platform)
 
         const string stamp = @"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 ";
         var building = IndexOf(logs, stamp + "staging: -----> Building " + app.Name);
-        var deployed = IndexOf(logs, stamp + @"platform: Released v1: Deploy [0-9a-f]{7}");
+        var deployed = IndexOf(logs, stamp + @"platform: Released v2: Deploy [0-9a-f]{7}");
         var started = IndexOf(logs, stamp + @"app\[web\.1\]: listening on 0\.0\.0\.0:5000$");
         var printedLine = IndexOf(logs, stamp + @"app\[web\.1\]: " + marker + "$");
         var routed = IndexOf(logs, stamp + @"router: at=info method=GET path=""/orders"" host=" + Regex.Escape(PlatformFixture.AppHost(app.Name)) + @" request_id=\S+ status=200 bytes=\d+ duration=[\d.]+ms");
@@ -60,10 +60,10 @@ public sealed class LogsTests(PlatformFixture platform)
         File.WriteAllText(Path.Combine(app.WorkTree, "VERSION"), "2\n");
         await platform.CommitAllAsync(app.WorkTree, "v2");
         AppUnderTest.Must(await platform.GitAsync(app.WorkTree, "push", "paas", "main"));
-        var after = await LogsUntilAsync(app, l => l.Contains("platform: Released v2: Deploy "));
+        var after = await LogsUntilAsync(app, l => l.Contains("platform: Released v3: Deploy "));
 
-        Assert.True(IndexOf(after, Regex.Escape(marker) + "$") < IndexOf(after, @"platform: Released v2: Deploy [0-9a-f]{7}"), after);
-        Assert.True(IndexOf(after, @"router: .*path=""/orders""") < IndexOf(after, "staging: -----> Released v2"), after);
+        Assert.True(IndexOf(after, Regex.Escape(marker) + "$") < IndexOf(after, @"platform: Released v3: Deploy [0-9a-f]{7}"), after);
+        Assert.True(IndexOf(after, @"router: .*path=""/orders""") < IndexOf(after, "staging: -----> Released v3"), after);
     }
 
     [Fact]

@@ -26,9 +26,10 @@ public sealed partial class MultiHostTests
         }
         Assert.Contains("Hello from static v3", await app.GetAsync());
         var images = new Dictionary<int, string>();
+        // "v1".."v3" below are the three pushes, releases v2..v4: release v1 is the app's "Initial release" (no image).
         foreach (var version in new[] { 1, 2, 3 })
         {
-            var release = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases:info", $"v{version}", "--json")).Stdout).RootElement;
+            var release = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases:info", $"v{version + 1}", "--json")).Stdout).RootElement;
             images[version] = release.GetProperty("registry_image").GetString()!;
         }
 

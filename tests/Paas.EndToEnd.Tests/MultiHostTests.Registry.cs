@@ -116,8 +116,8 @@ public sealed partial class MultiHostTests
             Assert.Contains("The previous release, if any, is still serving.", push.Stderr);
 
             // v1 serves on, on all three hosts, and nothing of v2 is left running.
-            var instances = await app.WaitForInstancesAsync(l => l.Count(Running) == 3 && l.Where(Running).All(i => i.GetProperty("release").GetInt32() == 1), TimeSpan.FromSeconds(30));
-            Assert.Equal(3, instances.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 1));
+            var instances = await app.WaitForInstancesAsync(l => l.Count(Running) == 3 && l.Where(Running).All(i => i.GetProperty("release").GetInt32() == 2), TimeSpan.FromSeconds(30));
+            Assert.Equal(3, instances.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 2));
             for (var i = 0; i < 6; i++)
                 Assert.Contains("Hello from static v1", await app.GetAsync());
         }
@@ -133,7 +133,7 @@ public sealed partial class MultiHostTests
         await Task.Delay(TimeSpan.FromSeconds(3));
         var instances = await app.InstancesAsync();
         var running = Assert.Single(instances, Running);
-        Assert.Equal(1, running.GetProperty("release").GetInt32());
+        Assert.Equal(2, running.GetProperty("release").GetInt32());
         for (var i = 0; i < 3; i++)
             Assert.Contains("Hello from static v1", await app.GetAsync());
     }

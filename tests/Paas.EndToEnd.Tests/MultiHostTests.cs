@@ -38,7 +38,7 @@ public sealed partial class MultiHostTests(MultiHostPlatform platform, ITestOutp
     {
         var app = await SpreadOverThreeHostsAsync("spread");
 
-        var release = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases:info", "v1", "--json")).Stdout).RootElement;
+        var release = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases:info", "v2", "--json")).Stdout).RootElement;
         var digest = release.GetProperty("registry_image").GetString()!;
         Assert.StartsWith($"{platform.Registry.LoopbackAddress}/paas/app-{app.Name}@sha256:", digest);
         var instances = await app.InstancesAsync();

@@ -33,7 +33,7 @@ public sealed class PushToServeTests(PlatformFixture platform)
 
         Assert.True(push.ExitCode == 0, push.ToString());
         Assert.Contains("remote: -----> Static HTML app detected", push.Stderr);
-        Assert.Contains("remote: -----> Released v1", push.Stderr);
+        Assert.Contains("remote: -----> Released v2", push.Stderr);
         // Every live router acknowledged the route before the push said so.
         Assert.Contains("remote:        web.1 is routed", push.Stderr);
         Assert.Contains($"remote:        http://{app}.localhost:{platform.RouterPort}/ deployed to Paas", push.Stderr);
@@ -62,12 +62,12 @@ public sealed class PushToServeTests(PlatformFixture platform)
         await poller;
 
         Assert.True(second.ExitCode == 0, second.ToString());
-        Assert.Contains("remote: -----> Released v2", second.Stderr);
+        Assert.Contains("remote: -----> Released v3", second.Stderr);
         Assert.Contains("Hello from static v2", await BodyAsync(app));
         Assert.True(failures.Count == 0, $"{failures.Count} of {polls} requests failed during the rollout: {string.Join(" | ", failures.Take(3))}");
         var containers = await platform.ContainersAsync(app);
         var only = Assert.Single(containers);
-        Assert.Equal("2", only.Labels["paas.release"]);
+        Assert.Equal("3", only.Labels["paas.release"]);
         Assert.Equal("web", only.Labels["paas.process"]);
     }
 
@@ -133,7 +133,7 @@ public sealed class PushToServeTests(PlatformFixture platform)
         Assert.Contains("Hello from static v1", await BodyAsync(app));
 
         var containers = await platform.ContainersAsync(app);
-        Assert.Equal("1", Assert.Single(containers).Labels["paas.release"]);
+        Assert.Equal("2", Assert.Single(containers).Labels["paas.release"]);
     }
 
     [Fact]

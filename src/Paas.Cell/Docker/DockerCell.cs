@@ -88,7 +88,7 @@ public sealed class DockerCell : ICell
         // Kept by image id: one build is a local tag on the engine that staged it and a registry digest
         // everywhere (at this cell's address for the registry), and either name keeps it.
         var keptIds = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var reference in keep)
+        foreach (var reference in keep.Where(r => r.Length > 0))
         {
             try
             {

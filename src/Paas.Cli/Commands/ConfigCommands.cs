@@ -96,7 +96,7 @@ public static class ConfigCommands
             return 0;
         }
         cli.Out.WriteLine(result.Release is { } release
-            ? $"done, v{release}"
+            ? $"done, v{release}" + (result.Deployed ? "" : " (not deployed yet: the vars apply from the first deploy)")
             : "done (no release yet: the vars apply from the first deploy)");
         return 0;
     }

@@ -94,7 +94,7 @@ public static class BuildpacksEndpoints
     private static IResult List(IStateStore db, string app) =>
         Results.Json(db.Buildpacks(app).Select((b, i) => new { index = i + 1, buildpack = b }));
 
-    private static IResult? Validate(string? text, StagingOptions staging, Caller caller)
+    internal static IResult? Validate(string? text, StagingOptions staging, Caller caller)
     {
         if (BuildpackReference.Parse(text, out var problem) is not { } buildpack)
             return Invalid(problem!);

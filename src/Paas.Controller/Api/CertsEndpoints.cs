@@ -61,34 +61,48 @@ public static class CertsEndpoints
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
-        if (string.IsNullOrWhiteSpace(body?.Certificate) || string.IsNullOrWhiteSpace(body.PrivateKey))
-            return Invalid("Give both the certificate (PEM) and its private key (PEM).");
+        var (installed, error) = await InstallAsync(name, body?.Certificate, body?.PrivateKey, db, domains, tls, time, ProcessEndpoints.Actor(context));
+        return error ?? Results.Json(new { hostnames = installed!.Hostnames, not_after = installed.NotAfter, subject = installed.Subject }, statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>What a certificate was installed for.</summary>
+    public sealed record Installed(IReadOnlyList<string> Hostnames, DateTimeOffset NotAfter, string Subject);
+
+    /// <summary>
+    /// Installs a user's certificate for every domain of the app it covers, for this API and Heroku's sni-endpoints:
+    /// what it was installed for, or the error to answer with (one sentence, never the key).
+    /// </summary>
+    internal static async Task<(Installed? Installed, IResult? Error)> InstallAsync(string name, string? certificate, string? privateKey, IStateStore db,
+        IDomainStore domains, TlsPublisher tls, TimeProvider time, string actor)
+    {
+        if (string.IsNullOrWhiteSpace(certificate) || string.IsNullOrWhiteSpace(privateKey))
+            return (null, Invalid("Give both the certificate (PEM) and its private key (PEM)."));
         X509Certificate2 leaf;
         try
         {
-            (leaf, _) = CertificatePem.Load(body.Certificate, body.PrivateKey);
+            (leaf, _) = CertificatePem.Load(certificate, privateKey);
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             // The reason from the parser, never the key.
-            return Invalid($"The certificate and key cannot be used together: {ex.Message.TrimEnd('.')}.");
+            return (null, Invalid($"The certificate and key cannot be used together: {ex.Message.TrimEnd('.')}."));
         }
         using (leaf)
         {
             var notAfter = new DateTimeOffset(leaf.NotAfter.ToUniversalTime());
             if (notAfter <= time.GetUtcNow())
-                return Invalid($"The certificate expired on {notAfter:yyyy-MM-dd}.");
+                return (null, Invalid($"The certificate expired on {notAfter:yyyy-MM-dd}."));
             var names = CertificateStore.DnsNames(leaf);
             var covered = domains.ListForApp(name).Select(d => d.Hostname).Where(h => Covers(names, h)).ToList();
             if (covered.Count == 0)
-                return Invalid($"The certificate covers {string.Join(", ", names.DefaultIfEmpty("no DNS name"))}, none of {name}'s domains; add the domain first with paas domains:add.");
+                return (null, Invalid($"The certificate covers {string.Join(", ", names.DefaultIfEmpty("no DNS name"))}, none of {name}'s domains; add the domain first with paas domains:add."));
             foreach (var hostname in covered)
             {
-                await tls.PublishAsync(hostname, name, body.Certificate, body.PrivateKey, PublishedCertificate.User, notAfter);
+                await tls.PublishAsync(hostname, name, certificate, privateKey, PublishedCertificate.User, notAfter);
                 await tls.SetStatusAsync(hostname, new CertificateStatus(CertificateStatus.Issued, null, 0, null, time.GetUtcNow()));
             }
-            db.AddEvent(name, ProcessEndpoints.Actor(context), "certificate", $"Installed a certificate for {string.Join(", ", covered)}, valid until {notAfter:yyyy-MM-dd}");
-            return Results.Json(new { hostnames = covered, not_after = notAfter, subject = leaf.Subject }, statusCode: StatusCodes.Status201Created);
+            db.AddEvent(name, actor, "certificate", $"Installed a certificate for {string.Join(", ", covered)}, valid until {notAfter:yyyy-MM-dd}");
+            return (new Installed(covered, notAfter, leaf.Subject), null);
         }
     }
 

@@ -29,22 +29,30 @@ public static class DomainsEndpoints
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
-        var hostname = DomainName.Normalize(body?.Hostname);
+        var (domain, created, error) = await AddCoreAsync(name, body?.Hostname, db, domains, routes, settings, ProcessEndpoints.Actor(context));
+        return error ?? Results.Json(Describe(domain!), statusCode: created ? StatusCodes.Status201Created : StatusCodes.Status200OK);
+    }
+
+    /// <summary>Adding a domain, for this API and Heroku's: the domain, whether it is new, or the error to answer with.</summary>
+    internal static async Task<(DomainRecord? Domain, bool Created, IResult? Error)> AddCoreAsync(string name, string? requested, IStateStore db,
+        IDomainStore domains, RoutePublisher routes, PaasSettings settings, string actor)
+    {
+        var hostname = DomainName.Normalize(requested);
         if (DomainName.Validate(hostname, settings.AppDomain) is { } problem)
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_hostname", problem);
+            return (null, false, ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_hostname", problem));
         if (!domains.TryAdd(name, hostname, out var domain))
         {
             if (domain.App != name)
-                return ApiError.Result(StatusCodes.Status409Conflict, "hostname_taken", domain.Hostname == hostname
+                return (null, false, ApiError.Result(StatusCodes.Status409Conflict, "hostname_taken", domain.Hostname == hostname
                     ? $"{hostname} is already a domain of another app."
-                    : $"{hostname} overlaps {domain.Hostname}, a domain of another app.");
+                    : $"{hostname} overlaps {domain.Hostname}, a domain of another app."));
             // Adding what is there already changes nothing; the route is published again in case Redis lost it.
             await routes.SetHostAsync(hostname, name);
-            return Results.Json(Describe(domain));
+            return (domain, false, null);
         }
         await routes.SetHostAsync(hostname, name);
-        db.AddEvent(name, ProcessEndpoints.Actor(context), "domain", $"Added domain {hostname}");
-        return Results.Json(Describe(domain), statusCode: StatusCodes.Status201Created);
+        db.AddEvent(name, actor, "domain", $"Added domain {hostname}");
+        return (domain, true, null);
     }
 
     private static async Task<IResult> RemoveAsync(string name, string hostname, IStateStore db, IDomainStore domains, RoutePublisher routes, HttpContext context,
@@ -52,13 +60,20 @@ public static class DomainsEndpoints
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
+        return await RemoveCoreAsync(name, hostname, db, domains, routes, tls, ProcessEndpoints.Actor(context)) ?? Results.NoContent();
+    }
+
+    /// <summary>Removing a domain (its route and certificate go with it), for this API and Heroku's: null, or the error to answer with.</summary>
+    internal static async Task<IResult?> RemoveCoreAsync(string name, string hostname, IStateStore db, IDomainStore domains, RoutePublisher routes,
+        Paas.Controller.Certificates.TlsPublisher tls, string actor)
+    {
         hostname = DomainName.Normalize(hostname);
         if (!domains.Remove(name, hostname))
             return ApiError.Result(StatusCodes.Status404NotFound, "domain_not_found", $"{hostname} is not a domain of {name}.");
         await routes.RemoveHostAsync(hostname);
         await tls.RemoveAsync(hostname);
-        db.AddEvent(name, ProcessEndpoints.Actor(context), "domain", $"Removed domain {hostname}");
-        return Results.NoContent();
+        db.AddEvent(name, actor, "domain", $"Removed domain {hostname}");
+        return null;
     }
 
     /// <summary>Called by apps:destroy before the app's rows go: the router must stop serving its domains too.</summary>

@@ -63,20 +63,26 @@ public static class RoutingEndpoints
         }
         if (options.Problem() is { } problem)
             return Invalid(problem);
-        if (options != current)
-        {
-            db.SetRouteOptions(name, options);
-            var version = await routes.SetAppOptionsAsync(name, options);
-            // Not applied in time (no router live, one slow): stored and published all the same; the routers catch up.
-            await routes.WaitAppliedAsync(version, ApplyWait, time, ct);
-            db.AddEvent(name, ProcessEndpoints.Actor(context), options.Maintenance != current.Maintenance ? "maintenance" : "routing",
-                options.Maintenance != current.Maintenance
-                    ? $"Maintenance mode {(options.Maintenance == true ? "on" : "off")}"
-                    : options.HttpsRedirect != current.HttpsRedirect
-                        ? $"HTTP to HTTPS redirect {(options.HttpsRedirect == true ? "on" : "off")}"
-                        : $"Routing options: {Summary(options)}");
-        }
+        await ApplyAsync(name, current, options, db, routes, time, ProcessEndpoints.Actor(context), ct);
         return Describe(name, options);
+    }
+
+    /// <summary>Stores and publishes changed routing options (this API and Heroku's maintenance), waiting briefly for the routers.</summary>
+    internal static async Task ApplyAsync(string name, AppRouteOptions current, AppRouteOptions options, IStateStore db, RoutePublisher routes,
+        TimeProvider time, string actor, CancellationToken ct)
+    {
+        if (options == current)
+            return;
+        db.SetRouteOptions(name, options);
+        var version = await routes.SetAppOptionsAsync(name, options);
+        // Not applied in time (no router live, one slow): stored and published all the same; the routers catch up.
+        await routes.WaitAppliedAsync(version, ApplyWait, time, ct);
+        db.AddEvent(name, actor, options.Maintenance != current.Maintenance ? "maintenance" : "routing",
+            options.Maintenance != current.Maintenance
+                ? $"Maintenance mode {(options.Maintenance == true ? "on" : "off")}"
+                : options.HttpsRedirect != current.HttpsRedirect
+                    ? $"HTTP to HTTPS redirect {(options.HttpsRedirect == true ? "on" : "off")}"
+                    : $"Routing options: {Summary(options)}");
     }
 
     private static string Summary(AppRouteOptions o) =>

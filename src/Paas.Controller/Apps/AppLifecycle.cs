@@ -21,7 +21,7 @@ public sealed class AppLifecycle(
     IStateStore db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
     AppLocks locks, PaasSettings settings, ImageJanitor janitor, Deploys.RegistryPruner registry, StagingOptions staging, BuildpackFetcher buildpacks, IDomainStore domains, AppLogWriter logs,
     Certificates.TlsPublisher tls,
-    Addons.AddonService addons)
+    Addons.AddonService addons, TimeProvider time)
 {
     public async Task<IResult?> CreateAsync(string? name, Caller caller)
     {
@@ -30,6 +30,9 @@ public sealed class AppLifecycle(
         if (!db.TryCreateApp(name!, caller.Name, out var app))
             return ApiError.Result(StatusCodes.Status409Conflict, "name_taken", $"An app named '{name}' already exists.");
         repos.Create(app.Name);
+        // Heroku's v1: an app has a release history from its creation, so config changes before the first deploy are releases too.
+        var initial = db.AddRelease(ReleaseRecord.Initial(app.Name, db.NextReleaseVersion(app.Name), time.GetUtcNow()));
+        db.AddEvent(app.Name, caller.Name, "release", $"Released v{initial.Version}: {initial.Description}");
         // Lines of a destroyed app of the same name may have arrived after its log was deleted (its last requests, its last output).
         await logs.DeleteAsync(app.Name);
         // Nor may it find their fetched buildpacks.

@@ -319,7 +319,9 @@ public sealed class Deployer(
     /// </summary>
     private async Task PruneAsync(string app, Func<string, Task> output)
     {
-        var kept = database.ListReleases(app, settings.KeepReleases).ToList();
+        // Releases without a build (v1 "Initial release", config changes before the first deploy) name no image:
+        // an empty name among the kept ones made a cell's prune fail and the push end after "Released".
+        var kept = database.ListReleases(app, settings.KeepReleases).Where(r => r.HasBuild).ToList();
         try
         {
             foreach (var instance in await instances.ListAsync(app, CancellationToken.None))

@@ -30,7 +30,31 @@ public static class HerokuApps
     }
 
     internal static object App(AppRecord app, IStateStore db, PaasSettings settings, HttpContext context) =>
-        HerokuShapes.App(app, db.CurrentRelease(app.Name), app.Owner, settings, HttpsGitUrl(app.Name, settings));
+        HerokuShapes.App(app, db.CurrentRelease(app.Name), app.Owner, settings, HttpsGitUrl(app.Name, settings), db.RouteOptions(app.Name).Maintenance == true);
+
+    /// <summary>
+    /// PATCH /apps/APP: `maintenance:on|off` (the router's maintenance page, the app keeps running). A new name
+    /// (`apps:rename`) is refused in one sentence until renaming exists.
+    /// </summary>
+    internal static async Task<IResult> UpdateAsync(HttpContext context, JsonElement body, IStateStore db, PaasSettings settings,
+        Routing.RoutePublisher routes, TimeProvider time, CancellationToken ct)
+    {
+        var name = HerokuEndpoints.Name(context);
+        if (body.ValueKind != JsonValueKind.Object)
+            return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_params", "Send a JSON object, e.g. {\"maintenance\": true}.");
+        if (body.TryGetProperty("name", out var newName) && newName.ValueKind == JsonValueKind.String && newName.GetString() != name)
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", $"Renaming apps is not supported yet; {name} keeps its name.");
+        if (body.TryGetProperty("maintenance", out var maintenance))
+        {
+            if (maintenance.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", "maintenance is true or false.");
+            var current = db.RouteOptions(name);
+            // Off is stored as absent, as the Paas routing API stores it.
+            var options = current with { Maintenance = maintenance.ValueKind == JsonValueKind.True ? true : null };
+            await RoutingEndpoints.ApplyAsync(name, current, options, db, routes, time, HerokuEndpoints.User(context), ct);
+        }
+        return Results.Json(App(db.FindApp(name)!, db, settings, context));
+    }
 
     /// <summary>The https:// git URL, as the Heroku CLI builds it too (https://HEROKU_GIT_HOST/APP.git).</summary>
     internal static string HttpsGitUrl(string app, PaasSettings settings)

@@ -32,16 +32,26 @@ public static class HerokuEndpoints
         var app = api.MapGroup("/apps/{app}").AddEndpointFilter(ResolveApp);
         app.MapGet("", HerokuApps.Show);
         app.MapDelete("", HerokuApps.DestroyAppAsync);
+        app.MapMethods("", ["PATCH"], HerokuApps.UpdateAsync);
         app.MapGet("/domains", HerokuApps.Domains);
+        app.MapPost("/domains", HerokuDomains.AddAsync);
+        app.MapGet("/domains/{domain}", HerokuDomains.ShowAsync);
+        app.MapMethods("/domains/{domain}", ["PATCH"], HerokuDomains.UpdateAsync);
+        app.MapDelete("/domains/{domain}", HerokuDomains.RemoveAsync);
+        app.MapGet("/buildpack-installations", HerokuBuildpacks.List);
+        app.MapPut("/buildpack-installations", HerokuBuildpacks.Set);
         app.MapGet("/addons", HerokuAddons.ListAsync);
         app.MapGet("/addon-attachments", HerokuAddons.AttachmentsAsync);
         app.MapPost("/addons", HerokuAddons.CreateAsync);
         app.MapGet("/addons/{addon}", HerokuAddons.ShowAsync);
         app.MapDelete("/addons/{addon}", HerokuAddons.DestroyAsync);
+        app.MapGet("/sni-endpoints", HerokuDomains.ListSniEndpointsAsync);
+        app.MapPost("/sni-endpoints", HerokuDomains.AddSniEndpointAsync);
         app.MapGet("/config-vars", (HttpContext context, IStateStore db) => Results.Json(db.Config(Name(context))));
         app.MapMethods("/config-vars", ["PATCH"], HerokuReleases.SetConfigAsync);
         app.MapGet("/releases", HerokuReleases.ListReleases);
         app.MapGet("/releases/{release}", HerokuReleases.Show);
+        app.MapGet("/releases/{release}/config-vars", HerokuReleases.ConfigOf);
         app.MapPost("/releases", HerokuReleases.RollbackAsync);
         app.MapGet("/formation", HerokuProcesses.ListFormation);
         app.MapMethods("/formation", ["PATCH"], (HttpContext context, HerokuProcesses.FormationBatch? body, IStateStore db, FormationService formation, CancellationToken ct) =>

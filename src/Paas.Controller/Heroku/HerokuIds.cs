@@ -24,6 +24,9 @@ public static class HerokuIds
 
     public static string Account(string user) => For("account", user);
 
+    /// <summary>An SNI endpoint is one certificate: named by a hash of its chain.</summary>
+    public static string SniEndpoint(string chainHash) => For("sni-endpoint", chainHash);
+
     public static string Addon(string id) => For("addon", id);
 
     public static string AddonService(string name) => For("addon-service", name);

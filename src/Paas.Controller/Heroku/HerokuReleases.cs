@@ -56,6 +56,15 @@ public static class HerokuReleases
             : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{app} has no release {release}.");
     }
 
+    /// <summary>The config vars a release ran with (`releases:info` shows them).</summary>
+    internal static IResult ConfigOf(HttpContext context, string release, IStateStore db)
+    {
+        var app = HerokuEndpoints.Name(context);
+        return FindRelease(db, app, release) is { } found
+            ? Results.Json(found.Config)
+            : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{app} has no release {release}.");
+    }
+
     internal static IResult ListReleases(HttpContext context, IStateStore db, PaasSettings settings)
     {
         var app = HerokuEndpoints.Name(context);
@@ -71,7 +80,7 @@ public static class HerokuReleases
     {
         var current = all.Count > 0 ? all[0].Version : 0;
         // Only the newest releases keep their images, so only they can be rolled back to.
-        var eligible = all.Take(settings.KeepReleases).Any(r => r.Version == release.Version);
+        var eligible = release.HasBuild && all.Take(settings.KeepReleases).Any(r => r.Version == release.Version);
         var description = release.Description.Length > 0 ? release.Description : $"Deploy {release.Commit[..Math.Min(7, release.Commit.Length)]}";
         return HerokuShapes.Release(release, current, eligible, description, author);
     }

@@ -20,7 +20,7 @@ public static class HerokuShapes
 
     public static object User(string user) => new { id = HerokuIds.Account(user), email = user };
 
-    public static object App(AppRecord app, ReleaseRecord? release, string owner, PaasSettings settings, string gitUrl) => new
+    public static object App(AppRecord app, ReleaseRecord? release, string owner, PaasSettings settings, string gitUrl, bool maintenance = false) => new
     {
         id = HerokuIds.App(app.Name),
         name = app.Name,
@@ -39,7 +39,7 @@ public static class HerokuShapes
         team = (object?)null,
         space = (object?)null,
         internal_routing = (bool?)null,
-        maintenance = false,
+        maintenance,
         acm = false,
         archived_at = (DateTimeOffset?)null,
         repo_size = (long?)null,
@@ -80,7 +80,7 @@ public static class HerokuShapes
         updated_at = release.CreatedAt,
         app = AppRef(release.App),
         user = User(user),
-        slug = new { id = HerokuIds.Release(release.App, release.Version) },
+        slug = release.HasBuild ? new { id = HerokuIds.Release(release.App, release.Version) } : null,
         addon_plan_names = Array.Empty<string>(),
         artifacts = Array.Empty<object>(),
         output_stream_url = (string?)null,
@@ -117,7 +117,8 @@ public static class HerokuShapes
     };
 
     /// <param name="cname">Where a custom domain's DNS should point: the app's own host, which the router serves; null for that host itself.</param>
-    public static object Domain(string app, string hostname, string kind, string? cname, DateTimeOffset createdAt) => new
+    /// <param name="sniEndpoint">The certificate serving it ({id, name}), if any.</param>
+    public static object Domain(string app, string hostname, string kind, string? cname, DateTimeOffset createdAt, object? sniEndpoint = null) => new
     {
         id = HerokuIds.Domain(hostname),
         hostname,
@@ -126,7 +127,7 @@ public static class HerokuShapes
         status = "succeeded",
         acm_status = (string?)null,
         acm_status_reason = (string?)null,
-        sni_endpoint = (object?)null,
+        sni_endpoint = sniEndpoint,
         app = AppRef(app),
         created_at = createdAt,
         updated_at = createdAt,

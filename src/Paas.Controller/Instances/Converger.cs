@@ -177,7 +177,8 @@ public sealed class Converger(
         logger.LogInformation("{App} {Process}.{Index} crashed: {Why}", app, process, index, why);
         if (database.CurrentRelease(app) is not { } current || crashes.Get(app, process, index) is not { } record)
             return;
-        var previous = database.ListReleases(app, 2).Skip(1).FirstOrDefault();
+        // A release without a build (the app's first deploy came after it) has nothing to go back to.
+        var previous = database.ListReleases(app, 2).Skip(1).FirstOrDefault(r => r.HasBuild);
         if (_crashLoops.Decide(current, previous, record, release, time.GetUtcNow()) is not { } target || services is null)
             return;
         if (!_rollingBack.TryAdd(app, target))

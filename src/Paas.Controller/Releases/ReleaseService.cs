@@ -12,10 +12,10 @@ namespace Paas.Controller.Releases;
 public sealed class ReleaseService(IStateStore database, Deployer deployer, AppLocks locks, ReleaseImages images, TimeProvider time)
 {
     /// <summary>
-    /// Applies config var changes (a null value unsets). With a release running, a new release rolls out and
-    /// is returned; before the first deploy the vars are just stored (null is returned).
+    /// Applies config var changes (a null value unsets) as a new release, which is returned. With a release running
+    /// it rolls out; before the first deploy it is recorded without a build, and the first deploy takes its vars.
     /// </summary>
-    public async Task<ReleaseRecord?> SetConfigAsync(string app, IReadOnlyDictionary<string, string?> changes, string actor, Func<string, Task>? output, CancellationToken cancellationToken)
+    public async Task<ReleaseRecord> SetConfigAsync(string app, IReadOnlyDictionary<string, string?> changes, string actor, Func<string, Task>? output, CancellationToken cancellationToken)
     {
         output ??= _ => Task.CompletedTask;
         using var _ = await locks.AcquireAsync(app, cancellationToken);
@@ -26,9 +26,14 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
         var description = ConfigVars.Describe(changes);
         if (database.CurrentRelease(app) is not { } running)
         {
-            database.ReplaceConfig(app, config);
-            database.AddEvent(app, actor, "config", description + " (applies from the first deploy)");
-            return null;
+            // Nothing runs yet: the change is a release without a build (as on Heroku), and the first deploy takes its config.
+            var stored = database.AddRelease(new ReleaseRecord(app, database.NextReleaseVersion(app), "", "", "", new Dictionary<string, string>(), time.GetUtcNow())
+            {
+                Config = config,
+                Description = description,
+            }, replaceConfig: true);
+            database.AddEvent(app, actor, "release", $"Released v{stored.Version}: {description} (applies from the first deploy)");
+            return stored;
         }
         var release = running with
         {
@@ -38,7 +43,7 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
             Description = description,
         };
         await RollOutAsync(release, actor, output, cancellationToken);
-        return database.FindRelease(app, release.Version);
+        return database.FindRelease(app, release.Version)!;
     }
 
     /// <summary>A new release with vN's image, process types and config vars, rolled out like any other.</summary>
@@ -49,7 +54,10 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
         using var _ = await locks.AcquireAsync(app, cancellationToken);
         var target = database.FindRelease(app, version)
             ?? throw new ReleaseException(ReleaseProblem.NotFound, $"{app} has no release v{version}; see `paas releases -a {app}`.");
-        var current = database.CurrentRelease(app)!;
+        if (!target.HasBuild)
+            throw new ReleaseException(ReleaseProblem.Conflict, $"v{version} ({target.Description}) has no build to run, so {app} cannot roll back to it.");
+        if (database.CurrentRelease(app) is not { } current)
+            throw new ReleaseException(ReleaseProblem.Conflict, $"{app} has not been deployed yet, so there is nothing to roll back.");
         if (current.Version == version)
             throw new ReleaseException(ReleaseProblem.Conflict, $"v{version} is already the current release of {app}.");
         if (!await images.ExistAsync(target, cancellationToken))

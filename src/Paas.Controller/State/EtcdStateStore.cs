@@ -277,7 +277,8 @@ public sealed class EtcdStateStore : IStateStore
     public ReleaseRecord? FindRelease(string app, int version) =>
         One<StoredRelease>(_keys.Release(app, version)) is { } stored ? ToRecord(app, stored) : null;
 
-    public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault();
+    // Releases without a build all come before the first build (IStateStore.CurrentRelease), so the newest release tells.
+    public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault() is { HasBuild: true } newest ? newest : null;
 
     public IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null)
     {

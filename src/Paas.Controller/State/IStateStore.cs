@@ -67,6 +67,10 @@ public interface IStateStore
     ReleaseRecord? FindRelease(string app, int version);
     /// <summary>Records the registry digest of a release whose image was still being pushed when it was recorded; false when there is no such release.</summary>
     bool SetReleaseRegistryImage(string app, int version, string registryImage);
+    /// <summary>
+    /// The release that runs: the newest one, when it has a build. Null before the first deploy, while the app's
+    /// releases are only its "Initial release" and config changes (<see cref="ReleaseRecord.HasBuild"/>).
+    /// </summary>
     ReleaseRecord? CurrentRelease(string app);
     /// <summary>The app's releases, newest first; <paramref name="before"/> pages back from a version.</summary>
     IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null);

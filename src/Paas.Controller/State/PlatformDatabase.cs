@@ -183,7 +183,8 @@ public sealed partial class PlatformDatabase : IStateStore
         transaction.Commit();
     }
 
-    public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault();
+    // Releases without a build all come before the first build (IStateStore.CurrentRelease), so the newest release tells.
+    public ReleaseRecord? CurrentRelease(string app) => ListReleases(app, limit: 1).FirstOrDefault() is { HasBuild: true } newest ? newest : null;
 
     /// <summary>The app's releases, newest first; <paramref name="before"/> pages back from a version.</summary>
     public IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null) =>

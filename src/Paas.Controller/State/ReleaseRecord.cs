@@ -28,6 +28,17 @@ public sealed record ReleaseRecord(
     /// <summary>What made this release, as `paas releases` shows it: "Deploy 1a2b3c4", "Set FOO config vars", "Rollback to v3".</summary>
     public string Description { get; init; } = "";
 
+    /// <summary>
+    /// False for a release without a build: v1 "Initial release", made when the app is created, and config changes
+    /// before the first deploy, as Heroku records them. Such a release has no image, so it never runs and cannot be
+    /// rolled back to; every release after the first build has one (config changes copy it, rollbacks need it).
+    /// </summary>
+    public bool HasBuild => Image.Length > 0;
+
+    /// <summary>The release an app starts with (Heroku's "Initial release"): no build, no config vars.</summary>
+    public static ReleaseRecord Initial(string app, int version, DateTimeOffset createdAt) =>
+        new(app, version, "", "", "", new Dictionary<string, string>(), createdAt) { Description = "Initial release" };
+
     /// <summary>The environment every process of the release gets: buildpack defaults overlaid by config vars.</summary>
     public IReadOnlyDictionary<string, string> Environment
     {

@@ -21,10 +21,14 @@ public sealed record DomainResponse(
     [property: JsonPropertyName("app")] string App,
     [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt);
 
-/// <summary>PATCH /v1/apps/{name}/config: the config vars now, and the release the change made (none before the first deploy).</summary>
+/// <summary>
+/// PATCH /v1/apps/{name}/config: the config vars now, the release the change made, and whether that release runs
+/// (false before the first deploy: the release has no build and the vars apply from the first deploy).
+/// </summary>
 public sealed record ConfigChangeResponse(
     [property: JsonPropertyName("config")] IReadOnlyDictionary<string, string> Config,
-    [property: JsonPropertyName("release")] int? Release);
+    [property: JsonPropertyName("release")] int? Release,
+    [property: JsonPropertyName("deployed")] bool Deployed);
 
 /// <summary>The last crash of an instance's slot.</summary>
 public sealed record CrashResponse(

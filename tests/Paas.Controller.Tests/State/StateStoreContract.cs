@@ -80,6 +80,27 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public void CurrentRelease_IsNull_WhileTheAppHasOnlyReleasesWithoutABuild_ThenTheNewestBuild()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("early", "alice", out _);
+        store.AddRelease(ReleaseRecord.Initial("early", store.NextReleaseVersion("early"), DateTimeOffset.UnixEpoch));
+        store.AddRelease(new ReleaseRecord("early", store.NextReleaseVersion("early"), "", "", "", new Dictionary<string, string>(), DateTimeOffset.UnixEpoch)
+        {
+            Config = new Dictionary<string, string> { ["EARLY"] = "1" },
+            Description = "Set EARLY config var",
+        }, replaceConfig: true);
+
+        Assert.Null(store.CurrentRelease("early"));
+        Assert.Equal([2, 1], store.ListReleases("early").Select(r => r.Version));
+        Assert.All(store.ListReleases("early"), r => Assert.False(r.HasBuild));
+
+        store.AddRelease(Release("early", store.NextReleaseVersion("early")));
+
+        Assert.Equal(3, store.CurrentRelease("early")!.Version);
+    }
+
+    [Fact]
     public void AddRelease_OfARecordedVersion_IsRefused_AndReplacesConfigOnlyWhenAsked()
     {
         var (store, _) = Open();

@@ -4,26 +4,33 @@ using System.Text.RegularExpressions;
 namespace Paas.EndToEnd.Tests.Infrastructure;
 
 /// <summary>
-/// The real Heroku CLI (npm package `heroku`, installed by deploy/setup.sh) pointed at the test platform as one
+/// The real Heroku CLI (npm package `heroku`, installed by deploy/setup.sh: the current 11.x and the previous 10.x, each
+/// in its own directory) pointed at the test platform as one
 /// user: HEROKU_HOST is the controller, HEROKU_API_KEY the user's Paas token, HEROKU_GIT_HOST the controller's
 /// HTTPS port. Its HOME is its own, holding the ~/.netrc that `heroku login` would write for git, so git pushes
 /// over HTTPS with that token and trusts the platform certificate (GIT_SSL_CAINFO).
 /// </summary>
 public sealed partial class HerokuCli
 {
-    public const string DefaultInstallDirectory = "/opt/paas/heroku-cli";
+    /// <summary>Where deploy/setup.sh installs the current major (11.x), unless PAAS_HEROKU_CLI_DIR says.</summary>
+    public static string Current => Directory("PAAS_HEROKU_CLI_DIR", "/opt/paas/heroku-cli-11");
+
+    /// <summary>Where deploy/setup.sh installs the previous major (10.x), unless PAAS_HEROKU_CLI_PREVIOUS_DIR says.</summary>
+    public static string Previous => Directory("PAAS_HEROKU_CLI_PREVIOUS_DIR", "/opt/paas/heroku-cli");
 
     private readonly PlatformFixture _platform;
     private readonly string _token;
     private readonly string _home;
 
-    public HerokuCli(PlatformFixture platform, string token, string home)
+    /// <param name="installDirectory"><see cref="Current"/> (the default) or <see cref="Previous"/>.</param>
+    public HerokuCli(PlatformFixture platform, string token, string home, string? installDirectory = null)
     {
+        InstallDirectory = installDirectory ?? Current;
         _platform = platform;
         _token = token;
         _home = home;
         var cache = Path.Combine(home, "cache");
-        Directory.CreateDirectory(cache);
+        System.IO.Directory.CreateDirectory(cache);
         // The CLI refreshes this file from the npm registry in the background when it is missing or old;
         // a current one keeps the tests off the network.
         File.WriteAllText(Path.Combine(cache, "version"), JsonSerializer.Serialize(new { latest = InstalledVersion() }));
@@ -31,18 +38,24 @@ public sealed partial class HerokuCli
         File.SetUnixFileMode(Path.Combine(home, ".netrc"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    public static string InstallDirectory => System.Environment.GetEnvironmentVariable("PAAS_HEROKU_CLI_DIR") is { Length: > 0 } dir ? dir : DefaultInstallDirectory;
+    private static string Directory(string variable, string fallback) =>
+        System.Environment.GetEnvironmentVariable(variable) is { Length: > 0 } dir ? dir : fallback;
 
-    public static string Binary => Path.Combine(InstallDirectory, "node_modules", ".bin", "heroku");
+    public string InstallDirectory { get; }
+
+    public string Binary => BinaryIn(InstallDirectory);
+
+    private static string BinaryIn(string installDirectory) => Path.Combine(installDirectory, "node_modules", ".bin", "heroku");
 
     /// <summary>Fails (never skips) with what to run when the CLI is missing.</summary>
-    public static void EnsureInstalled()
+    public static void EnsureInstalled(string? installDirectory = null)
     {
-        if (!File.Exists(Binary))
-            throw new InvalidOperationException($"The Heroku CLI is not installed at {Binary}: run `make test` or deploy/setup.sh, which install it from npm.");
+        var binary = BinaryIn(installDirectory ?? Current);
+        if (!File.Exists(binary))
+            throw new InvalidOperationException($"The Heroku CLI is not installed at {binary}: run `make test` or deploy/setup.sh, which install it from npm.");
     }
 
-    private static string InstalledVersion() =>
+    public string InstalledVersion() =>
         JsonDocument.Parse(File.ReadAllText(Path.Combine(InstallDirectory, "node_modules", "heroku", "package.json"))).RootElement.GetProperty("version").GetString()!;
 
     /// <summary>The host:port the CLI writes into git remotes (https://GIT_HOST/APP.git); localhost, as the certificate names it.</summary>
@@ -70,9 +83,12 @@ public sealed partial class HerokuCli
         ["PAAS_TOKEN"] = "",
     };
 
-    public async Task<ProcessResult> RunAsync(string? workingDirectory, params string[] args)
+    public Task<ProcessResult> RunAsync(string? workingDirectory, params string[] args) => RunWithInputAsync(workingDirectory, null, args);
+
+    /// <summary>With <paramref name="stdin"/> as the answers to the CLI's prompts (certs:add asks which domains to associate).</summary>
+    public async Task<ProcessResult> RunWithInputAsync(string? workingDirectory, string? stdin, params string[] args)
     {
-        var result = await ProcessRunner.RunAsync(Binary, args, workingDirectory, Environment(), TimeSpan.FromMinutes(4));
+        var result = await ProcessRunner.RunAsync(Binary, args, workingDirectory, Environment(), TimeSpan.FromMinutes(4), stdin);
         // Progress spinners redraw with terminal escapes; tests read the text.
         return result with { Stdout = Plain(result.Stdout), Stderr = Plain(result.Stderr) };
     }
