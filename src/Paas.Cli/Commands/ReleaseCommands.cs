@@ -7,12 +7,34 @@ public static class ReleaseCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [-n NUM] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Num, Opt.Json) },
-        new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync) { Arguments = [new("vN", "the release (default: the current one)")], Options = Opt.AppScoped(Opt.Json) },
-        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync) { Arguments = [new("vN", "the release to go back to")], Options = Opt.AppScoped(Opt.Json) },
-        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync) { Arguments = [new("vN", "the release to go back to")], Options = Opt.AppScoped(Opt.Json) },
+        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [-n NUM] [--json]", ListAsync)
+        {
+            Options = Opt.AppScoped(Opt.Num, Opt.Json),
+        },
+        new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync)
+        {
+            Arguments = [new("vN", "the release (default: the current one)")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync)
+        {
+            Arguments = [new("vN", "the release to go back to")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync)
+        {
+            Arguments = [new("vN", "the release to go back to")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
         new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password; used for this pull only)",
-            "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync) { Arguments = [new("IMAGE", "REGISTRY/REPO:TAG")], Options = Opt.AppScoped(new CliOption("username", "USER", "the registry user"), new CliOption("password-stdin", null, "read the registry password from standard input"), Opt.Json) },
+            "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync)
+            {
+                Arguments = [new("IMAGE", "REGISTRY/REPO:TAG")],
+                Options = Opt.AppScoped(
+                    new CliOption("username", "USER", "the registry user"),
+                    new CliOption("password-stdin", null, "read the registry password from standard input"),
+                    Opt.Json),
+            },
     ];
 
     private static string ReleasesPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/releases";
