@@ -20,15 +20,14 @@ var commands = AuthCommands.All()
     .Concat(LogsCommands.All())
     .Concat(AddonCommands.All())
     .ToDictionary(c => c.Name);
-commands.Add("completion", new("completion", "print a shell completion script (bash)", "paas completion bash", (args, cli) =>
+commands.Add("completion", new("completion", "print a shell completion script (bash, zsh or fish)", "paas completion bash|zsh|fish", (args, cli) =>
 {
-    if (args.Positionals.FirstOrDefault() is not "bash")
-        throw new CliException("Only bash completion is available: paas completion bash", 2);
-    cli.Out.Write(CompletionScript.Bash(commands.Values));
+    var shell = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which shell: paas completion bash|zsh|fish", 2);
+    cli.Out.Write(CompletionScript.For(shell, commands.Values));
     return Task.FromResult(0);
 })
 {
-    Arguments = [new("SHELL", "the shell to complete in: bash")],
+    Arguments = [new("SHELL", "the shell to complete in: bash, zsh or fish")],
 });
 
 try

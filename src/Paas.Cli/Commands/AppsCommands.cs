@@ -7,10 +7,24 @@ public static class AppsCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("apps", "list apps", "paas apps [--json]", ListAsync) { Options = [Opt.Json] },
-        new("apps:create", "create an app", "paas apps:create NAME [--json]", CreateAsync) { Arguments = [new("NAME", "the new app's name")], Options = [Opt.App, Opt.Json] },
-        new("apps:info", "show an app", "paas apps:info [-a APP] [--json]", InfoAsync) { Arguments = [new("APP", "the app (or -a APP)")], Options = Opt.AppScoped(Opt.Json) },
-        new("apps:destroy", "destroy an app, its instances and its repository", "paas apps:destroy -a APP --confirm APP", DestroyAsync) { Options = Opt.AppScoped(Opt.Confirm) },
+        new("apps", "list apps", "paas apps [--json]", ListAsync)
+        {
+            Options = [Opt.Json],
+        },
+        new("apps:create", "create an app", "paas apps:create NAME [--json]", CreateAsync)
+        {
+            Arguments = [new("NAME", "the new app's name")],
+            Options = [Opt.App, Opt.Json],
+        },
+        new("apps:info", "show an app", "paas apps:info [-a APP] [--json]", InfoAsync)
+        {
+            Arguments = [new("APP", "the app (or -a APP)")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("apps:destroy", "destroy an app, its instances and its repository", "paas apps:destroy -a APP --confirm APP", DestroyAsync)
+        {
+            Options = Opt.AppScoped(Opt.Confirm),
+        },
     ];
 
     private static async Task<int> ListAsync(ParsedArgs args, CliContext cli)

@@ -8,10 +8,25 @@ public static class ConfigCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("config", "list an app's config vars", "paas config [-a APP] [--shell | --json]", ListAsync) { Options = Opt.AppScoped(new CliOption("shell", null, "print NAME=VALUE lines for a shell or .env file"), Opt.Json) },
-        new("config:get", "print one config var's value", "paas config:get NAME [-a APP]", GetAsync) { Arguments = [new("NAME", "the config var")], Options = Opt.AppScoped() },
-        new("config:set", "set config vars; a new release rolls out", "paas config:set NAME=VALUE... [-a APP] [--json]", SetAsync) { Arguments = [new("NAME=VALUE", "a config var and its value", Many: true)], Options = Opt.AppScoped(Opt.Json) },
-        new("config:unset", "remove config vars; a new release rolls out", "paas config:unset NAME... [-a APP] [--json]", UnsetAsync) { Arguments = [new("NAME", "a config var to remove", Many: true)], Options = Opt.AppScoped(Opt.Json) },
+        new("config", "list an app's config vars", "paas config [-a APP] [--shell | --json]", ListAsync)
+        {
+            Options = Opt.AppScoped(new CliOption("shell", null, "print NAME=VALUE lines for a shell or .env file"), Opt.Json),
+        },
+        new("config:get", "print one config var's value", "paas config:get NAME [-a APP]", GetAsync)
+        {
+            Arguments = [new("NAME", "the config var")],
+            Options = Opt.AppScoped(),
+        },
+        new("config:set", "set config vars; a new release rolls out", "paas config:set NAME=VALUE... [-a APP] [--json]", SetAsync)
+        {
+            Arguments = [new("NAME=VALUE", "a config var and its value", Many: true)],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("config:unset", "remove config vars; a new release rolls out", "paas config:unset NAME... [-a APP] [--json]", UnsetAsync)
+        {
+            Arguments = [new("NAME", "a config var to remove", Many: true)],
+            Options = Opt.AppScoped(Opt.Json),
+        },
     ];
 
     private static string ConfigPath(CliContext cli, string app) => $"v1/apps/{Uri.EscapeDataString(app)}/config";

@@ -8,9 +8,20 @@ public static class DomainCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("domains", "list the app's custom domains", "paas domains [-a APP] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Json) },
-        new("domains:add", "serve the app on a custom hostname (or a wildcard like *.example.com)", "paas domains:add HOSTNAME [-a APP] [--json]", AddAsync) { Arguments = [new("HOSTNAME", "the hostname to serve, or a wildcard like *.example.com")], Options = Opt.AppScoped(Opt.Json) },
-        new("domains:remove", "stop serving the app on a custom hostname", "paas domains:remove HOSTNAME [-a APP] [--json]", RemoveAsync) { Arguments = [new("HOSTNAME", "the hostname to stop serving")], Options = Opt.AppScoped(Opt.Json) },
+        new("domains", "list the app's custom domains", "paas domains [-a APP] [--json]", ListAsync)
+        {
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("domains:add", "serve the app on a custom hostname (or a wildcard like *.example.com)", "paas domains:add HOSTNAME [-a APP] [--json]", AddAsync)
+        {
+            Arguments = [new("HOSTNAME", "the hostname to serve, or a wildcard like *.example.com")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("domains:remove", "stop serving the app on a custom hostname", "paas domains:remove HOSTNAME [-a APP] [--json]", RemoveAsync)
+        {
+            Arguments = [new("HOSTNAME", "the hostname to stop serving")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
     ];
 
     private static string PathOf(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/domains";

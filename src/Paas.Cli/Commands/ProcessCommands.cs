@@ -8,13 +8,44 @@ public static partial class ProcessCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("ps", "list an app's instances", "paas ps [-a APP] [--json]", PsAsync) { Options = Opt.AppScoped(Opt.Json) },
-        new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", ScaleAsync) { Arguments = [new("TYPE=QTY[:SIZE]", "a process type, its instance count and optional memory size", Many: true)], Options = Opt.AppScoped(Opt.Json) },
-        new("ps:restart", "restart instances one at a time (all, or one process type)", "paas ps:restart [TYPE] [-a APP]", RestartAsync) { Arguments = [new("TYPE", "the process type (default: all)")], Options = Opt.AppScoped() },
-        new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP]", StopAsync) { Arguments = [new("TYPE", "the process type")], Options = Opt.AppScoped() },
-        new("healthcheck:set", "set how a process type is health-checked: --http PATH, or --port", "paas healthcheck:set TYPE (--http PATH | --port) [--timeout S] [--interval S] [--grace S] [-a APP]", HealthCheckAsync) { Arguments = [new("TYPE", "the process type")], Options = Opt.AppScoped(new CliOption("http", "PATH", "check with an HTTP GET of this path"), new CliOption("port", null, "check that the port accepts connections"), new CliOption("timeout", "S", "seconds a check may take"), new CliOption("interval", "S", "seconds between checks"), new CliOption("grace", "S", "seconds after start before checks count")) },
-        new("events", "list an app's events: deploys, scaling, crashes", "paas events [-a APP] [-n NUM] [--json]", EventsAsync) { Options = Opt.AppScoped(Opt.Num, Opt.Json) },
-        new("cells", "list cells (operators)", "paas cells [--json]", CellsAsync) { Options = [Opt.Json] },
+        new("ps", "list an app's instances", "paas ps [-a APP] [--json]", PsAsync)
+        {
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", ScaleAsync)
+        {
+            Arguments = [new("TYPE=QTY[:SIZE]", "a process type, its instance count and optional memory size", Many: true)],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("ps:restart", "restart instances one at a time (all, or one process type)", "paas ps:restart [TYPE] [-a APP]", RestartAsync)
+        {
+            Arguments = [new("TYPE", "the process type (default: all)")],
+            Options = Opt.AppScoped(),
+        },
+        new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP] [--json]", StopAsync)
+        {
+            Arguments = [new("TYPE", "the process type")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("healthcheck:set", "set how a process type is health-checked: --http PATH, or --port", "paas healthcheck:set TYPE (--http PATH | --port) [--timeout S] [--interval S] [--grace S] [-a APP] [--json]", HealthCheckAsync)
+        {
+            Arguments = [new("TYPE", "the process type")],
+            Options = Opt.AppScoped(
+                new CliOption("http", "PATH", "check with an HTTP GET of this path"),
+                new CliOption("port", null, "check that the port accepts connections"),
+                new CliOption("timeout", "S", "seconds a check may take"),
+                new CliOption("interval", "S", "seconds between checks"),
+                new CliOption("grace", "S", "seconds after start before checks count"),
+                Opt.Json),
+        },
+        new("events", "list an app's events: deploys, scaling, crashes", "paas events [-a APP] [-n NUM] [--json]", EventsAsync)
+        {
+            Options = Opt.AppScoped(Opt.Num, Opt.Json),
+        },
+        new("cells", "list cells (operators)", "paas cells [--json]", CellsAsync)
+        {
+            Options = [Opt.Json],
+        },
     ];
 
     [GeneratedRegex("^([a-zA-Z0-9_-]+)=([0-9]+)?(?::([0-9]+[MGmg]B?))?$")]

@@ -7,12 +7,34 @@ public static class ReleaseCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [-n NUM] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Num, Opt.Json) },
-        new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync) { Arguments = [new("vN", "the release (default: the current one)")], Options = Opt.AppScoped(Opt.Json) },
-        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync) { Arguments = [new("vN", "the release to go back to")], Options = Opt.AppScoped(Opt.Json) },
-        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync) { Arguments = [new("vN", "the release to go back to")], Options = Opt.AppScoped(Opt.Json) },
+        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [-n NUM] [--json]", ListAsync)
+        {
+            Options = Opt.AppScoped(Opt.Num, Opt.Json),
+        },
+        new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync)
+        {
+            Arguments = [new("vN", "the release (default: the current one)")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync)
+        {
+            Arguments = [new("vN", "the release to go back to")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
+        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync)
+        {
+            Arguments = [new("vN", "the release to go back to")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
         new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password; used for this pull only)",
-            "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync) { Arguments = [new("IMAGE", "REGISTRY/REPO:TAG")], Options = Opt.AppScoped(new CliOption("username", "USER", "the registry user"), new CliOption("password-stdin", null, "read the registry password from standard input"), Opt.Json) },
+            "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync)
+            {
+                Arguments = [new("IMAGE", "REGISTRY/REPO:TAG")],
+                Options = Opt.AppScoped(
+                    new CliOption("username", "USER", "the registry user"),
+                    new CliOption("password-stdin", null, "read the registry password from standard input"),
+                    Opt.Json),
+            },
     ];
 
     private static string ReleasesPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/releases";
@@ -53,41 +75,34 @@ public static class ReleaseCommands
         var version = args.Positionals.FirstOrDefault();
         if (version is null)
         {
-            var latest = await cli.Api.GetAsync($"{ReleasesPath(app)}?limit=1");
-            if (latest.GetArrayLength() == 0)
+            var latest = await cli.Api.GetAsync<List<ReleaseResponse>>($"{ReleasesPath(app)}?limit=1");
+            if (latest.Count == 0)
                 throw new CliException($"{app} has no releases yet.");
-            version = latest[0].GetProperty("version").GetInt32().ToString();
+            version = latest[0].Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        var release = await cli.Api.GetAsync($"{ReleasesPath(app)}/{Uri.EscapeDataString(version)}");
+        var release = await cli.Api.GetAsync<ReleaseResponse>($"{ReleasesPath(app)}/{Uri.EscapeDataString(version)}");
         if (args.Json)
         {
             cli.WriteJson(release);
             return 0;
         }
-        cli.Out.WriteLine($"=== Release v{release.GetProperty("version").GetInt32()} of {app}");
-        cli.Out.WriteLine($"Description: {release.GetProperty("description").GetString()}");
-        cli.Out.WriteLine($"Created:     {release.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}");
-        cli.Out.WriteLine($"Commit:      {release.GetProperty("commit").GetString()}");
-        cli.Out.WriteLine($"Buildpack:   {release.GetProperty("buildpack").GetString()}");
-        cli.Out.WriteLine($"Image:       {release.GetProperty("image").GetString()}");
-        cli.Out.WriteLine($"Current:     {(release.GetProperty("current").GetBoolean() ? "yes" : "no")}");
-        if (release.TryGetProperty("status", out var status))
-        {
-            var reason = release.TryGetProperty("status_reason", out var why) && why.GetString() is { Length: > 0 } text ? $" ({text})" : "";
-            cli.Out.WriteLine($"Status:      {status.GetString()}{reason}");
-        }
+        cli.Out.WriteLine($"=== Release v{release.Version} of {app}");
+        cli.Out.WriteLine($"Description: {release.Description}");
+        cli.Out.WriteLine($"Created:     {release.CreatedAt:yyyy-MM-dd HH:mm:ss}");
+        cli.Out.WriteLine($"Commit:      {release.Commit}");
+        cli.Out.WriteLine($"Buildpack:   {release.Buildpack}");
+        cli.Out.WriteLine($"Image:       {release.Image}");
+        cli.Out.WriteLine($"Current:     {(release.Current ? "yes" : "no")}");
+        cli.Out.WriteLine($"Status:      {release.Status}{(release.StatusReason is { Length: > 0 } reason ? $" ({reason})" : "")}");
         cli.Out.WriteLine("Process types:");
         // A deploy that failed before its image existed has no process types.
-        if (release.GetProperty("process_types") is { ValueKind: JsonValueKind.Object } types)
-        {
-            foreach (var p in types.EnumerateObject())
-                cli.Out.WriteLine($"  {p.Name}: {p.Value.GetString()}");
-        }
-        if (release.GetProperty("config") is { ValueKind: JsonValueKind.Object } config)
+        foreach (var (type, command) in release.ProcessTypes ?? new Dictionary<string, string>())
+            cli.Out.WriteLine($"  {type}: {command}");
+        if (release.Config is { } config)
         {
             cli.Out.WriteLine("Config vars:");
-            foreach (var v in config.EnumerateObject())
-                cli.Out.WriteLine($"  {v.Name}: {v.Value.GetString()}");
+            foreach (var (name, value) in config)
+                cli.Out.WriteLine($"  {name}: {value}");
         }
         return 0;
     }
@@ -128,10 +143,10 @@ public static class ReleaseCommands
         if (!args.Json)
             cli.Out.Write($"Rolling back {app} to v{version}... ");
         cli.Out.Flush();
-        JsonElement release;
+        ReleaseResponse release;
         try
         {
-            release = await cli.Api.PostAsync($"{ReleasesPath(app)}/rollback", new { version });
+            release = await cli.Api.PostAsync<ReleaseResponse>($"{ReleasesPath(app)}/rollback", new { version });
         }
         catch (CliException)
         {
@@ -144,7 +159,7 @@ public static class ReleaseCommands
             cli.WriteJson(release);
             return 0;
         }
-        cli.Out.WriteLine($"done, v{release.GetProperty("version").GetInt32()}");
+        cli.Out.WriteLine($"done, v{release.Version}");
         return 0;
     }
 }

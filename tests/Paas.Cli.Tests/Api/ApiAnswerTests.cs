@@ -21,12 +21,14 @@ public sealed class ApiAnswerTests
     [InlineData("ps", """[{"id": "web.1"}]""")]
     [InlineData("releases", """{"releases": []}""")]
     [InlineData("config", """{"A": 1}""")]
+    [InlineData("releases:info", """[{"version": "v1"}]""")]
+    [InlineData("rollback v1", """{"version": 2}""")]
     [InlineData("domains", """[{"hostname": null, "app": "hello", "created_at": "2026-01-01T00:00:00Z"}]""")]
     public async Task TypedCommand_AnswerOfAnotherShape_IsOneSentence(string command, string body)
     {
         await using var api = new FakeApi(200, body);
 
-        var run = await CliProcess.RunAgainstAsync(api.Url, null, command, "-a", "hello");
+        var run = await CliProcess.RunAgainstAsync(api.Url, null, [.. command.Split(' '), "-a", "hello"]);
 
         OneSentence(run, "with a shape this CLI does not understand");
         Assert.Contains("different versions", run.Stderr);
