@@ -52,9 +52,15 @@ public static class ProcessEndpoints
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
+        return Results.Json(await DescribeInstancesAsync(name, db, instances, crashes, ct));
+    }
+
+    /// <summary>What `paas ps` shows (and the dashboard's live process list streams): the app's instances as the cells report them.</summary>
+    public static async Task<List<object>> DescribeInstancesAsync(string name, IStateStore db, InstanceManager instances, CrashTracker crashes, CancellationToken ct)
+    {
         var current = db.CurrentRelease(name)?.Version;
         var list = (await instances.ListAsync(name, ct)).OrderBy(i => i.Process == ProcessType.Web ? 0 : 1).ThenBy(i => i.Process).ThenBy(i => i.Index).ThenBy(i => i.Release);
-        return Results.Json(list.Select(i =>
+        return list.Select(i =>
         {
             var crash = crashes.Get(name, i.Process, i.Index);
             return new
@@ -72,7 +78,7 @@ public static class ProcessEndpoints
                 memory_limit_bytes = i.MemoryLimitBytes,
                 cpu_shares = i.CpuShares,
             };
-        }));
+        }).ToList<object>();
     }
 
     /// <summary>Restarts a process type (or all) one slot at a time, by rolling out the current release again.</summary>
