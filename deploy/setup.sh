@@ -17,7 +17,8 @@ readonly LOG_DIR=$PAAS_DATA_DIR/logs
 # network namespaces (ip), a registry between hosts (docker-registry, with an htpasswd file), a 2 MB test image (busybox-static).
 # pebble: the ACME test server (and its DNS stand-in, pebble-challtestsrv) that the HTTPS-for-custom-domains tests order certificates from.
 # etcd-server and etcd-client: the state-store contract tests start a three-member etcd cluster (the PAAS_ETCD_ENDPOINTS option).
-readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl iproute2 docker-registry apache2-utils busybox-static etcd-server etcd-client pebble)
+# chromium: the browser the dashboard tests drive with Playwright (no browser download).
+readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl iproute2 docker-registry apache2-utils busybox-static etcd-server etcd-client pebble chromium)
 # The real Heroku CLI, for the tests that drive Paas through its Heroku Platform API. Pinned: its
 # requests and output are what those tests were written against.
 readonly HEROKU_CLI_VERSION=10.17.0

@@ -209,7 +209,7 @@ function processesSection(app) {
   return section('processes', 'Processes',
     h('table', { class: 'list', id: 'instances' },
       h('caption', { class: 'sr-only' }, 'Instances, live'),
-      h('thead', {}, h('tr', {}, ['Instance', 'State', 'Release', 'Cell', 'Memory', 'Restarts'].map(t => h('th', { scope: 'col' }, t))))),
+      h('thead', {}, h('tr', {}, ['Instance', 'State', 'Release', 'Cell', 'Memory', 'Restarts'].map(t => h('th', { scope: 'col' }, t)))),
       table),
     form, restart, progress);
 }
@@ -492,6 +492,7 @@ function logsSection(app) {
     list.replaceChildren();
     buffer = [];
     source = new EventSource(`/v1/apps/${enc(app.name)}/logs/events${sourceSelect.value ? '?source=' + enc(sourceSelect.value) : ''}`);
+    source.onopen = () => { list.dataset.connected = 'true'; };
     source.addEventListener('log', event => {
       const line = JSON.parse(event.data);
       if (paused) { buffer.push(line); held.textContent = `${buffer.length} new line${buffer.length === 1 ? '' : 's'} held`; }
