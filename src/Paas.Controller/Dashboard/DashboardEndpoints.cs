@@ -28,8 +28,9 @@ public static class DashboardEndpoints
 
     public static void MapDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Prefix, () => Results.Redirect(Prefix + "/")).ExcludeFromDescription();
-        app.MapGet(Prefix + "/", () => File("index.html")).ExcludeFromDescription();
+        // Routing matches /dashboard and /dashboard/ alike; the page's relative links want the slash.
+        app.MapGet(Prefix, (HttpContext context) => context.Request.Path.Value!.EndsWith('/')
+            ? File("index.html") : Results.Redirect(Prefix + "/")).ExcludeFromDescription();
         app.MapGet(Prefix + "/assets/{file}", (string file) => File(file)).ExcludeFromDescription();
         app.MapPost(Prefix + "/session", Login).ExcludeFromDescription();
         app.MapGet(Prefix + "/session", Current).ExcludeFromDescription();
