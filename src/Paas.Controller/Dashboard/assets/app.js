@@ -70,7 +70,7 @@ function leavePage() {
 function page(title, ...content) {
   leavePage();
   document.title = `${title} · Paas`;
-  main.replaceChildren(...content);
+  main.replaceChildren(...content.filter(Boolean));
   main.focus({ preventScroll: true });
 }
 
@@ -373,7 +373,7 @@ function confirmRollback(app, version, button, reload) {
     dialog.remove();
     if (dialog.returnValue !== 'confirm') { button.focus(); return; }
     const release = await act(button, 'Rolling back…', () => api('POST', `/v1/apps/${enc(app.name)}/releases/rollback`, { version }));
-    if (release) { announce(`Rolled back: v${release.version} is current.`); reload(); reloaders.events?.(); }
+    if (release) { announce(`Rolled back: v${release.version} is current.`); reload(); reloaders.events?.(); reloaders.config?.(); }
   });
   dialog.showModal();
 }
@@ -415,7 +415,9 @@ function configSection(app) {
     await change(add, { [nameInput.value.trim()]: valueInput.value }, `Set ${nameInput.value.trim()}`);
     if (!document.getElementById('error').textContent) { nameInput.value = ''; valueInput.value = ''; }
   });
-  api('GET', `/v1/apps/${enc(app.name)}/config`).then(render, e => showError(e.message));
+  // A rollback brings back the config of the release it returns to: the releases section asks for a reload.
+  reloaders.config = () => api('GET', `/v1/apps/${enc(app.name)}/config`).then(render, e => showError(e.message));
+  reloaders.config();
   return section('config', 'Config vars', h('table', { class: 'list', id: 'config-table' },
     h('caption', { class: 'sr-only' }, 'Config vars'), tbody), form, status);
 }
