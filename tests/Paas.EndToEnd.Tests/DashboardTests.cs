@@ -165,6 +165,9 @@ public sealed class DashboardTests(PlatformFixture platform, DashboardBrowser br
     public async Task Operator_SeesCellsWithCapacity_AndTheAppsListOf200AppsLoads()
     {
         var page = await LoggedInAsync(AdminToken);
+        await Assertions.Expect(page.Locator("#apps")).ToBeVisibleAsync();
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await DashboardBrowser.ScreenshotAsync(page, "apps-operator");
         await page.GetByRole(AriaRole.Link, new() { Name = "Cells" }).ClickAsync();
         await Assertions.Expect(page.Locator("#cells [data-cell]")).ToHaveCountAsync(PlatformFixture.CellLayout.Count);
         foreach (var (name, _, _) in PlatformFixture.CellLayout)
