@@ -162,7 +162,9 @@ function sparkline(metrics) {
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - 2 - (v / max) * (height - 4)).toFixed(1)}`).join(' ');
   return h('span', { class: 'sparkline' },
     s('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `${metrics.summary.requests} requests in the last hour` },
-      s('polyline', { points: values.length > 1 ? points : `0,${height / 2} ${width},${height / 2}`, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 })),
+      values.length > 1
+        ? s('polyline', { points, fill: 'none', stroke: 'currentColor', 'stroke-width': 1.5 })
+        : s('circle', { cx: width - 3, cy: 3, r: 2.5, fill: 'currentColor' })),
     h('span', { class: 'muted' }, ` ${metrics.summary.requests}`));
 }
 
@@ -262,7 +264,10 @@ async function loadFormation(app, form, progress) {
 const COLORS = { '2xx': '#2e7d32', '3xx': '#1565c0', '4xx': '#ef6c00', '5xx': '#c62828', p50: '#2e7d32', p95: '#ef6c00', p99: '#c62828' };
 const PALETTE = ['#1565c0', '#6a1b9a', '#00838f', '#ad1457', '#558b2f'];
 
-function lineChart({ id, title, unit, times, series, format = v => v }) {
+// Axis labels keep two significant digits for small values: 0.04 % CPU must not read as 0.
+const number = v => v >= 100 ? v.toFixed(0) : v >= 1 ? String(+v.toFixed(1)) : String(+v.toPrecision(2));
+
+function lineChart({ id, title, unit, times, series, format = number }) {
   const width = 480, height = 160, left = 44, bottom = 20, top = 8;
   const all = series.flatMap(x => x.values).filter(v => v !== null && v !== undefined);
   const max = Math.max(0, ...all);
@@ -324,14 +329,14 @@ function renderCharts(body, summary, metrics) {
   const step = metrics.resolution_seconds;
   const processes = [...new Set(points.flatMap(p => Object.keys(p.processes || {})))].sort();
   body.replaceChildren(
-    lineChart({ id: 'chart-requests', title: 'Requests per second by status', unit: 'req/s', times, format: v => +v.toFixed(2),
+    lineChart({ id: 'chart-requests', title: 'Requests per second by status', unit: 'req/s', times,
       series: classes.map(c => ({ name: c, color: COLORS[c] || '#555', values: points.map(p => (p.by_status[c] || 0) / step) })) }),
-    lineChart({ id: 'chart-latency', title: 'Latency (ms)', unit: 'ms', times, format: v => +v.toFixed(1),
+    lineChart({ id: 'chart-latency', title: 'Latency (ms)', unit: 'ms', times,
       series: ['p50', 'p95', 'p99'].map(q => ({ name: q, color: COLORS[q], values: points.map(p => p[`${q}_ms`]) })) }),
-    lineChart({ id: 'chart-memory', title: 'Memory per instance (MB)', unit: 'MB', times, format: v => +v.toFixed(1),
+    lineChart({ id: 'chart-memory', title: 'Memory per instance (MB)', unit: 'MB', times,
       series: processes.map((ps, i) => ({ name: ps, color: PALETTE[i % PALETTE.length],
         values: points.map(p => p.processes?.[ps] ? p.processes[ps].memory_bytes / Math.max(1, p.processes[ps].instances) / 1048576 : null) })) }),
-    lineChart({ id: 'chart-cpu', title: 'CPU per instance (%)', unit: '%', times, format: v => +v.toFixed(1),
+    lineChart({ id: 'chart-cpu', title: 'CPU per instance (%)', unit: '%', times,
       series: processes.map((ps, i) => ({ name: ps, color: PALETTE[i % PALETTE.length],
         values: points.map(p => p.processes?.[ps] ? p.processes[ps].cpu_percent / Math.max(1, p.processes[ps].instances) : null) })) }));
 }
