@@ -56,29 +56,27 @@ public static class ProcessEndpoints
     }
 
     /// <summary>What `paas ps` shows (and the dashboard's live process list streams): the app's instances as the cells report them.</summary>
-    public static async Task<List<object>> DescribeInstancesAsync(string name, IStateStore db, InstanceManager instances, CrashTracker crashes, CancellationToken ct)
+    public static async Task<List<Paas.Core.Api.InstanceResponse>> DescribeInstancesAsync(string name, IStateStore db, InstanceManager instances, CrashTracker crashes, CancellationToken ct)
     {
         var current = db.CurrentRelease(name)?.Version;
         var list = (await instances.ListAsync(name, ct)).OrderBy(i => i.Process == ProcessType.Web ? 0 : 1).ThenBy(i => i.Process).ThenBy(i => i.Index).ThenBy(i => i.Release);
         return list.Select(i =>
         {
             var crash = crashes.Get(name, i.Process, i.Index);
-            return new
-            {
-                id = $"{i.Process}.{i.Index}",
-                instance = i.InstanceId,
-                process = i.Process,
-                release = i.Release,
-                cell = i.Cell,
-                state = !i.Running ? "crashed" : i.Release != current ? "stopping" : "running",
-                since = i.Since,
-                restarts = crash?.Restarts ?? 0,
-                last_crash = crash is null ? null : new { at = crash.CrashedAt, exit_code = crash.ExitCode, oom_killed = crash.OomKilled },
-                memory_used_bytes = i.MemoryUsedBytes,
-                memory_limit_bytes = i.MemoryLimitBytes,
-                cpu_shares = i.CpuShares,
-            };
-        }).ToList<object>();
+            return new Paas.Core.Api.InstanceResponse(
+                Id: $"{i.Process}.{i.Index}",
+                Instance: i.InstanceId,
+                Process: i.Process,
+                Release: i.Release,
+                Cell: i.Cell,
+                State: !i.Running ? "crashed" : i.Release != current ? "stopping" : "running",
+                Since: i.Since,
+                Restarts: crash?.Restarts ?? 0,
+                LastCrash: crash is null ? null : new Paas.Core.Api.CrashResponse(crash.CrashedAt, crash.ExitCode, crash.OomKilled),
+                MemoryUsedBytes: i.MemoryUsedBytes,
+                MemoryLimitBytes: i.MemoryLimitBytes,
+                CpuShares: i.CpuShares);
+        }).ToList();
     }
 
     /// <summary>Restarts a process type (or all) one slot at a time, by rolling out the current release again.</summary>
