@@ -18,7 +18,8 @@ readonly LOG_DIR=$PAAS_DATA_DIR/logs
 # pebble: the ACME test server (and its DNS stand-in, pebble-challtestsrv) that the HTTPS-for-custom-domains tests order certificates from.
 # etcd-server and etcd-client: the state-store contract tests start a three-member etcd cluster (the PAAS_ETCD_ENDPOINTS option).
 # zsh and fish: the CLI tests load `paas completion zsh|fish` into them.
-readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl iproute2 docker-registry apache2-utils busybox-static etcd-server etcd-client pebble zsh fish)
+# chromium: the browser the dashboard tests drive with Playwright (no browser download).
+readonly PACKAGES=(docker.io redis-server git debootstrap curl ca-certificates iptables procps openssl iproute2 docker-registry apache2-utils busybox-static etcd-server etcd-client pebble zsh fish chromium)
 # The real Heroku CLI, for the tests that drive Paas through its Heroku Platform API. Pinned: its
 # requests and output are what those tests were written against. The current major (11.x, what users
 # install) and the previous one (10.x), each in its own directory.

@@ -100,6 +100,7 @@ services.AddSingleton(domainStore);
 services.AddSingleton(tokens);
 services.AddSingleton<RequestAuthenticator>();
 services.AddSingleton<AppAccess>();
+services.AddSingleton<Paas.Controller.Dashboard.DashboardSessions>();
 services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton(new RouteKeys(settings.RedisPrefix));
 var appLogs = new AppLogWriter(redis, new LogKeys(settings.RedisPrefix), settings.LogMaxLines, time);
@@ -249,9 +250,11 @@ api.MapLogsApi();
 api.MapAddonsApi();
 api.MapBackupsApi();
 Paas.Controller.Metrics.MetricsEndpoints.MapMetricsApi(api);
+Paas.Controller.Dashboard.DashboardStreams.MapDashboardStreams(api);
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));
 app.MapHerokuApi();
+Paas.Controller.Dashboard.DashboardEndpoints.MapDashboard(app);
 app.MapPost(HookEndpoint.Path, (HttpContext context, HookEndpoint hook) => hook.HandleAsync(context)).ExcludeFromDescription();
 app.MapPost(ReplicationHookEndpoint.Path, (HttpContext context, ReplicationHookEndpoint hook) => hook.HandleAsync(context)).ExcludeFromDescription();
 app.Map(ReplicaEndpoint.Prefix + "/{app}.git/{**rest}", (HttpContext context, string app, string? rest, ReplicaEndpoint replicas) => replicas.HandleAsync(context, app, rest ?? "")).ExcludeFromDescription();
@@ -262,6 +265,7 @@ Console.WriteLine($"Paas controller {platformId} is serving");
 Console.WriteLine($"  API:  {settings.PublicApiUrl}   (admin token in {adminTokenPath})");
 Console.WriteLine($"  git:  {settings.GitUrl("APP")}{(certificates is null ? "" : $"   (and https on port {settings.ApiTlsPort})")}");
 Console.WriteLine($"  apps: {settings.AppUrl("APP")}");
+Console.WriteLine($"  dashboard: {settings.PublicApiUrl.TrimEnd('/')}{Paas.Controller.Dashboard.DashboardEndpoints.Prefix}/   (log in with an API token)");
 await app.WaitForShutdownAsync();
 // 3 when leadership was lost (LeadershipService), so the supervisor's log says why it restarts this controller.
 return Environment.ExitCode;

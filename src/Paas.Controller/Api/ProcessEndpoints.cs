@@ -52,9 +52,15 @@ public static class ProcessEndpoints
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
+        return Results.Json(await DescribeInstancesAsync(name, db, instances, crashes, ct));
+    }
+
+    /// <summary>What `paas ps` shows (and the dashboard's live process list streams): the app's instances as the cells report them.</summary>
+    public static async Task<List<Paas.Core.Api.InstanceResponse>> DescribeInstancesAsync(string name, IStateStore db, InstanceManager instances, CrashTracker crashes, CancellationToken ct)
+    {
         var current = db.CurrentRelease(name)?.Version;
         var list = (await instances.ListAsync(name, ct)).OrderBy(i => i.Process == ProcessType.Web ? 0 : 1).ThenBy(i => i.Process).ThenBy(i => i.Index).ThenBy(i => i.Release);
-        return Results.Json(list.Select(i =>
+        return list.Select(i =>
         {
             var crash = crashes.Get(name, i.Process, i.Index);
             return new Paas.Core.Api.InstanceResponse(
@@ -70,7 +76,7 @@ public static class ProcessEndpoints
                 MemoryUsedBytes: i.MemoryUsedBytes,
                 MemoryLimitBytes: i.MemoryLimitBytes,
                 CpuShares: i.CpuShares);
-        }));
+        }).ToList();
     }
 
     /// <summary>Restarts a process type (or all) one slot at a time, by rolling out the current release again.</summary>

@@ -1,4 +1,5 @@
 using Paas.Controller.Api;
+using Paas.Controller.Dashboard;
 
 namespace Paas.Controller.Auth;
 
@@ -12,7 +13,18 @@ public static class ApiAuthorization
     {
         var http = context.HttpContext;
         var authenticator = http.RequestServices.GetRequiredService<RequestAuthenticator>();
-        if (authenticator.Authenticate(http.Request) is not { } token)
+        var token = authenticator.Authenticate(http.Request);
+        // The dashboard's session cookie counts only when no Authorization header was sent (a bad token is not
+        // rescued by a cookie), and a change made with it needs the session's CSRF token as well.
+        if (token is null && http.Request.Headers.Authorization.Count == 0
+            && http.Request.Cookies[DashboardSessions.CookieName] is { Length: > 0 } cookie)
+        {
+            var sessions = http.RequestServices.GetRequiredService<DashboardSessions>();
+            token = sessions.Verify(cookie);
+            if (token is not null && !IsSafe(http.Request.Method) && !sessions.CsrfMatches(cookie, http.Request.Headers[DashboardSessions.CsrfHeader]))
+                return ApiError.Result(StatusCodes.Status403Forbidden, "csrf_required", "This change needs the dashboard's CSRF token in the X-CSRF-Token header: reload the page.");
+        }
+        if (token is null)
             return ApiError.Result(StatusCodes.Status401Unauthorized, "unauthorized", "A valid API token is required: run `paas login` or set PAAS_TOKEN.");
         var caller = Caller.From(token);
         caller.Attach(http);
@@ -21,6 +33,8 @@ public static class ApiAuthorization
             return AppsEndpoints.NotFound(app);
         return await next(context);
     }
+
+    private static bool IsSafe(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method);
 
     private static bool IsAppRoute(HttpContext http) =>
         http.GetEndpoint() is RouteEndpoint endpoint
