@@ -4,7 +4,7 @@ namespace Paas.Cli;
 public sealed class ParsedArgs
 {
     private static readonly Dictionary<string, string> ShortNames = new() { ["-a"] = "app", ["-h"] = "help", ["-n"] = "num", ["-c"] = "command" };
-    private static readonly HashSet<string> Flags = ["help", "json", "port", "tail", "admin", "shell", "no-sticky-cookie", "password-stdin"];
+    private static readonly HashSet<string> Flags = ["help", "json", "port", "tail", "admin", "shell", "no-sticky-cookie", "password-stdin", "shared"];
 
     public List<string> Positionals { get; } = [];
     public Dictionary<string, string> Options { get; } = new();

@@ -17,6 +17,7 @@ var commands = AuthCommands.All()
     .Concat(RoutingCommands.All())
     .Concat(LogsCommands.All())
     .Concat(AddonCommands.All())
+    .Concat(StorageCommands.All())
     .ToDictionary(c => c.Name);
 commands.Add("completion", new("completion", "print a shell completion script (bash)", "paas completion bash", (args, cli) =>
 {

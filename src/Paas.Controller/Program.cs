@@ -154,6 +154,7 @@ services.AddSingleton<ReleaseService>();
 services.AddSingleton<AppLifecycle>();
 services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
+services.AddSingleton<Paas.Controller.Storage.StorageService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddSingleton<DeployRecovery>();
@@ -244,6 +245,7 @@ api.MapRoutingApi();
 api.MapLogsApi();
 api.MapAddonsApi();
 api.MapBackupsApi();
+api.MapStorageApi();
 Paas.Controller.Metrics.MetricsEndpoints.MapMetricsApi(api);
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>
     Caller.Of(context).IsAdmin ? cells.ListAsync() : Task.FromResult(ApiAuthorization.OperatorsOnly("see cells")));

@@ -121,7 +121,8 @@ public sealed class CellDirectory(
     /// the cells have not reported yet, so a burst of starts does not pile onto one cell.
     /// </summary>
     /// <param name="preferred">A cell to use whenever it has room (memory and instance count), whatever the spread would say.</param>
-    public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending, string? preferred = null)
+    /// <param name="pinned">The only cell it may go to (the cell holding the process type's volume), whatever the policy prefers.</param>
+    public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending, string? preferred = null, string? pinned = null)
     {
         var live = await LiveAsync();
         var scheduler = new Scheduler(policy, live.Select(r => new CellCapacity(r.Name, r.Zone, r.MemoryBytes, r.MaxInstances, r.CpuShares)));
@@ -133,6 +134,13 @@ public sealed class CellDirectory(
         foreach (var instance in counted)
             scheduler.Reserve(instance.Cell, instance.App, instance.MemoryLimitBytes);
         string? reason = null;
+        if (pinned is not null)
+        {
+            var onVolume = scheduler.PlaceOn(pinned, app, memoryBytes);
+            return onVolume is null
+                ? (null, live.Any(r => r.Name == pinned) ? $"cell {pinned}, which holds its volume, has no room" : $"cell {pinned}, which holds its volume, is not live")
+                : (Get(onVolume, live.First(r => r.Name == onVolume).Url), null);
+        }
         var chosen = preferred is null ? null : scheduler.PlaceOn(preferred, app, memoryBytes);
         chosen ??= scheduler.Place(app, memoryBytes, out reason);
         return chosen is null ? (null, reason) : (Get(chosen, live.First(r => r.Name == chosen).Url), null);
