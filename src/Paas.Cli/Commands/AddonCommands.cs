@@ -11,7 +11,11 @@ public static class AddonCommands
         new("addons", "list add-ons: state, plan, host, size on disk", "paas addons [-a APP] [--json]", ListAsync),
         new("addons:create", "create a PostgreSQL or Redis add-on; its URL is set as DATABASE_URL / REDIS_URL (a new release)",
             "paas addons:create postgresql[:hobby|small|standard] | redis[:PLAN] [-a APP] [--json]", CreateAsync),
-        new("addons:destroy", "destroy an add-on: its server, its data and its config var", "paas addons:destroy NAME [-a APP] --confirm APP", DestroyAsync),
+        new("addons:destroy", "destroy an add-on: its server, its data and its config var (refused while attached to another app)", "paas addons:destroy NAME [-a APP] --confirm APP", DestroyAsync),
+        new("addons:attach", "share another app's add-on with this app under a config var (a new release)",
+            "paas addons:attach ADDON-ID [-a APP] [--as VAR] [--json]", AttachAsync),
+        new("addons:detach", "take a shared add-on away from this app: its var is unset (the add-on stays with its owner)",
+            "paas addons:detach ADDON-ID [-a APP]", DetachAsync),
         new("pg:psql", "run SQL in the app's PostgreSQL add-on (-c SQL, or SQL on standard input)", "paas pg:psql [-a APP] [-c SQL]", PsqlAsync),
         new("pg:backups", "list the app's PostgreSQL backups", "paas pg:backups [-a APP] [--json]", BackupsAsync),
         new("pg:backups:capture", "back up the app's PostgreSQL add-on now (pg_dump, kept on the controller)", "paas pg:backups:capture [-a APP] [--json]", CaptureAsync),
@@ -97,6 +101,29 @@ public static class AddonCommands
             throw new CliException($"This deletes {name} and all its data for good. To proceed, run again with --confirm {app}.", 1);
         await cli.Api.DeleteAsync($"{AddonsPath(app)}/{Uri.EscapeDataString(name)}?confirm={Uri.EscapeDataString(confirm)}");
         cli.Out.WriteLine($"Destroyed {name} on {app}: its server, its volume and its config var are gone.");
+        return 0;
+    }
+
+    private static async Task<int> AttachAsync(ParsedArgs args, CliContext cli)
+    {
+        var addon = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which add-on: paas addons:attach ADDON-ID -a APP [--as VAR] (ids are in `paas addons`)", 2);
+        var app = cli.ResolveApp(args);
+        var attached = await cli.Api.PostAsync($"{AddonsPath(app)}/attachments", new { addon, @as = args.Get("as") });
+        if (args.Json)
+        {
+            cli.WriteJson(attached);
+            return 0;
+        }
+        cli.Out.WriteLine($"Attached {addon} (of {attached.GetProperty("app").GetString()}) to {app} as {attached.GetProperty("config_var").GetString()}.");
+        return 0;
+    }
+
+    private static async Task<int> DetachAsync(ParsedArgs args, CliContext cli)
+    {
+        var addon = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which add-on: paas addons:detach ADDON-ID -a APP", 2);
+        var app = cli.ResolveApp(args);
+        await cli.Api.DeleteAsync($"{AddonsPath(app)}/attachments/{Uri.EscapeDataString(addon)}");
+        cli.Out.WriteLine($"Detached {addon} from {app}; its var is unset, the add-on and its data stay with its owner.");
         return 0;
     }
 

@@ -9,6 +9,8 @@ public static class AddonsEndpoints
 {
     public sealed record CreateRequest(string? Service);
 
+    public sealed record AttachRequest(string? Addon, string? As);
+
     public sealed record ClientRequest(string? Kind, string? Command, string? Input);
 
     public static void MapAddonsApi(this IEndpointRouteBuilder api)
@@ -29,6 +31,18 @@ public static class AddonsEndpoints
             AnswerAsync(async () =>
             {
                 await addons.DestroyAsync(name, addon, confirm, Caller.Of(context).Name, _ => Task.CompletedTask, ct);
+                return Results.NoContent();
+            }));
+        // {name} is the app that gets the add-on; the caller must also see the app that owns it.
+        api.MapPost("/apps/{name}/addons/attachments", (string name, AttachRequest? body, HttpContext context, AddonService addons, AppAccess access, Paas.Controller.State.IStateStore db, CancellationToken ct) =>
+            db.FindApp(name) is null ? Task.FromResult(AppsEndpoints.NotFound(name))
+            : string.IsNullOrWhiteSpace(body?.Addon) ? Task.FromResult(ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_body", "Send {\"addon\": \"ADDON-ID\"} (and optionally \"as\": \"VAR\")."))
+            : AnswerAsync(async () => Results.Json(await addons.AttachAsync(name, body.Addon, string.IsNullOrWhiteSpace(body.As) ? null : body.As,
+                owner => access.CanSee(Caller.Of(context), owner), Caller.Of(context).Name, _ => Task.CompletedTask, ct), statusCode: StatusCodes.Status201Created)));
+        api.MapDelete("/apps/{name}/addons/attachments/{addon}", (string name, string addon, HttpContext context, AddonService addons, CancellationToken ct) =>
+            AnswerAsync(async () =>
+            {
+                await addons.DetachAsync(name, addon, Caller.Of(context).Name, _ => Task.CompletedTask, ct);
                 return Results.NoContent();
             }));
         api.MapPost("/apps/{name}/addons/client", (string name, ClientRequest? body, AddonService addons, CancellationToken ct) =>

@@ -17,4 +17,14 @@ public sealed record AddonRecord(
     [property: JsonPropertyName("user")] string User,
     [property: JsonPropertyName("password")] string Password,
     [property: JsonPropertyName("database")] string Database,
-    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt);
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt)
+{
+    /// <summary>Other apps that share this add-on (`paas addons:attach`), each under its own config var.</summary>
+    [JsonPropertyName("attachments")]
+    public IReadOnlyList<AddonAttachment> Attachments { get; init; } = [];
+}
+
+/// <summary>Another app given an add-on's URL in <paramref name="ConfigVar"/>.</summary>
+public sealed record AddonAttachment(
+    [property: JsonPropertyName("app")] string App,
+    [property: JsonPropertyName("config_var")] string ConfigVar);
