@@ -166,6 +166,8 @@ services.AddSingleton(sp => new Paas.Controller.Addons.AddonBackups(database, sp
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
 services.AddLeaderOnly<Paas.Controller.Addons.AddonConverger>();
+services.AddSingleton<Paas.Controller.Addons.IScheduledBackups>(sp => sp.GetRequiredService<Paas.Controller.Addons.AddonBackups>());
+services.AddLeaderOnly<Paas.Controller.Addons.BackupScheduler>();
 services.AddSingleton(new Paas.Core.Tls.TlsKeys(settings.RedisPrefix));
 services.AddSingleton(sp => new Paas.Controller.Certificates.TlsPublisher(redis, sp.GetRequiredService<Paas.Core.Tls.TlsKeys>(), Paas.Core.Tls.KeySealer.ForRedis(settings.Redis)));
 services.AddSingleton<Paas.Controller.Certificates.ICertificateIssuer, Paas.Controller.Certificates.AcmeIssuer>();

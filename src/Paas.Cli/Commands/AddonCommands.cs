@@ -19,6 +19,9 @@ public static class AddonCommands
         new("pg:psql", "run SQL in the app's PostgreSQL add-on (-c SQL, or SQL on standard input)", "paas pg:psql [-a APP] [-c SQL]", PsqlAsync),
         new("pg:backups", "list the app's PostgreSQL backups", "paas pg:backups [-a APP] [--json]", BackupsAsync),
         new("pg:backups:capture", "back up the app's PostgreSQL add-on now (pg_dump, kept on the controller)", "paas pg:backups:capture [-a APP] [--json]", CaptureAsync),
+        new("pg:backups:schedule", "back up the app's PostgreSQL add-on daily at a UTC time, keeping the last N scheduled backups (default 7)",
+            "paas pg:backups:schedule --at HH:MM [--retention N] [-a APP] [--json]", ScheduleAsync),
+        new("pg:backups:unschedule", "stop the daily backup (the backups taken stay)", "paas pg:backups:unschedule [-a APP]", UnscheduleAsync),
         new("pg:backups:restore", "replace the database's contents with a backup's", "paas pg:backups:restore ID [-a APP] --confirm APP", RestoreAsync),
         new("pg:backups:download", "save a backup's dump (pg_restore format) to a file", "paas pg:backups:download ID [-a APP] [--output FILE]", DownloadAsync),
         new("redis:cli", "run a command in the app's Redis add-on", "paas redis:cli [-a APP] -c 'COMMAND ARGS'", RedisCliAsync),
@@ -138,6 +141,8 @@ public static class AddonCommands
             cli.WriteJson(list);
             return 0;
         }
+        var schedule = (await cli.Api.GetAsync($"{BackupsPath(app)}/schedule")).GetProperty("schedule");
+        cli.Out.WriteLine(schedule.ValueKind == JsonValueKind.Object ? DescribeSchedule(schedule) : "No daily schedule (`paas pg:backups:schedule --at 02:00`).");
         var rows = list.EnumerateArray().ToList();
         if (rows.Count == 0)
         {
@@ -151,6 +156,34 @@ public static class AddonCommands
             cli.Out.WriteLine($"{b.GetProperty("id").GetString(),-6} {created,-20} {FormatSize(b.GetProperty("size_bytes").GetInt64()),10} "
                 + $"{b.GetProperty("seconds").GetDouble().ToString("0.00", CultureInfo.InvariantCulture),8}  {b.GetProperty("addon").GetString()}");
         }
+        return 0;
+    }
+
+    private static string DescribeSchedule(JsonElement s) =>
+        $"Daily at {s.GetProperty("at").GetString()} UTC, keeping {s.GetProperty("retention").GetInt32()} scheduled backups; next "
+        + s.GetProperty("next_run").GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC"
+        + (s.GetProperty("last_run") is { ValueKind: JsonValueKind.String } last ? ", last " + last.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC." : ".");
+
+    private static async Task<int> ScheduleAsync(ParsedArgs args, CliContext cli)
+    {
+        var at = args.Get("at") ?? throw new CliException("Say when: paas pg:backups:schedule --at 02:00 (UTC) [--retention N] -a APP", 2);
+        int? retention = null;
+        if (args.Get("retention") is { } r)
+            retention = int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new CliException($"--retention takes a number of backups, not '{r}'.", 2);
+        var app = cli.ResolveApp(args);
+        var schedule = (await cli.Api.PutAsync($"{BackupsPath(app)}/schedule", new { at, retention })).GetProperty("schedule");
+        if (args.Json)
+            cli.WriteJson(schedule);
+        else
+            cli.Out.WriteLine(DescribeSchedule(schedule));
+        return 0;
+    }
+
+    private static async Task<int> UnscheduleAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        await cli.Api.DeleteAsync($"{BackupsPath(app)}/schedule");
+        cli.Out.WriteLine($"The daily backup of {app}'s database is stopped; its backups stay.");
         return 0;
     }
 

@@ -22,6 +22,10 @@ public sealed record AddonRecord(
     /// <summary>Other apps that share this add-on (`paas addons:attach`), each under its own config var.</summary>
     [JsonPropertyName("attachments")]
     public IReadOnlyList<AddonAttachment> Attachments { get; init; } = [];
+
+    /// <summary>The daily backup of a PostgreSQL add-on (`paas pg:backups:schedule`); null: none.</summary>
+    [JsonPropertyName("backup_schedule")]
+    public Addons.BackupSchedule? BackupSchedule { get; init; }
 }
 
 /// <summary>Another app given an add-on's URL in <paramref name="ConfigVar"/>.</summary>
