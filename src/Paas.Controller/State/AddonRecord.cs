@@ -26,6 +26,12 @@ public sealed record AddonRecord(
     /// <summary>The daily backup of a PostgreSQL add-on (`paas pg:backups:schedule`); null: none.</summary>
     [JsonPropertyName("backup_schedule")]
     public Addons.BackupSchedule? BackupSchedule { get; init; }
+
+    // A record compares lists by reference; two records are equal when they store the same (what a read gives back).
+    public bool Equals(AddonRecord? other) =>
+        other is not null && System.Text.Json.JsonSerializer.Serialize(this) == System.Text.Json.JsonSerializer.Serialize(other);
+
+    public override int GetHashCode() => Id.GetHashCode(StringComparison.Ordinal);
 }
 
 /// <summary>Another app given an add-on's URL in <paramref name="ConfigVar"/>.</summary>
