@@ -19,6 +19,7 @@ var commands = AuthCommands.All()
     .Concat(RoutingCommands.All())
     .Concat(LogsCommands.All())
     .Concat(AddonCommands.All())
+    .Concat(StorageCommands.All())
     .ToDictionary(c => c.Name);
 commands.Add("completion", new("completion", "print a shell completion script (bash, zsh or fish)", "paas completion bash|zsh|fish", (args, cli) =>
 {

@@ -159,6 +159,7 @@ services.AddSingleton<ReleaseService>();
 services.AddSingleton<AppLifecycle>();
 services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
+services.AddSingleton<Paas.Controller.Storage.StorageService>();
 services.AddSingleton<HerokuLogSessions>();
 services.AddSingleton<IHerokuLogSource, AppLogStreamSource>();
 services.AddSingleton<DeployRecovery>();
@@ -170,6 +171,8 @@ services.AddSingleton(sp => new Paas.Controller.Addons.AddonBackups(database, sp
 services.AddLeaderOnly<DeployRecovery>();
 services.AddLeaderOnly<Converger>();
 services.AddLeaderOnly<Paas.Controller.Addons.AddonConverger>();
+services.AddSingleton<Paas.Controller.Addons.IScheduledBackups>(sp => sp.GetRequiredService<Paas.Controller.Addons.AddonBackups>());
+services.AddLeaderOnly<Paas.Controller.Addons.BackupScheduler>();
 services.AddSingleton(new Paas.Core.Tls.TlsKeys(settings.RedisPrefix));
 services.AddSingleton(sp => new Paas.Controller.Certificates.TlsPublisher(redis, sp.GetRequiredService<Paas.Core.Tls.TlsKeys>(), Paas.Core.Tls.KeySealer.ForRedis(settings.Redis)));
 services.AddSingleton<Paas.Controller.Certificates.ICertificateIssuer, Paas.Controller.Certificates.AcmeIssuer>();
@@ -249,6 +252,7 @@ api.MapRoutingApi();
 api.MapLogsApi();
 api.MapAddonsApi();
 api.MapBackupsApi();
+api.MapStorageApi();
 Paas.Controller.Metrics.MetricsEndpoints.MapMetricsApi(api);
 Paas.Controller.Dashboard.DashboardStreams.MapDashboardStreams(api);
 api.MapGet("/cells", (HttpContext context, CellsView cells) =>

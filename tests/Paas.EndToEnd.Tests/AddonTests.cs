@@ -235,6 +235,44 @@ public sealed class AddonTests(PlatformFixture platform)
         AppUnderTest.Must(await app.PaasAsync("addons:destroy", addonId, "--confirm", app.Name));
     }
 
+    [Fact]
+    public async Task AttachedAddon_OtherAppCountsInTheSameDatabase_DestroyRefusedWhileAttached_DetachUnsetsItsVar()
+    {
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        await RequireAddonImageAsync(docker);
+        var owner = await AppUnderTest.PushedAsync(platform, "pgowner", "pgcount");
+        var other = await AppUnderTest.PushedAsync(platform, "pgshare", "pgcount");
+        var created = await owner.PaasAsync("addons:create", "postgresql", "--json");
+        Assert.True(created.ExitCode == 0, created.ToString());
+        var addonId = JsonDocument.Parse(created.Stdout).RootElement.GetProperty("id").GetString()!;
+        var ownerCounts = new[] { await owner.GetAsync(), await owner.GetAsync() };
+
+        // The other app gets the owner's server under its own var name; pgcount reads DATABASE_URL, so that is the one.
+        var attach = await other.PaasAsync("addons:attach", addonId, "--as", "DATABASE_URL");
+        var otherCount = await other.GetAsync();
+        var listed = JsonDocument.Parse(AppUnderTest.Must(await other.PaasAsync("addons", "--json")).Stdout).RootElement.EnumerateArray().Single();
+        var refused = await owner.PaasAsync("addons:destroy", addonId, "--confirm", owner.Name);
+        var stillServed = await owner.GetAsync();
+        var detach = await other.PaasAsync("addons:detach", addonId);
+        var afterDetach = await other.GetAsync();
+        var otherConfig = JsonDocument.Parse(AppUnderTest.Must(await other.PaasAsync("config", "--json")).Stdout).RootElement;
+        var destroyed = await owner.PaasAsync("addons:destroy", addonId, "--confirm", owner.Name);
+
+        Assert.Equal(["200 visits: 1\n", "200 visits: 2\n"], ownerCounts);
+        Assert.True(attach.ExitCode == 0, attach.ToString());
+        Assert.Equal("200 visits: 3\n", otherCount);
+        Assert.Equal(owner.Name, listed.GetProperty("app").GetString());
+        Assert.Equal("DATABASE_URL", listed.GetProperty("config_var").GetString());
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains($"{addonId} is attached to {other.Name} as DATABASE_URL; detach it first", refused.All);
+        Assert.Equal("200 visits: 4\n", stillServed);
+        Assert.True(detach.ExitCode == 0, detach.ToString());
+        Assert.StartsWith("503 ", afterDetach);
+        Assert.False(otherConfig.TryGetProperty("DATABASE_URL", out _));
+        Assert.True(destroyed.ExitCode == 0, destroyed.ToString());
+        await Assert.ThrowsAsync<DockerContainerNotFoundException>(() => docker.Containers.InspectContainerAsync("paas-addon-" + addonId));
+    }
+
     private async Task<string> GetAsync(AppUnderTest app, string path)
     {
         using var response = await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app.Name), path);

@@ -150,7 +150,8 @@ public sealed class DockerCell : ICell
     {
         // A Dockerfile or prebuilt image brings its own command, user, directory and port (its labels say so,
         // checked at staging: never root unless allowed); a buildpack image runs Heroku's way.
-        var labels = (await _docker.Images.InspectImageAsync(Local(spec.Image), cancellationToken)).Config?.Labels;
+        var imageConfig = (await _docker.Images.InspectImageAsync(Local(spec.Image), cancellationToken)).Config;
+        var labels = imageConfig?.Labels;
         var own = labels is not null && labels.ContainsKey(DockerImageContract.BuilderLabel);
         var port = own && labels!.TryGetValue(DockerImageContract.PortLabel, out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var parsed) ? parsed : ContainerPort;
         var portKey = $"{port}/tcp";
@@ -163,6 +164,8 @@ public sealed class DockerCell : ICell
         if (!own)
             env.Add("HOME=/app");
         var network = await Paas.Staging.Containers.IsolatedNetworkSetup.EnsureAsync(_docker);
+        var mounts = spec.Mounts.Count == 0 ? null
+            : await AppVolumes.PrepareAsync(_docker, _platformId, spec, own ? AppVolumes.NumericUser(imageConfig?.User) : (1000u, 1000u), cancellationToken);
         var parameters = new CreateContainerParameters
         {
             Name = ContainerName(spec.InstanceId),
@@ -200,6 +203,7 @@ public sealed class DockerCell : ICell
                     [portKey] = [new PortBinding { HostIP = _address, HostPort = "" }],
                 },
                 NetworkMode = network,
+                Mounts = mounts,
                 Memory = spec.MemoryBytes,
                 MemorySwap = spec.MemoryBytes,
                 // A weight, not a cap: idle cores stay usable, but a busy loop cannot take a neighbour's share.

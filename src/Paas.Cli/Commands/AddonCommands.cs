@@ -18,10 +18,22 @@ public static class AddonCommands
                 Arguments = [new("SERVICE[:PLAN]", "postgresql or redis, with an optional plan")],
                 Options = Opt.AppScoped(Opt.Json),
             },
-        new("addons:destroy", "destroy an add-on: its server, its data and its config var", "paas addons:destroy NAME [-a APP] --confirm APP", DestroyAsync)
+        new("addons:destroy", "destroy an add-on: its server, its data and its config var (refused while attached to another app)", "paas addons:destroy NAME [-a APP] --confirm APP", DestroyAsync)
         {
             Arguments = [new("NAME", "the add-on to destroy")],
             Options = Opt.AppScoped(Opt.Confirm),
+        },
+        new("addons:attach", "share another app's add-on with this app under a config var (a new release)",
+            "paas addons:attach ADDON-ID [-a APP] [--as VAR] [--json]", AttachAsync)
+        {
+            Arguments = [new("ADDON-ID", "the add-on to share (its name in `paas addons` of its owner)")],
+            Options = Opt.AppScoped(new CliOption("as", "VAR", "the config var to set (default: the add-on's own, e.g. DATABASE_URL)"), Opt.Json),
+        },
+        new("addons:detach", "take a shared add-on away from this app: its var is unset (the add-on stays with its owner)",
+            "paas addons:detach ADDON-ID [-a APP]", DetachAsync)
+        {
+            Arguments = [new("ADDON-ID", "the shared add-on")],
+            Options = Opt.AppScoped(),
         },
         new("pg:psql", "run SQL in the app's PostgreSQL add-on (-c SQL, or SQL on standard input)", "paas pg:psql [-a APP] [-c SQL]", PsqlAsync)
         {
@@ -34,6 +46,15 @@ public static class AddonCommands
         new("pg:backups:capture", "back up the app's PostgreSQL add-on now (pg_dump, kept on the controller)", "paas pg:backups:capture [-a APP] [--json]", CaptureAsync)
         {
             Options = Opt.AppScoped(Opt.Json),
+        },
+        new("pg:backups:schedule", "back up the app's PostgreSQL add-on daily at a UTC time, keeping the last N scheduled backups (default 7)",
+            "paas pg:backups:schedule --at HH:MM [--retention N] [-a APP] [--json]", ScheduleAsync)
+        {
+            Options = Opt.AppScoped(new CliOption("at", "HH:MM", "the time of day (UTC)"), new CliOption("retention", "N", "how many scheduled backups to keep"), Opt.Json),
+        },
+        new("pg:backups:unschedule", "stop the daily backup (the backups taken stay)", "paas pg:backups:unschedule [-a APP]", UnscheduleAsync)
+        {
+            Options = Opt.AppScoped(),
         },
         new("pg:backups:restore", "replace the database's contents with a backup's", "paas pg:backups:restore ID [-a APP] --confirm APP", RestoreAsync)
         {
@@ -131,6 +152,29 @@ public static class AddonCommands
         return 0;
     }
 
+    private static async Task<int> AttachAsync(ParsedArgs args, CliContext cli)
+    {
+        var addon = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which add-on: paas addons:attach ADDON-ID -a APP [--as VAR] (ids are in `paas addons`)", 2);
+        var app = cli.ResolveApp(args);
+        var attached = await cli.Api.PostAsync($"{AddonsPath(app)}/attachments", new { addon, @as = args.Get("as") });
+        if (args.Json)
+        {
+            cli.WriteJson(attached);
+            return 0;
+        }
+        cli.Out.WriteLine($"Attached {addon} (of {attached.GetProperty("app").GetString()}) to {app} as {attached.GetProperty("config_var").GetString()}.");
+        return 0;
+    }
+
+    private static async Task<int> DetachAsync(ParsedArgs args, CliContext cli)
+    {
+        var addon = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which add-on: paas addons:detach ADDON-ID -a APP", 2);
+        var app = cli.ResolveApp(args);
+        await cli.Api.DeleteAsync($"{AddonsPath(app)}/attachments/{Uri.EscapeDataString(addon)}");
+        cli.Out.WriteLine($"Detached {addon} from {app}; its var is unset, the add-on and its data stay with its owner.");
+        return 0;
+    }
+
     private static string BackupsPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/backups";
 
     private static async Task<int> BackupsAsync(ParsedArgs args, CliContext cli)
@@ -142,6 +186,8 @@ public static class AddonCommands
             cli.WriteJson(list);
             return 0;
         }
+        var schedule = (await cli.Api.GetAsync($"{BackupsPath(app)}/schedule")).GetProperty("schedule");
+        cli.Out.WriteLine(schedule.ValueKind == JsonValueKind.Object ? DescribeSchedule(schedule) : "No daily schedule (`paas pg:backups:schedule --at 02:00`).");
         var rows = list.EnumerateArray().ToList();
         if (rows.Count == 0)
         {
@@ -155,6 +201,34 @@ public static class AddonCommands
             cli.Out.WriteLine($"{b.GetProperty("id").GetString(),-6} {created,-20} {FormatSize(b.GetProperty("size_bytes").GetInt64()),10} "
                 + $"{b.GetProperty("seconds").GetDouble().ToString("0.00", CultureInfo.InvariantCulture),8}  {b.GetProperty("addon").GetString()}");
         }
+        return 0;
+    }
+
+    private static string DescribeSchedule(JsonElement s) =>
+        $"Daily at {s.GetProperty("at").GetString()} UTC, keeping {s.GetProperty("retention").GetInt32()} scheduled backups; next "
+        + s.GetProperty("next_run").GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC"
+        + (s.GetProperty("last_run") is { ValueKind: JsonValueKind.String } last ? ", last " + last.GetDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + " UTC." : ".");
+
+    private static async Task<int> ScheduleAsync(ParsedArgs args, CliContext cli)
+    {
+        var at = args.Get("at") ?? throw new CliException("Say when: paas pg:backups:schedule --at 02:00 (UTC) [--retention N] -a APP", 2);
+        int? retention = null;
+        if (args.Get("retention") is { } r)
+            retention = int.TryParse(r, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new CliException($"--retention takes a number of backups, not '{r}'.", 2);
+        var app = cli.ResolveApp(args);
+        var schedule = (await cli.Api.PutAsync($"{BackupsPath(app)}/schedule", new { at, retention })).GetProperty("schedule");
+        if (args.Json)
+            cli.WriteJson(schedule);
+        else
+            cli.Out.WriteLine(DescribeSchedule(schedule));
+        return 0;
+    }
+
+    private static async Task<int> UnscheduleAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        await cli.Api.DeleteAsync($"{BackupsPath(app)}/schedule");
+        cli.Out.WriteLine($"The daily backup of {app}'s database is stopped; its backups stay.");
         return 0;
     }
 

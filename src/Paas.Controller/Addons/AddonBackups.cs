@@ -15,7 +15,20 @@ public sealed record BackupRecord(
     [property: JsonPropertyName("addon")] string Addon,
     [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
     [property: JsonPropertyName("size_bytes")] long SizeBytes,
-    [property: JsonPropertyName("seconds")] double Seconds);
+    [property: JsonPropertyName("seconds")] double Seconds)
+{
+    /// <summary>Taken by the daily schedule (pruned by its retention), not by hand.</summary>
+    [JsonPropertyName("scheduled")]
+    public bool Scheduled { get; init; }
+}
+
+/// <summary>What the backup scheduler needs of the backups: a seam, so its clock logic is tested without a server.</summary>
+public interface IScheduledBackups
+{
+    Task<BackupRecord> CaptureAsync(string app, string actor, Func<string, Task> progress, CancellationToken ct, bool scheduled = false);
+    IReadOnlyList<BackupRecord> List(string app);
+    void Delete(string app, string id);
+}
 
 /// <summary>
 /// Backups of PostgreSQL add-ons, in the controller's data directory (<c>backups/APP/b001.dump</c> with its
@@ -23,9 +36,9 @@ public sealed record BackupRecord(
 /// by streaming the dump back into pg_restore (--clean: the database becomes the dump's). Outside the volume,
 /// so destroying the add-on or losing its cell does not take the backups.
 /// </summary>
-public sealed class AddonBackups(IStateStore db, CellDirectory cells, string root, TimeProvider time)
+public sealed class AddonBackups(IStateStore db, CellDirectory cells, string root, TimeProvider time) : IScheduledBackups
 {
-    public async Task<BackupRecord> CaptureAsync(string app, string actor, Func<string, Task> progress, CancellationToken ct)
+    public async Task<BackupRecord> CaptureAsync(string app, string actor, Func<string, Task> progress, CancellationToken ct, bool scheduled = false)
     {
         var (record, remote) = await PostgresAsync(app);
         var dir = Directory.CreateDirectory(Path.Combine(root, app)).FullName;
@@ -55,7 +68,7 @@ public sealed class AddonBackups(IStateStore db, CellDirectory cells, string roo
             File.Delete(partial);
             throw new AddonException(StatusCodes.Status503ServiceUnavailable, "backup_failed", e.Message.TrimEnd('.') + ".");
         }
-        var backup = new BackupRecord(id, app, record.Id, time.GetUtcNow(), size, Math.Round(clock.Elapsed.TotalSeconds, 2));
+        var backup = new BackupRecord(id, app, record.Id, time.GetUtcNow(), size, Math.Round(clock.Elapsed.TotalSeconds, 2)) { Scheduled = scheduled };
         await File.WriteAllTextAsync(Path.Combine(dir, id + ".json"), JsonSerializer.Serialize(backup), ct);
         db.AddEvent(app, actor, "backup", $"Backup {id} of {record.Id} captured ({Megabytes(size)} MB)");
         return backup;
@@ -80,6 +93,13 @@ public sealed class AddonBackups(IStateStore db, CellDirectory cells, string roo
         return Path.Combine(root, app, backup.Id + ".dump");
     }
 
+    /// <summary>Removes the dump and its record (the schedule's retention); a backup already gone is not an error.</summary>
+    public void Delete(string app, string id)
+    {
+        File.Delete(Path.Combine(root, app, id + ".dump"));
+        File.Delete(Path.Combine(root, app, id + ".json"));
+    }
+
     public async Task<BackupRecord> RestoreAsync(string app, string id, string actor, CancellationToken ct)
     {
         var path = PathOf(app, id);
@@ -94,6 +114,39 @@ public sealed class AddonBackups(IStateStore db, CellDirectory cells, string roo
         db.AddEvent(app, actor, "backup", $"Backup {backup.Id} restored into {record.Id}");
         return backup;
     }
+
+    /// <summary>The app's PostgreSQL add-on's daily backup, or null.</summary>
+    public BackupSchedule? Schedule(string app) => PostgresRecord(app).BackupSchedule;
+
+    /// <summary>Sets (or replaces) the daily backup at <paramref name="at"/> UTC keeping <paramref name="retention"/> scheduled backups.</summary>
+    public BackupSchedule SetSchedule(string app, string at, int? retention, string actor)
+    {
+        var record = PostgresRecord(app);
+        if (BackupSchedule.ParseAt(at) is not { } time24)
+            throw new AddonException(StatusCodes.Status422UnprocessableEntity, "invalid_schedule", $"'{at}' is not a time of day like 02:00 (24-hour, UTC).");
+        var keep = retention ?? record.BackupSchedule?.Retention ?? BackupSchedule.DefaultRetention;
+        if (keep is < 1 or > BackupSchedule.MaxRetention)
+            throw new AddonException(StatusCodes.Status422UnprocessableEntity, "invalid_schedule", $"The retention must be between 1 and {BackupSchedule.MaxRetention} backups.");
+        var schedule = new BackupSchedule(time24.ToString("HH:mm", CultureInfo.InvariantCulture), keep, time.GetUtcNow(), record.BackupSchedule?.LastRun);
+        db.SaveAddon(record with { BackupSchedule = schedule });
+        db.AddEvent(app, actor, "backup", $"Daily backup of {record.Id} scheduled at {schedule.At} UTC, keeping {keep}");
+        return schedule;
+    }
+
+    /// <summary>Stops the daily backup; false when there was none. The backups it took stay.</summary>
+    public bool Unschedule(string app, string actor)
+    {
+        var record = PostgresRecord(app);
+        if (record.BackupSchedule is null)
+            return false;
+        db.SaveAddon(record with { BackupSchedule = null });
+        db.AddEvent(app, actor, "backup", $"Daily backup of {record.Id} unscheduled");
+        return true;
+    }
+
+    private AddonRecord PostgresRecord(string app) =>
+        db.Addons(app).FirstOrDefault(a => a.Kind == AddonKind.Postgresql.Name)
+            ?? throw new AddonException(StatusCodes.Status404NotFound, "not_found", $"{app} has no postgresql add-on; create one with `paas addons:create postgresql -a {app}`.");
 
     private async Task<(AddonRecord Record, RemoteCell Remote)> PostgresAsync(string app)
     {

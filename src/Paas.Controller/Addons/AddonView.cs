@@ -14,4 +14,9 @@ public sealed record AddonView(
     [property: JsonPropertyName("host")] string Host,
     [property: JsonPropertyName("size_bytes")] long? SizeBytes,
     [property: JsonPropertyName("config_var")] string ConfigVar,
-    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt);
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt)
+{
+    /// <summary>The other apps that share it and under which var (`paas addons:attach`).</summary>
+    [JsonPropertyName("attachments")]
+    public IReadOnlyList<State.AddonAttachment> Attachments { get; init; } = [];
+}

@@ -122,11 +122,12 @@ public sealed class CellDirectory(
     /// </summary>
     /// <param name="preferred">A cell to use whenever it has room (memory and instance count), whatever the spread would say.</param>
     /// <param name="avoid">Cells not to use (one just stopped answering while an instance started on it).</param>
+    /// <param name="pinned">The only cell it may go to (the cell holding the process type's volume), whatever the policy prefers.</param>
     public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending,
-        string? preferred = null, IReadOnlySet<string>? avoid = null)
+        string? preferred = null, IReadOnlySet<string>? avoid = null, string? pinned = null)
     {
         var live = (await LiveAsync()).Where(r => avoid is null || !avoid.Contains(r.Name)).ToList();
-        var chosen = CellPlacement.Choose(policy, live, app, memoryBytes, instances, pending, preferred, out var reason);
+        var chosen = CellPlacement.Choose(policy, live, app, memoryBytes, instances, pending, preferred, pinned, out var reason);
         return chosen is null ? (null, reason) : (Get(chosen, live.First(r => r.Name == chosen).Url), null);
     }
 }

@@ -13,8 +13,9 @@ public static class CellPlacement
     /// <summary>The chosen cell's name, or null with a one-sentence reason when none has room.</summary>
     /// <param name="pending">Placements made in this pass that the cells have not reported yet, so a burst of starts does not pile onto one cell.</param>
     /// <param name="preferred">A cell to use whenever it has room (memory and instance count), whatever the spread would say.</param>
+    /// <param name="pinned">The only cell it may go to (the cell holding the process type's volume), whatever the policy prefers.</param>
     public static string? Choose(IPlacementPolicy policy, IReadOnlyList<CellRegistration> live, string app, long memoryBytes,
-        IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending, string? preferred, out string? reason)
+        IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending, string? preferred, string? pinned, out string? reason)
     {
         var scheduler = new Scheduler(policy, live.Select(r => new CellCapacity(r.Name, r.Zone, r.MemoryBytes, r.MaxInstances, r.CpuShares)));
         // Every running instance on the live cells counts, this app's and others' (from the heartbeats),
@@ -25,6 +26,13 @@ public static class CellPlacement
         foreach (var instance in counted)
             scheduler.Reserve(instance.Cell, instance.App, instance.MemoryLimitBytes);
         reason = null;
+        if (pinned is not null)
+        {
+            var onVolume = scheduler.PlaceOn(pinned, app, memoryBytes);
+            if (onVolume is null)
+                reason = live.Any(r => r.Name == pinned) ? $"cell {pinned}, which holds its volume, has no room" : $"cell {pinned}, which holds its volume, is not live";
+            return onVolume;
+        }
         var chosen = preferred is null ? null : scheduler.PlaceOn(preferred, app, memoryBytes);
         return chosen ?? scheduler.Place(app, memoryBytes, out reason);
     }

@@ -29,7 +29,10 @@ public interface ICellFleet
     /// <summary>Every instance on every live cell.</summary>
     Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>Picks a live cell for a new instance (see <see cref="CellPlacement.Choose"/>), none of <paramref name="avoid"/>; null and the reason when none has room.</summary>
+    /// <summary>
+    /// Picks a live cell for a new instance (see <see cref="CellPlacement.Choose"/>), none of <paramref name="avoid"/>,
+    /// only <paramref name="pinned"/> when given (the cell holding the process type's volume); null and the reason when none has room.
+    /// </summary>
     Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending,
-        string? preferred = null, IReadOnlySet<string>? avoid = null);
+        string? preferred = null, IReadOnlySet<string>? avoid = null, string? pinned = null);
 }

@@ -13,7 +13,7 @@ namespace Paas.Controller.Formation;
 /// for every API that scales: Paas's own and the Heroku-compatible one.
 /// </summary>
 public sealed partial class FormationService(IStateStore db, Converger converger, InstanceManager instances, AppLocks locks,
-    PaasSettings settings, CellsView cells)
+    PaasSettings settings, CellsView cells, Storage.StorageService storage)
 {
     public const int MaxQuantity = 100;
     public const int MaxMemoryMb = 64 * 1024;
@@ -60,6 +60,8 @@ public sealed partial class FormationService(IStateStore db, Converger converger
                     throw new FormationException("invalid_size", $"Size {size} fits no cell: sizes go from 16M up to the largest cell's {largest}M.");
             }
             entries.Add(new FormationEntry(change.Process, change.Quantity ?? db.Formation(app).GetValueOrDefault(change.Process)?.Quantity ?? 0, memoryMb));
+            if (storage.RefuseScale(app, change.Process, entries[^1].Quantity) is { } refusal)
+                throw new FormationException("volume_single", refusal);
         }
         using var _ = await locks.AcquireAsync(app, ct);
         db.SetFormation(app, entries);

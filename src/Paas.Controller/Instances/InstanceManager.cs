@@ -111,10 +111,16 @@ public sealed class InstanceManager(
         await _placement.WaitAsync(cancellationToken);
         try
         {
-            var (chosen, reason) = await cells.PlaceAsync(release.App, memory, known, pending, preferredCell, avoid);
+            // A process type with volumes goes where they are: the first placement decides, and records, their cell.
+            var volumes = database.Volumes(release.App).Where(v => v.Process == process).ToList();
+            var pinned = volumes.Select(v => v.Cell).FirstOrDefault(c => c is not null);
+            var (chosen, reason) = await cells.PlaceAsync(release.App, memory, known, pending, preferredCell, avoid, pinned);
             cell = chosen ?? throw new DeployException($"{process}.{index} could not be placed: {reason}");
             attempt.Cell = cell.Name;
             attempt.InstanceId = spec.InstanceId;
+            foreach (var volume in volumes.Where(v => v.Cell != cell.Name))
+                database.SaveVolume(volume with { Cell = cell.Name });
+            spec = spec with { Mounts = volumes.Select(v => new VolumeMount(v.Volume, v.Path)).ToList() };
             // Reserve the slot before the slow start, so parallel starts in this pass spread out.
             pending.Add(new InstanceState(spec.InstanceId, "", release.App, release.Version, process, index, cell.Name, true, null, time.GetUtcNow()) { MemoryLimitBytes = memory });
         }

@@ -17,4 +17,24 @@ public sealed record AddonRecord(
     [property: JsonPropertyName("user")] string User,
     [property: JsonPropertyName("password")] string Password,
     [property: JsonPropertyName("database")] string Database,
-    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt);
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt)
+{
+    /// <summary>Other apps that share this add-on (`paas addons:attach`), each under its own config var.</summary>
+    [JsonPropertyName("attachments")]
+    public IReadOnlyList<AddonAttachment> Attachments { get; init; } = [];
+
+    /// <summary>The daily backup of a PostgreSQL add-on (`paas pg:backups:schedule`); null: none.</summary>
+    [JsonPropertyName("backup_schedule")]
+    public Addons.BackupSchedule? BackupSchedule { get; init; }
+
+    // A record compares lists by reference; two records are equal when they store the same (what a read gives back).
+    public bool Equals(AddonRecord? other) =>
+        other is not null && System.Text.Json.JsonSerializer.Serialize(this) == System.Text.Json.JsonSerializer.Serialize(other);
+
+    public override int GetHashCode() => Id.GetHashCode(StringComparison.Ordinal);
+}
+
+/// <summary>Another app given an add-on's URL in <paramref name="ConfigVar"/>.</summary>
+public sealed record AddonAttachment(
+    [property: JsonPropertyName("app")] string App,
+    [property: JsonPropertyName("config_var")] string ConfigVar);

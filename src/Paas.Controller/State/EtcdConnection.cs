@@ -387,6 +387,8 @@ public sealed class EtcdKeys
     public string Buildpacks(string app) => AppData(app) + "buildpacks";
     public string RouteOptions(string app) => AppData(app) + "routing";
     public string FormationOf(string app) => AppData(app) + "formation/";
+    public string Volumes(string app) => AppData(app) + "volumes/";
+    public string Volume(string app, string volume) => Volumes(app) + volume;
     public string HealthCheck(string app, string process) => AppData(app) + "healthchecks/" + process;
     public string Releases(string app) => AppData(app) + "releases/";
     public string Release(string app, int version) => Releases(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);

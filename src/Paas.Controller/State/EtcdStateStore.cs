@@ -394,6 +394,17 @@ public sealed class EtcdStateStore : IStateStore
 
     public void SaveAddon(AddonRecord addon) => _etcd.Write(Put(_keys.Addon(addon.Id), Json(addon)));
 
+    // Volumes: one key per app and volume name under the app's data (so DeleteApp takes them).
+
+    public IReadOnlyList<VolumeRecord> Volumes(string app) =>
+        _etcd.GetPrefix(_keys.Volumes(app)).Kvs.Select(kv => Parse<VolumeRecord>(kv.Value))
+            .OrderBy(v => v.Process, StringComparer.Ordinal).ThenBy(v => v.Path, StringComparer.Ordinal).ToList();
+
+    public void SaveVolume(VolumeRecord volume) => _etcd.Write(Put(_keys.Volume(volume.App, volume.Volume), Json(volume)));
+
+    public bool DeleteVolume(string app, string volume) =>
+        _etcd.Write(Delete(_keys.Volume(app, volume))).Responses[0].ResponseDeleteRange.Deleted > 0;
+
     public bool DeleteAddon(string id) => _etcd.Write(Delete(_keys.Addon(id))).Responses[0].ResponseDeleteRange.Deleted > 0;
 
     public string GetOrCreateSetting(string key, Func<string> create)

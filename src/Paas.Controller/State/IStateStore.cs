@@ -120,6 +120,13 @@ public interface IStateStore
     /// <summary>False when there was no such add-on.</summary>
     bool DeleteAddon(string id);
 
+    /// <summary>The app's volume mounts (`paas storage:mount`), by process type then path.</summary>
+    IReadOnlyList<VolumeRecord> Volumes(string app);
+    /// <summary>Stores the mount, replacing the one with the same app and volume name.</summary>
+    void SaveVolume(VolumeRecord volume);
+    /// <summary>False when the app had no such volume.</summary>
+    bool DeleteVolume(string app, string volume);
+
     /// <summary>For /healthz: throws when the store cannot serve (the file is gone, the cluster has no quorum).</summary>
     void Ping();
 }

@@ -252,6 +252,32 @@ public sealed partial class PlatformDatabase : IStateStore
         return command.ExecuteNonQuery() > 0;
     }
 
+    public IReadOnlyList<VolumeRecord> Volumes(string app)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT record FROM volumes WHERE app = $app", ("$app", app));
+        using var reader = command.ExecuteReader();
+        var result = new List<VolumeRecord>();
+        while (reader.Read())
+            result.Add(System.Text.Json.JsonSerializer.Deserialize<VolumeRecord>(reader.GetString(0))!);
+        return result.OrderBy(v => v.Process, StringComparer.Ordinal).ThenBy(v => v.Path, StringComparer.Ordinal).ToList();
+    }
+
+    public void SaveVolume(VolumeRecord volume)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "INSERT OR REPLACE INTO volumes (app, volume, record) VALUES ($app, $volume, $record)",
+            ("$app", volume.App), ("$volume", volume.Volume), ("$record", System.Text.Json.JsonSerializer.Serialize(volume)));
+        command.ExecuteNonQuery();
+    }
+
+    public bool DeleteVolume(string app, string volume)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "DELETE FROM volumes WHERE app = $app AND volume = $volume", ("$app", app), ("$volume", volume));
+        return command.ExecuteNonQuery() > 0;
+    }
+
     public string GetOrCreateSetting(string key, Func<string> create)
     {
         using var connection = Open();

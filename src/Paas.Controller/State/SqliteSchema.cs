@@ -22,6 +22,8 @@ public static class SqliteSchema
         RouteOptions,
         // 4: add-ons (AddonRecord JSON), not tied to the apps table: destroying an app destroys its add-ons' servers first.
         Addons,
+        // 5: app volume mounts (VolumeRecord JSON), one per app and volume name, gone with the app.
+        Volumes,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -176,6 +178,16 @@ public static class SqliteSchema
                 record TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS addons_by_app ON addons (app);
+            """, transaction);
+
+    private static void Volumes(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS volumes (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                volume TEXT NOT NULL,
+                record TEXT NOT NULL,
+                PRIMARY KEY (app, volume)
+            );
             """, transaction);
 
     private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)

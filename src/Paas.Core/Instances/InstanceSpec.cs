@@ -17,4 +17,8 @@ public sealed record InstanceSpec(
     /// <summary>Checked by the cell while the instance runs; null: only that the process runs.</summary>
     [JsonPropertyName("health_check")]
     public HealthCheckSpec? HealthCheck { get; init; }
+
+    /// <summary>Persistent directories (`paas storage:mount`); the cell creates each volume the first time.</summary>
+    [JsonPropertyName("mounts")]
+    public IReadOnlyList<VolumeMount> Mounts { get; init; } = [];
 }

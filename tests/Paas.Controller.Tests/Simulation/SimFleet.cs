@@ -90,10 +90,10 @@ public sealed class SimFleet(TimeProvider time) : ICellFleet, ICellEvents
     }
 
     public Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending,
-        string? preferred = null, IReadOnlySet<string>? avoid = null)
+        string? preferred = null, IReadOnlySet<string>? avoid = null, string? pinned = null)
     {
         var live = Cells.Where(c => IsLive(c) && avoid?.Contains(c.Name) != true).Select(Registration).ToList();
-        var chosen = CellPlacement.Choose(_policy, live, app, memoryBytes, instances, pending, preferred, out var reason);
+        var chosen = CellPlacement.Choose(_policy, live, app, memoryBytes, instances, pending, preferred, pinned, out var reason);
         return Task.FromResult<(ICell?, string?)>(chosen is null ? (null, reason) : (this[chosen], null));
     }
 

@@ -62,7 +62,8 @@ public sealed partial class Simulation : IDisposable
         var images = new ReleaseImages(null, (_, _) => Task.FromResult<IEnumerable<string>>(State.ListApps().SelectMany(a => State.ListReleases(a.Name)).Select(r => r.Image).ToList()),
             NullLogger<ReleaseImages>.Instance);
         Releases = new ReleaseService(State, Deployer, Locks, images, Time);
-        Formation = new FormationService(State, Converger, Instances, Locks, Settings, null!);
+        var storage = new Paas.Controller.Storage.StorageService(State, Instances, Locks, Time, NullLogger<Paas.Controller.Storage.StorageService>.Instance);
+        Formation = new FormationService(State, Converger, Instances, Locks, Settings, null!, storage);
         // Subscribes the converger to the fleet's events (what ExecuteAsync does first, without its timers).
         Fleet.SubscribeAsync(Converger.OnCellEventAsync);
     }

@@ -63,6 +63,43 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public void Addons_KeepAttachmentsAndBackupSchedule()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        var addon = new AddonRecord("pg-9", "shop", "postgresql", "hobby", 256, "cell-a", "DATABASE_URL", "u9", "s9", "d9", DateTimeOffset.UnixEpoch)
+        {
+            Attachments = [new AddonAttachment("blog", "SHOP_DATABASE_URL")],
+            BackupSchedule = new Paas.Controller.Addons.BackupSchedule("02:00", 5, DateTimeOffset.UnixEpoch, null),
+        };
+        a.SaveAddon(addon);
+
+        Assert.Equal(addon, b.Addons("shop").Single());
+        Assert.Equal("SHOP_DATABASE_URL", b.Addons("shop").Single().Attachments.Single().ConfigVar);
+    }
+
+    [Fact]
+    public void Volumes_AreStoredByApp_ReplacedByName_DeletedAndGoneWithTheApp()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        a.TryCreateApp("shop", "alice", out _);
+        var data = new VolumeRecord("shop", "web", "/data", "paas-vol-shop-web-1", null, false, DateTimeOffset.UnixEpoch);
+        var cache = new VolumeRecord("shop", "worker", "/cache", "paas-vol-shop-worker-2", null, true, DateTimeOffset.UnixEpoch);
+        a.SaveVolume(cache);
+        a.SaveVolume(data);
+        a.SaveVolume(data with { Cell = "cell-a" });
+
+        Assert.Equal([data with { Cell = "cell-a" }, cache], b.Volumes("shop"));
+        Assert.Empty(b.Volumes("blog"));
+        Assert.True(b.DeleteVolume("shop", cache.Volume));
+        Assert.False(a.DeleteVolume("shop", cache.Volume));
+        Assert.True(a.DeleteApp("shop"));
+        a.TryCreateApp("shop", "alice", out _);
+        Assert.Empty(b.Volumes("shop"));
+    }
+
+    [Fact]
     public void ReturnReleaseVersion_LeavesNoGap_UnlessALaterVersionWasReserved()
     {
         var (store, _) = Open();
