@@ -9,6 +9,7 @@ public static class AppsCommands
         new("apps", "list apps", "paas apps [--json]", ListAsync),
         new("apps:create", "create an app", "paas apps:create NAME [--json]", CreateAsync),
         new("apps:info", "show an app", "paas apps:info [-a APP] [--json]", InfoAsync),
+        new("open", "print the app's URL (with PATH appended), and open it in a browser when run in a terminal", "paas open [PATH] [-a APP] [--json]", OpenAsync),
         new("apps:destroy", "destroy an app, its instances and its repository", "paas apps:destroy -a APP --confirm APP", DestroyAsync),
     ];
 
@@ -43,6 +44,32 @@ public static class AppsCommands
         }
         cli.Out.WriteLine($"Creating {name}... done");
         cli.Out.WriteLine($"{app.GetProperty("web_url").GetString()} | {app.GetProperty("git_url").GetString()}");
+        return 0;
+    }
+
+    private static async Task<int> OpenAsync(ParsedArgs args, CliContext cli)
+    {
+        var name = cli.ResolveApp(args);
+        var app = await cli.Api.GetAsync($"v1/apps/{Uri.EscapeDataString(name)}");
+        var url = app.GetProperty("web_url").GetString()!.TrimEnd('/') + "/" + (args.Positionals.FirstOrDefault() ?? "").TrimStart('/');
+        if (args.Json)
+        {
+            cli.WriteJson(System.Text.Json.JsonSerializer.SerializeToElement(new { app = name, url }));
+            return 0;
+        }
+        cli.Out.WriteLine(url);
+        // A browser only for a person at a terminal: scripts and tests get the URL and nothing else happens.
+        if (!Console.IsOutputRedirected && OperatingSystem.IsLinux())
+        {
+            try
+            {
+                using var browser = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("xdg-open", [url]) { UseShellExecute = false });
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // No xdg-open here (a server): the printed URL is the answer.
+            }
+        }
         return 0;
     }
 

@@ -10,7 +10,7 @@ public static class LogsCommands
     public static IEnumerable<CliCommand> All() =>
     [
         new("logs", "show an app's log: its output, router, staging and platform lines (--tail keeps following)",
-            "paas logs [-a APP] [-n NUM] [--tail] [--source app|router|staging|platform] [--ps web.1] [--json]", LogsAsync),
+            "paas logs [-a APP] [-n NUM] [--tail] [--source app|router|staging|platform] [--dyno web.1 | --ps web.1] [--json]", LogsAsync),
     ];
 
     private static async Task<int> LogsAsync(ParsedArgs args, CliContext cli)
@@ -29,7 +29,8 @@ public static class LogsCommands
                 throw new CliException($"--source must be one of {string.Join(", ", LogSource.All)}, not '{source}'.", 2);
             query.Add($"source={source}");
         }
-        if (args.Get("ps") is { } ps)
+        // --dyno is the Heroku CLI's name for it (web, or web.1); --ps stays for scripts written against it.
+        if ((args.Get("dyno") ?? args.Get("ps")) is { } ps)
             query.Add($"ps={Uri.EscapeDataString(ps)}");
         if (args.Has("tail"))
             query.Add("tail=true");

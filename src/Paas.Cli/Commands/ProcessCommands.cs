@@ -9,7 +9,7 @@ public static partial class ProcessCommands
     [
         new("ps", "list an app's instances", "paas ps [-a APP] [--json]", PsAsync),
         new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", ScaleAsync),
-        new("ps:restart", "restart instances one at a time (all, or one process type)", "paas ps:restart [TYPE] [-a APP]", RestartAsync),
+        new("ps:restart", "restart instances one at a time (all, one process type, or one instance: web.2)", "paas ps:restart [TYPE | TYPE.N] [-a APP]", RestartAsync),
         new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP]", StopAsync),
         new("healthcheck:set", "set how a process type is health-checked: --http PATH, or --port", "paas healthcheck:set TYPE (--http PATH | --port) [--timeout S] [--interval S] [--grace S] [-a APP]", HealthCheckAsync),
         new("events", "list an app's events: deploys, scaling, crashes", "paas events [-a APP] [-n NUM] [--json]", EventsAsync),
