@@ -70,6 +70,19 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.Contains("web.2: up", ps.Stdout);
         Assert.Contains("python3 server.py (2)", ps.Stdout);
 
+        // `paas ps:restart web.2` restarts that instance alone: web.1 keeps its container.
+        Dictionary<string, string> Instances(ProcessResult listing) => JsonDocument.Parse(listing.Stdout).RootElement.EnumerateArray()
+            .ToDictionary(i => i.GetProperty("id").GetString()!, i => i.GetProperty("instance").GetString()!);
+        var beforeRestart = Instances(Must(await served.PaasAsync("ps", "--json")));
+        var restarted = Must(await served.PaasAsync("ps:restart", "web.2"));
+        Assert.Contains("done, 1 restarted", restarted.Stdout);
+        var afterRestart = Instances(Must(await served.PaasAsync("ps", "--json")));
+        Assert.Equal(beforeRestart["web.1"], afterRestart["web.1"]);
+        Assert.NotEqual(beforeRestart["web.2"], afterRestart["web.2"]);
+        var noSuch = await served.PaasAsync("ps:restart", "web.7");
+        Assert.NotEqual(0, noSuch.ExitCode);
+        Assert.Contains("has no running instance web.7", noSuch.Stderr);
+
         var releases = Must(await heroku.RunAsync(workTree, "releases", "-a", app));
         Listed(@"v5\s+Remove SECRET_KEY config var", releases.Stdout);
         Listed(@"v4\s+Set GREETING, SECRET_KEY config vars", releases.Stdout);

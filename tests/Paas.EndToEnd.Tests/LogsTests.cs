@@ -77,6 +77,8 @@ public sealed class LogsTests(PlatformFixture platform)
 
         var router = AppUnderTest.Must(await app.PaasAsync("logs", "--source", "router")).Stdout;
         var web = AppUnderTest.Must(await app.PaasAsync("logs", "--ps", "web.1", "-n", "1")).Stdout;
+        // Heroku's name for the same filter.
+        var dyno = AppUnderTest.Must(await app.PaasAsync("logs", "--dyno", "web.1", "-n", "1")).Stdout;
         var json = AppUnderTest.Must(await app.PaasAsync("logs", "--json", "-n", "5")).Stdout;
         var badSource = await app.PaasAsync("logs", "--source", "nope");
 
@@ -84,6 +86,7 @@ public sealed class LogsTests(PlatformFixture platform)
         Assert.NotEmpty(routerLines);
         Assert.All(routerLines, line => Assert.Contains(" router: ", line));
         Assert.Contains("app[web.1]: filtered", Assert.Single(web.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        Assert.Contains("app[web.1]: filtered", Assert.Single(dyno.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
         var entries = json.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(5, entries.Count);
         Assert.All(entries, e => Assert.True(e.TryGetProperty("source", out _) && e.TryGetProperty("line", out _)));

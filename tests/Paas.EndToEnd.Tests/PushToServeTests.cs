@@ -38,6 +38,11 @@ public sealed class PushToServeTests(PlatformFixture platform)
         Assert.Contains("remote:        web.1 is routed", push.Stderr);
         Assert.Contains($"remote:        http://{app}.localhost:{platform.RouterPort}/ deployed to Paas", push.Stderr);
         Assert.Equal("200", (await BodyAsync(app))[..3]);
+        // `paas open` prints the URL the push named (a browser opens only at a terminal), with a path if given.
+        var open = AppUnderTest.Must(await platform.PaasAsync(workTree, "open", "-a", app));
+        Assert.Equal($"http://{app}.localhost:{platform.RouterPort}/", open.Stdout.Trim());
+        var openJson = AppUnderTest.Must(await platform.PaasAsync(workTree, "open", "admin/", "-a", app, "--json"));
+        Assert.Equal($"http://{app}.localhost:{platform.RouterPort}/admin/", System.Text.Json.JsonDocument.Parse(openJson.Stdout).RootElement.GetProperty("url").GetString());
         Assert.Contains("Hello from static v1", await BodyAsync(app));
 
         // While the second push rolls out, a poller through the router must never see the app down.

@@ -21,6 +21,11 @@ public static class AppsCommands
             Arguments = [new("APP", "the app (or -a APP)")],
             Options = Opt.AppScoped(Opt.Json),
         },
+        new("open", "print the app's URL (with PATH appended), and open it in a browser when run in a terminal", "paas open [PATH] [-a APP] [--json]", OpenAsync)
+        {
+            Arguments = [new("PATH", "a path to append (default: /)")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
         new("apps:destroy", "destroy an app, its instances and its repository", "paas apps:destroy -a APP --confirm APP", DestroyAsync)
         {
             Options = Opt.AppScoped(Opt.Confirm),
@@ -58,6 +63,32 @@ public static class AppsCommands
         }
         cli.Out.WriteLine($"Creating {name}... done");
         cli.Out.WriteLine($"{app.WebUrl} | {app.GitUrl}");
+        return 0;
+    }
+
+    private static async Task<int> OpenAsync(ParsedArgs args, CliContext cli)
+    {
+        var name = cli.ResolveApp(args);
+        var app = await cli.Api.GetAsync<AppResponse>($"v1/apps/{Uri.EscapeDataString(name)}");
+        var url = app.WebUrl.TrimEnd('/') + "/" + (args.Positionals.FirstOrDefault() ?? "").TrimStart('/');
+        if (args.Json)
+        {
+            cli.WriteJson(System.Text.Json.JsonSerializer.SerializeToElement(new { app = name, url }));
+            return 0;
+        }
+        cli.Out.WriteLine(url);
+        // A browser only for a person at a terminal: scripts and tests get the URL and nothing else happens.
+        if (!Console.IsOutputRedirected && OperatingSystem.IsLinux())
+        {
+            try
+            {
+                using var browser = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("xdg-open", [url]) { UseShellExecute = false });
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // No xdg-open here (a server): the printed URL is the answer.
+            }
+        }
         return 0;
     }
 

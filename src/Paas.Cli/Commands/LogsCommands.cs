@@ -37,7 +37,8 @@ public static class LogsCommands
                 throw new CliException($"--source must be one of {string.Join(", ", LogSource.All)}, not '{source}'.", 2);
             query.Add($"source={source}");
         }
-        if (args.Get("ps") is { } ps)
+        // --dyno is the Heroku CLI's name for it (web, or web.1); --ps stays for scripts written against it.
+        if ((args.Get("dyno") ?? args.Get("ps")) is { } ps)
             query.Add($"ps={Uri.EscapeDataString(ps)}");
         if (args.Has("tail"))
             query.Add("tail=true");

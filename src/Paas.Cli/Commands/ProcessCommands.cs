@@ -17,9 +17,9 @@ public static partial class ProcessCommands
             Arguments = [new("TYPE=QTY[:SIZE]", "a process type, its instance count and optional memory size", Many: true)],
             Options = Opt.AppScoped(Opt.Json),
         },
-        new("ps:restart", "restart instances one at a time (all, or one process type)", "paas ps:restart [TYPE] [-a APP]", RestartAsync)
+        new("ps:restart", "restart instances one at a time (all, one process type, or one instance: web.2)", "paas ps:restart [TYPE | TYPE.N] [-a APP]", RestartAsync)
         {
-            Arguments = [new("TYPE", "the process type (default: all)")],
+            Arguments = [new("TYPE", "the process type, or one instance as TYPE.N (default: all)")],
             Options = Opt.AppScoped(),
         },
         new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP] [--json]", StopAsync)

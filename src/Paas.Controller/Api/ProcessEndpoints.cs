@@ -21,7 +21,7 @@ public static class ProcessEndpoints
             .WithName("getFormation").WithSummary("The app's process types with their quantity and memory size");
         api.MapMethods("/apps/{name}/formation", ["PATCH"], ScaleAsync).WithName("scaleFormation").WithSummary("Scale process types (quantity and/or size) and converge");
         api.MapGet("/apps/{name}/ps", ListAsync).WithName("listInstances").WithSummary("The app's instances as the cells report them");
-        api.MapPost("/apps/{name}/ps/restart", RestartAsync).WithName("restartInstances").WithSummary("Restart instances one at a time (all, or ?process=TYPE)");
+        api.MapPost("/apps/{name}/ps/restart", RestartAsync).WithName("restartInstances").WithSummary("Restart instances one at a time (all, ?process=TYPE, or one: ?process=TYPE.N)");
         api.MapPut("/apps/{name}/healthchecks/{process}", SetHealthCheck).WithName("setHealthCheck").WithSummary("Set how a process type is health-checked");
         api.MapGet("/apps/{name}/events", (string name, int? limit, IStateStore db) =>
             db.FindApp(name) is null
@@ -88,10 +88,18 @@ public static class ProcessEndpoints
         var release = db.CurrentRelease(name);
         if (release is null)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "no_release", $"{name} has no release yet: push it first.");
+        // TYPE restarts every instance of it; TYPE.N (Heroku's web.2) only that one.
+        int? index = null;
+        if (process is not null && process.LastIndexOf('.') is var dot and > 0
+            && int.TryParse(process.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
+            (process, index) = (process[..dot], n);
         if (process is not null && !release.ProcessTypes.ContainsKey(process))
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "unknown_process", $"{name} has no process type '{process}'.");
         using var _ = await locks.AcquireAsync(name, ct);
-        var targets = (await instances.ListAsync(name, ct)).Where(i => i.Running && (process is null || i.Process == process)).ToList();
+        var targets = (await instances.ListAsync(name, ct))
+            .Where(i => i.Running && (process is null || i.Process == process) && (index is null || i.Index == index)).ToList();
+        if (index is not null && targets.Count == 0)
+            return ApiError.Result(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {process}.{index}; see `paas ps`.");
         int restarted;
         try
         {
