@@ -273,6 +273,62 @@ public sealed class LanguageVersionTests(PlatformFixture platform, PackageServer
         Assert.Equal($"200 Hello from node v{PackageServerFixture.NodeRelease}\n", await BodyAsync(app));
     }
 
+    [Fact]
+    public async Task OperatorDefaults_PaasPipIndexUrlAndPaasNpmRegistry_AreUsedWhenTheAppSetsNone()
+    {
+        var (python, pythonTree) = await CreateAppAsync("py-default", "python");
+        File.WriteAllText(Path.Combine(pythonTree, "requirements.txt"), $"{PackageServerFixture.Package}==1.0\n");
+        File.WriteAllText(Path.Combine(pythonTree, "app.py"), $$"""
+            import os
+            from http.server import BaseHTTPRequestHandler, HTTPServer
+            import {{PackageServerFixture.Package}}
+
+            class Handler(BaseHTTPRequestHandler):
+                def do_GET(self):
+                    body = ({{PackageServerFixture.Package}}.GREETING + "\n").encode()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+
+            HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+            """);
+        await platform.CommitAllAsync(pythonTree, "a requirement only the operator's index has");
+        var (node, nodeTree) = await CreateAppAsync("node-default", "node");
+        File.Delete(Path.Combine(nodeTree, "package-lock.json"));
+        WritePackageJson(nodeTree, "20.x");
+        File.WriteAllText(Path.Combine(nodeTree, "server.js"), """
+            require("http").createServer((req, res) => res.end(`Hello from node ${process.version}\n`))
+              .listen(Number(process.env.PORT), "0.0.0.0");
+            """);
+        await platform.CommitAllAsync(nodeTree, "engines.node 20.x, no registry config var");
+
+        // Neither app sets PIP_INDEX_URL or npm_config_registry: the operator's defaults decide.
+        platform.StopController();
+        try
+        {
+            await platform.StartControllerAsync(new Dictionary<string, string>
+            {
+                ["PAAS_PIP_INDEX_URL"] = packages.IndexUrl,
+                ["PAAS_NPM_REGISTRY"] = packages.RegistryUrl,
+            });
+            var pythonPush = await PushAsync(pythonTree);
+            var nodePush = await PushAsync(nodeTree);
+
+            Assert.True(pythonPush.ExitCode == 0, pythonPush.ToString());
+            Assert.Contains($"remote:        Installing requirements.txt from {packages.IndexUrl} into .venv", pythonPush.Stderr);
+            Assert.Equal($"200 {PackageServerFixture.Greeting}\n", await BodyAsync(python));
+            Assert.True(nodePush.ExitCode == 0, nodePush.ToString());
+            Assert.Contains($"remote:        Downloading Node.js {PackageServerFixture.NodeRelease} from {packages.RegistryUrl.TrimEnd('/')}", nodePush.Stderr);
+            Assert.Equal($"200 Hello from node v{PackageServerFixture.NodeRelease}\n", await BodyAsync(node));
+        }
+        finally
+        {
+            platform.StopController();
+            await platform.StartControllerAsync();
+        }
+    }
+
     private static void WritePackageJson(string workTree, string engines) =>
         File.WriteAllText(Path.Combine(workTree, "package.json"), $$"""
             { "name": "node-version", "version": "1.0.0", "private": true,
