@@ -3,7 +3,7 @@ namespace Paas.Cli;
 /// <summary>Command-line arguments split into positionals and options (--name value, --flag, -a value).</summary>
 public sealed class ParsedArgs
 {
-    private static readonly Dictionary<string, string> ShortNames = new() { ["-a"] = "app", ["-h"] = "help", ["-n"] = "num", ["-c"] = "command" };
+    private static readonly Dictionary<string, string> ShortNames = new() { ["-a"] = "app", ["-h"] = "help", ["-n"] = "num", ["-c"] = "command", ["-u"] = "username" };
     private static readonly HashSet<string> Flags = ["help", "json", "port", "tail", "admin", "shell", "no-sticky-cookie", "password-stdin"];
 
     public List<string> Positionals { get; } = [];

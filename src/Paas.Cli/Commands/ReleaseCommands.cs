@@ -10,7 +10,7 @@ public static class ReleaseCommands
         new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync),
         new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync),
         new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync),
-        new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password; used for this pull only)",
+        new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password, for this pull only; else the app's registry:login for that registry)",
             "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync),
     ];
 

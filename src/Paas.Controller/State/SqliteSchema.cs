@@ -22,6 +22,8 @@ public static class SqliteSchema
         RouteOptions,
         // 4: add-ons (AddonRecord JSON), not tied to the apps table: destroying an app destroys its add-ons' servers first.
         Addons,
+        // 5: per-app image registry logins (`paas registry:login`), one JSON map of registry → credential per app.
+        RegistryCredentials,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -176,6 +178,14 @@ public static class SqliteSchema
                 record TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS addons_by_app ON addons (app);
+            """, transaction);
+
+    private static void RegistryCredentials(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS app_registry_credentials (
+                app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+                credentials TEXT NOT NULL
+            );
             """, transaction);
 
     private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)
