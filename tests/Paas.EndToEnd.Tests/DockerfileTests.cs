@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -180,6 +181,53 @@ public sealed class DockerfileTests(PlatformFixture platform)
                 foreach (var tag in pulled.RepoTags ?? [])
                     await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { NoPrune = true });
             }
+        }
+    }
+
+    [Fact]
+    public async Task DockerfileBuild_ThatHangs_IsKilledAtTheStagingLimit_WithTheReason()
+    {
+        var name = PlatformFixture.UniqueAppName("dockerfile-hang");
+        var workTree = await platform.NewWorkTreeAsync("dockerfile");
+        // A marker only this build's RUN container has, to find it among the engine's containers.
+        var marker = "paas-hang-" + Guid.NewGuid().ToString("N")[..8];
+        File.WriteAllText(Path.Combine(workTree, "Dockerfile"), $"FROM paas/stack\nRUN echo {marker} && sleep 3600\nCMD [\"true\"]\n");
+        await platform.CommitAllAsync(workTree, "a RUN step that never ends");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", name));
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", name));
+
+        platform.StopController();
+        try
+        {
+            await platform.StartControllerAsync(new Dictionary<string, string> { ["PAAS_STAGING_TIMEOUT_SECONDS"] = "5" });
+            var clock = Stopwatch.StartNew();
+            var push = await platform.GitAsync(workTree, "push", "paas", "main");
+            var seconds = clock.Elapsed.TotalSeconds;
+
+            Assert.NotEqual(0, push.ExitCode);
+            Has(push, $"remote:        {marker}");
+            Has(push, "Push rejected: The Dockerfile build was still running at step 2/3 (RUN echo " + marker + " && sleep 3600) when it reached the staging limit of 5 seconds, so it was stopped.");
+            Assert.True(seconds < 60, $"the push took {seconds:0.0} s");
+            Assert.Empty(await platform.ContainersAsync(name));
+            // The engine's RUN container goes with the build, within a bounded wait.
+            using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            IList<ContainerListResponse> left;
+            do
+            {
+                left = (await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true }))
+                    .Where(c => c.Command?.Contains(marker, StringComparison.Ordinal) == true).ToList();
+                if (left.Count == 0)
+                    break;
+                await Task.Delay(250);
+            }
+            while (DateTime.UtcNow < deadline);
+            Assert.Empty(left);
+        }
+        finally
+        {
+            platform.StopController();
+            await platform.StartControllerAsync();
         }
     }
 }
