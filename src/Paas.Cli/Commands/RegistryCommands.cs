@@ -12,9 +12,17 @@ public static class RegistryCommands
     public static IEnumerable<CliCommand> All() =>
     [
         new("registry:login", "store the app's login to an image registry (password from stdin); deploy:image pulls from that registry with it",
-            "paas registry:login REGISTRY -u USER --password-stdin [-a APP] [--json]", LoginAsync),
-        new("registry:logins", "list the app's registry logins (passwords masked)", "paas registry:logins [-a APP] [--json]", ListAsync),
-        new("registry:logout", "remove the app's login to a registry", "paas registry:logout REGISTRY [-a APP]", LogoutAsync),
+            "paas registry:login REGISTRY -u USER --password-stdin [-a APP] [--json]", LoginAsync)
+        {
+            Arguments = [new("REGISTRY", "the registry host[:port] (a URL is accepted)")],
+            Options = Opt.AppScoped(new CliOption("username", "USER", "the registry user") { Short = "-u" }, new CliOption("password-stdin", null, "read the password from standard input"), Opt.Json),
+        },
+        new("registry:logins", "list the app's registry logins (passwords masked)", "paas registry:logins [-a APP] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("registry:logout", "remove the app's login to a registry", "paas registry:logout REGISTRY [-a APP]", LogoutAsync)
+        {
+            Arguments = [new("REGISTRY", "the registry host[:port]")],
+            Options = Opt.AppScoped(),
+        },
     ];
 
     private static string PathOf(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/registry-credentials";
