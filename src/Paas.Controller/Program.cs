@@ -243,6 +243,7 @@ api.MapAppsApi();
 api.MapCollaboratorsApi();
 api.MapConfigApi();
 api.MapReleasesApi();
+api.MapRegistryCredentialsApi();
 api.MapProcessApi();
 api.MapBuildpacksApi();
 api.MapRunsApi();

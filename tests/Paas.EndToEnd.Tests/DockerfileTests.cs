@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Docker.DotNet;
 using Docker.DotNet.Models;
@@ -123,6 +124,111 @@ public sealed class DockerfileTests(PlatformFixture platform)
             // By tag, not id: the app's release image is built on it (its layers go when the app's images are pruned).
             foreach (var tag in pulled.RepoTags ?? [])
                 await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { NoPrune = true });
+        }
+    }
+
+    [Fact]
+    public async Task DeployImage_WithTheAppsStoredRegistryLogin_PullsWithIt_AndNeverShowsThePassword()
+    {
+        await using var registry = await ImageRegistry.StartAsync("127.0.0.1", bind: "127.0.0.1");
+        using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+        var repository = "paas-e2e/stored-login-" + Guid.NewGuid().ToString("N")[..8];
+        var local = await BusyboxImage.ImportAsync(docker, repository, "v1", "<h1>pulled with the stored login</h1>\n");
+        var digest = await registry.PushAsync(docker, local, repository, "v1");
+        await docker.Images.DeleteImageAsync(local, new ImageDeleteParameters { Force = true });
+        var name = PlatformFixture.UniqueAppName("image-login");
+        AppUnderTest.Must(await platform.PaasAsync(null, "apps:create", name));
+        var app = new AppUnderTest(platform, name, platform.DataDirectory);
+        var credentials = registry.Credentials;
+        var reference = $"{registry.LoopbackAddress}/{repository}:v1";
+        try
+        {
+            // Without a login the registry refuses the pull: the deploy fails with the reason, nothing is released.
+            var refused = await platform.PaasAsync(null, "deploy:image", reference, "-a", name);
+            Assert.NotEqual(0, refused.ExitCode);
+            Assert.Contains($"Could not pull {reference}", refused.Stderr);
+
+            var login = await platform.PaasWithInputAsync(null, credentials.Password + "\n",
+                "registry:login", $"http://{registry.LoopbackAddress}/", "-u", credentials.Username, "--password-stdin", "-a", name);
+            var listed = await platform.PaasAsync(null, "registry:logins", "-a", name);
+            var listedJson = await platform.PaasAsync(null, "registry:logins", "-a", name, "--json");
+            var deployed = await platform.PaasAsync(null, "deploy:image", reference, "-a", name);
+            var events = await platform.PaasAsync(null, "events", "-a", name);
+
+            Assert.True(login.ExitCode == 0, login.ToString());
+            Assert.Contains($"Stored {name}'s login to {registry.LoopbackAddress} as {credentials.Username}.", login.Stdout);
+            Assert.Contains($"{registry.LoopbackAddress}  {credentials.Username}  ********", listed.Stdout);
+            Assert.True(deployed.ExitCode == 0, deployed.ToString());
+            Assert.Contains($"Pulling with the app's login to {registry.LoopbackAddress} (as {credentials.Username})", deployed.Stdout);
+            Assert.Contains($"Released v1 ({registry.LoopbackAddress}/{repository}@{digest})", deployed.Stdout);
+            Assert.Contains("pulled with the stored login", await app.GetAsync());
+            foreach (var output in new[] { login, listed, listedJson, deployed, events })
+                Assert.DoesNotContain(credentials.Password, output.Stdout + output.Stderr);
+            Assert.DoesNotContain(credentials.Password, platform.ControllerOutput);
+
+            // Logged out, the registry refuses the pull again.
+            AppUnderTest.Must(await platform.PaasAsync(null, "registry:logout", registry.LoopbackAddress, "-a", name));
+            var after = await platform.PaasAsync(null, "deploy:image", reference, "-a", name);
+            Assert.NotEqual(0, after.ExitCode);
+            Assert.Contains($"{name} has no registry logins.", (await platform.PaasAsync(null, "registry:logins", "-a", name)).Stdout);
+        }
+        finally
+        {
+            foreach (var pulled in await docker.Images.ListImagesAsync(new ImagesListParameters
+                     {
+                         Filters = new Dictionary<string, IDictionary<string, bool>> { ["reference"] = new Dictionary<string, bool> { [$"{registry.LoopbackAddress}/{repository}"] = true } },
+                     }))
+            {
+                foreach (var tag in pulled.RepoTags ?? [])
+                    await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { NoPrune = true });
+            }
+        }
+    }
+
+    [Fact]
+    public async Task DockerfileBuild_ThatHangs_IsKilledAtTheStagingLimit_WithTheReason()
+    {
+        var name = PlatformFixture.UniqueAppName("dockerfile-hang");
+        var workTree = await platform.NewWorkTreeAsync("dockerfile");
+        // A marker only this build's RUN container has, to find it among the engine's containers.
+        var marker = "paas-hang-" + Guid.NewGuid().ToString("N")[..8];
+        File.WriteAllText(Path.Combine(workTree, "Dockerfile"), $"FROM paas/stack\nRUN echo {marker} && sleep 3600\nCMD [\"true\"]\n");
+        await platform.CommitAllAsync(workTree, "a RUN step that never ends");
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "apps:create", name));
+        AppUnderTest.Must(await platform.PaasAsync(workTree, "git:remote", name));
+
+        platform.StopController();
+        try
+        {
+            await platform.StartControllerAsync(new Dictionary<string, string> { ["PAAS_STAGING_TIMEOUT_SECONDS"] = "5" });
+            var clock = Stopwatch.StartNew();
+            var push = await platform.GitAsync(workTree, "push", "paas", "main");
+            var seconds = clock.Elapsed.TotalSeconds;
+
+            Assert.NotEqual(0, push.ExitCode);
+            Has(push, $"remote:        {marker}");
+            Has(push, "Push rejected: The Dockerfile build was still running at step 2/3 (RUN echo " + marker + " && sleep 3600) when it reached the staging limit of 5 seconds, so it was stopped.");
+            Assert.True(seconds < 60, $"the push took {seconds:0.0} s");
+            Assert.Empty(await platform.ContainersAsync(name));
+            // The engine's RUN container goes with the build, within a bounded wait.
+            using var docker = new DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            IList<ContainerListResponse> left;
+            do
+            {
+                left = (await docker.Containers.ListContainersAsync(new ContainersListParameters { All = true }))
+                    .Where(c => c.Command?.Contains(marker, StringComparison.Ordinal) == true).ToList();
+                if (left.Count == 0)
+                    break;
+                await Task.Delay(250);
+            }
+            while (DateTime.UtcNow < deadline);
+            Assert.Empty(left);
+        }
+        finally
+        {
+            platform.StopController();
+            await platform.StartControllerAsync();
         }
     }
 }

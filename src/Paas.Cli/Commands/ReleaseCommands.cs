@@ -26,7 +26,7 @@ public static class ReleaseCommands
             Arguments = [new("vN", "the release to go back to")],
             Options = Opt.AppScoped(Opt.Json),
         },
-        new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password; used for this pull only)",
+        new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password, for this pull only; else the app's registry:login for that registry)",
             "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync)
             {
                 Arguments = [new("IMAGE", "REGISTRY/REPO:TAG")],

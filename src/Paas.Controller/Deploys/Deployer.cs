@@ -51,6 +51,13 @@ public sealed class Deployer(
     private async Task<(ReleaseRecord Release, AppManifest Manifest, string? StagedOn)> BuildImageReleaseAsync(string app, int version, string image, string? username, string? password, Func<string, Task> output, CancellationToken cancellationToken)
     {
         await output($"-----> Deploying image {image}");
+        // Credentials given with this deploy win; otherwise the app's stored login to the image's registry, if any.
+        var registry = Paas.Staging.Dockerfiles.ImageReferences.Registry(image);
+        if (username is null && database.RegistryCredentials(app).TryGetValue(registry, out var login))
+        {
+            (username, password) = (login.Username, login.Password);
+            await output($"       Pulling with the app's login to {registry} (as {login.Username})");
+        }
         var config = new Dictionary<string, string>(database.Config(app), StringComparer.Ordinal);
         var dockerfile = System.Text.Encoding.UTF8.GetBytes($"FROM {image}\n");
         var staged = await stager.StageAsync(

@@ -352,6 +352,7 @@ public sealed class EtcdConnection : IDisposable
 /// app/NAME/config              {name: value}                         (one key, so a replace is one write)
 /// app/NAME/buildpacks          [url, ...]
 /// app/NAME/routing             AppRouteOptions JSON (as the routers read it)
+/// app/NAME/registry-logins     {registry: {username, password}}      (`paas registry:login`; secrets, never logged)
 /// app/NAME/formation/PROCESS   {quantity, memory_mb}
 /// app/NAME/healthchecks/PROC   health check spec
 /// app/NAME/releases/0000000042 release v42 (zero-padded so key order is version order)
@@ -386,6 +387,7 @@ public sealed class EtcdKeys
     public string Config(string app) => AppData(app) + "config";
     public string Buildpacks(string app) => AppData(app) + "buildpacks";
     public string RouteOptions(string app) => AppData(app) + "routing";
+    public string RegistryCredentials(string app) => AppData(app) + "registry-logins";
     public string FormationOf(string app) => AppData(app) + "formation/";
     public string Volumes(string app) => AppData(app) + "volumes/";
     public string Volume(string app, string volume) => Volumes(app) + volume;

@@ -348,6 +348,12 @@ public sealed class EtcdStateStore : IStateStore
 
     public void SetRouteOptions(string app, AppRouteOptions options) => _etcd.Write(Put(_keys.RouteOptions(app), RoutingJson.Write(options)));
 
+    public IReadOnlyDictionary<string, RegistryCredential> RegistryCredentials(string app) =>
+        One<Dictionary<string, RegistryCredential>>(_keys.RegistryCredentials(app)) ?? new Dictionary<string, RegistryCredential>();
+
+    public void SetRegistryCredentials(string app, IReadOnlyDictionary<string, RegistryCredential> credentials) =>
+        _etcd.Write(Put(_keys.RegistryCredentials(app), Json(credentials)));
+
     public IReadOnlyDictionary<string, FormationEntry> Formation(string app)
     {
         var prefix = _keys.FormationOf(app);

@@ -97,6 +97,11 @@ public interface IStateStore
     /// <summary>Replaces the app's routing options; the caller publishes them to the routers.</summary>
     void SetRouteOptions(string app, AppRouteOptions options);
 
+    /// <summary>The app's registry logins by registry host (`paas registry:login`); empty when none.</summary>
+    IReadOnlyDictionary<string, RegistryCredential> RegistryCredentials(string app);
+    /// <summary>Replaces the app's registry logins (all of them: one write).</summary>
+    void SetRegistryCredentials(string app, IReadOnlyDictionary<string, RegistryCredential> credentials);
+
     HealthCheckSpec? HealthCheck(string app, string process);
     void SetHealthCheck(string app, string process, HealthCheckSpec spec);
 

@@ -330,6 +330,24 @@ public sealed partial class PlatformDatabase : IStateStore
         command.ExecuteNonQuery();
     }
 
+    public IReadOnlyDictionary<string, RegistryCredential> RegistryCredentials(string app)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT credentials FROM app_registry_credentials WHERE app = $app", ("$app", app));
+        return command.ExecuteScalar() is string json
+            ? JsonSerializer.Deserialize<Dictionary<string, RegistryCredential>>(json) ?? new()
+            : new Dictionary<string, RegistryCredential>();
+    }
+
+    public void SetRegistryCredentials(string app, IReadOnlyDictionary<string, RegistryCredential> credentials)
+    {
+        using var connection = Open();
+        using var command = Command(connection,
+            "INSERT INTO app_registry_credentials (app, credentials) VALUES ($app, $credentials) ON CONFLICT (app) DO UPDATE SET credentials = excluded.credentials",
+            ("$app", app), ("$credentials", JsonSerializer.Serialize(credentials)));
+        command.ExecuteNonQuery();
+    }
+
     public HealthCheckSpec? HealthCheck(string app, string process)
     {
         using var connection = Open();

@@ -24,6 +24,8 @@ public static class SqliteSchema
         Addons,
         // 5: app volume mounts (VolumeRecord JSON), one per app and volume name, gone with the app.
         Volumes,
+        // 6: per-app image registry logins (`paas registry:login`), one JSON map of registry → credential per app.
+        RegistryCredentials,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -187,6 +189,14 @@ public static class SqliteSchema
                 volume TEXT NOT NULL,
                 record TEXT NOT NULL,
                 PRIMARY KEY (app, volume)
+            );
+            """, transaction);
+
+    private static void RegistryCredentials(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS app_registry_credentials (
+                app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+                credentials TEXT NOT NULL
             );
             """, transaction);
 

@@ -41,7 +41,8 @@ public sealed class CellStager(TaskPlacement placement, BuildpackFetcher fetcher
         // A Dockerfile build sees only the config vars it was given as build args: the rest stay run-time secrets.
         var job = new StagingJob(request.App, request.Release, request.SourceVersion,
             request.Dockerfile ? new Dictionary<string, string>() : request.ConfigVars, staged,
-            settings.StagingTimeout.TotalSeconds, settings.StagingMemoryBytes, settings.StagingOutputLimitBytes)
+            settings.StagingTimeout.TotalSeconds, settings.StagingMemoryBytes, settings.StagingOutputLimitBytes,
+            request.Dockerfile ? null : settings.BuildDefaults)
         {
             Builder = request.Dockerfile ? Paas.Staging.Dockerfiles.DockerfileStager.Builder : null,
             Image = request.Image,

@@ -58,6 +58,11 @@ public sealed record PaasSettings
     public long StagingMemoryBytes { get; init; } = 1024L * 1024 * 1024;
     /// <summary>Build output past this many bytes is not forwarded to the pusher (the build goes on).</summary>
     public long StagingOutputLimitBytes { get; init; } = 8L * 1024 * 1024;
+    /// <summary>
+    /// Platform defaults the built-in buildpacks read at build time (the package index, the npm registry), by the
+    /// setting's own name (PAAS_PIP_INDEX_URL…); an app's config var of the tool's own name wins over them.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> BuildDefaults { get; init; } = new Dictionary<string, string>();
     /// <summary>Dockerfile and prebuilt images whose USER is root may run as root (off: they are refused at staging).</summary>
     public bool DockerfileAllowRoot { get; init; }
     /// <summary>The largest pushed tree (sum of its files) that is staged.</summary>
@@ -144,6 +149,9 @@ public sealed record PaasSettings
             StagingCell = env.Optional("PAAS_STAGING_CELL"),
             StagingMemoryBytes = env.Megabytes("PAAS_STAGING_MEMORY_MB", d.StagingMemoryBytes),
             StagingOutputLimitBytes = env.Megabytes("PAAS_STAGING_OUTPUT_LIMIT_MB", d.StagingOutputLimitBytes),
+            BuildDefaults = new[] { "PAAS_PIP_INDEX_URL", "PAAS_PIP_EXTRA_INDEX_URL", "PAAS_NPM_REGISTRY" }
+                .Where(name => env.Optional(name) is not null)
+                .ToDictionary(name => name, name => env.Optional(name)!),
             DockerfileAllowRoot = env.Switch("PAAS_DOCKERFILE_ALLOW_ROOT", d.DockerfileAllowRoot),
             MaxPushBytes = env.Megabytes("PAAS_MAX_PUSH_MB", d.MaxPushBytes),
             MaxPushEntries = env.Count("PAAS_MAX_PUSH_FILES", d.MaxPushEntries),

@@ -61,6 +61,12 @@ public sealed class BuildpackStager(IDockerClient docker, StagingOptions options
         };
         if (entries.Count > 0)
             env.Add("PAAS_BUILDPACKS=" + string.Join(',', entries));
+        // The operator's defaults (PAAS_PIP_INDEX_URL…), under names no config var can take (PAAS_ is the platform's).
+        foreach (var (name, value) in job.BuildDefaults ?? new Dictionary<string, string>())
+        {
+            if (name.StartsWith("PAAS_", StringComparison.Ordinal) && !name.Contains('='))
+                env.Add($"{name}={value}");
+        }
 
         var created = await docker.Containers.CreateContainerAsync(new CreateContainerParameters
         {

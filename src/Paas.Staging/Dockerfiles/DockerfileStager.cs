@@ -108,6 +108,9 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
             {
                 Tags = [tag],
                 Dockerfile = "Dockerfile",
+                // An image deploy always asks the registry: the tag may have moved, and a copy a cell already holds
+                // (another app's pull) must not stand in for credentials this deploy does not have.
+                Pull = job.Image is null ? null : "1",
                 BuildArgs = job.BuildArgs?.ToDictionary(kv => kv.Key, kv => kv.Value) ?? new Dictionary<string, string>(),
                 Memory = options.MemoryBytes,
                 MemorySwap = options.MemoryBytes,
@@ -182,8 +185,8 @@ public sealed class DockerfileStager(IDockerClient docker, StagingOptions option
     {
         if (job.Image is null || job.RegistryUsername is null)
             return [];
-        var first = job.Image.Split('/')[0];
-        var server = job.Image.Contains('/') && (first.Contains('.') || first.Contains(':') || first == "localhost") ? first : "https://index.docker.io/v1/";
+        var registry = ImageReferences.Registry(job.Image);
+        var server = registry == ImageReferences.DockerHub ? "https://index.docker.io/v1/" : registry;
         return [new AuthConfig { ServerAddress = server, Username = job.RegistryUsername, Password = job.RegistryPassword ?? "" }];
     }
 

@@ -15,7 +15,8 @@ public sealed record StagingJob(
     [property: JsonPropertyName("buildpacks")] IReadOnlyList<StagedBuildpack> Buildpacks,
     [property: JsonPropertyName("time_limit_seconds")] double TimeLimitSeconds,
     [property: JsonPropertyName("memory_bytes")] long MemoryBytes,
-    [property: JsonPropertyName("output_limit_bytes")] long OutputLimitBytes)
+    [property: JsonPropertyName("output_limit_bytes")] long OutputLimitBytes,
+    [property: JsonPropertyName("build_defaults")] IReadOnlyDictionary<string, string>? BuildDefaults = null)
 {
     /// <summary>null: the buildpack lifecycle; "dockerfile": the pushed tree's own Dockerfile (<see cref="Dockerfiles.DockerfileStager"/>).</summary>
     [JsonPropertyName("builder")] public string? Builder { get; init; }

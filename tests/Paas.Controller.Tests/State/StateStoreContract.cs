@@ -404,6 +404,29 @@ public abstract class StateStoreContract
         store.TryCreateApp("routed", "alice", out _);
         Assert.Equal(AppRouteOptions.None, store.RouteOptions("routed"));
     }
+
+    [Fact]
+    public void RegistryCredentials_RoundTrip_AndGoWithTheApp()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("pulls", "alice", out _);
+        Assert.Empty(store.RegistryCredentials("pulls"));
+
+        store.SetRegistryCredentials("pulls", new Dictionary<string, RegistryCredential>
+        {
+            ["registry.example.com"] = new("ci", "s3cret"),
+            ["127.0.0.1:5000"] = new("bob", "other"),
+        });
+        var read = Open().State.RegistryCredentials("pulls");
+        Assert.Equal(new RegistryCredential("ci", "s3cret"), read["registry.example.com"]);
+        Assert.Equal(new RegistryCredential("bob", "other"), read["127.0.0.1:5000"]);
+        store.SetRegistryCredentials("pulls", new Dictionary<string, RegistryCredential> { ["127.0.0.1:5000"] = new("bob", "new") });
+        Assert.Equal(["127.0.0.1:5000"], store.RegistryCredentials("pulls").Keys);
+
+        Assert.True(store.DeleteApp("pulls"));
+        store.TryCreateApp("pulls", "alice", out _);
+        Assert.Empty(store.RegistryCredentials("pulls"));
+    }
 }
 
 public sealed class SqliteStateStoreTests : StateStoreContract, IDisposable
