@@ -36,17 +36,20 @@ public static partial class ProcessCommands
             return 0;
         }
         cli.Out.WriteLine($"=== {app} instances");
-        cli.Out.WriteLine($"{"ID",-10} {"RELEASE",-8} {"STATE",-9} {"CELL",-10} {"SINCE",-20} {"RESTARTS",-9} {"CPU",-12} MEMORY");
+        cli.Out.WriteLine($"{"ID",-10} {"RELEASE",-8} {"STATE",-9} {"CELL",-10} {"SINCE",-20} {"RESTARTS",-9} {"CPU",-24} MEMORY");
         foreach (var i in instances.EnumerateArray())
         {
             var memory = $"{Mb(i.GetProperty("memory_used_bytes").GetInt64())}/{Mb(i.GetProperty("memory_limit_bytes").GetInt64())} MB";
             // CPU shares (1024 = one core's weight under contention); a controller older than the field leaves it out.
+            // and the hard cap in cores, when the instance's cell sets one.
             var cpu = i.TryGetProperty("cpu_shares", out var c) && c.ValueKind == JsonValueKind.Number ? $"{c.GetInt64()} shares" : "-";
+            if (i.TryGetProperty("cpu_cores", out var cores) && cores.ValueKind == JsonValueKind.Number)
+                cpu += string.Create(System.Globalization.CultureInfo.InvariantCulture, $", max {cores.GetDouble():0.##} cpu");
             var crash = i.GetProperty("last_crash");
             var crashNote = crash.ValueKind == JsonValueKind.Object
                 ? $"  last crash: exit {crash.GetProperty("exit_code").GetInt64()}{(crash.GetProperty("oom_killed").GetBoolean() ? " (out of memory)" : "")}"
                 : "";
-            cli.Out.WriteLine($"{i.GetProperty("id").GetString(),-10} v{i.GetProperty("release").GetInt32(),-7} {i.GetProperty("state").GetString(),-9} {i.GetProperty("cell").GetString(),-10} {i.GetProperty("since").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}  {i.GetProperty("restarts").GetInt32(),-9} {cpu,-12} {memory}{crashNote}");
+            cli.Out.WriteLine($"{i.GetProperty("id").GetString(),-10} v{i.GetProperty("release").GetInt32(),-7} {i.GetProperty("state").GetString(),-9} {i.GetProperty("cell").GetString(),-10} {i.GetProperty("since").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}  {i.GetProperty("restarts").GetInt32(),-9} {cpu,-24} {memory}{crashNote}");
         }
         return 0;
     }

@@ -71,6 +71,7 @@ public static class ProcessEndpoints
                 memory_used_bytes = i.MemoryUsedBytes,
                 memory_limit_bytes = i.MemoryLimitBytes,
                 cpu_shares = i.CpuShares,
+                cpu_cores = i.CpuCores,
             };
         }));
     }
