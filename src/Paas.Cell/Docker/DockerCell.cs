@@ -50,6 +50,14 @@ public sealed class DockerCell : ICell
 
     public string Name { get; }
 
+    /// <summary>
+    /// The cgroup parent of instance containers, null for the engine's default (PAAS_CELL_CGROUP_PARENT).
+    /// With the cgroupfs driver every container shares `/docker`, one scheduling entity beside the
+    /// platform's processes, and a busy loop in one instance spent the credit its neighbours' wake-ups
+    /// needed: `/` makes each instance an entity of its own, weighted by its shares.
+    /// </summary>
+    public string? CgroupParent { get; init; }
+
     public async Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken)
     {
         image = Local(image);
@@ -204,6 +212,7 @@ public sealed class DockerCell : ICell
                     [portKey] = [new PortBinding { HostIP = _address, HostPort = "" }],
                 },
                 NetworkMode = network,
+                CgroupParent = CgroupParent,
                 Memory = spec.MemoryBytes,
                 MemorySwap = spec.MemoryBytes,
                 // A weight, not a cap: idle cores stay usable, but a busy loop cannot take a neighbour's share.
@@ -487,7 +496,7 @@ public sealed class DockerCell : ICell
             {
                 MemoryLimitBytes = c.Labels.TryGetValue(MemoryLabel, out var memory) && long.TryParse(memory, out var limit) ? limit : 0,
                 CpuCores = c.Labels.TryGetValue(CpuLabel, out var cpu) && double.TryParse(cpu, NumberStyles.Float, CultureInfo.InvariantCulture, out var cores) ? cores : null,
-                MemoryUsedBytes = c.State == "running" ? MemoryUsed(c.ID) : 0,
+                MemoryUsedBytes = c.State == "running" ? MemoryUsed(c.ID, CgroupParent) : 0,
                 HealthCheck = c.Labels.TryGetValue(HealthCheckLabel, out var check) && check.Length > 0 ? JsonSerializer.Deserialize<HealthCheckSpec>(check) : null,
             };
             if (!state.Running)
@@ -558,9 +567,11 @@ public sealed class DockerCell : ICell
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : DateTimeOffset.UnixEpoch;
 
     /// <summary>Read from the cgroup (v1 or v2) rather than `docker stats`, which takes a second per container.</summary>
-    private static long MemoryUsed(string containerId)
+    private static long MemoryUsed(string containerId, string? cgroupParent)
     {
-        foreach (var path in new[] { $"/sys/fs/cgroup/memory/docker/{containerId}/memory.usage_in_bytes", $"/sys/fs/cgroup/system.slice/docker-{containerId}.scope/memory.current" })
+        var parent = cgroupParent is null ? "docker" : cgroupParent.Trim('/');
+        var v1 = parent.Length == 0 ? $"/sys/fs/cgroup/memory/{containerId}" : $"/sys/fs/cgroup/memory/{parent}/{containerId}";
+        foreach (var path in new[] { $"{v1}/memory.usage_in_bytes", $"/sys/fs/cgroup/system.slice/docker-{containerId}.scope/memory.current" })
         {
             try
             {

@@ -63,6 +63,7 @@ public static class SettingsCatalogue
         new("PAAS_CELL_ZONE", "`zone-1`", "cell agent", "its zone label (placement spreads instances over zones)"),
         new("PAAS_CELL_MEMORY_MB", "host memory", "cell agent", "memory it offers to instances"),
         new("PAAS_CELL_CPU_SHARES", "1024 per core × 4", "cell agent", "CPU shares it offers to instances (each weighs 1024 per GB of memory)"),
+        new("PAAS_CELL_CGROUP_PARENT", "the engine's (`/docker` with the cgroupfs driver)", "cell agent", "cgroup parent of instance containers; `/` (cgroupfs driver) makes each instance its own entity beside the platform's processes, so a busy instance's CPU use does not eat the scheduling credit of the others, which all share `/docker` otherwise (measured on 2 cores at load 37-75: a neighbour's median latency through the router beside a 4-loop spinner 0.8x its idle value, 2.5x under `/docker`)"),
         new("PAAS_CELL_MAX_INSTANCES", "`100`", "cell agent", "instances it runs at most"),
         new("PAAS_CELL_STACK_PREPULL", "on when `PAAS_REGISTRY` is set", "cell agent", "when the agent starts, pull the stack image the controller published to the registry (by digest), so a release pulled later moves only its app layer and the cell can stage; `paas cells` shows its state in STACK"),
         new("PAAS_CELL_ADDRESS", "`127.0.0.1`", "cell agent", "the address other hosts reach this cell at; instance ports are published on it and routes carry `address:port`; `paas cells` shows it"),
