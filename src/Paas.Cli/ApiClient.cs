@@ -6,11 +6,41 @@ using System.Text.Json;
 namespace Paas.Cli;
 
 /// <summary>The CLI's only way to the platform: JSON over HTTP to the controller's API.</summary>
-public sealed class ApiClient(CliConfig config)
+public sealed class ApiClient(CliConfig config, TimeSpan? timeout = null)
 {
-    private readonly HttpClient _http = new() { BaseAddress = new Uri(config.ApiUrl + "/"), Timeout = TimeSpan.FromMinutes(5) };
+    /// <summary>How long a call may wait for the API's answer (a rollout behind a config change can take minutes).</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+    private readonly TimeSpan _timeout = timeout ?? DefaultTimeout;
+    private readonly HttpClient _http = new() { BaseAddress = new Uri(config.ApiUrl + "/"), Timeout = Timeout.InfiniteTimeSpan };
 
     public string ApiUrl => config.ApiUrl;
+
+    /// <summary>GET, read into the API's own response type (Paas.Core.Api); an answer of another shape is one sentence.</summary>
+    public async Task<T> GetAsync<T>(string path) => Read<T>(await GetAsync(path), "GET", path);
+
+    public async Task<T> PostAsync<T>(string path, object body) => Read<T>(await PostAsync(path, body), "POST", path);
+
+    public async Task<T> PatchAsync<T>(string path, object body) => Read<T>(await PatchAsync(path, body), "PATCH", path);
+
+    private T Read<T>(JsonElement json, string method, string path)
+    {
+        try
+        {
+            return json.Deserialize<T>(Paas.Core.Api.ApiJson.Strict) ?? throw new JsonException("the answer is empty");
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NotSupportedException)
+        {
+            throw UnexpectedShape(method, path, e.Message);
+        }
+    }
+
+    private CliException UnexpectedShape(string method, string path, string detail) =>
+        new($"The Paas API at {config.ApiUrl} answered {method} /{path.TrimStart('/').Split('?')[0]} with a shape this CLI does not understand " +
+            $"({detail.Split('\n')[0].TrimEnd('.')}); the CLI and the platform are probably different versions.");
+
+    private CliException TimedOut() =>
+        new($"The Paas API at {config.ApiUrl} did not answer within {_timeout.TotalSeconds:0.#} s; try again, or check the platform with `paas cells`.");
 
     public Task<JsonElement> GetAsync(string path) => SendAsync(HttpMethod.Get, path, null);
 
@@ -32,7 +62,17 @@ public sealed class ApiClient(CliConfig config)
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RequireToken());
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            using var headers = new CancellationTokenSource(_timeout);
+            HttpResponseMessage answer;
+            try
+            {
+                answer = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token);
+            }
+            catch (OperationCanceledException) when (headers.IsCancellationRequested)
+            {
+                throw TimedOut();
+            }
+            using var response = answer;
             if (!response.IsSuccessStatusCode)
                 throw new CliException(ErrorMessage(response.StatusCode, await response.Content.ReadAsStringAsync()));
             using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
@@ -40,8 +80,17 @@ public sealed class ApiClient(CliConfig config)
             {
                 if (line.Length == 0)
                     continue;
-                using var doc = JsonDocument.Parse(line);
-                await onLine(doc.RootElement);
+                JsonDocument doc;
+                try
+                {
+                    doc = JsonDocument.Parse(line);
+                }
+                catch (JsonException)
+                {
+                    throw UnexpectedShape("POST", path, "a line that is not JSON");
+                }
+                using (doc)
+                    await onLine(doc.RootElement);
             }
         }
         catch (HttpRequestException e)
@@ -65,8 +114,17 @@ public sealed class ApiClient(CliConfig config)
         HttpResponseMessage response;
         try
         {
-            // Only the wait for the headers is bounded by the client's timeout; the body may flow for hours.
-            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            // Only the wait for the headers is bounded by the timeout; the body may flow for hours.
+            using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            headers.CancelAfter(_timeout);
+            try
+            {
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token);
+            }
+            catch (OperationCanceledException) when (headers.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw TimedOut();
+            }
         }
         catch (HttpRequestException e)
         {
@@ -89,21 +147,38 @@ public sealed class ApiClient(CliConfig config)
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RequireToken());
         if (body is not null)
             request.Content = JsonContent.Create(body);
+        using var deadline = new CancellationTokenSource(_timeout);
         HttpResponseMessage response;
+        string text;
         try
         {
-            response = await _http.SendAsync(request);
+            response = await _http.SendAsync(request, deadline.Token);
+            text = await response.Content.ReadAsStringAsync(deadline.Token);
         }
         catch (HttpRequestException e)
         {
             throw new CliException($"Cannot reach the Paas API at {config.ApiUrl}: {e.Message}");
         }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw TimedOut();
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"The connection to the Paas API was lost: {e.Message}");
+        }
         using (response)
         {
-            var text = await response.Content.ReadAsStringAsync();
             if (!response.IsSuccessStatusCode)
                 throw new CliException(ErrorMessage(response.StatusCode, text));
-            return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+            try
+            {
+                return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                throw UnexpectedShape(method.Method, path, "not JSON");
+            }
         }
     }
 

@@ -1,6 +1,8 @@
+using System.Reflection;
 using Paas.Cli;
 using Paas.Cli.Commands;
 using Paas.Cli.Help;
+using Paas.Cli.Parsing;
 
 var commands = AuthCommands.All()
     .Concat(AppsCommands.All())
@@ -24,10 +26,20 @@ commands.Add("completion", new("completion", "print a shell completion script (b
         throw new CliException("Only bash completion is available: paas completion bash", 2);
     cli.Out.Write(CompletionScript.Bash(commands.Values));
     return Task.FromResult(0);
-}));
+})
+{
+    Arguments = [new("SHELL", "the shell to complete in: bash")],
+});
 
 try
 {
+    if (args is ["--version" or "-v" or "version"])
+    {
+        var assembly = typeof(CliCommand).Assembly;
+        var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? assembly.GetName().Version?.ToString();
+        Console.WriteLine($"paas {version?.Split('+')[0]}");
+        return 0;
+    }
     if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
     {
         var topic = args.Length > 1 ? args[1] : null;
@@ -43,28 +55,40 @@ try
             return 0;
         }
         if (topic is not null && commands.TryGetValue(topic, out var about))
-            return Help(about);
+        {
+            Console.Write(CommandLine.Help(about));
+            return 0;
+        }
         Console.WriteLine("Usage: paas COMMAND [options]\n\nCommands:");
         foreach (var c in commands.Values.Where(c => !c.Hidden))
-            Console.WriteLine($"  {c.Name,-16} {c.Summary}");
-        Console.WriteLine("\nRun `paas COMMAND --help` for a command's options. Environment: PAAS_API_URL, PAAS_TOKEN, PAAS_DATA_DIR.");
+            Console.WriteLine($"  {c.Name,-24} {c.Summary}");
+        Console.WriteLine("\nRun `paas COMMAND --help` for a command's options; `paas --version` for the version. Environment: PAAS_API_URL, PAAS_TOKEN, PAAS_DATA_DIR.");
         return 0;
     }
-    if (!commands.TryGetValue(args[0], out var command))
+    if (!commands.ContainsKey(args[0]))
         throw new CliException($"'{args[0]}' is not a paas command; see `paas --help`.", 2);
-    var parsed = ParsedArgs.Parse(args.Skip(1));
-    if (parsed.Has("help"))
-        return Help(command);
-    return await command.Run(parsed, new CliContext(CliConfig.Load(), Console.Out));
+    var request = new CommandLine(commands.Values).Parse(args);
+    if (request.WantsHelp)
+    {
+        Console.Write(CommandLine.Help(request.Command));
+        return 0;
+    }
+    return await request.Command.Run(request.Args, new CliContext(CliConfig.Load(), Console.Out));
 }
 catch (CliException e)
 {
     Console.Error.WriteLine($"{Terminal.ErrorPrefix}{e.Message}");
     return e.ExitCode;
 }
-
-static int Help(CliCommand command)
+catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or System.Text.Json.JsonException)
 {
-    Console.WriteLine($"Usage: {command.Usage}\n\n{command.Summary}.");
-    return 0;
+    // A command still reading JsonElement met an answer without the field it needs, or of another type.
+    Console.Error.WriteLine($"{Terminal.ErrorPrefix}The Paas API answered with a shape this CLI does not understand ({e.Message.Split('\n')[0].TrimEnd('.')}); the CLI and the platform are probably different versions.");
+    return 1;
+}
+catch (Exception e)
+{
+    // Never a stack trace: one sentence, and the kind of failure for a bug report.
+    Console.Error.WriteLine($"{Terminal.ErrorPrefix}paas failed unexpectedly ({e.GetType().Name}: {e.Message.Split('\n')[0].TrimEnd('.')}).");
+    return 1;
 }

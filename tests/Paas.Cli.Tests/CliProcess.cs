@@ -5,14 +5,23 @@ namespace Paas.Cli.Tests;
 /// <summary>Runs the built `paas` (paas.dll next to the tests) with no platform behind it, for commands that need none.</summary>
 public static class CliProcess
 {
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => RunInAsync(null, args);
+
+    /// <summary>Runs it in <paramref name="directory"/> (a git repository whose remotes say which app), or the test's own.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunInAsync(string? directory, params string[] args) =>
+        RunAgainstAsync("http://127.0.0.1:9", directory, args);
+
+    /// <summary>Runs it against the API at <paramref name="apiUrl"/> (a <see cref="FakeApi"/>).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAgainstAsync(string apiUrl, string? directory, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (directory is not null)
+            start.WorkingDirectory = directory;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "paas.dll"));
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
         // Nothing listens here: a command that tried the API would fail fast rather than reach a real platform.
-        start.Environment["PAAS_API_URL"] = "http://127.0.0.1:9";
+        start.Environment["PAAS_API_URL"] = apiUrl;
         start.Environment["PAAS_TOKEN"] = "test-token";
         start.Environment.Remove("NO_COLOR");
         using var process = Process.Start(start)!;

@@ -8,16 +8,16 @@ public static class AddonCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("addons", "list add-ons: state, plan, host, size on disk", "paas addons [-a APP] [--json]", ListAsync),
+        new("addons", "list add-ons: state, plan, host, size on disk", "paas addons [-a APP] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Json) },
         new("addons:create", "create a PostgreSQL or Redis add-on; its URL is set as DATABASE_URL / REDIS_URL (a new release)",
-            "paas addons:create postgresql[:hobby|small|standard] | redis[:PLAN] [-a APP] [--json]", CreateAsync),
-        new("addons:destroy", "destroy an add-on: its server, its data and its config var", "paas addons:destroy NAME [-a APP] --confirm APP", DestroyAsync),
-        new("pg:psql", "run SQL in the app's PostgreSQL add-on (-c SQL, or SQL on standard input)", "paas pg:psql [-a APP] [-c SQL]", PsqlAsync),
-        new("pg:backups", "list the app's PostgreSQL backups", "paas pg:backups [-a APP] [--json]", BackupsAsync),
-        new("pg:backups:capture", "back up the app's PostgreSQL add-on now (pg_dump, kept on the controller)", "paas pg:backups:capture [-a APP] [--json]", CaptureAsync),
-        new("pg:backups:restore", "replace the database's contents with a backup's", "paas pg:backups:restore ID [-a APP] --confirm APP", RestoreAsync),
-        new("pg:backups:download", "save a backup's dump (pg_restore format) to a file", "paas pg:backups:download ID [-a APP] [--output FILE]", DownloadAsync),
-        new("redis:cli", "run a command in the app's Redis add-on", "paas redis:cli [-a APP] -c 'COMMAND ARGS'", RedisCliAsync),
+            "paas addons:create postgresql[:hobby|small|standard] | redis[:PLAN] [-a APP] [--json]", CreateAsync) { Arguments = [new("SERVICE[:PLAN]", "postgresql or redis, with an optional plan")], Options = Opt.AppScoped(Opt.Json) },
+        new("addons:destroy", "destroy an add-on: its server, its data and its config var", "paas addons:destroy NAME [-a APP] --confirm APP", DestroyAsync) { Arguments = [new("NAME", "the add-on to destroy")], Options = Opt.AppScoped(Opt.Confirm) },
+        new("pg:psql", "run SQL in the app's PostgreSQL add-on (-c SQL, or SQL on standard input)", "paas pg:psql [-a APP] [-c SQL]", PsqlAsync) { Options = Opt.AppScoped(new CliOption("command", "SQL", "the SQL to run (default: standard input)") { Short = "-c" }) },
+        new("pg:backups", "list the app's PostgreSQL backups", "paas pg:backups [-a APP] [--json]", BackupsAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("pg:backups:capture", "back up the app's PostgreSQL add-on now (pg_dump, kept on the controller)", "paas pg:backups:capture [-a APP] [--json]", CaptureAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("pg:backups:restore", "replace the database's contents with a backup's", "paas pg:backups:restore ID [-a APP] --confirm APP", RestoreAsync) { Arguments = [new("ID", "the backup to restore")], Options = Opt.AppScoped(Opt.Confirm) },
+        new("pg:backups:download", "save a backup's dump (pg_restore format) to a file", "paas pg:backups:download ID [-a APP] [--output FILE]", DownloadAsync) { Arguments = [new("ID", "the backup to download")], Options = Opt.AppScoped(new CliOption("output", "FILE", "where to save the dump")) },
+        new("redis:cli", "run a command in the app's Redis add-on", "paas redis:cli [-a APP] -c 'COMMAND ARGS'", RedisCliAsync) { Options = Opt.AppScoped(new CliOption("command", "COMMAND", "the Redis command to run, with its arguments") { Short = "-c" }) },
     ];
 
     private static string AddonsPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/addons";

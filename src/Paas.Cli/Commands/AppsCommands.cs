@@ -1,3 +1,4 @@
+using Paas.Core.Api;
 using System.Text.Json;
 
 namespace Paas.Cli.Commands;
@@ -6,28 +7,28 @@ public static class AppsCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("apps", "list apps", "paas apps [--json]", ListAsync),
-        new("apps:create", "create an app", "paas apps:create NAME [--json]", CreateAsync),
-        new("apps:info", "show an app", "paas apps:info [-a APP] [--json]", InfoAsync),
-        new("apps:destroy", "destroy an app, its instances and its repository", "paas apps:destroy -a APP --confirm APP", DestroyAsync),
+        new("apps", "list apps", "paas apps [--json]", ListAsync) { Options = [Opt.Json] },
+        new("apps:create", "create an app", "paas apps:create NAME [--json]", CreateAsync) { Arguments = [new("NAME", "the new app's name")], Options = [Opt.App, Opt.Json] },
+        new("apps:info", "show an app", "paas apps:info [-a APP] [--json]", InfoAsync) { Arguments = [new("APP", "the app (or -a APP)")], Options = Opt.AppScoped(Opt.Json) },
+        new("apps:destroy", "destroy an app, its instances and its repository", "paas apps:destroy -a APP --confirm APP", DestroyAsync) { Options = Opt.AppScoped(Opt.Confirm) },
     ];
 
     private static async Task<int> ListAsync(ParsedArgs args, CliContext cli)
     {
-        var apps = await cli.Api.GetAsync("v1/apps");
+        var apps = await cli.Api.GetAsync<List<AppResponse>>("v1/apps");
         if (args.Json)
         {
             cli.WriteJson(apps);
             return 0;
         }
-        if (apps.GetArrayLength() == 0)
+        if (apps.Count == 0)
         {
             cli.Out.WriteLine("You have no apps. Create one with: paas apps:create NAME");
             return 0;
         }
         cli.Out.WriteLine("=== Apps");
-        foreach (var app in apps.EnumerateArray())
-            cli.Out.WriteLine(app.GetProperty("name").GetString());
+        foreach (var app in apps)
+            cli.Out.WriteLine(app.Name);
         return 0;
     }
 
@@ -35,31 +36,31 @@ public static class AppsCommands
     {
         var name = args.Positionals.FirstOrDefault() ?? args.Get("app")
             ?? throw new CliException("An app name is required: paas apps:create NAME", 2);
-        var app = await cli.Api.PostAsync("v1/apps", new { name });
+        var app = await cli.Api.PostAsync<AppResponse>("v1/apps", new { name });
         if (args.Json)
         {
             cli.WriteJson(app);
             return 0;
         }
         cli.Out.WriteLine($"Creating {name}... done");
-        cli.Out.WriteLine($"{app.GetProperty("web_url").GetString()} | {app.GetProperty("git_url").GetString()}");
+        cli.Out.WriteLine($"{app.WebUrl} | {app.GitUrl}");
         return 0;
     }
 
     private static async Task<int> InfoAsync(ParsedArgs args, CliContext cli)
     {
         var name = cli.ResolveApp(args, allowPositional: true);
-        var app = await cli.Api.GetAsync($"v1/apps/{Uri.EscapeDataString(name)}");
+        var app = await cli.Api.GetAsync<AppResponse>($"v1/apps/{Uri.EscapeDataString(name)}");
         if (args.Json)
         {
             cli.WriteJson(app);
             return 0;
         }
         cli.Out.WriteLine($"=== {name}");
-        cli.Out.WriteLine($"Git URL:  {app.GetProperty("git_url").GetString()}");
-        cli.Out.WriteLine($"Web URL:  {app.GetProperty("web_url").GetString()}");
-        cli.Out.WriteLine($"Owner:    {app.GetProperty("owner").GetString()}");
-        cli.Out.WriteLine($"Release:  {(app.GetProperty("release").ValueKind == JsonValueKind.Number ? "v" + app.GetProperty("release").GetInt32() : "none yet")}");
+        cli.Out.WriteLine($"Git URL:  {app.GitUrl}");
+        cli.Out.WriteLine($"Web URL:  {app.WebUrl}");
+        cli.Out.WriteLine($"Owner:    {app.Owner}");
+        cli.Out.WriteLine($"Release:  {(app.Release is { } release ? "v" + release : "none yet")}");
         return 0;
     }
 

@@ -7,16 +7,16 @@ public static class AuthCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("login", "save an API token (and API URL) for this user after checking it", "paas login [--token TOKEN | < token-file] [--api URL]", LoginAsync),
+        new("login", "save an API token (and API URL) for this user after checking it", "paas login [--token TOKEN | < token-file] [--api URL]", LoginAsync) { Options = [new CliOption("token", "TOKEN", "the API token (default: read from standard input)"), new CliOption("api", "URL", "the platform's API URL, saved for later commands")] },
         new("logout", "forget the saved token", "paas logout", LogoutAsync),
-        new("whoami", "show the user the current token belongs to", "paas whoami [--json]", WhoAmIAsync),
+        new("whoami", "show the user the current token belongs to", "paas whoami [--json]", WhoAmIAsync) { Options = [Opt.Json] },
         new("auth:token", "print the current API token (for scripts and HEROKU_API_KEY)", "paas auth:token", TokenAsync),
-        new("tokens", "list your API tokens", "paas tokens [--json]", TokensAsync),
-        new("tokens:create", "create another API token for yourself (shown once)", "paas tokens:create [--description TEXT] [--json]", CreateTokenAsync),
-        new("tokens:revoke", "revoke one of your API tokens", "paas tokens:revoke ID", RevokeTokenAsync),
-        new("users", "list users (operators)", "paas users [--json]", UsersAsync),
-        new("users:create", "create a user and print their first token (operators)", "paas users:create NAME [--admin] [--json]", CreateUserAsync),
-        new("users:remove", "remove a user and revoke their tokens (operators)", "paas users:remove NAME", RemoveUserAsync),
+        new("tokens", "list your API tokens", "paas tokens [--json]", TokensAsync) { Options = [Opt.Json] },
+        new("tokens:create", "create another API token for yourself (shown once)", "paas tokens:create [--description TEXT] [--json]", CreateTokenAsync) { Options = [new CliOption("description", "TEXT", "what the token is for"), Opt.Json] },
+        new("tokens:revoke", "revoke one of your API tokens", "paas tokens:revoke ID", RevokeTokenAsync) { Arguments = [new("ID", "the token's id (see paas tokens)")] },
+        new("users", "list users (operators)", "paas users [--json]", UsersAsync) { Options = [Opt.Json] },
+        new("users:create", "create a user and print their first token (operators)", "paas users:create NAME [--admin] [--json]", CreateUserAsync) { Arguments = [new("NAME", "the user's name")], Options = [new CliOption("admin", null, "make the user an operator"), Opt.Json] },
+        new("users:remove", "remove a user and revoke their tokens (operators)", "paas users:remove NAME", RemoveUserAsync) { Arguments = [new("NAME", "the user to remove")] },
     ];
 
     private static async Task<int> LoginAsync(ParsedArgs args, CliContext cli)

@@ -7,12 +7,12 @@ public static class BuildpackCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("buildpacks", "list the app's buildpacks (none: detected at each push)", "paas buildpacks [-a APP] [--json]", ListAsync),
-        new("buildpacks:set", "set the app's buildpacks, in order (or replace the one at -i N)", "paas buildpacks:set BUILDPACK... [-i N] [-a APP]", SetAsync),
-        new("buildpacks:add", "add a buildpack (at the end, or at position -i N)", "paas buildpacks:add BUILDPACK [-i N] [-a APP]", AddAsync),
-        new("buildpacks:remove", "remove a buildpack, by name/URL or by -i N", "paas buildpacks:remove [BUILDPACK | -i N] [-a APP]", RemoveAsync),
-        new("buildpacks:clear", "clear the app's buildpacks (back to detection)", "paas buildpacks:clear [-a APP]", ClearAsync),
-        new("builds:cache:purge", "empty the app's build cache; the next build starts cold", "paas builds:cache:purge [-a APP]", PurgeAsync),
+        new("buildpacks", "list the app's buildpacks (none: detected at each push)", "paas buildpacks [-a APP] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("buildpacks:set", "set the app's buildpacks, in order (or replace the one at -i N)", "paas buildpacks:set BUILDPACK... [-i N] [-a APP]", SetAsync) { Arguments = [new("BUILDPACK", "a buildpack name or URL", Many: true)], Options = Opt.AppScoped(new CliOption("index", "N", "the buildpack's position, from 1") { Short = "-i" }) },
+        new("buildpacks:add", "add a buildpack (at the end, or at position -i N)", "paas buildpacks:add BUILDPACK [-i N] [-a APP]", AddAsync) { Arguments = [new("BUILDPACK", "a buildpack name or URL")], Options = Opt.AppScoped(new CliOption("index", "N", "the buildpack's position, from 1") { Short = "-i" }) },
+        new("buildpacks:remove", "remove a buildpack, by name/URL or by -i N", "paas buildpacks:remove [BUILDPACK | -i N] [-a APP]", RemoveAsync) { Arguments = [new("BUILDPACK", "a buildpack name or URL")], Options = Opt.AppScoped(new CliOption("index", "N", "the buildpack's position, from 1") { Short = "-i" }) },
+        new("buildpacks:clear", "clear the app's buildpacks (back to detection)", "paas buildpacks:clear [-a APP]", ClearAsync) { Options = Opt.AppScoped() },
+        new("builds:cache:purge", "empty the app's build cache; the next build starts cold", "paas builds:cache:purge [-a APP]", PurgeAsync) { Options = Opt.AppScoped() },
     ];
 
     private static string PathOf(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/buildpacks";
@@ -94,17 +94,9 @@ public static class BuildpackCommands
         return 0;
     }
 
-    /// <summary>The position from `--index N` or Heroku's `-i N` (which the shared parser leaves among the positionals).</summary>
+    /// <summary>The position from `-i N` / `--index N`.</summary>
     private static int? Index(ParsedArgs args)
     {
-        var at = args.Positionals.IndexOf("-i");
-        if (at >= 0)
-        {
-            if (at + 1 >= args.Positionals.Count)
-                throw new CliException("Option -i needs a value.", 2);
-            args.Options["index"] = args.Positionals[at + 1];
-            args.Positionals.RemoveRange(at, 2);
-        }
         if (args.Get("index") is not { } text)
             return null;
         return int.TryParse(text, out var index) && index >= 1

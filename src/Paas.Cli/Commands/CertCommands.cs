@@ -7,16 +7,16 @@ public static class CertCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("certs", "list the certificate of each custom domain: source, expiry, and automatic issuance state or error", "paas certs [-a APP] [--json]", ListAsync),
-        new("certs:add", "serve the app's domains that a PEM certificate covers with it", "paas certs:add CERT_FILE KEY_FILE [-a APP] [--json]", AddAsync),
+        new("certs", "list the certificate of each custom domain: source, expiry, and automatic issuance state or error", "paas certs [-a APP] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("certs:add", "serve the app's domains that a PEM certificate covers with it", "paas certs:add CERT_FILE KEY_FILE [-a APP] [--json]", AddAsync) { Arguments = [new("CERT_FILE", "the PEM certificate (with its chain)"), new("KEY_FILE", "its PEM private key")], Options = Opt.AppScoped(Opt.Json) },
         new("certs:auto:enable", "obtain and renew certificates for the app's domains from the ACME directory (Let's Encrypt)", "paas certs:auto:enable [-a APP] [--json]",
-            (args, cli) => AutoAsync(args, cli, on: true)),
+            (args, cli) => AutoAsync(args, cli, on: true)) { Options = Opt.AppScoped(Opt.Json) },
         new("certs:auto:disable", "stop renewing the app's certificates automatically", "paas certs:auto:disable [-a APP] [--json]",
-            (args, cli) => AutoAsync(args, cli, on: false)),
+            (args, cli) => AutoAsync(args, cli, on: false)) { Options = Opt.AppScoped(Opt.Json) },
         new("certs:redirect:enable", "redirect the app's plain-HTTP requests to HTTPS (308; ACME challenges excepted)", "paas certs:redirect:enable [-a APP] [--json]",
-            (args, cli) => RedirectAsync(args, cli, on: true)),
+            (args, cli) => RedirectAsync(args, cli, on: true)) { Options = Opt.AppScoped(Opt.Json) },
         new("certs:redirect:disable", "serve the app over plain HTTP again", "paas certs:redirect:disable [-a APP] [--json]",
-            (args, cli) => RedirectAsync(args, cli, on: false)),
+            (args, cli) => RedirectAsync(args, cli, on: false)) { Options = Opt.AppScoped(Opt.Json) },
     ];
 
     private static async Task<int> RedirectAsync(ParsedArgs args, CliContext cli, bool on)

@@ -5,9 +5,9 @@ public static class CollaboratorCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("collaborators", "list who has access to an app", "paas collaborators [-a APP] [--json]", ListAsync),
-        new("collaborators:add", "give a user access to an app (owner or operator)", "paas collaborators:add USER [-a APP]", AddAsync),
-        new("collaborators:remove", "take a user's access away (or leave an app yourself)", "paas collaborators:remove USER [-a APP]", RemoveAsync),
+        new("collaborators", "list who has access to an app", "paas collaborators [-a APP] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("collaborators:add", "give a user access to an app (owner or operator)", "paas collaborators:add USER [-a APP]", AddAsync) { Arguments = [new("USER", "the user to give access")], Options = Opt.AppScoped() },
+        new("collaborators:remove", "take a user's access away (or leave an app yourself)", "paas collaborators:remove USER [-a APP]", RemoveAsync) { Arguments = [new("USER", "the user to take access from")], Options = Opt.AppScoped() },
     ];
 
     private static string AppPath(CliContext cli, ParsedArgs args) => $"v1/apps/{Uri.EscapeDataString(cli.ResolveApp(args))}";

@@ -1,3 +1,4 @@
+using Paas.Core.Api;
 using System.Text.Json;
 
 namespace Paas.Cli.Commands;
@@ -7,10 +8,10 @@ public static class ConfigCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("config", "list an app's config vars", "paas config [-a APP] [--shell | --json]", ListAsync),
-        new("config:get", "print one config var's value", "paas config:get NAME [-a APP]", GetAsync),
-        new("config:set", "set config vars; a new release rolls out", "paas config:set NAME=VALUE... [-a APP] [--json]", SetAsync),
-        new("config:unset", "remove config vars; a new release rolls out", "paas config:unset NAME... [-a APP] [--json]", UnsetAsync),
+        new("config", "list an app's config vars", "paas config [-a APP] [--shell | --json]", ListAsync) { Options = Opt.AppScoped(new CliOption("shell", null, "print NAME=VALUE lines for a shell or .env file"), Opt.Json) },
+        new("config:get", "print one config var's value", "paas config:get NAME [-a APP]", GetAsync) { Arguments = [new("NAME", "the config var")], Options = Opt.AppScoped() },
+        new("config:set", "set config vars; a new release rolls out", "paas config:set NAME=VALUE... [-a APP] [--json]", SetAsync) { Arguments = [new("NAME=VALUE", "a config var and its value", Many: true)], Options = Opt.AppScoped(Opt.Json) },
+        new("config:unset", "remove config vars; a new release rolls out", "paas config:unset NAME... [-a APP] [--json]", UnsetAsync) { Arguments = [new("NAME", "a config var to remove", Many: true)], Options = Opt.AppScoped(Opt.Json) },
     ];
 
     private static string ConfigPath(CliContext cli, string app) => $"v1/apps/{Uri.EscapeDataString(app)}/config";
@@ -18,23 +19,23 @@ public static class ConfigCommands
     private static async Task<int> ListAsync(ParsedArgs args, CliContext cli)
     {
         var app = cli.ResolveApp(args);
-        var config = await cli.Api.GetAsync(ConfigPath(cli, app));
+        var config = await cli.Api.GetAsync<Dictionary<string, string>>(ConfigPath(cli, app));
         if (args.Json)
         {
             cli.WriteJson(config);
             return 0;
         }
-        var vars = config.EnumerateObject().ToList();
+        var vars = config.Select(v => (Name: v.Key, Value: v.Value)).ToList();
         if (args.Has("shell"))
         {
             foreach (var v in vars)
-                cli.Out.WriteLine($"{v.Name}={ShellQuote(v.Value.GetString() ?? "")}");
+                cli.Out.WriteLine($"{v.Name}={ShellQuote(v.Value)}");
             return 0;
         }
         cli.Out.WriteLine($"=== {app} Config Vars");
         var width = vars.Count == 0 ? 0 : vars.Max(v => v.Name.Length) + 1;
         foreach (var v in vars)
-            cli.Out.WriteLine($"{(v.Name + ":").PadRight(width)} {v.Value.GetString()}");
+            cli.Out.WriteLine($"{(v.Name + ":").PadRight(width)} {v.Value}");
         return 0;
     }
 
@@ -42,10 +43,10 @@ public static class ConfigCommands
     {
         var name = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which config var: paas config:get NAME", 2);
         var app = cli.ResolveApp(args);
-        var config = await cli.Api.GetAsync(ConfigPath(cli, app));
-        if (!config.TryGetProperty(name, out var value))
+        var config = await cli.Api.GetAsync<Dictionary<string, string>>(ConfigPath(cli, app));
+        if (!config.TryGetValue(name, out var value))
             throw new CliException($"{name} is not set on {app}.");
-        cli.Out.WriteLine(value.GetString());
+        cli.Out.WriteLine(value);
         return 0;
     }
 
@@ -78,10 +79,10 @@ public static class ConfigCommands
         if (!args.Json)
             cli.Out.Write($"{doing} and restarting {app}... ");
         cli.Out.Flush();
-        JsonElement result;
+        ConfigChangeResponse result;
         try
         {
-            result = await cli.Api.PatchAsync(ConfigPath(cli, app), changes);
+            result = await cli.Api.PatchAsync<ConfigChangeResponse>(ConfigPath(cli, app), changes);
         }
         catch (CliException)
         {
@@ -94,9 +95,8 @@ public static class ConfigCommands
             cli.WriteJson(result);
             return 0;
         }
-        var release = result.GetProperty("release");
-        cli.Out.WriteLine(release.ValueKind == JsonValueKind.Number
-            ? $"done, v{release.GetInt32()}"
+        cli.Out.WriteLine(result.Release is { } release
+            ? $"done, v{release}"
             : "done (no release yet: the vars apply from the first deploy)");
         return 0;
     }

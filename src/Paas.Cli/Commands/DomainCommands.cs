@@ -1,3 +1,4 @@
+using Paas.Core.Api;
 using System.Text.Json;
 
 namespace Paas.Cli.Commands;
@@ -7,9 +8,9 @@ public static class DomainCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("domains", "list the app's custom domains", "paas domains [-a APP] [--json]", ListAsync),
-        new("domains:add", "serve the app on a custom hostname (or a wildcard like *.example.com)", "paas domains:add HOSTNAME [-a APP] [--json]", AddAsync),
-        new("domains:remove", "stop serving the app on a custom hostname", "paas domains:remove HOSTNAME [-a APP] [--json]", RemoveAsync),
+        new("domains", "list the app's custom domains", "paas domains [-a APP] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("domains:add", "serve the app on a custom hostname (or a wildcard like *.example.com)", "paas domains:add HOSTNAME [-a APP] [--json]", AddAsync) { Arguments = [new("HOSTNAME", "the hostname to serve, or a wildcard like *.example.com")], Options = Opt.AppScoped(Opt.Json) },
+        new("domains:remove", "stop serving the app on a custom hostname", "paas domains:remove HOSTNAME [-a APP] [--json]", RemoveAsync) { Arguments = [new("HOSTNAME", "the hostname to stop serving")], Options = Opt.AppScoped(Opt.Json) },
     ];
 
     private static string PathOf(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/domains";
@@ -20,20 +21,20 @@ public static class DomainCommands
     private static async Task<int> ListAsync(ParsedArgs args, CliContext cli)
     {
         var app = cli.ResolveApp(args);
-        var domains = await cli.Api.GetAsync(PathOf(app));
+        var domains = await cli.Api.GetAsync<List<DomainResponse>>(PathOf(app));
         if (args.Json)
         {
             cli.WriteJson(domains);
             return 0;
         }
-        if (domains.GetArrayLength() == 0)
+        if (domains.Count == 0)
         {
             cli.Out.WriteLine($"{app} has no custom domains. Add one with: paas domains:add www.example.com -a {app}");
             return 0;
         }
         cli.WriteHeading($"{app} Custom Domains");
-        foreach (var d in domains.EnumerateArray())
-            cli.Out.WriteLine($"{d.GetProperty("hostname").GetString(),-40} added {d.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}");
+        foreach (var d in domains)
+            cli.Out.WriteLine($"{d.Hostname,-40} added {d.CreatedAt:yyyy-MM-dd HH:mm:ss}");
         return 0;
     }
 
@@ -41,13 +42,13 @@ public static class DomainCommands
     {
         var hostname = Hostname(args, "domains:add");
         var app = cli.ResolveApp(args);
-        var domain = await cli.Api.PostAsync(PathOf(app), new { hostname });
+        var domain = await cli.Api.PostAsync<DomainResponse>(PathOf(app), new { hostname });
         if (args.Json)
         {
             cli.WriteJson(domain);
             return 0;
         }
-        var added = domain.GetProperty("hostname").GetString();
+        var added = domain.Hostname;
         cli.Out.WriteLine($"Adding {added} to {app}... done");
         cli.Out.WriteLine($"Point {added}'s DNS (a CNAME, or an A record) at the Paas router to reach {app} there.");
         return 0;

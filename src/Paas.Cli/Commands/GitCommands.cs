@@ -4,8 +4,8 @@ public static class GitCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("git:remote", "add the `paas` git remote for an app and set up push credentials", "paas git:remote [APP | -a APP] [--remote NAME]", RemoteAsync),
-        new("git:credential", "git credential helper (used by git, not by people)", "paas git:credential get|store|erase", CredentialAsync) { Hidden = true },
+        new("git:remote", "add the `paas` git remote for an app and set up push credentials", "paas git:remote [APP | -a APP] [--remote NAME]", RemoteAsync) { Arguments = [new("APP", "the app (or -a APP)")], Options = [Opt.App, new CliOption("remote", "NAME", "the git remote to add or update (default: paas)") { Short = "-r" }] },
+        new("git:credential", "git credential helper (used by git, not by people)", "paas git:credential get|store|erase", CredentialAsync) { Hidden = true, Arguments = [new("ACTION", "get, store or erase", Many: true)] },
     ];
 
     /// <summary>

@@ -10,7 +10,7 @@ public static class LogsCommands
     public static IEnumerable<CliCommand> All() =>
     [
         new("logs", "show an app's log: its output, router, staging and platform lines (--tail keeps following)",
-            "paas logs [-a APP] [-n NUM] [--tail] [--source app|router|staging|platform] [--ps web.1] [--json]", LogsAsync),
+            "paas logs [-a APP] [-n NUM] [--tail] [--source app|router|staging|platform] [-d|--dyno web.1] [--json]", LogsAsync) { Options = Opt.AppScoped(Opt.Num, new CliOption("tail", null, "keep following new lines") { Short = "-t" }, new CliOption("source", "SOURCE", "only lines from app, router, staging or platform") { Short = "-s" }, new CliOption("ps", "DYNO", "only lines of one process type or instance (web, web.1)") { Short = "-d", Aliases = ["--dyno"] }, Opt.Json) },
     ];
 
     private static async Task<int> LogsAsync(ParsedArgs args, CliContext cli)

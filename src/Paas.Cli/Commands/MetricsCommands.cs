@@ -9,7 +9,7 @@ public static class MetricsCommands
     public static IEnumerable<CliCommand> All() =>
     [
         new("metrics", "the app's req/s, p50/p99 latency, 5xx rate, and memory and CPU per process type",
-            "paas metrics [-a APP] [--since 5m|2h|2026-01-31T10:00:00Z] [--json]", ShowAsync),
+            "paas metrics [-a APP] [--since 5m|2h|2026-01-31T10:00:00Z] [--json]", ShowAsync) { Options = Opt.AppScoped(new CliOption("since", "WHEN", "the window: 5m, 2h, or a UTC time (default: 5m)"), Opt.Json) },
     ];
 
     private static async Task<int> ShowAsync(ParsedArgs args, CliContext cli)

@@ -1,3 +1,4 @@
+using Paas.Core.Api;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -7,13 +8,13 @@ public static partial class ProcessCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("ps", "list an app's instances", "paas ps [-a APP] [--json]", PsAsync),
-        new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", ScaleAsync),
-        new("ps:restart", "restart instances one at a time (all, or one process type)", "paas ps:restart [TYPE] [-a APP]", RestartAsync),
-        new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP]", StopAsync),
-        new("healthcheck:set", "set how a process type is health-checked: --http PATH, or --port", "paas healthcheck:set TYPE (--http PATH | --port) [--timeout S] [--interval S] [--grace S] [-a APP]", HealthCheckAsync),
-        new("events", "list an app's events: deploys, scaling, crashes", "paas events [-a APP] [-n NUM] [--json]", EventsAsync),
-        new("cells", "list cells (operators)", "paas cells [--json]", CellsAsync),
+        new("ps", "list an app's instances", "paas ps [-a APP] [--json]", PsAsync) { Options = Opt.AppScoped(Opt.Json) },
+        new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", ScaleAsync) { Arguments = [new("TYPE=QTY[:SIZE]", "a process type, its instance count and optional memory size", Many: true)], Options = Opt.AppScoped(Opt.Json) },
+        new("ps:restart", "restart instances one at a time (all, or one process type)", "paas ps:restart [TYPE] [-a APP]", RestartAsync) { Arguments = [new("TYPE", "the process type (default: all)")], Options = Opt.AppScoped() },
+        new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP]", StopAsync) { Arguments = [new("TYPE", "the process type")], Options = Opt.AppScoped() },
+        new("healthcheck:set", "set how a process type is health-checked: --http PATH, or --port", "paas healthcheck:set TYPE (--http PATH | --port) [--timeout S] [--interval S] [--grace S] [-a APP]", HealthCheckAsync) { Arguments = [new("TYPE", "the process type")], Options = Opt.AppScoped(new CliOption("http", "PATH", "check with an HTTP GET of this path"), new CliOption("port", null, "check that the port accepts connections"), new CliOption("timeout", "S", "seconds a check may take"), new CliOption("interval", "S", "seconds between checks"), new CliOption("grace", "S", "seconds after start before checks count")) },
+        new("events", "list an app's events: deploys, scaling, crashes", "paas events [-a APP] [-n NUM] [--json]", EventsAsync) { Options = Opt.AppScoped(Opt.Num, Opt.Json) },
+        new("cells", "list cells (operators)", "paas cells [--json]", CellsAsync) { Options = [Opt.Json] },
     ];
 
     [GeneratedRegex("^([a-zA-Z0-9_-]+)=([0-9]+)?(?::([0-9]+[MGmg]B?))?$")]
@@ -24,32 +25,30 @@ public static partial class ProcessCommands
     private static async Task<int> PsAsync(ParsedArgs args, CliContext cli)
     {
         var app = cli.ResolveApp(args);
-        var instances = await cli.Api.GetAsync($"v1/apps/{Uri.EscapeDataString(app)}/ps");
+        var instances = await cli.Api.GetAsync<List<InstanceResponse>>($"v1/apps/{Uri.EscapeDataString(app)}/ps");
         if (args.Json)
         {
             cli.WriteJson(instances);
             return 0;
         }
-        if (instances.GetArrayLength() == 0)
+        if (instances.Count == 0)
         {
             cli.Out.WriteLine($"{app} has no instances. Deploy with `git push paas main`, or scale with `paas ps:scale web=1`.");
             return 0;
         }
         cli.Out.WriteLine($"=== {app} instances");
         cli.Out.WriteLine($"{"ID",-10} {"RELEASE",-8} {"STATE",-9} {"CELL",-10} {"SINCE",-20} {"RESTARTS",-9} {"CPU",-24} MEMORY");
-        foreach (var i in instances.EnumerateArray())
+        foreach (var i in instances)
         {
-            var memory = $"{Mb(i.GetProperty("memory_used_bytes").GetInt64())}/{Mb(i.GetProperty("memory_limit_bytes").GetInt64())} MB";
-            // CPU shares (1024 = one core's weight under contention); a controller older than the field leaves it out.
-            // and the hard cap in cores, when the instance's cell sets one.
-            var cpu = i.TryGetProperty("cpu_shares", out var c) && c.ValueKind == JsonValueKind.Number ? $"{c.GetInt64()} shares" : "-";
-            if (i.TryGetProperty("cpu_cores", out var cores) && cores.ValueKind == JsonValueKind.Number)
-                cpu += string.Create(System.Globalization.CultureInfo.InvariantCulture, $", max {cores.GetDouble():0.##} cpu");
-            var crash = i.GetProperty("last_crash");
-            var crashNote = crash.ValueKind == JsonValueKind.Object
-                ? $"  last crash: exit {crash.GetProperty("exit_code").GetInt64()}{(crash.GetProperty("oom_killed").GetBoolean() ? " (out of memory)" : "")}"
+            var memory = $"{Mb(i.MemoryUsedBytes)}/{Mb(i.MemoryLimitBytes)} MB";
+            // CPU shares (1024 = one core's weight under contention), and the hard cap in cores when the instance's cell sets one.
+            var cpu = i.CpuCores is { } cores
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i.CpuShares} shares, max {cores:0.##} cpu")
+                : $"{i.CpuShares} shares";
+            var crashNote = i.LastCrash is { } crash
+                ? $"  last crash: exit {crash.ExitCode}{(crash.OomKilled ? " (out of memory)" : "")}"
                 : "";
-            cli.Out.WriteLine($"{i.GetProperty("id").GetString(),-10} v{i.GetProperty("release").GetInt32(),-7} {i.GetProperty("state").GetString(),-9} {i.GetProperty("cell").GetString(),-10} {i.GetProperty("since").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}  {i.GetProperty("restarts").GetInt32(),-9} {cpu,-24} {memory}{crashNote}");
+            cli.Out.WriteLine($"{i.Id,-10} v{i.Release,-7} {i.State,-9} {i.Cell,-10} {i.Since:yyyy-MM-dd HH:mm:ss}  {i.Restarts,-9} {cpu,-24} {memory}{crashNote}");
         }
         return 0;
     }

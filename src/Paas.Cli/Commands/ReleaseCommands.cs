@@ -1,3 +1,4 @@
+using Paas.Core.Api;
 using System.Text.Json;
 
 namespace Paas.Cli.Commands;
@@ -6,12 +7,12 @@ public static class ReleaseCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [-n NUM] [--json]", ListAsync),
-        new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync),
-        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync),
-        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync),
+        new("releases", "list an app's releases, newest first", "paas releases [-a APP] [-n NUM] [--json]", ListAsync) { Options = Opt.AppScoped(Opt.Num, Opt.Json) },
+        new("releases:info", "show one release: image, commit, process types, config", "paas releases:info [vN] [-a APP] [--json]", InfoAsync) { Arguments = [new("vN", "the release (default: the current one)")], Options = Opt.AppScoped(Opt.Json) },
+        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync) { Arguments = [new("vN", "the release to go back to")], Options = Opt.AppScoped(Opt.Json) },
+        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync) { Arguments = [new("vN", "the release to go back to")], Options = Opt.AppScoped(Opt.Json) },
         new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password; used for this pull only)",
-            "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync),
+            "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync) { Arguments = [new("IMAGE", "REGISTRY/REPO:TAG")], Options = Opt.AppScoped(new CliOption("username", "USER", "the registry user"), new CliOption("password-stdin", null, "read the registry password from standard input"), Opt.Json) },
     ];
 
     private static string ReleasesPath(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/releases";
@@ -22,29 +23,26 @@ public static class ReleaseCommands
         var limit = args.Get("num") is { } n ? n : "20";
         if (!int.TryParse(limit, out var count) || count < 1 || count > 1000)
             throw new CliException($"-n must be a number from 1 to 1000, not '{limit}'.", 2);
-        var releases = await cli.Api.GetAsync($"{ReleasesPath(app)}?limit={count}");
+        var releases = await cli.Api.GetAsync<List<ReleaseResponse>>($"{ReleasesPath(app)}?limit={count}");
         if (args.Json)
         {
             cli.WriteJson(releases);
             return 0;
         }
-        if (releases.GetArrayLength() == 0)
+        if (releases.Count == 0)
         {
             cli.Out.WriteLine($"{app} has no releases yet. Deploy with `git push paas main`.");
             return 0;
         }
         cli.Out.WriteLine($"=== {app} Releases");
-        foreach (var r in releases.EnumerateArray())
+        foreach (var r in releases)
         {
-            var current = r.GetProperty("current").GetBoolean() ? "  (current)" : "";
-            // A deploy that did not simply become a release says how it ended (older controllers send no status).
-            var status = r.TryGetProperty("status", out var s) ? s.GetString() : "released";
-            var resumed = r.TryGetProperty("resumed", out var res) && res.GetBoolean();
-            var reason = r.TryGetProperty("status_reason", out var why) ? why.GetString() : "";
-            var note = status == "released"
-                ? resumed ? "  [released, resumed after a controller restart]" : ""
-                : $"  [{status}{(reason is { Length: > 0 } ? ": " + reason : "")}]";
-            cli.Out.WriteLine($"v{r.GetProperty("version").GetInt32(),-4} {r.GetProperty("description").GetString(),-36} {r.GetProperty("created_at").GetDateTimeOffset():yyyy-MM-dd HH:mm:ss}{current}{note}");
+            var current = r.Current ? "  (current)" : "";
+            // A deploy that did not simply become a release says how it ended.
+            var note = r.Status == "released"
+                ? r.Resumed ? "  [released, resumed after a controller restart]" : ""
+                : $"  [{r.Status}{(r.StatusReason is { Length: > 0 } ? ": " + r.StatusReason : "")}]";
+            cli.Out.WriteLine($"v{r.Version,-4} {r.Description,-36} {r.CreatedAt:yyyy-MM-dd HH:mm:ss}{current}{note}");
         }
         return 0;
     }

@@ -9,13 +9,13 @@ public static class RoutingCommands
 {
     public static IEnumerable<CliCommand> All() =>
     [
-        new("routes", "show the app's routing options (timeout, sticky cookie, balancing, maintenance)", "paas routes [-a APP] [--json]", ShowAsync),
+        new("routes", "show the app's routing options (timeout, sticky cookie, balancing, maintenance)", "paas routes [-a APP] [--json]", ShowAsync) { Options = Opt.AppScoped(Opt.Json) },
         new("routes:set", "set the router's timeout, sticky-session cookie or balancing for the app",
-            "paas routes:set [--timeout SECONDS] [--sticky-cookie NAME | --no-sticky-cookie] [--balancing round-robin|least-requests] [-a APP] [--json]", SetAsync),
-        new("maintenance", "say whether the app is in maintenance mode", "paas maintenance [-a APP] [--json]", MaintenanceAsync),
+            "paas routes:set [--timeout SECONDS] [--sticky-cookie NAME | --no-sticky-cookie] [--balancing round-robin|least-requests] [-a APP] [--json]", SetAsync) { Options = Opt.AppScoped(new CliOption("timeout", "SECONDS", "how long the router waits for the app (1 to 3600)"), new CliOption("sticky-cookie", "NAME", "pin each client to one instance with this cookie"), new CliOption("no-sticky-cookie", null, "stop pinning clients"), new CliOption("balancing", "round-robin|least-requests", "how requests are spread over instances"), Opt.Json) },
+        new("maintenance", "say whether the app is in maintenance mode", "paas maintenance [-a APP] [--json]", MaintenanceAsync) { Options = Opt.AppScoped(Opt.Json) },
         new("maintenance:on", "serve a maintenance page (503, Retry-After) for every request; the app keeps running", "paas maintenance:on [-a APP]",
-            (args, cli) => SwitchAsync(args, cli, on: true)),
-        new("maintenance:off", "serve the app again", "paas maintenance:off [-a APP]", (args, cli) => SwitchAsync(args, cli, on: false)),
+            (args, cli) => SwitchAsync(args, cli, on: true)) { Options = Opt.AppScoped() },
+        new("maintenance:off", "serve the app again", "paas maintenance:off [-a APP]", (args, cli) => SwitchAsync(args, cli, on: false)) { Options = Opt.AppScoped() },
     ];
 
     private static string PathOf(string app) => $"v1/apps/{Uri.EscapeDataString(app)}/routing";

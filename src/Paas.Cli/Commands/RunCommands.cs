@@ -13,7 +13,7 @@ public static class RunCommands
     public static IEnumerable<CliCommand> All() =>
     [
         new("run", "run a one-off command in a container of the app's current release, with its config; exits with the command's exit code",
-            "paas run [-a APP] [--timeout SECONDS] -- COMMAND [ARGS...]", RunAsync),
+            "paas run [-a APP] [--timeout SECONDS] -- COMMAND [ARGS...]", RunAsync) { Arguments = [new("COMMAND", "the command and its arguments (after --)", Many: true)], Options = Opt.AppScoped(new CliOption("timeout", "SECONDS", "stop the command after this long")) },
     ];
 
     private static async Task<int> RunAsync(ParsedArgs args, CliContext cli)

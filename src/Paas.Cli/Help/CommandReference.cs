@@ -15,13 +15,20 @@ public static class CommandReference
     public static string Markdown(IEnumerable<CliCommand> commands)
     {
         var text = new StringBuilder();
-        text.Append("| Command | What it does |\n");
-        text.Append("| --- | --- |\n");
+        text.Append("| Command | What it does | Options |\n");
+        text.Append("| --- | --- | --- |\n");
         foreach (var command in commands.Where(c => !c.Hidden))
-            text.Append($"| `{Cell(command.Usage)}` | {Cell(command.Summary).Replace("*", "\\*")} |\n");
-        text.Append("\nEvery command takes `--help`; app-scoped ones take `-a APP` or use the current directory's `paas` git remote.\n");
+            text.Append($"| `{Cell(command.Usage)}` | {Cell(command.Summary).Replace("*", "\\*")} | {Options(command)} |\n");
+        text.Append($"\nEvery command takes `-h, --help`. App-scoped ones take `{Opt.App.Synopsis}` and `{Opt.Remote.Synopsis}`; without them the app is the one ")
+            .Append("this directory's git remotes point at on this platform, whatever the remote is called. An option a command does not list is an error (exit 2).\n");
         return text.ToString();
     }
+
+    /// <summary>The command's own options with their help (the shared -a/-r are said once, below the table).</summary>
+    private static string Options(CliCommand command) =>
+        string.Join("<br>", command.Options
+            .Where(o => o != Opt.App && o != Opt.Remote)
+            .Select(o => $"`{Cell(o.Synopsis)}` {Cell(o.Help).Replace("*", "\\*")}"));
 
     /// <summary>The text between README's markers (marker lines excluded), or null when a marker is missing.</summary>
     public static string? Section(string readme)

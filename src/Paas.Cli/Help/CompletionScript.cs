@@ -1,24 +1,14 @@
 using System.Text;
-using System.Text.RegularExpressions;
 using Paas.Cli.Commands;
 
 namespace Paas.Cli.Help;
 
-/// <summary>`paas completion bash`: commands, each command's flags (read from its usage), and app names after -a.</summary>
-public static partial class CompletionScript
+/// <summary>`paas completion bash`: commands, each command's declared options, and app names after -a.</summary>
+public static class CompletionScript
 {
-    [GeneratedRegex(@"(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b")]
-    private static partial Regex Option();
-
-    /// <summary>The flags a command's usage mentions, plus --help (and --app wherever -a is).</summary>
-    public static IReadOnlyList<string> FlagsOf(CliCommand command)
-    {
-        var flags = Option().Matches(command.Usage).Select(m => m.Value).ToList();
-        if (flags.Contains("-a"))
-            flags.Add("--app");
-        flags.Add("--help");
-        return flags.Distinct().ToList();
-    }
+    /// <summary>The spellings of every option the command declares, then --help.</summary>
+    public static IReadOnlyList<string> FlagsOf(CliCommand command) =>
+        command.Options.Append(Opt.Help).SelectMany(o => o.Spellings).Distinct().ToList();
 
     public static string Bash(IEnumerable<CliCommand> commands)
     {

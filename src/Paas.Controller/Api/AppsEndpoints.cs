@@ -1,6 +1,7 @@
 using Paas.Controller.Apps;
 using Paas.Controller.Auth;
 using Paas.Controller.State;
+using Paas.Core.Api;
 using Paas.Core.Configuration;
 
 namespace Paas.Controller.Api;
@@ -30,19 +31,8 @@ public static class AppsEndpoints
     private static async Task<IResult> DestroyAsync(string name, HttpContext context, AppLifecycle apps, CancellationToken ct) =>
         await apps.DestroyAsync(name, Caller.Of(context), ct) ?? Results.NoContent();
 
-    private static object Describe(AppRecord app, IStateStore db, PaasSettings settings)
-    {
-        var release = db.CurrentRelease(app.Name);
-        return new
-        {
-            name = app.Name,
-            git_url = settings.GitUrl(app.Name),
-            web_url = settings.AppUrl(app.Name),
-            created_at = app.CreatedAt,
-            owner = app.Owner,
-            release = release?.Version,
-        };
-    }
+    private static AppResponse Describe(AppRecord app, IStateStore db, PaasSettings settings) =>
+        new(app.Name, settings.GitUrl(app.Name), settings.AppUrl(app.Name), app.CreatedAt, app.Owner, db.CurrentRelease(app.Name)?.Version);
 
     public static IResult NotFound(string name) =>
         ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"No app named '{name}' exists.");

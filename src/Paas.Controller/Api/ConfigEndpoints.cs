@@ -21,7 +21,7 @@ public static class ConfigEndpoints
         try
         {
             var release = await releases.SetConfigAsync(name, changes, Caller.Of(context).Name, null, ct);
-            return Results.Json(new { config = db.Config(name), release = release?.Version });
+            return Results.Json(new Paas.Core.Api.ConfigChangeResponse(db.Config(name), release?.Version));
         }
         catch (ReleaseException e)
         {

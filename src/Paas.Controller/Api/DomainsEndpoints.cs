@@ -72,5 +72,5 @@ public static class DomainsEndpoints
         }
     }
 
-    private static object Describe(DomainRecord d) => new { hostname = d.Hostname, app = d.App, created_at = d.CreatedAt };
+    private static Paas.Core.Api.DomainResponse Describe(DomainRecord d) => new(d.Hostname, d.App, d.CreatedAt);
 }

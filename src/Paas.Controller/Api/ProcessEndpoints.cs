@@ -57,21 +57,21 @@ public static class ProcessEndpoints
         return Results.Json(list.Select(i =>
         {
             var crash = crashes.Get(name, i.Process, i.Index);
-            return new
+            return new Paas.Core.Api.InstanceResponse(
+                Id: $"{i.Process}.{i.Index}",
+                Instance: i.InstanceId,
+                Process: i.Process,
+                Release: i.Release,
+                Cell: i.Cell,
+                State: !i.Running ? "crashed" : i.Release != current ? "stopping" : "running",
+                Since: i.Since,
+                Restarts: crash?.Restarts ?? 0,
+                LastCrash: crash is null ? null : new Paas.Core.Api.CrashResponse(crash.CrashedAt, crash.ExitCode, crash.OomKilled),
+                MemoryUsedBytes: i.MemoryUsedBytes,
+                MemoryLimitBytes: i.MemoryLimitBytes,
+                CpuShares: i.CpuShares)
             {
-                id = $"{i.Process}.{i.Index}",
-                instance = i.InstanceId,
-                process = i.Process,
-                release = i.Release,
-                cell = i.Cell,
-                state = !i.Running ? "crashed" : i.Release != current ? "stopping" : "running",
-                since = i.Since,
-                restarts = crash?.Restarts ?? 0,
-                last_crash = crash is null ? null : new { at = crash.CrashedAt, exit_code = crash.ExitCode, oom_killed = crash.OomKilled },
-                memory_used_bytes = i.MemoryUsedBytes,
-                memory_limit_bytes = i.MemoryLimitBytes,
-                cpu_shares = i.CpuShares,
-                cpu_cores = i.CpuCores,
+                CpuCores = i.CpuCores,
             };
         }));
     }

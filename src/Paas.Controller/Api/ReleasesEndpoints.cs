@@ -1,6 +1,7 @@
 using Paas.Controller.Auth;
 using Paas.Controller.Releases;
 using Paas.Controller.State;
+using Paas.Core.Api;
 
 namespace Paas.Controller.Api;
 
@@ -83,40 +84,36 @@ public static class ReleasesEndpoints
     }
 
     /// <summary>A release; <paramref name="deploy"/> (its deploy record, if any) gives its status, else it is "released".</summary>
-    public static object Describe(ReleaseRecord r, int? current, bool withConfig, DeployRecord? deploy = null) => new
-    {
-        version = r.Version,
-        description = r.Description.Length > 0 ? r.Description : $"Deploy {r.Commit[..Math.Min(7, r.Commit.Length)]}",
-        image = r.Image,
-        registry_image = r.RegistryImage,
-        commit = r.Commit,
-        buildpack = r.Buildpack,
-        process_types = r.ProcessTypes,
-        created_at = r.CreatedAt,
-        current = r.Version == current,
-        config = withConfig ? r.Config : null,
-        status = DeployRecord.Describe(deploy?.Phase ?? DeployPhase.Released),
-        status_reason = deploy?.Reason ?? "",
-        resumed = deploy?.Resumed ?? false,
-    };
+    public static ReleaseResponse Describe(ReleaseRecord r, int? current, bool withConfig, DeployRecord? deploy = null) => new(
+        Version: r.Version,
+        Description: r.Description.Length > 0 ? r.Description : $"Deploy {r.Commit[..Math.Min(7, r.Commit.Length)]}",
+        Image: r.Image,
+        RegistryImage: r.RegistryImage,
+        Commit: r.Commit,
+        Buildpack: r.Buildpack,
+        ProcessTypes: r.ProcessTypes,
+        CreatedAt: r.CreatedAt,
+        Current: r.Version == current,
+        Config: withConfig ? r.Config : null,
+        Status: DeployRecord.Describe(deploy?.Phase ?? DeployPhase.Released),
+        StatusReason: deploy?.Reason ?? "",
+        Resumed: deploy?.Resumed ?? false);
 
     /// <summary>A deploy that has no release (yet, or ever): the same fields, its status saying why.</summary>
-    public static object DescribeUnreleased(DeployRecord d) => new
-    {
-        version = d.Version,
-        description = d.Release?.Description is { Length: > 0 } description ? description : $"Deploy {d.Commit[..Math.Min(7, d.Commit.Length)]}",
-        image = d.Release?.Image,
-        registry_image = d.Release?.RegistryImage,
-        commit = d.Commit,
-        buildpack = d.Release?.Buildpack,
-        process_types = d.Release?.ProcessTypes,
-        created_at = d.StartedAt,
-        current = false,
-        config = (IReadOnlyDictionary<string, string>?)null,
-        status = DeployRecord.Describe(d.Phase),
-        status_reason = d.Reason,
-        resumed = d.Resumed,
-    };
+    public static ReleaseResponse DescribeUnreleased(DeployRecord d) => new(
+        Version: d.Version,
+        Description: d.Release?.Description is { Length: > 0 } description ? description : $"Deploy {d.Commit[..Math.Min(7, d.Commit.Length)]}",
+        Image: d.Release?.Image,
+        RegistryImage: d.Release?.RegistryImage,
+        Commit: d.Commit,
+        Buildpack: d.Release?.Buildpack,
+        ProcessTypes: d.Release?.ProcessTypes,
+        CreatedAt: d.StartedAt,
+        Current: false,
+        Config: null,
+        Status: DeployRecord.Describe(d.Phase),
+        StatusReason: d.Reason,
+        Resumed: d.Resumed);
 
     public static IResult Problem(ReleaseException e) => e.Problem switch
     {

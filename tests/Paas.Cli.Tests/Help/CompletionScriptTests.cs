@@ -9,11 +9,11 @@ public sealed class CompletionScriptTests
     private static readonly Func<ParsedArgs, CliContext, Task<int>> Nothing = (_, _) => Task.FromResult(0);
 
     [Fact]
-    public void FlagsOf_ReadsTheUsage_AddsHelp_AndAppBesideA()
+    public void FlagsOf_AreTheDeclaredOptionsSpellings_AndHelp()
     {
-        var flags = CompletionScript.FlagsOf(new CliCommand("ps:scale", "scale", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", Nothing));
+        var flags = CompletionScript.FlagsOf(new CliCommand("ps:scale", "scale", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", Nothing) { Options = Opt.AppScoped(Opt.Json) });
 
-        Assert.Equal(["-a", "--json", "--app", "--help"], flags);
+        Assert.Equal(["-a", "--app", "-r", "--remote", "--json", "-h", "--help"], flags);
     }
 
     [Fact]
@@ -30,7 +30,7 @@ public sealed class CompletionScriptTests
     [InlineData("paas apps:cr", "create")]
     [InlineData("paas domains:", "add remove")]
     [InlineData("paas run --t", "--timeout")]
-    [InlineData("paas domains:add www.example.com -", "-a --json --app --help")]
+    [InlineData("paas domains:add www.example.com -", "-a --app -r --remote --json -h --help")]
     [InlineData("paas help --m", "--markdown")]
     [InlineData("paas git:cred", "")]
     public async Task CompletionBash_InBash_CompletesCommandsAndFlags(string typed, string expected)
