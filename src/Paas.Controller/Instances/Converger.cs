@@ -127,7 +127,7 @@ public sealed class Converger(
 
     /// <summary>
     /// The crash fast path: a cell reported that an instance died, so its slot is refilled now, on the same
-    /// cell when it has room (its engine has the image), and the dead container removed after that;
+    /// cell when it has room (its engine has the image), while the dead container is removed beside it;
     /// no listing of every cell, no waiting for the next pass. Anything unusual (an old release's instance,
     /// a slot scaled away, a slot in restart backoff, no room, a failed start) goes to the general pass.
     /// </summary>
@@ -148,6 +148,9 @@ public sealed class Converger(
             Wake(died.App);
             return;
         }
+        // Removed beside the start: removed after it, the dead container was still listed (crashed) next to its
+        // replacement once that was routed (HealthTests' out-of-memory case saw both).
+        var cleanup = RemoveDeadAsync(died);
         try
         {
             var replacement = await instances.StartAsync(current!, died.Process, died.Index, [], [], _ => Task.CompletedTask, cancellationToken, preferredCell: died.Cell);
@@ -159,9 +162,7 @@ public sealed class Converger(
             logger.LogWarning("Replacing crashed {Process}.{Index} of {App} failed: {Reason}", died.Process, died.Index, died.App, e.Message);
             Wake(died.App);
         }
-        // Removed after the replacement started, not beside it: the engine's removal of the dead container
-        // (unmounting its layers) slowed the replacement's create and start on a busy host.
-        await RemoveDeadAsync(died);
+        await cleanup;
     }
 
     private async Task RemoveDeadAsync(CellEvent died)
