@@ -32,6 +32,9 @@ public sealed record CellAgentSettings(
     /// </summary>
     public static long DefaultCpuShares => Environment.ProcessorCount * Paas.Core.Instances.CpuShares.PerCore * 4;
 
+    /// <summary>The cgroup parent of instance containers (PAAS_CELL_CGROUP_PARENT), null for the engine's default.</summary>
+    public string? CgroupParent { get; init; }
+
     /// <summary>Where other hosts reach this cell and its instances (PAAS_CELL_ADDRESS): instance ports are published on it.</summary>
     public string Address { get; init; } = "127.0.0.1";
 
@@ -81,6 +84,7 @@ public sealed record CellAgentSettings(
             HeartbeatInterval: heartbeat)
         {
             CpuShares = env.Count("PAAS_CELL_CPU_SHARES", (int)DefaultCpuShares),
+            CgroupParent = env.Text("PAAS_CELL_CGROUP_PARENT", "") is { Length: > 0 } parent ? parent : null,
             LostAfter = platform.CellLostAfter,
             Address = address,
             Registry = platform.Registry,

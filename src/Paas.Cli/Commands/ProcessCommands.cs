@@ -68,16 +68,18 @@ public static partial class ProcessCommands
             return 0;
         }
         cli.Out.WriteLine($"=== {app} instances");
-        cli.Out.WriteLine($"{"ID",-10} {"RELEASE",-8} {"STATE",-9} {"CELL",-10} {"SINCE",-20} {"RESTARTS",-9} {"CPU",-12} MEMORY");
+        cli.Out.WriteLine($"{"ID",-10} {"RELEASE",-8} {"STATE",-9} {"CELL",-10} {"SINCE",-20} {"RESTARTS",-9} {"CPU",-24} MEMORY");
         foreach (var i in instances)
         {
             var memory = $"{Mb(i.MemoryUsedBytes)}/{Mb(i.MemoryLimitBytes)} MB";
-            // CPU shares: 1024 = one core's weight under contention.
-            var cpu = $"{i.CpuShares} shares";
+            // CPU shares (1024 = one core's weight under contention), and the hard cap in cores when the instance's cell sets one.
+            var cpu = i.CpuCores is { } cores
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{i.CpuShares} shares, max {cores:0.##} cpu")
+                : $"{i.CpuShares} shares";
             var crashNote = i.LastCrash is { } crash
                 ? $"  last crash: exit {crash.ExitCode}{(crash.OomKilled ? " (out of memory)" : "")}"
                 : "";
-            cli.Out.WriteLine($"{i.Id,-10} v{i.Release,-7} {i.State,-9} {i.Cell,-10} {i.Since:yyyy-MM-dd HH:mm:ss}  {i.Restarts,-9} {cpu,-12} {memory}{crashNote}");
+            cli.Out.WriteLine($"{i.Id,-10} v{i.Release,-7} {i.State,-9} {i.Cell,-10} {i.Since:yyyy-MM-dd HH:mm:ss}  {i.Restarts,-9} {cpu,-24} {memory}{crashNote}");
         }
         return 0;
     }

@@ -75,7 +75,10 @@ public static class ProcessEndpoints
                 LastCrash: crash is null ? null : new Paas.Core.Api.CrashResponse(crash.CrashedAt, crash.ExitCode, crash.OomKilled),
                 MemoryUsedBytes: i.MemoryUsedBytes,
                 MemoryLimitBytes: i.MemoryLimitBytes,
-                CpuShares: i.CpuShares);
+                CpuShares: i.CpuShares)
+            {
+                CpuCores = i.CpuCores,
+            };
         }).ToList();
     }
 

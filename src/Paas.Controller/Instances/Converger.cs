@@ -138,6 +138,8 @@ public sealed class Converger(
             Wake(died.App);
             return;
         }
+        // Removed beside the start: removed after it, the dead container was still listed (crashed) next to its
+        // replacement once that was routed (HealthTests' out-of-memory case saw both).
         var cleanup = RemoveDeadAsync(died);
         try
         {

@@ -49,7 +49,12 @@ public sealed record InstanceResponse(
     [property: JsonPropertyName("last_crash")] CrashResponse? LastCrash,
     [property: JsonPropertyName("memory_used_bytes")] long MemoryUsedBytes,
     [property: JsonPropertyName("memory_limit_bytes")] long MemoryLimitBytes,
-    [property: JsonPropertyName("cpu_shares")] long CpuShares);
+    [property: JsonPropertyName("cpu_shares")] long CpuShares)
+{
+    /// <summary>The instance's hard CPU cap in cores, as its cell set it (<see cref="Paas.Core.Instances.CpuShares.CoresForMemory"/>); null from a cell older than the cap.</summary>
+    [JsonPropertyName("cpu_cores")]
+    public double? CpuCores { get; init; }
+}
 
 /// <summary>A release, or a deploy that has not (yet) become one: GET /v1/apps/{name}/releases[/vN].</summary>
 public sealed record ReleaseResponse(

@@ -16,4 +16,20 @@ public static class CpuShares
     public const long Minimum = 2;
 
     public static long ForMemory(long memoryBytes) => Math.Max(Minimum, memoryBytes / (1024 * 1024) * PerCore / 1024);
+
+    /// <summary>
+    /// The fewest cores an instance may use however small it is: a 128-MB Python app needs about 0.1 s of
+    /// CPU to start and a few milliseconds per request, which a smaller cap would stretch many times over.
+    /// </summary>
+    public const double MinimumCores = 0.25;
+
+    /// <summary>
+    /// An instance's hard CPU cap in cores (a CFS quota), from its memory as its shares are: one core per
+    /// 1024 MB, at least <see cref="MinimumCores"/>, at most the cell's cores. Shares alone only weigh
+    /// containers against each other, and a busy loop beside a neighbour still took every idle cycle the
+    /// platform's own processes (the router) needed: measured through the router, the neighbour's latency
+    /// rose 3-8x. A cap leaves those cycles free, as a Kubernetes limit or a Heroku dyno size does.
+    /// </summary>
+    public static double CoresForMemory(long memoryBytes, int cellCores) =>
+        Math.Round(Math.Min(cellCores, Math.Max(MinimumCores, memoryBytes / (1024.0 * 1024 * 1024))), 2);
 }

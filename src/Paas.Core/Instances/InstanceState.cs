@@ -22,6 +22,10 @@ public sealed record InstanceState(
     [JsonPropertyName("cpu_shares")]
     public long CpuShares => Instances.CpuShares.ForMemory(MemoryLimitBytes);
 
+    /// <summary>The instance's hard CPU cap in cores (<see cref="Instances.CpuShares.CoresForMemory"/>), as its cell set it; null from a cell older than the cap.</summary>
+    [JsonPropertyName("cpu_cores")]
+    public double? CpuCores { get; init; }
+
     [JsonPropertyName("memory_used_bytes")]
     public long MemoryUsedBytes { get; init; }
 

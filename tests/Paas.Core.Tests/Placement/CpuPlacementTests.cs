@@ -18,6 +18,17 @@ public sealed class CpuPlacementTests
     }
 
     [Fact]
+    public void CpuCap_IsACorePerGigabyte_AtLeastAQuarter_AtMostTheCellsCores()
+    {
+        Assert.Equal(1.0, CpuShares.CoresForMemory(1024 * Mb, cellCores: 2));
+        Assert.Equal(0.5, CpuShares.CoresForMemory(512 * Mb, cellCores: 2));
+        Assert.Equal(0.25, CpuShares.CoresForMemory(128 * Mb, cellCores: 2));
+        Assert.Equal(0.75, CpuShares.CoresForMemory(768 * Mb, cellCores: 2));
+        // The engine refuses a cap above the host's cores.
+        Assert.Equal(2.0, CpuShares.CoresForMemory(4096 * Mb, cellCores: 2));
+    }
+
+    [Fact]
     public void ACellWithMemoryButNoCpuRoom_IsRefused_AndTheReasonSaysCpu()
     {
         // Plenty of memory, one core's shares: two 512-MB instances fill its CPU.
