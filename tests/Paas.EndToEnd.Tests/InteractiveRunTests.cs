@@ -20,8 +20,8 @@ public sealed class InteractiveRunTests(PlatformFixture platform)
         var flag = Path.Combine(platform.DataDirectory, $"resize-{app.Name}");
         var cli = $"dotnet {RepoPaths.Dll("src/Paas.Cli", "paas")} run -a {app.Name} -- sh";
         // The terminal starts 132x40; when the test creates the flag file it becomes 90x20, as a window dragged
-        // smaller (the kernel sends the CLI SIGWINCH). `sh -c` has no job control: the loop shares the terminal.
-        var wrapper = $"stty cols 132 rows 40; (while [ ! -e {flag} ]; do sleep 0.1; done; stty cols 90 rows 20) & exec {cli}";
+        // smaller (the kernel sends the CLI SIGWINCH). A background job of `sh -c` reads /dev/null, hence /dev/tty.
+        var wrapper = $"stty cols 132 rows 40; (while [ ! -e {flag} ]; do sleep 0.1; done; stty cols 90 rows 20 </dev/tty) & exec {cli}";
         var start = ProcessRunner.StartInfo("script", ["-q", "-e", "-c", wrapper, "/dev/null"], app.WorkTree, platform.ClientEnvironment());
         start.RedirectStandardInput = true;
         start.Environment["TERM"] = "xterm";
