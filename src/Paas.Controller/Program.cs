@@ -107,6 +107,8 @@ services.AddSingleton(appLogs);
 services.AddSingleton(new AppLogReader(redis, new LogKeys(settings.RedisPrefix), time));
 database.EventAdded += e => appLogs.Post(e.App, LogSource.Platform, "", e.Actor == "platform" ? e.Message : $"{e.Message} by {e.Actor}");
 services.AddSingleton(sp => new RoutePublisher(redis, sp.GetRequiredService<RouteKeys>()));
+// The controller's core (converger, instance manager) sees routes, cells and their events through these seams; the simulation tests fake them.
+services.AddSingleton<IRoutePublisher>(sp => sp.GetRequiredService<RoutePublisher>());
 services.AddSingleton(new GitRepositories(Path.Combine(dataDir, "repos"), Path.Combine(dataDir, "hooks")));
 services.AddSingleton<GitHttpBackend>();
 services.AddSingleton<GitEndpoint>();
@@ -144,6 +146,8 @@ services.AddSingleton<IPlacementPolicy, SpreadPlacementPolicy>();
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(sp => new CellDirectory(redis, sp.GetRequiredService<CellKeys>(), sp.GetRequiredService<RouteKeys>(), cellSecret,
     sp.GetRequiredService<IPlacementPolicy>(), settings.CellLostAfter, sp.GetRequiredService<ILogger<CellDirectory>>()));
+services.AddSingleton<ICellFleet>(sp => sp.GetRequiredService<CellDirectory>());
+services.AddSingleton<ICellEvents, RedisCellEvents>();
 services.AddSingleton(new CrashTracker(RestartBackoff.Default, time));
 services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();

@@ -21,7 +21,7 @@ public sealed class CellDirectory(
     string cellSecret,
     IPlacementPolicy policy,
     TimeSpan lostAfter,
-    ILogger<CellDirectory> logger)
+    ILogger<CellDirectory> logger) : ICellFleet
 {
     private readonly ConcurrentDictionary<string, RemoteCell> _clients = new();
     // A host that vanished does not refuse connections, it swallows them: without a connect timeout a call to
@@ -121,20 +121,12 @@ public sealed class CellDirectory(
     /// the cells have not reported yet, so a burst of starts does not pile onto one cell.
     /// </summary>
     /// <param name="preferred">A cell to use whenever it has room (memory and instance count), whatever the spread would say.</param>
-    public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending, string? preferred = null)
+    /// <param name="avoid">Cells not to use (one just stopped answering while an instance started on it).</param>
+    public async Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending,
+        string? preferred = null, IReadOnlySet<string>? avoid = null)
     {
-        var live = await LiveAsync();
-        var scheduler = new Scheduler(policy, live.Select(r => new CellCapacity(r.Name, r.Zone, r.MemoryBytes, r.MaxInstances, r.CpuShares)));
-        // Every running instance on the live cells counts, this app's and others' (from the heartbeats),
-        // plus this pass's placements the cells have not reported yet.
-        var counted = live.SelectMany(r => r.Instances).Concat(instances).Concat(pending)
-            .Where(i => i.Running)
-            .DistinctBy(i => i.InstanceId);
-        foreach (var instance in counted)
-            scheduler.Reserve(instance.Cell, instance.App, instance.MemoryLimitBytes);
-        string? reason = null;
-        var chosen = preferred is null ? null : scheduler.PlaceOn(preferred, app, memoryBytes);
-        chosen ??= scheduler.Place(app, memoryBytes, out reason);
+        var live = (await LiveAsync()).Where(r => avoid is null || !avoid.Contains(r.Name)).ToList();
+        var chosen = CellPlacement.Choose(policy, live, app, memoryBytes, instances, pending, preferred, out var reason);
         return chosen is null ? (null, reason) : (Get(chosen, live.First(r => r.Name == chosen).Url), null);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using Paas.Controller.Cells;
 using Paas.Controller.Routing;
@@ -8,7 +7,6 @@ using Paas.Core.Configuration;
 using Paas.Core.Instances;
 using Paas.Core.Releases;
 using Paas.Core.Routing;
-using StackExchange.Redis;
 
 namespace Paas.Controller.Instances;
 
@@ -22,13 +20,12 @@ namespace Paas.Controller.Instances;
 public sealed class Converger(
     IStateStore database,
     IDomainStore domains,
-    CellDirectory cells,
+    ICellFleet cells,
     InstanceManager instances,
-    RoutePublisher routes,
+    IRoutePublisher routes,
     CrashTracker crashes,
     AppLocks locks,
-    IConnectionMultiplexer redis,
-    CellKeys cellKeys,
+    ICellEvents events,
     PaasSettings settings,
     TimeProvider time,
     ILogger<Converger> logger,
@@ -46,7 +43,7 @@ public sealed class Converger(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
-        await redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(cellKeys.Events), (_, message) => OnCellEvent(message));
+        await events.SubscribeAsync(OnCellEventAsync);
         // The full pass and the event-driven passes run side by side: a crash must not wait behind a
         // slow full pass. The per-app lock keeps two passes off the same app.
         var periodic = Task.Run(async () =>
@@ -109,20 +106,13 @@ public sealed class Converger(
         }
     }
 
-    private void OnCellEvent(RedisValue message)
+    /// <summary>A cell reported that an instance died: unroute it and refill its slot (the returned task ends when both are done).</summary>
+    public Task OnCellEventAsync(CellEvent died)
     {
-        try
-        {
-            if (JsonSerializer.Deserialize<CellEvent>(message.ToString()) is not { } died)
-                return;
-            // Take it out of the routing table right away: the router must not send traffic to a dead process.
-            _ = routes.RemoveRouteAsync(died.Instance);
-            _ = GuardedAsync(() => ReplaceCrashedAsync(died, _stopping));
-        }
-        catch (JsonException)
-        {
-            logger.LogWarning("Ignoring an unreadable cell event");
-        }
+        // Take it out of the routing table right away: the router must not send traffic to a dead process.
+        var unrouted = routes.RemoveRouteAsync(died.Instance);
+        var replaced = GuardedAsync(() => ReplaceCrashedAsync(died, _stopping));
+        return Task.WhenAll(GuardedAsync(() => unrouted), replaced);
     }
 
     /// <summary>

@@ -11,8 +11,8 @@ namespace Paas.Controller.Instances;
 
 /// <summary>Starts instances of a release and retires old ones, keeping routes in step with health.</summary>
 public sealed class InstanceManager(
-    CellDirectory cells,
-    RoutePublisher routes,
+    ICellFleet cells,
+    IRoutePublisher routes,
     IStateStore database,
     Releases.ReleaseImagePushes pushes,
     PaasSettings settings,
@@ -48,6 +48,49 @@ public sealed class InstanceManager(
     public async Task<InstanceState> StartAsync(ReleaseRecord release, string process, int index, IReadOnlyList<InstanceState> known,
         List<InstanceState> pending, Func<string, Task> output, CancellationToken cancellationToken, string? preferredCell = null)
     {
+        // A cell that stops answering while an instance starts on it (its host went away, seen by the
+        // simulation of a cell lost mid-deploy) costs that attempt, not the deploy: the instance is placed
+        // again on another cell. Whatever the lost cell started is a duplicate the converger stops if it returns.
+        var avoid = new HashSet<string>(StringComparer.Ordinal);
+        while (true)
+        {
+            var attempt = new Attempt();
+            try
+            {
+                return await StartOnceAsync(release, process, index, known, pending, output, cancellationToken,
+                    preferredCell is not null && avoid.Contains(preferredCell) ? null : preferredCell, avoid, attempt);
+            }
+            catch (CellUnavailableException e) when (attempt.Cell is { } failed && avoid.Count < MaxCellsPerStart - 1 && !cancellationToken.IsCancellationRequested)
+            {
+                avoid.Add(failed);
+                await _placement.WaitAsync(CancellationToken.None);
+                try
+                {
+                    pending.RemoveAll(p => p.InstanceId == attempt.InstanceId);
+                }
+                finally
+                {
+                    _placement.Release();
+                }
+                logger.LogWarning("Starting {Process}.{Index} of {App} on cell {Cell} failed ({Reason}); placing it on another cell", process, index, release.App, failed, e.Message);
+                await output($" !     {process}.{index}: cell {failed} stopped answering; starting it on another cell");
+            }
+        }
+    }
+
+    /// <summary>How many cells one start tries before it gives up (each one that stops answering is tried once).</summary>
+    private const int MaxCellsPerStart = 3;
+
+    /// <summary>Where one attempt placed its instance, for the retry after its cell stopped answering.</summary>
+    private sealed class Attempt
+    {
+        public string? Cell;
+        public string? InstanceId;
+    }
+
+    private async Task<InstanceState> StartOnceAsync(ReleaseRecord release, string process, int index, IReadOnlyList<InstanceState> known,
+        List<InstanceState> pending, Func<string, Task> output, CancellationToken cancellationToken, string? preferredCell, IReadOnlySet<string> avoid, Attempt attempt)
+    {
         // Where a start's seconds go, logged per instance: placement, the engine's create and start, the first healthy check, the routers.
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var memory = MemoryBytesFor(release.App, process);
@@ -68,8 +111,10 @@ public sealed class InstanceManager(
         await _placement.WaitAsync(cancellationToken);
         try
         {
-            var (chosen, reason) = await cells.PlaceAsync(release.App, memory, known, pending, preferredCell);
+            var (chosen, reason) = await cells.PlaceAsync(release.App, memory, known, pending, preferredCell, avoid);
             cell = chosen ?? throw new DeployException($"{process}.{index} could not be placed: {reason}");
+            attempt.Cell = cell.Name;
+            attempt.InstanceId = spec.InstanceId;
             // Reserve the slot before the slow start, so parallel starts in this pass spread out.
             pending.Add(new InstanceState(spec.InstanceId, "", release.App, release.Version, process, index, cell.Name, true, null, time.GetUtcNow()) { MemoryLimitBytes = memory });
         }

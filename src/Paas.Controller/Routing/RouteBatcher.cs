@@ -14,7 +14,7 @@ public sealed class RouteBatcher(Func<IReadOnlyList<RouteEntry>, Task<long>> pub
     private List<(RouteEntry Entry, TaskCompletionSource<bool> Done)> _queued = [];
     private bool _flushing;
 
-    public RouteBatcher(RoutePublisher routes, TimeSpan confirmation, TimeProvider time)
+    public RouteBatcher(IRoutePublisher routes, TimeSpan confirmation, TimeProvider time)
         : this(routes.AddRoutesAsync, (version, ct) => routes.WaitAppliedAsync(version, confirmation, time, ct))
     {
     }

@@ -8,7 +8,7 @@ namespace Paas.Controller.Routing;
 /// Writes the routing table to Redis and announces each write on the change channel, which routers
 /// apply to their in-memory tables.
 /// </summary>
-public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys)
+public sealed class RoutePublisher(IConnectionMultiplexer redis, RouteKeys keys) : IRoutePublisher
 {
     private readonly RouteWriter _writer = new(redis, keys);
 
