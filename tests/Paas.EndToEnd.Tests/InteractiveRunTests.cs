@@ -21,7 +21,9 @@ public sealed class InteractiveRunTests(PlatformFixture platform)
         var cli = $"dotnet {RepoPaths.Dll("src/Paas.Cli", "paas")} run -a {app.Name} -- sh";
         // The terminal starts 132x40; when the test creates the flag file it becomes 90x20, as a window dragged
         // smaller (the kernel sends the CLI SIGWINCH). A background job of `sh -c` reads /dev/null, hence /dev/tty.
-        var wrapper = $"stty cols 132 rows 40; (while [ ! -e {flag} ]; do sleep 0.1; done; stty cols 90 rows 20 </dev/tty) & exec {cli}";
+        var wrapper = $"stty cols 132 rows 40; (while [ ! -e {flag} ]; do sleep 0.1; done; stty cols 90 rows 20 </dev/tty) & "
+            // After the session the terminal must be back in line mode (raw mode would leave it -icanon).
+            + $"{cli}; code=$?; echo \"after: $(stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon')\"; exit $code";
         var start = ProcessRunner.StartInfo("script", ["-q", "-e", "-c", wrapper, "/dev/null"], app.WorkTree, platform.ClientEnvironment());
         start.RedirectStandardInput = true;
         start.Environment["TERM"] = "xterm";
@@ -83,6 +85,7 @@ public sealed class InteractiveRunTests(PlatformFixture platform)
             await TypeAsync("exit 3\r");
             Assert.True(terminal.WaitForExit(TimeSpan.FromSeconds(60)), $"`exit 3` did not end the session:\n{Screen()}");
             await reading;
+            Assert.Contains("after: icanon", Screen());
             Assert.True(terminal.ExitCode == 3, $"exit code {terminal.ExitCode}, not 3:\n{Screen()}\n--- stderr\n{await terminal.StandardError.ReadToEndAsync()}");
         }
         finally
@@ -91,6 +94,13 @@ public sealed class InteractiveRunTests(PlatformFixture platform)
                 terminal.Kill(entireProcessTree: true);
             File.Delete(flag);
         }
+
+        // Refused (no such app) at a terminal: one sentence and a failure exit, no trace.
+        var refused = await ProcessRunner.RunAsync("script", ["-q", "-e", "-c", $"dotnet {RepoPaths.Dll("src/Paas.Cli", "paas")} run -a no-such-app-tty -- sh", "/dev/null"],
+            app.WorkTree, platform.ClientEnvironment(), TimeSpan.FromMinutes(1), stdin: "");
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains("The app was not found, or has no release yet (push first).", refused.Stdout);
+        Assert.DoesNotContain("   at ", refused.Stdout);
 
         // Piped input (a script): no terminal in the container, output as lines, as before.
         var piped = await platform.PaasWithInputAsync(app.WorkTree, "ignored\n", "run", "-a", app.Name, "--", "echo piped-ok; tty; exit 4");
