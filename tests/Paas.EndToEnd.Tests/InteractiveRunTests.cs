@@ -102,12 +102,37 @@ public sealed class InteractiveRunTests(PlatformFixture platform)
         Assert.Contains("The app was not found, or has no release yet (push first).", refused.Stdout);
         Assert.DoesNotContain("   at ", refused.Stdout);
 
+        // The terminal closed mid-command (the window shut): the one-off container goes with it.
+        var abandoned = ProcessRunner.StartInfo("script", ["-q", "-c", $"dotnet {RepoPaths.Dll("src/Paas.Cli", "paas")} run -a {app.Name} -- sleep 300", "/dev/null"],
+            app.WorkTree, platform.ClientEnvironment());
+        abandoned.RedirectStandardInput = true;
+        using (var closing = Process.Start(abandoned)!)
+        {
+            await WaitForAsync(async () => (await platform.ContainersAsync(app.Name)).Any(IsRun), "the one-off container of `sleep 300`");
+            closing.Kill(entireProcessTree: true);
+        }
+        await WaitForAsync(async () => !(await platform.ContainersAsync(app.Name)).Any(IsRun), "the one-off container removed after its terminal closed");
+
         // Piped input (a script): no terminal in the container, output as lines, as before.
         var piped = await platform.PaasWithInputAsync(app.WorkTree, "ignored\n", "run", "-a", app.Name, "--", "echo piped-ok; tty; exit 4");
         Assert.True(piped.ExitCode == 4, piped.ToString());
         Assert.Equal("piped-ok\nnot a tty\n", piped.Stdout);
         var events = AppUnderTest.Must(await app.PaasAsync("events")).Stdout;
         Assert.Contains("Ran `sh` interactively on v1: exited with code 3", events);
-        Assert.DoesNotContain(await platform.ContainersAsync(app.Name), c => c.Labels.TryGetValue("paas.role", out var role) && role == "run");
+        Assert.DoesNotContain(await platform.ContainersAsync(app.Name), IsRun);
+    }
+
+    private static bool IsRun(Docker.DotNet.Models.ContainerListResponse container) =>
+        container.Labels.TryGetValue("paas.role", out var role) && role == "run";
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                Assert.Fail($"Never saw {what} within 60 s.");
+            await Task.Delay(250);
+        }
     }
 }
