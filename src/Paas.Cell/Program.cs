@@ -76,6 +76,7 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
     var report = await health.CheckAsync(ct);
     return Results.Text(report.Line + "\n", statusCode: report.StatusCode);
 });
+app.UseWebSockets();
 app.MapCellApi(CellSecret.Load(settings.DataDirectory));
 await app.StartAsync();
 // Beside start-up, not before it: the agent must answer /healthz (naming Docker when the engine is away) at

@@ -138,6 +138,45 @@ public sealed class ApiClient(CliConfig config, TimeSpan? timeout = null)
         return await response.Content.ReadAsStreamAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Opens a WebSocket to the API (an interactive run): the token goes in the handshake's Authorization header, never
+    /// in the address. A refusal is one sentence, as for other calls.
+    /// </summary>
+    public async Task<System.Net.WebSockets.ClientWebSocket> ConnectWebSocketAsync(string path, CancellationToken cancellationToken)
+    {
+        var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.SetRequestHeader("Authorization", "Bearer " + RequireToken());
+        socket.Options.CollectHttpResponseDetails = true;
+        // Keystrokes may pause for minutes; pings keep proxies from closing an idle session.
+        socket.Options.KeepAliveInterval = TimeSpan.FromSeconds(20);
+        var uri = Paas.Core.Runs.TerminalSession.WebSocketUri(config.ApiUrl.TrimEnd('/') + "/" + path.TrimStart('/'));
+        using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        headers.CancelAfter(_timeout);
+        try
+        {
+            await socket.ConnectAsync(uri, headers.Token);
+            return socket;
+        }
+        catch (System.Net.WebSockets.WebSocketException e)
+        {
+            var status = socket.HttpStatusCode;
+            socket.Dispose();
+            throw new CliException(status switch
+            {
+                HttpStatusCode.Unauthorized => "The API refused the token: run `paas login` again.",
+                HttpStatusCode.Forbidden => "You may not run commands in this app.",
+                HttpStatusCode.NotFound => "The app was not found, or has no release yet (push first).",
+                0 => $"Cannot reach the Paas API at {config.ApiUrl}: {e.Message}",
+                _ => $"The API answered {(int)status} {status} instead of opening the terminal session.",
+            });
+        }
+        catch (OperationCanceledException) when (headers.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw TimedOut();
+        }
+    }
+
     private string RequireToken() => config.Token
         ?? throw new CliException($"No API token found: run `paas login`, set PAAS_TOKEN, or run on the platform host where {config.TokenSource} exists.");
 

@@ -193,6 +193,7 @@ services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.Thro
 
 var app = builder.Build();
 app.UseApiErrors();
+app.UseWebSockets();
 var forwarding = app.Services.GetRequiredService<LeaderForwarding>();
 app.Use((context, next) => forwarding.InvokeAsync(context, _ => next()));
 var leadership = app.Services.GetRequiredService<ILeadership>();

@@ -135,6 +135,16 @@ public static class CellApi
         api.MapPost("/runs", async (OneOffJob job, TaskRunner tasks, HttpContext context, ILogger<TaskRunner> logger, CancellationToken ct) =>
             await AnswerTaskAsync(context, async output => new TaskMessage { Ran = await tasks.RunAsync(job, output, ct) }, logger, ct));
 
+        // The same from a terminal (WebSocket, TerminalSession): a TTY, keystrokes in, the TTY's bytes out, then {"ran"} or {"error"}.
+        api.MapGet("/runs/tty", async (TaskRunner tasks, HttpContext context, CancellationToken ct) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+                return Results.Json(new { id = "websocket_required", message = "An interactive run is a WebSocket." }, statusCode: StatusCodes.Status400BadRequest);
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            await tasks.RunInteractiveAsync(socket, ct);
+            return Results.Empty;
+        });
+
         // Add-on servers: start (or start again on its volume), list with readiness and size, run a command in one, remove.
         api.MapPost("/addons", async (AddonSpec spec, AddonContainers addons, CancellationToken ct) =>
             Results.Json(await addons.StartAsync(spec, ct), statusCode: StatusCodes.Status201Created));

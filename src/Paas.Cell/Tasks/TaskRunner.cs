@@ -7,6 +7,7 @@ using Paas.Staging.Buildpacks;
 using Paas.Staging.Dockerfiles;
 using Paas.Staging.Images;
 using Paas.Staging.OneOff;
+using Paas.Core.Runs;
 using Paas.Staging.Remote;
 
 namespace Paas.Cell.Tasks;
@@ -164,4 +165,39 @@ public sealed class TaskRunner(IDockerClient docker, DockerCell cell, CellAgentS
     public Task<OneOffResult> RunAsync(OneOffJob job, Func<string, Task> output, CancellationToken cancellationToken) =>
         new OneOffRunner(docker, platformId, cell.Name).RunAsync(job.App, cell.Local(job.Image), job.Kind, job.Command, job.Environment,
             job.MemoryBytes, TimeSpan.FromSeconds(job.TimeLimitSeconds), output, cancellationToken, linePrefix: "");
+
+    /// <summary>
+    /// An interactive one-off (`paas run` from a terminal) over <paramref name="socket"/> (<see cref="TerminalSession"/>):
+    /// the first message is the job with the terminal's size, then keystrokes in and the TTY's bytes out; the last
+    /// message is the <see cref="TaskMessage"/> with how it ended ({"ran"} or {"error"}).
+    /// </summary>
+    public async Task RunInteractiveAsync(System.Net.WebSockets.WebSocket socket, CancellationToken cancellationToken)
+    {
+        if (await TerminalSession.ReceiveJsonAsync<InteractiveJob>(socket, cancellationToken) is not { Job: { } job } start)
+        {
+            await TerminalSession.SendJsonAsync(socket, new TaskMessage { Error = "The interactive run did not start with its job." }, cancellationToken);
+            return;
+        }
+        TaskMessage outcome;
+        try
+        {
+            var ran = await new OneOffRunner(docker, platformId, cell.Name).RunInteractiveAsync(job.App, cell.Local(job.Image), job.Kind, job.Command, job.Environment,
+                job.MemoryBytes, TimeSpan.FromSeconds(job.TimeLimitSeconds), start.Term, start.Columns, start.Rows,
+                ct => TerminalSession.ReadInputAsync(socket, ct),
+                (bytes, ct) => socket.SendAsync(bytes, System.Net.WebSockets.WebSocketMessageType.Binary, true, ct), cancellationToken);
+            outcome = new TaskMessage { Ran = ran };
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogInformation("Interactive run of {App} ended: its terminal went away", job.App);
+            return;
+        }
+        catch (DockerApiException e)
+        {
+            logger.LogWarning("An interactive run failed on the engine: {Reason}", e.Message);
+            outcome = new TaskMessage { Error = Paas.Core.Images.EngineError.Reason(e.ResponseBody ?? e.Message) };
+        }
+        await TerminalSession.SendJsonAsync(socket, outcome, cancellationToken);
+        await socket.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "", cancellationToken);
+    }
 }

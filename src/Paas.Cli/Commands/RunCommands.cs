@@ -13,10 +13,12 @@ public static class RunCommands
     public static IEnumerable<CliCommand> All() =>
     [
         new("run", "run a one-off command in a container of the app's current release, with its config; exits with the command's exit code",
-            "paas run [-a APP] [--timeout SECONDS] -- COMMAND [ARGS...]", RunAsync)
+            "paas run [-a APP] [--timeout SECONDS] [--no-tty] -- COMMAND [ARGS...]", RunAsync)
             {
                 Arguments = [new("COMMAND", "the command and its arguments (after --)", Many: true)],
-                Options = Opt.AppScoped(new CliOption("timeout", "SECONDS", "stop the command after this long")),
+                Options = Opt.AppScoped(
+                    new CliOption("timeout", "SECONDS", "stop the command after this long"),
+                    new CliOption("no-tty", null, "no terminal in the container even when input is a terminal (output as lines, no input)")),
             },
     ];
 
@@ -31,6 +33,9 @@ public static class RunCommands
         var app = cli.ResolveApp(args);
         var command = ShellCommand(words);
         Console.Error.WriteLine($"Running `{command}` on {app}...");
+        // A person at a terminal gets one in the container; a script (input redirected) gets lines, as before.
+        if (!Console.IsInputRedirected && !args.Has("no-tty"))
+            return await InteractiveRun.RunAsync(cli, app, command, timeout);
         int? exitCode = null;
         await cli.Api.PostStreamingAsync($"v1/apps/{Uri.EscapeDataString(app)}/runs", new { command, timeout_seconds = timeout }, async line =>
         {

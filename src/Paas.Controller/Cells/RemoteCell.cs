@@ -17,12 +17,16 @@ public sealed class RemoteCell : ICell
     // Tasks (staging, one-offs) last as long as their own limits allow: each call is bounded by its caller's
     // limit plus a margin, and by TaskStream.Silence between lines, rather than by one client-wide timeout.
     private readonly HttpClient _tasks;
+    private readonly HttpMessageHandler _handler;
+    private readonly string _secret;
 
     /// <param name="timeout">How long one call may take (a hung agent must not hang the caller): 3 minutes by default, for image pulls.</param>
     public RemoteCell(string name, string url, string secret, HttpMessageHandler handler, TimeSpan? timeout = null)
     {
         Name = name;
         Url = url;
+        _handler = handler;
+        _secret = secret;
         _http = new HttpClient(handler, disposeHandler: false) { BaseAddress = new Uri(url.TrimEnd('/') + "/"), Timeout = timeout ?? TimeSpan.FromMinutes(3) };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         _tasks = new HttpClient(handler, disposeHandler: false) { BaseAddress = _http.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
@@ -102,6 +106,71 @@ public sealed class RemoteCell : ICell
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/runs") { Content = JsonContent.Create(job) };
         var outcome = await RunTaskAsync(request, "running a one-off command", bound, output, cancellationToken);
         return outcome.Ran ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended the run without a result.");
+    }
+
+    /// <summary>
+    /// Runs a one-off command on this cell with a terminal: the user's <paramref name="terminal"/> (a WebSocket speaking
+    /// <see cref="Paas.Core.Runs.TerminalSession"/>) is joined to the cell's, keystrokes and resizes one way, the TTY's bytes
+    /// the other, until the cell says how it ended. Errors as for <see cref="RunAsync"/>; an
+    /// <see cref="OperationCanceledException"/> when the user went away first.
+    /// </summary>
+    public async Task<OneOffResult> RunInteractiveAsync(InteractiveJob job, System.Net.WebSockets.WebSocket terminal, TimeSpan bound, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(bound);
+        using var cell = new System.Net.WebSockets.ClientWebSocket();
+        // The same cell secret as every call to the agent, in the handshake's header.
+        cell.Options.SetRequestHeader("Authorization", "Bearer " + _secret);
+        try
+        {
+            using var invoker = new HttpMessageInvoker(_handler, disposeHandler: false);
+            await cell.ConnectAsync(new Uri(Paas.Core.Runs.TerminalSession.WebSocketUri(Url.TrimEnd('/')), "/v1/runs/tty"), invoker, limit.Token);
+            await Paas.Core.Runs.TerminalSession.SendJsonAsync(cell, job, limit.Token);
+        }
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or HttpRequestException)
+        {
+            throw new CellUnavailableException($"Cell {Name} at {Url} could not be reached for an interactive run: {e.Message.TrimEnd('.')}.");
+        }
+        // Keystrokes and resizes pass through as they are; when the user closes, the cell hears it and removes the container.
+        var typing = Task.Run(async () =>
+        {
+            try
+            {
+                while (await Paas.Core.Runs.TerminalSession.ReceiveAsync(terminal, limit.Token) is ({ } type, { } data))
+                    await cell.SendAsync(data, type, true, limit.Token);
+                await cell.CloseOutputAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
+            }
+            catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or OperationCanceledException or IOException)
+            {
+                cell.Abort();
+            }
+        }, CancellationToken.None);
+        try
+        {
+            while (await Paas.Core.Runs.TerminalSession.ReceiveAsync(cell, limit.Token) is ({ } type, { } data))
+            {
+                if (type == System.Net.WebSockets.WebSocketMessageType.Binary)
+                {
+                    await terminal.SendAsync(data, type, true, limit.Token);
+                    continue;
+                }
+                var outcome = JsonSerializer.Deserialize<TaskMessage>(data)
+                    ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended the interactive run without a result.");
+                return outcome.Error is { } error ? throw new CellTaskException(error)
+                    : outcome.Ran ?? throw new CellUnavailableException($"Cell {Name} at {Url} ended the interactive run without a result.");
+            }
+        }
+        catch (Exception e) when (e is System.Net.WebSockets.WebSocketException or IOException && !cancellationToken.IsCancellationRequested && !typing.IsCompleted)
+        {
+            throw new CellUnavailableException($"Cell {Name} at {Url} went away during an interactive run: its answer ended before the outcome.");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CellUnavailableException($"Cell {Name} at {Url} did not finish the interactive run within {bound.TotalMinutes:0} minutes.");
+        }
+        if (typing.IsCompleted)
+            throw new OperationCanceledException("The user's terminal went away.");
+        throw new CellUnavailableException($"Cell {Name} at {Url} went away during an interactive run: its answer ended before the outcome.");
     }
 
     private async Task<TaskMessage> RunTaskAsync(HttpRequestMessage request, string doing, TimeSpan bound, Func<string, Task> output, CancellationToken cancellationToken)

@@ -50,6 +50,13 @@ public sealed record OneOffJob(
     [property: JsonPropertyName("memory_bytes")] long MemoryBytes,
     [property: JsonPropertyName("time_limit_seconds")] double TimeLimitSeconds);
 
+/// <summary>An interactive one-off for a cell: the job, and the user's terminal (TERM and size).</summary>
+public sealed record InteractiveJob(
+    [property: JsonPropertyName("job")] OneOffJob? Job,
+    [property: JsonPropertyName("term")] string Term,
+    [property: JsonPropertyName("cols")] int Columns,
+    [property: JsonPropertyName("rows")] int Rows);
+
 /// <summary>The NDJSON framing of task answers, both ends.</summary>
 public static class TaskStream
 {

@@ -24,7 +24,7 @@ public sealed class CommandReferenceTests
     {
         var markdown = (await CliProcess.RunAsync("help", "--markdown")).Stdout;
 
-        Assert.Contains("| `paas run [-a APP] [--timeout SECONDS] -- COMMAND [ARGS...]` | run a one-off command", markdown);
+        Assert.Contains("| `paas run [-a APP] [--timeout SECONDS] [--no-tty] -- COMMAND [ARGS...]` | run a one-off command", markdown);
         Assert.Contains("| `paas domains:add HOSTNAME [-a APP] [--json]` |", markdown);
         Assert.Contains("| `paas completion bash\\|zsh\\|fish` |", markdown);
         Assert.DoesNotContain("git:credential", markdown);
