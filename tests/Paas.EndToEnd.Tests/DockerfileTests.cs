@@ -160,7 +160,7 @@ public sealed class DockerfileTests(PlatformFixture platform)
             Assert.Contains($"{registry.LoopbackAddress}  {credentials.Username}  ********", listed.Stdout);
             Assert.True(deployed.ExitCode == 0, deployed.ToString());
             Assert.Contains($"Pulling with the app's login to {registry.LoopbackAddress} (as {credentials.Username})", deployed.Stdout);
-            Assert.Contains($"Released v1 ({registry.LoopbackAddress}/{repository}@{digest})", deployed.Stdout);
+            Assert.Contains($"Released v2 ({registry.LoopbackAddress}/{repository}@{digest})", deployed.Stdout);
             Assert.Contains("pulled with the stored login", await app.GetAsync());
             foreach (var output in new[] { login, listed, listedJson, deployed, events })
                 Assert.DoesNotContain(credentials.Password, output.Stdout + output.Stderr);

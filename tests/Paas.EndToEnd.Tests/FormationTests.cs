@@ -43,7 +43,7 @@ public sealed class FormationTests(PlatformFixture platform)
         Assert.Equal(1, replacement.GetProperty("restarts").GetInt32());
         Assert.Equal(137, replacement.GetProperty("last_crash").GetProperty("exit_code").GetInt64());
         var events = await app.PaasAsync("events");
-        Assert.Contains("web.2 of v1 crashed: exited with code 137", events.Stdout);
+        Assert.Contains("web.2 of v2 crashed: exited with code 137", events.Stdout);
         Assert.Contains("web.2", await AnsweredByAsync(app, until: s => s.Contains("web.2")));
 
         var down = await app.PaasAsync("ps:scale", "web=1");
@@ -99,7 +99,7 @@ public sealed class FormationTests(PlatformFixture platform)
         var app = await AppUnderTest.PushedAsync(platform, "roll", "python");
         AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=3"));
 
-        // A bounded load loop through the router on loopback while v2 rolls out.
+        // A bounded load loop through the router on loopback while v3 rolls out (v1 is the initial release, v2 the first push).
         File.AppendAllText(Path.Combine(app.WorkTree, "app.py"), "\n# v2\n");
         await platform.CommitAllAsync(app.WorkTree, "v2");
         using var stop = new CancellationTokenSource();
@@ -127,9 +127,9 @@ public sealed class FormationTests(PlatformFixture platform)
         Assert.True(requests > 50, $"only {requests} requests were made");
         Assert.True(failures.Count == 0, $"{failures.Count} of {requests} requests failed: {string.Join(" | ", failures.Take(3))}");
         var rolled = await app.InstancesAsync();
-        Assert.Equal(3, rolled.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 2));
+        Assert.Equal(3, rolled.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3));
 
-        // v3 never listens on $PORT: the rollout stops and v2 keeps serving with all three instances.
+        // v4 never listens on $PORT: the rollout stops and v3 keeps serving with all three instances.
         File.WriteAllText(Path.Combine(app.WorkTree, "Procfile"), "web: sleep 1000\n");
         await platform.CommitAllAsync(app.WorkTree, "v3 broken");
         var broken = await platform.GitAsync(app.WorkTree, "push", "paas", "main");
@@ -137,7 +137,7 @@ public sealed class FormationTests(PlatformFixture platform)
         Assert.NotEqual(0, broken.ExitCode);
         Assert.Contains("never became healthy", broken.Stderr);
         var kept = await app.WaitForInstancesAsync(l => l.Count == 3, TimeSpan.FromSeconds(10));
-        Assert.Equal(3, kept.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 2));
+        Assert.Equal(3, kept.Count(i => Running(i) && i.GetProperty("release").GetInt32() == 3));
         Assert.StartsWith("200 Hello from python", await app.GetAsync());
     }
 
