@@ -154,6 +154,7 @@ services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();
 services.AddSingleton<Paas.Controller.Releases.ReleaseImagePushes>();
 services.AddSingleton<InstanceManager>();
+services.AddSingleton<Paas.Controller.Releases.BuildOutputs>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
 services.AddSingleton<AppLifecycle>();
