@@ -33,4 +33,53 @@ public sealed class DailyCommandsTests(PlatformFixture platform)
         Assert.NotEqual(0, noSuch.ExitCode);
         Assert.Contains("has no running instance web.7", noSuch.Stderr);
     }
+
+    [Fact]
+    public async Task ReleasesOutput_ShowsWhatThePushPrinted_ForTheCurrentAndANamedRelease()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "output", "python");
+        var current = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("releases", "--json")).Stdout).RootElement[0].GetProperty("version").GetInt32();
+
+        var output = AppUnderTest.Must(await app.PaasAsync("releases:output"));
+
+        Assert.Contains("-----> Building " + app.Name, output.Stdout);
+        Assert.Contains($"-----> Released v{current}", output.Stdout);
+        Assert.Equal(output.Stdout, AppUnderTest.Must(await app.PaasAsync("releases:output", $"v{current}")).Stdout);
+        var initial = await app.PaasAsync("releases:output", "v1");
+        Assert.NotEqual(0, initial.ExitCode);
+        Assert.Contains("has no build output", initial.Stderr);
+    }
+
+    [Fact]
+    public async Task ConfigEdit_AppliesTheEditorsChangesAsOneRelease_AndUnchangedMakesNone()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "edit", "envecho");
+        AppUnderTest.Must(await app.PaasAsync("config:set", "GREETING=hello", "SECRET_KEY=doomed"));
+        var editor = Path.Combine(platform.DataDirectory, $"editor-{app.Name}.sh");
+        // What a user does in the editor: change one var, remove one, add one.
+        await File.WriteAllTextAsync(editor, "#!/bin/sh\nsed -i -e 's/^GREETING=.*/GREETING=edited/' -e '/^SECRET_KEY=/d' \"$1\"\necho ADDED=new >> \"$1\"\n");
+        File.SetUnixFileMode(editor, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        int Releases() => JsonDocument.Parse(AppUnderTest.Must(platform.PaasAsync(app.WorkTree, "releases", "--json", "-a", app.Name).Result).Stdout).RootElement.GetArrayLength();
+        Task<ProcessResult> EditWith(string command)
+        {
+            var environment = platform.ClientEnvironment();
+            environment["EDITOR"] = command;
+            return ProcessRunner.RunAsync("dotnet", [RepoPaths.Dll("src/Paas.Cli", "paas"), "config:edit", "-a", app.Name], app.WorkTree, environment, TimeSpan.FromMinutes(2));
+        }
+        var before = Releases();
+
+        var edit = AppUnderTest.Must(await EditWith(editor));
+
+        Assert.Contains("Setting GREETING, ADDED, unsetting SECRET_KEY", edit.Stdout);
+        Assert.Equal(before + 1, Releases());
+        var served = await app.GetAsync();
+        Assert.Contains("GREETING=edited\n", served);
+        Assert.Contains("SECRET_KEY=\n", served);
+        var config = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("config", "--json")).Stdout).RootElement;
+        Assert.Equal("new", config.GetProperty("ADDED").GetString());
+
+        var unchanged = AppUnderTest.Must(await EditWith("true"));
+        Assert.Contains("No changes", unchanged.Stdout);
+        Assert.Equal(before + 1, Releases());
+    }
 }
