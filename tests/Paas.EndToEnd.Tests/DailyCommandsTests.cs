@@ -82,4 +82,22 @@ public sealed class DailyCommandsTests(PlatformFixture platform)
         Assert.Contains("No changes", unchanged.Stdout);
         Assert.Equal(before + 1, Releases());
     }
+
+    [Fact]
+    public async Task RunDetached_ReturnsAtOnceWithItsName_AndItsOutputReachesTheLogs()
+    {
+        var app = await AppUnderTest.PushedAsync(platform, "detach", "python");
+
+        var started = AppUnderTest.Must(await app.PaasAsync("run:detached", "--json", "--", "sh", "-c", "sleep 1; echo detached-hello"));
+
+        var name = JsonDocument.Parse(started.Stdout).RootElement.GetProperty("name").GetString()!;
+        Assert.Matches(@"^run\.[0-9]+$", name);
+        var logs = "";
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60) && !logs.Contains($"{name} exited with code 0"); await Task.Delay(500))
+            logs = AppUnderTest.Must(await app.PaasAsync("logs", "-d", name)).Stdout;
+        Assert.Contains("detached-hello", logs);
+        Assert.Contains($"{name} exited with code 0", logs);
+        var human = AppUnderTest.Must(await app.PaasAsync("run:detached", "--", "true"));
+        Assert.Contains($"paas logs -a {app.Name} -d run.", human.Stdout);
+    }
 }

@@ -28,21 +28,36 @@ public static class RunsEndpoints
             .WithSummary("Run a one-off command in a container of the app's current release")
             .WithDescription("Streams NDJSON: {\"line\": ...} per output line, then {\"exit_code\": N, \"timed_out\": bool, \"out_of_memory\": bool}.")
             .Produces(StatusCodes.Status200OK, contentType: ContentType);
+        api.MapPost("/apps/{name}/runs/detached", StartDetached)
+            .WithName("runDetached")
+            .WithSummary("Start a one-off command without attaching: its output goes to the app's logs as run.N")
+            .WithDescription("Answers 202 {\"name\": \"run.N\"} at once; `paas logs -d run.N` shows the output and how it ended.");
     }
 
-    private static async Task<IResult> RunAsync(string name, RunRequest? body, IStateStore db, Tasks.OneOffTasks runner, PaasSettings settings,
-        HttpContext context, ILoggerFactory loggers, CancellationToken ct)
+    /// <summary>Numbers detached runs per app (run.1, run.2, ...) for their log lines; counted from 1 again when the controller restarts.</summary>
+    public sealed class DetachedRunNumbers
     {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _last = new();
+
+        public int Next(string app) => _last.AddOrUpdate(app, 1, (_, n) => n + 1);
+    }
+
+    /// <summary>The checks an attached and a detached run share: an app with a release, a command, a time limit within bounds.</summary>
+    private static IResult? Check(string name, RunRequest? body, IStateStore db, PaasSettings settings, out ReleaseRecord release, out string command, out TimeSpan limit)
+    {
+        release = null!;
+        command = "";
+        limit = settings.StagingTimeout;
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
-        if (db.CurrentRelease(name) is not { } release)
+        if (db.CurrentRelease(name) is not { } current)
             return ApiError.Result(StatusCodes.Status404NotFound, "no_release", $"{name} has no release yet: push first (git push paas main).");
-        var command = body?.Command?.Trim();
-        if (string.IsNullOrEmpty(command))
+        release = current;
+        command = body?.Command?.Trim() ?? "";
+        if (command.Length == 0)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_command", "Give a command to run, e.g. `paas run -- python3 migrate.py`.");
         if (command.Length > MaxCommandLength)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_command", $"The command is longer than {MaxCommandLength} characters.");
-        var limit = settings.StagingTimeout;
         if (body!.TimeoutSeconds is { } seconds)
         {
             if (seconds <= 0 || TimeSpan.FromSeconds(seconds) > settings.StagingTimeout)
@@ -50,6 +65,59 @@ public static class RunsEndpoints
                     $"The time limit must be between 1 and {(int)settings.StagingTimeout.TotalSeconds} seconds.");
             limit = TimeSpan.FromSeconds(seconds);
         }
+        return null;
+    }
+
+    /// <summary>
+    /// Heroku's run:detached: the run starts and the answer comes back at once; the run outlives the request (it stops
+    /// with the controller), its lines go to the app's logs tagged run.N, and how it ended to the logs and events.
+    /// </summary>
+    private static IResult StartDetached(string name, RunRequest? body, IStateStore db, Tasks.OneOffTasks runner, PaasSettings settings,
+        Paas.Core.Logs.AppLogWriter logs, DetachedRunNumbers numbers, IHostApplicationLifetime lifetime, HttpContext context, ILoggerFactory loggers)
+    {
+        if (Check(name, body, db, settings, out var release, out var command, out var limit) is { } problem)
+            return problem;
+        var run = $"{Kind}.{numbers.Next(name)}";
+        var actor = ProcessEndpoints.Actor(context);
+        var stopping = lifetime.ApplicationStopping;
+        _ = Task.Run(async () =>
+        {
+            string outcome;
+            try
+            {
+                var (result, cell) = await runner.RunAsync(release, Kind, command, release.Config, settings.AppMemoryBytes, limit,
+                    line => { logs.Post(name, Paas.Core.Logs.LogSource.App, run, line); return Task.CompletedTask; }, _ => Task.CompletedTask, stopping);
+                outcome = (result.TimedOut ? $"was stopped after {StagingOptions.Describe(limit)}"
+                    : result.OutOfMemory ? $"ran out of memory ({settings.AppMemoryBytes / (1024 * 1024)} MB)"
+                    : $"exited with code {result.ExitCode}") + $" (cell {cell})";
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                outcome = "was stopped (the controller stopped)";
+            }
+            catch (Exception e) when (e is Cells.CellTaskException or Cells.CellUnavailableException or Instances.DeployException)
+            {
+                outcome = $"could not start: {e.Message.TrimEnd('.')}";
+                loggers.CreateLogger(typeof(RunsEndpoints)).LogWarning("Detached run for {App} failed: {Error}", name, e.Message);
+            }
+            logs.Post(name, Paas.Core.Logs.LogSource.Platform, run, $"{run} {outcome}");
+            try
+            {
+                db.AddEvent(name, actor, "run", $"Ran `{Shorten(command)}` detached as {run} on v{release.Version}: {outcome}");
+            }
+            catch (StateStoreUnavailableException)
+            {
+                // The log line above already says how it ended.
+            }
+        }, CancellationToken.None);
+        return Results.Json(new { name = run, command, release = release.Version }, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static async Task<IResult> RunAsync(string name, RunRequest? body, IStateStore db, Tasks.OneOffTasks runner, PaasSettings settings,
+        HttpContext context, ILoggerFactory loggers, CancellationToken ct)
+    {
+        if (Check(name, body, db, settings, out var release, out var command, out var limit) is { } problem)
+            return problem;
 
         var actor = ProcessEndpoints.Actor(context);
         var response = context.Response;
