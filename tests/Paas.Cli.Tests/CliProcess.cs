@@ -12,7 +12,11 @@ public static class CliProcess
         RunAgainstAsync("http://127.0.0.1:9", directory, args);
 
     /// <summary>Runs it against the API at <paramref name="apiUrl"/> (a <see cref="FakeApi"/>).</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAgainstAsync(string apiUrl, string? directory, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAgainstAsync(string apiUrl, string? directory, params string[] args) =>
+        RunAgainstAsync(apiUrl, directory, new Dictionary<string, string>(), args);
+
+    /// <summary>As above, with extra environment variables (EDITOR for config:edit).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAgainstAsync(string apiUrl, string? directory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         if (directory is not null)
@@ -24,6 +28,8 @@ public static class CliProcess
         start.Environment["PAAS_API_URL"] = apiUrl;
         start.Environment["PAAS_TOKEN"] = "test-token";
         start.Environment.Remove("NO_COLOR");
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -27,6 +27,9 @@ public sealed class FakeApi : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The request lines received (e.g. "POST /v1/apps/hello/ps/stop?process=web.2"), in order.</summary>
+    public List<string> Requests { get; } = [];
+
     public string Url => $"http://127.0.0.1:{Port}";
 
     private async Task ServeAsync(int status, string? body, string contentType)
@@ -54,6 +57,9 @@ public sealed class FakeApi : IAsyncDisposable
                             break;
                         request.Append(Encoding.ASCII.GetString(buffer, 0, read));
                     }
+                    var line = request.ToString().Split("\r\n")[0];
+                    lock (Requests)
+                        Requests.Add(line[..Math.Max(0, line.LastIndexOf(' '))]);
                     var payload = Encoding.UTF8.GetBytes(body);
                     var head = $"HTTP/1.1 {status} X\r\nContent-Type: {contentType}\r\nContent-Length: {payload.Length}\r\nConnection: close\r\n\r\n";
                     await stream.WriteAsync(Encoding.ASCII.GetBytes(head), _stop.Token);

@@ -44,6 +44,7 @@ public sealed class RunTests(PlatformFixture platform)
         Assert.True(hog.ExitCode == 137, hog.ToString());
         Assert.Contains("ran out of memory (512 MB)", hog.Stderr);
         var events = AppUnderTest.Must(await app.PaasAsync("events")).Stdout;
+        // v1 is the "Initial release" made at apps:create (as on Heroku); the push is v2.
         Assert.Contains("Ran `echo \"$GREETING as $DYNO\"; id -u; ls /app/app.py; exit 3` on v2: exited with code 3", events);
         Assert.Contains("Ran `sleep 60` on v2: was stopped after", events);
         // No one-off container is left behind, and the app's own instance kept serving.

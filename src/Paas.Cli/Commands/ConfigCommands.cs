@@ -27,6 +27,10 @@ public static class ConfigCommands
             Arguments = [new("NAME", "a config var to remove", Many: true)],
             Options = Opt.AppScoped(Opt.Json),
         },
+        new("config:edit", "edit config vars in $EDITOR (else $VISUAL, else vi) as NAME=VALUE lines; saving applies the changes as one release", "paas config:edit [-a APP] [--json]", EditAsync)
+        {
+            Options = Opt.AppScoped(Opt.Json),
+        },
     ];
 
     private static string ConfigPath(CliContext cli, string app) => $"v1/apps/{Uri.EscapeDataString(app)}/config";
@@ -114,6 +118,99 @@ public static class ConfigCommands
             ? $"done, v{release}" + (result.Deployed ? "" : " (not deployed yet: the vars apply from the first deploy)")
             : "done (no release yet: the vars apply from the first deploy)");
         return 0;
+    }
+
+    /// <summary>
+    /// Heroku's config:edit: the current vars as NAME=VALUE lines in a private temporary file, the user's editor on it,
+    /// then only the difference is applied — one config change, one release; nothing changed, nothing released.
+    /// </summary>
+    private static async Task<int> EditAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        var before = await cli.Api.GetAsync<Dictionary<string, string>>(ConfigPath(cli, app));
+        var path = Path.Combine(Path.GetTempPath(), $"paas-config-{app}-{Guid.NewGuid():N}.env");
+        try
+        {
+            // Values are secrets: the file is the user's alone, created so before anything is written to it.
+            using (var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
+            using (var writer = new StreamWriter(file))
+            {
+                await writer.WriteAsync($"# Config vars of {app}: one NAME=VALUE a line; delete a line to remove the var. Lines starting with # are ignored.\n");
+                foreach (var (name, value) in before.OrderBy(v => v.Key, StringComparer.Ordinal))
+                    await writer.WriteAsync($"{name}={EncodeValue(value)}\n");
+            }
+            var editor = new[] { "EDITOR", "VISUAL" }.Select(Environment.GetEnvironmentVariable).FirstOrDefault(e => !string.IsNullOrWhiteSpace(e)) ?? "vi";
+            // Through the shell, as git does, so EDITOR may carry arguments ("code --wait").
+            var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            foreach (var arg in new[] { "-c", editor + " \"$1\"", "sh", path })
+                start.ArgumentList.Add(arg);
+            using (var process = System.Diagnostics.Process.Start(start) ?? throw new CliException($"Could not start the editor '{editor}'."))
+            {
+                await process.WaitForExitAsync();
+                if (process.ExitCode != 0)
+                    throw new CliException($"The editor '{editor}' exited with code {process.ExitCode}; {app}'s config is unchanged.");
+            }
+            var after = ParseEdited(await File.ReadAllLinesAsync(path));
+            var changes = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var (name, value) in after)
+                if (!before.TryGetValue(name, out var old) || old != value)
+                    changes[name] = value;
+            foreach (var name in before.Keys.Where(n => !after.ContainsKey(n)))
+                changes[name] = null;
+            if (changes.Count == 0)
+            {
+                if (args.Json)
+                    cli.WriteJson(new { changed = Array.Empty<string>() });
+                else
+                    cli.Out.WriteLine($"No changes to {app}'s config: no release made.");
+                return 0;
+            }
+            var set = changes.Where(c => c.Value is not null).Select(c => c.Key).ToList();
+            var unset = changes.Where(c => c.Value is null).Select(c => c.Key).ToList();
+            var doing = string.Join(", ", new[] { set.Count > 0 ? "Setting " + string.Join(", ", set) : null, unset.Count > 0 ? "unsetting " + string.Join(", ", unset) : null }.OfType<string>());
+            return await ApplyAsync(args, cli, changes, char.ToUpperInvariant(doing[0]) + doing[1..]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>A value with a line break (a PEM key) is written as a JSON string, so it survives the round trip through a line-based file.</summary>
+    private static string EncodeValue(string value) =>
+        value.Contains('\n') || value.Contains('\r') || (value.StartsWith('"') && value.EndsWith('"') && value.Length >= 2)
+            ? JsonSerializer.Serialize(value)
+            : value;
+
+    public static Dictionary<string, string> ParseEdited(IEnumerable<string> lines)
+    {
+        var vars = new Dictionary<string, string>(StringComparer.Ordinal);
+        var number = 0;
+        foreach (var line in lines)
+        {
+            number++;
+            if (line.Trim().Length == 0 || line.TrimStart().StartsWith('#'))
+                continue;
+            var eq = line.IndexOf('=');
+            var name = eq > 0 ? line[..eq].Trim() : "";
+            if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                throw new CliException($"Line {number} is not NAME=VALUE: '{line}'; the config is unchanged.", 2);
+            var value = line[(eq + 1)..];
+            if (value.Length >= 2 && value.StartsWith('"') && value.EndsWith('"'))
+            {
+                try
+                {
+                    value = JsonSerializer.Deserialize<string>(value) ?? "";
+                }
+                catch (JsonException)
+                {
+                    throw new CliException($"Line {number} has a quoted value that is not a valid JSON string; the config is unchanged.", 2);
+                }
+            }
+            vars[name] = value;
+        }
+        return vars;
     }
 
     private static string ShellQuote(string value) =>

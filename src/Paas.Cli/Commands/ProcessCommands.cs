@@ -22,9 +22,9 @@ public static partial class ProcessCommands
             Arguments = [new("TYPE", "the process type, or one instance as TYPE.N (default: all)")],
             Options = Opt.AppScoped(),
         },
-        new("ps:stop", "scale a process type to zero", "paas ps:stop TYPE [-a APP] [--json]", StopAsync)
+        new("ps:stop", "stop one instance (web.2: the platform starts a replacement), or a whole process type (scale to zero)", "paas ps:stop (TYPE | TYPE.N) [-a APP] [--json]", StopAsync)
         {
-            Arguments = [new("TYPE", "the process type")],
+            Arguments = [new("TYPE", "the process type (scaled to zero), or one instance as TYPE.N")],
             Options = Opt.AppScoped(Opt.Json),
         },
         new("healthcheck:set", "set how a process type is health-checked: --http PATH, or --port", "paas healthcheck:set TYPE (--http PATH | --port) [--timeout S] [--interval S] [--grace S] [-a APP] [--json]", HealthCheckAsync)
@@ -109,8 +109,31 @@ public static partial class ProcessCommands
     private static async Task<int> StopAsync(ParsedArgs args, CliContext cli)
     {
         var process = args.Positionals.FirstOrDefault() ?? throw new CliException("Say which process type to stop, e.g. `paas ps:stop worker`.", 2);
+        if (InstanceName().IsMatch(process))
+            return await StopInstanceAsync(args, cli, process);
         cli.Out.WriteLine($"Stopping {process}...");
         return await ReportScaleAsync(cli, args, await cli.Api.PatchAsync($"{AppPath(cli, args)}/formation", new { updates = new[] { new { process, quantity = 0 } } }));
+    }
+
+    [GeneratedRegex("^[a-zA-Z0-9_-]+\\.[0-9]+$")]
+    private static partial Regex InstanceName();
+
+    /// <summary>As on Heroku: the instance stops, the formation does not change, so a replacement starts — say so.</summary>
+    private static async Task<int> StopInstanceAsync(ParsedArgs args, CliContext cli, string instance)
+    {
+        var app = cli.ResolveApp(args);
+        if (!args.Json)
+            cli.Out.Write($"Stopping {instance} on {app}... ");
+        var result = await cli.Api.PostAsync($"v1/apps/{Uri.EscapeDataString(app)}/ps/stop?process={Uri.EscapeDataString(instance)}", new { });
+        if (args.Json)
+        {
+            cli.WriteJson(result);
+            return 0;
+        }
+        var type = instance[..instance.LastIndexOf('.')];
+        cli.Out.WriteLine("done");
+        cli.Out.WriteLine($"The formation is unchanged, so the platform starts a replacement for {instance}. To keep it stopped, scale down: `paas ps:scale {type}=N`.");
+        return 0;
     }
 
     private static Task<int> ReportScaleAsync(CliContext cli, ParsedArgs args, JsonElement result)

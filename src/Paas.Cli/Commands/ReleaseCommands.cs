@@ -16,6 +16,11 @@ public static class ReleaseCommands
             Arguments = [new("vN", "the release (default: the current one)")],
             Options = Opt.AppScoped(Opt.Json),
         },
+        new("releases:output", "show the build output of a release, as its push printed it (the last 1 MB)", "paas releases:output [vN] [-a APP] [--json]", OutputAsync)
+        {
+            Arguments = [new("vN", "the release (default: the current one)")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
         new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync)
         {
             Arguments = [new("vN", "the release to go back to")],
@@ -69,17 +74,32 @@ public static class ReleaseCommands
         return 0;
     }
 
+    private static async Task<string> VersionAsync(ParsedArgs args, CliContext cli, string app)
+    {
+        if (args.Positionals.FirstOrDefault() is { } version)
+            return version;
+        var latest = await cli.Api.GetAsync<List<ReleaseResponse>>($"{ReleasesPath(app)}?limit=1");
+        if (latest.Count == 0)
+            throw new CliException($"{app} has no releases yet.");
+        return latest[0].Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<int> OutputAsync(ParsedArgs args, CliContext cli)
+    {
+        var app = cli.ResolveApp(args);
+        var version = await VersionAsync(args, cli, app);
+        var result = await cli.Api.GetAsync($"{ReleasesPath(app)}/{Uri.EscapeDataString(version)}/output");
+        if (args.Json)
+            cli.WriteJson(result);
+        else
+            cli.Out.Write(result.GetProperty("output").GetString());
+        return 0;
+    }
+
     private static async Task<int> InfoAsync(ParsedArgs args, CliContext cli)
     {
         var app = cli.ResolveApp(args);
-        var version = args.Positionals.FirstOrDefault();
-        if (version is null)
-        {
-            var latest = await cli.Api.GetAsync<List<ReleaseResponse>>($"{ReleasesPath(app)}?limit=1");
-            if (latest.Count == 0)
-                throw new CliException($"{app} has no releases yet.");
-            version = latest[0].Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
+        var version = await VersionAsync(args, cli, app);
         var release = await cli.Api.GetAsync<ReleaseResponse>($"{ReleasesPath(app)}/{Uri.EscapeDataString(version)}");
         if (args.Json)
         {

@@ -20,9 +20,15 @@ public static class RunCommands
                     new CliOption("timeout", "SECONDS", "stop the command after this long"),
                     new CliOption("no-tty", null, "no terminal in the container even when input is a terminal (output as lines, no input)")),
             },
+        new("run:detached", "start a one-off command without attaching; prints its name (run.N), its output goes to the app's logs",
+            "paas run:detached [-a APP] [--timeout SECONDS] [--json] -- COMMAND [ARGS...]", DetachedAsync)
+            {
+                Arguments = [new("COMMAND", "the command and its arguments (after --)", Many: true)],
+                Options = Opt.AppScoped(new CliOption("timeout", "SECONDS", "stop the command after this long"), Opt.Json),
+            },
     ];
 
-    private static async Task<int> RunAsync(ParsedArgs args, CliContext cli)
+    private static (string Command, int? Timeout) CommandOf(ParsedArgs args)
     {
         var words = args.Rest.Count > 0 ? args.Rest : args.Positionals;
         if (words.Count == 0)
@@ -30,8 +36,29 @@ public static class RunCommands
         int? timeout = args.Get("timeout") is { } t
             ? int.TryParse(t, out var seconds) && seconds > 0 ? seconds : throw new CliException("--timeout must be a positive number of seconds.", 2)
             : null;
+        return (ShellCommand(words), timeout);
+    }
+
+    private static async Task<int> DetachedAsync(ParsedArgs args, CliContext cli)
+    {
+        var (command, timeout) = CommandOf(args);
         var app = cli.ResolveApp(args);
-        var command = ShellCommand(words);
+        var started = await cli.Api.PostAsync($"v1/apps/{Uri.EscapeDataString(app)}/runs/detached", new { command, timeout_seconds = timeout });
+        if (args.Json)
+        {
+            cli.WriteJson(started);
+            return 0;
+        }
+        var name = started.GetProperty("name").GetString();
+        cli.Out.WriteLine($"Running `{command}` on {app}... up, {name}");
+        cli.Out.WriteLine($"Use `paas logs -a {app} -d {name}` to view its output.");
+        return 0;
+    }
+
+    private static async Task<int> RunAsync(ParsedArgs args, CliContext cli)
+    {
+        var (command, timeout) = CommandOf(args);
+        var app = cli.ResolveApp(args);
         Console.Error.WriteLine($"Running `{command}` on {app}...");
         // A person at a terminal gets one in the container; a script (input redirected) gets lines, as before.
         if (!Console.IsInputRedirected && !args.Has("no-tty"))

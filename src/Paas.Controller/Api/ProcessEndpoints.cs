@@ -22,6 +22,7 @@ public static class ProcessEndpoints
         api.MapMethods("/apps/{name}/formation", ["PATCH"], ScaleAsync).WithName("scaleFormation").WithSummary("Scale process types (quantity and/or size) and converge");
         api.MapGet("/apps/{name}/ps", ListAsync).WithName("listInstances").WithSummary("The app's instances as the cells report them");
         api.MapPost("/apps/{name}/ps/restart", RestartAsync).WithName("restartInstances").WithSummary("Restart instances one at a time (all, ?process=TYPE, or one: ?process=TYPE.N)");
+        api.MapPost("/apps/{name}/ps/stop", StopInstanceAsync).WithName("stopInstance").WithSummary("Stop one instance (?process=TYPE.N); the formation is unchanged, so the platform starts a replacement");
         api.MapPut("/apps/{name}/healthchecks/{process}", SetHealthCheck).WithName("setHealthCheck").WithSummary("Set how a process type is health-checked");
         api.MapGet("/apps/{name}/events", (string name, int? limit, IStateStore db) =>
             db.FindApp(name) is null
@@ -114,6 +115,32 @@ public static class ProcessEndpoints
         }
         db.AddEvent(name, Actor(context), "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
         return Results.Json(new { restarted });
+    }
+
+    /// <summary>
+    /// Heroku's `ps:stop web.2`: that instance stops (drained first), the formation stays as it is, so the converger
+    /// starts a replacement right away. Scaling a type to zero is the formation's business (PATCH formation).
+    /// </summary>
+    private static async Task<IResult> StopInstanceAsync(string name, string? process, IStateStore db, InstanceManager instances, Converger converger,
+        AppLocks locks, HttpContext context, CancellationToken ct)
+    {
+        if (db.FindApp(name) is null)
+            return AppsEndpoints.NotFound(name);
+        if (process is null || process.LastIndexOf('.') is not (var dot and > 0)
+            || !int.TryParse(process.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_instance", "Name one instance as TYPE.N, e.g. web.2 (to stop a whole type, scale it to zero).");
+        var type = process[..dot];
+        InstanceState? target;
+        using (await locks.AcquireAsync(name, ct))
+        {
+            target = (await instances.ListAsync(name, ct)).FirstOrDefault(i => i.Running && i.Process == type && i.Index == index);
+            if (target is null)
+                return ApiError.Result(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {type}.{index}; see `paas ps`.");
+            await instances.RetireAsync(target, drain: true, ct);
+        }
+        db.AddEvent(name, Actor(context), "stop", $"Stopped {type}.{index}; the formation is unchanged, so a replacement starts");
+        converger.Wake(name);
+        return Results.Json(new { stopped = $"{type}.{index}", instance = target.InstanceId });
     }
 
     private static IResult SetHealthCheck(string name, string process, HealthCheckRequest body, IStateStore db, HttpContext context)

@@ -34,6 +34,16 @@ public static class ReleasesEndpoints
                 ? Results.Json(DescribeUnreleased(deploy))
                 : ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{name} has no release v{number}.");
         });
+        api.MapGet("/apps/{name}/releases/{version}/output", (string name, string version, IStateStore db, BuildOutputs outputs) =>
+        {
+            if (ParseVersion(version) is not { } number)
+                return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_version", $"'{version}' is not a release version; use a number such as 3 or v3.");
+            if (db.FindRelease(name, number) is null)
+                return ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{name} has no release v{number}.");
+            return outputs.Read(name, number) is { } output
+                ? Results.Json(new { version = number, output })
+                : ApiError.Result(StatusCodes.Status404NotFound, "no_build_output", $"v{number} of {name} has no build output (config changes, rollbacks and releases made before outputs were kept have none).");
+        }).WithName("getReleaseOutput").WithSummary("The build output of a release (its last 1 MB)");
         api.MapPost("/apps/{name}/releases/rollback", async (string name, RollbackRequest? body, HttpContext context, ReleaseService releases, IStateStore db, CancellationToken ct) =>
         {
             if (body?.Version is not { } version || version < 1)

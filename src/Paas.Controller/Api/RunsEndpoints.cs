@@ -36,6 +36,18 @@ public static class RunsEndpoints
             .WithDescription("A WebSocket (Paas.Core.Runs.TerminalSession): the first text message is {\"command\", \"timeout_seconds\", \"cols\", \"rows\", \"term\"}; "
                 + "then binary messages are keystrokes in and the TTY's bytes out, a text message {\"cols\", \"rows\"} resizes; the last text message is "
                 + "{\"exit_code\", \"timed_out\", \"out_of_memory\", ...} or {\"error\"}.");
+        api.MapPost("/apps/{name}/runs/detached", StartDetached)
+            .WithName("runDetached")
+            .WithSummary("Start a one-off command without attaching: its output goes to the app's logs as run.N")
+            .WithDescription("Answers 202 {\"name\": \"run.N\"} at once; `paas logs -d run.N` shows the output and how it ended.");
+    }
+
+    /// <summary>Numbers detached runs per app (run.1, run.2, ...) for their log lines; counted from 1 again when the controller restarts.</summary>
+    public sealed class DetachedRunNumbers
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _last = new();
+
+        public int Next(string app) => _last.AddOrUpdate(app, 1, (_, n) => n + 1);
     }
 
     /// <summary>The command and its time limit, or the one sentence saying what is wrong with them.</summary>
@@ -135,6 +147,54 @@ public static class RunsEndpoints
         {
             // Gone already.
         }
+    }
+
+    /// <summary>
+    /// Heroku's run:detached: the run starts and the answer comes back at once; the run outlives the request (it stops
+    /// with the controller), its lines go to the app's logs tagged run.N, and how it ended to the logs and events.
+    /// </summary>
+    private static IResult StartDetached(string name, RunRequest? body, IStateStore db, Tasks.OneOffTasks runner, PaasSettings settings,
+        Paas.Core.Logs.AppLogWriter logs, DetachedRunNumbers numbers, IHostApplicationLifetime lifetime, HttpContext context, ILoggerFactory loggers)
+    {
+        if (db.FindApp(name) is null)
+            return AppsEndpoints.NotFound(name);
+        if (db.CurrentRelease(name) is not { } release)
+            return ApiError.Result(StatusCodes.Status404NotFound, "no_release", $"{name} has no release yet: push first (git push paas main).");
+        var (command, limit, problemId, problem) = Check(body?.Command, body?.TimeoutSeconds, settings);
+        if (problem is not null)
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, problemId, problem);
+        var run = $"{Kind}.{numbers.Next(name)}";
+        var actor = ProcessEndpoints.Actor(context);
+        var stopping = lifetime.ApplicationStopping;
+        _ = Task.Run(async () =>
+        {
+            string outcome;
+            try
+            {
+                var (result, cell) = await runner.RunAsync(release, Kind, command, release.Config, settings.AppMemoryBytes, limit,
+                    line => { logs.Post(name, Paas.Core.Logs.LogSource.App, run, line); return Task.CompletedTask; }, _ => Task.CompletedTask, stopping);
+                outcome = Outcome(result, limit, settings) + $" (cell {cell})";
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                outcome = "was stopped (the controller stopped)";
+            }
+            catch (Exception e) when (e is Cells.CellTaskException or Cells.CellUnavailableException or Instances.DeployException)
+            {
+                outcome = $"could not start: {e.Message.TrimEnd('.')}";
+                loggers.CreateLogger(typeof(RunsEndpoints)).LogWarning("Detached run for {App} failed: {Error}", name, e.Message);
+            }
+            logs.Post(name, Paas.Core.Logs.LogSource.Platform, run, $"{run} {outcome}");
+            try
+            {
+                db.AddEvent(name, actor, "run", $"Ran `{Shorten(command)}` detached as {run} on v{release.Version}: {outcome}");
+            }
+            catch (StateStoreUnavailableException)
+            {
+                // The log line above already says how it ended.
+            }
+        }, CancellationToken.None);
+        return Results.Json(new { name = run, command, release = release.Version }, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> RunAsync(string name, RunRequest? body, IStateStore db, Tasks.OneOffTasks runner, PaasSettings settings,

@@ -35,7 +35,8 @@ public sealed class Deployer(
     Releases.ReleaseImagePushes pushes,
     AppLogWriter logs,
     TimeProvider time,
-    ILogger<Deployer> logger)
+    ILogger<Deployer> logger,
+    Releases.BuildOutputs? buildOutputs = null)
 {
     public Task<bool> DeployAsync(string app, string revision, string? quarantine, string actor, Func<string, Task> output, CancellationToken cancellationToken) =>
         DeployCoreAsync(app, revision, actor, output, (version, lines) => BuildReleaseAsync(app, version, revision, quarantine, actor, lines, cancellationToken), cancellationToken);
@@ -90,8 +91,10 @@ public sealed class Deployer(
     {
         // Everything the pusher sees also goes to the app's log, so `paas logs` shows the build afterwards.
         var pusher = output;
+        var recorder = buildOutputs?.Begin(app);
         output = line =>
         {
+            recorder?.Add(line);
             logs.Post(app, LogSource.Staging, "", line);
             return pusher(line);
         };
@@ -117,6 +120,7 @@ public sealed class Deployer(
             if (firstDeploy && manifest.Postdeploy is { Length: > 0 } postdeploy)
                 await RunPostdeployAsync(release, postdeploy, output, cancellationToken, stagedOn);
             await AwaitImagePushAsync(release, output, cancellationToken);
+            SaveBuildOutput(recorder, release.Version);
             return true;
         }
         catch (Exception e) when (e is StagingException or DeployException or StateStoreUnavailableException)
@@ -144,6 +148,19 @@ public sealed class Deployer(
                 }
             }
             await PruneAsync(app, output);
+        }
+    }
+
+    private void SaveBuildOutput(Releases.BuildOutputs.Recorder? recorder, int version)
+    {
+        try
+        {
+            recorder?.Save(version);
+        }
+        catch (IOException e)
+        {
+            // The release stands; only `releases:output` will say it has none.
+            logger.LogWarning("Could not store the build output of v{Version}: {Reason}", version, e.Message);
         }
     }
 

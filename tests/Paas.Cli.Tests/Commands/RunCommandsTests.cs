@@ -34,4 +34,17 @@ public sealed class RunCommandsTests
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("Say what to run", run.Stderr);
     }
+
+    [Fact]
+    public async Task RunDetached_StartsTheRun_AndSaysItsNameAndHowToSeeItsLogs()
+    {
+        await using var api = new FakeApi(202, """{"name": "run.3", "command": "python3 migrate.py", "release": 4}""");
+
+        var run = await CliProcess.RunAgainstAsync(api.Url, null, "run:detached", "-a", "hello", "--", "python3", "migrate.py");
+
+        Assert.True(run.ExitCode == 0, run.Stderr);
+        Assert.Equal(["POST /v1/apps/hello/runs/detached"], api.Requests);
+        Assert.Contains("up, run.3", run.Stdout);
+        Assert.Contains("paas logs -a hello -d run.3", run.Stdout);
+    }
 }
