@@ -118,7 +118,7 @@ public sealed class InteractiveRunTests(PlatformFixture platform)
         Assert.True(piped.ExitCode == 4, piped.ToString());
         Assert.Equal("piped-ok\nnot a tty\n", piped.Stdout);
         var events = AppUnderTest.Must(await app.PaasAsync("events")).Stdout;
-        Assert.Contains("Ran `sh` interactively on v1: exited with code 3", events);
+        Assert.Contains("Ran `sh` interactively on v2: exited with code 3", events);
         Assert.DoesNotContain(await platform.ContainersAsync(app.Name), IsRun);
     }
 
