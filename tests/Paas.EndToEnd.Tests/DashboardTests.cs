@@ -134,22 +134,22 @@ public sealed class DashboardTests(PlatformFixture platform, DashboardBrowser br
         await page.GetByLabel("Name", new() { Exact = true }).FillAsync("DASH_GREETING");
         await page.GetByLabel("Value", new() { Exact = true }).FillAsync("hello from the dashboard");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).First.ClickAsync();
-        await Assertions.Expect(page.Locator("#config-status")).ToContainTextAsync("done, v2", new() { Timeout = 120_000 });
-        await Assertions.Expect(page.Locator("#releases-table tr[data-version='2']")).ToContainTextAsync("DASH_GREETING");
-        await Assertions.Expect(page.Locator("#releases-table tr[data-version='2']")).ToContainTextAsync("current");
+        await Assertions.Expect(page.Locator("#config-status")).ToContainTextAsync("done, v3", new() { Timeout = 120_000 });
+        await Assertions.Expect(page.Locator("#releases-table tr[data-version='3']")).ToContainTextAsync("DASH_GREETING");
+        await Assertions.Expect(page.Locator("#releases-table tr[data-version='3']")).ToContainTextAsync("current");
         await Assertions.Expect(page.Locator("#config-table tr[data-var='DASH_GREETING'] input")).ToHaveValueAsync("hello from the dashboard");
         await DashboardBrowser.ScreenshotAsync(page, "app-config");
 
-        // Roll back to v1 from the releases list, after a confirmation.
-        await page.Locator("#releases-table tr[data-version='1']").GetByRole(AriaRole.Button).ClickAsync();
+        // Roll back to v2 (the push; v1 is the app's Initial release, v3 the config change) from the releases list, after a confirmation.
+        await page.Locator("#releases-table tr[data-version='2']").GetByRole(AriaRole.Button).ClickAsync();
         var dialog = page.GetByRole(AriaRole.Dialog);
         await Assertions.Expect(dialog).ToContainTextAsync("Roll");
         await DashboardBrowser.ScreenshotAsync(page, "app-rollback-confirm");
-        await dialog.GetByRole(AriaRole.Button, new() { Name = "Roll back to v1" }).ClickAsync();
-        await Assertions.Expect(page.Locator("#releases-table tr[data-version='3']")).ToContainTextAsync("Rollback to v1", new() { Timeout = 120_000 });
-        await Assertions.Expect(page.Locator("#releases-table tr[data-version='3']")).ToContainTextAsync("current");
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Roll back to v2" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#releases-table tr[data-version='4']")).ToContainTextAsync("Rollback to v2", new() { Timeout = 120_000 });
+        await Assertions.Expect(page.Locator("#releases-table tr[data-version='4']")).ToContainTextAsync("current");
         var config = JsonDocument.Parse(AppUnderTest.Must(await app.PaasAsync("config", "--json")).Stdout).RootElement;
-        Assert.False(config.TryGetProperty("DASH_GREETING", out _), "the rollback restored v1's config");
+        Assert.False(config.TryGetProperty("DASH_GREETING", out _), "the rollback restored v2's config");
         await Assertions.Expect(page.Locator("#events-list")).ToContainTextAsync("Rollback");
         await DashboardBrowser.ScreenshotAsync(page, "app-rolled-back");
 
