@@ -58,7 +58,7 @@ public sealed partial class MultiHostTests
 
             // Built by h2's engine, not by the main host's.
             var onStager = await platform.ImagesOnAsync(Stager, name);
-            Assert.Contains(onStager, i => i.RepoTags?.Contains($"paas/app-{name}:v1") == true);
+            Assert.Contains(onStager, i => i.RepoTags?.Contains($"paas/app-{name}:v2") == true);
             using (var main = new Docker.DotNet.DockerClientConfiguration(new Uri("unix:///var/run/docker.sock")).CreateClient())
             {
                 var onMain = await main.Images.ListImagesAsync(new ImagesListParameters
