@@ -184,7 +184,8 @@ public sealed class EtcdStateStore : IStateStore
 
     public bool TryCreateApp(string name, string owner, out AppRecord app)
     {
-        var created = Create(_keys.App(name), Json(new StoredApp(owner, _time.GetUtcNow())), out var stored);
+        // A new app starts with no data: a rename to this name that died before its flip may have copied some here.
+        var created = Create(_keys.App(name), Json(new StoredApp(owner, _time.GetUtcNow())), out var stored, DeletePrefix(_keys.AppData(name)));
         var found = JsonSerializer.Deserialize<StoredApp>(stored)!;
         app = new AppRecord(name, found.CreatedAt, found.Owner);
         return created;
@@ -218,6 +219,76 @@ public sealed class EtcdStateStore : IStateStore
                 operations.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = kv.Key } });
         }
         return _etcd.Write([.. operations]).Responses[0].ResponseDeleteRange.Deleted > 0;
+    }
+
+    // Renaming: etcd refuses a transaction of more than 128 operations (its --max-txn-ops), and an app's data
+    // (a thousand events, hundreds of releases) is more. So its keys are first copied, in batches, under the new
+    // name, which no app has (nothing reads there); then one transaction flips the app's record from the old name
+    // to the new one and deletes the old data, only if nothing was written under the old name since the copy
+    // was read (else it copies again). Readers see the old app whole until the flip, the new one whole after.
+    // A writer that dies before the flip leaves a copy under a name no app has: TryCreateApp clears an app's
+    // data when it creates the app, and the next rename to that name copies over it.
+    private const int CopyBatch = 100;
+
+    public bool RenameApp(string name, string newName)
+    {
+        var oldData = _keys.AppData(name);
+        var newData = _keys.AppData(newName);
+        for (var attempt = 0; attempt < CasAttempts; attempt++)
+        {
+            var app = _etcd.Get(_keys.App(name));
+            if (app.Kvs.Count == 0 || _etcd.Get(_keys.App(newName)).Kvs.Count > 0)
+                return false;
+            var data = _etcd.GetPrefix(oldData);
+            var domains = _etcd.GetPrefix(_keys.Domains);
+            var addons = _etcd.GetPrefix(_keys.Addons);
+            // Whatever a rename that died left under the new name goes first.
+            _etcd.Write(DeletePrefix(newData));
+            var copies = data.Kvs.Select(kv =>
+            {
+                var key = kv.Key.ToStringUtf8();
+                var value = kv.Value.ToStringUtf8();
+                if (key.StartsWith(_keys.Deploys(name), StringComparison.Ordinal))
+                    value = Json(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(value)!, newName));
+                else if (key.StartsWith(_keys.Volumes(name), StringComparison.Ordinal))
+                    value = Json(RenamedRecords.Volume(JsonSerializer.Deserialize<VolumeRecord>(value)!, newName));
+                return Put(newData + key[oldData.Length..], value);
+            }).ToList();
+            foreach (var batch in copies.Chunk(CopyBatch))
+                _etcd.Write(batch);
+
+            var flip = new TxnRequest();
+            flip.Compare.Add(Unchanged(_keys.App(name), app.Kvs[0].ModRevision));
+            flip.Compare.Add(Missing(_keys.App(newName)));
+            flip.Compare.Add(NothingWrittenUnderSince(oldData, data.Header.Revision));
+            flip.Compare.Add(NothingWrittenUnderSince(_keys.Domains, domains.Header.Revision));
+            flip.Compare.Add(NothingWrittenUnderSince(_keys.Addons, addons.Header.Revision));
+            flip.Success.Add(Delete(_keys.App(name)));
+            flip.Success.Add(Put(_keys.App(newName), app.Kvs[0].Value.ToStringUtf8()));
+            flip.Success.Add(DeletePrefix(oldData));
+            foreach (var user in data.Kvs.Select(kv => kv.Key.ToStringUtf8()).Where(k => k.StartsWith(_keys.Collaborators(name), StringComparison.Ordinal))
+                .Select(k => k[_keys.Collaborators(name).Length..]))
+            {
+                var since = _etcd.Get(_keys.Collaborations(user) + name);
+                flip.Success.Add(Delete(_keys.Collaborations(user) + name));
+                flip.Success.Add(Put(_keys.Collaborations(user) + newName,
+                    since.Kvs.Count > 0 ? since.Kvs[0].Value.ToStringUtf8() : _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)));
+            }
+            foreach (var kv in domains.Kvs)
+            {
+                var domain = JsonSerializer.Deserialize<EtcdDomainStore.StoredDomain>(kv.Value.Span)!;
+                if (domain.App == name)
+                    flip.Success.Add(Put(kv.Key.ToStringUtf8(), Json(domain with { App = newName })));
+            }
+            foreach (var kv in addons.Kvs)
+            {
+                if (RenamedRecords.Addon(Parse<AddonRecord>(kv.Value), name, newName) is { } moved)
+                    flip.Success.Add(Put(kv.Key.ToStringUtf8(), Json(moved)));
+            }
+            if (_etcd.Transaction(flip).Succeeded)
+                return true;
+        }
+        throw new StateStoreUnavailableException($"The state store is too busy: {name} was not renamed after {CasAttempts} attempts.");
     }
 
     // Releases
@@ -452,8 +523,10 @@ public sealed class EtcdStateStore : IStateStore
     {
         if (limit <= 0)
             return [];
-        var newest = _etcd.GetPrefix(_keys.Events(app), limit: limit, sortBy: RangeRequest.Types.SortTarget.Create, order: RangeRequest.Types.SortOrder.Descend);
-        return newest.Kvs.Reverse()
+        // A rename copies events in batches, each batch one revision (RenameApp): within a revision the key (the
+        // event's time) orders them, so a batch more is read to have the whole of one at the limit's edge.
+        var newest = _etcd.GetPrefix(_keys.Events(app), limit: limit + CopyBatch, sortBy: RangeRequest.Types.SortTarget.Create, order: RangeRequest.Types.SortOrder.Descend);
+        return newest.Kvs.OrderBy(kv => kv.CreateRevision).ThenBy(kv => kv.Key.ToStringUtf8(), StringComparer.Ordinal).TakeLast(limit)
             .Select(kv => Parse<StoredEvent>(kv.Value))
             .Select(e => new EventRecord(app, e.At, e.Actor, e.Kind, e.Message))
             .ToList();

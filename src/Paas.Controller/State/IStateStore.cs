@@ -48,6 +48,16 @@ public interface IStateStore
     AppRecord? FindApp(string name);
     /// <summary>All apps by name, or with <paramref name="visibleTo"/> only those that user owns or collaborates on.</summary>
     IReadOnlyList<AppRecord> ListApps(string? visibleTo = null);
+    /// <summary>
+    /// Moves the app and everything stored under it (releases, release sequence, config, formation, health checks,
+    /// buildpacks, routing options, registry logins, events, deploy records, domains, collaborators, volumes, and its
+    /// add-ons and attachments, its own and other apps' add-ons attached to it) to <paramref name="newName"/> at once:
+    /// a reader sees the app whole under one name or the other, never half moved, and a writer that dies halfway
+    /// leaves it whole under the old name. False, with nothing changed, when there is no app <paramref name="name"/>
+    /// or an app <paramref name="newName"/> exists. What lives outside the store (routes, repositories, logs,
+    /// running instances) is the caller's to move (<see cref="Apps.AppRename"/>).
+    /// </summary>
+    bool RenameApp(string name, string newName);
     /// <summary>Deletes the app with everything stored under it (releases, config, formation, events, domains, collaborators).</summary>
     bool DeleteApp(string name);
 

@@ -341,6 +341,94 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public void RenameApp_MovesEverythingOfTheApp_SeenByAnotherInstance_AndFreesTheOldName()
+    {
+        var (a, domains) = Open();
+        var (b, otherDomains) = Open();
+        a.TryCreateUser("bob", "user");
+        a.TryCreateApp("old", "alice", out var created);
+        a.TryCreateApp("other", "alice", out _);
+        a.AddCollaborator("old", "bob");
+        // More releases and events than one etcd transaction may hold (128 operations).
+        for (var i = 0; i < 150; i++)
+            a.AddRelease(Release("old", a.NextReleaseVersion("old")), replaceConfig: true);
+        for (var i = 0; i < 20; i++)
+            a.AddEvent("old", "alice", "release", $"event {i}");
+        a.SetFormation("old", [new FormationEntry("web", 2, 256)]);
+        a.SetHealthCheck("old", "web", HealthCheckSpec.Default with { Path = "/up" });
+        a.SetBuildpacks("old", ["https://example.com/bp.tgz"]);
+        a.SetRouteOptions("old", AppRouteOptions.None with { TimeoutSeconds = 30 });
+        a.SetRegistryCredentials("old", new Dictionary<string, RegistryCredential> { ["ghcr.io"] = new("u", "p") });
+        var deploy = new DeployRecord("old", 150, DeployPhase.Rolling, "abc", DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch) { Release = Release("old", 150) };
+        a.SaveDeploy(deploy);
+        a.SaveVolume(new VolumeRecord("old", "web", "/data", "data", null, false, DateTimeOffset.UnixEpoch));
+        a.SaveAddon(new AddonRecord("pg-1", "old", "postgresql", "hobby", 256, "cell-a", "DATABASE_URL", "u", "s", "d", DateTimeOffset.UnixEpoch)
+        {
+            Attachments = [new AddonAttachment("other", "OLD_DATABASE_URL")],
+        });
+        a.SaveAddon(new AddonRecord("pg-2", "other", "postgresql", "hobby", 256, "cell-a", "DATABASE_URL", "u", "s", "d", DateTimeOffset.UnixEpoch)
+        {
+            Attachments = [new AddonAttachment("old", "OTHER_DATABASE_URL")],
+        });
+        domains.TryAdd("old", "www.example.com", out _);
+        var releases = a.ListReleases("old", 200);
+        var events = a.Events("old", 100);
+
+        Assert.True(a.RenameApp("old", "new"));
+
+        Assert.Null(b.FindApp("old"));
+        Assert.Equal(created with { Name = "new" }, b.FindApp("new"));
+        Assert.Equal(releases.Select(r => r with { App = "new" }).Select(r => (r.App, r.Version, r.Image, r.Description)),
+            b.ListReleases("new", 200).Select(r => (r.App, r.Version, r.Image, r.Description)));
+        Assert.Equal(151, b.NextReleaseVersion("new"));
+        Assert.Equal(new Dictionary<string, string> { ["V"] = "150" }, b.Config("new"));
+        Assert.Equal(new FormationEntry("web", 2, 256), b.Formation("new")["web"]);
+        Assert.Equal("/up", b.HealthCheck("new", "web")!.Path);
+        Assert.Equal(["https://example.com/bp.tgz"], b.Buildpacks("new"));
+        Assert.Equal(30, b.RouteOptions("new").TimeoutSeconds);
+        Assert.Equal("u", b.RegistryCredentials("new")["ghcr.io"].Username);
+        Assert.Equal(events.Select(e => e.Message), b.Events("new", 100).Select(e => e.Message));
+        var moved = b.FindDeploy("new", 150)!;
+        Assert.Equal((DeployPhase.Rolling, "new", "new", 150), (moved.Phase, moved.App, moved.Release!.App, moved.Release.Version));
+        Assert.Equal(["new"], b.Volumes("new").Select(v => v.App));
+        Assert.Equal(["bob"], b.Collaborators("new"));
+        Assert.True(b.IsCollaborator("new", "bob"));
+        Assert.Equal(["new"], b.ListApps(visibleTo: "bob").Select(x => x.Name));
+        Assert.Equal(("new", "other"), (b.Addons("new").Single().App, b.Addons("new").Single().Attachments.Single().App));
+        Assert.Equal("new", b.Addons("other").Single().Attachments.Single().App);
+        Assert.Equal("new", otherDomains.Find("www.example.com")!.App);
+        Assert.Equal(["www.example.com"], otherDomains.ListForApp("new").Select(d => d.Hostname));
+
+        // Nothing left under the old name, which is free for a new app that starts empty.
+        Assert.Empty(b.ListReleases("old"));
+        Assert.Empty(b.Events("old", 10));
+        Assert.Empty(b.Deploys("old"));
+        Assert.Empty(b.Volumes("old"));
+        Assert.Empty(otherDomains.ListForApp("old"));
+        Assert.True(b.TryCreateApp("old", "bob", out _));
+        Assert.Empty(a.Config("old"));
+        Assert.Empty(a.Formation("old"));
+        Assert.Equal(1, a.NextReleaseVersion("old"));
+    }
+
+    [Fact]
+    public void RenameApp_ToATakenName_OrOfAnUnknownApp_ChangesNothing()
+    {
+        var (store, _) = Open();
+        store.TryCreateApp("one", "alice", out _);
+        store.TryCreateApp("two", "alice", out _);
+        store.AddRelease(Release("one", store.NextReleaseVersion("one")), replaceConfig: true);
+
+        Assert.False(store.RenameApp("one", "two"));
+        Assert.False(store.RenameApp("none", "three"));
+
+        Assert.Equal(["one", "two"], store.ListApps().Select(x => x.Name));
+        Assert.Single(store.ListReleases("one"));
+        Assert.Empty(store.ListReleases("two"));
+        Assert.Null(store.FindApp("three"));
+    }
+
+    [Fact]
     public void Collaborators_SeeTheAppsTheyWorkOn()
     {
         var (store, _) = Open();

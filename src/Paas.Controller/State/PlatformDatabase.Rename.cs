@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace Paas.Controller.State;
+
+/// <summary>`paas apps:rename`: the app's rows move to the new name in one transaction.</summary>
+public sealed partial class PlatformDatabase
+{
+    // Every table with an `app` column (SqliteSchema). The foreign keys have no ON UPDATE CASCADE, so the new
+    // apps row is inserted first, the rows re-pointed at it, and the old one deleted last (cascading to nothing).
+    private static readonly string[] AppTables =
+    [
+        "releases", "formation", "healthchecks", "events", "release_versions", "app_buildpacks", "app_config", "domains",
+        "collaborators", "deploys", "app_route_options", "addons", "volumes", "app_registry_credentials",
+    ];
+
+    public bool RenameApp(string name, string newName)
+    {
+        using var connection = Open();
+        // One transaction (BEGIN IMMEDIATE): a controller that dies halfway leaves the app whole under its old name.
+        using var transaction = connection.BeginTransaction();
+        using (var insert = Command(connection,
+            "INSERT OR IGNORE INTO apps (name, created_at, owner) SELECT $new, created_at, owner FROM apps WHERE name = $old",
+            ("$old", name), ("$new", newName)))
+        {
+            insert.Transaction = transaction;
+            // Nothing inserted: no app of the old name, or one of the new name exists.
+            if (insert.ExecuteNonQuery() != 1)
+                return false;
+        }
+        foreach (var table in AppTables)
+            Run($"UPDATE {table} SET app = $new WHERE app = $old");
+        // Records that carry the name inside their JSON too.
+        Rewrite("SELECT version, record FROM deploys WHERE app = $new", "UPDATE deploys SET record = $record WHERE app = $new AND version = $key",
+            json => JsonSerializer.Serialize(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(json)!, newName)));
+        Rewrite("SELECT volume, record FROM volumes WHERE app = $new", "UPDATE volumes SET record = $record WHERE app = $new AND volume = $key",
+            json => JsonSerializer.Serialize(RenamedRecords.Volume(JsonSerializer.Deserialize<VolumeRecord>(json)!, newName)));
+        // Every add-on: another app's add-on may be attached to this one.
+        Rewrite("SELECT id, record FROM addons", "UPDATE addons SET record = $record WHERE id = $key",
+            json => RenamedRecords.Addon(JsonSerializer.Deserialize<AddonRecord>(json)!, name, newName) is { } moved ? JsonSerializer.Serialize(moved) : null);
+        Run("DELETE FROM apps WHERE name = $old");
+        transaction.Commit();
+        return true;
+
+        void Run(string sql)
+        {
+            using var command = Command(connection, sql, ("$old", name), ("$new", newName));
+            command.Transaction = transaction;
+            command.ExecuteNonQuery();
+        }
+
+        void Rewrite(string select, string update, Func<string, string?> rewrite)
+        {
+            var rows = new List<(object Key, string Record)>();
+            using (var query = Command(connection, select, ("$new", newName)))
+            {
+                query.Transaction = transaction;
+                using var reader = query.ExecuteReader();
+                while (reader.Read())
+                    rows.Add((reader.GetValue(0), reader.GetString(1)));
+            }
+            foreach (var (key, record) in rows)
+            {
+                if (rewrite(record) is not { } rewritten)
+                    continue;
+                using var command = Command(connection, update, ("$new", newName), ("$key", key), ("$record", rewritten));
+                command.Transaction = transaction;
+                command.ExecuteNonQuery();
+            }
+        }
+    }
+}
