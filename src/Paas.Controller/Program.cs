@@ -159,6 +159,7 @@ services.AddSingleton<Paas.Controller.Api.RunsEndpoints.DetachedRunNumbers>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
 services.AddSingleton<AppLifecycle>();
+services.AddSingleton<AppRename>();
 services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
 services.AddSingleton<Paas.Controller.Storage.StorageService>();

@@ -26,6 +26,12 @@ public static class AppsCommands
             Arguments = [new("PATH", "a path to append (default: /)")],
             Options = Opt.AppScoped(Opt.Json),
         },
+        new("apps:rename", "rename an app: its releases, config, domains, logs and repository follow, its old URL stops answering",
+            "paas apps:rename NEWNAME [-a APP] [--json]", RenameAsync)
+        {
+            Arguments = [new("NEWNAME", "the app's new name")],
+            Options = Opt.AppScoped(Opt.Json),
+        },
         new("apps:destroy", "destroy an app, its instances and its repository", "paas apps:destroy -a APP --confirm APP", DestroyAsync)
         {
             Options = Opt.AppScoped(Opt.Confirm),
@@ -106,6 +112,36 @@ public static class AppsCommands
         cli.Out.WriteLine($"Web URL:  {app.WebUrl}");
         cli.Out.WriteLine($"Owner:    {app.Owner}");
         cli.Out.WriteLine($"Release:  {(app.Release is { } release ? "v" + release : "none yet")}");
+        return 0;
+    }
+
+    private static async Task<int> RenameAsync(ParsedArgs args, CliContext cli)
+    {
+        var newName = args.Positionals.FirstOrDefault()
+            ?? throw new CliException("The new name is required: paas apps:rename NEWNAME -a APP", 2);
+        var name = cli.ResolveApp(args);
+        var app = await cli.Api.PatchAsync<AppResponse>($"v1/apps/{Uri.EscapeDataString(name)}", new { name = newName });
+        // As heroku's CLI does: this directory's remotes that pointed at the old name now point at the new one.
+        var updated = new List<string>();
+        foreach (var (remote, url) in CliContext.GitRemotes())
+        {
+            if (CliContext.AppOf(url, cli.Config.ApiUrl) != name)
+                continue;
+            var renamed = new UriBuilder(url.Trim()) { Path = $"/{newName}.git" }.Uri.ToString();
+            if (CliContext.Git("remote", "set-url", remote, renamed).ExitCode == 0)
+                updated.Add(remote);
+        }
+        if (args.Json)
+        {
+            cli.WriteJson(app);
+            return 0;
+        }
+        cli.Out.WriteLine($"Renaming {name} to {newName}... done");
+        cli.Out.WriteLine($"{app.WebUrl} | {app.GitUrl}");
+        foreach (var remote in updated)
+            cli.Out.WriteLine($"Git remote {remote} updated");
+        if (updated.Count == 0)
+            cli.Out.WriteLine($"Don't forget to update git remotes for all other local checkouts of the app.");
         return 0;
     }
 

@@ -61,7 +61,7 @@ public sealed class CliContext(CliConfig config, TextWriter stdout)
     }
 
     /// <summary>This directory's git remotes and their (fetch) URLs; none outside a repository.</summary>
-    private static Dictionary<string, string> GitRemotes()
+    public static Dictionary<string, string> GitRemotes()
     {
         var remotes = new Dictionary<string, string>(StringComparer.Ordinal);
         var listing = Git("remote", "-v");

@@ -10,6 +10,9 @@ public static class AppsEndpoints
 {
     public sealed record CreateAppRequest(string? Name);
 
+    /// <summary>PATCH /v1/apps/{name}: a new name (`paas apps:rename`).</summary>
+    public sealed record UpdateAppRequest(string? Name);
+
     public static void MapAppsApi(this IEndpointRouteBuilder api)
     {
         api.MapPost("/apps", (CreateAppRequest? body, HttpContext context, AppLifecycle apps, IStateStore db, PaasSettings settings) =>
@@ -23,6 +26,7 @@ public static class AppsEndpoints
         api.MapGet("/apps/{name}", (string name, IStateStore db, PaasSettings settings) =>
             db.FindApp(name) is { } app ? Results.Json(Describe(app, db, settings)) : NotFound(name));
         api.MapDelete("/apps/{name}", DestroyAsync);
+        api.MapPatch("/apps/{name}", RenameAsync);
     }
 
     private static async Task<IResult> CreateAsync(string? name, Caller caller, AppLifecycle apps, IStateStore db, PaasSettings settings) =>
@@ -30,6 +34,14 @@ public static class AppsEndpoints
 
     private static async Task<IResult> DestroyAsync(string name, HttpContext context, AppLifecycle apps, CancellationToken ct) =>
         await apps.DestroyAsync(name, Caller.Of(context), ct) ?? Results.NoContent();
+
+    private static async Task<IResult> RenameAsync(string name, UpdateAppRequest? body, HttpContext context, AppRename renames, IStateStore db,
+        PaasSettings settings, CancellationToken ct)
+    {
+        if (body?.Name is not { } newName)
+            return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_params", "Send the new name, e.g. {\"name\": \"my-app\"}.");
+        return await renames.RenameAsync(name, newName, Caller.Of(context), ct) ?? Results.Json(Describe(db.FindApp(newName)!, db, settings));
+    }
 
     private static AppResponse Describe(AppRecord app, IStateStore db, PaasSettings settings) =>
         new(app.Name, settings.GitUrl(app.Name), settings.AppUrl(app.Name), app.CreatedAt, app.Owner, db.CurrentRelease(app.Name)?.Version);

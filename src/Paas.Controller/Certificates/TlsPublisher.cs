@@ -30,6 +30,15 @@ public sealed class TlsPublisher(IConnectionMultiplexer redis, TlsKeys keys, Key
         return value.IsNullOrEmpty ? null : JsonSerializer.Deserialize<PublishedCertificate>(value.ToString());
     }
 
+    /// <summary>The hostname's certificate now belongs to <paramref name="app"/> (`apps:rename`); nothing when it has none.</summary>
+    public async Task MoveAsync(string hostname, string app)
+    {
+        if (await FindAsync(hostname) is not { } published || published.App == app)
+            return;
+        await Db.HashSetAsync(keys.Certificates, hostname, JsonSerializer.Serialize(published with { App = app }));
+        await redis.GetSubscriber().PublishAsync(RedisChannel.Literal(keys.Changes), hostname);
+    }
+
     /// <summary>Stops serving the hostname's certificate (its domain was removed) and forgets its status.</summary>
     public async Task RemoveAsync(string hostname)
     {

@@ -41,6 +41,13 @@ public sealed class GitRepositories
         repository.Config.Set("receive.denyNonFastForwards", false);
     }
 
+    /// <summary>Moves the app's repository to its new name (`apps:rename`); nothing when it was moved already.</summary>
+    public void Move(string app, string newName)
+    {
+        if (Directory.Exists(PathOf(app)) && !Directory.Exists(PathOf(newName)))
+            Directory.Move(PathOf(app), PathOf(newName));
+    }
+
     public void Delete(string app)
     {
         var path = PathOf(app);

@@ -33,17 +33,23 @@ public static class HerokuApps
         HerokuShapes.App(app, db.CurrentRelease(app.Name), app.Owner, settings, HttpsGitUrl(app.Name, settings), db.RouteOptions(app.Name).Maintenance == true);
 
     /// <summary>
-    /// PATCH /apps/APP: `maintenance:on|off` (the router's maintenance page, the app keeps running). A new name
-    /// (`apps:rename`) is refused in one sentence until renaming exists.
+    /// PATCH /apps/APP: `maintenance:on|off` (the router's maintenance page, the app keeps running) and a new name
+    /// (`apps:rename`, the same rules and steps as `paas apps:rename`).
     /// </summary>
     internal static async Task<IResult> UpdateAsync(HttpContext context, JsonElement body, IStateStore db, PaasSettings settings,
-        Routing.RoutePublisher routes, TimeProvider time, CancellationToken ct)
+        Routing.RoutePublisher routes, AppRename renames, TimeProvider time, CancellationToken ct)
     {
         var name = HerokuEndpoints.Name(context);
         if (body.ValueKind != JsonValueKind.Object)
             return ApiError.Result(StatusCodes.Status400BadRequest, "invalid_params", "Send a JSON object, e.g. {\"maintenance\": true}.");
-        if (body.TryGetProperty("name", out var newName) && newName.ValueKind == JsonValueKind.String && newName.GetString() != name)
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_params", $"Renaming apps is not supported yet; {name} keeps its name.");
+        // The same name alone is a rename to itself (refused as such); beside other fields it only restates the app's name.
+        if (body.TryGetProperty("name", out var newName) && newName.ValueKind == JsonValueKind.String
+            && (newName.GetString() != name || body.EnumerateObject().Count() == 1))
+        {
+            if (await renames.RenameAsync(name, newName.GetString(), Caller.Of(context), ct) is { } refused)
+                return refused;
+            name = newName.GetString()!;
+        }
         if (body.TryGetProperty("maintenance", out var maintenance))
         {
             if (maintenance.ValueKind is not (JsonValueKind.True or JsonValueKind.False))

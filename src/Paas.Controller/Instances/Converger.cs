@@ -212,8 +212,14 @@ public sealed class Converger(
 
     public async Task ConvergeAllAsync(CancellationToken cancellationToken)
     {
+        // Renames a controller left half-done (it died, or a step failed): finished before anything below would
+        // mistake the instances still labelled with the old name for orphans.
+        if (services?.GetService<Apps.AppRename>() is { } renames)
+            await renames.FinishPendingAsync(cancellationToken);
         var apps = database.ListApps();
         var known = apps.Select(a => a.Name).ToHashSet();
+        // A rename under way (its request is replacing them right now) owns the old name's instances and host.
+        var renaming = database.PendingRenames().Select(r => r.From).ToHashSet();
         var generations = apps.ToDictionary(a => a.Name, a => locks.Generation(a.Name));
         // One look at everything per pass, shared by every app's pass: each cell listed once, the routes
         // hash read once, the cells' status once. Per app, a pass then costs what that app has, and one
@@ -223,10 +229,18 @@ public sealed class Converger(
         await routes.ReloadAsync();
         var hosts = await routes.HostsAsync();
         var appOptions = await routes.AppOptionsAsync();
-        foreach (var orphan in everything.Where(i => !known.Contains(i.App)))
+        foreach (var orphan in everything.Where(i => !known.Contains(i.App) && !renaming.Contains(i.App)))
         {
             logger.LogInformation("Removing orphan {Instance}: its app {App} no longer exists", orphan.InstanceId, orphan.App);
             await instances.RetireAsync(orphan, drain: false, cancellationToken);
+        }
+        // Hosts of apps that no longer exist (a rename that died before moving its host, a destroy cut short) answer 404.
+        foreach (var (host, owner) in hosts.Where(h => !known.Contains(h.Value) && !renaming.Contains(h.Value)))
+        {
+            if (database.FindApp(owner) is not null)
+                continue; // created since the list was read
+            logger.LogInformation("Removing host {Host}: its app {App} no longer exists", host, owner);
+            await routes.RemoveHostAsync(host);
         }
         var byApp = everything.ToLookup(i => i.App);
         var lostByApp = lost.ToLookup(i => i.App);

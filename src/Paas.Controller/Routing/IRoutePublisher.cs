@@ -11,6 +11,8 @@ public interface IRoutePublisher
 {
     Task SetHostAsync(string host, string app);
 
+    Task RemoveHostAsync(string host);
+
     /// <summary>The whole hosts table (host → app), read once per full pass.</summary>
     Task<IReadOnlyDictionary<string, string>> HostsAsync();
 

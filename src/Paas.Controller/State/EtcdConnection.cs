@@ -401,6 +401,8 @@ public sealed class EtcdKeys
     public string Collaborations(string user) => $"{Root}collaborations/{user}/";
     public string Events(string app) => AppData(app) + "events/";
     public string Domains => $"{Root}domains/";
+    public string Renames => $"{Root}renames/";
+    public string Rename(string from) => Renames + from;
     public string Addons => $"{Root}addons/";
     public string Addon(string id) => Addons + id;
     public string Domain(string hostname) => Domains + hostname;

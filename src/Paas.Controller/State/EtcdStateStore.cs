@@ -285,11 +285,17 @@ public sealed class EtcdStateStore : IStateStore
                 if (RenamedRecords.Addon(Parse<AddonRecord>(kv.Value), name, newName) is { } moved)
                     flip.Success.Add(Put(kv.Key.ToStringUtf8(), Json(moved)));
             }
+            flip.Success.Add(Put(_keys.Rename(name), Json(new RenameRecord(name, newName, _time.GetUtcNow()))));
             if (_etcd.Transaction(flip).Succeeded)
                 return true;
         }
         throw new StateStoreUnavailableException($"The state store is too busy: {name} was not renamed after {CasAttempts} attempts.");
     }
+
+    public IReadOnlyList<RenameRecord> PendingRenames() =>
+        _etcd.GetPrefix(_keys.Renames).Kvs.Select(kv => Parse<RenameRecord>(kv.Value)).OrderBy(r => r.At).ToList();
+
+    public void FinishRename(string from) => _etcd.Write(Delete(_keys.Rename(from)));
 
     // Releases
 

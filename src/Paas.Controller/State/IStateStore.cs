@@ -55,9 +55,14 @@ public interface IStateStore
     /// a reader sees the app whole under one name or the other, never half moved, and a writer that dies halfway
     /// leaves it whole under the old name. False, with nothing changed, when there is no app <paramref name="name"/>
     /// or an app <paramref name="newName"/> exists. What lives outside the store (routes, repositories, logs,
-    /// running instances) is the caller's to move (<see cref="Apps.AppRename"/>).
+    /// running instances) is the caller's to move (<see cref="Apps.AppRename"/>); the same write records a
+    /// <see cref="RenameRecord"/> so that, should the caller die, another controller finishes that.
     /// </summary>
     bool RenameApp(string name, string newName);
+    /// <summary>Renames recorded by <see cref="RenameApp"/> whose follow-ups are not finished, oldest first.</summary>
+    IReadOnlyList<RenameRecord> PendingRenames();
+    /// <summary>Forgets the pending rename from <paramref name="from"/> (its follow-ups are done).</summary>
+    void FinishRename(string from);
     /// <summary>Deletes the app with everything stored under it (releases, config, formation, events, domains, collaborators).</summary>
     bool DeleteApp(string name);
 

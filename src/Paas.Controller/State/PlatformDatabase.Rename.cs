@@ -38,6 +38,12 @@ public sealed partial class PlatformDatabase
         Rewrite("SELECT id, record FROM addons", "UPDATE addons SET record = $record WHERE id = $key",
             json => RenamedRecords.Addon(JsonSerializer.Deserialize<AddonRecord>(json)!, name, newName) is { } moved ? JsonSerializer.Serialize(moved) : null);
         Run("DELETE FROM apps WHERE name = $old");
+        using (var pending = Command(connection, "INSERT OR REPLACE INTO app_renames (old_name, new_name, at) VALUES ($old, $new, $at)",
+            ("$old", name), ("$new", newName), ("$at", Now())))
+        {
+            pending.Transaction = transaction;
+            pending.ExecuteNonQuery();
+        }
         transaction.Commit();
         return true;
 
@@ -67,5 +73,23 @@ public sealed partial class PlatformDatabase
                 command.ExecuteNonQuery();
             }
         }
+    }
+
+    public IReadOnlyList<RenameRecord> PendingRenames()
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT old_name, new_name, at FROM app_renames ORDER BY at");
+        using var reader = command.ExecuteReader();
+        var renames = new List<RenameRecord>();
+        while (reader.Read())
+            renames.Add(new RenameRecord(reader.GetString(0), reader.GetString(1), ParseTime(reader.GetString(2))));
+        return renames;
+    }
+
+    public void FinishRename(string from)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "DELETE FROM app_renames WHERE old_name = $old", ("$old", from));
+        command.ExecuteNonQuery();
     }
 }

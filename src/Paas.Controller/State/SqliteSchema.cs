@@ -26,6 +26,8 @@ public static class SqliteSchema
         Volumes,
         // 6: per-app image registry logins (`paas registry:login`), one JSON map of registry → credential per app.
         RegistryCredentials,
+        // 7: renames whose follow-ups outside the store are not finished (RenameRecord), written with the move itself.
+        AppRenames,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -197,6 +199,15 @@ public static class SqliteSchema
             CREATE TABLE IF NOT EXISTS app_registry_credentials (
                 app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
                 credentials TEXT NOT NULL
+            );
+            """, transaction);
+
+    private static void AppRenames(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS app_renames (
+                old_name TEXT PRIMARY KEY,
+                new_name TEXT NOT NULL,
+                at TEXT NOT NULL
             );
             """, transaction);
 

@@ -89,6 +89,17 @@ public sealed class AppLogWriter(IConnectionMultiplexer redis, LogKeys keys, int
         }
     }
 
+    /// <summary>
+    /// Moves the app's log to its new name (`apps:rename`), replacing whatever the new name had (an app that did not
+    /// exist has none of its own); nothing when the old name has no log.
+    /// </summary>
+    public async Task MoveAsync(string app, string newName)
+    {
+        var db = redis.GetDatabase();
+        if (await db.KeyExistsAsync(keys.Stream(app)))
+            await db.KeyRenameAsync(keys.Stream(app), keys.Stream(newName));
+    }
+
     /// <summary>Removes the app's whole log (when the app is destroyed).</summary>
     public Task DeleteAsync(string app) => redis.GetDatabase().KeyDeleteAsync(keys.Stream(app));
 

@@ -31,6 +31,13 @@ public sealed class SimRouter : IRoutePublisher
         return Task.CompletedTask;
     }
 
+    public Task RemoveHostAsync(string host)
+    {
+        _hosts.TryRemove(host, out _);
+        Interlocked.Increment(ref _version);
+        return Task.CompletedTask;
+    }
+
     public Task<IReadOnlyDictionary<string, string>> HostsAsync() => Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>(_hosts));
 
     public Task<long> SetAppOptionsAsync(string app, AppRouteOptions options)

@@ -399,6 +399,11 @@ public abstract class StateStoreContract
         Assert.Equal("new", otherDomains.Find("www.example.com")!.App);
         Assert.Equal(["www.example.com"], otherDomains.ListForApp("new").Select(d => d.Hostname));
 
+        // The follow-ups outside the store are pending until finished, for whichever controller gets there.
+        Assert.Equal([("old", "new")], b.PendingRenames().Select(r => (r.From, r.To)));
+        a.FinishRename("old");
+        Assert.Empty(b.PendingRenames());
+
         // Nothing left under the old name, which is free for a new app that starts empty.
         Assert.Empty(b.ListReleases("old"));
         Assert.Empty(b.Events("old", 10));
@@ -426,6 +431,7 @@ public abstract class StateStoreContract
         Assert.Single(store.ListReleases("one"));
         Assert.Empty(store.ListReleases("two"));
         Assert.Null(store.FindApp("three"));
+        Assert.Empty(store.PendingRenames());
     }
 
     [Fact]
