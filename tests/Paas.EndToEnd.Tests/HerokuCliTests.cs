@@ -157,6 +157,22 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         var webLines = webOnly.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.NotEmpty(webLines);
         Assert.All(webLines, l => Assert.Matches(@" app\[web\.\d+\]: ", l));
+
+        // apps:rename, heroku's own command (PATCH /apps/APP {"name"}), which then points the heroku remote at the
+        // new name: the app serves there with its config, releases, custom domain and certificate; the old host is 404.
+        var newName = PlatformFixture.UniqueAppName("hkr");
+        Must(await heroku.RunAsync(workTree, "apps:rename", newName, "-a", app));
+        Assert.Equal($"https://{heroku.GitHost}/{newName}.git", Must(await heroku.GitAsync(workTree, "remote", "get-url", "heroku")).Stdout.Trim());
+        Assert.StartsWith("200 ", await new AppUnderTest(platform, newName, workTree).GetAsync());
+        Assert.Contains("GREETING=hello\n", await new AppUnderTest(platform, newName, workTree).GetAsync());
+        Assert.StartsWith("404 ", await served.GetAsync());
+        Listed(@"v6\s+Rollback to v4", Must(await heroku.RunAsync(workTree, "releases", "-a", newName)).Stdout);
+        Listed($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(newName)}", Must(await heroku.RunAsync(workTree, "domains", "-a", newName)).Stdout);
+        var httpsAfterRename = await HttpsAsync(host, crt);
+        Assert.True(httpsAfterRename.ExitCode == 0, httpsAfterRename.ToString());
+        Assert.Contains("GREETING=hello", httpsAfterRename.Stdout);
+        var takenBack = await heroku.RunAsync(workTree, "apps:rename", newName, "-a", newName);
+        Assert.NotEqual(0, takenBack.ExitCode);
     }
 
     /// <summary>A self-signed certificate for <paramref name="host"/>, valid 60 days, written as PEM files.</summary>
