@@ -25,7 +25,7 @@ namespace Paas.Controller.Apps;
 public sealed class AppRename(
     IStateStore db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
     AppLocks locks, PaasSettings settings, IDomainStore domains, AppLogWriter logs, Certificates.TlsPublisher tls,
-    Releases.BuildOutputs outputs, StagingOptions staging, ILogger<AppRename> logger)
+    Releases.BuildOutputs outputs, StagingOptions staging, Paas.Staging.Hygiene.ImageJanitor janitor, ILogger<AppRename> logger)
 {
     /// <summary>Renames the app; null when done, or the error to answer with (nothing changed then).</summary>
     public async Task<IResult?> RenameAsync(string name, string? newName, Caller caller, CancellationToken ct)
@@ -55,7 +55,6 @@ public sealed class AppRename(
                 ? AppsEndpoints.NotFound(name)
                 : ApiError.Result(StatusCodes.Status409Conflict, "name_taken", $"An app named '{newName}' already exists.");
         }
-        db.AddEvent(newName!, caller.Name, "rename", $"Renamed from {name} to {newName}");
         logger.LogInformation("Renamed app {Old} to {New}", name, newName);
         try
         {
@@ -66,6 +65,8 @@ public sealed class AppRename(
             // The app has its new name (the store says so); the rename stays pending and the converger's next pass finishes it.
             logger.LogWarning(e, "Finishing the rename of {Old} to {New} failed; the converger will finish it", name, newName);
         }
+        // After the log moved (the move replaces the new name's log): the event's line goes to the app's log too.
+        db.AddEvent(newName!, caller.Name, "rename", $"Renamed from {name} to {newName}");
         return null;
     }
 
@@ -93,6 +94,8 @@ public sealed class AppRename(
         if (Directory.Exists(cache) && !Directory.Exists(Path.Combine(staging.CacheRoot, newName)))
             Directory.Move(cache, Path.Combine(staging.CacheRoot, newName));
         crashes.Forget(name);
+        // Before any instance starts under the new name: the store names its release images paas/app-NEW:vN already.
+        await janitor.RetagAppAsync(name, newName, ct);
 
         // Routing: the running instances serve the new host at once (same instances, same addresses, routed under
         // the new name), the app's options and custom domains follow, and the old host goes (404 at the routers).

@@ -249,7 +249,12 @@ public sealed class EtcdStateStore : IStateStore
                 var key = kv.Key.ToStringUtf8();
                 var value = kv.Value.ToStringUtf8();
                 if (key.StartsWith(_keys.Deploys(name), StringComparison.Ordinal))
-                    value = Json(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(value)!, newName));
+                    value = Json(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(value)!, name, newName));
+                else if (key.StartsWith(_keys.Releases(name), StringComparison.Ordinal))
+                {
+                    var release = JsonSerializer.Deserialize<StoredRelease>(value)!;
+                    value = Json(release with { Image = RenamedRecords.Image(release.Image, name, newName) });
+                }
                 else if (key.StartsWith(_keys.Volumes(name), StringComparison.Ordinal))
                     value = Json(RenamedRecords.Volume(JsonSerializer.Deserialize<VolumeRecord>(value)!, newName));
                 return Put(newData + key[oldData.Length..], value);

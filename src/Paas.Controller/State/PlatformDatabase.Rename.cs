@@ -31,7 +31,9 @@ public sealed partial class PlatformDatabase
             Run($"UPDATE {table} SET app = $new WHERE app = $old");
         // Records that carry the name inside their JSON too.
         Rewrite("SELECT version, record FROM deploys WHERE app = $new", "UPDATE deploys SET record = $record WHERE app = $new AND version = $key",
-            json => JsonSerializer.Serialize(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(json)!, newName)));
+            json => JsonSerializer.Serialize(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(json)!, name, newName)));
+        Rewrite("SELECT version, image FROM releases WHERE app = $new", "UPDATE releases SET image = $record WHERE app = $new AND version = $key",
+            image => RenamedRecords.Image(image, name, newName) is var renamed && renamed != image ? renamed : null);
         Rewrite("SELECT volume, record FROM volumes WHERE app = $new", "UPDATE volumes SET record = $record WHERE app = $new AND volume = $key",
             json => JsonSerializer.Serialize(RenamedRecords.Volume(JsonSerializer.Deserialize<VolumeRecord>(json)!, newName)));
         // Every add-on: another app's add-on may be attached to this one.

@@ -7,8 +7,22 @@ namespace Paas.Controller.State;
 /// </summary>
 public static class RenamedRecords
 {
-    public static DeployRecord Deploy(DeployRecord deploy, string newName) =>
-        deploy with { App = newName, Release = deploy.Release is { } release ? release with { App = newName } : null };
+    public static DeployRecord Deploy(DeployRecord deploy, string name, string newName) =>
+        deploy with { App = newName, Release = deploy.Release is { } release ? release with { App = newName, Image = Image(release.Image, name, newName) } : null };
+
+    /// <summary>
+    /// A release image built here is named after its app (paas/app-NAME:vN); after a rename it is that name's no
+    /// more, since an app created later under the old name builds its own paas/app-OLD:vN over it (and would then
+    /// run in the renamed app's place). <see cref="Apps.AppRename"/> re-tags the images on the engine to match.
+    /// Other images (`paas deploy:image`) keep their reference.
+    /// </summary>
+    public static string Image(string image, string name, string newName)
+    {
+        var repository = Paas.Staging.Buildpacks.BuildpackStager.ImageName(name) + ":";
+        return image.StartsWith(repository, StringComparison.Ordinal)
+            ? Paas.Staging.Buildpacks.BuildpackStager.ImageName(newName) + ":" + image[repository.Length..]
+            : image;
+    }
 
     public static VolumeRecord Volume(VolumeRecord volume, string newName) => volume with { App = newName };
 

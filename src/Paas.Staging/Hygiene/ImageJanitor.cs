@@ -71,6 +71,24 @@ public sealed partial class ImageJanitor(IDockerClient docker, string platformId
         }
     }
 
+    /// <summary>
+    /// Gives the app's release images its new name (`apps:rename`): each paas/app-OLD:vN is tagged paas/app-NEW:vN,
+    /// then the old tag goes (the image stays: running containers use it by id). Safe to run again.
+    /// </summary>
+    public async Task RetagAppAsync(string app, string newName, CancellationToken cancellationToken)
+    {
+        foreach (var (tag, version) in await ReleaseTagsAsync(app, cancellationToken))
+        {
+            await docker.Images.TagImageAsync(tag, new ImageTagParameters
+            {
+                RepositoryName = BuildpackStager.ImageName(newName),
+                Tag = "v" + version.ToString(CultureInfo.InvariantCulture),
+                Force = true,
+            }, cancellationToken);
+            await docker.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = false, NoPrune = true }, cancellationToken);
+        }
+    }
+
     /// <summary>The app's release images as (repository:tag, version).</summary>
     public async Task<IReadOnlyList<(string Tag, int Version)>> ReleaseTagsAsync(string app, CancellationToken cancellationToken)
     {

@@ -378,7 +378,8 @@ public abstract class StateStoreContract
 
         Assert.Null(b.FindApp("old"));
         Assert.Equal(created with { Name = "new" }, b.FindApp("new"));
-        Assert.Equal(releases.Select(r => r with { App = "new" }).Select(r => (r.App, r.Version, r.Image, r.Description)),
+        // The images built for it carry the app's name too (paas/app-NAME:vN); they are re-tagged under the new one.
+        Assert.Equal(releases.Select(r => ("new", r.Version, $"paas/app-new:v{r.Version}", r.Description)),
             b.ListReleases("new", 200).Select(r => (r.App, r.Version, r.Image, r.Description)));
         Assert.Equal(151, b.NextReleaseVersion("new"));
         Assert.Equal(new Dictionary<string, string> { ["V"] = "150" }, b.Config("new"));
@@ -389,7 +390,7 @@ public abstract class StateStoreContract
         Assert.Equal("u", b.RegistryCredentials("new")["ghcr.io"].Username);
         Assert.Equal(events.Select(e => e.Message), b.Events("new", 100).Select(e => e.Message));
         var moved = b.FindDeploy("new", 150)!;
-        Assert.Equal((DeployPhase.Rolling, "new", "new", 150), (moved.Phase, moved.App, moved.Release!.App, moved.Release.Version));
+        Assert.Equal((DeployPhase.Rolling, "new", "new", "paas/app-new:v150"), (moved.Phase, moved.App, moved.Release!.App, moved.Release.Image));
         Assert.Equal(["new"], b.Volumes("new").Select(v => v.App));
         Assert.Equal(["bob"], b.Collaborators("new"));
         Assert.True(b.IsCollaborator("new", "bob"));
