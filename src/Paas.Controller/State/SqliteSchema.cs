@@ -26,6 +26,8 @@ public static class SqliteSchema
         Volumes,
         // 6: per-app image registry logins (`paas registry:login`), one JSON map of registry → credential per app.
         RegistryCredentials,
+        // 7: build outputs (`paas releases:output`), gzip, one per app and release version, gone with the app.
+        BuildOutputs,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -197,6 +199,16 @@ public static class SqliteSchema
             CREATE TABLE IF NOT EXISTS app_registry_credentials (
                 app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
                 credentials TEXT NOT NULL
+            );
+            """, transaction);
+
+    private static void BuildOutputs(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS build_outputs (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                output BLOB NOT NULL,
+                PRIMARY KEY (app, version)
             );
             """, transaction);
 
