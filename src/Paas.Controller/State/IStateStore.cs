@@ -86,6 +86,12 @@ public interface IStateStore
     /// <summary>Deletes the app's build outputs of every release not in <paramref name="keep"/> (pruned releases); returns how many went.</summary>
     int PruneBuildOutputs(string app, IReadOnlySet<int> keep);
 
+    /// <summary>
+    /// The app's next one-off run number (run.N in its logs, as on Heroku): 1, 2, 3... atomically, so no two runs share
+    /// one, whichever controller starts them, and a restarted controller goes on counting. Restarts at 1 for a new app.
+    /// </summary>
+    int NextRunNumber(string app);
+
     /// <summary>Stores the deploy's record, replacing the one of the same app and version (each step of a deploy writes its phase).</summary>
     void SaveDeploy(DeployRecord deploy);
     DeployRecord? FindDeploy(string app, int version);

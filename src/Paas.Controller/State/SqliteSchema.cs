@@ -28,6 +28,8 @@ public static class SqliteSchema
         RegistryCredentials,
         // 7: build outputs (`paas releases:output`), gzip, one per app and release version, gone with the app.
         BuildOutputs,
+        // 8: the last one-off run number per app (run.N), so numbers go on after a restart.
+        RunNumbers,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -209,6 +211,14 @@ public static class SqliteSchema
                 version INTEGER NOT NULL,
                 output BLOB NOT NULL,
                 PRIMARY KEY (app, version)
+            );
+            """, transaction);
+
+    private static void RunNumbers(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS run_numbers (
+                app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+                last INTEGER NOT NULL
             );
             """, transaction);
 

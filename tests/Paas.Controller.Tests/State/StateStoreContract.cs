@@ -313,6 +313,26 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public async Task NextRunNumber_CountsPerAppFromOne_AcrossInstancesAtOnce_GoesOnInANewInstance_AndRestartsForANewApp()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        a.TryCreateApp("runs", "alice", out _);
+        a.TryCreateApp("other", "alice", out _);
+
+        var numbers = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).NextRunNumber("runs"))));
+
+        Assert.Equal(Enumerable.Range(1, 12), numbers.Order());
+        Assert.Equal(1, b.NextRunNumber("other"));
+        // A restarted controller (a new store object over the same data) goes on counting.
+        var (restarted, _) = Open();
+        Assert.Equal(13, restarted.NextRunNumber("runs"));
+        Assert.True(restarted.DeleteApp("runs"));
+        restarted.TryCreateApp("runs", "alice", out _);
+        Assert.Equal(1, a.NextRunNumber("runs"));
+    }
+
+    [Fact]
     public void BuildOutputs_AreReadByAnotherInstance_PrunedToTheKeptVersions_AndGoWithTheApp()
     {
         var (a, _) = Open();
