@@ -155,7 +155,6 @@ services.AddSingleton<CellsView>();
 services.AddSingleton<Paas.Controller.Releases.ReleaseImagePushes>();
 services.AddSingleton<InstanceManager>();
 services.AddSingleton<Paas.Controller.Releases.BuildOutputs>();
-services.AddSingleton<Paas.Controller.Api.RunsEndpoints.DetachedRunNumbers>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
 services.AddSingleton<AppLifecycle>();

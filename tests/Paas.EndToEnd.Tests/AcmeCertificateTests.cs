@@ -42,14 +42,7 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
             var root = Path.Combine(platform.DataDirectory, $"pebble-root-{suffix}.pem");
             await File.WriteAllTextAsync(root, await pebble.RootPemAsync());
             // "issued" is stored before the routers have loaded it (by notification): a bounded retry, as for certs:add.
-            ProcessResult curl = new(1, "", "");
-            for (var i = 0; i < 50 && curl.ExitCode != 0; i++)
-            {
-                if (i > 0)
-                    await Task.Delay(100);
-                curl = await ProcessRunner.RunAsync("curl", ["-sS", "--max-time", "10", "--cacert", root,
-                    "--resolve", $"{good}:{platform.RouterTlsPort}:127.0.0.1", $"https://{good}:{platform.RouterTlsPort}/"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(20));
-            }
+            var curl = await TestCertificates.CurlThroughRouterAsync(platform.RouterTlsPort, good, root, maxTimeSeconds: 10);
             Assert.True(curl.ExitCode == 0, curl + "\n" + pebble.Output);
             Assert.StartsWith("Hello from python", curl.Stdout);
             Assert.Equal("acme", rows[good].GetProperty("source").GetString());
@@ -91,20 +84,8 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
         var host = $"shop-{app.Name[^6..]}.example.net";
         AppUnderTest.Must(await app.PaasAsync("domains:add", host));
         var dir = Path.Combine(platform.DataDirectory, "own-" + app.Name);
-        Directory.CreateDirectory(dir);
-        var (crt, key) = (Path.Combine(dir, "server.crt"), Path.Combine(dir, "server.key"));
+        var (crt, key) = await TestCertificates.SelfSignedAsync(dir, host);
         var otherKey = Path.Combine(dir, "other.key");
-        using (var rsa = System.Security.Cryptography.RSA.Create(2048))
-        {
-            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=" + host, rsa,
-                System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-            var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
-            names.AddDnsName(host);
-            request.CertificateExtensions.Add(names.Build());
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(60));
-            await File.WriteAllTextAsync(crt, certificate.ExportCertificatePem());
-            await File.WriteAllTextAsync(key, rsa.ExportPkcs8PrivateKeyPem());
-        }
         using (var other = System.Security.Cryptography.RSA.Create(2048))
             await File.WriteAllTextAsync(otherKey, other.ExportPkcs8PrivateKeyPem());
 
@@ -117,20 +98,13 @@ public sealed class AcmeCertificateTests(PlatformFixture platform)
         Assert.True(added.ExitCode == 0, added.ToString());
         Assert.Contains($"done: {host}, expires", added.Stdout);
         // The router picks it up from Redis by notification: no restart, within a bounded wait.
-        ProcessResult curl = new(1, "", "");
-        for (var i = 0; i < 50 && curl.ExitCode != 0; i++)
-        {
-            if (i > 0)
-                await Task.Delay(100);
-            curl = await ProcessRunner.RunAsync("curl", ["-sS", "--max-time", "5", "--cacert", crt,
-                "--resolve", $"{host}:{platform.RouterTlsPort}:127.0.0.1", $"https://{host}:{platform.RouterTlsPort}/"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
-        }
+        var curl = await TestCertificates.CurlThroughRouterAsync(platform.RouterTlsPort, host, crt);
         Assert.True(curl.ExitCode == 0, curl.ToString());
         Assert.StartsWith("Hello from python", curl.Stdout);
         var listed = AppUnderTest.Must(await app.PaasAsync("certs"));
         Assert.Contains(host, listed.Stdout);
         Assert.Contains("user", listed.Stdout);
-        Assert.Contains($"expires {DateTimeOffset.UtcNow.AddDays(60):yyyy-MM-dd}", listed.Stdout);
+        Assert.Contains($"expires {DateTimeOffset.UtcNow.Add(TestCertificates.Validity):yyyy-MM-dd}", listed.Stdout);
 
         // HTTP to HTTPS: a 308 to the same path and query on the TLS port, until turned off; challenges are not redirected.
         AppUnderTest.Must(await app.PaasAsync("certs:redirect:enable"));

@@ -112,13 +112,13 @@ public sealed class HerokuCliTests(PlatformFixture platform)
             Assert.Equal(System.Net.HttpStatusCode.OK, byDomain.StatusCode);
 
         // certs:add posts an SNI endpoint; the router serves the certificate for the domain over HTTPS.
-        var (crt, key) = await SelfSignedAsync(host);
+        var (crt, key) = await TestCertificates.SelfSignedAsync(Path.Combine(platform.DataDirectory, "certs-" + host), host);
         var certAdded = await heroku.RunWithInputAsync(workTree, "\n", "certs:add", crt, key, "-a", app);
         Assert.Contains("Certificate details:", certAdded.Stdout);
         Assert.Contains($"CN={host}", certAdded.Stdout);
         var certs = Must(await heroku.RunAsync(workTree, "certs", "-a", app));
-        Listed($@"sni-[0-9a-f]{{10}}\s+{System.Text.RegularExpressions.Regex.Escape(host)}\s+{DateTimeOffset.UtcNow.AddDays(60):yyyy-MM-dd}.*False\s+SNI\s+1", certs.Stdout);
-        var https = await HttpsAsync(host, crt);
+        Listed($@"sni-[0-9a-f]{{10}}\s+{System.Text.RegularExpressions.Regex.Escape(host)}\s+{DateTimeOffset.UtcNow.Add(TestCertificates.Validity):yyyy-MM-dd}.*False\s+SNI\s+1", certs.Stdout);
+        var https = await TestCertificates.CurlThroughRouterAsync(platform.RouterTlsPort, host, crt);
         Assert.True(https.ExitCode == 0, https.ToString());
         Assert.Contains("GREETING=hello", https.Stdout);
 
@@ -173,38 +173,6 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.Contains("GREETING=hello", httpsAfterRename.Stdout);
         var takenBack = await heroku.RunAsync(workTree, "apps:rename", newName, "-a", newName);
         Assert.NotEqual(0, takenBack.ExitCode);
-    }
-
-    /// <summary>A self-signed certificate for <paramref name="host"/>, valid 60 days, written as PEM files.</summary>
-    private async Task<(string Crt, string Key)> SelfSignedAsync(string host)
-    {
-        var dir = Path.Combine(platform.DataDirectory, "certs-" + host);
-        Directory.CreateDirectory(dir);
-        var (crt, key) = (Path.Combine(dir, "server.crt"), Path.Combine(dir, "server.key"));
-        using var rsa = System.Security.Cryptography.RSA.Create(2048);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=" + host, rsa,
-            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
-        names.AddDnsName(host);
-        request.CertificateExtensions.Add(names.Build());
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(60));
-        await File.WriteAllTextAsync(crt, certificate.ExportCertificatePem());
-        await File.WriteAllTextAsync(key, rsa.ExportPkcs8PrivateKeyPem());
-        return (crt, key);
-    }
-
-    /// <summary>curl over HTTPS to the router, trusting only <paramref name="caFile"/>; the router loads a new certificate by notification, so a bounded retry.</summary>
-    private async Task<ProcessResult> HttpsAsync(string host, string caFile)
-    {
-        ProcessResult curl = new(1, "", "");
-        for (var i = 0; i < 50 && curl.ExitCode != 0; i++)
-        {
-            if (i > 0)
-                await Task.Delay(100);
-            curl = await ProcessRunner.RunAsync("curl", ["-sS", "--max-time", "5", "--cacert", caFile,
-                "--resolve", $"{host}:{platform.RouterTlsPort}:127.0.0.1", $"https://{host}:{platform.RouterTlsPort}/"], null, new Dictionary<string, string>(), TimeSpan.FromSeconds(10));
-        }
-        return curl;
     }
 
     [Fact]

@@ -37,6 +37,11 @@ public sealed partial class MultiHostTests
         Assert.Equal(HttpStatusCode.NotFound, await ManifestStatusAsync(images[1]));
         Assert.Equal(HttpStatusCode.OK, await ManifestStatusAsync(images[2]));
         Assert.Equal(HttpStatusCode.OK, await ManifestStatusAsync(images[3]));
+        // The build output follows its release: gone with the pruned one, there for the kept ones.
+        var prunedOutput = await app.PaasAsync("releases:output", "v2");
+        Assert.NotEqual(0, prunedOutput.ExitCode);
+        Assert.Contains("has no build output", prunedOutput.Stderr);
+        Assert.Contains("-----> Released v4", AppUnderTest.Must(await app.PaasAsync("releases:output", "v4")).Stdout);
 
         // Every host ran v1, v2 and v3 (web=3 over three hosts): v1 is gone from each engine, v3 runs on each.
         foreach (var (host, _) in MultiHostPlatform.HostLayout)

@@ -50,6 +50,9 @@ public sealed class StandbyControllerTests(StandbyPlatform platform, ITestOutput
         var releases = AppUnderTest.Must(await platform.PaasViaAsync(platform.StandbyUrl, null, "releases", "-a", app, "--json"));
         var versions = JsonDocument.Parse(releases.Stdout).RootElement.EnumerateArray().Select(r => r.GetProperty("version").GetInt32()).Order().ToList();
         Assert.Equal([1, 2, 3], versions);
+        // The first push's build output, recorded by the dead leader, is served by the new one (it lives in the shared state store).
+        var firstOutput = AppUnderTest.Must(await platform.PaasViaAsync(platform.StandbyUrl, null, "releases:output", "v2", "-a", app));
+        Assert.Contains("-----> Released v2", firstOutput.Stdout);
         // The new leader's repository has both commits, the first one copied from the dead leader.
         var head = AppUnderTest.Must(await platform.GitAsync(workTree, "rev-parse", "HEAD")).Stdout.Trim();
         var log = AppUnderTest.Must(await platform.GitAsync(Path.Combine(platform.StandbyDataDirectory, "repos", app + ".git"), "rev-list", "main")).Stdout;

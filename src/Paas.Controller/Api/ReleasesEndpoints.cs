@@ -42,7 +42,7 @@ public static class ReleasesEndpoints
                 return ApiError.Result(StatusCodes.Status404NotFound, "not_found", $"{name} has no release v{number}.");
             return outputs.Read(name, number) is { } output
                 ? Results.Json(new { version = number, output })
-                : ApiError.Result(StatusCodes.Status404NotFound, "no_build_output", $"v{number} of {name} has no build output (config changes, rollbacks and releases made before outputs were kept have none).");
+                : ApiError.Result(StatusCodes.Status404NotFound, "no_build_output", $"v{number} of {name} has no build output (config changes, rollbacks, releases older than the kept ones and releases made before outputs were kept have none).");
         }).WithName("getReleaseOutput").WithSummary("The build output of a release (its last 1 MB)");
         api.MapPost("/apps/{name}/releases/rollback", async (string name, RollbackRequest? body, HttpContext context, ReleaseService releases, IStateStore db, CancellationToken ct) =>
         {

@@ -42,14 +42,6 @@ public static class RunsEndpoints
             .WithDescription("Answers 202 {\"name\": \"run.N\"} at once; `paas logs -d run.N` shows the output and how it ended.");
     }
 
-    /// <summary>Numbers detached runs per app (run.1, run.2, ...) for their log lines; counted from 1 again when the controller restarts.</summary>
-    public sealed class DetachedRunNumbers
-    {
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _last = new();
-
-        public int Next(string app) => _last.AddOrUpdate(app, 1, (_, n) => n + 1);
-    }
-
     /// <summary>The command and its time limit, or the one sentence saying what is wrong with them.</summary>
     private static (string Command, TimeSpan Limit, string ProblemId, string? Problem) Check(string? given, int? timeoutSeconds, PaasSettings settings)
     {
@@ -154,7 +146,7 @@ public static class RunsEndpoints
     /// with the controller), its lines go to the app's logs tagged run.N, and how it ended to the logs and events.
     /// </summary>
     private static IResult StartDetached(string name, RunRequest? body, IStateStore db, Tasks.OneOffTasks runner, PaasSettings settings,
-        Paas.Core.Logs.AppLogWriter logs, DetachedRunNumbers numbers, IHostApplicationLifetime lifetime, HttpContext context, ILoggerFactory loggers)
+        Paas.Core.Logs.AppLogWriter logs, IHostApplicationLifetime lifetime, HttpContext context, ILoggerFactory loggers)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
@@ -163,7 +155,8 @@ public static class RunsEndpoints
         var (command, limit, problemId, problem) = Check(body?.Command, body?.TimeoutSeconds, settings);
         if (problem is not null)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, problemId, problem);
-        var run = $"{Kind}.{numbers.Next(name)}";
+        // Numbered by the state store: never handed out twice, after a controller restart or by another controller.
+        var run = $"{Kind}.{db.NextRunNumber(name)}";
         var actor = ProcessEndpoints.Actor(context);
         var stopping = lifetime.ApplicationStopping;
         _ = Task.Run(async () =>

@@ -157,7 +157,7 @@ public sealed class Deployer(
         {
             recorder?.Save(version);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is StateStoreUnavailableException or Microsoft.Data.Sqlite.SqliteException)
         {
             // The release stands; only `releases:output` will say it has none.
             logger.LogWarning("Could not store the build output of v{Version}: {Reason}", version, e.Message);
@@ -360,6 +360,7 @@ public sealed class Deployer(
             logger.LogWarning("Pruning images of {App} skipped: {Reason}", app, e.Message);
             return;
         }
+        PruneBuildOutputs(app, kept);
         var keep = kept.SelectMany(r => new[] { r.Image, r.RunImage }).ToHashSet(StringComparer.Ordinal);
         await PruneStepAsync(app, "the controller's engine", () => janitor.PruneReleasesAsync(app, keep, CancellationToken.None));
         if (registry.Enabled)
@@ -377,6 +378,23 @@ public sealed class Deployer(
         var runImages = kept.Select(r => r.RunImage).Concat(kept.Select(r => r.Image)).Distinct().ToList();
         await Task.WhenAll(live.Select(cell => PruneStepAsync(app, $"cell {cell.Name}",
             () => cells.Get(cell.Name, cell.Url).PruneImagesAsync(app, runImages, CancellationToken.None))));
+    }
+
+    /// <summary>The build outputs follow their releases: those of releases whose images go are deleted too.</summary>
+    private void PruneBuildOutputs(string app, IReadOnlyList<ReleaseRecord> kept)
+    {
+        if (buildOutputs is null)
+            return;
+        try
+        {
+            var removed = buildOutputs.Prune(app, kept.Select(r => r.Version));
+            if (removed > 0)
+                logger.LogInformation("Pruned the build output of {Count} old release(s) of {App}", removed, app);
+        }
+        catch (Exception e) when (e is StateStoreUnavailableException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            logger.LogWarning("Pruning the build outputs of {App} failed: {Reason}", app, e.Message);
+        }
     }
 
     /// <summary>One place's pruning: what it removed is logged; a failure is logged and left to the next deploy.</summary>

@@ -396,6 +396,9 @@ public sealed class EtcdKeys
     public string Release(string app, int version) => Releases(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
     public string Deploys(string app) => AppData(app) + "deploys/";
     public string Deploy(string app, int version) => Deploys(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+    public string BuildOutputs(string app) => AppData(app) + "build-output/";
+    public string BuildOutput(string app, int version) => BuildOutputs(app) + version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+    public string RunSequence(string app) => AppData(app) + "run-seq";
     public string ReleaseSequence(string app) => AppData(app) + "release-seq";
     public string Collaborators(string app) => AppData(app) + "collaborators/";
     public string Collaborations(string user) => $"{Root}collaborations/{user}/";

@@ -384,6 +384,47 @@ public sealed class EtcdStateStore : IStateStore
             Config = r.Config, Defaults = r.Defaults, Description = r.Description, RegistryImage = r.RegistryImage,
         };
 
+    // One-off run numbers: a counter under the app's data (so DeleteApp takes it), bumped by compare-and-swap.
+
+    public int NextRunNumber(string app)
+    {
+        var key = _keys.RunSequence(app);
+        for (var attempt = 0; attempt < CasAttempts; attempt++)
+        {
+            var current = _etcd.Get(key);
+            var next = (current.Kvs.Count == 0 ? 0 : int.Parse(current.Kvs[0].Value.ToStringUtf8(), CultureInfo.InvariantCulture)) + 1;
+            var request = new TxnRequest();
+            request.Compare.Add(Unchanged(key, current.Kvs.Count == 0 ? 0 : current.Kvs[0].ModRevision));
+            request.Success.Add(Put(key, next.ToString(CultureInfo.InvariantCulture)));
+            if (_etcd.Transaction(request).Succeeded)
+                return next;
+        }
+        throw new StateStoreUnavailableException($"The state store is too busy: no run number for {app} after {CasAttempts} attempts.");
+    }
+
+    // Build outputs: one key per app and version under the app's data (so DeleteApp takes them), the compressed bytes as they are.
+
+    public void SaveBuildOutput(string app, int version, byte[] output) =>
+        _etcd.Write(new RequestOp { RequestPut = new PutRequest { Key = Bytes(_keys.BuildOutput(app, version)), Value = Google.Protobuf.ByteString.CopyFrom(output) } });
+
+    public byte[]? BuildOutput(string app, int version)
+    {
+        var response = _etcd.Get(_keys.BuildOutput(app, version));
+        return response.Kvs.Count == 0 ? null : response.Kvs[0].Value.ToByteArray();
+    }
+
+    public int PruneBuildOutputs(string app, IReadOnlySet<int> keep)
+    {
+        var prefix = _keys.BuildOutputs(app);
+        var pruned = _etcd.GetPrefix(prefix, keysOnly: true).Kvs
+            .Where(kv => !keep.Contains(int.Parse(kv.Key.ToStringUtf8()[prefix.Length..], CultureInfo.InvariantCulture)))
+            .Select(kv => new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = kv.Key } })
+            .ToArray();
+        if (pruned.Length > 0)
+            _etcd.Write(pruned);
+        return pruned.Length;
+    }
+
     // Deploy records: one key per app and version under the app's data (so DeleteApp takes them), the record as JSON.
 
     private const int DeploysKeptPerApp = 100;

@@ -90,6 +90,23 @@ public interface IStateStore
     /// <summary>The app's releases, newest first; <paramref name="before"/> pages back from a version.</summary>
     IReadOnlyList<ReleaseRecord> ListReleases(string app, int limit = 100, int? before = null);
 
+    /// <summary>
+    /// Stores a release's build output (<see cref="Releases.BuildOutputs"/> compresses and caps it: etcd refuses requests
+    /// over ~1.5 MB), replacing any stored for that version. Kept in the state store so that every controller sharing it
+    /// serves `releases:output`, and it goes with its app.
+    /// </summary>
+    void SaveBuildOutput(string app, int version, byte[] output);
+    /// <summary>The stored build output of that release, as <see cref="SaveBuildOutput"/> got it; null when there is none.</summary>
+    byte[]? BuildOutput(string app, int version);
+    /// <summary>Deletes the app's build outputs of every release not in <paramref name="keep"/> (pruned releases); returns how many went.</summary>
+    int PruneBuildOutputs(string app, IReadOnlySet<int> keep);
+
+    /// <summary>
+    /// The app's next one-off run number (run.N in its logs, as on Heroku): 1, 2, 3... atomically, so no two runs share
+    /// one, whichever controller starts them, and a restarted controller goes on counting. Restarts at 1 for a new app.
+    /// </summary>
+    int NextRunNumber(string app);
+
     /// <summary>Stores the deploy's record, replacing the one of the same app and version (each step of a deploy writes its phase).</summary>
     void SaveDeploy(DeployRecord deploy);
     DeployRecord? FindDeploy(string app, int version);

@@ -28,6 +28,10 @@ public static class SqliteSchema
         RegistryCredentials,
         // 7: renames whose follow-ups outside the store are not finished (RenameRecord), written with the move itself.
         AppRenames,
+        // 8: build outputs (`paas releases:output`), gzip, one per app and release version, gone with the app.
+        BuildOutputs,
+        // 9: the last one-off run number per app (run.N), so numbers go on after a restart.
+        RunNumbers,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -208,6 +212,24 @@ public static class SqliteSchema
                 old_name TEXT PRIMARY KEY,
                 new_name TEXT NOT NULL,
                 at TEXT NOT NULL
+            );
+            """, transaction);
+
+    private static void BuildOutputs(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS build_outputs (
+                app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+                version INTEGER NOT NULL,
+                output BLOB NOT NULL,
+                PRIMARY KEY (app, version)
+            );
+            """, transaction);
+
+    private static void RunNumbers(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS run_numbers (
+                app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+                last INTEGER NOT NULL
             );
             """, transaction);
 

@@ -313,6 +313,55 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public async Task NextRunNumber_CountsPerAppFromOne_AcrossInstancesAtOnce_GoesOnInANewInstance_AndRestartsForANewApp()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        a.TryCreateApp("runs", "alice", out _);
+        a.TryCreateApp("other", "alice", out _);
+
+        var numbers = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() => (i % 2 == 0 ? a : b).NextRunNumber("runs"))));
+
+        Assert.Equal(Enumerable.Range(1, 12), numbers.Order());
+        Assert.Equal(1, b.NextRunNumber("other"));
+        // A restarted controller (a new store object over the same data) goes on counting.
+        var (restarted, _) = Open();
+        Assert.Equal(13, restarted.NextRunNumber("runs"));
+        Assert.True(restarted.DeleteApp("runs"));
+        restarted.TryCreateApp("runs", "alice", out _);
+        Assert.Equal(1, a.NextRunNumber("runs"));
+    }
+
+    [Fact]
+    public void BuildOutputs_AreReadByAnotherInstance_PrunedToTheKeptVersions_AndGoWithTheApp()
+    {
+        var (a, _) = Open();
+        var (b, _) = Open();
+        a.TryCreateApp("built", "alice", out _);
+        a.TryCreateApp("other", "alice", out _);
+        byte[] Output(int version) => [.. Enumerable.Range(0, 300).Select(i => (byte)(i * version))];
+        foreach (var version in new[] { 2, 3, 4, 5 })
+            a.SaveBuildOutput("built", version, Output(version));
+        a.SaveBuildOutput("built", 5, Output(7));
+        a.SaveBuildOutput("other", 2, Output(2));
+
+        Assert.Equal(Output(2), b.BuildOutput("built", 2));
+        Assert.Equal(Output(7), b.BuildOutput("built", 5));
+        Assert.Null(b.BuildOutput("built", 1));
+
+        Assert.Equal(2, b.PruneBuildOutputs("built", new HashSet<int> { 3, 5, 6 }));
+        Assert.Equal(0, a.PruneBuildOutputs("built", new HashSet<int> { 3, 5 }));
+        Assert.Null(a.BuildOutput("built", 2));
+        Assert.Null(a.BuildOutput("built", 4));
+        Assert.Equal(Output(3), a.BuildOutput("built", 3));
+        Assert.Equal(Output(2), a.BuildOutput("other", 2));
+
+        Assert.True(a.DeleteApp("built"));
+        a.TryCreateApp("built", "alice", out _);
+        Assert.Null(b.BuildOutput("built", 3));
+    }
+
+    [Fact]
     public void DeleteApp_TakesEverythingOfTheAppWithIt()
     {
         var (store, domains) = Open();
