@@ -26,6 +26,8 @@ public static class SqliteSchema
         Volumes,
         // 6: per-app image registry logins (`paas registry:login`), one JSON map of registry → credential per app.
         RegistryCredentials,
+        // 7: per-app change stamps (IStateStore.AppsChangedSince), for the converger's incremental pass.
+        AppChanges,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -198,6 +200,17 @@ public static class SqliteSchema
                 app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
                 credentials TEXT NOT NULL
             );
+            """, transaction);
+
+    // No reference to apps: a deleted app's row stays (stamped by the deletion), so the highest stamp never goes down
+    // and a stamp is never handed out twice.
+    private static void AppChanges(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS app_changes (
+                app TEXT PRIMARY KEY,
+                stamp INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS app_changes_by_stamp ON app_changes (stamp);
             """, transaction);
 
     private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)
