@@ -168,7 +168,7 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.StartsWith("404 ", await served.GetAsync());
         Listed(@"v6\s+Rollback to v4", Must(await heroku.RunAsync(workTree, "releases", "-a", newName)).Stdout);
         Listed($@"www\.{app}\.example\.com\s+CNAME\s+{PlatformFixture.AppHost(newName)}", Must(await heroku.RunAsync(workTree, "domains", "-a", newName)).Stdout);
-        var httpsAfterRename = await HttpsAsync(host, crt);
+        var httpsAfterRename = await TestCertificates.CurlThroughRouterAsync(platform.RouterTlsPort, host, crt);
         Assert.True(httpsAfterRename.ExitCode == 0, httpsAfterRename.ToString());
         Assert.Contains("GREETING=hello", httpsAfterRename.Stdout);
         var takenBack = await heroku.RunAsync(workTree, "apps:rename", newName, "-a", newName);

@@ -79,7 +79,9 @@ public static class CellApi
                 : Results.Json(new { id = "unauthorized", message = "A valid cell secret is required." }, statusCode: StatusCodes.Status401Unauthorized);
         });
 
-        api.MapGet("/instances", async (DockerCell cell, CancellationToken ct) => Results.Json(await cell.ListAsync(ct)));
+        // ?app=NAME lists one app's instances (the controller's pass over one app); without it, all of them.
+        api.MapGet("/instances", async (string? app, DockerCell cell, CancellationToken ct) =>
+            Results.Json(string.IsNullOrEmpty(app) ? await cell.ListAsync(ct) : await cell.ListAsync(app, ct)));
 
         api.MapPost("/instances", async (InstanceSpec spec, DockerCell cell, CellAgentSettings settings, HeartbeatService heartbeat, CancellationToken ct) =>
         {

@@ -478,20 +478,25 @@ public sealed class DockerCell : ICell
             },
         }, cancellationToken)).Count;
 
-    public async Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken) => ListMatchingAsync(null, cancellationToken);
+
+    /// <summary>One app's instances: the engine filters by the app's label, so other apps' exited containers are not inspected nor their memory read.</summary>
+    public Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken) => ListMatchingAsync(app, cancellationToken);
+
+    private async Task<IReadOnlyList<InstanceState>> ListMatchingAsync(string? app, CancellationToken cancellationToken)
     {
+        var labels = new Dictionary<string, bool>
+        {
+            [$"{ContainerLabels.Platform}={_platformId}"] = true,
+            [$"{ContainerLabels.Role}=instance"] = true,
+            [$"{ContainerLabels.Cell}={Name}"] = true,
+        };
+        if (app is not null)
+            labels[$"{ContainerLabels.App}={app}"] = true;
         var containers = await _docker.Containers.ListContainersAsync(new ContainersListParameters
         {
             All = true,
-            Filters = new Dictionary<string, IDictionary<string, bool>>
-            {
-                ["label"] = new Dictionary<string, bool>
-                {
-                    [$"{ContainerLabels.Platform}={_platformId}"] = true,
-                    [$"{ContainerLabels.Role}=instance"] = true,
-                    [$"{ContainerLabels.Cell}={Name}"] = true,
-                },
-            },
+            Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels },
         }, cancellationToken);
         var states = new List<InstanceState>(containers.Count);
         foreach (var c in containers)
@@ -518,9 +523,13 @@ public sealed class DockerCell : ICell
             }
             states.Add(state);
         }
-        // Addresses are remembered only for containers that still run (a restarted one may get another).
-        foreach (var gone in _addresses.Keys.Except(states.Where(i => i.Running).Select(i => i.ContainerId)).ToList())
-            _addresses.TryRemove(gone, out _);
+        // Addresses are remembered only for containers that still run (a restarted one may get another); one
+        // app's listing does not see the others', so only a full listing forgets.
+        if (app is null)
+        {
+            foreach (var gone in _addresses.Keys.Except(states.Where(i => i.Running).Select(i => i.ContainerId)).ToList())
+                _addresses.TryRemove(gone, out _);
+        }
         return states;
     }
 

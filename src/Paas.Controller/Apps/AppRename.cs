@@ -25,7 +25,7 @@ namespace Paas.Controller.Apps;
 public sealed class AppRename(
     IStateStore db, AppAccess access, GitRepositories repos, RoutePublisher routes, InstanceManager instances, CrashTracker crashes,
     AppLocks locks, PaasSettings settings, IDomainStore domains, AppLogWriter logs, Certificates.TlsPublisher tls,
-    Releases.BuildOutputs outputs, StagingOptions staging, Paas.Staging.Hygiene.ImageJanitor janitor, ILogger<AppRename> logger)
+    StagingOptions staging, Paas.Staging.Hygiene.ImageJanitor janitor, ILogger<AppRename> logger)
 {
     /// <summary>Renames the app; null when done, or the error to answer with (nothing changed then).</summary>
     public async Task<IResult?> RenameAsync(string name, string? newName, Caller caller, CancellationToken ct)
@@ -89,7 +89,6 @@ public sealed class AppRename(
         // The log first: from the moment the routes below name the app anew, the routers log its requests under the new name.
         await logs.MoveAsync(name, newName);
         repos.Move(name, newName);
-        outputs.Move(name, newName);
         var cache = Path.Combine(staging.CacheRoot, name);
         if (Directory.Exists(cache) && !Directory.Exists(Path.Combine(staging.CacheRoot, newName)))
             Directory.Move(cache, Path.Combine(staging.CacheRoot, newName));

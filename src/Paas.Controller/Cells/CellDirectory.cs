@@ -92,29 +92,38 @@ public sealed class CellDirectory(
     /// Every instance on every live cell, asked of the agents directly (fresher than their heartbeats).
     /// A live cell that does not answer contributes its last heartbeat's report.
     /// </summary>
-    public async Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken) => ListMatchingAsync(null, cancellationToken);
+
+    /// <summary>One app's instances on every live cell: each agent filters by the app (<c>GET v1/instances?app=</c>).</summary>
+    public Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken) => ListMatchingAsync(app, cancellationToken);
+
+    private async Task<IReadOnlyList<InstanceState>> ListMatchingAsync(string? app, CancellationToken cancellationToken)
     {
         var live = await LiveAsync();
         var lists = await Task.WhenAll(live.Select(async r =>
         {
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             bounded.CancelAfter(ListTimeout);
+            var cell = Get(r.Name, r.Url);
             try
             {
-                return await Get(r.Name, r.Url).ListAsync(bounded.Token);
+                return app is null ? await cell.ListAsync(bounded.Token) : await cell.ListAsync(app, bounded.Token);
             }
             catch (CellUnavailableException)
             {
-                return r.Instances;
+                return Reported(r, app);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 // A pooled connection to a host that just went silent: its requests vanish without an error.
-                return r.Instances;
+                return Reported(r, app);
             }
         }));
         return lists.SelectMany(l => l).ToList();
     }
+
+    private static IReadOnlyList<InstanceState> Reported(CellRegistration cell, string? app) =>
+        app is null ? cell.Instances : cell.Instances.Where(i => i.App == app).ToList();
 
     /// <summary>
     /// Picks a cell for a new instance. <paramref name="pending"/> counts placements made in this pass that

@@ -29,6 +29,9 @@ public interface ICellFleet
     /// <summary>Every instance on every live cell.</summary>
     Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken);
 
+    /// <summary>One app's instances on every live cell (each cell filters: the cost follows the app's instances, not the fleet's).</summary>
+    Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken);
+
     /// <summary>
     /// Picks a live cell for a new instance (see <see cref="CellPlacement.Choose"/>), none of <paramref name="avoid"/>,
     /// only <paramref name="pinned"/> when given (the cell holding the process type's volume); null and the reason when none has room.

@@ -282,6 +282,13 @@ public sealed class RemoteCell : ICell
         return await ReadAsync<List<InstanceState>>(response, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.GetAsync($"v1/instances?app={Uri.EscapeDataString(app)}", cancellationToken), cancellationToken);
+        // Filtered here too: an agent from before the filter ignores the parameter and answers with everything.
+        return (await ReadAsync<List<InstanceState>>(response, cancellationToken)).Where(i => i.App == app).ToList();
+    }
+
     // Add-on servers (Paas.Cell.Addons.AddonContainers on the agent).
 
     public async Task<Paas.Core.Addons.AddonState> StartAddonAsync(Paas.Core.Addons.AddonSpec spec, CancellationToken cancellationToken)

@@ -12,8 +12,10 @@ namespace Paas.Controller.Instances;
 
 /// <summary>
 /// Makes what runs equal what is desired (the current release at the app's formation), from state read
-/// back from the cells. Two inputs, one queue (as Diego's rep does): cell events (an instance died) wake it
-/// for that app at once, and a periodic full pass heals anything an event missed. It adopts running
+/// back from the cells. Three inputs (as Diego's rep and converger): cell events (an instance died, a cell
+/// lost or back) wake it for that app at once; every <see cref="PaasSettings.ConvergeInterval"/> an incremental
+/// pass takes the apps whose desired state changed (the store's change stamps) or whose pass failed; and every
+/// <see cref="PaasSettings.FullConvergeInterval"/> a full pass heals anything nothing announced. It adopts running
 /// instances after a restart without restarting them, replaces crashed ones with backoff, re-places the
 /// instances of lost cells, stops duplicates and orphans, and rebuilds the routing table.
 /// </summary>
@@ -36,6 +38,10 @@ public sealed class Converger(
     /// <summary>Apps with an automatic rollback under way (to the version given), so a crash storm starts one.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _rollingBack = new();
     private CancellationToken _stopping;
+    /// <summary>The store's change stamp every app's changes up to which a finished pass has taken in (<see cref="IStateStore.AppsChangedSince"/>).</summary>
+    private long _stamp;
+    /// <summary>Apps whose own pass failed: the next incremental pass takes them again.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _dirty = new(StringComparer.Ordinal);
 
     /// <summary>Asks for a pass over one app as soon as possible.</summary>
     public void Wake(string app) => _wake.Writer.TryWrite(app);
@@ -44,14 +50,29 @@ public sealed class Converger(
     {
         _stopping = stoppingToken;
         await events.SubscribeAsync(OnCellEventAsync);
-        // The full pass and the event-driven passes run side by side: a crash must not wait behind a
+        // The periodic passes and the event-driven passes run side by side: a crash must not wait behind a
         // slow full pass. The per-app lock keeps two passes off the same app.
         var periodic = Task.Run(async () =>
         {
+            // Every tick the incremental pass: what changed, O(changed apps), so the tick can stay short. The full
+            // pass (every app, each cell listed once, the routes hash reread) is kept at a longer interval as the
+            // safety net, as Diego keeps its converger beside the rep's events: an event can be lost (pub/sub drops
+            // messages while Redis reconnects; an agent restarted between a crash and its report), Redis's routing
+            // data can be flushed, and only a look at everything finds what nothing announced.
             using var timer = new PeriodicTimer(settings.ConvergeInterval, time);
+            DateTimeOffset? lastFull = null;
             do
             {
-                await GuardedAsync(() => ConvergeAllAsync(stoppingToken));
+                var now = time.GetUtcNow();
+                if (lastFull is null || now - lastFull >= settings.FullConvergeInterval)
+                {
+                    if (await GuardedAsync(() => ConvergeAllAsync(stoppingToken)))
+                        lastFull = now;
+                }
+                else
+                {
+                    await GuardedAsync(() => ConvergeChangedAsync(stoppingToken));
+                }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }, stoppingToken);
@@ -60,11 +81,11 @@ public sealed class Converger(
         {
             if (database.FindApp(app) is null)
                 continue;
-            _ = GuardedAsync(async () =>
+            _ = Task.Run(async () =>
             {
-                using var _ = await locks.AcquireAsync(app, stoppingToken);
-                await ConvergeAppAsync(app, _ => Task.CompletedTask, stoppingToken);
-            });
+                if (!await GuardedAsync(() => ConvergeOneAsync(app, stoppingToken)))
+                    _dirty.TryAdd(app, 0);
+            }, stoppingToken);
         }
         await Task.WhenAll(periodic, lostCells);
     }
@@ -76,6 +97,7 @@ public sealed class Converger(
     private async Task WatchForLostCellsAsync(CancellationToken stoppingToken)
     {
         var live = new HashSet<string>();
+        var lostBefore = new HashSet<string>();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -88,21 +110,32 @@ public sealed class Converger(
                     foreach (var app in lost.Instances.Select(i => i.App).Distinct())
                         Wake(app);
                 }
+                // A cell back from a partition brings back instances whose slots were filled elsewhere meanwhile.
+                foreach (var (back, _) in status.Where(s => s.Live && lostBefore.Contains(s.Registration.Name)))
+                {
+                    logger.LogInformation("Cell {Cell} is back: passing over its apps for duplicates", back.Name);
+                    foreach (var app in back.Instances.Select(i => i.App).Distinct())
+                        Wake(app);
+                }
                 live = status.Where(s => s.Live).Select(s => s.Registration.Name).ToHashSet();
+                lostBefore = status.Where(s => !s.Live).Select(s => s.Registration.Name).ToHashSet();
             });
         }
     }
 
-    private async Task GuardedAsync(Func<Task> pass)
+    /// <returns>False when the pass failed.</returns>
+    private async Task<bool> GuardedAsync(Func<Task> pass)
     {
         try
         {
             await pass();
+            return true;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // The next pass heals whatever this one could not; a Redis or engine hiccup must not stop the loop.
             logger.LogWarning(e, "Convergence pass failed");
+            return false;
         }
     }
 
@@ -210,17 +243,70 @@ public sealed class Converger(
         });
     }
 
+    /// <summary>
+    /// The incremental pass: the apps whose desired state changed since the last finished pass (the store's change
+    /// stamps, whichever controller wrote) and those whose own pass failed, each read afresh (its instances from
+    /// every cell filtered by the app). With nothing changed it costs one store read and no cell call.
+    /// </summary>
+    /// <returns>The apps it passed over.</returns>
+    public async Task<IReadOnlyList<string>> ConvergeChangedAsync(CancellationToken cancellationToken)
+    {
+        var (changed, stamp) = database.AppsChangedSince(Interlocked.Read(ref _stamp));
+        var apps = changed.ToHashSet(StringComparer.Ordinal);
+        foreach (var app in _dirty.Keys)
+        {
+            if (_dirty.TryRemove(app, out _))
+                apps.Add(app);
+        }
+        // Taken in now, before the passes: a write from here on gets a later stamp, and each pass below reads afresh.
+        Interlocked.Exchange(ref _stamp, stamp);
+        foreach (var app in apps.Order(StringComparer.Ordinal))
+        {
+            if (!await GuardedAsync(() => ConvergeOneAsync(app, cancellationToken)))
+                _dirty.TryAdd(app, 0);
+        }
+        return apps.ToList();
+    }
+
+    /// <summary>One app's pass under its lock, read afresh; a deleted app's instances are removed as orphans.</summary>
+    private async Task ConvergeOneAsync(string app, CancellationToken cancellationToken)
+    {
+        if (database.FindApp(app) is null)
+        {
+            // A rename under way owns the old name's instances (see ConvergeAllAsync); they are not orphans.
+            if (database.PendingRenames().Any(r => r.From == app))
+                return;
+            foreach (var orphan in await instances.ListAsync(app, cancellationToken))
+            {
+                logger.LogInformation("Removing orphan {Instance}: its app {App} no longer exists", orphan.InstanceId, orphan.App);
+                await instances.RetireAsync(orphan, drain: false, cancellationToken);
+            }
+            return;
+        }
+        using var _ = await locks.AcquireAsync(app, cancellationToken);
+        await ConvergeAppAsync(app, _ => Task.CompletedTask, cancellationToken);
+    }
+
     public async Task ConvergeAllAsync(CancellationToken cancellationToken)
     {
         // Renames a controller left half-done (it died, or a step failed): finished before anything below would
         // mistake the instances still labelled with the old name for orphans.
         if (services?.GetService<Apps.AppRename>() is { } renames)
             await renames.FinishPendingAsync(cancellationToken);
+        // Every change up to this stamp, and every app dirty now, is covered by this pass once it finishes (its reads come after).
+        var (_, stamp) = database.AppsChangedSince(Interlocked.Read(ref _stamp));
+        var dirty = _dirty.Keys.ToList();
         var apps = database.ListApps();
         var known = apps.Select(a => a.Name).ToHashSet();
         // A rename under way (its request is replacing them right now) owns the old name's instances and host.
         var renaming = database.PendingRenames().Select(r => r.From).ToHashSet();
         var generations = apps.ToDictionary(a => a.Name, a => locks.Generation(a.Name));
+        // Every app's desired state in one read each (not four reads per app), valid for an app while its lock's generation stands.
+        var releases = database.CurrentReleases();
+        var formations = database.Formations();
+        var routeOptions = database.AllRouteOptions();
+        var domainsByApp = domains.ListAll().ToLookup(d => d.App, StringComparer.Ordinal);
+        IReadOnlyDictionary<string, FormationEntry> noFormation = new Dictionary<string, FormationEntry>();
         // One look at everything per pass, shared by every app's pass: each cell listed once, the routes
         // hash read once, the cells' status once. Per app, a pass then costs what that app has, and one
         // with nothing to change makes no call at all.
@@ -247,13 +333,13 @@ public sealed class Converger(
         foreach (var app in apps)
         {
             // Set again only when Redis lacks it (it was flushed), so passes do not churn every router's table.
-            foreach (var host in domains.ListForApp(app.Name).Select(d => d.Hostname).Prepend(settings.AppHost(app.Name)))
+            foreach (var host in domainsByApp[app.Name].Select(d => d.Hostname).Prepend(settings.AppHost(app.Name)))
             {
                 if (hosts.GetValueOrDefault(host) != app.Name)
                     await routes.SetHostAsync(host, app.Name);
             }
             // Routing options likewise: written when Redis lacks them or holds others (flushed, or a write lost).
-            var options = database.RouteOptions(app.Name);
+            var options = routeOptions.GetValueOrDefault(app.Name) ?? AppRouteOptions.None;
             var published = appOptions.GetValueOrDefault(app.Name);
             if (options == AppRouteOptions.None ? published is not null : published != RoutingJson.Write(options))
                 await routes.SetAppOptionsAsync(app.Name, options);
@@ -261,13 +347,25 @@ public sealed class Converger(
             // Someone changed the app since the snapshot (a scale, a deploy, a crash replaced): read it afresh.
             var snapshot = locks.Generation(app.Name) == generations[app.Name]
                 ? new AppSnapshot(byApp[app.Name].ToList(), lostByApp[app.Name].ToList())
+                {
+                    Desired = (releases.GetValueOrDefault(app.Name), formations.GetValueOrDefault(app.Name) ?? noFormation),
+                }
                 : null;
             await ConvergeAppAsync(app.Name, _ => Task.CompletedTask, cancellationToken, snapshot);
         }
+        Interlocked.Exchange(ref _stamp, stamp);
+        foreach (var app in dirty)
+            _dirty.TryRemove(app, out _);
     }
 
-    /// <summary>What a full pass read once for every app: this app's instances on live cells, and on lost ones.</summary>
-    public sealed record AppSnapshot(IReadOnlyList<InstanceState> Instances, IReadOnlyList<InstanceState> OnLostCells);
+    /// <summary>
+    /// What a full pass read once for every app: this app's instances on live cells, and on lost ones; and, when
+    /// read, its desired state (current release and formation), so the pass does not read the store per app.
+    /// </summary>
+    public sealed record AppSnapshot(IReadOnlyList<InstanceState> Instances, IReadOnlyList<InstanceState> OnLostCells)
+    {
+        public (ReleaseRecord? Current, IReadOnlyDictionary<string, FormationEntry> Formation)? Desired { get; init; }
+    }
 
     /// <summary>
     /// One pass over one app; the caller holds the app's lock. <paramref name="snapshot"/> is what a full
@@ -276,8 +374,7 @@ public sealed class Converger(
     /// </summary>
     public async Task<ConvergeResult> ConvergeAppAsync(string app, Func<string, Task> output, CancellationToken cancellationToken, AppSnapshot? snapshot = null)
     {
-        var current = database.CurrentRelease(app);
-        var formation = database.Formation(app);
+        var (current, formation) = snapshot?.Desired ?? (database.CurrentRelease(app), database.Formation(app));
         var all = snapshot?.Instances ?? await instances.ListAsync(app, cancellationToken);
         var started = 0;
         var stopped = 0;

@@ -226,5 +226,5 @@ public sealed class InstanceManager(
     }
 
     public async Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken) =>
-        (await cells.ListAsync(cancellationToken)).Where(i => i.App == app).ToList();
+        await cells.ListAsync(app, cancellationToken);
 }

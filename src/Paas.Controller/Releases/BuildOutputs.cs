@@ -19,15 +19,6 @@ public sealed class BuildOutputs(IStateStore store)
     /// <summary>The most one release's stored (compressed) output takes; a build's text rarely compresses worse than 3:1.</summary>
     public const int MaxStoredBytes = 1024 * 1024;
 
-    /// <summary>Moves the app's build outputs to its new name (`apps:rename`); nothing when there are none or they moved already.</summary>
-    public void Move(string app, string newName)
-    {
-        var from = Path.Combine(settings.DataDirectory, "build-output", app);
-        var to = Path.Combine(settings.DataDirectory, "build-output", newName);
-        if (Directory.Exists(from) && !Directory.Exists(to))
-            Directory.Move(from, to);
-    }
-
     /// <summary>Collects a build's lines as they are printed; <see cref="Recorder.Save"/> stores them once the release exists.</summary>
     public Recorder Begin(string app) => new(this, app);
 

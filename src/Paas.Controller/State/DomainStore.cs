@@ -68,6 +68,13 @@ public sealed class DomainStore : IDomainStore
         return Read(command);
     }
 
+    public IReadOnlyList<DomainRecord> ListAll()
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT hostname, app, created_at FROM domains ORDER BY hostname");
+        return Read(command);
+    }
+
     public bool Remove(string app, string hostname)
     {
         using var connection = Open();

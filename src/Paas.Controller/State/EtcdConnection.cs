@@ -409,6 +409,9 @@ public sealed class EtcdKeys
     public string Addons => $"{Root}addons/";
     public string Addon(string id) => Addons + id;
     public string Domain(string hostname) => Domains + hostname;
+    /// <summary>One key per app, written with each change of its desired state: its mod revision is the app's change stamp (<see cref="IStateStore.AppsChangedSince"/>).</summary>
+    public string Changes => $"{Root}changes/";
+    public string Changed(string app) => Changes + app;
     /// <summary>The leader controller's {id, address}, written with its lease.</summary>
     public string Leader => $"{Root}controllers/leader";
     /// <summary>Every live controller's address, each written with its own lease (where pushes are replicated to).</summary>

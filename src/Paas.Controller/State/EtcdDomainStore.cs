@@ -53,6 +53,9 @@ public sealed class EtcdDomainStore(EtcdConnection etcd, TimeProvider time) : ID
     public IReadOnlyList<DomainRecord> ListForApp(string app) =>
         etcd.GetPrefix(etcd.Keys.Domains).Kvs.Select(ToRecord).Where(d => d.App == app).OrderBy(d => d.Hostname, StringComparer.Ordinal).ToList();
 
+    public IReadOnlyList<DomainRecord> ListAll() =>
+        etcd.GetPrefix(etcd.Keys.Domains).Kvs.Select(ToRecord).OrderBy(d => d.Hostname, StringComparer.Ordinal).ToList();
+
     public bool Remove(string app, string hostname)
     {
         var request = new TxnRequest();

@@ -178,7 +178,93 @@ public sealed class EtcdStateStore : IStateStore
             : new Dictionary<string, string>(StringComparer.Ordinal);
 
     public void ReplaceConfig(string app, IReadOnlyDictionary<string, string> config) =>
-        _etcd.Write(Put(_keys.Config(app), Json(config)));
+        _etcd.Write(Put(_keys.Config(app), Json(config)), Changed(app));
+
+    // Change stamps: the app's key under Changes is put in the same transaction as the write, so its mod revision
+    // is that write's revision. Outside the app's data, so a deletion's stamp outlives the app.
+
+    private RequestOp Changed(string app) => Put(_keys.Changed(app), "");
+
+    public (IReadOnlyList<string> Apps, long Stamp) AppsChangedSince(long since)
+    {
+        var response = _etcd.Range(new RangeRequest
+        {
+            Key = Bytes(_keys.Changes), RangeEnd = PrefixEnd(_keys.Changes), KeysOnly = true, MinModRevision = since + 1,
+        });
+        var apps = response.Kvs.Select(kv => kv.Key.ToStringUtf8()[_keys.Changes.Length..]).ToList();
+        // The revision the read saw: every write up to it is in the answer, so the next question starts there.
+        return (apps, Math.Max(since, response.Header.Revision));
+    }
+
+    public IReadOnlyDictionary<string, ReleaseRecord> CurrentReleases()
+    {
+        var apps = ListApps().Select(a => a.Name).ToList();
+        var newest = ReadMany(apps.Select(app => new RangeRequest
+        {
+            Key = Bytes(_keys.Releases(app)), RangeEnd = PrefixEnd(_keys.Releases(app)), Limit = 1,
+            SortTarget = RangeRequest.Types.SortTarget.Key, SortOrder = RangeRequest.Types.SortOrder.Descend,
+        }));
+        var result = new Dictionary<string, ReleaseRecord>(StringComparer.Ordinal);
+        for (var i = 0; i < apps.Count; i++)
+        {
+            if (newest[i].Kvs.Count > 0 && ToRecord(apps[i], Parse<StoredRelease>(newest[i].Kvs[0].Value)) is { HasBuild: true } current)
+                result[apps[i]] = current;
+        }
+        return result;
+    }
+
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, FormationEntry>> Formations()
+    {
+        var apps = ListApps().Select(a => a.Name).ToList();
+        var formations = ReadMany(apps.Select(app => new RangeRequest { Key = Bytes(_keys.FormationOf(app)), RangeEnd = PrefixEnd(_keys.FormationOf(app)) }));
+        var result = new Dictionary<string, IReadOnlyDictionary<string, FormationEntry>>(StringComparer.Ordinal);
+        for (var i = 0; i < apps.Count; i++)
+        {
+            if (formations[i].Kvs.Count > 0)
+                result[apps[i]] = ToFormation(apps[i], formations[i].Kvs);
+        }
+        return result;
+    }
+
+    public IReadOnlyDictionary<string, AppRouteOptions> AllRouteOptions()
+    {
+        var apps = ListApps().Select(a => a.Name).ToList();
+        var stored = ReadMany(apps.Select(app => new RangeRequest { Key = Bytes(_keys.RouteOptions(app)) }));
+        var result = new Dictionary<string, AppRouteOptions>(StringComparer.Ordinal);
+        for (var i = 0; i < apps.Count; i++)
+        {
+            if (stored[i].Kvs.Count > 0 && RoutingJson.TryReadOptions(stored[i].Kvs[0].Value.ToStringUtf8(), out var options))
+                result[apps[i]] = options;
+        }
+        return result;
+    }
+
+    /// <summary>etcd's default limit of operations in one transaction (<c>--max-txn-ops</c>).</summary>
+    private const int MaxTxnOps = 128;
+
+    /// <summary>
+    /// Many reads in few round trips: read-only transactions of up to <see cref="MaxTxnOps"/> ranges each (a full pass
+    /// over 1,000 apps makes 8 calls, not 1,000). Without a quorum a transaction is refused; the reads then go one by one,
+    /// which may be answered from a member's own copy as every read is then.
+    /// </summary>
+    private List<RangeResponse> ReadMany(IEnumerable<RangeRequest> requests)
+    {
+        var results = new List<RangeResponse>();
+        foreach (var chunk in requests.Chunk(MaxTxnOps))
+        {
+            var request = new TxnRequest();
+            request.Success.AddRange(chunk.Select(r => new RequestOp { RequestRange = r }));
+            try
+            {
+                results.AddRange(_etcd.Transaction(request).Responses.Select(r => r.ResponseRange));
+            }
+            catch (StateStoreUnavailableException)
+            {
+                results.AddRange(chunk.Select(_etcd.Range));
+            }
+        }
+        return results;
+    }
 
     // Apps
 
@@ -210,7 +296,7 @@ public sealed class EtcdStateStore : IStateStore
 
     public bool DeleteApp(string name)
     {
-        var operations = new List<RequestOp> { Delete(_keys.App(name)), DeletePrefix(_keys.AppData(name)) };
+        var operations = new List<RequestOp> { Delete(_keys.App(name)), DeletePrefix(_keys.AppData(name)), Changed(name) };
         foreach (var user in Collaborators(name))
             operations.Add(Delete(_keys.Collaborations(user) + name));
         foreach (var kv in _etcd.GetPrefix(_keys.Domains).Kvs)
@@ -247,20 +333,21 @@ public sealed class EtcdStateStore : IStateStore
             var copies = data.Kvs.Select(kv =>
             {
                 var key = kv.Key.ToStringUtf8();
-                var value = kv.Value.ToStringUtf8();
+                var newKey = newData + key[oldData.Length..];
                 if (key.StartsWith(_keys.Deploys(name), StringComparison.Ordinal))
-                    value = Json(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(value)!, name, newName));
-                else if (key.StartsWith(_keys.Releases(name), StringComparison.Ordinal))
+                    return Put(newKey, Json(RenamedRecords.Deploy(JsonSerializer.Deserialize<DeployRecord>(kv.Value.ToStringUtf8())!, name, newName)));
+                if (key.StartsWith(_keys.Releases(name), StringComparison.Ordinal))
                 {
-                    var release = JsonSerializer.Deserialize<StoredRelease>(value)!;
-                    value = Json(release with { Image = RenamedRecords.Image(release.Image, name, newName) });
+                    var release = JsonSerializer.Deserialize<StoredRelease>(kv.Value.ToStringUtf8())!;
+                    return Put(newKey, Json(release with { Image = RenamedRecords.Image(release.Image, name, newName) }));
                 }
-                else if (key.StartsWith(_keys.Volumes(name), StringComparison.Ordinal))
-                    value = Json(RenamedRecords.Volume(JsonSerializer.Deserialize<VolumeRecord>(value)!, newName));
-                return Put(newData + key[oldData.Length..], value);
+                if (key.StartsWith(_keys.Volumes(name), StringComparison.Ordinal))
+                    return Put(newKey, Json(RenamedRecords.Volume(JsonSerializer.Deserialize<VolumeRecord>(kv.Value.ToStringUtf8())!, newName)));
+                // Copied as bytes: build outputs are gzip, not text.
+                return new RequestOp { RequestPut = new PutRequest { Key = Google.Protobuf.ByteString.CopyFromUtf8(newKey), Value = kv.Value } };
             }).ToList();
-            foreach (var batch in copies.Chunk(CopyBatch))
-                _etcd.Write(batch);
+            foreach (var batch in CopyBatches(copies))
+                _etcd.Write([.. batch]);
 
             var flip = new TxnRequest();
             flip.Compare.Add(Unchanged(_keys.App(name), app.Kvs[0].ModRevision));
@@ -291,10 +378,36 @@ public sealed class EtcdStateStore : IStateStore
                     flip.Success.Add(Put(kv.Key.ToStringUtf8(), Json(moved)));
             }
             flip.Success.Add(Put(_keys.Rename(name), Json(new RenameRecord(name, newName, _time.GetUtcNow()))));
+            flip.Success.Add(Changed(name));
+            flip.Success.Add(Changed(newName));
             if (_etcd.Transaction(flip).Succeeded)
                 return true;
         }
         throw new StateStoreUnavailableException($"The state store is too busy: {name} was not renamed after {CasAttempts} attempts.");
+    }
+
+    /// <summary>
+    /// Batches of at most <see cref="CopyBatch"/> puts and about half of etcd's default request limit (1.5 MiB): one
+    /// stored build output alone may be close to 1 MiB.
+    /// </summary>
+    private static IEnumerable<List<RequestOp>> CopyBatches(IEnumerable<RequestOp> copies)
+    {
+        const int maxBytes = 700 * 1024;
+        var batch = new List<RequestOp>();
+        var bytes = 0;
+        foreach (var copy in copies)
+        {
+            var size = copy.CalculateSize();
+            if (batch.Count > 0 && (batch.Count == CopyBatch || bytes + size > maxBytes))
+            {
+                yield return batch;
+                (batch, bytes) = ([], 0);
+            }
+            batch.Add(copy);
+            bytes += size;
+        }
+        if (batch.Count > 0)
+            yield return batch;
     }
 
     public IReadOnlyList<RenameRecord> PendingRenames() =>
@@ -341,7 +454,7 @@ public sealed class EtcdStateStore : IStateStore
         var key = _keys.Release(release.App, release.Version);
         var value = Json(new StoredRelease(release.Version, release.Image, release.Commit, release.Buildpack,
             new(release.ProcessTypes), now, new(release.Config), new(release.Defaults), release.Description, release.RegistryImage));
-        if (!Create(key, value, out _, replaceConfig ? [Put(_keys.Config(release.App), Json(release.Config))] : []))
+        if (!Create(key, value, out _, replaceConfig ? [Put(_keys.Config(release.App), Json(release.Config)), Changed(release.App)] : [Changed(release.App)]))
             throw new InvalidOperationException($"{release.App} has a release v{release.Version} already.");
         return release with { CreatedAt = now };
     }
@@ -469,7 +582,7 @@ public sealed class EtcdStateStore : IStateStore
         return response.Kvs.Count > 0 && RoutingJson.TryReadOptions(response.Kvs[0].Value.ToStringUtf8(), out var options) ? options : AppRouteOptions.None;
     }
 
-    public void SetRouteOptions(string app, AppRouteOptions options) => _etcd.Write(Put(_keys.RouteOptions(app), RoutingJson.Write(options)));
+    public void SetRouteOptions(string app, AppRouteOptions options) => _etcd.Write(Put(_keys.RouteOptions(app), RoutingJson.Write(options)), Changed(app));
 
     public IReadOnlyDictionary<string, RegistryCredential> RegistryCredentials(string app) =>
         One<Dictionary<string, RegistryCredential>>(_keys.RegistryCredentials(app)) ?? new Dictionary<string, RegistryCredential>();
@@ -479,8 +592,13 @@ public sealed class EtcdStateStore : IStateStore
 
     public IReadOnlyDictionary<string, FormationEntry> Formation(string app)
     {
+        return ToFormation(app, _etcd.GetPrefix(_keys.FormationOf(app)).Kvs);
+    }
+
+    private Dictionary<string, FormationEntry> ToFormation(string app, IEnumerable<Mvccpb.KeyValue> kvs)
+    {
         var prefix = _keys.FormationOf(app);
-        return _etcd.GetPrefix(prefix).Kvs.ToDictionary(
+        return kvs.ToDictionary(
             kv => kv.Key.ToStringUtf8()[prefix.Length..],
             kv =>
             {
@@ -505,6 +623,7 @@ public sealed class EtcdStateStore : IStateStore
                 request.Compare.Add(Unchanged(key, current.Kvs.Count == 0 ? 0 : current.Kvs[0].ModRevision));
                 request.Success.Add(Put(key, Json(new StoredFormation(entry.Quantity, memory))));
             }
+            request.Success.Add(Changed(app));
             if (_etcd.Transaction(request).Succeeded)
                 return;
         }
@@ -513,7 +632,7 @@ public sealed class EtcdStateStore : IStateStore
 
     public HealthCheckSpec? HealthCheck(string app, string process) => One<HealthCheckSpec>(_keys.HealthCheck(app, process));
 
-    public void SetHealthCheck(string app, string process, HealthCheckSpec spec) => _etcd.Write(Put(_keys.HealthCheck(app, process), Json(spec)));
+    public void SetHealthCheck(string app, string process, HealthCheckSpec spec) => _etcd.Write(Put(_keys.HealthCheck(app, process), Json(spec)), Changed(app));
 
     public IReadOnlyList<AddonRecord> Addons(string? app = null) =>
         _etcd.GetPrefix(_keys.Addons).Kvs.Select(kv => Parse<AddonRecord>(kv.Value))

@@ -15,6 +15,8 @@ public interface IDomainStore
     bool TryAdd(string app, string hostname, out DomainRecord domain);
     DomainRecord? Find(string hostname);
     IReadOnlyList<DomainRecord> ListForApp(string app);
+    /// <summary>Every app's domains in one read, for a full pass.</summary>
+    IReadOnlyList<DomainRecord> ListAll();
     bool Remove(string app, string hostname);
 }
 

@@ -164,6 +164,23 @@ public interface IStateStore
     /// <summary>False when the app had no such volume.</summary>
     bool DeleteVolume(string app, string volume);
 
+    /// <summary>
+    /// The apps whose desired state was written after <paramref name="since"/> (a release, the formation, config vars,
+    /// routing options, a health check, the app's deletion), and the stamp to ask from next time. Stamps only grow,
+    /// whichever controller wrote, and a write is stamped in the same transaction (or right after it), so a caller that
+    /// passes back the stamp it was given misses no change: the converger's incremental pass works from this.
+    /// </summary>
+    (IReadOnlyList<string> Apps, long Stamp) AppsChangedSince(long since);
+
+    /// <summary>Every app's <see cref="CurrentRelease"/> in one read, for a full pass (apps without one are absent).</summary>
+    IReadOnlyDictionary<string, ReleaseRecord> CurrentReleases();
+
+    /// <summary>Every app's <see cref="Formation"/> in one read, for a full pass (apps without one are absent).</summary>
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, FormationEntry>> Formations();
+
+    /// <summary>Every app's <see cref="RouteOptions"/> in one read, for a full pass (apps with none set are absent).</summary>
+    IReadOnlyDictionary<string, AppRouteOptions> AllRouteOptions();
+
     /// <summary>For /healthz: throws when the store cannot serve (the file is gone, the cluster has no quorum).</summary>
     void Ping();
 }

@@ -25,6 +25,7 @@ public sealed partial class PlatformDatabase
         using var connection = Open();
         using var transaction = connection.BeginTransaction();
         ReplaceConfig(connection, transaction, app, config);
+        MarkChanged(connection, transaction, app);
         transaction.Commit();
     }
 

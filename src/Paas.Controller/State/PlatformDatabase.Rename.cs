@@ -10,7 +10,7 @@ public sealed partial class PlatformDatabase
     private static readonly string[] AppTables =
     [
         "releases", "formation", "healthchecks", "events", "release_versions", "app_buildpacks", "app_config", "domains",
-        "collaborators", "deploys", "app_route_options", "addons", "volumes", "app_registry_credentials",
+        "collaborators", "deploys", "app_route_options", "addons", "volumes", "app_registry_credentials", "build_outputs", "run_numbers",
     ];
 
     public bool RenameApp(string name, string newName)
@@ -40,6 +40,9 @@ public sealed partial class PlatformDatabase
         Rewrite("SELECT id, record FROM addons", "UPDATE addons SET record = $record WHERE id = $key",
             json => RenamedRecords.Addon(JsonSerializer.Deserialize<AddonRecord>(json)!, name, newName) is { } moved ? JsonSerializer.Serialize(moved) : null);
         Run("DELETE FROM apps WHERE name = $old");
+        // Both names changed: the converger's incremental pass looks at each (AppsChangedSince).
+        MarkChanged(connection, transaction, name);
+        MarkChanged(connection, transaction, newName);
         using (var pending = Command(connection, "INSERT OR REPLACE INTO app_renames (old_name, new_name, at) VALUES ($old, $new, $at)",
             ("$old", name), ("$new", newName), ("$at", Now())))
         {

@@ -82,7 +82,73 @@ public sealed partial class PlatformDatabase : IStateStore
         using (var deploys = Command(connection, "DELETE FROM deploys WHERE app = $name", ("$name", name)))
             deploys.ExecuteNonQuery();
         using var command = Command(connection, "DELETE FROM apps WHERE name = $name", ("$name", name));
-        return command.ExecuteNonQuery() == 1;
+        var deleted = command.ExecuteNonQuery() == 1;
+        if (deleted)
+            MarkChanged(connection, null, name);
+        return deleted;
+    }
+
+    /// <summary>
+    /// Stamps the app as changed, inside the write's transaction (or right after it, never before: a pass that saw
+    /// the stamp must see the write). Writers take SQLite's one write lock in turn, so each stamp is above every committed one.
+    /// </summary>
+    private static void MarkChanged(SqliteConnection connection, SqliteTransaction? transaction, string app)
+    {
+        using var command = Command(connection, """
+            INSERT INTO app_changes (app, stamp) VALUES ($app, (SELECT COALESCE(MAX(stamp), 0) + 1 FROM app_changes))
+            ON CONFLICT (app) DO UPDATE SET stamp = excluded.stamp
+            """, ("$app", app));
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    public (IReadOnlyList<string> Apps, long Stamp) AppsChangedSince(long since)
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT app, stamp FROM app_changes WHERE stamp > $since ORDER BY stamp", ("$since", since));
+        using var reader = command.ExecuteReader();
+        var apps = new List<string>();
+        var stamp = since;
+        while (reader.Read())
+        {
+            apps.Add(reader.GetString(0));
+            stamp = Math.Max(stamp, reader.GetInt64(1));
+        }
+        return (apps, stamp);
+    }
+
+    public IReadOnlyDictionary<string, ReleaseRecord> CurrentReleases() =>
+        QueryReleases("AS r WHERE version = (SELECT MAX(version) FROM releases WHERE app = r.app)")
+            .Where(r => r.HasBuild)
+            .ToDictionary(r => r.App, StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, FormationEntry>> Formations()
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT app, process, quantity, memory_mb FROM formation");
+        using var reader = command.ExecuteReader();
+        var result = new Dictionary<string, Dictionary<string, FormationEntry>>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            if (!result.TryGetValue(reader.GetString(0), out var formation))
+                result[reader.GetString(0)] = formation = new Dictionary<string, FormationEntry>(StringComparer.Ordinal);
+            formation[reader.GetString(1)] = new FormationEntry(reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetInt32(3));
+        }
+        return result.ToDictionary(f => f.Key, f => (IReadOnlyDictionary<string, FormationEntry>)f.Value, StringComparer.Ordinal);
+    }
+
+    public IReadOnlyDictionary<string, AppRouteOptions> AllRouteOptions()
+    {
+        using var connection = Open();
+        using var command = Command(connection, "SELECT app, options FROM app_route_options");
+        using var reader = command.ExecuteReader();
+        var result = new Dictionary<string, AppRouteOptions>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            if (RoutingJson.TryReadOptions(reader.GetString(1), out var options))
+                result[reader.GetString(0)] = options;
+        }
+        return result;
     }
 
     public int NextReleaseVersion(string app)
@@ -145,6 +211,7 @@ public sealed partial class PlatformDatabase : IStateStore
         }
         if (replaceConfig)
             ReplaceConfig(connection, transaction, release.App, release.Config);
+        MarkChanged(connection, transaction, release.App);
         transaction.Commit();
         return release with { CreatedAt = ParseTime(now) };
     }
@@ -311,6 +378,7 @@ public sealed partial class PlatformDatabase : IStateStore
             command.Transaction = transaction;
             command.ExecuteNonQuery();
         }
+        MarkChanged(connection, transaction, app);
         transaction.Commit();
     }
 
@@ -328,6 +396,7 @@ public sealed partial class PlatformDatabase : IStateStore
             "INSERT INTO app_route_options (app, options) VALUES ($app, $options) ON CONFLICT (app) DO UPDATE SET options = excluded.options",
             ("$app", app), ("$options", RoutingJson.Write(options)));
         command.ExecuteNonQuery();
+        MarkChanged(connection, null, app);
     }
 
     public IReadOnlyDictionary<string, RegistryCredential> RegistryCredentials(string app)
@@ -362,6 +431,7 @@ public sealed partial class PlatformDatabase : IStateStore
             "INSERT INTO healthchecks (app, process, spec) VALUES ($app, $process, $spec) ON CONFLICT (app, process) DO UPDATE SET spec = excluded.spec",
             ("$app", app), ("$process", process), ("$spec", JsonSerializer.Serialize(spec)));
         command.ExecuteNonQuery();
+        MarkChanged(connection, null, app);
     }
 
     /// <summary>Raised after an event is stored, so it also reaches the app's log (as a <c>platform</c> line).</summary>

@@ -32,6 +32,8 @@ public static class SqliteSchema
         BuildOutputs,
         // 9: the last one-off run number per app (run.N), so numbers go on after a restart.
         RunNumbers,
+        // 10: per-app change stamps (IStateStore.AppsChangedSince), for the converger's incremental pass.
+        AppChanges,
     ];
 
     /// <summary>The schema version this build writes.</summary>
@@ -231,6 +233,17 @@ public static class SqliteSchema
                 app TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
                 last INTEGER NOT NULL
             );
+            """, transaction);
+
+    // No reference to apps: a deleted app's row stays (stamped by the deletion), so the highest stamp never goes down
+    // and a stamp is never handed out twice.
+    private static void AppChanges(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteFile.Execute(connection, """
+            CREATE TABLE IF NOT EXISTS app_changes (
+                app TEXT PRIMARY KEY,
+                stamp INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS app_changes_by_stamp ON app_changes (stamp);
             """, transaction);
 
     private static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)

@@ -35,4 +35,11 @@ public interface ICell
 
     /// <summary>Every instance of this platform the cell runs or has stopped, read back from the engine.</summary>
     Task<IReadOnlyList<InstanceState>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One app's instances on this cell (what a pass over one app needs): the engine filters by the app's label,
+    /// so the cost follows that app's instances, not everything the cell runs.
+    /// </summary>
+    async Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken) =>
+        (await ListAsync(cancellationToken)).Where(i => i.App == app).ToList();
 }

@@ -44,7 +44,11 @@ public sealed record PaasSettings
     public TimeSpan DrainTime { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How many new instances a rolling deploy starts at once.</summary>
     public int RolloutMaxInFlight { get; init; } = 1;
+    /// <summary>How often the converger passes over the apps whose desired state changed (crash events act at once).</summary>
     public TimeSpan ConvergeInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the converger passes over every app, the safety net for what no change or event announced (as Diego's converger, every 30 s).</summary>
+    public TimeSpan FullConvergeInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often routers and cells publish their samples and the controller reads them into its metrics history.</summary>
     public TimeSpan MetricsInterval { get; init; } = TimeSpan.FromSeconds(10);
@@ -144,6 +148,7 @@ public sealed record PaasSettings
             DrainTime = env.Milliseconds("PAAS_DRAIN_MS", d.DrainTime),
             RolloutMaxInFlight = env.Count("PAAS_ROLLOUT_MAX_IN_FLIGHT", d.RolloutMaxInFlight),
             ConvergeInterval = env.Seconds("PAAS_CONVERGE_SECONDS", d.ConvergeInterval),
+            FullConvergeInterval = env.Seconds("PAAS_FULL_CONVERGE_SECONDS", d.FullConvergeInterval),
             MetricsInterval = env.Seconds("PAAS_METRICS_INTERVAL_SECONDS", d.MetricsInterval),
             StagingTimeout = env.Seconds("PAAS_STAGING_TIMEOUT_SECONDS", d.StagingTimeout),
             StagingCell = env.Optional("PAAS_STAGING_CELL"),

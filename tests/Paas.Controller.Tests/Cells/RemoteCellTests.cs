@@ -49,4 +49,32 @@ public sealed class RemoteCellTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cell.ListAsync(stop.Token));
     }
+
+    [Fact]
+    public async Task OneAppsListing_AsksTheAgentForThatApp_AndKeepsOnlyItsInstances_FromAnAgentThatIgnoresTheFilter()
+    {
+        // An agent from before the filter: it answers every app's instances whatever the query says.
+        var asked = new List<string>();
+        using var handler = new StubHandler(request =>
+        {
+            asked.Add(request.RequestUri!.PathAndQuery);
+            var all = new[] { Instance("web-1", "shop"), Instance("web-2", "blog"), Instance("web-3", "shop") };
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = System.Net.Http.Json.JsonContent.Create(all) };
+        });
+        var cell = new RemoteCell("cell1", "http://cell1.invalid:8091", "secret", handler);
+
+        var listed = await cell.ListAsync("shop", CancellationToken.None);
+
+        Assert.Equal(["/v1/instances?app=shop"], asked);
+        Assert.Equal(["web-1", "web-3"], listed.Select(i => i.InstanceId));
+    }
+
+    private static Paas.Core.Instances.InstanceState Instance(string id, string app) =>
+        new(id, "c-" + id, app, 1, "web", 1, "cell1", true, "10.0.0.1:3000", DateTimeOffset.UnixEpoch);
+
+    private sealed class StubHandler(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(answer(request));
+    }
 }

@@ -18,9 +18,14 @@ public sealed class SimFleet(TimeProvider time) : ICellFleet, ICellEvents
     private Func<CellEvent, Task>? _handler;
     private long _lists;
     private long _listed;
+    private long _appLists;
+    private long _appListed;
 
     /// <summary>Listings of every live cell's instances (each one asks every agent in production), and the instances they returned.</summary>
     public (long Lists, long Instances) Listings => (Interlocked.Read(ref _lists), Interlocked.Read(ref _listed));
+
+    /// <summary>Listings of one app's instances (each one asks every agent, which filters by the app), and the instances they returned.</summary>
+    public (long Lists, long Instances) AppListings => (Interlocked.Read(ref _appLists), Interlocked.Read(ref _appListed));
 
     public TimeSpan LostAfter { get; } = TimeSpan.FromSeconds(5);
 
@@ -87,6 +92,14 @@ public sealed class SimFleet(TimeProvider time) : ICellFleet, ICellEvents
         Interlocked.Increment(ref _lists);
         Interlocked.Add(ref _listed, all.Count);
         return Task.FromResult<IReadOnlyList<InstanceState>>(all);
+    }
+
+    public Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken)
+    {
+        var mine = Cells.Where(IsLive).SelectMany(c => c.Instances.Where(i => i.App == app)).ToList();
+        Interlocked.Increment(ref _appLists);
+        Interlocked.Add(ref _appListed, mine.Count);
+        return Task.FromResult<IReadOnlyList<InstanceState>>(mine);
     }
 
     public Task<(ICell? Cell, string? Reason)> PlaceAsync(string app, long memoryBytes, IReadOnlyList<InstanceState> instances, IReadOnlyList<InstanceState> pending,

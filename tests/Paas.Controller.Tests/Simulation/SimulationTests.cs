@@ -9,7 +9,8 @@ namespace Paas.Controller.Tests.Simulation;
 /// release, and that the router sends traffic to exactly those. Each was seen failing with the rule it
 /// guards broken: the crash path ignoring the backoff (90 starts, not 60), no crash-loop rollback (v2
 /// restarted for ever), duplicates not stopped (4 running, 3 wanted), a scale not waiting for the deploy's
-/// lock (7 running, 5 wanted), and a cell lost mid-start rolling the deploy back (before InstanceManager re-placed it).
+/// lock (7 running, 5 wanted), a cell lost mid-start rolling the deploy back (before InstanceManager re-placed it), and
+/// a formation written without a change stamp (the incremental pass missed the scale: 1 running, 3 wanted).
 /// </summary>
 public sealed class SimulationTests : IDisposable
 {
@@ -151,5 +152,30 @@ public sealed class SimulationTests : IDisposable
         _sim.AssertServing("app", 5, release: 2);
         await _sim.PassAsync();
         _sim.AssertServing("app", 5, release: 2);
+    }
+
+    [Fact]
+    public async Task IncrementalPass_TakesTheAppsAnotherControllerChanged_AndOnlyThose_WithoutListingEveryCell()
+    {
+        await _sim.CreateAppAsync("quiet", web: 2);
+        await _sim.CreateAppAsync("scaled", web: 1);
+        await _sim.CreateAppAsync("deleted", web: 1);
+        await _sim.PassAsync();
+        Assert.Empty(await _sim.Converger.ConvergeChangedAsync(CancellationToken.None));
+
+        // Another controller sharing the store scales one app and deletes another: the writes alone, nothing calls this converger.
+        _sim.State.SetFormation("scaled", [new Paas.Controller.State.FormationEntry("web", 3, null)]);
+        _sim.State.DeleteApp("deleted");
+        var everyCell = _sim.Fleet.Listings.Lists;
+        var oneApp = _sim.Fleet.AppListings.Lists;
+        var passed = await _sim.Converger.ConvergeChangedAsync(CancellationToken.None);
+
+        Assert.Equal(["deleted", "scaled"], passed.Order());
+        _sim.AssertServing("scaled", 3, release: 1);
+        Assert.Empty(_sim.RunningAnywhere("deleted"));
+        _sim.AssertServing("quiet", 2, release: 1);
+        Assert.Equal(everyCell, _sim.Fleet.Listings.Lists); // one app's listing per app, never every app's
+        Assert.Equal(oneApp + 2, _sim.Fleet.AppListings.Lists);
+        Assert.Empty(await _sim.Converger.ConvergeChangedAsync(CancellationToken.None));
     }
 }

@@ -532,6 +532,67 @@ public abstract class StateStoreContract
     }
 
     [Fact]
+    public void AppsChangedSince_NamesEachAppWhoseDesiredStateWasWritten_ByAnotherInstanceToo_AndStampsOnlyGrow()
+    {
+        var (store, _) = Open();
+        foreach (var app in new[] { "a", "b", "c", "d" })
+            store.TryCreateApp(app, "alice", out _);
+        var (_, start) = store.AppsChangedSince(0);
+        Assert.Empty(store.AppsChangedSince(start).Apps);
+
+        var other = Open().State;
+        other.SetFormation("a", [new FormationEntry("web", 2, null)]);
+        other.AddRelease(Release("b", 1));
+        other.AddEvent("d", "alice", "note", "events are not desired state");
+        var (changed, stamp) = store.AppsChangedSince(start);
+        Assert.Equal(["a", "b"], changed.Order());
+        Assert.True(stamp > start);
+        Assert.Empty(store.AppsChangedSince(stamp).Apps);
+
+        other.ReplaceConfig("c", new Dictionary<string, string> { ["K"] = "v" });
+        other.SetRouteOptions("a", new AppRouteOptions(AppRouteOptions.LeastRequests, null, 30));
+        other.SetHealthCheck("d", "web", new HealthCheckSpec(HealthCheckSpec.Http, "/", 1, 1, 1));
+        var (again, later) = store.AppsChangedSince(stamp);
+        Assert.Equal(["a", "c", "d"], again.Order());
+        // A deletion is a change, and its stamp outlives the app: the next write anywhere is stamped above it.
+        other.DeleteApp("b");
+        var (deleted, afterDelete) = store.AppsChangedSince(later);
+        Assert.Equal(["b"], deleted);
+        other.SetFormation("a", [new FormationEntry("web", 3, null)]);
+        var (last, lastStamp) = store.AppsChangedSince(afterDelete);
+        Assert.Equal(["a"], last);
+        Assert.True(lastStamp > afterDelete);
+    }
+
+    [Fact]
+    public void BatchReads_AgreeWithEachAppsOwnReads()
+    {
+        var (store, domains) = Open();
+        foreach (var app in new[] { "built", "bare", "configured" })
+            store.TryCreateApp(app, "alice", out _);
+        store.AddRelease(Release("built", 1));
+        store.AddRelease(Release("built", 2));
+        store.AddRelease(Release("configured", 1) with { Image = "" }); // a config change before any build: no current release
+        store.SetFormation("built", [new FormationEntry("web", 2, 256), new FormationEntry("worker", 1, null)]);
+        store.SetRouteOptions("built", new AppRouteOptions(AppRouteOptions.LeastRequests, "S", 30));
+        domains.TryAdd("built", "www.built.example", out _);
+        domains.TryAdd("bare", "bare.example", out _);
+
+        var other = Open().State;
+        var releases = other.CurrentReleases();
+        Assert.Equal(["built"], releases.Keys);
+        Assert.Equal(2, releases["built"].Version);
+        Assert.Equal((store.CurrentRelease("built")!.Image, store.CurrentRelease("built")!.Description), (releases["built"].Image, releases["built"].Description));
+        var formations = other.Formations();
+        Assert.Equal(["built"], formations.Keys);
+        Assert.Equal(store.Formation("built").OrderBy(f => f.Key), formations["built"].OrderBy(f => f.Key));
+        var options = other.AllRouteOptions();
+        Assert.Equal(["built"], options.Keys);
+        Assert.Equal(store.RouteOptions("built"), options["built"]);
+        Assert.Equal(["bare.example", "www.built.example"], domains.ListAll().Select(d => d.Hostname));
+    }
+
+    [Fact]
     public void RouteOptions_RoundTrip_AndGoWithTheApp()
     {
         var (store, _) = Open();
