@@ -420,10 +420,24 @@ public abstract class StateStoreContract
             Attachments = [new AddonAttachment("old", "OTHER_DATABASE_URL")],
         });
         domains.TryAdd("old", "www.example.com", out _);
+        // Build outputs are gzip bytes, and two of them near the cap pass etcd's request limit in one copy batch.
+        var output = new byte[900 * 1024];
+        new Random(7).NextBytes(output);
+        a.SaveBuildOutput("old", 149, output);
+        a.SaveBuildOutput("old", 150, output);
+        a.NextRunNumber("old");
+        a.NextRunNumber("old");
         var releases = a.ListReleases("old", 200);
         var events = a.Events("old", 100);
+        var (_, stampBefore) = a.AppsChangedSince(0);
 
         Assert.True(a.RenameApp("old", "new"));
+
+        Assert.Equal(output, b.BuildOutput("new", 150));
+        Assert.Equal(output, b.BuildOutput("new", 149));
+        Assert.Null(b.BuildOutput("old", 150));
+        Assert.Equal(3, b.NextRunNumber("new"));
+        Assert.Equal(["new", "old"], b.AppsChangedSince(stampBefore).Apps.Order(StringComparer.Ordinal));
 
         Assert.Null(b.FindApp("old"));
         Assert.Equal(created with { Name = "new" }, b.FindApp("new"));
