@@ -67,8 +67,9 @@ public sealed class RestartTests(PlatformFixture platform)
         }
         finally
         {
-            // Its own agent first, as `make run`'s one agent comes back: were another cell live first, the
-            // instance's slot would rightly be filled there, and this one retired as a duplicate.
+            // Its own agent first, as `make run`'s one agent comes back. Were another cell live first, the converger
+            // holds the slot for a lost cell's timeout (CellReturnGrace) before filling it there: a full run once saw
+            // this instance replaced when the home cell's first heartbeat came after a peer's.
             var home = before.Labels["paas.cell"];
             await platform.StartCellAsync(home);
             foreach (var cell in PlatformFixture.CellLayout.Where(c => c.Name != home))

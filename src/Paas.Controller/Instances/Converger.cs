@@ -42,6 +42,8 @@ public sealed class Converger(
     private long _stamp;
     /// <summary>Apps whose own pass failed: the next incremental pass takes them again.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _dirty = new(StringComparer.Ordinal);
+    /// <summary>Holds back re-placing lost cells' instances while their peers are still coming back (a cell's lost timeout long).</summary>
+    private readonly CellReturnGrace _returns = new(cells.LostAfter, time);
 
     /// <summary>Asks for a pass over one app as soon as possible.</summary>
     public void Wake(string app) => _wake.Writer.TryWrite(app);
@@ -104,6 +106,7 @@ public sealed class Converger(
             await GuardedAsync(async () =>
             {
                 var status = await cells.StatusAsync();
+                _returns.Observe(status.Select(s => (s.Registration.Name, s.Live)));
                 foreach (var (lost, _) in status.Where(s => !s.Live && live.Contains(s.Registration.Name)))
                 {
                     logger.LogWarning("Cell {Cell} missed its heartbeats for {Seconds} s: placing its instances elsewhere", lost.Name, cells.LostAfter.TotalSeconds);
@@ -311,7 +314,9 @@ public sealed class Converger(
         // hash read once, the cells' status once. Per app, a pass then costs what that app has, and one
         // with nothing to change makes no call at all.
         var everything = await cells.ListAsync(cancellationToken);
-        var lost = await cells.OnLostCellsAsync();
+        var status = await cells.StatusAsync();
+        _returns.Observe(status.Select(s => (s.Registration.Name, s.Live)));
+        var lost = status.Where(s => !s.Live).SelectMany(s => s.Registration.Instances).ToList();
         await routes.ReloadAsync();
         var hosts = await routes.HostsAsync();
         var appOptions = await routes.AppOptionsAsync();
@@ -415,12 +420,15 @@ public sealed class Converger(
         var missing = desired.SelectMany(d => Enumerable.Range(1, d.Value).Select(index => (Process: d.Key, Index: index)))
             .Where(s => !keep.Any(i => i.Process == s.Process && i.Index == s.Index))
             .ToList();
+        HashSet<(string Process, int Index)> held = missing.Count == 0 ? [] : await HeldForReturningCellsAsync(app, current, snapshot);
         // All at once: InstanceManager bounds the creates per cell, and the health waits overlap.
         var pending = new List<InstanceState>();
         var starts = missing.Select(async slot =>
         {
             if (_rollingBack.ContainsKey(app))
                 return; // the rollback replaces the crash-looping release; restarting it meanwhile only adds churn
+            if (held.Contains(slot))
+                return; // its instance is on a cell that is likely on its way back (CellReturnGrace)
             if (!crashes.MayStart(app, slot.Process, slot.Index))
             {
                 var notBefore = crashes.Get(app, slot.Process, slot.Index)!.NotBefore;
@@ -480,6 +488,38 @@ public sealed class Converger(
         foreach (var problem in problems)
             logger.LogWarning("{App}: {Problem}", app, problem);
         return new ConvergeResult(started, stopped, problems);
+    }
+
+    /// <summary>
+    /// The slots of the current release whose instances are on lost cells that may still come back (<see cref="CellReturnGrace"/>):
+    /// not re-placed yet; the app is woken when the grace ends, should they still be missing then.
+    /// </summary>
+    private async Task<HashSet<(string Process, int Index)>> HeldForReturningCellsAsync(string app, ReleaseRecord? current, AppSnapshot? snapshot)
+    {
+        if (current is null)
+            return [];
+        IReadOnlyList<InstanceState> onLostCells;
+        if (snapshot is not null)
+        {
+            onLostCells = snapshot.OnLostCells;
+        }
+        else
+        {
+            var status = await cells.StatusAsync();
+            _returns.Observe(status.Select(s => (s.Registration.Name, s.Live)));
+            onLostCells = status.Where(s => !s.Live).SelectMany(s => s.Registration.Instances).Where(i => i.App == app).ToList();
+        }
+        var wait = _returns.Remaining;
+        if (wait <= TimeSpan.Zero)
+            return [];
+        var held = onLostCells.Where(i => i.Running && i.Release == current.Version).Select(i => (i.Process, i.Index)).ToHashSet();
+        if (held.Count > 0)
+        {
+            logger.LogInformation("{App}: {Count} instance(s) on lost cells not re-placed for {Seconds:0.0} s more: cells came back just now, theirs may follow",
+                app, held.Count, wait.TotalSeconds);
+            _ = WakeLaterAsync(app, wait);
+        }
+        return held;
     }
 
     private async Task WakeLaterAsync(string app, TimeSpan delay)

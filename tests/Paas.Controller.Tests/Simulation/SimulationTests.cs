@@ -10,7 +10,8 @@ namespace Paas.Controller.Tests.Simulation;
 /// guards broken: the crash path ignoring the backoff (90 starts, not 60), no crash-loop rollback (v2
 /// restarted for ever), duplicates not stopped (4 running, 3 wanted), a scale not waiting for the deploy's
 /// lock (7 running, 5 wanted), a cell lost mid-start rolling the deploy back (before InstanceManager re-placed it), and
-/// a formation written without a change stamp (the incremental pass missed the scale: 1 running, 3 wanted).
+/// a formation written without a change stamp (the incremental pass missed the scale: 1 running, 3 wanted), and
+/// every cell lost then back with the instance's own cell last (a replacement started on a peer, the original stopped).
 /// </summary>
 public sealed class SimulationTests : IDisposable
 {
@@ -116,6 +117,8 @@ public sealed class SimulationTests : IDisposable
         await _sim.CreateAppAsync("app", web: 3);
         var lost = _sim.Running("app").First().Cell;
         _sim.Fleet.Lose(lost);
+        // A cell is lost once silent this long; the controller has run longer than that (CellReturnGrace holds back at its start).
+        _sim.Time.Advance(_sim.Fleet.LostAfter);
         await _sim.PassAsync();
         _sim.AssertServing("app", 3, release: 1);
         Assert.Equal(4, _sim.RunningAnywhere("app").Count); // the lost cell's instance still runs, cut off
@@ -126,6 +129,57 @@ public sealed class SimulationTests : IDisposable
 
         _sim.AssertServing("app", 3, release: 1);
         Assert.Equal(3, _sim.RunningAnywhere("app").Count);
+    }
+
+    /// <summary>Every agent silent (a controller-wide outage: the agents restarted, or Redis was out), the app's instance still running; returns the instance.</summary>
+    private async Task<Paas.Core.Instances.InstanceState> EveryCellLostAsync()
+    {
+        await _sim.CreateAppAsync("app", web: 1);
+        _sim.Time.Advance(TimeSpan.FromMinutes(1)); // the controller has run a while
+        await _sim.PassAsync();
+        var original = Assert.Single(_sim.Running("app"));
+        foreach (var cell in _sim.Fleet.Cells)
+            _sim.Fleet.Lose(cell.Name);
+        _sim.Time.Advance(_sim.Fleet.LostAfter);
+        await _sim.PassAsync();
+        // Nowhere to go: it stays routed, as a lost cell's instance may well still serve.
+        Assert.Equal([original.InstanceId], _sim.Router.RoutesOf("app").Select(r => r.Instance));
+        // The agents come back one by one, the instance's own cell behind its peers.
+        foreach (var cell in _sim.Fleet.Cells.Where(c => c.Name != original.Cell))
+            _sim.Fleet.Return(cell.Name);
+        await _sim.PassAsync();
+        _sim.Time.Advance(TimeSpan.FromSeconds(1));
+        await _sim.PassAsync();
+        return original;
+    }
+
+    [Fact]
+    public async Task EveryCellLost_TheInstancesCellBackAfterItsPeers_TheInstanceIsAdoptedNotReplaced()
+    {
+        var startsBefore = TotalStarts;
+        var original = await EveryCellLostAsync();
+
+        _sim.Fleet.Return(original.Cell);
+        await _sim.PassAsync();
+
+        // RestartTests' flake: a peer live first got a replacement, and the original was stopped as its duplicate.
+        Assert.True(TotalStarts == startsBefore + 1, $"{TotalStarts - startsBefore - 1} replacement(s) started\n{_sim.Log()}");
+        Assert.Equal(original.InstanceId, Assert.Single(_sim.RunningAnywhere("app")).InstanceId);
+        _sim.AssertServing("app", 1, release: 1);
+    }
+
+    [Fact]
+    public async Task EveryCellLost_TheInstancesCellNeverBack_ItIsReplacedOnceItsPeersHadTheirGrace()
+    {
+        var startsBefore = TotalStarts;
+        var original = await EveryCellLostAsync();
+        Assert.Equal(startsBefore + 1, TotalStarts);
+
+        _sim.Time.Advance(_sim.Fleet.LostAfter);
+        await _sim.PassAsync();
+
+        _sim.AssertServing("app", 1, release: 1);
+        Assert.NotEqual(original.Cell, Assert.Single(_sim.Running("app")).Cell);
     }
 
     [Fact]
