@@ -40,7 +40,8 @@ public sealed class RenameTests(PlatformFixture platform)
         Assert.Contains($"Renamed from {old.Name} to {renamed.Name}", logs);
 
         // git push to the rewritten remote deploys the renamed app.
-        AppUnderTest.Must(await platform.GitAsync(old.WorkTree, "commit", "--allow-empty", "-m", "after rename"));
+        await File.WriteAllTextAsync(Path.Combine(old.WorkTree, "after-rename.txt"), "pushed to the renamed remote\n");
+        await platform.CommitAllAsync(old.WorkTree, "after rename");
         var push = AppUnderTest.Must(await platform.GitAsync(old.WorkTree, "push", "paas", "main"));
         Assert.Contains($"Released v{releases.Max() + 1}", push.All);
         Assert.Contains("GREETING=before-rename\n", await renamed.GetAsync());
