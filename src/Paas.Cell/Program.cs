@@ -63,6 +63,7 @@ services.AddSingleton<HeartbeatService>();
 services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
 services.AddSingleton<StackPrepull>();
 services.AddHostedService(sp => sp.GetRequiredService<StackPrepull>());
+services.AddHostedService<StartPathWarmup>();
 services.AddHostedService<ContainerEventWatcher>();
 services.AddHostedService<LivenessMonitor>();
 services.AddHostedService<UsageSampler>();
