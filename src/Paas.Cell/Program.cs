@@ -49,7 +49,11 @@ services.AddSingleton<IConnectionMultiplexer>(redis);
 services.AddSingleton<Docker.DotNet.IDockerClient>(docker);
 services.AddSingleton(new CellKeys(settings.RedisPrefix));
 services.AddSingleton(new Paas.Core.Routing.RouteKeys(settings.RedisPrefix));
-services.AddSingleton(new DockerCell(settings.Name, docker, platformId, time, settings.Address, settings.Registry) { CgroupParent = settings.CgroupParent });
+services.AddSingleton(sp => new DockerCell(settings.Name, docker, platformId, time, settings.Address, settings.Registry)
+{
+    CgroupParent = settings.CgroupParent,
+    Logger = sp.GetRequiredService<ILogger<DockerCell>>(),
+});
 services.AddSingleton<StoppingInstances>();
 services.AddSingleton(sp => new Paas.Cell.Addons.AddonContainers(docker, settings.Name, platformId, time,
     sp.GetRequiredService<ILogger<Paas.Cell.Addons.AddonContainers>>()));
@@ -59,6 +63,7 @@ services.AddSingleton<HeartbeatService>();
 services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
 services.AddSingleton<StackPrepull>();
 services.AddHostedService(sp => sp.GetRequiredService<StackPrepull>());
+services.AddHostedService<StartPathWarmup>();
 services.AddHostedService<ContainerEventWatcher>();
 services.AddHostedService<LivenessMonitor>();
 services.AddHostedService<UsageSampler>();

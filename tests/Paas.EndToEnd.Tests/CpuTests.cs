@@ -21,8 +21,9 @@ public sealed class CpuTests(PlatformFixture platform, ITestOutputHelper output)
         Assert.Equal(1024, await SharesAsync(docker, web));
         var table = AppUnderTest.Must(await app.PaasAsync("ps"));
         Assert.Contains("1024 shares, max 1 cpu", table.Stdout);
-        // The cap: one core for 1 GB, set on the container once the first health check passed.
-        Assert.Equal(1_000_000_000, (await docker.Containers.InspectContainerAsync("paas-" + web.GetProperty("instance").GetString())).HostConfig.NanoCPUs);
+        // The cap: one core for 1 GB, set on the container once the first health check passed (beside its
+        // routing, not before it: waited for, bounded).
+        Assert.Equal(1_000_000_000, await CapAsync(docker, web, 1_000_000_000));
         AppUnderTest.Must(await app.PaasAsync("ps:scale", "web=1:256M"));
         // The resize replaces the instance; wait (bounded) for the old one to go.
         var resized = await app.WaitForInstancesAsync(l => l.Count(i => i.GetProperty("process").GetString() == "web") == 1, TimeSpan.FromSeconds(20));
@@ -63,7 +64,7 @@ public sealed class CpuTests(PlatformFixture platform, ITestOutputHelper output)
             Assert.Equal(0.5, web.GetProperty("cpu_cores").GetDouble());
             var spinContainer = await docker.Containers.InspectContainerAsync("paas-" + spin.GetProperty("instance").GetString());
             Assert.Equal(250_000_000, spinContainer.HostConfig.NanoCPUs);
-            Assert.Equal(500_000_000, (await docker.Containers.InspectContainerAsync("paas-" + web.GetProperty("instance").GetString())).HostConfig.NanoCPUs);
+            Assert.Equal(500_000_000, await CapAsync(docker, web, 500_000_000));
             Assert.Contains("128 shares, max 0.25 cpu", AppUnderTest.Must(await app.PaasAsync("ps")).Stdout);
 
             // Idle and busy samples interleave (the loops frozen, then thawed, in rounds), so a load on the
@@ -147,4 +148,18 @@ public sealed class CpuTests(PlatformFixture platform, ITestOutputHelper output)
 
     private static async Task<long?> SharesAsync(DockerClient docker, JsonElement instance) =>
         (await docker.Containers.InspectContainerAsync("paas-" + instance.GetProperty("instance").GetString())).HostConfig.CPUShares;
+
+    /// <summary>The instance's CPU cap in nano-CPUs once it is <paramref name="expected"/>, or what it is after 10 s.</summary>
+    private static async Task<long> CapAsync(DockerClient docker, JsonElement instance, long expected)
+    {
+        var name = "paas-" + instance.GetProperty("instance").GetString();
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var cap = (await docker.Containers.InspectContainerAsync(name)).HostConfig.NanoCPUs;
+            if (cap == expected || deadline.Elapsed > TimeSpan.FromSeconds(10))
+                return cap;
+            await Task.Delay(100);
+        }
+    }
 }

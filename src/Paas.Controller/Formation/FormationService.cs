@@ -13,7 +13,7 @@ namespace Paas.Controller.Formation;
 /// for every API that scales: Paas's own and the Heroku-compatible one.
 /// </summary>
 public sealed partial class FormationService(IStateStore db, Converger converger, InstanceManager instances, AppLocks locks,
-    PaasSettings settings, CellsView cells, Storage.StorageService storage)
+    PaasSettings settings, CellsView cells, Storage.StorageService storage, ILogger<FormationService>? logger = null)
 {
     public const int MaxQuantity = 100;
     public const int MaxMemoryMb = 64 * 1024;
@@ -36,6 +36,7 @@ public sealed partial class FormationService(IStateStore db, Converger converger
     /// <summary>Validates every change first (a <see cref="FormationException"/> leaves everything as it was), then applies them and converges.</summary>
     public async Task<ScaleOutcome> ScaleAsync(string app, IReadOnlyList<FormationChange> changes, string actor, CancellationToken ct)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var release = db.CurrentRelease(app)
             ?? throw new FormationException("no_release", $"{app} has no release yet: push it before scaling.");
         if (changes.Count == 0)
@@ -82,8 +83,12 @@ public sealed partial class FormationService(IStateStore db, Converger converger
         {
             problems.Add(e.Message);
         }
+        var converging = clock.ElapsedMilliseconds;
         var result = await converger.ConvergeAppAsync(app, _ => Task.CompletedTask, ct);
         problems.AddRange(result.Problems);
+        // Where a scale's seconds go before and in the convergence (each start logs its own breakdown).
+        logger?.LogInformation("Scaled {App}: converging from {Converging} ms, done at {Done} ms ({Started} started, {Stopped} stopped)",
+            app, converging, clock.ElapsedMilliseconds, result.Started, result.Stopped);
         return new ScaleOutcome(result.Started + stale.Count, result.Stopped + stale.Count, Summarize(problems, db.Formation(app)));
     }
 
