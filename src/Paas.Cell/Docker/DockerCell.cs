@@ -253,6 +253,37 @@ public sealed class DockerCell : ICell
     }
 
     /// <summary>
+    /// Starts the exited container of a crashed instance again (see <see cref="ICell.RestartAsync"/>): no image
+    /// inspect, no create, no network set-up of a new container; the engine's start is what is left. Null when
+    /// the container is gone, already running, or of another size.
+    /// </summary>
+    public async Task<InstanceState?> RestartAsync(string instanceId, long memoryBytes, CancellationToken cancellationToken)
+    {
+        ContainerInspectResponse inspected;
+        try
+        {
+            inspected = await _docker.Containers.InspectContainerAsync(ContainerName(instanceId), cancellationToken);
+            if (inspected.State.Running || inspected.State.Restarting
+                || inspected.Config.Labels?.TryGetValue(MemoryLabel, out var made) != true || made != memoryBytes.ToString(CultureInfo.InvariantCulture))
+                return null;
+            // Its address on the engine's network and its published port may change with the start.
+            _addresses.TryRemove(inspected.ID, out _);
+            await _docker.Containers.StartContainerAsync(inspected.ID, new ContainerStartParameters(), cancellationToken);
+            inspected = await _docker.Containers.InspectContainerAsync(inspected.ID, cancellationToken);
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return null;
+        }
+        var labels = inspected.Config.Labels;
+        return ToState(inspected.ID, labels, inspected.State.Running, AddressOf(inspected.NetworkSettings?.Ports), ParseTime(inspected.State.StartedAt)) with
+        {
+            MemoryLimitBytes = labels.TryGetValue(MemoryLabel, out var memory) && long.TryParse(memory, CultureInfo.InvariantCulture, out var limit) ? limit : 0,
+            CpuCores = labels.TryGetValue(CpuLabel, out var cpu) && double.TryParse(cpu, NumberStyles.Float, CultureInfo.InvariantCulture, out var cores) ? cores : null,
+        };
+    }
+
+    /// <summary>
     /// Whether the controller is still waiting for this instance's first healthy check (its start-up
     /// grace). The liveness monitor leaves such an instance alone: it is starting, not failing.
     /// </summary>
@@ -509,7 +540,9 @@ public sealed class DockerCell : ICell
                 try
                 {
                     var inspected = await _docker.Containers.InspectContainerAsync(c.ID, cancellationToken);
-                    state = state with { ExitCode = inspected.State.ExitCode, OomKilled = inspected.State.OOMKilled };
+                    // Since is the start of the run that ended: with the instance id it names this crash (a container
+                    // restarted in place crashes again under the same id), and it is the run's uptime.
+                    state = state with { ExitCode = inspected.State.ExitCode, OomKilled = inspected.State.OOMKilled, Since = ParseTime(inspected.State.StartedAt) };
                 }
                 catch (DockerContainerNotFoundException)
                 {
