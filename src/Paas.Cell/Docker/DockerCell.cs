@@ -268,6 +268,10 @@ public sealed class DockerCell : ICell
                 return null;
             // Its address on the engine's network and its published port may change with the start.
             _addresses.TryRemove(inspected.ID, out _);
+            // The start-up boost again (see StartAsync): the cap set after its first healthy check is lifted for the
+            // restart and set again after the next one (CapCpuAsync). Capped, the app's own start took 0.3 s longer.
+            if (inspected.Config.Labels.TryGetValue(HealthCheckLabel, out var check) && check.Length > 0 && inspected.HostConfig?.NanoCPUs > 0)
+                await _docker.Containers.UpdateContainerAsync(inspected.ID, new ContainerUpdateParameters { NanoCPUs = NanoCpus(Environment.ProcessorCount) }, cancellationToken);
             await _docker.Containers.StartContainerAsync(inspected.ID, new ContainerStartParameters(), cancellationToken);
             inspected = await _docker.Containers.InspectContainerAsync(inspected.ID, cancellationToken);
         }
