@@ -24,6 +24,8 @@ public sealed class DockerCell : ICell
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _starting = new(); // instance id -> waits for its first health
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IPAddress?> _addresses = new(); // container id -> address on the engine's network
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _ports = new(); // container id -> port the app listens on, when not ContainerPort
+    /// <summary>Container id → when it was last started again in place: a listing gives only its creation time, which `paas ps` would show as its start.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTimeOffset> _restartedAt = new();
     private readonly string _platformId;
     private readonly TimeProvider _time;
     private readonly string _address;
@@ -280,6 +282,7 @@ public sealed class DockerCell : ICell
             return null;
         }
         var labels = inspected.Config.Labels;
+        _restartedAt[inspected.ID] = ParseTime(inspected.State.StartedAt);
         return ToState(inspected.ID, labels, inspected.State.Running, AddressOf(inspected.NetworkSettings?.Ports), ParseTime(inspected.State.StartedAt)) with
         {
             MemoryLimitBytes = labels.TryGetValue(MemoryLabel, out var memory) && long.TryParse(memory, CultureInfo.InvariantCulture, out var limit) ? limit : 0,
@@ -531,7 +534,8 @@ public sealed class DockerCell : ICell
         var states = new List<InstanceState>(containers.Count);
         foreach (var c in containers)
         {
-            var state = ToState(c.ID, c.Labels, c.State == "running", AddressOf(c.Ports), new DateTimeOffset(c.Created, TimeSpan.Zero)) with
+            var since = c.State == "running" && _restartedAt.TryGetValue(c.ID, out var restarted) ? restarted : new DateTimeOffset(c.Created, TimeSpan.Zero);
+            var state = ToState(c.ID, c.Labels, c.State == "running", AddressOf(c.Ports), since) with
             {
                 MemoryLimitBytes = c.Labels.TryGetValue(MemoryLabel, out var memory) && long.TryParse(memory, out var limit) ? limit : 0,
                 CpuCores = c.Labels.TryGetValue(CpuLabel, out var cpu) && double.TryParse(cpu, NumberStyles.Float, CultureInfo.InvariantCulture, out var cores) ? cores : null,
@@ -558,6 +562,8 @@ public sealed class DockerCell : ICell
         // Addresses are remembered only for containers that still run (a restarted one may get another).
         foreach (var gone in _addresses.Keys.Except(states.Where(i => i.Running).Select(i => i.ContainerId)).ToList())
             _addresses.TryRemove(gone, out _);
+        foreach (var gone in _restartedAt.Keys.Except(states.Select(i => i.ContainerId)).ToList())
+            _restartedAt.TryRemove(gone, out _);
         return states;
     }
 
