@@ -28,11 +28,21 @@ public sealed class HealthTests(PlatformFixture platform)
         var after = await app.WaitForInstancesAsync(
             l => l.Count(Running) == 1 && l[0].GetProperty("restarts").GetInt32() == 1 && Running(l[0]), TimeSpan.FromSeconds(30));
 
+        // Started again in place (same instance, its container restarted), counted as a crash of its slot.
         var replacement = Assert.Single(after);
-        Assert.NotEqual(before.GetProperty("instance").GetString(), replacement.GetProperty("instance").GetString());
+        Assert.Equal(before.GetProperty("instance").GetString(), replacement.GetProperty("instance").GetString());
         Assert.True(replacement.GetProperty("last_crash").GetProperty("oom_killed").GetBoolean());
         Assert.Contains("killed for exceeding its memory limit", (await app.PaasAsync("events")).Stdout);
-        Assert.StartsWith("200 Hello from python", await app.GetAsync());
+        // Running is not yet routed: restarted in place, it runs at once and is routed after its first healthy
+        // check, so the router may answer 503 for a moment (seen at load 120). Bounded: 15 s.
+        var answer = "";
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(15); await Task.Delay(200))
+        {
+            answer = await app.GetAsync();
+            if (answer.StartsWith("200 ", StringComparison.Ordinal))
+                break;
+        }
+        Assert.StartsWith("200 Hello from python", answer);
     }
 
     [Fact]
@@ -46,11 +56,12 @@ public sealed class HealthTests(PlatformFixture platform)
         var before = Assert.Single(await app.InstancesAsync());
 
         await platform.GetThroughRouterAsync(PlatformFixture.AppHost(app.Name), "/sick");
+        // Killed by its cell after failing its checks, then started again in place: the same instance, one restart.
         var after = await app.WaitForInstancesAsync(
-            l => l.Count == 1 && Running(l[0]) && l[0].GetProperty("instance").GetString() != before.GetProperty("instance").GetString(), TimeSpan.FromSeconds(30));
+            l => l.Count == 1 && Running(l[0]) && l[0].GetProperty("restarts").GetInt32() == 1, TimeSpan.FromSeconds(30));
 
         var replacement = Assert.Single(after);
-        Assert.NotEqual(before.GetProperty("instance").GetString(), replacement.GetProperty("instance").GetString());
+        Assert.Equal(before.GetProperty("instance").GetString(), replacement.GetProperty("instance").GetString());
         Assert.Equal(1, replacement.GetProperty("restarts").GetInt32());
         // Running is not yet routed: the replacement's route is confirmed after its first healthy check, so the
         // router may answer 503 for a moment (seen once in a full run). Bounded: 15 s.

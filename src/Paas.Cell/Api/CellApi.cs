@@ -189,6 +189,16 @@ public static class CellApi
             return Results.NoContent();
         });
 
+        // A crashed instance started again in place; 404 when it cannot be (gone, running, or being stopped: a
+        // stop the controller asked for is not a crash, and its container must not come back).
+        api.MapPost("/instances/{id}/restart", async (string id, long memoryBytes, DockerCell cell, StoppingInstances stopping, HeartbeatService heartbeat, CancellationToken ct) =>
+        {
+            if (stopping.Contains(id) || await cell.RestartAsync(id, memoryBytes, ct) is not { } instance)
+                return Results.Json(new { id = "not_restartable", message = $"Instance {id} has no exited container of {memoryBytes} bytes to start again on this cell." }, statusCode: StatusCodes.Status404NotFound);
+            heartbeat.BeatNow();
+            return Results.Json(instance);
+        });
+
         api.MapPost("/instances/wait-healthy", async (WaitHealthyRequest request, DockerCell cell, CancellationToken ct) =>
             Results.Json(await cell.WaitHealthyAsync(request.Instance, request.Check, TimeSpan.FromSeconds(request.TimeoutSeconds), ct)));
 

@@ -237,6 +237,15 @@ public sealed class RemoteCell : ICell
         return await ReadAsync<InstanceState>(response, cancellationToken);
     }
 
+    public async Task<InstanceState?> RestartAsync(string instanceId, long memoryBytes, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => _http.PostAsync($"v1/instances/{Uri.EscapeDataString(instanceId)}/restart?memoryBytes={memoryBytes}", null, cancellationToken), cancellationToken);
+        // 404: nothing to start again there (an agent older than this call answers the same), so a new instance is started instead.
+        if (response.StatusCode == HttpStatusCode.NotFound)
+            return null;
+        return await ReadAsync<InstanceState>(response, cancellationToken);
+    }
+
     public async Task<bool> PrepareImageAsync(string image, Func<string, Task> progress, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/images/prepare") { Content = JsonContent.Create(new { image }) };

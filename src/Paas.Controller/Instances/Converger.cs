@@ -93,14 +93,17 @@ public sealed class Converger(
     }
 
     /// <summary>
-    /// Checks heartbeats every second, so a lost cell's instances are re-placed as soon as it is declared
-    /// lost rather than at the next full pass.
+    /// How often the cells' alive keys are looked at, so a lost cell's instances are re-placed as soon as it
+    /// is declared lost rather than at the next full pass. Two Redis reads a look: at a second, detection
+    /// took half a second more on average than the lost-cell timeout itself.
     /// </summary>
+    public static readonly TimeSpan LostCellWatch = TimeSpan.FromMilliseconds(200);
+
     private async Task WatchForLostCellsAsync(CancellationToken stoppingToken)
     {
         var live = new HashSet<string>();
         var lostBefore = new HashSet<string>();
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), time);
+        using var timer = new PeriodicTimer(LostCellWatch, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             await GuardedAsync(async () =>
@@ -166,7 +169,7 @@ public sealed class Converger(
         var locked = clock.ElapsedMilliseconds;
         var current = database.CurrentRelease(died.App);
         var uptime = died.StartedAt is { } started ? died.At - started : TimeSpan.Zero;
-        RecordCrash(died.App, died.Instance, died.Process, died.Index, died.Release, died.ExitCode, died.OomKilled, uptime);
+        RecordCrash(died.App, CrashTracker.CrashKey(died.Instance, died.StartedAt), died.Process, died.Index, died.Release, died.ExitCode, died.OomKilled, uptime);
         var wanted = current is not null && current.Version == died.Release
             && database.Formation(died.App).TryGetValue(died.Process, out var entry) && died.Index <= entry.Quantity;
         if (!wanted || _rollingBack.ContainsKey(died.App) || !crashes.MayStart(died.App, died.Process, died.Index))
@@ -174,14 +177,25 @@ public sealed class Converger(
             Wake(died.App);
             return;
         }
-        // Removed beside the start: removed after it, the dead container was still listed (crashed) next to its
-        // replacement once that was routed (HealthTests' out-of-memory case saw both).
-        var cleanup = RemoveDeadAsync(died);
+        var cleanup = Task.CompletedTask;
         try
         {
-            var replacement = await instances.StartAsync(current!, died.Process, died.Index, [], [], _ => Task.CompletedTask, cancellationToken, preferredCell: died.Cell);
-            logger.LogInformation("Replaced crashed {Process}.{Index} of {App} with {Instance} on cell {Cell} in {Ms} ms (the app's lock after {Locked} ms; {Late} ms from the agent's report to here)",
-                died.Process, died.Index, died.App, replacement.InstanceId, replacement.Cell, clock.ElapsedMilliseconds, locked, (long)(time.GetUtcNow() - died.At).TotalMilliseconds - clock.ElapsedMilliseconds);
+            // First its own container, started again where it is (as Diego and the kubelet restart a crashed
+            // container): no placement, no create, the image and writable layer already there. It still counts as
+            // a crash of its slot (recorded above, with the backoff and the crash-loop rollback that follow), and
+            // a container the controller is stopping is never started again (its cell refuses).
+            var replacement = await instances.RestartInPlaceAsync(current!, died.Cell, died.Instance, died.Process, cancellationToken);
+            var how = "restarted in place";
+            if (replacement is null)
+            {
+                // Removed beside the start: removed after it, the dead container was still listed (crashed) next to its
+                // replacement once that was routed (HealthTests' out-of-memory case saw both).
+                cleanup = RemoveDeadAsync(died);
+                replacement = await instances.StartAsync(current!, died.Process, died.Index, [], [], _ => Task.CompletedTask, cancellationToken, preferredCell: died.Cell);
+                how = "replaced";
+            }
+            logger.LogInformation("Crashed {Process}.{Index} of {App} {How}: {Instance} on cell {Cell} in {Ms} ms (the app's lock after {Locked} ms; {Late} ms from the agent's report to here)",
+                died.Process, died.Index, died.App, how, replacement.InstanceId, replacement.Cell, clock.ElapsedMilliseconds, locked, (long)(time.GetUtcNow() - died.At).TotalMilliseconds - clock.ElapsedMilliseconds);
         }
         catch (Exception e) when (e is DeployException or CellUnavailableException)
         {
@@ -206,9 +220,9 @@ public sealed class Converger(
     }
 
     /// <summary>Counts a crash once (the event and a pass may both see it), tells `paas events`, and rolls a crash-looping new release back.</summary>
-    private void RecordCrash(string app, string instanceId, string process, int index, int release, long exitCode, bool oomKilled, TimeSpan uptime)
+    private void RecordCrash(string app, string crashKey, string process, int index, int release, long exitCode, bool oomKilled, TimeSpan uptime)
     {
-        if (!crashes.Record(instanceId, app, process, index, exitCode, oomKilled, uptime, release))
+        if (!crashes.Record(crashKey, app, process, index, exitCode, oomKilled, uptime, release))
             return;
         var why = oomKilled ? "killed for exceeding its memory limit" : $"exited with code {exitCode}";
         database.AddEvent(app, "platform", "crash", $"{process}.{index} of v{release} crashed: {why}");
@@ -391,7 +405,7 @@ public sealed class Converger(
         var routed = (await routes.RoutesOfAppAsync(app)).Select(r => r.Instance).ToHashSet();
         foreach (var dead in deadInstances)
         {
-            RecordCrash(app, dead.InstanceId, dead.Process, dead.Index, dead.Release, dead.ExitCode ?? -1, dead.OomKilled, time.GetUtcNow() - dead.Since);
+            RecordCrash(app, CrashTracker.CrashKey(dead.InstanceId, dead.Since), dead.Process, dead.Index, dead.Release, dead.ExitCode ?? -1, dead.OomKilled, time.GetUtcNow() - dead.Since);
             if (routed.Remove(dead.InstanceId))
                 await routes.RemoveRouteAsync(dead.InstanceId);
         }

@@ -12,13 +12,13 @@ public sealed class CrashTracker(RestartBackoff backoff, TimeProvider time)
     private readonly ConcurrentDictionary<string, byte> _seen = new();
 
     /// <summary>
-    /// Records a crash once per instance (the cell's event and the periodic pass may both report it, so both
-    /// key it by instance id); true if it was new. A crash of another release than the slot's last one
+    /// Records a crash once (the cell's event and the periodic pass may both report it, so both key it by
+    /// <see cref="CrashKey"/>); true if it was new. A crash of another release than the slot's last one
     /// starts the count over: a new release's first crash restarts at once.
     /// </summary>
-    public bool Record(string instanceId, string app, string process, int index, long exitCode, bool oomKilled, TimeSpan uptime, int release = 0)
+    public bool Record(string crashKey, string app, string process, int index, long exitCode, bool oomKilled, TimeSpan uptime, int release = 0)
     {
-        if (!_seen.TryAdd(instanceId, 0))
+        if (!_seen.TryAdd(crashKey, 0))
             return false;
         var now = time.GetUtcNow();
         _records.AddOrUpdate((app, process, index),
@@ -30,6 +30,13 @@ public sealed class CrashTracker(RestartBackoff backoff, TimeProvider time)
             });
         return true;
     }
+
+    /// <summary>
+    /// What names one crash: the instance and the start of the run that ended. A container restarted in place
+    /// keeps its instance id, so its next crash must count again; the cell's event and a pass's listing both give that start.
+    /// </summary>
+    public static string CrashKey(string instanceId, DateTimeOffset? startedAt) =>
+        startedAt is { } started ? $"{instanceId}@{started.UtcTicks}" : instanceId;
 
     public CrashRecord? Get(string app, string process, int index) =>
         _records.TryGetValue((app, process, index), out var record) ? record : null;

@@ -155,6 +155,35 @@ public sealed class InstanceManager(
         }
         var running = clock.ElapsedMilliseconds;
         await output($"       {process}.{index} started on cell {cell.Name}");
+        var healthy = await ServeAsync(cell, instance, release, output, clock, cancellationToken);
+        logger.LogInformation("Started {Instance} on {Cell}: placed at {Placed} ms, running at {Running} ms, healthy at {Healthy} ms, routed at {Routed} ms",
+            instance.InstanceId, cell.Name, placed, running, healthy, clock.ElapsedMilliseconds);
+        return instance;
+    }
+
+    /// <summary>
+    /// Starts a crashed instance's exited container again on its cell (<see cref="Paas.Core.Cells.ICell.RestartAsync"/>)
+    /// and returns it once healthy and routed, as <see cref="StartAsync"/> does a new one; null when the cell has
+    /// nothing to start again (the caller starts a new instance). Unhealthy: stopped, and a <see cref="DeployException"/>.
+    /// </summary>
+    public async Task<InstanceState?> RestartInPlaceAsync(ReleaseRecord release, string cellName, string instanceId, string process, CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (await cells.FindAsync(cellName) is not { } cell
+            || await cell.RestartAsync(instanceId, MemoryBytesFor(release.App, process), cancellationToken) is not { } instance)
+            return null;
+        var running = clock.ElapsedMilliseconds;
+        var healthy = await ServeAsync(cell, instance, release, _ => Task.CompletedTask, clock, cancellationToken);
+        logger.LogInformation("Restarted {Instance} in place on {Cell}: running at {Running} ms, healthy at {Healthy} ms, routed at {Routed} ms",
+            instance.InstanceId, cell.Name, running, healthy, clock.ElapsedMilliseconds);
+        return instance;
+    }
+
+    /// <summary>Waits for a started instance's first healthy check (stopping it if none comes), then routes a web one; returns when it was healthy (ms of <paramref name="clock"/>).</summary>
+    private async Task<long> ServeAsync(Paas.Core.Cells.ICell cell, InstanceState instance, ReleaseRecord release, Func<string, Task> output,
+        System.Diagnostics.Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var (process, index) = (instance.Process, instance.Index);
         var check = HealthCheckFor(release.App, process);
         var health = process == ProcessType.Web || database.HealthCheck(release.App, process) is not null
             ? await cell.WaitHealthyAsync(instance, check, TimeSpan.FromSeconds(check.GraceSeconds), cancellationToken)
@@ -174,9 +203,7 @@ public sealed class InstanceManager(
             else
                 await output($" !     Not every router confirmed the route for {process}.{index} within {RouteConfirmation.TotalSeconds:0} s; one may be down.");
         }
-        logger.LogInformation("Started {Instance} on {Cell}: placed at {Placed} ms, running at {Running} ms, healthy at {Healthy} ms, routed at {Routed} ms",
-            instance.InstanceId, cell.Name, placed, running, healthy, clock.ElapsedMilliseconds);
-        return instance;
+        return healthy;
     }
 
     private async Task<Paas.Core.Cells.HealthResult> SettleAsync(Paas.Core.Cells.ICell cell, InstanceState instance, CancellationToken cancellationToken)

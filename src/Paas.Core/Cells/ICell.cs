@@ -27,6 +27,15 @@ public interface ICell
     /// <summary>Creates and starts the instance's container; returns once it is running (not yet healthy).</summary>
     Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Starts a crashed instance's exited container again, in place (same instance, same cell, its image and
+    /// writable layer already there): a crash then costs the engine's start, not a create, a placement and a
+    /// pull. Returns it running (its address may have changed), or null when it cannot be restarted so (it is
+    /// gone, runs already, is being stopped, or was made for another memory size than <paramref name="memoryBytes"/>,
+    /// the slot's size now): the caller then starts a new instance instead.
+    /// </summary>
+    Task<InstanceState?> RestartAsync(string instanceId, long memoryBytes, CancellationToken cancellationToken) => Task.FromResult<InstanceState?>(null);
+
     /// <summary>Waits until the instance passes its health check, or the timeout passes.</summary>
     Task<HealthResult> WaitHealthyAsync(InstanceState instance, HealthCheckSpec check, TimeSpan timeout, CancellationToken cancellationToken);
 

@@ -29,8 +29,30 @@ public sealed class SimCell(string name, TimeProvider time) : ICell
     /// <summary>Whether a started instance passes its first health check (by default every one does).</summary>
     public Func<InstanceSpec, string, bool> Healthy { get; set; } = (_, _) => true;
 
-    /// <summary>Instances started here so far.</summary>
+    /// <summary>Instances created and started here so far.</summary>
     public int Starts => Volatile.Read(ref _starts);
+
+    /// <summary>Exited instances started again in place here so far.</summary>
+    public int Restarts => Volatile.Read(ref _restarts);
+    private int _restarts;
+
+    public Task<InstanceState?> RestartAsync(string instanceId, long memoryBytes, CancellationToken cancellationToken)
+    {
+        Check();
+        lock (_gate)
+        {
+            if (!_instances.TryGetValue(instanceId, out var found) || found.State.Running || found.State.MemoryLimitBytes != memoryBytes)
+                return Task.FromResult<InstanceState?>(null);
+            // A new run: its start time names its next crash apart from the last one, as the engine's StartedAt
+            // (in nanoseconds) does, even when the manual clock has not moved since the last start.
+            var now = time.GetUtcNow();
+            var since = now > found.State.Since ? now : found.State.Since.AddTicks(1);
+            var state = found.State with { Running = true, ExitCode = null, OomKilled = false, Since = since, Address = $"{name}:{_nextPort++}" };
+            _instances[instanceId] = (state, found.Image);
+            Interlocked.Increment(ref _restarts);
+            return Task.FromResult<InstanceState?>(state);
+        }
+    }
 
     public async Task<InstanceState> StartAsync(InstanceSpec spec, CancellationToken cancellationToken)
     {

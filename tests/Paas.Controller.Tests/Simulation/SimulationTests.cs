@@ -19,7 +19,37 @@ public sealed class SimulationTests : IDisposable
 
     public void Dispose() => _sim.Dispose();
 
-    private int TotalStarts => _sim.Fleet.Cells.Sum(c => c.Starts);
+    /// <summary>Processes started: new instances, and crashed ones started again in place.</summary>
+    private int TotalStarts => _sim.Fleet.Cells.Sum(c => c.Starts + c.Restarts);
+
+    [Fact]
+    public async Task ACrashedInstance_IsStartedAgainInPlace_AndEachCrashOfItCountsTowardsBackoff()
+    {
+        await _sim.CreateAppAsync("app", web: 2);
+        var victim = _sim.Running("app").Single(i => i.Index == 1);
+        var created = _sim.Fleet.Cells.Sum(c => c.Starts);
+
+        // The first crash: its own container again, at once, on its cell, routed at its new address; no new instance.
+        await _sim.CrashAsync(victim);
+        _sim.AssertServing("app", 2, release: 1);
+        var again = _sim.Running("app").Single(i => i.Index == 1);
+        Assert.Equal((victim.InstanceId, victim.Cell), (again.InstanceId, again.Cell));
+        Assert.NotEqual(victim.Address, _sim.Router.RoutesOf("app").Single(r => r.Instance == victim.InstanceId).Address);
+        Assert.Equal(created, _sim.Fleet.Cells.Sum(c => c.Starts));
+        Assert.Equal(1, _sim.Fleet[victim.Cell].Restarts);
+        Assert.Equal(1, _sim.Crashes.Get("app", "web", 1)!.Restarts);
+
+        // The same container crashes again 2 s later: a second crash in a row (same instance id, another run),
+        // so it waits out the 1 s backoff rather than restarting at once.
+        _sim.Time.Advance(TimeSpan.FromSeconds(2));
+        await _sim.CrashAsync(again);
+        Assert.Equal(2, _sim.Crashes.Get("app", "web", 1)!.CrashesInARow);
+        Assert.DoesNotContain(_sim.Running("app"), i => i.Index == 1);
+        _sim.Time.Advance(TimeSpan.FromMilliseconds(1100));
+        await _sim.PassAsync();
+        _sim.AssertServing("app", 2, release: 1);
+        Assert.Equal(2, _sim.Crashes.Get("app", "web", 1)!.Restarts);
+    }
 
     [Fact]
     public async Task CrashStorm_EveryInstanceReplacedOnce_NoDuplicates_SecondStormWaitsOutItsBackoff()

@@ -82,12 +82,17 @@ def kill(admin_port, router_port, host, n, container, instance):
     with counts["lock"]:
         counts["total"] = counts["failed"] = 0
         counts["codes"] = {}
+    # A crashed instance may come back as a new instance or as itself, restarted in place (same id, a new
+    # address): serving again is n endpoints of which none is the killed process's old endpoint.
+    old = {(e["instance"], e.get("address")) for e in endpoints(admin_port, host) if e["instance"] == instance}
     start = time.monotonic()
     subprocess.run(["docker", "kill", container], stdout=subprocess.DEVNULL, check=True)
     serving = None
+    unrouted = False
     while time.monotonic() - start < LIMIT_S:
         eps = endpoints(admin_port, host)
-        if len(eps) >= n and all(e["instance"] != instance for e in eps):
+        unrouted = unrouted or all(e["instance"] != instance for e in eps)
+        if len(eps) >= n and (unrouted or not old & {(e["instance"], e.get("address")) for e in eps}):
             serving = time.monotonic() - start
             break
         time.sleep(0.02)
