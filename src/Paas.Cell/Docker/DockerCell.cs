@@ -220,7 +220,9 @@ public sealed class DockerCell : ICell
                 Memory = spec.MemoryBytes,
                 MemorySwap = spec.MemoryBytes,
                 // A weight, not a cap: idle cores stay usable, but a busy loop cannot take a neighbour's share.
-                CPUShares = CpuShares.ForMemory(spec.MemoryBytes),
+                // Boosted to at least a default process's weight until the first health check passes (see
+                // CpuShares.StartupShares), as the cap below is lifted until then.
+                CPUShares = spec.HealthCheck is null ? CpuShares.ForMemory(spec.MemoryBytes) : CpuShares.StartupShares(spec.MemoryBytes),
                 // And a cap, set once the first health check passes when there is one (a start-up boost, as
                 // Kubernetes' startup CPU boost does): a capped start of 0.1 s of CPU took 0.4 s at a quarter core,
                 // and every such second is a second a crashed slot or a scale-up is not serving.
@@ -323,16 +325,24 @@ public sealed class DockerCell : ICell
 
     private static long NanoCpus(double cores) => (long)(cores * 1_000_000_000);
 
-    /// <summary>Sets the CPU cap the container's label records, now that it has started (see <see cref="StartAsync"/>).</summary>
+    /// <summary>
+    /// Sets the CPU cap the container's label records and the shares its memory earns, now that it has
+    /// started (both were lifted for the start: see <see cref="StartAsync"/>).
+    /// </summary>
     private async Task CapCpuAsync(ContainerInspectResponse inspected, CancellationToken cancellationToken)
     {
-        if (inspected.Config?.Labels?.TryGetValue(CpuLabel, out var label) != true
+        var labels = inspected.Config?.Labels;
+        if (labels?.TryGetValue(CpuLabel, out var label) != true
             || !double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out var cores)
-            || inspected.HostConfig?.NanoCPUs == NanoCpus(cores))
+            || !labels.TryGetValue(MemoryLabel, out var memoryLabel)
+            || !long.TryParse(memoryLabel, NumberStyles.Integer, CultureInfo.InvariantCulture, out var memory))
+            return;
+        var shares = CpuShares.ForMemory(memory);
+        if (inspected.HostConfig?.NanoCPUs == NanoCpus(cores) && inspected.HostConfig?.CPUShares == shares)
             return;
         try
         {
-            await _docker.Containers.UpdateContainerAsync(inspected.ID, new ContainerUpdateParameters { NanoCPUs = NanoCpus(cores) }, cancellationToken);
+            await _docker.Containers.UpdateContainerAsync(inspected.ID, new ContainerUpdateParameters { NanoCPUs = NanoCpus(cores), CPUShares = shares }, cancellationToken);
         }
         catch (DockerContainerNotFoundException)
         {
