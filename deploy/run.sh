@@ -19,6 +19,11 @@ PAAS_REDIS=${PAAS_REDIS:-$("$ROOT/deploy/redis/connection.sh" "${PAAS_REDIS_PORT
 export PAAS_REDIS
 export PAAS_CELL_NAME=${PAAS_CELL_NAME:-local}
 export PAAS_CELL_PORT=${PAAS_CELL_PORT:-8091}
+# On cgroup v1 with the cgroupfs driver each instance its own top-level cgroup, not all sharing /docker,
+# so a busy instance does not shrink its neighbours' CPU weight (see PAAS_CELL_CGROUP_PARENT in README).
+if [[ -z ${PAAS_CELL_CGROUP_PARENT:-} && -d /sys/fs/cgroup/cpu/docker ]]; then
+  export PAAS_CELL_CGROUP_PARENT=/
+fi
 # The platform's registry (deploy/registry): on the platform's address, its storage and credentials
 # (made once, 0600) under the data directory. Cells on other hosts pull release images from it.
 PAAS_REGISTRY_BIND=${PAAS_REGISTRY_BIND:-127.0.0.1}

@@ -25,8 +25,10 @@ public sealed class HealthTests(PlatformFixture platform)
         {
             // The process died mid-request; that is the point.
         }
+        // The dead container is removed beside the replacement's start, so the replacement can show running while
+        // the dead one is still listed (crashed) for a moment: wait (bounded) for the one instance.
         var after = await app.WaitForInstancesAsync(
-            l => l.Count(Running) == 1 && l[0].GetProperty("restarts").GetInt32() == 1 && Running(l[0]), TimeSpan.FromSeconds(30));
+            l => l.Count == 1 && l[0].GetProperty("restarts").GetInt32() == 1 && Running(l[0]), TimeSpan.FromSeconds(30));
 
         // Started again in place (same instance, its container restarted), counted as a crash of its slot.
         var replacement = Assert.Single(after);

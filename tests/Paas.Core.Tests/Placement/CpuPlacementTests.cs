@@ -29,6 +29,14 @@ public sealed class CpuPlacementTests
     }
 
     [Fact]
+    public void StartupShares_AreAtLeastADefaultProcesss_UntilTheFirstHealthyCheck()
+    {
+        Assert.Equal(1024, CpuShares.StartupShares(64 * Mb));
+        Assert.Equal(1024, CpuShares.StartupShares(512 * Mb));
+        Assert.Equal(2048, CpuShares.StartupShares(2048 * Mb));
+    }
+
+    [Fact]
     public void ACellWithMemoryButNoCpuRoom_IsRefused_AndTheReasonSaysCpu()
     {
         // Plenty of memory, one core's shares: two 512-MB instances fill its CPU.

@@ -133,6 +133,9 @@ public partial class PlatformFixture : IAsyncLifetime
             // CPU room matching the memory (1024 shares per GB), so memory stays the limit the capacity tests meet.
             ["PAAS_CELL_CPU_SHARES"] = layout.MemoryMb.ToString(),
             ["PAAS_CELL_PORT"] = port.ToString(),
+            // Each instance its own top-level cgroup, as deploy/run.sh sets on a cgroupfs engine, where all would share
+            // /docker and a busy one shrink its neighbours' CPU weight (see CpuTests).
+            ["PAAS_CELL_CGROUP_PARENT"] = System.IO.Directory.Exists("/sys/fs/cgroup/cpu/docker") ? "/" : "",
             ["PAAS_CELL_HEARTBEAT_MS"] = "500",
             ["PAAS_CELL_LOST_SECONDS"] = "5",
             ["PAAS_METRICS_INTERVAL_SECONDS"] = "2",
