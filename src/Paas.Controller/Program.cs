@@ -158,6 +158,7 @@ services.AddSingleton<Paas.Controller.Releases.BuildOutputs>();
 services.AddSingleton<Paas.Controller.Api.RunsEndpoints.DetachedRunNumbers>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
+services.AddSingleton<Paas.Controller.Operations.ReleaseOutcomes>();
 services.AddSingleton<AppLifecycle>();
 services.AddSingleton<Converger>();
 services.AddSingleton<FormationService>();
