@@ -41,6 +41,8 @@ public static class ProcessEndpoints
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
         var changes = (body?.Updates ?? []).Select(u => new FormationChange(u.Process, u.Quantity, u.Size)).ToList();
+        // Read from the request now: the operation may outlive it (a client that stopped listening).
+        var actor = Actor(context);
         if (ProgressStream.IsWanted(context))
             return await ProgressStream.RunAsync(context, name, async stopping =>
             {
@@ -48,7 +50,7 @@ public static class ProcessEndpoints
                 ScaleOutcome outcome;
                 try
                 {
-                    outcome = await formation.ScaleAsync(name, changes, Actor(context), stopping);
+                    outcome = await formation.ScaleAsync(name, changes, actor, stopping);
                 }
                 catch (FormationException e)
                 {
@@ -117,11 +119,12 @@ public static class ProcessEndpoints
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
+        var actor = Actor(context);
         if (ProgressStream.IsWanted(context))
             return await ProgressStream.RunAsync(context, name, async stopping =>
             {
                 var started = time.GetTimestamp();
-                var (restarted, error) = await RestartCoreAsync(name, process, db, instances, locks, context, stopping);
+                var (restarted, error) = await RestartCoreAsync(name, process, db, instances, locks, actor, stopping);
                 var seconds = time.GetElapsedTime(started).TotalSeconds;
                 var release = db.CurrentRelease(name)?.Version;
                 // Each replacement counted here passed its health check before the one it replaced stopped.
@@ -130,7 +133,7 @@ public static class ProcessEndpoints
                     : new OperationOutcome(true, $"Restarted {process ?? "all processes"}: {ProgressStream.Health(restarted, restarted, seconds)}", release, restarted, restarted, seconds)
                     { Restarted = restarted };
             });
-        var (count, problem) = await RestartCoreAsync(name, process, db, instances, locks, context, ct);
+        var (count, problem) = await RestartCoreAsync(name, process, db, instances, locks, actor, ct);
         return problem is null
             ? Results.Json(new { restarted = count })
             : ApiError.Result(problem.Status, problem.Id, problem.Message);
@@ -140,7 +143,7 @@ public static class ProcessEndpoints
 
     /// <summary>The restart itself, for the one-answer and the streamed forms: how many were replaced, or why it stopped.</summary>
     private static async Task<(int Restarted, RestartProblem? Problem)> RestartCoreAsync(string name, string? process, IStateStore db, InstanceManager instances,
-        AppLocks locks, HttpContext context, CancellationToken ct)
+        AppLocks locks, string actor, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return (0, new RestartProblem(StatusCodes.Status404NotFound, "not_found", $"There is no app named {name}."));
@@ -170,7 +173,7 @@ public static class ProcessEndpoints
         {
             return (0, new RestartProblem(StatusCodes.Status409Conflict, "restart_failed", $"{e.Message}; the instances not yet restarted keep running."));
         }
-        db.AddEvent(name, Actor(context), "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
+        db.AddEvent(name, actor, "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
         return (restarted, null);
     }
 
