@@ -8,7 +8,7 @@ namespace Paas.EndToEnd.Tests;
 /// router): scaling, a config change's rolling restart, and a release that cannot become healthy.
 /// </summary>
 [Collection(PlatformCollection.Name)]
-public sealed class ProgressTests(PlatformFixture platform)
+public sealed class ProgressTests(PlatformFixture platform, Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>`paas` with stderr and stdout in one stream, in the order the user sees them on a terminal.</summary>
     private Task<ProcessResult> PaasMergedAsync(AppUnderTest app, params string[] args) =>
@@ -22,6 +22,7 @@ public sealed class ProgressTests(PlatformFixture platform)
 
         var scale = await PaasMergedAsync(app, "ps:scale", "web=3");
 
+        output.WriteLine(scale.Stdout);
         Assert.True(scale.ExitCode == 0, scale.ToString());
         var lines = scale.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
         var summary = lines.FindIndex(l => Regex.IsMatch(l, @"^Scaled web to 3: 3 of 3 healthy in \d+\.\d s$"));
@@ -37,6 +38,7 @@ public sealed class ProgressTests(PlatformFixture platform)
         // A config change is a new release rolled out one instance at a time: each new one healthy, each old one stopped.
         var set = await PaasMergedAsync(app, "config:set", "GREETING=progress");
 
+        output.WriteLine(set.Stdout);
         Assert.True(set.ExitCode == 0, set.ToString());
         var release = int.Parse(Regex.Match(set.Stdout, @"done, v(\d+): 3 of 3 healthy in \d+\.\d s").Groups[1].Value);
         foreach (var instance in new[] { "web.1", "web.2", "web.3" })
@@ -49,6 +51,7 @@ public sealed class ProgressTests(PlatformFixture platform)
         // PYTHONHOME pointing nowhere: python cannot start, so v(release+1) never becomes healthy and nothing changes.
         var broken = await app.PaasAsync("config:set", "PYTHONHOME=/nonexistent");
 
+        output.WriteLine(broken.ToString());
         Assert.Equal(1, broken.ExitCode);
         Assert.Contains("never became healthy", broken.Stderr);
         Assert.Contains($"v{release + 1} (Set PYTHONHOME config var) did not come up, so nothing changed", broken.Stderr);
