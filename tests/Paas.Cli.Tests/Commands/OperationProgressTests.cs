@@ -103,6 +103,30 @@ public sealed class OperationProgressTests
     }
 
     [Fact]
+    public async Task CtrlC_StopsTheWaiting_WithASentence_NotTheCommandsCrash()
+    {
+        await using var api = new FakeApi(200, null);
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "paas.dll"), "ps:scale", "web=3", "-a", "hello" })
+            start.ArgumentList.Add(arg);
+        start.Environment["PAAS_API_URL"] = api.Url;
+        start.Environment["PAAS_TOKEN"] = "test-token";
+        using var paas = System.Diagnostics.Process.Start(start)!;
+        var stderr = paas.StandardError.ReadToEndAsync();
+        // Once its request is in, the CLI is waiting: Ctrl-C (SIGINT) now.
+        for (var i = 0; i < 400 && api.Held == 0; i++)
+            await Task.Delay(25);
+        Assert.Equal(1, api.Held);
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", paas.Id.ToString()]))
+            await kill.WaitForExitAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await paas.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(130, paas.ExitCode);
+        Assert.Contains("Stopped waiting; the change goes on on the platform: see `paas ps -a hello`.", await stderr);
+    }
+
+    [Fact]
     public async Task AStreamThatEndsBeforeItsOutcome_IsOneSentence_AndNonZero()
     {
         await using var api = new FakeApi(200, Lines("""{"event":"accepted","release":5}""", """{"event":"starting","instance":"web.2","release":5,"cell":"cell-1"}"""), Ndjson);

@@ -42,7 +42,8 @@ public sealed class ProgressStreamTests : IAsyncLifetime
         v1.MapProcessApi();
         v1.MapConfigApi();
         await _api.StartAsync();
-        _http = new HttpClient { BaseAddress = new Uri(_api.Urls.First()) };
+        // Bounded, so a stream that never ends fails the test instead of hanging it.
+        _http = new HttpClient { BaseAddress = new Uri(_api.Urls.First()), Timeout = TimeSpan.FromSeconds(30) };
         await _sim.CreateAppAsync("app", web: 1);
     }
 
