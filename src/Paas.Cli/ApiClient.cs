@@ -104,6 +104,67 @@ public sealed class ApiClient(CliConfig config, TimeSpan? timeout = null)
     }
 
     /// <summary>
+    /// Sends a long operation's request asking for its progress (<c>Accept: application/x-ndjson</c>) and hands over each
+    /// <see cref="Paas.Core.Api.ProgressEvent"/> as it arrives, until the final one, which is returned, or until
+    /// <paramref name="onEvent"/> answers false (it has seen enough: null is returned). Cancelling stops the waiting only:
+    /// the operation goes on on the platform. The timeout covers only the wait for the response headers.
+    /// </summary>
+    public async Task<Paas.Core.Api.ProgressEvent?> FollowAsync(HttpMethod method, string path, object body, Func<Paas.Core.Api.ProgressEvent, bool> onEvent,
+        CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path.TrimStart('/')) { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RequireToken());
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(Paas.Core.Api.ProgressEvent.MediaType));
+        try
+        {
+            using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            headers.CancelAfter(_timeout);
+            HttpResponseMessage answer;
+            try
+            {
+                answer = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token);
+            }
+            catch (OperationCanceledException) when (headers.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                throw TimedOut();
+            }
+            using var response = answer;
+            if (!response.IsSuccessStatusCode)
+                throw new CliException(ErrorMessage(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken)));
+            if (response.Content.Headers.ContentType?.MediaType != Paas.Core.Api.ProgressEvent.MediaType)
+                throw UnexpectedShape(method.Method, path, "no progress stream");
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                if (line.Length == 0)
+                    continue;
+                Paas.Core.Api.ProgressEvent progress;
+                try
+                {
+                    progress = JsonSerializer.Deserialize<Paas.Core.Api.ProgressEvent>(line, Paas.Core.Api.ApiJson.Strict) ?? throw new JsonException("an empty line");
+                }
+                catch (Exception e) when (e is JsonException or NotSupportedException)
+                {
+                    throw UnexpectedShape(method.Method, path, e.Message);
+                }
+                if (progress.IsFinal)
+                    return progress.Outcome is null ? throw UnexpectedShape(method.Method, path, "a last line without its outcome") : progress;
+                if (!onEvent(progress))
+                    return null;
+            }
+            throw new CliException($"The Paas API at {config.ApiUrl} ended the progress of {method.Method} /{path.TrimStart('/').Split('?')[0]} before the operation ended; see `paas ps` and `paas releases`.");
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CliException($"Cannot reach the Paas API at {config.ApiUrl}: {e.Message}");
+        }
+        catch (IOException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CliException($"The connection to the Paas API was lost: {e.Message}");
+        }
+    }
+
+    /// <summary>
     /// A GET whose body is read as it arrives (a log tail): the caller reads the stream until it ends or
     /// it cancels. Errors are reported as for other calls.
     /// </summary>

@@ -157,6 +157,7 @@ services.AddSingleton<InstanceManager>();
 services.AddSingleton<Paas.Controller.Releases.BuildOutputs>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
+services.AddSingleton<Paas.Controller.Operations.ReleaseOutcomes>();
 services.AddSingleton<AppLifecycle>();
 services.AddSingleton<AppRename>();
 services.AddSingleton<Converger>();

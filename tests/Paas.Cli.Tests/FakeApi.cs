@@ -32,6 +32,16 @@ public sealed class FakeApi : IAsyncDisposable
 
     public string Url => $"http://127.0.0.1:{Port}";
 
+    /// <summary>Connections accepted and left unanswered (a null body): a client is waiting on one.</summary>
+    public int Held
+    {
+        get
+        {
+            lock (_held)
+                return _held.Count;
+        }
+    }
+
     private async Task ServeAsync(int status, string? body, string contentType)
     {
         try

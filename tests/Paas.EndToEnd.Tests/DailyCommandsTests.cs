@@ -70,7 +70,9 @@ public sealed class DailyCommandsTests(PlatformFixture platform)
 
         var edit = AppUnderTest.Must(await EditWith(editor));
 
-        Assert.Contains("Setting GREETING, ADDED, unsetting SECRET_KEY", edit.Stdout);
+        // The heading is progress (stderr); stdout holds the result.
+        Assert.Contains("Setting GREETING, ADDED, unsetting SECRET_KEY", edit.Stderr);
+        Assert.Matches(@"done, v\d+: 1 of 1 healthy", edit.Stdout);
         Assert.Equal(before + 1, Releases());
         var served = await app.GetAsync();
         Assert.Contains("GREETING=edited\n", served);

@@ -58,6 +58,7 @@ public static class Opt
     public static readonly CliOption Json = new("json", null, "print the result as JSON");
     public static readonly CliOption Confirm = new("confirm", "APP", "the app's name again, to confirm an irreversible change");
     public static readonly CliOption Num = new("num", "NUM", "how many to show") { Short = "-n" };
+    public static readonly CliOption NoWait = new("no-wait", null, "return once the platform accepted the change, without waiting for the instances");
     public static readonly CliOption Help = new("help", null, "show this help") { Short = "-h" };
 
     /// <summary>-a APP and -r REMOTE (how an app-scoped command finds its app), then the command's own options.</summary>

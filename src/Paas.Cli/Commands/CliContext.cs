@@ -9,6 +9,8 @@ public sealed class CliContext(CliConfig config, TextWriter stdout)
     public CliConfig Config { get; } = config;
     public ApiClient Api { get; } = new(config);
     public TextWriter Out { get; } = stdout;
+    /// <summary>Progress and errors: stderr, so stdout holds only the result a script reads.</summary>
+    public TextWriter Err { get; init; } = Console.Error;
 
     /// <summary>
     /// -a/--app, else the app of the git remote -r/--remote names, else of the one app that this directory's git

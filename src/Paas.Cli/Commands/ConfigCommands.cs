@@ -17,19 +17,19 @@ public static class ConfigCommands
             Arguments = [new("NAME", "the config var")],
             Options = Opt.AppScoped(),
         },
-        new("config:set", "set config vars; a new release rolls out", "paas config:set NAME=VALUE... [-a APP] [--json]", SetAsync)
+        new("config:set", "set config vars; a new release rolls out", "paas config:set NAME=VALUE... [-a APP] [--no-wait] [--json]", SetAsync)
         {
             Arguments = [new("NAME=VALUE", "a config var and its value", Many: true)],
-            Options = Opt.AppScoped(Opt.Json),
+            Options = Opt.AppScoped(Opt.NoWait, Opt.Json),
         },
-        new("config:unset", "remove config vars; a new release rolls out", "paas config:unset NAME... [-a APP] [--json]", UnsetAsync)
+        new("config:unset", "remove config vars; a new release rolls out", "paas config:unset NAME... [-a APP] [--no-wait] [--json]", UnsetAsync)
         {
             Arguments = [new("NAME", "a config var to remove", Many: true)],
-            Options = Opt.AppScoped(Opt.Json),
+            Options = Opt.AppScoped(Opt.NoWait, Opt.Json),
         },
-        new("config:edit", "edit config vars in $EDITOR (else $VISUAL, else vi) as NAME=VALUE lines; saving applies the changes as one release", "paas config:edit [-a APP] [--json]", EditAsync)
+        new("config:edit", "edit config vars in $EDITOR (else $VISUAL, else vi) as NAME=VALUE lines; saving applies the changes as one release", "paas config:edit [-a APP] [--no-wait] [--json]", EditAsync)
         {
-            Options = Opt.AppScoped(Opt.Json),
+            Options = Opt.AppScoped(Opt.NoWait, Opt.Json),
         },
     ];
 
@@ -92,32 +92,14 @@ public static class ConfigCommands
         return ApplyAsync(args, cli, changes, $"Unsetting {string.Join(", ", changes.Keys)}");
     }
 
-    private static async Task<int> ApplyAsync(ParsedArgs args, CliContext cli, Dictionary<string, string?> changes, string doing)
+    private static Task<int> ApplyAsync(ParsedArgs args, CliContext cli, Dictionary<string, string?> changes, string doing)
     {
         var app = cli.ResolveApp(args);
-        if (!args.Json)
-            cli.Out.Write($"{doing} and restarting {app}... ");
-        cli.Out.Flush();
-        ConfigChangeResponse result;
-        try
-        {
-            result = await cli.Api.PatchAsync<ConfigChangeResponse>(ConfigPath(cli, app), changes);
-        }
-        catch (CliException)
-        {
-            if (!args.Json)
-                cli.Out.WriteLine("failed");
-            throw;
-        }
-        if (args.Json)
-        {
-            cli.WriteJson(result);
-            return 0;
-        }
-        cli.Out.WriteLine(result.Release is { } release
-            ? $"done, v{release}" + (result.Deployed ? "" : " (not deployed yet: the vars apply from the first deploy)")
-            : "done (no release yet: the vars apply from the first deploy)");
-        return 0;
+        // The new release's instances turning healthy, and the old ones stopping, are shown as they happen.
+        return OperationProgressView.FollowAsync(cli, args, HttpMethod.Patch, ConfigPath(cli, app), changes, $"{doing} and restarting {app}",
+            outcome => outcome.Deployed
+                ? $"done, v{outcome.Release}: {OperationProgressView.Health(outcome)}"
+                : $"done, v{outcome.Release} (not deployed yet: the vars apply from the first deploy)");
     }
 
     /// <summary>

@@ -12,15 +12,15 @@ public static partial class ProcessCommands
         {
             Options = Opt.AppScoped(Opt.Json),
         },
-        new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--json]", ScaleAsync)
+        new("ps:scale", "scale process types (Heroku syntax: web=3 worker=1, web=2:256M)", "paas ps:scale TYPE=QTY[:SIZE]... [-a APP] [--no-wait] [--json]", ScaleAsync)
         {
             Arguments = [new("TYPE=QTY[:SIZE]", "a process type, its instance count and optional memory size", Many: true)],
-            Options = Opt.AppScoped(Opt.Json),
+            Options = Opt.AppScoped(Opt.NoWait, Opt.Json),
         },
-        new("ps:restart", "restart instances one at a time (all, one process type, or one instance: web.2)", "paas ps:restart [TYPE | TYPE.N] [-a APP]", RestartAsync)
+        new("ps:restart", "restart instances one at a time (all, one process type, or one instance: web.2)", "paas ps:restart [TYPE | TYPE.N] [-a APP] [--no-wait] [--json]", RestartAsync)
         {
             Arguments = [new("TYPE", "the process type, or one instance as TYPE.N (default: all)")],
-            Options = Opt.AppScoped(),
+            Options = Opt.AppScoped(Opt.NoWait, Opt.Json),
         },
         new("ps:stop", "stop one instance (web.2: the platform starts a replacement), or a whole process type (scale to zero)", "paas ps:stop (TYPE | TYPE.N) [-a APP] [--json]", StopAsync)
         {
@@ -102,8 +102,9 @@ public static partial class ProcessCommands
                 size = m.Groups[3].Success ? m.Groups[3].Value : null,
             };
         }).ToList();
-        cli.Out.WriteLine($"Scaling {string.Join(", ", args.Positionals)}...");
-        return await ReportScaleAsync(cli, args, await cli.Api.PatchAsync($"{AppPath(cli, args)}/formation", new { updates }));
+        // Instances turning healthy (or stopping) are shown as the cells report them; the summary says how many run.
+        return await OperationProgressView.FollowAsync(cli, args, HttpMethod.Patch, $"{AppPath(cli, args)}/formation", new { updates },
+            $"Scaling {string.Join(", ", args.Positionals)} on {cli.ResolveApp(args)}", outcome => outcome.Summary);
     }
 
     private static async Task<int> StopAsync(ParsedArgs args, CliContext cli)
@@ -161,10 +162,9 @@ public static partial class ProcessCommands
     {
         var process = args.Positionals.FirstOrDefault();
         var query = process is null ? "" : $"?process={Uri.EscapeDataString(process)}";
-        cli.Out.WriteLine($"Restarting {process ?? "all processes"} one at a time...");
-        var result = await cli.Api.PostAsync($"{AppPath(cli, args)}/ps/restart{query}", new { });
-        cli.Out.WriteLine($"done, {result.GetProperty("restarted").GetInt32()} restarted");
-        return 0;
+        return await OperationProgressView.FollowAsync(cli, args, HttpMethod.Post, $"{AppPath(cli, args)}/ps/restart{query}", new { },
+            $"Restarting {process ?? "all processes"} of {cli.ResolveApp(args)} one at a time",
+            outcome => $"done, {outcome.Restarted} restarted: {OperationProgressView.Health(outcome)}");
     }
 
     private static async Task<int> HealthCheckAsync(ParsedArgs args, CliContext cli)

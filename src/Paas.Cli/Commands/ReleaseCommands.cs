@@ -21,15 +21,15 @@ public static class ReleaseCommands
             Arguments = [new("vN", "the release (default: the current one)")],
             Options = Opt.AppScoped(Opt.Json),
         },
-        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--json]", RollbackAsync)
+        new("releases:rollback", "roll back to an earlier release (as a new release with its image and config)", "paas releases:rollback vN [-a APP] [--no-wait] [--json]", RollbackAsync)
         {
             Arguments = [new("vN", "the release to go back to")],
-            Options = Opt.AppScoped(Opt.Json),
+            Options = Opt.AppScoped(Opt.NoWait, Opt.Json),
         },
-        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--json]", RollbackAsync)
+        new("rollback", "alias of releases:rollback", "paas rollback vN [-a APP] [--no-wait] [--json]", RollbackAsync)
         {
             Arguments = [new("vN", "the release to go back to")],
-            Options = Opt.AppScoped(Opt.Json),
+            Options = Opt.AppScoped(Opt.NoWait, Opt.Json),
         },
         new("deploy:image", "deploy a prebuilt image from a registry as a new release (--password-stdin reads the registry password, for this pull only; else the app's registry:login for that registry)",
             "paas deploy:image REGISTRY/REPO:TAG [-a APP] [--username USER --password-stdin] [--json]", DeployImageAsync)
@@ -160,26 +160,7 @@ public static class ReleaseCommands
         var digits = text.TrimStart('v', 'V');
         if (!int.TryParse(digits, out var version) || version < 1)
             throw new CliException($"'{text}' is not a release version; use e.g. v3 (see `paas releases`).", 2);
-        if (!args.Json)
-            cli.Out.Write($"Rolling back {app} to v{version}... ");
-        cli.Out.Flush();
-        ReleaseResponse release;
-        try
-        {
-            release = await cli.Api.PostAsync<ReleaseResponse>($"{ReleasesPath(app)}/rollback", new { version });
-        }
-        catch (CliException)
-        {
-            if (!args.Json)
-                cli.Out.WriteLine("failed");
-            throw;
-        }
-        if (args.Json)
-        {
-            cli.WriteJson(release);
-            return 0;
-        }
-        cli.Out.WriteLine($"done, v{release.Version}");
-        return 0;
+        return await OperationProgressView.FollowAsync(cli, args, HttpMethod.Post, $"{ReleasesPath(app)}/rollback", new { version }, $"Rolling back {app} to v{version}",
+            outcome => $"done, v{outcome.Release}: {OperationProgressView.Health(outcome)}");
     }
 }

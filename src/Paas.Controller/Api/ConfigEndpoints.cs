@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Paas.Controller.Auth;
+using Paas.Controller.Operations;
 using Paas.Controller.Releases;
 using Paas.Controller.State;
 
@@ -14,10 +15,16 @@ public static class ConfigEndpoints
         api.MapPatch("/apps/{name}/config", UpdateAsync);
     }
 
-    private static async Task<IResult> UpdateAsync(string name, JsonElement body, HttpContext context, ReleaseService releases, IStateStore db, CancellationToken ct)
+    private static async Task<IResult> UpdateAsync(string name, JsonElement body, HttpContext context, ReleaseService releases, ReleaseOutcomes outcomes, IStateStore db, CancellationToken ct)
     {
         if (ReadChanges(body) is not { } changes)
             return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_body", "Send a JSON object of NAME: \"value\" (or NAME: null to unset).");
+        if (ProgressStream.IsWanted(context) && db.FindApp(name) is not null)
+        {
+            var actor = Caller.Of(context).Name;
+            return await ProgressStream.RunAsync(context, name, stopping =>
+                outcomes.OfAsync(name, stopping, () => releases.SetConfigAsync(name, changes, actor, null, stopping)));
+        }
         try
         {
             var release = await releases.SetConfigAsync(name, changes, Caller.Of(context).Name, null, ct);

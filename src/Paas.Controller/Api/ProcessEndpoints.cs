@@ -1,5 +1,7 @@
 using Paas.Controller.Formation;
 using Paas.Controller.Instances;
+using Paas.Controller.Operations;
+using Paas.Core.Api;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
 using Paas.Core.Instances;
@@ -33,13 +35,41 @@ public static class ProcessEndpoints
     private static object DescribeFormation(string app, FormationService formation) =>
         formation.Describe(app).Select(f => new { process = f.Process, quantity = f.Quantity, memory_mb = f.MemoryMb, command = f.Command }).ToList();
 
-    private static async Task<IResult> ScaleAsync(string name, ScaleRequest? body, IStateStore db, FormationService formation, HttpContext context, CancellationToken ct)
+    private static async Task<IResult> ScaleAsync(string name, ScaleRequest? body, IStateStore db, FormationService formation, InstanceManager instances,
+        TimeProvider time, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
+        var changes = (body?.Updates ?? []).Select(u => new FormationChange(u.Process, u.Quantity, u.Size)).ToList();
+        // Read from the request now: the operation may outlive it (a client that stopped listening).
+        var actor = Actor(context);
+        if (ProgressStream.IsWanted(context))
+            return await ProgressStream.RunAsync(context, name, async stopping =>
+            {
+                var started = time.GetTimestamp();
+                ScaleOutcome outcome;
+                try
+                {
+                    outcome = await formation.ScaleAsync(name, changes, actor, stopping);
+                }
+                catch (FormationException e)
+                {
+                    return new OperationOutcome(false, e.Message, null, 0, 0, time.GetElapsedTime(started).TotalSeconds) { Error = e.Id };
+                }
+                // Counted from what the cells report now, not from what the scale meant to do.
+                var release = db.CurrentRelease(name)?.Version;
+                var scaled = changes.Select(c => c.Process!).Distinct().ToList();
+                var formationNow = db.Formation(name);
+                var wanted = scaled.Sum(p => formationNow.TryGetValue(p, out var f) ? f.Quantity : 0);
+                var healthy = (await instances.ListAsync(name, stopping)).Count(i => i.Running && i.Release == release && scaled.Contains(i.Process));
+                var seconds = time.GetElapsedTime(started).TotalSeconds;
+                var what = "Scaled " + string.Join(", ", scaled.Select(p => $"{p} to {(formationNow.TryGetValue(p, out var f) ? f.Quantity : 0)}"));
+                return outcome.Problems.Count > 0
+                    ? new OperationOutcome(false, string.Join("; ", outcome.Problems.Select(p => p.TrimEnd('.'))) + ".", release, healthy, wanted, seconds) { Error = "scale_incomplete" }
+                    : new OperationOutcome(true, $"{what}: {ProgressStream.Health(healthy, wanted, seconds)}", release, healthy, wanted, seconds);
+            });
         try
         {
-            var changes = (body?.Updates ?? []).Select(u => new FormationChange(u.Process, u.Quantity, u.Size)).ToList();
             var outcome = await formation.ScaleAsync(name, changes, Actor(context), ct);
             return Results.Json(new { formation = DescribeFormation(name, formation), started = outcome.Started, stopped = outcome.Stopped, problems = outcome.Problems });
         }
@@ -85,25 +115,55 @@ public static class ProcessEndpoints
 
     /// <summary>Restarts a process type (or all) one slot at a time, by rolling out the current release again.</summary>
     private static async Task<IResult> RestartAsync(string name, string? process, IStateStore db, InstanceManager instances, Converger converger,
-        AppLocks locks, HttpContext context, CancellationToken ct)
+        AppLocks locks, TimeProvider time, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
+        var actor = Actor(context);
+        if (ProgressStream.IsWanted(context))
+            return await ProgressStream.RunAsync(context, name, async stopping =>
+            {
+                var started = time.GetTimestamp();
+                var (restarted, error) = await RestartCoreAsync(name, process, db, instances, locks, actor, stopping);
+                var seconds = time.GetElapsedTime(started).TotalSeconds;
+                var release = db.CurrentRelease(name)?.Version;
+                // Each replacement counted here passed its health check before the one it replaced stopped.
+                return error is not null
+                    ? new OperationOutcome(false, error.Message, release, restarted, restarted, seconds) { Error = error.Id, Restarted = restarted }
+                    : new OperationOutcome(true, $"Restarted {process ?? "all processes"}: {ProgressStream.Health(restarted, restarted, seconds)}", release, restarted, restarted, seconds)
+                    { Restarted = restarted };
+            });
+        var (count, problem) = await RestartCoreAsync(name, process, db, instances, locks, actor, ct);
+        return problem is null
+            ? Results.Json(new { restarted = count })
+            : ApiError.Result(problem.Status, problem.Id, problem.Message);
+    }
+
+    private sealed record RestartProblem(int Status, string Id, string Message);
+
+    /// <summary>The restart itself, for the one-answer and the streamed forms: how many were replaced, or why it stopped.</summary>
+    private static async Task<(int Restarted, RestartProblem? Problem)> RestartCoreAsync(string name, string? process, IStateStore db, InstanceManager instances,
+        AppLocks locks, string actor, CancellationToken ct)
+    {
+        if (db.FindApp(name) is null)
+            return (0, new RestartProblem(StatusCodes.Status404NotFound, "not_found", $"There is no app named {name}."));
         var release = db.CurrentRelease(name);
         if (release is null)
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "no_release", $"{name} has no release yet: push it first.");
+            return (0, new RestartProblem(StatusCodes.Status422UnprocessableEntity, "no_release", $"{name} has no release yet: push it first."));
         // TYPE restarts every instance of it; TYPE.N (Heroku's web.2) only that one.
         int? index = null;
         if (process is not null && process.LastIndexOf('.') is var dot and > 0
             && int.TryParse(process.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
             (process, index) = (process[..dot], n);
         if (process is not null && !release.ProcessTypes.ContainsKey(process))
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "unknown_process", $"{name} has no process type '{process}'.");
+            return (0, new RestartProblem(StatusCodes.Status422UnprocessableEntity, "unknown_process", $"{name} has no process type '{process}'."));
         using var _ = await locks.AcquireAsync(name, ct);
         var targets = (await instances.ListAsync(name, ct))
             .Where(i => i.Running && (process is null || i.Process == process) && (index is null || i.Index == index)).ToList();
         if (index is not null && targets.Count == 0)
-            return ApiError.Result(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {process}.{index}; see `paas ps`.");
+            return (0, new RestartProblem(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {process}.{index}; see `paas ps`."));
+        OperationProgress.Report(name, new Paas.Core.Api.ProgressEvent(Paas.Core.Api.ProgressEvent.Accepted, Release: release.Version,
+            Message: $"Restarting {targets.Count} instance{(targets.Count == 1 ? "" : "s")} of {process ?? "all processes"}"));
         int restarted;
         try
         {
@@ -111,10 +171,10 @@ public static class ProcessEndpoints
         }
         catch (DeployException e)
         {
-            return ApiError.Result(StatusCodes.Status409Conflict, "restart_failed", $"{e.Message}; the instances not yet restarted keep running.");
+            return (0, new RestartProblem(StatusCodes.Status409Conflict, "restart_failed", $"{e.Message}; the instances not yet restarted keep running."));
         }
-        db.AddEvent(name, Actor(context), "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
-        return Results.Json(new { restarted });
+        db.AddEvent(name, actor, "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
+        return (restarted, null);
     }
 
     /// <summary>

@@ -44,10 +44,16 @@ public static class ReleasesEndpoints
                 ? Results.Json(new { version = number, output })
                 : ApiError.Result(StatusCodes.Status404NotFound, "no_build_output", $"v{number} of {name} has no build output (config changes, rollbacks, releases older than the kept ones and releases made before outputs were kept have none).");
         }).WithName("getReleaseOutput").WithSummary("The build output of a release (its last 1 MB)");
-        api.MapPost("/apps/{name}/releases/rollback", async (string name, RollbackRequest? body, HttpContext context, ReleaseService releases, IStateStore db, CancellationToken ct) =>
+        api.MapPost("/apps/{name}/releases/rollback", async (string name, RollbackRequest? body, HttpContext context, ReleaseService releases, Operations.ReleaseOutcomes outcomes, IStateStore db, CancellationToken ct) =>
         {
             if (body?.Version is not { } version || version < 1)
                 return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_version", "Say which release to roll back to, e.g. {\"version\": 3}.");
+            if (Operations.ProgressStream.IsWanted(context) && db.FindApp(name) is not null)
+            {
+                var actor = Caller.Of(context).Name;
+                return await Operations.ProgressStream.RunAsync(context, name, stopping =>
+                    outcomes.OfAsync(name, stopping, () => releases.RollbackAsync(name, version, actor, null, stopping)));
+            }
             try
             {
                 var release = await releases.RollbackAsync(name, version, Caller.Of(context).Name, null, ct);

@@ -67,6 +67,8 @@ public sealed partial class FormationService(IStateStore db, Converger converger
         using var _ = await locks.AcquireAsync(app, ct);
         db.SetFormation(app, entries);
         db.AddEvent(app, actor, "scale", "Scaled to " + string.Join(", ", entries.Select(e => $"{e.Process}={e.Quantity}{(e.MemoryMb is { } mb ? $":{mb}M" : "")}")));
+        Operations.OperationProgress.Report(app, new Paas.Core.Api.ProgressEvent(Paas.Core.Api.ProgressEvent.Accepted, Release: release.Version,
+            Message: "Scaling " + string.Join(", ", entries.Select(e => $"{e.Process} to {e.Quantity}"))));
         // A new size takes effect by replacing the running instances of that type one at a time, before
         // any new ones are added, so the instances already serving get their place first.
         var resized = entries.Where(e => e.MemoryMb is not null).Select(e => e.Process).ToHashSet();

@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Paas.Controller.Cells;
+using Paas.Controller.Operations;
+using Paas.Core.Api;
 using Paas.Controller.Routing;
 using Paas.Controller.State;
 using Paas.Core.Configuration;
@@ -128,6 +130,7 @@ public sealed class InstanceManager(
         {
             _placement.Release();
         }
+        Report(release.App, new ProgressEvent(ProgressEvent.Starting, $"{process}.{index}", release.Version, cell.Name));
         try
         {
             // The cell that built the image starts it at once; another waits for the registry push and pulls the digest.
@@ -191,15 +194,20 @@ public sealed class InstanceManager(
         if (!health.Healthy)
         {
             await cell.StopAsync(instance.InstanceId, TimeSpan.FromSeconds(1), CancellationToken.None);
+            Report(release.App, new ProgressEvent(ProgressEvent.Unhealthy, $"{process}.{index}", release.Version, cell.Name, clock.Elapsed.TotalSeconds, health.Reason));
             throw new DeployException($"{process}.{index} of v{release.Version} never became healthy: {health.Reason}");
         }
         var healthy = clock.ElapsedMilliseconds;
         await output($"       {process}.{index} is healthy");
+        Report(release.App, new ProgressEvent(ProgressEvent.Healthy, $"{process}.{index}", release.Version, cell.Name, clock.Elapsed.TotalSeconds));
         if (process == ProcessType.Web && instance.Address is not null)
         {
             // Routed with whatever else became healthy meanwhile: one write and one acknowledgement wait per batch.
             if (await _routeBatches.RouteAsync(new RouteEntry(instance.InstanceId, release.App, process, release.Version, instance.Address, instance.Cell), cancellationToken))
+            {
                 await output($"       {process}.{index} is routed");
+                Report(release.App, new ProgressEvent(ProgressEvent.Routed, $"{process}.{index}", release.Version, cell.Name, clock.Elapsed.TotalSeconds));
+            }
             else
                 await output($" !     Not every router confirmed the route for {process}.{index} within {RouteConfirmation.TotalSeconds:0} s; one may be down.");
         }
@@ -232,6 +240,7 @@ public sealed class InstanceManager(
             var cell = await cells.FindAsync(instance.Cell);
             if (cell is not null)
                 await cell.StopAsync(instance.InstanceId, StopGrace, cancellationToken);
+            Report(instance.App, new ProgressEvent(ProgressEvent.Stopped, $"{instance.Process}.{instance.Index}", instance.Release, instance.Cell));
         }
         catch (Exception e) when (e is CellUnavailableException or DeployException or HttpRequestException)
         {
@@ -251,6 +260,9 @@ public sealed class InstanceManager(
         }
         return restarted;
     }
+
+    /// <summary>What a client following this operation sees (<see cref="OperationProgress"/>): the instance states as they happen.</summary>
+    private static void Report(string app, ProgressEvent progress) => OperationProgress.Report(app, progress);
 
     public async Task<IReadOnlyList<InstanceState>> ListAsync(string app, CancellationToken cancellationToken) =>
         await cells.ListAsync(app, cancellationToken);

@@ -77,6 +77,8 @@ public sealed class ReleaseService(IStateStore database, Deployer deployer, AppL
     private async Task RollOutAsync(ReleaseRecord release, string actor, Func<string, Task> output, CancellationToken cancellationToken)
     {
         var recorded = false;
+        Operations.OperationProgress.Report(release.App, new Paas.Core.Api.ProgressEvent(Paas.Core.Api.ProgressEvent.Accepted, Release: release.Version,
+            Message: $"Rolling out v{release.Version} ({release.Description})"));
         try
         {
             var now = time.GetUtcNow();
