@@ -154,6 +154,7 @@ services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();
 services.AddSingleton<Paas.Controller.Releases.ReleaseImagePushes>();
 services.AddSingleton<InstanceManager>();
+services.AddSingleton<InstanceCommands>();
 services.AddSingleton<Paas.Controller.Releases.BuildOutputs>();
 services.AddSingleton<Paas.Controller.Api.RunsEndpoints.DetachedRunNumbers>();
 services.AddSingleton<Deployer>();

@@ -83,64 +83,35 @@ public static class ProcessEndpoints
         }).ToList();
     }
 
-    /// <summary>Restarts a process type (or all) one slot at a time, by rolling out the current release again.</summary>
-    private static async Task<IResult> RestartAsync(string name, string? process, IStateStore db, InstanceManager instances, Converger converger,
-        AppLocks locks, HttpContext context, CancellationToken ct)
+    /// <summary>Restarts a process type (or all, or one instance TYPE.N) one slot at a time, by rolling out the current release again.</summary>
+    private static async Task<IResult> RestartAsync(string name, string? process, IStateStore db, InstanceCommands commands, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
-        var release = db.CurrentRelease(name);
-        if (release is null)
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "no_release", $"{name} has no release yet: push it first.");
-        // TYPE restarts every instance of it; TYPE.N (Heroku's web.2) only that one.
-        int? index = null;
-        if (process is not null && process.LastIndexOf('.') is var dot and > 0
-            && int.TryParse(process.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
-            (process, index) = (process[..dot], n);
-        if (process is not null && !release.ProcessTypes.ContainsKey(process))
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "unknown_process", $"{name} has no process type '{process}'.");
-        using var _ = await locks.AcquireAsync(name, ct);
-        var targets = (await instances.ListAsync(name, ct))
-            .Where(i => i.Running && (process is null || i.Process == process) && (index is null || i.Index == index)).ToList();
-        if (index is not null && targets.Count == 0)
-            return ApiError.Result(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {process}.{index}; see `paas ps`.");
-        int restarted;
         try
         {
-            restarted = await instances.RollingRestartAsync(release, targets, ct);
+            return Results.Json(new { restarted = await commands.RestartAsync(name, process, Actor(context), ct) });
         }
-        catch (DeployException e)
+        catch (InstanceCommandException e)
         {
-            return ApiError.Result(StatusCodes.Status409Conflict, "restart_failed", $"{e.Message}; the instances not yet restarted keep running.");
+            return ApiError.Result(e.Status, e.Id, e.Message);
         }
-        db.AddEvent(name, Actor(context), "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
-        return Results.Json(new { restarted });
     }
 
-    /// <summary>
-    /// Heroku's `ps:stop web.2`: that instance stops (drained first), the formation stays as it is, so the converger
-    /// starts a replacement right away. Scaling a type to zero is the formation's business (PATCH formation).
-    /// </summary>
-    private static async Task<IResult> StopInstanceAsync(string name, string? process, IStateStore db, InstanceManager instances, Converger converger,
-        AppLocks locks, HttpContext context, CancellationToken ct)
+    /// <summary>Heroku's `ps:stop web.2` (<see cref="InstanceCommands.StopAsync"/>): the platform starts a replacement.</summary>
+    private static async Task<IResult> StopInstanceAsync(string name, string? process, IStateStore db, InstanceCommands commands, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
-        if (process is null || process.LastIndexOf('.') is not (var dot and > 0)
-            || !int.TryParse(process.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_instance", "Name one instance as TYPE.N, e.g. web.2 (to stop a whole type, scale it to zero).");
-        var type = process[..dot];
-        InstanceState? target;
-        using (await locks.AcquireAsync(name, ct))
+        try
         {
-            target = (await instances.ListAsync(name, ct)).FirstOrDefault(i => i.Running && i.Process == type && i.Index == index);
-            if (target is null)
-                return ApiError.Result(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {type}.{index}; see `paas ps`.");
-            await instances.RetireAsync(target, drain: true, ct);
+            var stopped = await commands.StopAsync(name, process, Actor(context), ct);
+            return Results.Json(new { stopped = $"{stopped.Process}.{stopped.Index}", instance = stopped.InstanceId });
         }
-        db.AddEvent(name, Actor(context), "stop", $"Stopped {type}.{index}; the formation is unchanged, so a replacement starts");
-        converger.Wake(name);
-        return Results.Json(new { stopped = $"{type}.{index}", instance = target.InstanceId });
+        catch (InstanceCommandException e)
+        {
+            return ApiError.Result(e.Status, e.Id, e.Message);
+        }
     }
 
     private static IResult SetHealthCheck(string name, string process, HealthCheckRequest body, IStateStore db, HttpContext context)
