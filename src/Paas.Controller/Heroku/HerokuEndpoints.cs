@@ -60,6 +60,7 @@ public static class HerokuEndpoints
         app.MapMethods("/formation/{type}", ["PATCH"], (HttpContext context, string type, HerokuProcesses.FormationUpdate? body, IStateStore db, FormationService formation, CancellationToken ct) =>
             HerokuProcesses.ScaleAsync(context, [new HerokuProcesses.FormationUpdate(type, body?.Quantity, body?.Size)], db, formation, ct));
         app.MapGet("/dynos", HerokuProcesses.ListDynosAsync);
+        app.MapPost("/dynos", HerokuRuns.Create);
         app.MapDelete("/dynos", (HttpContext context, InstanceCommands commands, CancellationToken ct) => HerokuProcesses.RestartAsync(context, null, commands, ct));
         app.MapDelete("/dynos/{dyno}", (HttpContext context, string dyno, InstanceCommands commands, CancellationToken ct) => HerokuProcesses.RestartAsync(context, dyno, commands, ct));
         app.MapDelete("/formations/{type}", (HttpContext context, string type, InstanceCommands commands, CancellationToken ct) => HerokuProcesses.RestartAsync(context, type, commands, ct));
