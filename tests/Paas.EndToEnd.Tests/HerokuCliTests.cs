@@ -180,6 +180,14 @@ public sealed class HerokuCliTests(PlatformFixture platform)
         Assert.True(passed.ExitCode == 0, passed.ToString());
         Assert.Contains("more\n", passed.Stdout);
 
+        // From a terminal (`script` gives the CLI one), the run gets a TTY, and the status still comes through.
+        var environment = heroku.Environment();
+        environment["TERM"] = "xterm";
+        var atTerminal = await ProcessRunner.RunAsync("script", ["-q", "-e", "-c", $"{heroku.Binary} run 'tty; exit 4' -a {app}", "/dev/null"],
+            workTree, environment, TimeSpan.FromMinutes(2));
+        Assert.True(atTerminal.ExitCode == 4, atTerminal.ToString());
+        Assert.True(atTerminal.Stdout.Contains("/dev/pts/"), atTerminal.ToString());
+
         // run:detached: its output reaches the app's logs under the run's name.
         var detached = Must(await heroku.RunAsync(workTree, "run:detached", "echo detached-hi", "-a", app));
         var name = System.Text.RegularExpressions.Regex.Match(detached.Stdout, @"--dyno (run\.\d+)").Groups[1].Value;

@@ -72,7 +72,7 @@ public static class RunsEndpoints
             await EndAsync(terminal, new { error = problem }, ct);
             return Results.Empty;
         }
-        var term = start.Term is { Length: > 0 and <= 64 } t && t.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') ? t : "xterm";
+        var term = Runs.OneOffRuns.Term(start.Term);
         var run = new Runs.RunStart(name, actor, release, command, limit, release.Config);
         await runs.RecordAsync(run, " interactively", "the terminal went away",
             () => runs.Runner.RunInteractiveAsync(release, Runs.OneOffRuns.Kind, command, release.Config, settings.AppMemoryBytes, limit, term,

@@ -13,7 +13,8 @@ namespace Paas.Controller.Heroku;
 /// </summary>
 public static class HerokuRuns
 {
-    public sealed record DynoRequest(string? Command, bool? Attach, Dictionary<string, JsonElement>? Env, string? Size, string? Type);
+    public sealed record DynoRequest(string? Command, bool? Attach, Dictionary<string, JsonElement>? Env, string? Size, string? Type,
+        [property: System.Text.Json.Serialization.JsonPropertyName("force_no_tty")] bool? ForceNoTty);
 
     internal static IResult Create(HttpContext context, DynoRequest? body, IStateStore db, OneOffRuns runs, RendezvousSecrets<RendezvousRun> secrets,
         RendezvousAddress rendezvous, PaasSettings settings, TimeProvider time)
@@ -34,7 +35,7 @@ public static class HerokuRuns
         if (attach)
         {
             name = runs.NextName(app);
-            attachUrl = rendezvous.Url(secrets.Issue(new RendezvousRun(start, name)));
+            attachUrl = rendezvous.Url(secrets.Issue(new RendezvousRun(start, name, body?.ForceNoTty == true ? null : Terminal(body?.Env))));
         }
         else
             name = runs.StartDetached(start);
@@ -53,6 +54,31 @@ public static class HerokuRuns
             created_at = now,
             updated_at = now,
         }, statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>
+    /// The CLI sends COLUMNS and LINES only when its output is a terminal (and TERM from its environment): then the run
+    /// gets a TTY of that size (unless the CLI says --no-tty). Without them (a script, a pipe) it is line mode.
+    /// </summary>
+    private static RunTerminal? Terminal(Dictionary<string, JsonElement>? env)
+    {
+        static int? Number(Dictionary<string, JsonElement> env, string name)
+        {
+            if (!env.TryGetValue(name, out var v))
+                return null;
+            var n = v.ValueKind switch
+            {
+                JsonValueKind.Number when v.TryGetInt32(out var i) => i,
+                JsonValueKind.String when int.TryParse(v.GetString(), out var j) => j,
+                _ => 0,
+            };
+            return n is > 0 and < 10_000 ? n : null;
+        }
+        if (env is null || !env.ContainsKey("COLUMNS"))
+            return null;
+        // A terminal that reports no size (0x0, as a fresh pseudo-terminal does) gets the classic 80x24.
+        var (columns, rows) = (Number(env, "COLUMNS") ?? 80, Number(env, "LINES") ?? 24);
+        return new RunTerminal(OneOffRuns.Term(env.TryGetValue("TERM", out var term) && term.ValueKind == JsonValueKind.String ? term.GetString() : null), columns, rows);
     }
 
     /// <summary>

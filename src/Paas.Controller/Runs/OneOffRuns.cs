@@ -23,6 +23,12 @@ public sealed class OneOffRuns(IStateStore db, Tasks.OneOffTasks runner, PaasSet
 
     public Tasks.OneOffTasks Runner => runner;
 
+    public long MemoryBytes => settings.AppMemoryBytes;
+
+    /// <summary>The TERM a TTY gets: the user's, when it is a plain name; else xterm.</summary>
+    public static string Term(string? given) =>
+        given is { Length: > 0 and <= 64 } t && t.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') ? t : "xterm";
+
     /// <summary>run.1, run.2, ... per app, for detached and heroku runs' log lines and names.</summary>
     public string NextName(string app) => $"{Kind}.{numbers.Next(app)}";
 

@@ -5,8 +5,11 @@ using Microsoft.AspNetCore.Connections;
 
 namespace Paas.Controller.Runs;
 
-/// <summary>A `heroku run` waiting for its CLI to attach: the run, and its name (run.N).</summary>
-public sealed record RendezvousRun(RunStart Start, string Name);
+/// <summary>A `heroku run` waiting for its CLI to attach: the run, its name (run.N), and the user's terminal when it has one.</summary>
+public sealed record RendezvousRun(RunStart Start, string Name, RunTerminal? Terminal = null);
+
+/// <summary>The terminal `heroku run` was started from: TERM and its size.</summary>
+public sealed record RunTerminal(string Term, int Columns, int Rows);
 
 /// <summary>Where `heroku run` attaches: rendezvous://HOST:PORT/SECRET, when the controller opened the port (it needs the API's certificate).</summary>
 public sealed record RendezvousAddress(bool Open, string Host, int Port)
@@ -19,7 +22,8 @@ public sealed record RendezvousAddress(bool Open, string Host, int Port)
 /// certificate): the CLI connects, writes the secret from its attach URL and CRLF; an unknown, used or expired secret
 /// gets a sentence and exit status 255. Otherwise a first line (the CLI discards it as the connection's banner),
 /// then the run's output, then "\uFFFF heroku-command-exit-status: N", which the CLI turns into its own exit code.
-/// Line mode: stdin is read only to notice the CLI going away (which cancels the run); a TTY is `paas run`'s.
+/// Line mode: stdin is read only to notice the CLI going away (which cancels the run). From a terminal (the CLI sent
+/// its size), the run gets a TTY as `paas run` does, joined to the connection by <see cref="PipeTerminal"/>.
 /// </summary>
 public sealed class RendezvousListener(RendezvousSecrets<RendezvousRun> secrets, OneOffRuns runs, IHostApplicationLifetime lifetime,
     TimeProvider time, ILogger<RendezvousListener> logger) : ConnectionHandler
@@ -59,6 +63,37 @@ public sealed class RendezvousListener(RendezvousSecrets<RendezvousRun> secrets,
             return;
         }
         Interlocked.Increment(ref _attached);
+        if (run.Terminal is { } terminal)
+            await AttachTerminalAsync(connection, run, terminal);
+        else
+            await AttachLinesAsync(connection, run);
+    }
+
+    /// <summary>From a terminal: the CLI's raw keystrokes to a TTY in the container, its bytes back; the status marker after them.</summary>
+    private async Task AttachTerminalAsync(ConnectionContext connection, RendezvousRun run, RunTerminal terminal)
+    {
+        var output = connection.Transport.Output;
+        var ct = lifetime.ApplicationStopping;
+        var start = run.Start;
+        try
+        {
+            await WriteAsync(output, "rendezvous\r\n", ct);
+            await runs.RecordAsync(start, $" interactively with heroku run as {run.Name}", "heroku run went away",
+                () => runs.Runner.RunInteractiveAsync(start.Release, OneOffRuns.Kind, start.Command, start.Environment, runs.MemoryBytes, start.Limit,
+                    terminal.Term, terminal.Columns, terminal.Rows, new PipeTerminal(connection.Transport.Input, output), ct),
+                result => EndAsync(output, "\r\n" + ExitStatusMarker + Status(result) + "\r\n", ct),
+                error => WriteAsync(output, "\r\n" + error + "\r\n" + ExitStatusMarker + "1\r\n", ct));
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or OperationCanceledException)
+        {
+            // The CLI went away mid-run: the run was cancelled and its event says so.
+        }
+    }
+
+    private async Task AttachLinesAsync(ConnectionContext connection, RendezvousRun run)
+    {
+        var input = connection.Transport.Input;
+        var output = connection.Transport.Output;
         using var gone = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
         var ct = gone.Token;
         // Drains what the CLI sends (stdin, then \u0004); when it closes the connection (Ctrl-C), the run is cancelled.
@@ -67,15 +102,14 @@ public sealed class RendezvousListener(RendezvousSecrets<RendezvousRun> secrets,
         try
         {
             await WriteAsync(output, "rendezvous\r\n", ct);
-            var start = run.Start;
-            await runs.RunAsync(start, $" with heroku run as {run.Name}", "heroku run went away",
+            await runs.RunAsync(run.Start, $" with heroku run as {run.Name}", "heroku run went away",
                 line =>
                 {
                     // `heroku run -x` appends its own `echo` of the status: that line then ends the session for the CLI.
                     statusSent |= line.StartsWith(ExitStatusMarker, StringComparison.Ordinal);
                     return WriteAsync(output, line + "\n", ct);
                 },
-                result => statusSent ? Task.CompletedTask : WriteAsync(output, ExitStatusMarker + Status(result) + "\n", ct),
+                result => statusSent ? Task.CompletedTask : EndAsync(output, ExitStatusMarker + Status(result) + "\n", ct),
                 error => WriteAsync(output, error + "\n" + ExitStatusMarker + "1\n", ct), ct);
         }
         catch (Exception e) when (e is IOException or ConnectionResetException or OperationCanceledException)
@@ -135,6 +169,16 @@ public sealed class RendezvousListener(RendezvousSecrets<RendezvousRun> secrets,
         {
         }
         await gone.CancelAsync();
+    }
+
+    /// <summary>
+    /// The status marker in a read of its own: the CLI exits as soon as it sees it, and output that came in the same
+    /// read would not reach the user's terminal by then.
+    /// </summary>
+    private async Task EndAsync(PipeWriter output, string marker, CancellationToken ct)
+    {
+        await Task.Delay(BannerGap, time);
+        await WriteAsync(output, marker, ct);
     }
 
     private static async Task WriteAsync(PipeWriter output, string text, CancellationToken ct)
