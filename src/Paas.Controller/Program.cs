@@ -1,5 +1,6 @@
 using System.Net;
 using Docker.DotNet;
+using Microsoft.AspNetCore.Connections;
 using Paas.Controller.Cells;
 using Paas.Controller.Api;
 using Paas.Controller.Apps;
@@ -82,6 +83,14 @@ builder.WebHost.ConfigureKestrel(k =>
     k.Listen(IPAddress.Parse(settings.ApiBind), settings.ApiPort);
     if (certificates is not null)
         k.Listen(IPAddress.Parse(settings.ApiBind), settings.ApiTlsPort, listen => listen.UseHttps(https => https.ServerCertificateSelector = (_, name) => certificates.Select(name)));
+    // `heroku run` attaches on a port of its own (the CLI's rendezvous protocol), with the same certificate.
+    if (certificates is not null && settings.RendezvousPort != 0)
+        k.Listen(IPAddress.Parse(settings.ApiBind), settings.RendezvousPort, listen =>
+        {
+            listen.UseHttps(https => https.ServerCertificateSelector = (_, name) => certificates.Select(name));
+            // The one listener (not one per connection), so its counters are the ones /metrics shows.
+            listen.Run(connection => listen.ApplicationServices.GetRequiredService<Paas.Controller.Runs.RendezvousListener>().OnConnectedAsync(connection));
+        });
     k.Limits.MaxRequestBodySize = null; // git pushes stream through; http-backend enforces its own limits
 });
 
@@ -154,7 +163,13 @@ services.AddSingleton<AppLocks>();
 services.AddSingleton<CellsView>();
 services.AddSingleton<Paas.Controller.Releases.ReleaseImagePushes>();
 services.AddSingleton<InstanceManager>();
+services.AddSingleton<InstanceCommands>();
 services.AddSingleton<Paas.Controller.Releases.BuildOutputs>();
+services.AddSingleton<Paas.Controller.Runs.OneOffRuns>();
+services.AddSingleton<Paas.Controller.Runs.RendezvousSecrets<Paas.Controller.Runs.RendezvousRun>>();
+services.AddSingleton(new Paas.Controller.Runs.RendezvousAddress(certificates is not null && settings.RendezvousPort != 0,
+    settings.RendezvousHost ?? new Uri(settings.PublicApiUrl).Host, settings.RendezvousPort));
+services.AddSingleton<Paas.Controller.Runs.RendezvousListener>();
 services.AddSingleton<Deployer>();
 services.AddSingleton<ReleaseService>();
 services.AddSingleton<Paas.Controller.Operations.ReleaseOutcomes>();
@@ -219,6 +234,7 @@ app.MapGet("/healthz", async (CancellationToken ct) =>
 }).ExcludeFromDescription();
 var collector = app.Services.GetRequiredService<Paas.Controller.Metrics.MetricsCollector>();
 var certificateManager = app.Services.GetRequiredService<Paas.Controller.Certificates.CertificateManager>();
+var rendezvousListener = app.Services.GetRequiredService<Paas.Controller.Runs.RendezvousListener>();
 app.MapGet("/metrics", () => Results.Text(
     "# HELP paas_controller_leader 1 when this controller holds the leadership and runs the loops, 0 on a standby.\n"
     + "# TYPE paas_controller_leader gauge\n"
@@ -231,7 +247,13 @@ app.MapGet("/metrics", () => Results.Text(
     + $"paas_controller_certificates_issued_total {certificateManager.Issued}\n"
     + "# HELP paas_controller_certificate_failures_total Certificate orders that failed (retried with backoff).\n"
     + "# TYPE paas_controller_certificate_failures_total counter\n"
-    + $"paas_controller_certificate_failures_total {certificateManager.Failed}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
+    + $"paas_controller_certificate_failures_total {certificateManager.Failed}\n"
+    + "# HELP paas_controller_rendezvous_attached_total `heroku run` sessions attached with a valid secret.\n"
+    + "# TYPE paas_controller_rendezvous_attached_total counter\n"
+    + $"paas_controller_rendezvous_attached_total {rendezvousListener.Attached}\n"
+    + "# HELP paas_controller_rendezvous_refused_total Rendezvous connections refused (unknown, used or expired secret).\n"
+    + "# TYPE paas_controller_rendezvous_refused_total counter\n"
+    + $"paas_controller_rendezvous_refused_total {rendezvousListener.Refused}\n", "text/plain; version=0.0.4")).ExcludeFromDescription();
 app.MapOpenApi(); // /openapi/v1.json, unauthenticated: it describes the API, it reveals no data
 app.MapGet("/v1/info", () => Results.Json(new
 {

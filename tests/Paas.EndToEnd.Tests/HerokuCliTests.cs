@@ -176,6 +176,76 @@ public sealed class HerokuCliTests(PlatformFixture platform)
     }
 
     [Fact]
+    public async Task HerokuCli_RunsOneOffsAttachedAndDetached_AndRestartsAndStopsOneDyno()
+    {
+        var (heroku, _) = await NewUserAsync("hk-run");
+        var app = PlatformFixture.UniqueAppName("hkrun");
+        var workTree = await platform.NewWorkTreeAsync("envecho");
+        var served = new AppUnderTest(platform, app, workTree);
+        Must(await heroku.RunAsync(workTree, "apps:create", app));
+        Must(await heroku.RunAsync(workTree, "config:set", "GREETING=hello", "-a", app));
+        Must(await heroku.GitAsync(workTree, "push", "heroku", "main"));
+
+        // `heroku run` attaches over TLS with its one-time secret: the output, and the command's exit status as the CLI's.
+        var run = await heroku.RunAsync(workTree, "run", "echo hi $GREETING; exit 3", "-a", app);
+        Assert.True(run.ExitCode == 3, run.ToString());
+        Assert.Contains("hi hello\n", run.Stdout);
+        Assert.DoesNotContain("heroku-command-exit-status", run.All);
+        // -x appends the CLI's own status echo; -e sets a variable for this run only.
+        var passed = await heroku.RunAsync(workTree, "run", "-x", "-e", "EXTRA=more", "echo $EXTRA", "-a", app);
+        Assert.True(passed.ExitCode == 0, passed.ToString());
+        Assert.Contains("more\n", passed.Stdout);
+
+        // From a terminal (`script` gives the CLI one), the run gets a TTY, and the status still comes through.
+        var environment = heroku.Environment();
+        environment["TERM"] = "xterm";
+        var atTerminal = await ProcessRunner.RunAsync("script", ["-q", "-e", "-c", $"{heroku.Binary} run 'tty; exit 4' -a {app}", "/dev/null"],
+            workTree, environment, TimeSpan.FromMinutes(2));
+        Assert.True(atTerminal.ExitCode == 4, atTerminal.ToString());
+        Assert.True(atTerminal.Stdout.Contains("/dev/pts/"), atTerminal.ToString());
+
+        // run:detached: its output reaches the app's logs under the run's name.
+        var detached = Must(await heroku.RunAsync(workTree, "run:detached", "echo detached-hi", "-a", app));
+        var name = System.Text.RegularExpressions.Regex.Match(detached.Stdout, @"--dyno (run\.\d+)").Groups[1].Value;
+        Assert.True(name.Length > 0, detached.ToString());
+        var logs = "";
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); waited.Elapsed < TimeSpan.FromSeconds(60) && !logs.Contains("detached-hi"); await Task.Delay(500))
+            logs = Must(await heroku.RunAsync(workTree, "logs", "--dyno", name, "-a", app)).Stdout;
+        Listed($@"app\[{System.Text.RegularExpressions.Regex.Escape(name)}\]: detached-hi", logs);
+
+        // ps:restart web.1 replaces that dyno alone; the app keeps answering.
+        Must(await heroku.RunAsync(workTree, "ps:scale", "web=2", "-a", app));
+        // web.1 -> its container(s); two during a hand-over.
+        Dictionary<string, string> Instances(List<JsonElement> listing) => listing
+            .Where(i => i.GetProperty("state").GetString() == "running")
+            .GroupBy(i => i.GetProperty("id").GetString()!)
+            .ToDictionary(g => g.Key, g => string.Join(",", g.Select(i => i.GetProperty("instance").GetString()!)));
+        var before = Instances(await served.WaitForInstancesAsync(l => Instances(l).Count == 2, TimeSpan.FromSeconds(30)));
+        Must(await heroku.RunAsync(workTree, "ps:restart", "web.1", "-a", app));
+        var restarted = Instances(await served.InstancesAsync());
+        Assert.NotEqual(before["web.1"], restarted["web.1"]);
+        Assert.Equal(before["web.2"], restarted["web.2"]);
+        Assert.StartsWith("200 ", await served.GetAsync());
+        Assert.Contains("Restarted web.1", Must(await served.PaasAsync("events")).Stdout);
+
+        // ps:stop web.1: that dyno stops, the formation stays at 2, so a replacement starts, as on Heroku.
+        Must(await heroku.RunAsync(workTree, "ps:stop", "web.1", "-a", app));
+        var replaced = Instances(await served.WaitForInstancesAsync(
+            l => Instances(l) is var now && now.Count == 2 && now.TryGetValue("web.1", out var id) && id != restarted["web.1"], TimeSpan.FromSeconds(30)));
+        Assert.Equal(restarted["web.2"], replaced["web.2"]);
+        var ps = Must(await heroku.RunAsync(workTree, "ps", "-a", app));
+        Assert.Contains("web.1: up", ps.Stdout);
+        Assert.Contains("web.2: up", ps.Stdout);
+        Assert.Contains("(2)", ps.Stdout);
+        Assert.StartsWith("200 ", await served.GetAsync());
+
+        // ps:restart without a dyno restarts them all.
+        Must(await heroku.RunAsync(workTree, "ps:restart", "-a", app));
+        var all = Instances(await served.InstancesAsync());
+        Assert.DoesNotContain(all.Values, replaced.Values.Contains);
+    }
+
+    [Fact]
     public async Task HerokuCli_AsAnotherUser_CannotSeeTheApp_AndABadKeyIsRefused()
     {
         var (owner, _) = await NewUserAsync("hk-owner", HerokuCli.Previous);

@@ -113,9 +113,9 @@ public static class ProcessEndpoints
         }).ToList();
     }
 
-    /// <summary>Restarts a process type (or all) one slot at a time, by rolling out the current release again.</summary>
-    private static async Task<IResult> RestartAsync(string name, string? process, IStateStore db, InstanceManager instances, Converger converger,
-        AppLocks locks, TimeProvider time, HttpContext context, CancellationToken ct)
+    /// <summary>Restarts a process type (or all, or one instance TYPE.N) one slot at a time, by rolling out the current release again.</summary>
+    private static async Task<IResult> RestartAsync(string name, string? process, IStateStore db, InstanceCommands commands, TimeProvider time,
+        HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
@@ -124,83 +124,44 @@ public static class ProcessEndpoints
             return await ProgressStream.RunAsync(context, name, async stopping =>
             {
                 var started = time.GetTimestamp();
-                var (restarted, error) = await RestartCoreAsync(name, process, db, instances, locks, actor, stopping);
-                var seconds = time.GetElapsedTime(started).TotalSeconds;
                 var release = db.CurrentRelease(name)?.Version;
-                // Each replacement counted here passed its health check before the one it replaced stopped.
-                return error is not null
-                    ? new OperationOutcome(false, error.Message, release, restarted, restarted, seconds) { Error = error.Id, Restarted = restarted }
-                    : new OperationOutcome(true, $"Restarted {process ?? "all processes"}: {ProgressStream.Health(restarted, restarted, seconds)}", release, restarted, restarted, seconds)
+                try
+                {
+                    var restarted = await commands.RestartAsync(name, process, actor, stopping);
+                    var seconds = time.GetElapsedTime(started).TotalSeconds;
+                    // Each replacement counted here passed its health check before the one it replaced stopped.
+                    return new OperationOutcome(true, $"Restarted {process ?? "all processes"}: {ProgressStream.Health(restarted, restarted, seconds)}", release, restarted, restarted, seconds)
                     { Restarted = restarted };
+                }
+                catch (InstanceCommandException e)
+                {
+                    return new OperationOutcome(false, e.Message, release, 0, 0, time.GetElapsedTime(started).TotalSeconds) { Error = e.Id, Restarted = 0 };
+                }
             });
-        var (count, problem) = await RestartCoreAsync(name, process, db, instances, locks, actor, ct);
-        return problem is null
-            ? Results.Json(new { restarted = count })
-            : ApiError.Result(problem.Status, problem.Id, problem.Message);
-    }
-
-    private sealed record RestartProblem(int Status, string Id, string Message);
-
-    /// <summary>The restart itself, for the one-answer and the streamed forms: how many were replaced, or why it stopped.</summary>
-    private static async Task<(int Restarted, RestartProblem? Problem)> RestartCoreAsync(string name, string? process, IStateStore db, InstanceManager instances,
-        AppLocks locks, string actor, CancellationToken ct)
-    {
-        if (db.FindApp(name) is null)
-            return (0, new RestartProblem(StatusCodes.Status404NotFound, "not_found", $"There is no app named {name}."));
-        var release = db.CurrentRelease(name);
-        if (release is null)
-            return (0, new RestartProblem(StatusCodes.Status422UnprocessableEntity, "no_release", $"{name} has no release yet: push it first."));
-        // TYPE restarts every instance of it; TYPE.N (Heroku's web.2) only that one.
-        int? index = null;
-        if (process is not null && process.LastIndexOf('.') is var dot and > 0
-            && int.TryParse(process.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n))
-            (process, index) = (process[..dot], n);
-        if (process is not null && !release.ProcessTypes.ContainsKey(process))
-            return (0, new RestartProblem(StatusCodes.Status422UnprocessableEntity, "unknown_process", $"{name} has no process type '{process}'."));
-        using var _ = await locks.AcquireAsync(name, ct);
-        var targets = (await instances.ListAsync(name, ct))
-            .Where(i => i.Running && (process is null || i.Process == process) && (index is null || i.Index == index)).ToList();
-        if (index is not null && targets.Count == 0)
-            return (0, new RestartProblem(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {process}.{index}; see `paas ps`."));
-        OperationProgress.Report(name, new Paas.Core.Api.ProgressEvent(Paas.Core.Api.ProgressEvent.Accepted, Release: release.Version,
-            Message: $"Restarting {targets.Count} instance{(targets.Count == 1 ? "" : "s")} of {process ?? "all processes"}"));
-        int restarted;
         try
         {
-            restarted = await instances.RollingRestartAsync(release, targets, ct);
+            return Results.Json(new { restarted = await commands.RestartAsync(name, process, actor, ct) });
         }
-        catch (DeployException e)
+        catch (InstanceCommandException e)
         {
-            return (0, new RestartProblem(StatusCodes.Status409Conflict, "restart_failed", $"{e.Message}; the instances not yet restarted keep running."));
+            return ApiError.Result(e.Status, e.Id, e.Message);
         }
-        db.AddEvent(name, actor, "restart", $"Restarted {(process ?? "all processes")} ({restarted} instance{(restarted == 1 ? "" : "s")})");
-        return (restarted, null);
     }
 
-    /// <summary>
-    /// Heroku's `ps:stop web.2`: that instance stops (drained first), the formation stays as it is, so the converger
-    /// starts a replacement right away. Scaling a type to zero is the formation's business (PATCH formation).
-    /// </summary>
-    private static async Task<IResult> StopInstanceAsync(string name, string? process, IStateStore db, InstanceManager instances, Converger converger,
-        AppLocks locks, HttpContext context, CancellationToken ct)
+    /// <summary>Heroku's `ps:stop web.2` (<see cref="InstanceCommands.StopAsync"/>): the platform starts a replacement.</summary>
+    private static async Task<IResult> StopInstanceAsync(string name, string? process, IStateStore db, InstanceCommands commands, HttpContext context, CancellationToken ct)
     {
         if (db.FindApp(name) is null)
             return AppsEndpoints.NotFound(name);
-        if (process is null || process.LastIndexOf('.') is not (var dot and > 0)
-            || !int.TryParse(process.AsSpan(dot + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index))
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, "invalid_instance", "Name one instance as TYPE.N, e.g. web.2 (to stop a whole type, scale it to zero).");
-        var type = process[..dot];
-        InstanceState? target;
-        using (await locks.AcquireAsync(name, ct))
+        try
         {
-            target = (await instances.ListAsync(name, ct)).FirstOrDefault(i => i.Running && i.Process == type && i.Index == index);
-            if (target is null)
-                return ApiError.Result(StatusCodes.Status404NotFound, "unknown_instance", $"{name} has no running instance {type}.{index}; see `paas ps`.");
-            await instances.RetireAsync(target, drain: true, ct);
+            var stopped = await commands.StopAsync(name, process, Actor(context), ct);
+            return Results.Json(new { stopped = $"{stopped.Process}.{stopped.Index}", instance = stopped.InstanceId });
         }
-        db.AddEvent(name, Actor(context), "stop", $"Stopped {type}.{index}; the formation is unchanged, so a replacement starts");
-        converger.Wake(name);
-        return Results.Json(new { stopped = $"{type}.{index}", instance = target.InstanceId });
+        catch (InstanceCommandException e)
+        {
+            return ApiError.Result(e.Status, e.Id, e.Message);
+        }
     }
 
     private static IResult SetHealthCheck(string name, string process, HealthCheckRequest body, IStateStore db, HttpContext context)

@@ -1,6 +1,7 @@
 using Paas.Controller.Api;
 using Paas.Controller.Auth;
 using Paas.Controller.Formation;
+using Paas.Controller.Instances;
 using Paas.Controller.State;
 
 namespace Paas.Controller.Heroku;
@@ -59,6 +60,11 @@ public static class HerokuEndpoints
         app.MapMethods("/formation/{type}", ["PATCH"], (HttpContext context, string type, HerokuProcesses.FormationUpdate? body, IStateStore db, FormationService formation, CancellationToken ct) =>
             HerokuProcesses.ScaleAsync(context, [new HerokuProcesses.FormationUpdate(type, body?.Quantity, body?.Size)], db, formation, ct));
         app.MapGet("/dynos", HerokuProcesses.ListDynosAsync);
+        app.MapPost("/dynos", HerokuRuns.Create);
+        app.MapDelete("/dynos", (HttpContext context, InstanceCommands commands, CancellationToken ct) => HerokuProcesses.RestartAsync(context, null, commands, ct));
+        app.MapDelete("/dynos/{dyno}", (HttpContext context, string dyno, InstanceCommands commands, CancellationToken ct) => HerokuProcesses.RestartAsync(context, dyno, commands, ct));
+        app.MapDelete("/formations/{type}", (HttpContext context, string type, InstanceCommands commands, CancellationToken ct) => HerokuProcesses.RestartAsync(context, type, commands, ct));
+        app.MapPost("/dynos/{dyno}/actions/stop", HerokuProcesses.StopAsync);
         app.MapPost("/log-sessions", HerokuLogs.CreateLogSession);
 
         // Outside the token filter: the CLI's EventSource sends no token; the session id in the URL is the credential.

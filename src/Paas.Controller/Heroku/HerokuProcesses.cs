@@ -65,6 +65,37 @@ public static class HerokuProcesses
             releases.TryGetValue(i.Release, out var r) ? r.ProcessTypes.GetValueOrDefault(i.Process) : null)));
     }
 
+    /// <summary>
+    /// `heroku ps:restart [web.2 | -p web]`: DELETE /dynos/NAME, /formations/TYPE or /dynos (all), over the same
+    /// <see cref="InstanceCommands"/> as `paas ps:restart`; Heroku answers 202 with an empty object.
+    /// </summary>
+    internal static async Task<IResult> RestartAsync(HttpContext context, string? name, InstanceCommands commands, CancellationToken ct)
+    {
+        try
+        {
+            await commands.RestartAsync(HerokuEndpoints.Name(context), name, HerokuEndpoints.User(context), ct);
+            return Results.Json(new { }, statusCode: StatusCodes.Status202Accepted);
+        }
+        catch (InstanceCommandException e)
+        {
+            return ApiError.Result(e.Status, e.Id, e.Message);
+        }
+    }
+
+    /// <summary>`heroku ps:stop web.2`: POST /dynos/NAME/actions/stop; the formation is unchanged, so a replacement starts, as on Heroku.</summary>
+    internal static async Task<IResult> StopAsync(HttpContext context, string dyno, InstanceCommands commands, CancellationToken ct)
+    {
+        try
+        {
+            await commands.StopAsync(HerokuEndpoints.Name(context), dyno, HerokuEndpoints.User(context), ct);
+            return Results.Json(new { }, statusCode: StatusCodes.Status202Accepted);
+        }
+        catch (InstanceCommandException e)
+        {
+            return ApiError.Result(e.Status, e.Id, e.Message);
+        }
+    }
+
     /// <summary>Heroku's dyno states: up, crashed, and down for an instance of an older release on its way out.</summary>
     internal static string DynoState(InstanceState instance, int currentRelease) =>
         !instance.Running ? "crashed" : instance.Release != currentRelease ? "down" : "up";

@@ -11,6 +11,13 @@ public sealed record PaasSettings
     public int ApiPort { get; init; } = 8090;
     /// <summary>HTTPS port for the API and git (the Heroku CLI's git remotes are https://); 0 turns it off.</summary>
     public int ApiTlsPort { get; init; } = 8490;
+    /// <summary>
+    /// TLS port where `heroku run` attaches to its one-off (the CLI's rendezvous protocol); 0 turns it off. Opened with
+    /// the API's TLS port and certificate only.
+    /// </summary>
+    public int RendezvousPort { get; init; } = 8491;
+    /// <summary>The host name `heroku run` connects to for <see cref="RendezvousPort"/>; the certificate must name it. Default: the host of <see cref="PublicApiUrl"/>.</summary>
+    public string? RendezvousHost { get; init; }
     /// <summary>PEM pairs NAME.crt/NAME.key served on <see cref="ApiTlsPort"/>, chosen by SNI (the router's directory by default).</summary>
     public string? CertsDirectory { get; init; }
     /// <summary>The URL users reach the API and git on; it appears in git remotes.</summary>
@@ -125,6 +132,8 @@ public sealed record PaasSettings
             ApiBind = env.Text("PAAS_API_BIND", d.ApiBind),
             ApiPort = apiPort,
             ApiTlsPort = env.Port("PAAS_API_TLS_PORT", d.ApiTlsPort, zeroTurnsOff: true),
+            RendezvousPort = env.Port("PAAS_RENDEZVOUS_PORT", d.RendezvousPort, zeroTurnsOff: true),
+            RendezvousHost = env.Optional("PAAS_RENDEZVOUS_HOST"),
             CertsDirectory = env.Optional("PAAS_CERTS_DIR"),
             AcmeDirectory = env.Text("PAAS_ACME_DIRECTORY", DefaultAcmeDirectory),
             AcmeEmail = env.Optional("PAAS_ACME_EMAIL"),

@@ -18,6 +18,8 @@ public static class SettingsCatalogue
         new("PAAS_API_PORT", "`8090`", "controller, CLI", "API and git"),
         new("PAAS_API_BIND", "`0.0.0.0`", "controller", "address the API listens on (the git hook calls back there)"),
         new("PAAS_API_TLS_PORT", "`8490`", "controller", "API and git over HTTPS (for the Heroku CLI's `https://` remotes; `0` turns it off; not opened without a certificate)"),
+        new("PAAS_RENDEZVOUS_PORT", "`8491`", "controller", "TLS port where `heroku run` attaches to its one-off (the Heroku CLI's rendezvous protocol, with the API's certificate; `0` turns it off; not opened without the API's TLS port)"),
+        new("PAAS_RENDEZVOUS_HOST", "the host of `PAAS_API_URL`", "controller", "the host name `heroku run` connects to on `PAAS_RENDEZVOUS_PORT` (the certificate must name it)"),
         new("PAAS_CERTS_DIR", "`$PAAS_DATA_DIR/certs`", "controller", "PEM pairs `NAME.crt`/`NAME.key` for the API's TLS port, chosen by SNI"),
         new("PAAS_ACME_DIRECTORY", "Let's Encrypt (`https://acme-v02.api.letsencrypt.org/directory`)", "controller", "the ACME (RFC 8555) directory `paas certs:auto:enable` gets custom domains' certificates from (its staging directory, or a test server such as pebble)"),
         new("PAAS_ACME_EMAIL", "none", "controller", "contact address of the platform's ACME account (the directory's expiry notices go there)"),

@@ -78,6 +78,8 @@ public sealed partial class HerokuCli
         ["HEROKU_PARTICLEBOARD_URL"] = _platform.ApiUrl,
         ["NO_COLOR"] = "1",
         ["GIT_SSL_CAINFO"] = _platform.CertificateFile,
+        // `heroku run` attaches over TLS (the rendezvous port) and verifies the platform certificate.
+        ["NODE_EXTRA_CA_CERTS"] = _platform.CertificateFile,
         ["GIT_TERMINAL_PROMPT"] = "0",
         ["GIT_CONFIG_NOSYSTEM"] = "1",
         ["PAAS_TOKEN"] = "",

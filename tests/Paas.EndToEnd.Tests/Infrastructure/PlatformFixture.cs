@@ -58,6 +58,8 @@ public partial class PlatformFixture : IAsyncLifetime
     public int ApiPort { get; } = FreePort.Next();
     /// <summary>The controller's HTTPS port (API and git), with the platform certificate <see cref="CertificateFile"/> for localhost.</summary>
     public int ApiTlsPort { get; } = FreePort.Next();
+    /// <summary>The controller's rendezvous port, where `heroku run` attaches over TLS.</summary>
+    public int RendezvousPort { get; } = FreePort.Next();
     public string CertificateFile => Path.Combine(DataDirectory, "certs", "localhost.crt");
     public int RouterPort { get; } = FreePort.Next();
     public int RouterAdminPort { get; } = FreePort.Next();
@@ -101,6 +103,9 @@ public partial class PlatformFixture : IAsyncLifetime
             ["PAAS_API_BIND"] = "127.0.0.1",
             ["PAAS_API_URL"] = ApiUrl,
             ["PAAS_API_TLS_PORT"] = ApiTlsPort.ToString(),
+            // `heroku run` attaches there, by the name the platform certificate carries.
+            ["PAAS_RENDEZVOUS_PORT"] = RendezvousPort.ToString(),
+            ["PAAS_RENDEZVOUS_HOST"] = "localhost",
             ["PAAS_ROUTER_PORT"] = RouterPort.ToString(),
             ["PAAS_REDIS"] = RedisConfiguration,
             ["PAAS_REDIS_PREFIX"] = RedisPrefix,
