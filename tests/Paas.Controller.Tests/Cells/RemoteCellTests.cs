@@ -61,7 +61,8 @@ public sealed class RemoteCellTests
             var all = new[] { Instance("web-1", "shop"), Instance("web-2", "blog"), Instance("web-3", "shop") };
             return new HttpResponseMessage(HttpStatusCode.OK) { Content = System.Net.Http.Json.JsonContent.Create(all) };
         });
-        var cell = new RemoteCell("cell1", "http://cell1.invalid:8091", "secret", handler);
+        // As the controller holds it (CellDirectory hands out ICell).
+        Paas.Core.Cells.ICell cell = new RemoteCell("cell1", "http://cell1.invalid:8091", "secret", handler);
 
         var listed = await cell.ListAsync("shop", CancellationToken.None);
 
