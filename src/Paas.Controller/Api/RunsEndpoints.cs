@@ -45,10 +45,8 @@ public static class RunsEndpoints
     private static async Task<IResult> RunInteractiveAsync(string name, IStateStore db, Runs.OneOffRuns runs, PaasSettings settings,
         HttpContext context, CancellationToken ct)
     {
-        if (db.FindApp(name) is null)
-            return AppsEndpoints.NotFound(name);
-        if (db.CurrentRelease(name) is not { } release)
-            return ApiError.Result(StatusCodes.Status404NotFound, "no_release", $"{name} has no release yet: push first (git push paas main).");
+        if (Unrunnable(name, db, out var release) is { } refused)
+            return refused;
         if (!context.WebSockets.IsWebSocketRequest)
             return ApiError.Result(StatusCodes.Status400BadRequest, "websocket_required", "This is a WebSocket: `paas run` opens it when its input is a terminal.");
         var actor = ProcessEndpoints.Actor(context);
@@ -90,37 +88,52 @@ public static class RunsEndpoints
     /// <summary>Heroku's run:detached (<see cref="Runs.OneOffRuns.StartDetached"/>): answers 202 with the run's name at once.</summary>
     private static IResult StartDetached(string name, RunRequest? body, IStateStore db, Runs.OneOffRuns runs, HttpContext context)
     {
-        if (db.FindApp(name) is null)
-            return AppsEndpoints.NotFound(name);
-        if (db.CurrentRelease(name) is not { } release)
-            return ApiError.Result(StatusCodes.Status404NotFound, "no_release", $"{name} has no release yet: push first (git push paas main).");
-        var (command, limit, problemId, problem) = runs.Check(body?.Command, body?.TimeoutSeconds);
-        if (problem is not null)
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, problemId, problem);
-        var run = runs.StartDetached(new Runs.RunStart(name, ProcessEndpoints.Actor(context), release, command, limit, release.Config));
-        return Results.Json(new { name = run, command, release = release.Version }, statusCode: StatusCodes.Status202Accepted);
+        if (Requested(name, body, db, runs, context, out var run) is { } refused)
+            return refused;
+        var started = runs.StartDetached(run);
+        return Results.Json(new { name = started, command = run.Command, release = run.Release.Version }, statusCode: StatusCodes.Status202Accepted);
     }
 
     private static async Task<IResult> RunAsync(string name, RunRequest? body, IStateStore db, Runs.OneOffRuns runs, HttpContext context, CancellationToken ct)
     {
-        if (db.FindApp(name) is null)
-            return AppsEndpoints.NotFound(name);
-        if (db.CurrentRelease(name) is not { } release)
-            return ApiError.Result(StatusCodes.Status404NotFound, "no_release", $"{name} has no release yet: push first (git push paas main).");
-        var (command, limit, problemId, problem) = runs.Check(body?.Command, body?.TimeoutSeconds);
-        if (problem is not null)
-            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, problemId, problem);
+        if (Requested(name, body, db, runs, context, out var run) is { } refused)
+            return refused;
 
         var response = context.Response;
         response.ContentType = ContentType;
         // The headers go out before the container starts, so the client knows the run was accepted even if the command is silent.
         await response.StartAsync(ct);
         // Only the command's own lines reach the user's stdout; getting the image onto the cell is not its output.
-        await runs.RunAsync(new Runs.RunStart(name, ProcessEndpoints.Actor(context), release, command, limit, release.Config), "", "the client went away",
+        await runs.RunAsync(run, "", "the client went away",
             line => WriteAsync(response, new { line }, ct),
-            result => WriteAsync(response, runs.EndOf(result, limit), ct),
+            result => WriteAsync(response, runs.EndOf(result, run.Limit), ct),
             error => WriteAsync(response, new { error }, ct), ct);
         return Results.Empty;
+    }
+
+    /// <summary>Why the app cannot run anything yet (no such app, nothing pushed), as an API error; null when it can.</summary>
+    private static IResult? Unrunnable(string name, IStateStore db, out ReleaseRecord release)
+    {
+        release = null!;
+        if (db.FindApp(name) is null)
+            return AppsEndpoints.NotFound(name);
+        if (db.CurrentRelease(name) is not { } current)
+            return ApiError.Result(StatusCodes.Status404NotFound, "no_release", $"{name} has no release yet: push first (git push paas main).");
+        release = current;
+        return null;
+    }
+
+    /// <summary>The run a request body asks for, or the API error refusing it (the app's, then the command's).</summary>
+    private static IResult? Requested(string name, RunRequest? body, IStateStore db, Runs.OneOffRuns runs, HttpContext context, out Runs.RunStart run)
+    {
+        run = null!;
+        if (Unrunnable(name, db, out var release) is { } refused)
+            return refused;
+        var (command, limit, problemId, problem) = runs.Check(body?.Command, body?.TimeoutSeconds);
+        if (problem is not null)
+            return ApiError.Result(StatusCodes.Status422UnprocessableEntity, problemId, problem);
+        run = new Runs.RunStart(name, ProcessEndpoints.Actor(context), release, command, limit, release.Config);
+        return null;
     }
 
     private static async Task WriteAsync(HttpResponse response, object value, CancellationToken ct)
